@@ -1,0 +1,434 @@
+//! Reading a layer's Keras arguments with validation: every wrong key or value names the layer,
+//! the argument, what was given and what is accepted.
+
+use serde_json::{Map, Value};
+
+use crate::diagnosis::{closest, Diagnosis, Kind};
+
+/// Arguments every Keras layer accepts that never change a shape.
+const BASE_ARGS: &[&str] = &[
+    "trainable",
+    "dtype",
+    "autocast",
+    "input_shape",
+    "batch_input_shape",
+    "batch_size",
+    "input_dim",
+    "activity_regularizer",
+];
+
+/// Keras activation identifiers (keras.activations), accepted wherever an activation is named.
+pub const ACTIVATIONS: &[&str] = &[
+    "linear",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "celu",
+    "gelu",
+    "glu",
+    "silu",
+    "swish",
+    "mish",
+    "sigmoid",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "log_sigmoid",
+    "tanh",
+    "hard_tanh",
+    "tanh_shrink",
+    "soft_shrink",
+    "hard_shrink",
+    "softplus",
+    "softsign",
+    "softmax",
+    "log_softmax",
+    "sparsemax",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "squareplus",
+    "exponential",
+    "threshold",
+];
+
+/// A layer's arguments, consumed key by key; [`Args::finish`] rejects what nobody read.
+pub struct Args {
+    layer: String,
+    type_name: String,
+    map: Map<String, Value>,
+    read: Vec<String>,
+}
+
+impl Args {
+    pub fn new(layer: &str, type_name: &str, map: Map<String, Value>) -> Args {
+        Args {
+            layer: layer.to_string(),
+            type_name: type_name.to_string(),
+            map,
+            read: Vec::new(),
+        }
+    }
+
+    /// Removes and returns a present, non-null value.
+    pub fn take(&mut self, key: &str) -> Option<Value> {
+        self.take_raw(key).filter(|v| !v.is_null())
+    }
+
+    /// Removes and returns a value as written, `Some(Null)` for an explicit null.
+    pub fn take_raw(&mut self, key: &str) -> Option<Value> {
+        self.read.push(key.to_string());
+        self.map.remove(key)
+    }
+
+    pub fn error(&self, key: &str, expected: &str, got: &Value) -> Diagnosis {
+        Diagnosis::new(
+            Kind::InvalidSpec,
+            format!("argument '{key}' of {} is {got}", self.type_name),
+        )
+        .at(&self.layer, &self.type_name)
+        .received(got.to_string())
+        .expected(expected.to_string())
+        .cause(format!(
+            "{}({key}=...) takes {expected}, as in Keras",
+            self.type_name
+        ))
+        .fix(format!("set '{key}' to {expected}"))
+    }
+
+    pub fn missing(&self, key: &str, expected: &str) -> Diagnosis {
+        Diagnosis::new(
+            Kind::InvalidSpec,
+            format!("{} needs the argument '{key}'", self.type_name),
+        )
+        .at(&self.layer, &self.type_name)
+        .expected(expected.to_string())
+        .cause(format!(
+            "'{key}' has no default in Keras's {}",
+            self.type_name
+        ))
+        .fix(format!("add {key} = <{expected}> to the layer"))
+    }
+
+    fn required<T>(&self, key: &str, expected: &str, v: Option<T>) -> Result<T, Diagnosis> {
+        v.ok_or_else(|| self.missing(key, expected))
+    }
+
+    /// A positive integer.
+    pub fn positive(&mut self, key: &str, default: Option<usize>) -> Result<usize, Diagnosis> {
+        match self.take(key) {
+            None => self.required(key, "a positive integer", default),
+            Some(v) => as_positive(&v).ok_or_else(|| self.error(key, "a positive integer", &v)),
+        }
+    }
+
+    /// A non-negative integer.
+    pub fn count(&mut self, key: &str, default: usize) -> Result<usize, Diagnosis> {
+        match self.take(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .map(|x| x as usize)
+                .ok_or_else(|| self.error(key, "a non-negative integer", &v)),
+        }
+    }
+
+    /// An integer or a tuple of `n` positive integers (Keras's `standardize_tuple`).
+    pub fn tuple(
+        &mut self,
+        key: &str,
+        n: usize,
+        default: Option<usize>,
+    ) -> Result<Vec<usize>, Diagnosis> {
+        match self.take(key) {
+            None => Ok(vec![self.required(key, &tuple_desc(n), default)?; n]),
+            Some(v) => self.parse_tuple(key, n, &v),
+        }
+    }
+
+    /// Like [`Args::tuple`], `None` when absent or null.
+    pub fn opt_tuple(&mut self, key: &str, n: usize) -> Result<Option<Vec<usize>>, Diagnosis> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => self.parse_tuple(key, n, &v).map(Some),
+        }
+    }
+
+    fn parse_tuple(&self, key: &str, n: usize, v: &Value) -> Result<Vec<usize>, Diagnosis> {
+        let err = || self.error(key, &tuple_desc(n), v);
+        if let Some(x) = as_positive(v) {
+            return Ok(vec![x; n]);
+        }
+        let items = v.as_array().ok_or_else(err)?;
+        if items.len() != n {
+            return Err(err());
+        }
+        items
+            .iter()
+            .map(|x| as_positive(x).ok_or_else(err))
+            .collect()
+    }
+
+    /// `padding`/`cropping` of ZeroPadding and Cropping: an integer, a tuple of `n` integers
+    /// (symmetric per axis), or a tuple of `n` (before, after) pairs. 1-D layers also take one pair.
+    pub fn pairs(
+        &mut self,
+        key: &str,
+        n: usize,
+        default: usize,
+    ) -> Result<Vec<(usize, usize)>, Diagnosis> {
+        let v = match self.take(key) {
+            None => return Ok(vec![(default, default); n]),
+            Some(v) => v,
+        };
+        let expected = if n == 1 {
+            "an integer or a pair (before, after)".to_string()
+        } else {
+            format!("an integer, a tuple of {n} integers, or {n} pairs (before, after)")
+        };
+        let err = || self.error(key, &expected, &v);
+        let nonneg = |x: &Value| x.as_u64().map(|x| x as usize);
+        if let Some(x) = nonneg(&v) {
+            return Ok(vec![(x, x); n]);
+        }
+        let items = v.as_array().ok_or_else(err)?;
+        if n == 1 && items.len() == 2 && items.iter().all(|x| x.is_u64()) {
+            return Ok(vec![(
+                nonneg(&items[0]).unwrap_or(0),
+                nonneg(&items[1]).unwrap_or(0),
+            )]);
+        }
+        if items.len() != n {
+            return Err(err());
+        }
+        items
+            .iter()
+            .map(|item| {
+                if let Some(x) = nonneg(item) {
+                    return Ok((x, x));
+                }
+                match item.as_array().map(|p| p.as_slice()) {
+                    Some([a, b]) => Ok((nonneg(a).ok_or_else(err)?, nonneg(b).ok_or_else(err)?)),
+                    _ => Err(err()),
+                }
+            })
+            .collect()
+    }
+
+    pub fn int(&mut self, key: &str, default: i64) -> Result<i64, Diagnosis> {
+        match self.take(key) {
+            None => Ok(default),
+            Some(v) => v.as_i64().ok_or_else(|| self.error(key, "an integer", &v)),
+        }
+    }
+
+    /// An integer or a list of integers (LayerNormalization's `axis`).
+    pub fn int_list(&mut self, key: &str, default: &[i64]) -> Result<Vec<i64>, Diagnosis> {
+        match self.take(key) {
+            None => Ok(default.to_vec()),
+            Some(v) => {
+                if let Some(x) = v.as_i64() {
+                    return Ok(vec![x]);
+                }
+                let err = || self.error(key, "an integer or a list of integers", &v);
+                let items = v.as_array().ok_or_else(err)?;
+                items.iter().map(|x| x.as_i64().ok_or_else(err)).collect()
+            }
+        }
+    }
+
+    /// A required list of integers (Reshape's `target_shape`, Permute's `dims`).
+    pub fn required_int_list(&mut self, key: &str, expected: &str) -> Result<Vec<i64>, Diagnosis> {
+        let v = match self.take(key) {
+            None => return Err(self.missing(key, expected)),
+            Some(v) => v,
+        };
+        let err = || self.error(key, expected, &v);
+        let items = v.as_array().ok_or_else(err)?;
+        items.iter().map(|x| x.as_i64().ok_or_else(err)).collect()
+    }
+
+    pub fn bool(&mut self, key: &str, default: bool) -> Result<bool, Diagnosis> {
+        match self.take(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| self.error(key, "true or false", &v)),
+        }
+    }
+
+    pub fn float(&mut self, key: &str, default: f64) -> Result<f64, Diagnosis> {
+        match self.take(key) {
+            None => Ok(default),
+            Some(v) => v.as_f64().ok_or_else(|| self.error(key, "a number", &v)),
+        }
+    }
+
+    /// One of `options`, compared case-insensitively as Keras does; returns the canonical spelling.
+    pub fn choice(
+        &mut self,
+        key: &str,
+        options: &[&'static str],
+        default: &'static str,
+    ) -> Result<&'static str, Diagnosis> {
+        let v = match self.take(key) {
+            None => return Ok(default),
+            Some(v) => v,
+        };
+        let expected = options
+            .iter()
+            .map(|o| format!("'{o}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let s = v
+            .as_str()
+            .ok_or_else(|| self.error(key, &format!("one of {expected}"), &v))?;
+        options
+            .iter()
+            .find(|o| o.eq_ignore_ascii_case(s))
+            .copied()
+            .ok_or_else(|| {
+                let mut d = self.error(key, &format!("one of {expected}"), &v);
+                if let Some(c) = closest(s, options.iter().copied()) {
+                    d.fix = format!("did you mean '{c}'? Set '{key}' to one of {expected}");
+                }
+                d
+            })
+    }
+
+    /// An activation: a Keras identifier, null (linear), or a serialized Keras activation object.
+    pub fn activation(&mut self, key: &str) -> Result<(), Diagnosis> {
+        match self.take(key) {
+            None | Some(Value::Object(_)) => Ok(()),
+            Some(Value::String(s)) if ACTIVATIONS.contains(&s.to_lowercase().as_str()) => Ok(()),
+            Some(v) => {
+                let mut d = self.error(key, "a Keras activation name such as 'relu'", &v);
+                let known = ACTIVATIONS.join(", ");
+                d.fix = match v
+                    .as_str()
+                    .and_then(|s| closest(s, ACTIVATIONS.iter().copied()))
+                {
+                    Some(c) => format!("did you mean '{c}'? Known activations: {known}"),
+                    None => format!("use one of: {known}"),
+                };
+                Err(d)
+            }
+        }
+    }
+
+    /// Rejects any argument that was neither read nor listed in `ignored` (arguments that do not
+    /// change shapes: initializers, regularizers, ...).
+    pub fn finish(&mut self, ignored: &[&str]) -> Result<(), Diagnosis> {
+        for k in BASE_ARGS.iter().chain(ignored) {
+            self.map.remove(*k);
+        }
+        let Some((key, value)) = self.map.iter().next() else {
+            return Ok(());
+        };
+        let accepted: Vec<&str> = self
+            .read
+            .iter()
+            .map(String::as_str)
+            .chain(ignored.iter().copied())
+            .collect();
+        let hint = match closest(key, accepted.iter().copied()) {
+            Some(c) => format!("did you mean '{c}'? "),
+            None => String::new(),
+        };
+        Err(Diagnosis::new(
+            Kind::InvalidSpec,
+            format!("{} has no argument '{key}'", self.type_name),
+        )
+        .at(&self.layer, &self.type_name)
+        .received(format!("{key} = {value}"))
+        .expected(format!("one of: {}", accepted.join(", ")))
+        .cause(format!("Keras's {} does not take '{key}'", self.type_name))
+        .fix(format!(
+            "{hint}remove '{key}' or rename it to an accepted argument"
+        )))
+    }
+}
+
+fn as_positive(v: &Value) -> Option<usize> {
+    v.as_u64().filter(|&x| x > 0).map(|x| x as usize)
+}
+
+fn tuple_desc(n: usize) -> String {
+    if n == 1 {
+        "a positive integer".to_string()
+    } else {
+        format!("a positive integer or a tuple of {n} positive integers")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(v: Value) -> Args {
+        Args::new("conv2d", "Conv2D", v.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn tuples_accept_int_or_list() {
+        let mut a = args(json!({"kernel_size": 3, "strides": [2, 1]}));
+        assert_eq!(a.tuple("kernel_size", 2, None).unwrap(), vec![3, 3]);
+        assert_eq!(a.tuple("strides", 2, Some(1)).unwrap(), vec![2, 1]);
+        assert_eq!(a.tuple("dilation_rate", 2, Some(1)).unwrap(), vec![1, 1]);
+        a.finish(&[]).unwrap();
+    }
+
+    #[test]
+    fn bad_tuple_names_argument_and_expected() {
+        let mut a = args(json!({"kernel_size": [3, 3, 3]}));
+        let e = a.tuple("kernel_size", 2, None).unwrap_err();
+        assert_eq!(e.kind, Kind::InvalidSpec);
+        assert!(e.message().contains("'kernel_size'"), "{}", e.message());
+        assert!(e.message().contains("tuple of 2 positive integers"));
+    }
+
+    #[test]
+    fn padding_is_case_insensitive_and_suggests() {
+        let mut a = args(json!({"padding": "SAME", "data_format": "channel_last"}));
+        assert_eq!(
+            a.choice("padding", &["valid", "same"], "valid").unwrap(),
+            "same"
+        );
+        let e = a
+            .choice(
+                "data_format",
+                &["channels_last", "channels_first"],
+                "channels_last",
+            )
+            .unwrap_err();
+        assert!(e.fix.contains("did you mean 'channels_last'"), "{}", e.fix);
+    }
+
+    #[test]
+    fn unknown_argument_is_named_with_suggestion() {
+        let mut a = args(json!({"filters": 3, "kernel_sise": 3}));
+        a.positive("filters", None).unwrap();
+        a.tuple("kernel_size", 2, Some(1)).unwrap();
+        let e = a.finish(&["kernel_initializer"]).unwrap_err();
+        assert!(e.title.contains("'kernel_sise'"));
+        assert!(e.fix.contains("did you mean 'kernel_size'"));
+    }
+
+    #[test]
+    fn pairs_forms() {
+        let mut a = args(json!({"p1": [1, 2], "p2": [[1, 2], [3, 4]], "p3": [1, 2], "p4": 2}));
+        assert_eq!(a.pairs("p1", 1, 1).unwrap(), vec![(1, 2)]);
+        assert_eq!(a.pairs("p2", 2, 1).unwrap(), vec![(1, 2), (3, 4)]);
+        assert_eq!(a.pairs("p3", 2, 1).unwrap(), vec![(1, 1), (2, 2)]);
+        assert_eq!(a.pairs("p4", 2, 1).unwrap(), vec![(2, 2), (2, 2)]);
+    }
+
+    #[test]
+    fn unknown_activation_rejected() {
+        let mut a = args(json!({"activation": "rellu"}));
+        let e = a.activation("activation").unwrap_err();
+        assert!(e.fix.contains("did you mean 'relu'"), "{}", e.fix);
+    }
+}

@@ -1,0 +1,337 @@
+//! Checking an array (its full shape, batch axis first, as numpy prints it) against the model
+//! input, and saying what Keras would have done with it.
+
+use crate::diagnosis::{Diagnosis, Kind};
+use crate::model::Model;
+use crate::shape::{fmt_array_shape, fmt_dim, python_tuple, Shape};
+use crate::spec::Api;
+
+/// What a fed array produces when it fits: each output's full shape, batch axis first.
+pub type PredictShapes = Vec<Vec<Option<usize>>>;
+
+fn matches(example: &[usize], declared: &Shape) -> bool {
+    example.len() == declared.rank()
+        && example
+            .iter()
+            .zip(declared.dims())
+            .all(|(&a, d)| d.is_none_or(|d| d == a))
+}
+
+fn example_shape(dims: &[usize]) -> Shape {
+    Shape::known(dims)
+}
+
+/// Output shapes of the model for a fed array whose example shape the layers accept.
+fn predict(model: &Model, batch: usize, example: &[usize]) -> Result<PredictShapes, Diagnosis> {
+    let mut inputs: Vec<Shape> = model.inputs.iter().map(|i| i.shape.clone()).collect();
+    inputs[0] = example_shape(example);
+    let report = model.infer_with(&inputs);
+    if let Some(e) = report.error {
+        return Err(e);
+    }
+    let n_in = model.inputs.len();
+    Ok(model
+        .outputs
+        .iter()
+        .map(|&o| {
+            let shape = if o < n_in {
+                inputs[o].clone()
+            } else {
+                report.layers[o - n_in].output_shape.clone()
+            };
+            std::iter::once(Some(batch))
+                .chain(shape.dims().iter().copied())
+                .collect()
+        })
+        .collect())
+}
+
+/// What Keras 3 does with this array: it re-adds a missing trailing size-1 axis, checks rank
+/// (and, for functional models, every fixed dimension), and otherwise runs the layers.
+fn keras_outcome(model: &Model, feed: &[usize]) -> String {
+    let declared = &model.inputs[0].shape;
+    let mut fed = feed.to_vec();
+    let mut prefix = String::new();
+    if fed.len() == declared.rank() && declared.dims().last() == Some(&Some(1)) {
+        fed.push(1);
+        prefix = format!(
+            "Keras 3 silently adds a trailing size-1 axis, giving {}; ",
+            fmt_array_shape(&fed)
+        );
+    }
+    let expected = declared.to_string();
+    if fed.len() != declared.rank() + 1 {
+        return format!(
+            "{prefix}Keras raises at predict/fit: \"expected shape {expected}, but input has incompatible shape {}\"",
+            fmt_array_shape(&fed)
+        );
+    }
+    if model.api == Api::Functional && !matches(&fed[1..], declared) {
+        return format!(
+            "{prefix}Keras (functional model) raises: \"expected shape {expected}, but input has incompatible shape {}\"",
+            fmt_array_shape(&fed)
+        );
+    }
+    let skip = if model.api == Api::Sequential && !matches(&fed[1..], declared) {
+        "a Sequential model does not check fixed dimensions, so "
+    } else {
+        ""
+    };
+    match predict(model, fed[0], &fed[1..]) {
+        Ok(outs) => {
+            let outs: Vec<String> = outs
+                .iter()
+                .map(|o| python_tuple(o.iter().map(|d| fmt_dim(*d))))
+                .collect();
+            format!(
+                "{prefix}{skip}Keras runs it and returns {} without an error",
+                outs.join(", ")
+            )
+        }
+        Err(e) => format!(
+            "{prefix}{skip}Keras gets as far as layer '{}', which fails",
+            e.layer.unwrap_or_default()
+        ),
+    }
+}
+
+/// Checks an array of shape `feed` (batch axis first) against the model's first input.
+///
+/// Returns the output shapes when it fits; otherwise a diagnosis of kind `flattened_input`,
+/// `missing_channel_axis` or `feed_mismatch`, with a note on what Keras would have done.
+pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagnosis> {
+    let declared = &model.inputs[0].shape;
+    let r = declared.rank();
+    if feed.is_empty() || feed.contains(&0) {
+        return Err(Diagnosis::new(
+            Kind::FeedMismatch,
+            format!(
+                "the array has shape {}: it holds no examples",
+                fmt_array_shape(feed)
+            ),
+        )
+        .received(fmt_array_shape(feed))
+        .expected(declared.to_string())
+        .fix("feed a non-empty array"));
+    }
+    if feed.len() == r + 1 && matches(&feed[1..], declared) {
+        return predict(model, feed[0], &feed[1..]);
+    }
+    let base = |kind: Kind, title: String| {
+        Diagnosis::new(kind, title)
+            .received(fmt_array_shape(feed))
+            .expected(format!(
+                "{} (batch, then one example of {})",
+                declared,
+                declared.example()
+            ))
+            .note(keras_outcome(model, feed))
+    };
+    let want = declared.example();
+    let with_batch = |ex: &[usize]| {
+        let mut v = vec![feed[0]];
+        v.extend(ex);
+        fmt_array_shape(&v)
+    };
+
+    if feed.len() == r && matches(feed, declared) {
+        return Err(
+            base(Kind::FeedMismatch, "the array has no batch axis".into())
+                .cause(format!(
+                    "{} is one example of {want}; models take a batch of examples",
+                    fmt_array_shape(feed)
+                ))
+                .fix(format!(
+                    "add the batch axis: x[np.newaxis] gives {}",
+                    fmt_array_shape(&[&[1], feed].concat())
+                )),
+        );
+    }
+    if feed.len() == r
+        && declared.dims().last() == Some(&Some(1))
+        && matches(&[feed, &[1]].concat()[1..], declared)
+    {
+        let fixed = [feed, &[1]].concat();
+        return Err(base(Kind::MissingChannelAxis, "the array lacks the size-1 channel axis".into())
+            .cause(format!(
+                "each example is {} but the model declares {want}, whose last axis is a channel of size 1",
+                fmt_array_shape(&feed[1..])
+            ))
+            .fix(format!(
+                "add the channel axis: x[..., np.newaxis] (or x.reshape({})) gives {}",
+                python_tuple(fixed.iter().map(|d| d.to_string())),
+                fmt_array_shape(&fixed)
+            )));
+    }
+    if feed.len() == 2 && r >= 2 {
+        let n = feed[1];
+        let title =
+            format!("each example arrives flattened to {n} values, but the model wants {want}");
+        return Err(match declared.elements() {
+            Some(total) if total == n => base(Kind::FlattenedInput, title)
+                .cause(format!(
+                    "{n} = {} values per example: the same numbers, flattened",
+                    declared.dims().iter().map(|d| fmt_dim(*d)).collect::<Vec<_>>().join("·")
+                ))
+                .fix(format!(
+                    "restore the axes: x.reshape({}) gives {} (if the data was flattened in C order)",
+                    python_tuple(std::iter::once("-1".to_string()).chain(declared.dims().iter().map(|d| fmt_dim(*d)))),
+                    with_batch(&declared.dims().iter().map(|d| d.unwrap_or(1)).collect::<Vec<_>>())
+                )),
+            total => {
+                let product = declared.dims().iter().map(|d| fmt_dim(*d)).collect::<Vec<_>>().join("·");
+                let first = fmt_dim(declared.dims()[0]);
+                let second = fmt_dim(declared.dims()[1]);
+                let cause = format!(
+                    "{n} ≠ {product}{}: these rows are not flattened examples. An axis was lost before the data reached the model — with a spectrogram model, the {first} frequency bins (e.g. one value per frame kept, {n} frames)",
+                    total.map(|t| format!(" = {t}")).unwrap_or_default()
+                );
+                let patch = if r == 3 && declared.dims()[2] == Some(1) {
+                    format!(
+                        "compute the spectrogram with its {first} bins, cut it into {first}×{second} patches along time and add a channel axis: an array of shape (n_patches, {first}, {second}, 1)"
+                    )
+                } else {
+                    format!("rebuild each example with all of its axes: an array of shape (n, {})", want.trim_start_matches('(').trim_end_matches(')'))
+                };
+                base(Kind::FlattenedInput, title).cause(cause).fix(patch)
+            }
+        });
+    }
+    if feed.len() == r + 1 {
+        let ex = &feed[1..];
+        if let Some(perm) = transposition(ex, declared) {
+            let axes: Vec<String> = std::iter::once("0".to_string())
+                .chain(perm.iter().map(|p| (p + 1).to_string()))
+                .collect();
+            let fixed: Vec<usize> = perm.iter().map(|&p| ex[p]).collect();
+            return Err(base(Kind::FeedMismatch, "the example axes are transposed".into())
+                .cause(format!(
+                    "each example is {} but the model wants {want}: the same sizes in another order (librosa returns (n_mfcc, frames); sequence layers want (frames, n_mfcc))",
+                    fmt_array_shape(ex)
+                ))
+                .fix(format!(
+                    "transpose: np.transpose(x, {}) gives {}",
+                    python_tuple(axes),
+                    with_batch(&fixed)
+                )));
+        }
+        let diffs: Vec<String> = ex
+            .iter()
+            .zip(declared.dims())
+            .enumerate()
+            .filter(|(_, (a, d))| d.is_some_and(|d| d != **a))
+            .map(|(i, (a, d))| format!("axis {}: {a} instead of {}", i + 1, fmt_dim(*d)))
+            .collect();
+        return Err(base(Kind::FeedMismatch, "the example shape differs from the model input".into())
+            .cause(format!("each example is {} but the model wants {want} ({})", fmt_array_shape(ex), diffs.join(", ")))
+            .fix(format!(
+                "cut or pad the data to {want} per example, or declare input_shape={} (None for a variable axis) if the model should take it",
+                fmt_array_shape(ex)
+            )));
+    }
+    if feed.len() > r + 1 {
+        for p in 0..feed.len() {
+            if feed[p] != 1 {
+                continue;
+            }
+            let mut s = feed.to_vec();
+            s.remove(p);
+            if matches(&s[1..], declared) {
+                return Err(base(
+                    Kind::FeedMismatch,
+                    format!("the array has an extra size-1 axis {p}"),
+                )
+                .cause(format!(
+                    "after the batch axis each example should be {want}"
+                ))
+                .fix(format!(
+                    "np.squeeze(x, axis={p}) gives {}",
+                    fmt_array_shape(&s)
+                )));
+            }
+        }
+        return Err(
+            base(Kind::FeedMismatch, "the array has too many axes".into())
+                .cause(format!(
+                    "{} axes besides the batch, the model takes {r}",
+                    feed.len() - 1
+                ))
+                .fix(format!("reshape each example to {want}")),
+        );
+    }
+    // Fewer axes than batch + example: name the one that is missing when the rest line up.
+    let ex = &feed[1..];
+    let missing = (0..r).find(|&skip| {
+        let rest: Vec<_> = declared
+            .dims()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, d)| *d)
+            .collect();
+        matches(ex, &Shape(rest))
+    });
+    let cause = match missing {
+        Some(i) => format!(
+            "each example is {} but the model wants {want}: axis {} (size {}) is missing",
+            fmt_array_shape(ex),
+            i + 1,
+            fmt_dim(declared.dims()[i])
+        ),
+        None => format!(
+            "each example is {} but the model wants {want}",
+            fmt_array_shape(ex)
+        ),
+    };
+    Err(
+        base(Kind::FeedMismatch, "the array has too few axes".into())
+            .cause(cause)
+            .fix(format!(
+                "build each example as {want}; the batch goes first: {}",
+                with_batch(
+                    &declared
+                        .dims()
+                        .iter()
+                        .map(|d| d.unwrap_or(1))
+                        .collect::<Vec<_>>()
+                )
+            )),
+    )
+}
+
+/// The order of `ex`'s axes that matches `declared`, when `ex` is not already in it.
+fn transposition(ex: &[usize], declared: &Shape) -> Option<Vec<usize>> {
+    let r = ex.len();
+    let mut best = None;
+    permutations(r, &mut |perm| {
+        if best.is_none() && perm.iter().enumerate().any(|(i, &p)| i != p) {
+            let re: Vec<usize> = perm.iter().map(|&p| ex[p]).collect();
+            // Every known declared axis must be matched by a moved or kept axis of equal size.
+            let all_known_match = matches(&re, declared);
+            let some_known_moved = perm.iter().enumerate().any(|(i, &p)| {
+                i != p && declared.dims()[i].is_some_and(|d| d == ex[p] && d != ex[i])
+            });
+            if all_known_match && some_known_moved {
+                best = Some(perm.to_vec());
+            }
+        }
+    });
+    best
+}
+
+fn permutations(n: usize, f: &mut dyn FnMut(&[usize])) {
+    fn rec(v: &mut Vec<usize>, k: usize, f: &mut dyn FnMut(&[usize])) {
+        if k == v.len() {
+            f(v);
+            return;
+        }
+        for i in k..v.len() {
+            v.swap(k, i);
+            rec(v, k + 1, f);
+            v.swap(k, i);
+        }
+    }
+    if n <= 6 {
+        rec(&mut (0..n).collect(), 0, f);
+    }
+}

@@ -1,0 +1,131 @@
+//! Normalisation layers: BatchNormalization and LayerNormalization.
+
+use super::{Ctx, Output};
+use crate::args::Args;
+use crate::diagnosis::{Diagnosis, Kind};
+use crate::shape::Shape;
+
+const GAMMA_BETA_ARGS: &[&str] = &[
+    "epsilon",
+    "beta_initializer",
+    "gamma_initializer",
+    "beta_regularizer",
+    "gamma_regularizer",
+    "beta_constraint",
+    "gamma_constraint",
+];
+
+/// Resolves a Keras axis (batch counted as 0, negatives from the end) to a batch-less index.
+fn resolve_axis(ctx: &Ctx, x: &Shape, axis: i64) -> Result<usize, Diagnosis> {
+    let ndim = x.ndim() as i64;
+    let a = if axis < 0 { ndim + axis } else { axis };
+    if a <= 0 || a >= ndim {
+        return Err(ctx
+            .diag(
+                Kind::RankMismatch,
+                format!("axis {axis} does not exist in an input of ndim={ndim}"),
+            )
+            .received(x.to_string())
+            .expected(format!(
+                "an axis between 1 and {} (or -1 for the last)",
+                ndim - 1
+            ))
+            .cause("the normalised axis must be a non-batch axis of the input")
+            .fix("use axis=-1 for channels_last data, axis=1 for channels_first"));
+    }
+    Ok(a as usize - 1)
+}
+
+fn known_axis(ctx: &Ctx, x: &Shape, i: usize) -> Result<usize, Diagnosis> {
+    x.dims()[i].ok_or_else(|| {
+        ctx.diag(Kind::UnknownDimension, format!("axis {} is unknown", i + 1))
+            .received(x.to_string())
+            .expected(format!("a known size on axis {}", i + 1))
+            .cause(format!(
+                "{} keeps one parameter per entry of the normalised axis",
+                ctx.type_name
+            ))
+            .fix("give that axis a fixed size, or normalise another axis")
+    })
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNorm {
+    pub axis: i64,
+    pub center: bool,
+    pub scale: bool,
+}
+
+impl BatchNorm {
+    pub fn parse(a: &mut Args) -> Result<BatchNorm, Diagnosis> {
+        let axis = a.int("axis", -1)?;
+        let center = a.bool("center", true)?;
+        let scale = a.bool("scale", true)?;
+        let mut ignored = GAMMA_BETA_ARGS.to_vec();
+        ignored.extend([
+            "momentum",
+            "moving_mean_initializer",
+            "moving_variance_initializer",
+            "synchronized",
+            "renorm",
+            "renorm_clipping",
+            "renorm_momentum",
+        ]);
+        a.finish(&ignored)?;
+        Ok(BatchNorm {
+            axis,
+            center,
+            scale,
+        })
+    }
+
+    /// Shape unchanged. Parameters: gamma and beta (trainable), moving mean and variance
+    /// (non-trainable), each of the size of the normalised axis.
+    pub fn infer(&self, ctx: &Ctx, x: &Shape) -> Result<Output, Diagnosis> {
+        let c = known_axis(ctx, x, resolve_axis(ctx, x, self.axis)?)? as u64;
+        Ok(Output {
+            shape: x.clone(),
+            trainable: c * (u64::from(self.center) + u64::from(self.scale)),
+            non_trainable: 2 * c,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerNorm {
+    pub axes: Vec<i64>,
+    pub center: bool,
+    pub scale: bool,
+    pub rms_scaling: bool,
+}
+
+impl LayerNorm {
+    pub fn parse(a: &mut Args) -> Result<LayerNorm, Diagnosis> {
+        let axes = a.int_list("axis", &[-1])?;
+        let center = a.bool("center", true)?;
+        let scale = a.bool("scale", true)?;
+        let rms_scaling = a.bool("rms_scaling", false)?;
+        a.finish(GAMMA_BETA_ARGS)?;
+        Ok(LayerNorm {
+            axes,
+            center,
+            scale,
+            rms_scaling,
+        })
+    }
+
+    /// Shape unchanged. Parameters: gamma and beta over the normalised axes (rms_scaling keeps
+    /// only gamma).
+    pub fn infer(&self, ctx: &Ctx, x: &Shape) -> Result<Output, Diagnosis> {
+        let mut size = 1u64;
+        for &a in &self.axes {
+            size *= known_axis(ctx, x, resolve_axis(ctx, x, a)?)? as u64;
+        }
+        let gamma = self.scale || self.rms_scaling;
+        let beta = self.center && !self.rms_scaling;
+        Ok(Output::new(
+            x.clone(),
+            size * (u64::from(gamma) + u64::from(beta)),
+        ))
+    }
+}

@@ -1,0 +1,182 @@
+//! Pooling: Max/AveragePooling1D/2D and their global forms.
+
+use super::layout::{self, TooShort};
+use super::{Ctx, Output};
+use crate::args::Args;
+use crate::diagnosis::Diagnosis;
+use crate::shape::{Dim, Shape};
+use crate::spec::DataFormat;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolOp {
+    Max,
+    Average,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pool {
+    pub op: PoolOp,
+    pub rank: usize,
+    pub pool: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub same: bool,
+    pub data_format: DataFormat,
+}
+
+fn data_format(a: &mut Args, default_df: DataFormat) -> Result<DataFormat, Diagnosis> {
+    let s = a.choice("data_format", &DataFormat::NAMES, default_df.as_str())?;
+    Ok(DataFormat::parse(s).expect("choice returns a known name"))
+}
+
+impl Pool {
+    pub fn kind_of(type_name: &str) -> Option<(PoolOp, usize)> {
+        Some(match type_name {
+            "MaxPooling1D" => (PoolOp::Max, 1),
+            "MaxPooling2D" => (PoolOp::Max, 2),
+            "AveragePooling1D" => (PoolOp::Average, 1),
+            "AveragePooling2D" => (PoolOp::Average, 2),
+            _ => return None,
+        })
+    }
+
+    pub fn parse(type_name: &str, a: &mut Args, default_df: DataFormat) -> Result<Pool, Diagnosis> {
+        let (op, rank) = Pool::kind_of(type_name).expect("dispatched on a pooling class");
+        let pool = a.tuple("pool_size", rank, Some(2))?;
+        let strides = a
+            .opt_tuple("strides", rank)?
+            .unwrap_or_else(|| pool.clone());
+        let same = a.choice("padding", &["valid", "same"], "valid")? == "same";
+        let data_format = data_format(a, default_df)?;
+        a.finish(&[])?;
+        Ok(Pool {
+            op,
+            rank,
+            pool,
+            strides,
+            same,
+            data_format,
+        })
+    }
+
+    pub fn out_len(&self, i: usize, l: usize) -> i64 {
+        let (l, p, s) = (l as i64, self.pool[i] as i64, self.strides[i] as i64);
+        if self.same {
+            (l - 1).div_euclid(s) + 1
+        } else {
+            (l - p).div_euclid(s) + 1
+        }
+    }
+
+    fn compute(&self, x: &Shape) -> Result<Shape, (usize, i64)> {
+        let mut dims: Vec<Dim> = x.dims().to_vec();
+        for (i, ax) in layout::spatial_axes(self.data_format, self.rank)
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(l) = x.dims()[ax] {
+                let out = self.out_len(i, l);
+                if out <= 0 {
+                    return Err((ax, out));
+                }
+                dims[ax] = Some(out as usize);
+            }
+        }
+        Ok(Shape(dims))
+    }
+
+    /// # Shapes
+    /// - input: `(batch, steps, C)` or `(batch, rows, cols, C)` (channels_last)
+    /// - output: spatial axes `floor((L - pool) / strides) + 1` (valid) or `ceil(L / strides)`
+    ///   (same); channels unchanged
+    pub fn infer(&self, ctx: &Ctx, x: &Shape) -> Result<Output, Diagnosis> {
+        let df = self.data_format;
+        let fits = |s: &Shape| s.rank() == self.rank + 1 && self.compute(s).is_ok();
+        let one_d = (self.rank == 2)
+            .then(|| format!("{}({})", ctx.type_name.replace("2D", "1D"), self.pool[0]));
+        layout::check_rank(ctx, x, self.rank, df, &fits, one_d)?;
+        self.compute(x)
+            .map(|s| Output::new(s, 0))
+            .map_err(|(axis, out)| {
+                let i = layout::spatial_axes(df, self.rank)
+                    .iter()
+                    .position(|&a| a == axis)
+                    .expect("axis is spatial");
+                let l = x.dims()[axis].expect("only known lengths can be too short");
+                let same = Pool {
+                    same: true,
+                    ..self.clone()
+                };
+                TooShort {
+                    x,
+                    df,
+                    k: self.rank,
+                    axis,
+                    out,
+                    what: format!("pool_size {}", self.pool[i]),
+                    need: self.pool[i],
+                    alternatives: vec![
+                        format!("padding='same' (keeps {} there)", same.out_len(i, l)),
+                        format!("pool_size ≤ {l} on that axis"),
+                    ],
+                }
+                .diagnose(ctx)
+            })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GlobalPool {
+    pub op: PoolOp,
+    pub rank: usize,
+    pub keepdims: bool,
+    pub data_format: DataFormat,
+}
+
+impl GlobalPool {
+    pub fn kind_of(type_name: &str) -> Option<(PoolOp, usize)> {
+        Some(match type_name {
+            "GlobalMaxPooling1D" => (PoolOp::Max, 1),
+            "GlobalMaxPooling2D" => (PoolOp::Max, 2),
+            "GlobalAveragePooling1D" => (PoolOp::Average, 1),
+            "GlobalAveragePooling2D" => (PoolOp::Average, 2),
+            _ => return None,
+        })
+    }
+
+    pub fn parse(
+        type_name: &str,
+        a: &mut Args,
+        default_df: DataFormat,
+    ) -> Result<GlobalPool, Diagnosis> {
+        let (op, rank) =
+            GlobalPool::kind_of(type_name).expect("dispatched on a global pooling class");
+        let keepdims = a.bool("keepdims", false)?;
+        let data_format = data_format(a, default_df)?;
+        a.finish(&[])?;
+        Ok(GlobalPool {
+            op,
+            rank,
+            keepdims,
+            data_format,
+        })
+    }
+
+    /// # Shapes
+    /// - input: `(batch, steps, C)` or `(batch, rows, cols, C)` (channels_last)
+    /// - output: `(batch, C)`, or with `keepdims` the spatial axes kept at size 1
+    pub fn infer(&self, ctx: &Ctx, x: &Shape) -> Result<Output, Diagnosis> {
+        let df = self.data_format;
+        let fits = |s: &Shape| s.rank() == self.rank + 1;
+        let one_d = (self.rank == 2).then(|| format!("{}()", ctx.type_name.replace("2D", "1D")));
+        layout::check_rank(ctx, x, self.rank, df, &fits, one_d)?;
+        let ch = layout::channel_axis(df, self.rank);
+        let shape = if self.keepdims {
+            let mut d = vec![Some(1); self.rank + 1];
+            d[ch] = x.dims()[ch];
+            Shape(d)
+        } else {
+            Shape(vec![x.dims()[ch]])
+        };
+        Ok(Output::new(shape, 0))
+    }
+}

@@ -1,0 +1,548 @@
+//! A checked model: layers resolved from a spec into a graph, and shape inference over it.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::diagnosis::{closest, Diagnosis, Kind};
+use crate::layers::{self, Ctx, Layer, LayerDef};
+use crate::shape::{Dim, Shape};
+use crate::spec::{parse_dims, Api, DataFormat, LayerSpec, ModelSpec, INPUT};
+
+/// One model input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputNode {
+    pub name: String,
+    pub shape: Shape,
+    /// Declared as an Input layer in the spec (shown as a row in the summary).
+    pub explicit: bool,
+}
+
+/// A layer with the indices of the nodes feeding it (inputs first, then layers, in order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub def: LayerDef,
+    pub inputs: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub name: Option<String>,
+    pub api: Api,
+    pub data_format: DataFormat,
+    pub inputs: Vec<InputNode>,
+    pub nodes: Vec<Node>,
+    /// Node indices of the outputs.
+    pub outputs: Vec<usize>,
+    pub loss: Option<String>,
+}
+
+/// One inferred layer, as a row of the summary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerReport {
+    pub name: String,
+    pub type_name: String,
+    pub output_shape: Shape,
+    pub trainable: u64,
+    pub non_trainable: u64,
+    pub inputs: Vec<String>,
+}
+
+impl LayerReport {
+    pub fn params(&self) -> u64 {
+        self.trainable + self.non_trainable
+    }
+}
+
+/// The result of inferring a whole model: every layer that could be inferred and, if one
+/// could not, why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub inputs: Vec<InputNode>,
+    pub layers: Vec<LayerReport>,
+    pub error: Option<Diagnosis>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+    pub fn trainable_params(&self) -> u64 {
+        self.layers.iter().map(|l| l.trainable).sum()
+    }
+    pub fn non_trainable_params(&self) -> u64 {
+        self.layers.iter().map(|l| l.non_trainable).sum()
+    }
+    pub fn total_params(&self) -> u64 {
+        self.trainable_params() + self.non_trainable_params()
+    }
+}
+
+fn invalid(title: impl Into<String>) -> Diagnosis {
+    Diagnosis::new(Kind::InvalidSpec, title)
+}
+
+fn is_input_type(t: &str) -> bool {
+    t == "InputLayer" || t == "Input"
+}
+
+/// The input shape carried by an Input layer's or a first layer's config.
+fn shape_from_config(spec: &LayerSpec) -> Result<Option<Vec<Dim>>, Diagnosis> {
+    let c = &spec.config;
+    if let Some(v) = c.get("shape").or_else(|| c.get("input_shape")) {
+        return parse_dims(v, "input_shape").map(Some);
+    }
+    for key in ["batch_shape", "batch_input_shape"] {
+        if let Some(v) = c.get(key) {
+            let dims = parse_dims(&strip_batch(v), key)?;
+            return Ok(Some(dims));
+        }
+    }
+    if let Some(d) = c.get("input_dim").and_then(Value::as_u64) {
+        return Ok(Some(vec![Some(d as usize)]));
+    }
+    Ok(None)
+}
+
+fn strip_batch(v: &Value) -> Value {
+    match v.as_array() {
+        Some(a) if !a.is_empty() => Value::Array(a[1..].to_vec()),
+        _ => v.clone(),
+    }
+}
+
+impl Model {
+    /// Resolves names, inputs and arguments; every problem is an `invalid_spec` diagnosis.
+    pub fn from_spec(spec: &ModelSpec) -> Result<Model, Diagnosis> {
+        let mut counters: HashMap<String, usize> = HashMap::new();
+        let mut auto_name = |type_name: &str| -> String {
+            let prefix = layers::snake_case(type_name);
+            let n = counters.entry(prefix.clone()).or_insert(0);
+            let name = if *n == 0 {
+                prefix.clone()
+            } else {
+                format!("{prefix}_{n}")
+            };
+            *n += 1;
+            name
+        };
+        let mut inputs: Vec<InputNode> = Vec::new();
+        if let Some(s) = &spec.input_shape {
+            inputs.push(InputNode {
+                name: "input_layer".into(),
+                shape: Shape(s.clone()),
+                explicit: false,
+            });
+        }
+        for (idx, ls) in spec.layers.iter().enumerate() {
+            if !is_input_type(&ls.type_name) {
+                continue;
+            }
+            if spec.input_shape.is_some() {
+                return Err(invalid(
+                    "the input shape is given twice: input_shape and an Input layer",
+                )
+                .fix("keep one: remove input_shape at the top, or the Input layer"));
+            }
+            let shape = shape_from_config(ls)?.ok_or_else(|| {
+                invalid(format!("Input layer layers[{idx}] has no shape"))
+                    .fix("give it shape = [..] (one example's shape, batch axis excluded)")
+            })?;
+            inputs.push(InputNode {
+                name: ls.name.clone().unwrap_or_else(|| auto_name("InputLayer")),
+                shape: Shape(shape),
+                explicit: true,
+            });
+        }
+        if inputs.is_empty() {
+            let first = spec.layers.iter().find(|l| !is_input_type(&l.type_name));
+            let shape = match first {
+                Some(l) => shape_from_config(l)?,
+                None => None,
+            }
+            .ok_or_else(|| {
+                invalid("the model has no input shape")
+                    .cause("soundcheck needs one example's shape to infer the others")
+                    .fix("add input_shape = [...] at the top of the spec (batch axis excluded), or an Input layer first")
+            })?;
+            inputs.push(InputNode {
+                name: "input_layer".into(),
+                shape: Shape(shape),
+                explicit: false,
+            });
+        }
+        let mut names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+        let mut nodes: Vec<Node> = Vec::new();
+        for ls in &spec.layers {
+            if is_input_type(&ls.type_name) {
+                continue;
+            }
+            let mut config = ls.config.clone();
+            // Keras builds the wrapped layer first, so it takes its automatic name first.
+            if let Some(Value::Object(inner)) = config.get_mut("layer") {
+                let inner_type = inner
+                    .get("type")
+                    .or_else(|| inner.get("class_name"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                if let Some(t) = inner_type {
+                    let cfg = inner
+                        .entry("config")
+                        .or_insert_with(|| Value::Object(Default::default()));
+                    if let Value::Object(cfg) = cfg {
+                        if !cfg.contains_key("name") {
+                            cfg.insert("name".into(), auto_name(&t).into());
+                        }
+                    }
+                }
+            }
+            let name = ls.name.clone().unwrap_or_else(|| auto_name(&ls.type_name));
+            if names.contains(&name) {
+                return Err(invalid(format!("two layers are named '{name}'"))
+                    .at(&name, &ls.type_name)
+                    .fix(format!("rename one of them, e.g. '{name}_2'")));
+            }
+            for key in ["input_shape", "batch_input_shape", "batch_shape"] {
+                config.remove(key);
+            }
+            let refs = match &ls.inputs {
+                None => vec![names.len() - 1],
+                Some(list) => list
+                    .iter()
+                    .map(|r| resolve_ref(r, &names, spec, &name, &ls.type_name))
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            let layer = layers::parse(
+                &name,
+                &ls.type_name,
+                config,
+                spec.data_format,
+                &mut auto_name,
+            )?;
+            nodes.push(Node {
+                def: LayerDef {
+                    name: name.clone(),
+                    type_name: ls.type_name.clone(),
+                    layer,
+                },
+                inputs: refs,
+            });
+            names.push(name);
+        }
+        if nodes.is_empty() {
+            return Err(invalid("the spec has only Input layers")
+                .fix("add the model's layers after the Input"));
+        }
+        let outputs = match &spec.outputs {
+            None => vec![names.len() - 1],
+            Some(outs) => outs
+                .iter()
+                .map(|o| {
+                    names.iter().position(|n| n == o).ok_or_else(|| {
+                        let hint = closest(o, names.iter().map(String::as_str))
+                            .map(|c| format!("did you mean '{c}'? "))
+                            .unwrap_or_default();
+                        invalid(format!("output '{o}' is not a layer of the model"))
+                            .fix(format!("{hint}list layer names in 'outputs'"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let explicit_graph = spec
+            .layers
+            .iter()
+            .any(|l| l.inputs.is_some() || is_input_type(&l.type_name));
+        let api = spec.api.unwrap_or(if explicit_graph {
+            Api::Functional
+        } else {
+            Api::Sequential
+        });
+        Ok(Model {
+            name: spec.name.clone(),
+            api,
+            data_format: spec.data_format,
+            inputs,
+            nodes,
+            outputs,
+            loss: spec.loss.clone(),
+        })
+    }
+
+    /// Name of node `i` (inputs first, then layers).
+    pub fn node_name(&self, i: usize) -> &str {
+        if i < self.inputs.len() {
+            &self.inputs[i].name
+        } else {
+            &self.nodes[i - self.inputs.len()].def.name
+        }
+    }
+
+    /// Infers every layer with the declared input shapes.
+    pub fn infer(&self) -> Report {
+        let shapes: Vec<Shape> = self.inputs.iter().map(|i| i.shape.clone()).collect();
+        self.infer_with(&shapes)
+    }
+
+    /// Infers every layer with the given input shapes, stopping at the first problem.
+    pub fn infer_with(&self, input_shapes: &[Shape]) -> Report {
+        let n_in = self.inputs.len();
+        let mut shapes: Vec<Shape> = input_shapes.to_vec();
+        let mut layers = Vec::with_capacity(self.nodes.len());
+        let inputs = self
+            .inputs
+            .iter()
+            .zip(input_shapes)
+            .map(|(i, s)| InputNode {
+                shape: s.clone(),
+                ..i.clone()
+            })
+            .collect();
+        for (k, node) in self.nodes.iter().enumerate() {
+            let ins: Vec<Shape> = node.inputs.iter().map(|&i| shapes[i].clone()).collect();
+            let input_names: Vec<String> = node
+                .inputs
+                .iter()
+                .map(|&i| self.node_name(i).to_string())
+                .collect();
+            let ctx = Ctx {
+                name: &node.def.name,
+                type_name: &node.def.type_name,
+                input_names: &input_names,
+                input_positions: &node.inputs,
+                data_format: self.data_format,
+            };
+            let result = node.def.infer(&ctx, &ins).and_then(|out| match out.shape.dims().iter().position(|d| *d == Some(0)) {
+                Some(ax) => Err(ctx
+                    .diag(Kind::NegativeDimension, format!("the output has length 0 on axis {}", ax + 1))
+                    .received(ins.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "))
+                    .expected("every output axis at least 1 long")
+                    .cause("an empty axis carries no data; Keras may let it through silently, but training on it is meaningless")
+                    .fix("make the input longer on that axis, or shrink what this layer removes")),
+                None => Ok(out),
+            });
+            match result {
+                Ok(out) => {
+                    layers.push(LayerReport {
+                        name: node.def.name.clone(),
+                        type_name: node.def.type_name.clone(),
+                        output_shape: out.shape.clone(),
+                        trainable: out.trainable,
+                        non_trainable: out.non_trainable,
+                        inputs: input_names,
+                    });
+                    shapes.push(out.shape);
+                }
+                Err(d) => {
+                    return Report {
+                        inputs,
+                        layers,
+                        error: Some(d),
+                    }
+                }
+            }
+            debug_assert_eq!(shapes.len(), n_in + k + 1);
+        }
+        Report {
+            inputs,
+            layers,
+            error: None,
+        }
+    }
+
+    /// Infers the model and, when it fails, adds what only the whole model can tell: the
+    /// smallest input that works, how the axis shrank, and the Reshape that set up a bad layout.
+    pub fn check(&self) -> Report {
+        let mut report = self.infer();
+        if let Some(d) = report.error.take() {
+            report.error = Some(self.explain(d, &report));
+        }
+        report
+    }
+
+    fn explain(&self, mut d: Diagnosis, report: &Report) -> Diagnosis {
+        let failing = report.layers.len();
+        match d.kind {
+            Kind::NegativeDimension => {
+                d.notes.push(self.trace(report, failing));
+                if let Some((axis, n)) = self.smallest_fix(failing) {
+                    let declared = self.inputs[0].shape.dims()[axis];
+                    d.notes.insert(
+                        0,
+                        format!(
+                            "the smallest input that gets through the whole model has {n} on axis {} (now {})",
+                            axis + 1,
+                            crate::shape::fmt_dim(declared)
+                        ),
+                    );
+                    d.fix = format!(
+                        "make the input at least {n} long on axis {} (input_shape); or change '{}': {}",
+                        axis + 1,
+                        self.nodes[failing].def.name,
+                        d.fix
+                    );
+                } else {
+                    d.notes
+                        .push("no longer input alone fixes it: change the layer".into());
+                    d.fix = format!("change '{}': {}", self.nodes[failing].def.name, d.fix);
+                }
+            }
+            Kind::ChannelsOrder => {
+                let node = &self.nodes[failing];
+                let producer = node.inputs[0];
+                if producer >= self.inputs.len() {
+                    let p = &self.nodes[producer - self.inputs.len()];
+                    if let Layer::Reshape(r) = &p.def.layer {
+                        let mut t = r.target.clone();
+                        match self.data_format {
+                            DataFormat::ChannelsLast => t.rotate_left(1),
+                            DataFormat::ChannelsFirst => t.rotate_right(1),
+                        }
+                        let t = crate::shape::python_tuple(t.iter().map(|v| v.to_string()));
+                        d.fix = format!(
+                            "if the flat data interleaves the channels, make '{}' Reshape({t}); if it stores them one after another, keep it and {}",
+                            p.def.name, d.fix
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        d
+    }
+
+    /// "input (None, 105, 1) → conv1d (None, 103, 32) → ..." along first inputs to `failing`.
+    fn trace(&self, report: &Report, failing: usize) -> String {
+        let n_in = self.inputs.len();
+        let mut chain = Vec::new();
+        let mut i = self.nodes[failing].inputs[0];
+        while i >= n_in {
+            let l = &report.layers[i - n_in];
+            chain.push(format!("{} {}", l.name, l.output_shape));
+            i = self.nodes[i - n_in].inputs[0];
+        }
+        chain.push(format!(
+            "{} {}",
+            self.inputs[i].name, report.inputs[i].shape
+        ));
+        chain.reverse();
+        chain.push(format!("'{}' fails", self.nodes[failing].def.name));
+        format!("how the shape shrank: {}", chain.join(" → "))
+    }
+
+    fn infer_axis(&self, axis: usize, n: usize) -> Report {
+        let mut shapes: Vec<Shape> = self.inputs.iter().map(|i| i.shape.clone()).collect();
+        shapes[0].0[axis] = Some(n);
+        self.infer_with(&shapes)
+    }
+
+    /// The first input axis (and its smallest size above the declared one) that lets every
+    /// layer infer.
+    fn smallest_fix(&self, _failing: usize) -> Option<(usize, usize)> {
+        let declared = self.inputs[0].shape.clone();
+        (0..declared.rank()).find_map(|axis| {
+            let from = declared.dims()[axis]? + 1;
+            smallest_ok(from, |n| self.infer_axis(axis, n).ok()).map(|n| (axis, n))
+        })
+    }
+
+    /// For each axis of the (first) input, the smallest size the model accepts, with the layer
+    /// that rejects the next smaller one.
+    pub fn min_input(&self) -> Vec<AxisMin> {
+        let declared = self.inputs[0].shape.clone();
+        (0..declared.rank())
+            .map(|axis| {
+                let min = smallest_ok(1, |n| self.infer_axis(axis, n).ok());
+                let limited_by = min.filter(|&m| m > 1).and_then(|m| {
+                    let r = self.infer_axis(axis, m - 1);
+                    r.error.and_then(|d| d.layer)
+                });
+                let exact = min.is_some_and(|m| !self.infer_axis(axis, m + 1).ok());
+                AxisMin {
+                    axis: axis + 1,
+                    declared: declared.dims()[axis],
+                    min,
+                    limited_by,
+                    exact,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The smallest size the model accepts on one input axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AxisMin {
+    /// Keras axis number (batch = 0).
+    pub axis: usize,
+    pub declared: Dim,
+    /// `None` when no size up to 2^24 works.
+    pub min: Option<usize>,
+    /// The layer that rejects `min - 1`.
+    pub limited_by: Option<String>,
+    /// Only this one size works (a Reshape or similar pins the axis).
+    pub exact: bool,
+}
+
+/// Smallest n ≥ `from` with `ok(n)`: a scan of the first sizes (where non-monotone layers such
+/// as Reshape pin exact values), then doubling and bisection (inference is monotone in length
+/// for convolutions and pools).
+fn smallest_ok(from: usize, ok: impl Fn(usize) -> bool) -> Option<usize> {
+    const SCAN: usize = 4096;
+    const LIMIT: usize = 1 << 24;
+    if let Some(n) = (from..from + SCAN).find(|&n| ok(n)) {
+        return Some(n);
+    }
+    let mut lo = from + SCAN - 1;
+    let mut hi = lo * 2;
+    while !ok(hi) {
+        if hi > LIMIT {
+            return None;
+        }
+        lo = hi;
+        hi *= 2;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
+}
+
+fn resolve_ref(
+    r: &str,
+    names: &[String],
+    spec: &ModelSpec,
+    layer: &str,
+    type_name: &str,
+) -> Result<usize, Diagnosis> {
+    if r == INPUT {
+        return Ok(0);
+    }
+    if let Some(i) = names.iter().position(|n| n == r) {
+        return Ok(i);
+    }
+    let later = spec.layers.iter().any(|l| l.name.as_deref() == Some(r));
+    let mut known: Vec<&str> = vec![INPUT];
+    known.extend(names.iter().map(String::as_str));
+    let d = invalid(format!(
+        "input '{r}' of layer '{layer}' is not an earlier layer"
+    ))
+    .at(layer, type_name)
+    .received(format!("inputs = [\"{r}\"]"))
+    .expected(format!("one of: {}", known.join(", ")));
+    Err(if later {
+        d.cause(format!("'{r}' is defined after '{layer}'"))
+            .fix("list layers in the order they are computed: move it before this layer")
+    } else {
+        let hint = closest(r, known.iter().copied())
+            .map(|c| format!("did you mean '{c}'? "))
+            .unwrap_or_default();
+        d.cause(format!("no layer is named '{r}'")).fix(format!(
+            "{hint}name an earlier layer, or \"input\" for the model input"
+        ))
+    })
+}
