@@ -1,1 +1,37 @@
-fn main() {}
+//! `soundcheck`: check every tensor shape before anything trains.
+
+mod check;
+mod convert;
+mod load;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "soundcheck",
+    version,
+    about = "Deep learning on audio, with every tensor shape checked before anything trains",
+    after_help = "Examples:\n  soundcheck check models/vocal-mask.toml\n  soundcheck check models/vocal-mask.toml --feed 32,2584\n  soundcheck convert model.keras model.toml"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Check(check::CheckArgs),
+    Convert(convert::ConvertArgs),
+}
+
+/// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check(a) => check::run(&a),
+        Command::Convert(a) => convert::run(&a),
+    };
+    ExitCode::from(code)
+}

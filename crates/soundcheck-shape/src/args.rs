@@ -155,19 +155,38 @@ impl Args {
         }
     }
 
+    /// Like [`Args::opt_tuple`], with zeros allowed (Conv*Transpose's `output_padding`).
+    pub fn opt_counts(&mut self, key: &str, n: usize) -> Result<Option<Vec<usize>>, Diagnosis> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => self
+                .parse_items(key, n, &v, 0, "a non-negative integer or a tuple of them")
+                .map(Some),
+        }
+    }
+
     fn parse_tuple(&self, key: &str, n: usize, v: &Value) -> Result<Vec<usize>, Diagnosis> {
-        let err = || self.error(key, &tuple_desc(n), v);
-        if let Some(x) = as_positive(v) {
+        self.parse_items(key, n, v, 1, &tuple_desc(n))
+    }
+
+    fn parse_items(
+        &self,
+        key: &str,
+        n: usize,
+        v: &Value,
+        min: u64,
+        desc: &str,
+    ) -> Result<Vec<usize>, Diagnosis> {
+        let err = || self.error(key, desc, v);
+        let item = |x: &Value| x.as_u64().filter(|&x| x >= min).map(|x| x as usize);
+        if let Some(x) = item(v) {
             return Ok(vec![x; n]);
         }
         let items = v.as_array().ok_or_else(err)?;
         if items.len() != n {
             return Err(err());
         }
-        items
-            .iter()
-            .map(|x| as_positive(x).ok_or_else(err))
-            .collect()
+        items.iter().map(|x| item(x).ok_or_else(err)).collect()
     }
 
     /// `padding`/`cropping` of ZeroPadding and Cropping: an integer, a tuple of `n` integers

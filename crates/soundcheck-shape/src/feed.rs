@@ -77,6 +77,23 @@ fn keras_outcome(model: &Model, feed: &[usize]) -> String {
     } else {
         ""
     };
+    // Keras runs the data through weights already built for the declared shape: a layer whose
+    // weights would be sized differently for this data fails there.
+    let built = model.infer();
+    let mut inputs: Vec<Shape> = model.inputs.iter().map(|i| i.shape.clone()).collect();
+    inputs[0] = example_shape(&fed[1..]);
+    let fed_report = model.infer_with(&inputs);
+    let changed = built
+        .layers
+        .iter()
+        .zip(&fed_report.layers)
+        .find(|(b, f)| b.params() != f.params());
+    if let Some((b, _)) = changed {
+        return format!(
+            "{prefix}{skip}Keras fails in layer '{}', whose weights were built for the declared input",
+            b.name
+        );
+    }
     match predict(model, fed[0], &fed[1..]) {
         Ok(outs) => {
             let outs: Vec<String> = outs

@@ -19,10 +19,13 @@
 pub mod args;
 pub mod diagnosis;
 pub mod feed;
+pub mod keras;
+pub mod labels;
 pub mod layers;
 pub mod model;
 pub mod shape;
 pub mod spec;
+pub mod summary;
 
 pub use diagnosis::{Diagnosis, Kind};
 pub use model::{AxisMin, LayerReport, Model, Report};

@@ -98,7 +98,11 @@ fn shape_from_config(spec: &LayerSpec) -> Result<Option<Vec<Dim>>, Diagnosis> {
             return Ok(Some(dims));
         }
     }
-    if let Some(d) = c.get("input_dim").and_then(Value::as_u64) {
+    // Dense's legacy `input_dim` is a feature count; Embedding's is a vocabulary size.
+    if let (true, Some(d)) = (
+        spec.type_name == "Dense",
+        c.get("input_dim").and_then(Value::as_u64),
+    ) {
         return Ok(Some(vec![Some(d as usize)]));
     }
     Ok(None)

@@ -106,7 +106,7 @@ impl Conv {
             _ => 1,
         };
         let output_padding = match kind {
-            ConvKind::Transpose => a.opt_tuple("output_padding", rank)?,
+            ConvKind::Transpose => a.opt_counts("output_padding", rank)?,
             _ => None,
         };
         let df =

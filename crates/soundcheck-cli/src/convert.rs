@@ -1,0 +1,75 @@
+//! `soundcheck convert IN OUT`: between Keras JSON, soundcheck JSON and soundcheck TOML.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use soundcheck_shape::{keras, Diagnosis, Kind};
+
+use crate::load::{load_spec, write_atomic};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Toml,
+    Json,
+    Keras,
+}
+
+/// Convert a model between Keras JSON (model.to_json(), .keras), soundcheck JSON and TOML.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  soundcheck convert model.keras model.toml\n  soundcheck convert models/vocal-mask.toml vocal-mask.keras.json --to keras"
+)]
+pub struct ConvertArgs {
+    /// Model to read: .toml, .json (soundcheck or Keras), .keras
+    input: PathBuf,
+    /// File to write
+    output: PathBuf,
+    /// Output format; default from OUTPUT's extension (.toml → toml, .json → json)
+    #[arg(long, value_enum)]
+    to: Option<Format>,
+}
+
+fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
+    let spec = load_spec(&a.input)?;
+    let ext = a
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    let format = match (a.to, ext.as_str()) {
+        (Some(f), _) => f,
+        (None, "toml") => Format::Toml,
+        (None, "json") => Format::Json,
+        (None, other) => {
+            return Err(Diagnosis::new(
+                Kind::InvalidSpec,
+                format!("cannot tell the output format from '.{other}'"),
+            )
+            .fix("name the output .toml or .json, or pass --to toml|json|keras"))
+        }
+    };
+    let text = match format {
+        Format::Toml => spec.to_toml_string()?,
+        Format::Json => spec.to_json_string(),
+        Format::Keras => {
+            let mut s = serde_json::to_string_pretty(&keras::to_keras(&spec)?).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    write_atomic(&a.output, &text)
+}
+
+pub fn run(a: &ConvertArgs) -> u8 {
+    match convert(a) {
+        Ok(()) => {
+            eprintln!("wrote {}", a.output.display());
+            0
+        }
+        Err(d) => {
+            eprint!("{}", d.render());
+            2
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Reading model files (soundcheck TOML/JSON, Keras JSON, `.keras` archives) and `.npy` headers,
+//! and writing outputs atomically.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+use soundcheck_shape::{keras, Diagnosis, Kind, ModelSpec};
+
+fn unusable(path: &Path, title: String, fix: &str) -> Diagnosis {
+    Diagnosis::new(Kind::InvalidSpec, format!("{}: {title}", path.display())).fix(fix)
+}
+
+fn read_text(path: &Path) -> Result<String, Diagnosis> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        unusable(
+            path,
+            format!("cannot read the file ({e})"),
+            "check the path and permissions",
+        )
+    })?;
+    if bytes.is_empty() {
+        return Err(unusable(
+            path,
+            "the file is empty".into(),
+            "point at a model spec (.toml, .json) or a Keras model (.keras, model.to_json())",
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        unusable(
+            path,
+            "the file is not UTF-8 text".into(),
+            "a spec is TOML or JSON text; a Keras model is a .keras file",
+        )
+    })
+}
+
+/// The `config.json` inside a `.keras` archive.
+fn keras_archive_config(path: &Path) -> Result<Value, Diagnosis> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        unusable(
+            path,
+            format!("cannot open the file ({e})"),
+            "check the path",
+        )
+    })?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| {
+        unusable(
+            path,
+            format!("not a readable .keras archive ({e})"),
+            "save the model again with model.save('model.keras')",
+        )
+    })?;
+    let mut entry = zip.by_name("config.json").map_err(|_| {
+        unusable(
+            path,
+            "the archive has no config.json".into(),
+            "save the model with Keras 3: model.save('model.keras')",
+        )
+    })?;
+    let mut text = String::new();
+    entry.read_to_string(&mut text).map_err(|e| {
+        unusable(
+            path,
+            format!("config.json cannot be read ({e})"),
+            "save the model again",
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        unusable(
+            path,
+            format!("config.json is not JSON ({e})"),
+            "save the model again",
+        )
+    })
+}
+
+/// Loads any model file soundcheck reads, by extension and content.
+pub fn load_spec(path: &Path) -> Result<ModelSpec, Diagnosis> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    let located = |mut d: Diagnosis| {
+        if !d.title.contains(&path.display().to_string()) {
+            d.title = format!("{}: {}", path.display(), d.title);
+        }
+        d
+    };
+    match ext.as_str() {
+        "keras" => keras::from_keras(&keras_archive_config(path)?).map_err(located),
+        "toml" => ModelSpec::from_toml_str(&read_text(path)?).map_err(located),
+        "json" => {
+            let text = read_text(path)?;
+            let v: Value = serde_json::from_str(&text).map_err(|e| {
+                located(
+                    Diagnosis::new(Kind::InvalidSpec, format!("not valid JSON: {e}")).fix(format!(
+                        "correct the JSON near line {}, column {}",
+                        e.line(),
+                        e.column()
+                    )),
+                )
+            })?;
+            if keras::is_keras_config(&v) {
+                keras::from_keras(&v).map_err(located)
+            } else {
+                ModelSpec::from_value(&v).map_err(located)
+            }
+        }
+        _ => Err(unusable(
+            path,
+            format!("unknown model file type '.{ext}'"),
+            "use a .toml or .json spec, a Keras model.to_json() file (.json) or a .keras file",
+        )),
+    }
+}
+
+/// The shape and element kind of a `.npy` file, from its header.
+#[derive(Debug, PartialEq)]
+pub struct NpyHeader {
+    pub shape: Vec<usize>,
+    pub descr: String,
+}
+
+impl NpyHeader {
+    pub fn is_integer(&self) -> bool {
+        let kind = self.descr.trim_start_matches(['<', '>', '|', '=']);
+        kind.starts_with('i') || kind.starts_with('u')
+    }
+}
+
+pub fn read_npy_header(path: &Path) -> Result<NpyHeader, Diagnosis> {
+    let bad = |what: &str| {
+        Diagnosis::new(Kind::InvalidSpec, format!("{}: {what}", path.display()))
+            .expected("a .npy file written by numpy.save")
+            .fix("save the array with np.save('x.npy', x), or give its shape with --feed")
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| bad(&format!("cannot open ({e})")))?;
+    let mut pre = [0u8; 10];
+    f.read_exact(&mut pre)
+        .map_err(|_| bad("too short to be a .npy file"))?;
+    if &pre[..6] != b"\x93NUMPY" {
+        return Err(bad("not a .npy file (no \\x93NUMPY magic)"));
+    }
+    let len = match pre[6] {
+        1 => u16::from_le_bytes([pre[8], pre[9]]) as usize,
+        2 | 3 => {
+            let mut more = [0u8; 2];
+            f.read_exact(&mut more)
+                .map_err(|_| bad("truncated header"))?;
+            u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize
+        }
+        v => return Err(bad(&format!("unsupported .npy version {v}"))),
+    };
+    if len > 1 << 20 {
+        return Err(bad("header length is implausible"));
+    }
+    let mut header = vec![0u8; len];
+    f.read_exact(&mut header)
+        .map_err(|_| bad("truncated header"))?;
+    let header = String::from_utf8_lossy(&header);
+    let field = |key: &str| -> Option<String> {
+        let at = header.find(&format!("'{key}'"))? + key.len() + 2;
+        let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
+        Some(rest.to_string())
+    };
+    let descr = field("descr")
+        .and_then(|r| {
+            r.strip_prefix('\'')
+                .and_then(|r| r.split('\'').next())
+                .map(str::to_string)
+        })
+        .ok_or_else(|| bad("header has no 'descr'"))?;
+    let shape_text = field("shape")
+        .and_then(|r| {
+            r.strip_prefix('(')
+                .and_then(|r| r.split(')').next())
+                .map(str::to_string)
+        })
+        .ok_or_else(|| bad("header has no 'shape'"))?;
+    let shape = shape_text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches('L').parse::<usize>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| bad("header shape is not a tuple of integers"))?;
+    Ok(NpyHeader { shape, descr })
+}
+
+/// Parses `32,2584`, `(32, 2584)` or `[32, 2584]` into a shape.
+pub fn parse_shape(text: &str, flag: &str) -> Result<Vec<usize>, Diagnosis> {
+    let t = text
+        .trim()
+        .trim_start_matches(['(', '['])
+        .trim_end_matches([')', ']']);
+    t.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>())
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            Diagnosis::new(Kind::InvalidSpec, format!("{flag} '{text}' is not a shape"))
+                .expected("comma-separated sizes, batch first, e.g. 32,513,25,1")
+                .fix(format!(
+                    "write the array's full shape as numpy prints it: {flag} 32,2584"
+                ))
+        })
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so a failed write never
+/// leaves a partial file that looks complete.
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), Diagnosis> {
+    let fail = |e: std::io::Error| {
+        Diagnosis::new(
+            Kind::InvalidSpec,
+            format!("{}: cannot write ({e})", path.display()),
+        )
+        .fix("check that the folder exists and is writable")
+    };
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, text).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_parse_in_numpy_forms() {
+        assert_eq!(parse_shape("32,2584", "--feed").unwrap(), vec![32, 2584]);
+        assert_eq!(
+            parse_shape("(32, 513, 25, 1)", "--feed").unwrap(),
+            vec![32, 513, 25, 1]
+        );
+        let e = parse_shape("32xx", "--feed").unwrap_err();
+        assert!(e.title.contains("--feed"));
+    }
+
+    #[test]
+    fn npy_header_is_read() {
+        let dir = std::env::temp_dir().join(format!("sc-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.npy");
+        let dict = "{'descr': '<i8', 'fortran_order': False, 'shape': (32,), }";
+        let mut h = dict.to_string();
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((h.len() as u16).to_le_bytes());
+        bytes.extend(h.as_bytes());
+        bytes.extend([0u8; 32 * 8]);
+        std::fs::write(&p, &bytes).unwrap();
+        let hdr = read_npy_header(&p).unwrap();
+        assert_eq!(hdr.shape, vec![32]);
+        assert!(hdr.is_integer());
+        std::fs::write(&p, b"\x93NUMPY").unwrap();
+        assert!(read_npy_header(&p).unwrap_err().title.contains("too short"));
+    }
+}
