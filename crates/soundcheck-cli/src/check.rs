@@ -74,7 +74,10 @@ fn analyse(a: &CheckArgs) -> Outcome {
     };
     let model = match Model::from_spec(&spec) {
         Ok(m) => m,
-        Err(e) => {
+        Err(mut e) => {
+            if e.layer.is_none() {
+                e.title = format!("{}: {}", a.model.display(), e.title);
+            }
             out.error = Some(e);
             return out;
         }
