@@ -246,27 +246,4 @@ mod tests {
         let e = parse_shape("32xx", "--feed").unwrap_err();
         assert!(e.title.contains("--feed"));
     }
-
-    #[test]
-    fn npy_header_is_read() {
-        let dir = std::env::temp_dir().join(format!("sc-npy-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("x.npy");
-        let dict = "{'descr': '<i8', 'fortran_order': False, 'shape': (32,), }";
-        let mut h = dict.to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
-            h.push(' ');
-        }
-        h.push('\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend((h.len() as u16).to_le_bytes());
-        bytes.extend(h.as_bytes());
-        bytes.extend([0u8; 32 * 8]);
-        std::fs::write(&p, &bytes).unwrap();
-        let hdr = read_npy_header(&p).unwrap();
-        assert_eq!(hdr.shape, vec![32]);
-        assert!(hdr.is_integer());
-        std::fs::write(&p, b"\x93NUMPY").unwrap();
-        assert!(read_npy_header(&p).unwrap_err().title.contains("too short"));
-    }
 }

@@ -9,14 +9,6 @@ use crate::spec::Api;
 /// What a fed array produces when it fits: each output's full shape, batch axis first.
 pub type PredictShapes = Vec<Vec<Option<usize>>>;
 
-fn matches(example: &[usize], declared: &Shape) -> bool {
-    example.len() == declared.rank()
-        && example
-            .iter()
-            .zip(declared.dims())
-            .all(|(&a, d)| d.is_none_or(|d| d == a))
-}
-
 fn example_shape(dims: &[usize]) -> Shape {
     Shape::known(dims)
 }
@@ -66,13 +58,13 @@ fn keras_outcome(model: &Model, feed: &[usize]) -> String {
             fmt_array_shape(&fed)
         );
     }
-    if model.api == Api::Functional && !matches(&fed[1..], declared) {
+    if model.api == Api::Functional && !declared.accepts(&fed[1..]) {
         return format!(
             "{prefix}Keras (functional model) raises: \"expected shape {expected}, but input has incompatible shape {}\"",
             fmt_array_shape(&fed)
         );
     }
-    let skip = if model.api == Api::Sequential && !matches(&fed[1..], declared) {
+    let skip = if model.api == Api::Sequential && !declared.accepts(&fed[1..]) {
         "a Sequential model does not check fixed dimensions, so "
     } else {
         ""
@@ -131,7 +123,7 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
         .expected(declared.to_string())
         .fix("feed a non-empty array"));
     }
-    if feed.len() == r + 1 && matches(&feed[1..], declared) {
+    if feed.len() == r + 1 && declared.accepts(&feed[1..]) {
         return predict(model, feed[0], &feed[1..]);
     }
     let base = |kind: Kind, title: String| {
@@ -151,7 +143,7 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
         fmt_array_shape(&v)
     };
 
-    if feed.len() == r && matches(feed, declared) {
+    if feed.len() == r && declared.accepts(feed) {
         return Err(
             base(Kind::FeedMismatch, "the array has no batch axis".into())
                 .cause(format!(
@@ -166,7 +158,7 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
     }
     if feed.len() == r
         && declared.dims().last() == Some(&Some(1))
-        && matches(&[feed, &[1]].concat()[1..], declared)
+        && declared.accepts(&[feed, &[1]].concat()[1..])
     {
         let fixed = [feed, &[1]].concat();
         return Err(base(Kind::MissingChannelAxis, "the array lacks the size-1 channel axis".into())
@@ -253,7 +245,7 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
             }
             let mut s = feed.to_vec();
             s.remove(p);
-            if matches(&s[1..], declared) {
+            if declared.accepts(&s[1..]) {
                 return Err(base(
                     Kind::FeedMismatch,
                     format!("the array has an extra size-1 axis {p}"),
@@ -286,7 +278,7 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
             .filter(|(i, _)| *i != skip)
             .map(|(_, d)| *d)
             .collect();
-        matches(ex, &Shape(rest))
+        Shape(rest).accepts(ex)
     });
     let cause = match missing {
         Some(i) => format!(
@@ -324,7 +316,7 @@ fn transposition(ex: &[usize], declared: &Shape) -> Option<Vec<usize>> {
         if best.is_none() && perm.iter().enumerate().any(|(i, &p)| i != p) {
             let re: Vec<usize> = perm.iter().map(|&p| ex[p]).collect();
             // Every known declared axis must be matched by a moved or kept axis of equal size.
-            let all_known_match = matches(&re, declared);
+            let all_known_match = declared.accepts(&re);
             let some_known_moved = perm.iter().enumerate().any(|(i, &p)| {
                 i != p && declared.dims()[i].is_some_and(|d| d == ex[p] && d != ex[i])
             });

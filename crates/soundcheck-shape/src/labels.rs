@@ -22,14 +22,6 @@ pub const LOSSES: &[&str] = &[
     "cosine_similarity",
 ];
 
-fn same(labels: &[usize], out: &Shape) -> bool {
-    labels.len() == out.rank()
-        && labels
-            .iter()
-            .zip(out.dims())
-            .all(|(&l, d)| d.is_none_or(|d| d == l))
-}
-
 /// The output shape of the model's (first) output, inferred with its declared input.
 fn output_shape(model: &Model) -> Result<Shape, Diagnosis> {
     let report = model.check();
@@ -88,8 +80,8 @@ pub fn check_labels(
     match loss {
         Some("sparse_categorical_crossentropy") => {
             let head = Shape(out.dims()[..out.rank().saturating_sub(1)].to_vec());
-            let index_per_example =
-                same(per, &head) || (per.last() == Some(&1) && same(&per[..per.len() - 1], &head));
+            let index_per_example = head.accepts(per)
+                || (per.last() == Some(&1) && head.accepts(&per[..per.len() - 1]));
             if index_per_example {
                 if classes == Some(1) {
                     return Err(base("sparse_categorical_crossentropy needs one output per class".into())
@@ -98,14 +90,14 @@ pub fn check_labels(
                 }
                 return Ok(());
             }
-            if same(per, &out) {
+            if out.accepts(per) {
                 return Err(base(format!("one-hot labels with sparse_categorical_crossentropy ({n_cls} columns)"))
                     .cause("sparse_categorical_crossentropy takes one integer class index per example, these labels are one-hot rows")
                     .fix("use loss='categorical_crossentropy', or np.argmax(y, axis=-1) to get class indices"));
             }
         }
         Some("categorical_crossentropy") | Some("categorical_hinge") | Some("kl_divergence") => {
-            if same(per, &out) {
+            if out.accepts(per) {
                 return Ok(());
             }
             if integer_like && out.rank() == 1 {
@@ -134,7 +126,7 @@ pub fn check_labels(
             }
         }
         _ => {
-            if same(per, &out) || (per.is_empty() && classes == Some(1) && out.rank() == 1) {
+            if out.accepts(per) || (per.is_empty() && classes == Some(1) && out.rank() == 1) {
                 return Ok(());
             }
             if loss == Some("binary_crossentropy")

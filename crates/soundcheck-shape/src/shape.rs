@@ -37,6 +37,15 @@ impl Shape {
             .try_fold(1usize, |acc, d| d.map(|d| acc.saturating_mul(d)))
     }
 
+    /// True when a concrete example shape fits this one (same rank; unknown dims take any size).
+    pub fn accepts(&self, example: &[usize]) -> bool {
+        example.len() == self.rank()
+            && example
+                .iter()
+                .zip(&self.0)
+                .all(|(&a, d)| d.is_none_or(|d| d == a))
+    }
+
     pub fn last(&self) -> Dim {
         self.0.last().copied().flatten()
     }

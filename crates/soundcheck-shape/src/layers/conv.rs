@@ -4,7 +4,7 @@ use super::layout::{self, TooShort};
 use super::{Ctx, Output};
 use crate::args::Args;
 use crate::diagnosis::{Diagnosis, Kind};
-use crate::shape::{python_tuple, Dim, Shape};
+use crate::shape::{python_tuple, Shape};
 use crate::spec::DataFormat;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,16 +244,10 @@ impl Conv {
         if c % self.groups != 0 {
             return Err(ChannelError::Groups(c));
         }
-        let mut dims: Vec<Dim> = x.dims().to_vec();
-        for (i, ax) in layout::spatial_axes(df, self.rank).into_iter().enumerate() {
-            if let Some(l) = x.dims()[ax] {
-                let out = self.out_len(i, l);
-                if out <= 0 {
-                    return Ok(Err((ax, out)));
-                }
-                dims[ax] = Some(out as usize);
-            }
-        }
+        let mut dims = match layout::map_spatial(x, df, self.rank, |i, l| self.out_len(i, l)) {
+            Ok(d) => d,
+            Err(too_short) => return Ok(Err(too_short)),
+        };
         let kprod: usize = self.kernel.iter().product();
         let bias = |n: usize| if self.use_bias { n } else { 0 };
         let (out_c, params) = match self.kind {

@@ -39,6 +39,27 @@ pub fn layout(df: DataFormat, k: usize) -> String {
     }
 }
 
+/// Applies `len(i, l)` to each known spatial axis `i` of length `l`; unknown lengths stay
+/// unknown. `Err((axis, out))` names the first axis whose new length would be ≤ 0.
+pub fn map_spatial(
+    x: &Shape,
+    df: DataFormat,
+    k: usize,
+    len: impl Fn(usize, usize) -> i64,
+) -> Result<Vec<Dim>, (usize, i64)> {
+    let mut dims: Vec<Dim> = x.dims().to_vec();
+    for (i, ax) in spatial_axes(df, k).into_iter().enumerate() {
+        if let Some(l) = x.dims()[ax] {
+            let out = len(i, l);
+            if out <= 0 {
+                return Err((ax, out));
+            }
+            dims[ax] = Some(out as usize);
+        }
+    }
+    Ok(dims)
+}
+
 /// A human name for axis `i` of a batch-less shape (`axis 1 (rows)`), Keras numbering.
 pub fn axis_label(df: DataFormat, k: usize, i: usize) -> String {
     let sp = spatial_axes(df, k);

@@ -4,7 +4,7 @@ use super::layout::{self, TooShort};
 use super::{Ctx, Output};
 use crate::args::Args;
 use crate::diagnosis::Diagnosis;
-use crate::shape::{Dim, Shape};
+use crate::shape::Shape;
 use crate::spec::DataFormat;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,20 +68,7 @@ impl Pool {
     }
 
     fn compute(&self, x: &Shape) -> Result<Shape, (usize, i64)> {
-        let mut dims: Vec<Dim> = x.dims().to_vec();
-        for (i, ax) in layout::spatial_axes(self.data_format, self.rank)
-            .into_iter()
-            .enumerate()
-        {
-            if let Some(l) = x.dims()[ax] {
-                let out = self.out_len(i, l);
-                if out <= 0 {
-                    return Err((ax, out));
-                }
-                dims[ax] = Some(out as usize);
-            }
-        }
-        Ok(Shape(dims))
+        layout::map_spatial(x, self.data_format, self.rank, |i, l| self.out_len(i, l)).map(Shape)
     }
 
     /// # Shapes

@@ -4,7 +4,7 @@ use super::layout::{self, TooShort};
 use super::{Ctx, Output};
 use crate::args::Args;
 use crate::diagnosis::Diagnosis;
-use crate::shape::{Dim, Shape};
+use crate::shape::Shape;
 use crate::spec::DataFormat;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -82,23 +82,12 @@ impl SpatialEdit {
     }
 
     fn compute(&self, x: &Shape) -> Result<Shape, (usize, i64)> {
-        let mut dims: Vec<Dim> = x.dims().to_vec();
-        for (i, ax) in layout::spatial_axes(self.data_format, self.rank)
-            .into_iter()
-            .enumerate()
-        {
-            let Some(l) = x.dims()[ax] else { continue };
-            let out = match &self.edit {
-                Edit::UpSample(s) => (l * s[i]) as i64,
-                Edit::Pad(p) => (l + p[i].0 + p[i].1) as i64,
-                Edit::Crop(c) => l as i64 - (c[i].0 + c[i].1) as i64,
-            };
-            if out <= 0 {
-                return Err((ax, out));
-            }
-            dims[ax] = Some(out as usize);
-        }
-        Ok(Shape(dims))
+        layout::map_spatial(x, self.data_format, self.rank, |i, l| match &self.edit {
+            Edit::UpSample(s) => (l * s[i]) as i64,
+            Edit::Pad(p) => (l + p[i].0 + p[i].1) as i64,
+            Edit::Crop(c) => l as i64 - (c[i].0 + c[i].1) as i64,
+        })
+        .map(Shape)
     }
 
     /// # Shapes
