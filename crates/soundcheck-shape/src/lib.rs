@@ -16,6 +16,9 @@
 //! assert!(error.fix.contains("Reshape((100, 1))"));
 //! ```
 
+// Diagnoses are large by design (shapes, cause, fix) and only built on the failure path.
+#![allow(clippy::result_large_err)]
+
 pub mod args;
 pub mod diagnosis;
 pub mod feed;

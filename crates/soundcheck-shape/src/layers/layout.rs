@@ -244,7 +244,7 @@ pub fn check_rank(
 fn grid_for(n: usize, df: DataFormat, fits: &dyn Fn(&Shape) -> bool) -> Option<Shape> {
     let mut r = (n as f64).sqrt() as usize;
     while r >= 2 {
-        if n % r == 0 {
+        if n.is_multiple_of(r) {
             let g = with_channel(&Shape::known(&[r, n / r]), df);
             if fits(&g) {
                 return Some(g);

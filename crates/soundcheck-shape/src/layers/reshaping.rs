@@ -112,7 +112,7 @@ fn reshape_fix(target: &[i64], n: usize) -> String {
             .filter(|&(i, &d)| i != free && d > 0)
             .map(|(_, &d)| d as usize)
             .product();
-        if rest > 0 && n % rest == 0 {
+        if rest > 0 && n.is_multiple_of(rest) {
             let mut t = target.to_vec();
             t[free] = -1;
             let mut filled = t.clone();

@@ -83,7 +83,7 @@ impl TimeDistributed {
             type_name: inner_type,
             ..*ctx
         };
-        let out = self.inner.infer(&inner_ctx, &[step.clone()]).map_err(|mut d| {
+        let out = self.inner.infer(&inner_ctx, std::slice::from_ref(&step)).map_err(|mut d| {
             d.layer_type = Some(format!("TimeDistributed({inner_type})"));
             d.received = Some(format!(
                 "{x}: each of the {} timesteps is {}",
