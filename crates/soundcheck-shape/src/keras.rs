@@ -264,16 +264,18 @@ pub fn to_keras(spec: &ModelSpec) -> Result<Value, Diagnosis> {
                 .unwrap_or(Value::Null),
         );
     }
-    let io = |idx: &[usize]| {
-        Value::Array(
+    // Keras writes a single input/output as one [name, 0, 0] triple, several as a list of them.
+    let io = |idx: &[usize]| match idx {
+        [one] => json!([model.node_name(*one), 0, 0]),
+        _ => Value::Array(
             idx.iter()
                 .map(|&i| json!([model.node_name(i), 0, 0]))
                 .collect(),
-        )
+        ),
     };
     let inputs: Vec<usize> = (0..n_in).collect();
     Ok(json!({
-        "module": "keras", "class_name": "Functional", "registered_name": "Functional",
+        "module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
         "config": {
             "name": spec.name.clone().unwrap_or_else(|| "functional".into()),
             "trainable": true,
