@@ -295,3 +295,20 @@ fn help_shows_examples() {
     assert_eq!(code, 0);
     assert!(out.contains("soundcheck check models/vocal-mask.toml --feed 32,2584"));
 }
+
+#[test]
+fn absurd_sizes_are_errors_not_panics() {
+    for spec in [
+        r#"{"input_shape":[99999999999,3],"layers":[{"type":"Dense","units":3}]}"#,
+        r#"{"input_shape":[4,3],"layers":[{"type":"UpSampling1D","size":2147483647},{"type":"UpSampling1D","size":2147483647}]}"#,
+        r#"{"input_shape":[4,3],"layers":[{"type":"Conv1DTranspose","filters":2147483647,"kernel_size":2147483647,"strides":2147483647}]}"#,
+        r#"{"input_shape":[4,2147483647],"layers":[{"type":"LSTM","units":2147483647,"return_sequences":true},{"type":"LSTM","units":2147483647}]}"#,
+        r#"{"input_shape":[4,3],"layers":[{"type":"Dense","units":99999999999}]}"#,
+    ] {
+        let path = tmp("absurd.json");
+        std::fs::write(&path, spec).unwrap();
+        let (code, out, err) = run(&["check", path.to_str().unwrap(), "--min-input"]);
+        assert!(code <= 2, "{spec}: exit {code}\n{out}\n{err}");
+        assert!(!err.contains("panicked"), "{spec}: {err}");
+    }
+}

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::diagnosis::{closest, Diagnosis, Kind};
+use crate::shape::MAX_DIM;
 
 /// Arguments every Keras layer accepts that never change a shape.
 const BASE_ARGS: &[&str] = &[
@@ -119,7 +120,9 @@ impl Args {
     pub fn positive(&mut self, key: &str, default: Option<usize>) -> Result<usize, Diagnosis> {
         match self.take(key) {
             None => self.required(key, "a positive integer", default),
-            Some(v) => as_positive(&v).ok_or_else(|| self.error(key, "a positive integer", &v)),
+            Some(v) => as_positive(&v).ok_or_else(|| {
+                self.error(key, &format!("a positive integer (at most {MAX_DIM})"), &v)
+            }),
         }
     }
 
@@ -127,10 +130,7 @@ impl Args {
     pub fn count(&mut self, key: &str, default: usize) -> Result<usize, Diagnosis> {
         match self.take(key) {
             None => Ok(default),
-            Some(v) => v
-                .as_u64()
-                .map(|x| x as usize)
-                .ok_or_else(|| self.error(key, "a non-negative integer", &v)),
+            Some(v) => as_size(&v).ok_or_else(|| self.error(key, "a non-negative integer", &v)),
         }
     }
 
@@ -178,7 +178,7 @@ impl Args {
         desc: &str,
     ) -> Result<Vec<usize>, Diagnosis> {
         let err = || self.error(key, desc, v);
-        let item = |x: &Value| x.as_u64().filter(|&x| x >= min).map(|x| x as usize);
+        let item = |x: &Value| as_size(x).filter(|&x| x as u64 >= min);
         if let Some(x) = item(v) {
             return Ok(vec![x; n]);
         }
@@ -207,7 +207,7 @@ impl Args {
             format!("an integer, a tuple of {n} integers, or {n} pairs (before, after)")
         };
         let err = || self.error(key, &expected, &v);
-        let nonneg = |x: &Value| x.as_u64().map(|x| x as usize);
+        let nonneg = as_size;
         if let Some(x) = nonneg(&v) {
             return Ok(vec![(x, x); n]);
         }
@@ -370,14 +370,21 @@ impl Args {
 }
 
 fn as_positive(v: &Value) -> Option<usize> {
-    v.as_u64().filter(|&x| x > 0).map(|x| x as usize)
+    as_size(v).filter(|&x| x > 0)
+}
+
+/// A non-negative integer no larger than [`MAX_DIM`].
+fn as_size(v: &Value) -> Option<usize> {
+    v.as_u64()
+        .filter(|&x| x <= MAX_DIM as u64)
+        .map(|x| x as usize)
 }
 
 fn tuple_desc(n: usize) -> String {
     if n == 1 {
-        "a positive integer".to_string()
+        format!("a positive integer (at most {MAX_DIM})")
     } else {
-        format!("a positive integer or a tuple of {n} positive integers")
+        format!("a positive integer or a tuple of {n} positive integers (at most {MAX_DIM})")
     }
 }
 

@@ -111,6 +111,14 @@ fn keras_outcome(model: &Model, feed: &[usize]) -> String {
 pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagnosis> {
     let declared = &model.inputs[0].shape;
     let r = declared.rank();
+    if let Some(&d) = feed.iter().find(|&&d| d > crate::shape::MAX_DIM) {
+        return Err(
+            Diagnosis::new(Kind::FeedMismatch, format!("the array has an axis of {d}"))
+                .received(fmt_array_shape(feed))
+                .expected(format!("axes of at most {} (int32)", crate::shape::MAX_DIM))
+                .fix("check the array's shape"),
+        );
+    }
     if feed.is_empty() || feed.contains(&0) {
         return Err(Diagnosis::new(
             Kind::FeedMismatch,

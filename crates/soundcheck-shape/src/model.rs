@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::diagnosis::{closest, Diagnosis, Kind};
 use crate::layers::{self, Ctx, Layer, LayerDef};
-use crate::shape::{Dim, Shape};
+use crate::shape::{Dim, Shape, MAX_DIM};
 use crate::spec::{parse_dims, Api, DataFormat, LayerSpec, ModelSpec, INPUT};
 
 /// One model input.
@@ -50,7 +50,7 @@ pub struct LayerReport {
 
 impl LayerReport {
     pub fn params(&self) -> u64 {
-        self.trainable + self.non_trainable
+        self.trainable.saturating_add(self.non_trainable)
     }
 }
 
@@ -67,14 +67,20 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.error.is_none()
     }
+    // Counts saturate rather than overflow for absurd specs (each layer's count already does).
     pub fn trainable_params(&self) -> u64 {
-        self.layers.iter().map(|l| l.trainable).sum()
+        self.layers
+            .iter()
+            .fold(0, |a, l| a.saturating_add(l.trainable))
     }
     pub fn non_trainable_params(&self) -> u64 {
-        self.layers.iter().map(|l| l.non_trainable).sum()
+        self.layers
+            .iter()
+            .fold(0, |a, l| a.saturating_add(l.non_trainable))
     }
     pub fn total_params(&self) -> u64 {
-        self.trainable_params() + self.non_trainable_params()
+        self.trainable_params()
+            .saturating_add(self.non_trainable_params())
     }
 }
 
@@ -322,6 +328,11 @@ impl Model {
                     .expected("every output axis at least 1 long")
                     .cause("an empty axis carries no data; Keras may let it through silently, but training on it is meaningless")
                     .fix("make the input longer on that axis, or shrink what this layer removes")),
+                None if out.shape.dims().iter().any(|d| d.is_some_and(|d| d > MAX_DIM)) => Err(ctx
+                    .diag(Kind::InvalidSpec, format!("the output {} has an axis longer than {MAX_DIM}", out.shape))
+                    .received(ins.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "))
+                    .expected(format!("every axis at most {MAX_DIM} (int32, as in Keras)"))
+                    .fix("check the sizes in this layer's arguments")),
                 None => Ok(out),
             });
             match result {

@@ -5,6 +5,10 @@ use std::fmt;
 /// One dimension: `None` is unknown (variable length, or not computable).
 pub type Dim = Option<usize>;
 
+/// The largest size any axis or size argument may have: Keras/TensorFlow dimensions are int32.
+/// Bounding sizes here keeps every shape and parameter computation free of overflow.
+pub const MAX_DIM: usize = i32::MAX as usize;
+
 /// The shape of one example, batch axis excluded, as Keras's `input_shape`.
 ///
 /// Displayed the way Keras prints shapes, with the batch axis as `None`: `(None, 513, 25, 1)`.

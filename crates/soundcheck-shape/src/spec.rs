@@ -386,7 +386,7 @@ pub fn parse_dims(v: &Value, key: &str) -> Result<Vec<Dim>, Diagnosis> {
             Value::String(s) if s == "None" => Ok(None),
             _ => x
                 .as_u64()
-                .filter(|&d| d > 0)
+                .filter(|&d| d > 0 && d <= crate::shape::MAX_DIM as u64)
                 .map(|d| Some(d as usize))
                 .ok_or_else(|| err(v)),
         })

@@ -248,28 +248,38 @@ impl Conv {
             Ok(d) => d,
             Err(too_short) => return Ok(Err(too_short)),
         };
-        let kprod: usize = self.kernel.iter().product();
-        let bias = |n: usize| if self.use_bias { n } else { 0 };
+        // Every factor is at most MAX_DIM; u128 with saturation keeps the products exact or capped.
+        let mul = |xs: &[usize]| {
+            xs.iter()
+                .fold(1u128, |acc, &x| acc.saturating_mul(x as u128))
+        };
+        let kprod = mul(&self.kernel);
+        let bias = |n: usize| if self.use_bias { n as u128 } else { 0 };
         let (out_c, params) = match self.kind {
             ConvKind::Standard => (
                 self.filters,
-                kprod * (c / self.groups) * self.filters + bias(self.filters),
+                kprod.saturating_mul(mul(&[c / self.groups, self.filters])) + bias(self.filters),
             ),
-            ConvKind::Transpose => (self.filters, kprod * c * self.filters + bias(self.filters)),
+            ConvKind::Transpose => (
+                self.filters,
+                kprod.saturating_mul(mul(&[c, self.filters])) + bias(self.filters),
+            ),
             ConvKind::Separable => {
                 let dm = self.depth_multiplier;
                 (
                     self.filters,
-                    kprod * c * dm + c * dm * self.filters + bias(self.filters),
+                    kprod.saturating_mul(mul(&[c, dm]))
+                        + mul(&[c, dm, self.filters])
+                        + bias(self.filters),
                 )
             }
             ConvKind::Depthwise => {
                 let n = c * self.depth_multiplier;
-                (n, kprod * n + bias(n))
+                (n, kprod.saturating_mul(n as u128) + bias(n))
             }
         };
         dims[ch] = Some(out_c);
-        Ok(Ok(Output::new(Shape(dims), params as u64)))
+        Ok(Ok(Output::new(Shape(dims), super::count(params))))
     }
 
     fn too_short(&self, ctx: &Ctx, x: &Shape, axis: usize, out: i64) -> Diagnosis {

@@ -120,6 +120,11 @@ pub struct Output {
     pub non_trainable: u64,
 }
 
+/// A parameter count computed in u128 (products of several int32 sizes), saturated to u64.
+pub(crate) fn count(n: u128) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
 impl Output {
     pub fn new(shape: Shape, trainable: u64) -> Output {
         Output {

@@ -119,7 +119,7 @@ impl LayerNorm {
     pub fn infer(&self, ctx: &Ctx, x: &Shape) -> Result<Output, Diagnosis> {
         let mut size = 1u64;
         for &a in &self.axes {
-            size *= known_axis(ctx, x, resolve_axis(ctx, x, a)?)? as u64;
+            size = size.saturating_mul(known_axis(ctx, x, resolve_axis(ctx, x, a)?)? as u64);
         }
         let gamma = self.scale || self.rms_scaling;
         let beta = self.center && !self.rms_scaling;

@@ -87,7 +87,8 @@ impl Rnn {
             (true, RnnCell::Gru { reset_after: true }) => 2,
             (true, _) => 1,
         };
-        (gates * (u * (features + u) + bias_sets * u)) as u64
+        let (u, f) = (u as u128, features as u128);
+        super::count(gates * (u * (f + u) + bias_sets * u))
     }
 
     /// # Shapes

@@ -47,8 +47,7 @@ impl Reshape {
             .target
             .iter()
             .filter(|&&d| d > 0)
-            .map(|&d| d as usize)
-            .product();
+            .fold(1usize, |acc, &d| acc.saturating_mul(d as usize));
         let free = self.target.iter().position(|&d| d == -1);
         let mut dims: Vec<Dim> = self
             .target
