@@ -352,3 +352,51 @@ fn permutations(n: usize, f: &mut dyn FnMut(&[usize])) {
         rec(&mut (0..n).collect(), 0, f);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ModelSpec;
+
+    fn model(toml: &str) -> Model {
+        Model::from_spec(&ModelSpec::from_toml_str(toml).unwrap()).unwrap()
+    }
+
+    const VARIABLE: &str = r#"
+input_shape = ["None", 1]
+[[layers]]
+type = "Conv1D"
+filters = 4
+kernel_size = 3
+[[layers]]
+type = "MaxPooling1D"
+pool_size = 4
+"#;
+
+    #[test]
+    fn a_variable_length_input_fed_too_short_is_a_negative_dimension() {
+        let m = model(VARIABLE);
+        // Keras 3.15/TF 2.21: length 6 gives (2, 1, 4); length 5 fails in max_pooling1d.
+        assert_eq!(
+            check_feed(&m, &[2, 6, 1]).unwrap(),
+            vec![vec![Some(2), Some(1), Some(4)]]
+        );
+        let d = check_feed(&m, &[2, 5, 1]).unwrap_err();
+        assert_eq!(d.kind, Kind::NegativeDimension);
+        assert_eq!(d.layer.as_deref(), Some("max_pooling1d"));
+    }
+
+    #[test]
+    fn missing_batch_axis_and_extra_axis() {
+        let m = model(VARIABLE);
+        let d = check_feed(&m, &[7, 1]).unwrap_err();
+        assert_eq!(d.kind, Kind::FeedMismatch);
+        assert!(d.fix.contains("x[np.newaxis] gives (1, 7, 1)"), "{}", d.fix);
+        let d = check_feed(&m, &[1, 32, 7, 1]).unwrap_err();
+        assert!(
+            d.fix.contains("np.squeeze(x, axis=0) gives (32, 7, 1)"),
+            "{}",
+            d.fix
+        );
+    }
+}
