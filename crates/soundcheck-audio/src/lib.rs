@@ -1,0 +1,70 @@
+//! soundcheck's audio front end: librosa's numbers with librosa's defaults, and documented
+//! shapes (`# Shapes` on every transform).
+//!
+//! | librosa | here |
+//! |---|---|
+//! | `load` | [`load()`] |
+//! | `resample` | [`resample()`] |
+//! | `stft` / `istft` | [`stft()`] / [`istft()`] |
+//! | `power_to_db` / `amplitude_to_db` | [`power_to_db`] / [`amplitude_to_db`] |
+//! | `filters.mel`, `feature.melspectrogram` | [`MelFilterbank`], [`melspectrogram`] |
+//! | `feature.mfcc`, `feature.delta` | [`mfcc`], [`delta`] |
+//! | `util.frame`, `util.fix_length` | [`frame`], [`fix_length`] |
+
+pub mod db;
+pub mod decode;
+pub mod error;
+pub mod load;
+pub mod mel;
+pub mod mfcc;
+pub mod resample;
+pub mod stft;
+
+use ndarray::Array2;
+
+pub use db::{amplitude_to_db, power_to_db, Ref};
+pub use decode::{decode, Decoded};
+pub use error::{AudioError, Result};
+pub use load::{load, to_mono, write_wav, Audio, LoadOptions};
+pub use mel::{hz_to_mel, mel_frequencies, mel_to_hz, MelConfig, MelFilterbank};
+pub use mfcc::{dct_matrix, delta, mfcc_from_log_mel};
+pub use resample::resample;
+pub use stft::{fix_length, frame, istft, magnitude, n_frames, power, stft, PadMode, StftConfig};
+
+/// `librosa.feature.melspectrogram(y=y, sr=sr, power=2.0, ...)`.
+///
+/// # Shapes
+/// - `y`: `(n_samples,)`
+/// - output: `(n_mels, n_frames)`
+pub fn melspectrogram(
+    y: &[f32],
+    sr: u32,
+    stft_cfg: &StftConfig,
+    mel_cfg: &MelConfig,
+) -> Result<Array2<f32>> {
+    let bank = MelFilterbank::new(sr, stft_cfg.n_fft, mel_cfg)?;
+    Ok(bank.apply(&power(&stft(y, stft_cfg)?)))
+}
+
+/// `librosa.feature.mfcc(y=y, sr=sr, n_mfcc=..., lifter=...)`: DCT-II (ortho) of
+/// `power_to_db(melspectrogram)` with librosa's dB defaults (ref 1.0, amin 1e-10, top_db 80).
+///
+/// # Shapes
+/// - `y`: `(n_samples,)`
+/// - output: `(n_mfcc, n_frames)`
+pub fn mfcc(
+    y: &[f32],
+    sr: u32,
+    stft_cfg: &StftConfig,
+    mel_cfg: &MelConfig,
+    n_mfcc: usize,
+    lifter: f32,
+) -> Result<Array2<f32>> {
+    let log_mel = power_to_db(
+        &melspectrogram(y, sr, stft_cfg, mel_cfg)?,
+        Ref::Value(1.0),
+        1e-10,
+        Some(80.0),
+    )?;
+    mfcc_from_log_mel(&log_mel, n_mfcc, lifter)
+}

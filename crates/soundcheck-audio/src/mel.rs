@@ -1,0 +1,262 @@
+//! Mel scale and filterbank (`librosa.filters.mel`), and `librosa.feature.melspectrogram`.
+
+use ndarray::{Array2, ShapeBuilder};
+use rayon::prelude::*;
+
+use crate::error::{invalid, Result};
+
+/// Hz → mel: Slaney's (linear below 1 kHz, logarithmic above) or HTK's `2595·log10(1 + f/700)`.
+pub fn hz_to_mel(f: f64, htk: bool) -> f64 {
+    if htk {
+        return 2595.0 * (1.0 + f / 700.0).log10();
+    }
+    let f_sp = 200.0 / 3.0;
+    let (min_log_hz, min_log_mel) = (1000.0, 1000.0 / f_sp);
+    let logstep = 6.4f64.ln() / 27.0;
+    if f >= min_log_hz {
+        min_log_mel + (f / min_log_hz).ln() / logstep
+    } else {
+        f / f_sp
+    }
+}
+
+/// Mel → Hz, the inverse of [`hz_to_mel`].
+pub fn mel_to_hz(m: f64, htk: bool) -> f64 {
+    if htk {
+        return 700.0 * (10f64.powf(m / 2595.0) - 1.0);
+    }
+    let f_sp = 200.0 / 3.0;
+    let (min_log_hz, min_log_mel) = (1000.0, 1000.0 / f_sp);
+    let logstep = 6.4f64.ln() / 27.0;
+    if m >= min_log_mel {
+        min_log_hz * (logstep * (m - min_log_mel)).exp()
+    } else {
+        f_sp * m
+    }
+}
+
+/// `n` frequencies evenly spaced on the mel scale from `fmin` to `fmax`.
+pub fn mel_frequencies(n: usize, fmin: f64, fmax: f64, htk: bool) -> Vec<f64> {
+    let (lo, hi) = (hz_to_mel(fmin, htk), hz_to_mel(fmax, htk));
+    (0..n)
+        .map(|i| {
+            let m = if n == 1 {
+                lo
+            } else {
+                lo + (hi - lo) * i as f64 / (n - 1) as f64
+            };
+            mel_to_hz(m, htk)
+        })
+        .collect()
+}
+
+/// Mel filterbank parameters, librosa's names and defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MelConfig {
+    pub n_mels: usize,
+    pub fmin: f64,
+    /// `sr / 2` when `None`.
+    pub fmax: Option<f64>,
+    pub htk: bool,
+    /// Slaney area normalisation (librosa's default), or none.
+    pub slaney_norm: bool,
+}
+
+impl Default for MelConfig {
+    fn default() -> Self {
+        MelConfig {
+            n_mels: 128,
+            fmin: 0.0,
+            fmax: None,
+            htk: false,
+            slaney_norm: true,
+        }
+    }
+}
+
+/// A mel filterbank: the dense matrix and, per filter, its non-zero bin range.
+#[derive(Clone, Debug)]
+pub struct MelFilterbank {
+    /// `(n_mels, 1 + n_fft/2)`.
+    pub weights: Array2<f32>,
+    ranges: Vec<(usize, usize)>,
+}
+
+/// The filterbank, each filter's non-zero bin range, and whether some filter is empty (librosa's
+/// "Empty filters detected" condition: a filter not starting at 0 Hz with no positive weight).
+fn build(
+    sr: f64,
+    n_fft: usize,
+    cfg: &MelConfig,
+    fmax: f64,
+) -> (Array2<f32>, Vec<(usize, usize)>, bool) {
+    let n_freq = 1 + n_fft / 2;
+    let mel_f = mel_frequencies(cfg.n_mels + 2, cfg.fmin, fmax, cfg.htk);
+    let mut weights = Array2::<f32>::zeros((cfg.n_mels, n_freq));
+    let mut ranges = Vec::with_capacity(cfg.n_mels);
+    let mut empty = false;
+    // numpy's rfftfreq: k · (1 / (n_fft · (1/sr))), rounded the same way.
+    let step = 1.0 / (n_fft as f64 * (1.0 / sr));
+    for i in 0..cfg.n_mels {
+        let (d0, d1) = (mel_f[i + 1] - mel_f[i], mel_f[i + 2] - mel_f[i + 1]);
+        let enorm = 2.0 / (mel_f[i + 2] - mel_f[i]);
+        let (mut lo, mut hi) = (n_freq, 0);
+        for k in 0..n_freq {
+            let f = k as f64 * step;
+            let lower = (f - mel_f[i]) / d0;
+            let upper = (mel_f[i + 2] - f) / d1;
+            // librosa stores the triangle in float32, then scales it by enorm in place.
+            let w = lower.min(upper).max(0.0) as f32;
+            let w = if cfg.slaney_norm {
+                (w as f64 * enorm) as f32
+            } else {
+                w
+            };
+            if w > 0.0 {
+                lo = lo.min(k);
+                hi = hi.max(k + 1);
+            }
+            weights[[i, k]] = w;
+        }
+        empty |= mel_f[i] != 0.0 && hi == 0;
+        ranges.push((lo.min(hi), hi));
+    }
+    (weights, ranges, empty)
+}
+
+impl MelFilterbank {
+    /// Builds the filterbank as `librosa.filters.mel(sr=sr, n_fft=n_fft, ...)` does.
+    ///
+    /// # Shapes
+    /// - output weights: `(n_mels, 1 + n_fft/2)`
+    ///
+    /// # Errors
+    /// An `n_mels` so large that some filters cover no FFT bin (librosa only warns: those
+    /// channels would be silent), naming the largest `n_mels` that works; bad fmin/fmax.
+    pub fn new(sr: u32, n_fft: usize, cfg: &MelConfig) -> Result<MelFilterbank> {
+        let sr_f = sr as f64;
+        let fmax = cfg.fmax.unwrap_or(sr_f / 2.0);
+        if cfg.n_mels == 0 {
+            return Err(invalid(
+                "n_mels",
+                0,
+                "a positive integer",
+                "librosa's default is 128",
+            ));
+        }
+        if !(cfg.fmin >= 0.0 && cfg.fmin < fmax) || fmax > sr_f / 2.0 {
+            return Err(invalid(
+                "fmin/fmax",
+                format!("{}/{fmax}", cfg.fmin),
+                format!("0 ≤ fmin < fmax ≤ sr/2 = {}", sr_f / 2.0),
+                "",
+            ));
+        }
+        let (weights, ranges, empty) = build(sr_f, n_fft, cfg, fmax);
+        if empty {
+            let largest = (1..cfg.n_mels)
+                .rev()
+                .find(|&n| {
+                    !build(
+                        sr_f,
+                        n_fft,
+                        &MelConfig {
+                            n_mels: n,
+                            ..cfg.clone()
+                        },
+                        fmax,
+                    )
+                    .2
+                })
+                .unwrap_or(0);
+            return Err(invalid(
+                "n_mels",
+                cfg.n_mels,
+                format!("at most {largest} at sr={sr}, n_fft={n_fft}, fmin={}, fmax={fmax}", cfg.fmin),
+                format!("some filters would cover no FFT bin and stay silent (librosa only warns); use n_mels ≤ {largest}, or a larger n_fft"),
+            ));
+        }
+        Ok(MelFilterbank { weights, ranges })
+    }
+
+    pub fn n_mels(&self) -> usize {
+        self.weights.nrows()
+    }
+
+    /// Applies the filterbank to a spectrogram, touching only each filter's non-zero bins.
+    ///
+    /// # Shapes
+    /// - `s`: `(1 + n_fft/2, n_frames)`
+    /// - output: `(n_mels, n_frames)`, stored frame by frame
+    pub fn apply(&self, s: &Array2<f32>) -> Array2<f32> {
+        let (n_freq, frames) = s.dim();
+        assert_eq!(
+            n_freq,
+            self.weights.ncols(),
+            "spectrogram bins match the filterbank"
+        );
+        let n_mels = self.n_mels();
+        let mut out = vec![0f32; n_mels * frames];
+        out.par_chunks_mut(n_mels).enumerate().for_each(|(t, col)| {
+            let spec = s.column(t);
+            for (m, v) in col.iter_mut().enumerate() {
+                let (lo, hi) = self.ranges[m];
+                let w = self.weights.row(m);
+                *v = (lo..hi).map(|k| w[k] * spec[k]).sum();
+            }
+        });
+        Array2::from_shape_vec((n_mels, frames).f(), out).expect("n_mels · frames elements")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mel_scales_round_trip_and_meet_at_1khz() {
+        assert!((hz_to_mel(1000.0, false) - 15.0).abs() < 1e-12);
+        for f in [0.0, 440.0, 1000.0, 8000.0] {
+            for htk in [false, true] {
+                assert!((mel_to_hz(hz_to_mel(f, htk), htk) - f).abs() < 1e-9);
+            }
+        }
+        assert!((hz_to_mel(700.0, true) - 2595.0 * 2f64.log10()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn too_many_mels_names_the_largest_that_works() {
+        let e = MelFilterbank::new(
+            22050,
+            256,
+            &MelConfig {
+                n_mels: 128,
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("n_mels=128 is invalid: expected at most "),
+            "{e}"
+        );
+        let largest: usize = e
+            .split("at most ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(MelFilterbank::new(
+            22050,
+            256,
+            &MelConfig {
+                n_mels: largest,
+                ..Default::default()
+            }
+        )
+        .is_ok());
+    }
+}

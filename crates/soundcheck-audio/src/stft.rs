@@ -1,0 +1,426 @@
+//! Short-time Fourier transform and its inverse, as `librosa.stft` / `librosa.istft` compute them.
+
+use std::sync::Arc;
+
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
+use rayon::prelude::*;
+use realfft::num_complex::Complex32;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+
+use crate::error::{check_finite, invalid, AudioError, Result};
+
+/// How `center=True` pads the signal before framing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PadMode {
+    /// Zeros: librosa 0.11's default.
+    #[default]
+    Constant,
+    /// Mirror without repeating the edge sample (numpy's `reflect`).
+    Reflect,
+}
+
+/// STFT parameters, with librosa's names and defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StftConfig {
+    /// FFT size; 2048 by default.
+    pub n_fft: usize,
+    /// Hop between frames; `win_length / 4` when `None`.
+    pub hop_length: Option<usize>,
+    /// Window length; `n_fft` when `None` (the Hann window is centred in `n_fft`).
+    pub win_length: Option<usize>,
+    /// Pad `n_fft / 2` on both sides so frame `t` is centred on sample `t · hop`.
+    pub center: bool,
+    pub pad_mode: PadMode,
+}
+
+impl Default for StftConfig {
+    fn default() -> Self {
+        StftConfig {
+            n_fft: 2048,
+            hop_length: None,
+            win_length: None,
+            center: true,
+            pad_mode: PadMode::Constant,
+        }
+    }
+}
+
+impl StftConfig {
+    pub fn win(&self) -> usize {
+        self.win_length.unwrap_or(self.n_fft)
+    }
+
+    pub fn hop(&self) -> usize {
+        self.hop_length.unwrap_or(self.win() / 4)
+    }
+
+    /// Number of frequency bins: `1 + n_fft / 2`.
+    pub fn n_freq(&self) -> usize {
+        1 + self.n_fft / 2
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.n_fft < 2 {
+            return Err(invalid(
+                "n_fft",
+                self.n_fft,
+                "an integer ≥ 2",
+                "librosa's default is 2048",
+            ));
+        }
+        let win = self.win();
+        if win == 0 || win > self.n_fft {
+            return Err(invalid(
+                "win_length",
+                win,
+                format!("1 ≤ win_length ≤ n_fft = {}", self.n_fft),
+                "leave it unset to use n_fft",
+            ));
+        }
+        if self.hop() == 0 {
+            return Err(invalid(
+                "hop_length",
+                self.hop(),
+                "a positive integer",
+                format!(
+                    "with win_length {win}, librosa's default is win_length / 4 = {}",
+                    (win / 4).max(1)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Number of STFT frames for a signal of `len` samples.
+///
+/// `center=True`: `1 + (len + 2·(n_fft/2) − n_fft) / hop` (= `1 + len / hop` for even `n_fft`);
+/// `center=False`: `1 + (len − n_fft) / hop`, and `None` when `len < n_fft`.
+pub fn n_frames(len: usize, n_fft: usize, hop: usize, center: bool) -> Option<usize> {
+    let padded = if center { len + 2 * (n_fft / 2) } else { len };
+    (padded >= n_fft && hop > 0).then(|| 1 + (padded - n_fft) / hop)
+}
+
+/// The periodic Hann window of `win_length` (scipy's `get_window('hann', N, fftbins=True)`),
+/// zero-padded to `n_fft` with the window centred, in f64.
+pub fn hann_window(win_length: usize, n_fft: usize) -> Vec<f64> {
+    let mut w = vec![0.0; n_fft];
+    let left = (n_fft - win_length) / 2;
+    for (i, v) in w[left..left + win_length].iter_mut().enumerate() {
+        *v = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / win_length as f64).cos();
+    }
+    w
+}
+
+/// Sample `i` (which may lie outside `0..len`) of the signal padded as `mode` pads it.
+fn padded_sample(y: &[f32], i: isize, mode: PadMode) -> f32 {
+    let len = y.len() as isize;
+    if (0..len).contains(&i) {
+        return y[i as usize];
+    }
+    match mode {
+        PadMode::Constant => 0.0,
+        PadMode::Reflect => {
+            if len == 1 {
+                return y[0];
+            }
+            let period = 2 * (len - 1);
+            let mut k = i.rem_euclid(period);
+            if k >= len {
+                k = period - k;
+            }
+            y[k as usize]
+        }
+    }
+}
+
+/// Copies frame `t` (`n_fft` samples starting at `t·hop − offset`) into `out`.
+fn read_frame(y: &[f32], start: isize, mode: PadMode, out: &mut [f32]) {
+    let len = y.len() as isize;
+    let n = out.len() as isize;
+    if start >= 0 && start + n <= len {
+        out.copy_from_slice(&y[start as usize..(start + n) as usize]);
+    } else {
+        for (j, v) in out.iter_mut().enumerate() {
+            *v = padded_sample(y, start + j as isize, mode);
+        }
+    }
+}
+
+fn planner_r2c(n: usize) -> Arc<dyn RealToComplex<f32>> {
+    RealFftPlanner::<f32>::new().plan_fft_forward(n)
+}
+
+/// Frames per parallel task: enough to amortise scheduling, few enough to balance 2+ cores.
+const FRAMES_PER_TASK: usize = 64;
+
+/// The complex STFT of `y`.
+///
+/// # Shapes
+/// - `y`: `(n_samples,)`
+/// - output: `(1 + n_fft/2, n_frames)` — librosa's `(freq, time)` axes, stored frame by frame
+///   (Fortran order, like librosa's own output), `n_frames` from [`n_frames`].
+///
+/// # Errors
+/// Empty or non-finite input, invalid parameters, or `center=False` with fewer than `n_fft`
+/// samples.
+pub fn stft(y: &[f32], cfg: &StftConfig) -> Result<Array2<Complex32>> {
+    cfg.validate()?;
+    check_finite("stft input", y)?;
+    let (n_fft, hop) = (cfg.n_fft, cfg.hop());
+    if y.is_empty() {
+        return Err(AudioError::TooShort {
+            what: "stft input".into(),
+            length: 0,
+            needed: 1,
+            hint: "the signal is empty".into(),
+        });
+    }
+    let frames = n_frames(y.len(), n_fft, hop, cfg.center).ok_or_else(|| AudioError::TooShort {
+        what: "stft input with center=False".into(),
+        length: y.len(),
+        needed: n_fft,
+        hint: format!(
+            "use center=True (pads n_fft/2 = {} on each side), a smaller n_fft, or a longer signal",
+            n_fft / 2
+        ),
+    })?;
+    let window: Vec<f32> = hann_window(cfg.win(), n_fft)
+        .iter()
+        .map(|&w| w as f32)
+        .collect();
+    let fft = planner_r2c(n_fft);
+    let n_freq = cfg.n_freq();
+    let offset = if cfg.center { (n_fft / 2) as isize } else { 0 };
+    let mut out = vec![Complex32::new(0.0, 0.0); n_freq * frames];
+    out.par_chunks_mut(n_freq * FRAMES_PER_TASK)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            let mut frame = vec![0f32; n_fft];
+            let mut scratch = fft.make_scratch_vec();
+            for (k, spectrum) in chunk.chunks_mut(n_freq).enumerate() {
+                let t = task * FRAMES_PER_TASK + k;
+                read_frame(y, (t * hop) as isize - offset, cfg.pad_mode, &mut frame);
+                for (s, w) in frame.iter_mut().zip(&window) {
+                    *s *= w;
+                }
+                fft.process_with_scratch(&mut frame, spectrum, &mut scratch)
+                    .expect("buffer sizes come from the plan");
+            }
+        });
+    Ok(Array2::from_shape_vec((n_freq, frames).f(), out).expect("n_freq · frames elements"))
+}
+
+/// `|S|` of a complex spectrogram, keeping its layout.
+pub fn magnitude(s: &Array2<Complex32>) -> Array2<f32> {
+    s.mapv(|c| c.norm())
+}
+
+/// `|S|^2` of a complex spectrogram, keeping its layout.
+pub fn power(s: &Array2<Complex32>) -> Array2<f32> {
+    s.mapv(|c| c.norm_sqr())
+}
+
+/// Inverse STFT by weighted overlap-add, normalised by the summed squared window.
+///
+/// # Shapes
+/// - `s`: `(1 + n_fft/2, n_frames)`; `n_fft` is taken from `cfg` and must match
+/// - output: `(length,)` when given, else `n_fft + hop·(n_frames − 1)` minus `2·(n_fft/2)` with
+///   `center`
+pub fn istft(
+    s: ArrayView2<Complex32>,
+    cfg: &StftConfig,
+    length: Option<usize>,
+) -> Result<Vec<f32>> {
+    cfg.validate()?;
+    let (n_fft, hop) = (cfg.n_fft, cfg.hop());
+    if s.nrows() != cfg.n_freq() {
+        return Err(invalid(
+            "n_fft",
+            n_fft,
+            format!(
+                "2·(n_freq − 1) = {} for a spectrogram with {} frequency bins",
+                2 * (s.nrows().max(1) - 1),
+                s.nrows()
+            ),
+            "pass the n_fft the STFT was computed with",
+        ));
+    }
+    let pad = if cfg.center { n_fft / 2 } else { 0 };
+    let mut frames = s.ncols();
+    if let Some(l) = length {
+        frames = frames.min((l + 2 * pad).div_ceil(hop));
+    }
+    let full = if frames == 0 {
+        0
+    } else {
+        n_fft + hop * (frames - 1)
+    };
+    let out_len = match length {
+        Some(l) => l,
+        None => full.saturating_sub(2 * pad),
+    };
+    let window: Vec<f32> = hann_window(cfg.win(), n_fft)
+        .iter()
+        .map(|&w| w as f32)
+        .collect();
+    let ifft: Arc<dyn ComplexToReal<f32>> = RealFftPlanner::<f32>::new().plan_fft_inverse(n_fft);
+    let mut acc = vec![0f32; full];
+    let mut wss = vec![0f32; full];
+    let mut spectrum = vec![Complex32::new(0.0, 0.0); cfg.n_freq()];
+    let mut frame = vec![0f32; n_fft];
+    let mut scratch = ifft.make_scratch_vec();
+    let scale = 1.0 / n_fft as f32;
+    for t in 0..frames {
+        for (dst, src) in spectrum.iter_mut().zip(s.column(t)) {
+            *dst = *src;
+        }
+        // numpy's irfft ignores the imaginary parts of the DC and Nyquist bins.
+        spectrum[0].im = 0.0;
+        if n_fft % 2 == 0 {
+            let last = spectrum.len() - 1;
+            spectrum[last].im = 0.0;
+        }
+        ifft.process_with_scratch(&mut spectrum, &mut frame, &mut scratch)
+            .expect("buffer sizes come from the plan");
+        let start = t * hop;
+        for j in 0..n_fft {
+            acc[start + j] += frame[j] * scale * window[j];
+            wss[start + j] += window[j] * window[j];
+        }
+    }
+    let tiny = f32::MIN_POSITIVE;
+    Ok((0..out_len)
+        .map(|i| match (acc.get(i + pad), wss.get(i + pad)) {
+            (Some(&a), Some(&w)) if w > tiny => a / w,
+            (Some(&a), _) => a,
+            _ => 0.0,
+        })
+        .collect())
+}
+
+/// Slices `x` into overlapping frames.
+///
+/// # Shapes
+/// - `x`: `(n,)`
+/// - output: `(frame_length, 1 + (n − frame_length) / hop_length)`, as `librosa.util.frame`
+pub fn frame(x: &[f32], frame_length: usize, hop_length: usize) -> Result<Array2<f32>> {
+    if frame_length == 0 {
+        return Err(invalid("frame_length", 0, "a positive integer", ""));
+    }
+    if hop_length == 0 {
+        return Err(invalid("hop_length", 0, "a positive integer", ""));
+    }
+    let n =
+        n_frames(x.len(), frame_length, hop_length, false).ok_or_else(|| AudioError::TooShort {
+            what: "frame input".into(),
+            length: x.len(),
+            needed: frame_length,
+            hint: "pad the signal (fix_length) or use a shorter frame_length".into(),
+        })?;
+    Ok(Array2::from_shape_fn((frame_length, n), |(i, t)| {
+        x[t * hop_length + i]
+    }))
+}
+
+/// Pads with zeros or truncates to exactly `size` samples (`librosa.util.fix_length`).
+pub fn fix_length(x: &[f32], size: usize) -> Vec<f32> {
+    let mut v = x[..x.len().min(size)].to_vec();
+    v.resize(size, 0.0);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_counts_for_both_center_settings() {
+        // 30 s at 22050 Hz, n_fft 1024, hop 256 → 2584 frames (the seed's spectrogram).
+        assert_eq!(n_frames(30 * 22050, 1024, 256, true), Some(2584));
+        assert_eq!(
+            n_frames(30 * 22050, 1024, 256, false),
+            Some(1 + (661500 - 1024) / 256)
+        );
+        assert_eq!(n_frames(1000, 2048, 512, false), None);
+        assert_eq!(n_frames(1000, 2048, 512, true), Some(1 + 1000 / 512));
+    }
+
+    #[test]
+    fn periodic_hann() {
+        let w = hann_window(4, 4);
+        let want = [0.0, 0.5, 1.0, 0.5];
+        for (a, b) in w.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        assert_eq!(hann_window(2, 6), vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn reflect_padding_like_numpy() {
+        // numpy 2.4: np.pad([1,2,3], 4, mode="reflect") -> [1 2 3 2 1 2 3 2 1 2 3]
+        let y = [1.0, 2.0, 3.0];
+        let got: Vec<f32> = (-4..7)
+            .map(|i| padded_sample(&y, i, PadMode::Reflect))
+            .collect();
+        assert_eq!(got, vec![1., 2., 3., 2., 1., 2., 3., 2., 1., 2., 3.]);
+    }
+
+    #[test]
+    fn dc_signal_has_energy_only_at_dc() {
+        let y = vec![1.0f32; 4096];
+        let cfg = StftConfig {
+            n_fft: 512,
+            center: false,
+            ..Default::default()
+        };
+        let s = stft(&y, &cfg).unwrap();
+        assert_eq!(s.dim(), (257, 1 + (4096 - 512) / 128));
+        // Σ hann(512) = 256 exactly for the periodic window.
+        assert!((s[[0, 3]].re - 256.0).abs() < 1e-3);
+        assert!(s[[5, 3]].norm() < 1e-3);
+    }
+
+    #[test]
+    fn round_trip_recovers_the_signal() {
+        let y: Vec<f32> = (0..5000).map(|i| ((i as f32) * 0.05).sin() * 0.5).collect();
+        let cfg = StftConfig {
+            n_fft: 512,
+            ..Default::default()
+        };
+        let s = stft(&y, &cfg).unwrap();
+        let back = istft(s.view(), &cfg, Some(y.len())).unwrap();
+        let err = y
+            .iter()
+            .zip(&back)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(err < 1e-5, "{err}");
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let cfg = StftConfig {
+            n_fft: 1024,
+            center: false,
+            ..Default::default()
+        };
+        let e = stft(&[0.0; 100], &cfg).unwrap_err().to_string();
+        assert!(e.contains("100 samples, expected at least 1024"), "{e}");
+        let e = stft(&[0.0, f32::NAN], &StftConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sample 1 is NaN"), "{e}");
+        let e = stft(
+            &[0.0; 10],
+            &StftConfig {
+                hop_length: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("hop_length=0 is invalid"), "{e}");
+        assert!(stft(&[], &StftConfig::default()).is_err());
+    }
+}

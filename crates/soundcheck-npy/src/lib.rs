@@ -1,0 +1,217 @@
+//! The `.npy` format (numpy's `np.save`): read a file's header (shape and element type) and
+//! write arrays numpy loads, atomically.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A `.npy` problem, naming the file.
+#[derive(Debug)]
+pub struct NpyError {
+    pub path: PathBuf,
+    pub problem: String,
+    pub hint: &'static str,
+}
+
+impl fmt::Display for NpyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} ({})",
+            self.path.display(),
+            self.problem,
+            self.hint
+        )
+    }
+}
+
+impl std::error::Error for NpyError {}
+
+/// The shape and element type of a `.npy` file, from its header.
+#[derive(Debug, PartialEq)]
+pub struct Header {
+    pub shape: Vec<usize>,
+    /// numpy's type string, e.g. `<f4`, `<c8`, `<i8`.
+    pub descr: String,
+}
+
+impl Header {
+    pub fn is_integer(&self) -> bool {
+        let kind = self.descr.trim_start_matches(['<', '>', '|', '=']);
+        kind.starts_with('i') || kind.starts_with('u')
+    }
+}
+
+/// Reads only the header of a `.npy` file.
+pub fn read_header(path: &Path) -> Result<Header, NpyError> {
+    let bad = |problem: String| NpyError {
+        path: path.to_path_buf(),
+        problem,
+        hint: "expected a .npy file written by numpy.save",
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| bad(format!("cannot open ({e})")))?;
+    let mut pre = [0u8; 10];
+    f.read_exact(&mut pre)
+        .map_err(|_| bad("too short to be a .npy file".into()))?;
+    if &pre[..6] != b"\x93NUMPY" {
+        return Err(bad("not a .npy file (no \\x93NUMPY magic)".into()));
+    }
+    let len = match pre[6] {
+        1 => u16::from_le_bytes([pre[8], pre[9]]) as usize,
+        2 | 3 => {
+            let mut more = [0u8; 2];
+            f.read_exact(&mut more)
+                .map_err(|_| bad("truncated header".into()))?;
+            u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize
+        }
+        v => return Err(bad(format!("unsupported .npy version {v}"))),
+    };
+    if len > 1 << 20 {
+        return Err(bad("header length is implausible".into()));
+    }
+    let mut header = vec![0u8; len];
+    f.read_exact(&mut header)
+        .map_err(|_| bad("truncated header".into()))?;
+    let header = String::from_utf8_lossy(&header);
+    let field = |key: &str| -> Option<String> {
+        let at = header.find(&format!("'{key}'"))? + key.len() + 2;
+        let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
+        Some(rest.to_string())
+    };
+    let descr = field("descr")
+        .and_then(|r| {
+            r.strip_prefix('\'')
+                .and_then(|r| r.split('\'').next())
+                .map(str::to_string)
+        })
+        .ok_or_else(|| bad("header has no 'descr'".into()))?;
+    let shape_text = field("shape")
+        .and_then(|r| {
+            r.strip_prefix('(')
+                .and_then(|r| r.split(')').next())
+                .map(str::to_string)
+        })
+        .ok_or_else(|| bad("header has no 'shape'".into()))?;
+    let shape = shape_text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches('L').parse::<usize>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| bad("header shape is not a tuple of integers".into()))?;
+    Ok(Header { shape, descr })
+}
+
+/// Element types soundcheck writes.
+pub trait Element: Copy {
+    const DESCR: &'static str;
+    fn write_le(&self, out: &mut Vec<u8>);
+}
+
+impl Element for f32 {
+    const DESCR: &'static str = "<f4";
+    fn write_le(&self, out: &mut Vec<u8>) {
+        out.extend(self.to_le_bytes());
+    }
+}
+
+impl Element for i64 {
+    const DESCR: &'static str = "<i8";
+    fn write_le(&self, out: &mut Vec<u8>) {
+        out.extend(self.to_le_bytes());
+    }
+}
+
+/// complex64: (re, im) as two little-endian f32.
+impl Element for [f32; 2] {
+    const DESCR: &'static str = "<c8";
+    fn write_le(&self, out: &mut Vec<u8>) {
+        out.extend(self[0].to_le_bytes());
+        out.extend(self[1].to_le_bytes());
+    }
+}
+
+/// The bytes of a version-1.0 `.npy` file holding `data` (C order) with `shape`.
+pub fn to_bytes<T: Element>(shape: &[usize], data: &[T]) -> Vec<u8> {
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        data.len(),
+        "shape and data length agree"
+    );
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let tuple = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {tuple}, }}",
+        T::DESCR
+    );
+    // numpy pads the header with spaces so the data starts on a 64-byte boundary.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 8);
+    out.extend(b"\x93NUMPY\x01\x00");
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    for x in data {
+        x.write_le(&mut out);
+    }
+    out
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so an interrupted write never
+/// leaves a partial file that looks complete.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes an array as `.npy`, atomically.
+pub fn write<T: Element>(path: &Path, shape: &[usize], data: &[T]) -> Result<(), NpyError> {
+    write_atomic(path, &to_bytes(shape, data)).map_err(|e| NpyError {
+        path: path.to_path_buf(),
+        problem: format!("cannot write ({e})"),
+        hint: "check that the folder exists and is writable",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_headers_read_back() {
+        let dir = std::env::temp_dir().join(format!("sc-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.npy");
+        write(&p, &[2, 3], &[1f32, 2., 3., 4., 5., 6.]).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(
+            bytes.len() % 64,
+            24 % 64,
+            "header padded to 64 bytes, then 24 data bytes"
+        );
+        assert_eq!(
+            read_header(&p).unwrap(),
+            Header {
+                shape: vec![2, 3],
+                descr: "<f4".into()
+            }
+        );
+        write(&p, &[4], &[1i64, 2, 3, 4]).unwrap();
+        assert!(read_header(&p).unwrap().is_integer());
+        std::fs::write(&p, b"\x93NUMPY").unwrap();
+        assert!(read_header(&p).unwrap_err().problem.contains("too short"));
+    }
+}
