@@ -76,7 +76,11 @@ pub fn decode(path: &Path) -> Result<Decoded> {
         .format(
             &hint,
             mss,
-            &FormatOptions::default(),
+            // Gapless: trim encoder delay and padding (MP3 LAME/Xing headers), as libsndfile does.
+            &FormatOptions {
+                enable_gapless: true,
+                ..Default::default()
+            },
             &MetadataOptions::default(),
         )
         .map_err(|e| match e {
@@ -133,7 +137,7 @@ pub fn decode(path: &Path) -> Result<Decoded> {
             path: path.to_path_buf(),
         });
     }
-    let frames = interleaved.len() / n_channels;
+    let mut frames = interleaved.len() / n_channels;
     if let Some(n) = announced {
         if (frames as u64) < n {
             return Err(corrupt(
@@ -141,9 +145,12 @@ pub fn decode(path: &Path) -> Result<Decoded> {
                 format!("truncated: the header announces {n} frames, the file holds {frames}"),
             ));
         }
+        // Vorbis decodes whole blocks past the stream's last granule position: drop that tail,
+        // as libsndfile does.
+        frames = n as usize;
     }
     let mut channels = vec![Vec::with_capacity(frames); n_channels];
-    for frame in interleaved.chunks_exact(n_channels) {
+    for frame in interleaved.chunks_exact(n_channels).take(frames) {
         for (c, &s) in frame.iter().enumerate() {
             channels[c].push(s);
         }

@@ -44,12 +44,82 @@ impl Header {
 
 /// Reads only the header of a `.npy` file.
 pub fn read_header(path: &Path) -> Result<Header, NpyError> {
+    read_header_from(path, &mut open(path)?).map(|(h, _)| h)
+}
+
+fn open(path: &Path) -> Result<std::fs::File, NpyError> {
+    std::fs::File::open(path).map_err(|e| NpyError {
+        path: path.to_path_buf(),
+        problem: format!("cannot open ({e})"),
+        hint: "check the path",
+    })
+}
+
+/// A whole array read as f32 (from `<f4`, `<f8`, or complex `<c8`/`<c16` as interleaved re, im).
+#[derive(Debug, PartialEq)]
+pub struct Array {
+    pub shape: Vec<usize>,
+    pub complex: bool,
+    pub data: Vec<f32>,
+}
+
+/// Reads a C-ordered float or complex `.npy` array.
+pub fn read(path: &Path) -> Result<Array, NpyError> {
+    let bad = |problem: String| NpyError {
+        path: path.to_path_buf(),
+        problem,
+        hint:
+            "expected a C-ordered float32/float64/complex64/complex128 array saved with numpy.save",
+    };
+    let mut f = open(path)?;
+    let (header, fortran) = read_header_from(path, &mut f)?;
+    if fortran {
+        return Err(bad("the array is Fortran-ordered".into()));
+    }
+    let (width, complex, double) = match header.descr.as_str() {
+        "<f4" => (4, false, false),
+        "<f8" => (8, false, true),
+        "<c8" => (8, true, false),
+        "<c16" => (16, true, true),
+        other => return Err(bad(format!("unsupported element type '{other}'"))),
+    };
+    let count: usize = header.shape.iter().product();
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)
+        .map_err(|e| bad(format!("cannot read the data ({e})")))?;
+    if bytes.len() != count * width {
+        return Err(bad(format!(
+            "{} data bytes for shape {:?}, expected {}",
+            bytes.len(),
+            header.shape,
+            count * width
+        )));
+    }
+    let data = if double {
+        bytes
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+            .collect()
+    } else {
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect()
+    };
+    Ok(Array {
+        shape: header.shape,
+        complex,
+        data,
+    })
+}
+
+/// The header and whether the data is Fortran-ordered; leaves `f` at the start of the data.
+fn read_header_from(path: &Path, f: &mut std::fs::File) -> Result<(Header, bool), NpyError> {
     let bad = |problem: String| NpyError {
         path: path.to_path_buf(),
         problem,
         hint: "expected a .npy file written by numpy.save",
     };
-    let mut f = std::fs::File::open(path).map_err(|e| bad(format!("cannot open ({e})")))?;
     let mut pre = [0u8; 10];
     f.read_exact(&mut pre)
         .map_err(|_| bad("too short to be a .npy file".into()))?;
@@ -99,7 +169,8 @@ pub fn read_header(path: &Path) -> Result<Header, NpyError> {
         .map(|s| s.trim_end_matches('L').parse::<usize>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| bad("header shape is not a tuple of integers".into()))?;
-    Ok(Header { shape, descr })
+    let fortran = field("fortran_order").is_some_and(|r| r.starts_with("True"));
+    Ok((Header { shape, descr }, fortran))
 }
 
 /// Element types soundcheck writes.
@@ -211,6 +282,9 @@ mod tests {
         );
         write(&p, &[4], &[1i64, 2, 3, 4]).unwrap();
         assert!(read_header(&p).unwrap().is_integer());
+        write(&p, &[2], &[[1f32, -1.0], [0.5, 2.0]]).unwrap();
+        let a = read(&p).unwrap();
+        assert!(a.complex && a.shape == vec![2] && a.data == vec![1.0, -1.0, 0.5, 2.0]);
         std::fs::write(&p, b"\x93NUMPY").unwrap();
         assert!(read_header(&p).unwrap_err().problem.contains("too short"));
     }

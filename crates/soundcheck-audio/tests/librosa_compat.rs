@@ -1,0 +1,450 @@
+//! soundcheck-audio against librosa 0.11.0 (fixtures from `tools/fixtures/librosa_features.py`;
+//! versions in `fixtures/versions.json`).
+//!
+//! Tolerances, as the largest error over the whole array:
+//! - STFT, magnitude, power, mel spectrogram, filterbanks: 2e-6 of the array's peak (float32
+//!   FFTs here; librosa multiplies a float64 window and runs the FFT in float64, then rounds).
+//! - dB values, MFCCs, deltas: 1e-3 dB / coefficient units (log10 in float32 of the above).
+//! - iSTFT: 1e-6 absolute on signals of peak 0.8.
+//! - Resampling: same length (`ceil(n·target/orig)`), and 2e-4 of the peak after removing
+//!   everything above 85 % of the lower Nyquist frequency (1e-2 within 128 samples of either
+//!   end, where the signal starts and stops abruptly). rubato's FFT resampler and soxr's HQ
+//!   filter are different band-limited filters: in the passband they agree to ~1e-5 rms; in the
+//!   transition band next to Nyquist (only the −38 dB noise of these signals lives there) they
+//!   differ by up to 0.13 of peak for 8 kHz → 22.05 kHz. Alignment and gain are also checked
+//!   against an ideal sine (unit test in `resample.rs`).
+//! - iSTFT with `center=False`: samples where the summed squared window is below 1e-3 of its
+//!   maximum (the outer edges of the first and last frame) are a ratio of two near-zero numbers
+//!   in both implementations; they are held to 1e-2, the rest to 1e-6.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, ShapeBuilder};
+use realfft::num_complex::Complex32;
+use serde_json::Value;
+use soundcheck_audio as audio;
+use soundcheck_audio::{MelConfig, PadMode, Ref, StftConfig};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn cases(func: &str) -> Vec<Value> {
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("index.json")).unwrap())
+            .unwrap();
+    let out: Vec<Value> = index
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["func"] == func)
+        .cloned()
+        .collect();
+    assert!(!out.is_empty(), "no {func} fixtures");
+    out
+}
+
+fn npy(name: &str) -> soundcheck_npy::Array {
+    soundcheck_npy::read(&fixtures().join(name)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn vec1(name: &str) -> Vec<f32> {
+    npy(name).data
+}
+
+/// A 2-D real fixture as an (rows, cols) array.
+fn mat(name: &str) -> Array2<f32> {
+    let a = npy(name);
+    Array2::from_shape_vec((a.shape[0], a.shape[1]), a.data).unwrap()
+}
+
+fn cmat(name: &str) -> Array2<Complex32> {
+    let a = npy(name);
+    assert!(a.complex);
+    let data: Vec<Complex32> = a
+        .data
+        .chunks_exact(2)
+        .map(|c| Complex32::new(c[0], c[1]))
+        .collect();
+    Array2::from_shape_vec((a.shape[0], a.shape[1]), data).unwrap()
+}
+
+fn input(c: &Value) -> Vec<f32> {
+    let y = vec1(c["inputs"][0].as_str().unwrap());
+    let tile = c["params"]["tile"].as_u64().unwrap_or(1) as usize;
+    y.repeat(tile)
+}
+
+fn stft_cfg(p: &Value) -> StftConfig {
+    StftConfig {
+        n_fft: p["n_fft"].as_u64().unwrap_or(2048) as usize,
+        hop_length: p["hop_length"].as_u64().map(|v| v as usize),
+        win_length: p["win_length"].as_u64().map(|v| v as usize),
+        center: p["center"].as_bool().unwrap_or(true),
+        pad_mode: match p["pad_mode"].as_str() {
+            Some("reflect") => PadMode::Reflect,
+            _ => PadMode::Constant,
+        },
+    }
+}
+
+fn mel_cfg(p: &Value) -> MelConfig {
+    MelConfig {
+        n_mels: p["n_mels"].as_u64().unwrap_or(128) as usize,
+        fmin: p["fmin"].as_f64().unwrap_or(0.0),
+        fmax: p["fmax"].as_f64(),
+        htk: p["htk"].as_bool().unwrap_or(false),
+        slaney_norm: !p.get("norm").is_some_and(Value::is_null),
+    }
+}
+
+fn sr(p: &Value) -> u32 {
+    p["sr"].as_u64().unwrap_or(22050) as u32
+}
+
+/// Largest |a − b|, and the peak |b|.
+fn max_err<'a>(
+    a: impl IntoIterator<Item = &'a f32>,
+    b: impl IntoIterator<Item = &'a f32>,
+) -> (f32, f32) {
+    a.into_iter().zip(b).fold((0f32, 0f32), |(e, p), (x, y)| {
+        (e.max((x - y).abs()), p.max(y.abs()))
+    })
+}
+
+fn assert_shape<A, B>(got: &Array2<A>, want: &Array2<B>, what: &str) {
+    assert_eq!(got.dim(), want.dim(), "{what}: shape");
+}
+
+fn check_rel(what: &str, got: &Array2<f32>, want: &Array2<f32>, tol: f32) {
+    assert_shape(got, want, what);
+    let (e, peak) = max_err(got.iter(), want.iter());
+    eprintln!(
+        "{what}: max error {:.3e} of peak {peak:.3e} ({:.2e})",
+        e,
+        e / peak
+    );
+    assert!(
+        e <= tol * peak,
+        "{what}: max error {e} > {tol} × peak {peak}"
+    );
+}
+
+fn check_abs(what: &str, got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let (e, _) = max_err(got, want);
+    eprintln!("{what}: max abs error {e:.3e}");
+    assert!(e <= tol, "{what}: max abs error {e} > {tol}");
+}
+
+fn std_layout(a: &Array2<f32>) -> Vec<f32> {
+    a.as_standard_layout().iter().copied().collect()
+}
+
+const REL: f32 = 2e-6;
+const DB: f32 = 1e-3;
+
+#[test]
+fn stft_matches() {
+    for c in cases("stft") {
+        let got = audio::stft(&input(&c), &stft_cfg(&c["params"])).unwrap();
+        let want = cmat(c["output"].as_str().unwrap());
+        assert_shape(&got, &want, c["output"].as_str().unwrap());
+        let (e, peak) = got
+            .iter()
+            .zip(want.iter())
+            .fold((0f32, 0f32), |(e, p), (a, b)| {
+                (e.max((a - b).norm()), p.max(b.norm()))
+            });
+        eprintln!("{}: max error {e:.3e} of peak {peak:.3e}", c["output"]);
+        assert!(e <= REL * peak, "{}: {e} > {REL} × {peak}", c["output"]);
+    }
+}
+
+#[test]
+fn magnitude_and_power_match() {
+    for func in ["magnitude", "power"] {
+        for c in cases(func) {
+            let s = audio::stft(&input(&c), &stft_cfg(&c["params"])).unwrap();
+            let got = if func == "magnitude" {
+                audio::magnitude(&s)
+            } else {
+                audio::power(&s)
+            };
+            check_rel(
+                c["output"].as_str().unwrap(),
+                &got,
+                &mat(c["output"].as_str().unwrap()),
+                REL,
+            );
+        }
+    }
+}
+
+#[test]
+fn istft_round_trips_match() {
+    for c in cases("istft") {
+        let s = cmat(c["inputs"][0].as_str().unwrap());
+        let cfg = stft_cfg(&c["params"]);
+        let length = c["params"]["length"].as_u64().map(|v| v as usize);
+        let got = audio::istft(s.view(), &cfg, length).unwrap();
+        let want = vec1(c["output"].as_str().unwrap());
+        assert_eq!(got.len(), want.len(), "{}", c["output"]);
+        // The summed squared window at each output sample.
+        let w = audio::stft::hann_window(cfg.win(), cfg.n_fft);
+        let pad = if cfg.center { cfg.n_fft / 2 } else { 0 };
+        let mut wss = vec![0f64; cfg.n_fft + cfg.hop() * (s.ncols() - 1)];
+        for t in 0..s.ncols() {
+            for (j, v) in w.iter().enumerate() {
+                wss[t * cfg.hop() + j] += v * v;
+            }
+        }
+        let top = wss.iter().cloned().fold(0.0, f64::max);
+        let (mut well, mut ill) = (0f32, 0f32);
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            let e = (a - b).abs();
+            if wss.get(i + pad).is_some_and(|&v| v >= 1e-3 * top) {
+                well = well.max(e);
+            } else {
+                ill = ill.max(e);
+            }
+        }
+        eprintln!("{}: max error {well:.3e} (edges {ill:.3e})", c["output"]);
+        assert!(
+            well <= 1e-6 && ill <= 1e-2,
+            "{}: {well} / {ill}",
+            c["output"]
+        );
+    }
+}
+
+#[test]
+fn mel_filterbanks_match() {
+    for c in cases("mel_filters") {
+        let p = &c["params"];
+        let bank =
+            audio::MelFilterbank::new(sr(p), p["n_fft"].as_u64().unwrap() as usize, &mel_cfg(p))
+                .unwrap();
+        check_rel(
+            c["output"].as_str().unwrap(),
+            &bank.weights,
+            &mat(c["output"].as_str().unwrap()),
+            REL,
+        );
+    }
+}
+
+#[test]
+fn melspectrograms_match() {
+    for c in cases("melspectrogram") {
+        let p = &c["params"];
+        let got = audio::melspectrogram(&input(&c), sr(p), &stft_cfg(p), &mel_cfg(p)).unwrap();
+        check_rel(
+            c["output"].as_str().unwrap(),
+            &got,
+            &mat(c["output"].as_str().unwrap()),
+            REL,
+        );
+    }
+}
+
+#[test]
+fn mfccs_match() {
+    for c in cases("mfcc") {
+        let p = &c["params"];
+        let got = audio::mfcc(
+            &input(&c),
+            sr(p),
+            &stft_cfg(p),
+            &mel_cfg(p),
+            p["n_mfcc"].as_u64().unwrap() as usize,
+            p["lifter"].as_f64().unwrap_or(0.0) as f32,
+        )
+        .unwrap();
+        let want = mat(c["output"].as_str().unwrap());
+        assert_shape(&got, &want, "mfcc");
+        check_abs(
+            c["output"].as_str().unwrap(),
+            &std_layout(&got),
+            &std_layout(&want),
+            DB,
+        );
+    }
+}
+
+#[test]
+fn decibels_match() {
+    for func in ["power_to_db", "amplitude_to_db"] {
+        for c in cases(func) {
+            let p = &c["params"];
+            let s = mat(c["inputs"][0].as_str().unwrap());
+            let reference = if p["ref"] == "max" {
+                Ref::Max
+            } else {
+                Ref::Value(1.0)
+            };
+            let top_db = if p.get("top_db").is_some_and(Value::is_null) {
+                None
+            } else {
+                Some(p["top_db"].as_f64().unwrap_or(80.0) as f32)
+            };
+            let got = if func == "power_to_db" {
+                audio::power_to_db(&s, reference, 1e-10, top_db)
+            } else {
+                audio::amplitude_to_db(&s, reference, 1e-5, top_db)
+            }
+            .unwrap();
+            check_abs(
+                c["output"].as_str().unwrap(),
+                &std_layout(&got),
+                &std_layout(&mat(c["output"].as_str().unwrap())),
+                DB,
+            );
+        }
+    }
+}
+
+#[test]
+fn deltas_match() {
+    for c in cases("delta") {
+        let p = &c["params"];
+        let data = mat(c["inputs"][0].as_str().unwrap());
+        let got = audio::delta(
+            &data,
+            p["width"].as_u64().unwrap() as usize,
+            p["order"].as_u64().unwrap() as usize,
+        )
+        .unwrap();
+        check_abs(
+            c["output"].as_str().unwrap(),
+            &std_layout(&got),
+            &std_layout(&mat(c["output"].as_str().unwrap())),
+            DB,
+        );
+    }
+}
+
+#[test]
+fn thirty_seconds_gives_the_seed_frame_count() {
+    for c in cases("frame_count") {
+        let p = &c["params"];
+        let y = input(&c);
+        let want: Vec<usize> = c["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        let cfg = stft_cfg(p);
+        assert_eq!(
+            audio::n_frames(y.len(), cfg.n_fft, cfg.hop(), true),
+            Some(want[1])
+        );
+        let s = audio::stft(&y, &cfg).unwrap();
+        assert_eq!(vec![s.nrows(), s.ncols()], want);
+        assert_eq!(
+            want,
+            vec![513, 2584],
+            "30 s at 22050 Hz, n_fft 1024, hop 256"
+        );
+    }
+}
+
+/// `x` with every component at or above `cutoff_hz` removed (FFT brick-wall), for comparing two
+/// resamplers in the band where both are meant to be transparent.
+fn low_pass(x: &[f32], sr: u32, cutoff_hz: f64) -> Vec<f32> {
+    let n = x.len();
+    let mut planner = realfft::RealFftPlanner::<f32>::new();
+    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
+    let mut buf = x.to_vec();
+    let mut spec = fwd.make_output_vec();
+    fwd.process(&mut buf, &mut spec).unwrap();
+    for (k, c) in spec.iter_mut().enumerate() {
+        if k as f64 * sr as f64 / n as f64 >= cutoff_hz {
+            *c = Complex32::new(0.0, 0.0);
+        }
+    }
+    let mut out = inv.make_output_vec();
+    inv.process(&mut spec, &mut out).unwrap();
+    out.iter().map(|v| v / n as f32).collect()
+}
+
+#[test]
+fn resampling_matches_soxr_in_the_passband() {
+    for c in cases("resample") {
+        let p = &c["params"];
+        let (orig, target) = (
+            p["orig_sr"].as_u64().unwrap() as u32,
+            p["target_sr"].as_u64().unwrap() as u32,
+        );
+        let got = audio::resample(&input(&c), orig, target).unwrap();
+        let want = vec1(c["output"].as_str().unwrap());
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{}: ceil(n · target / orig) samples",
+            c["output"]
+        );
+        // Both filters pass everything below 85 % of the lower Nyquist frequency.
+        let cutoff = 0.85 * orig.min(target) as f64 / 2.0;
+        let diff: Vec<f32> = got.iter().zip(&want).map(|(a, b)| a - b).collect();
+        let lp = low_pass(&diff, target, cutoff);
+        // The first and last EDGE samples follow the signal's abrupt start and stop, which the
+        // two filters smear differently (and the FFT wraps one onto the other).
+        const EDGE: usize = 128;
+        let n = lp.len();
+        let inner = lp[EDGE..n - EDGE].iter().fold(0f32, |m, v| m.max(v.abs()));
+        let edges = lp[..EDGE]
+            .iter()
+            .chain(&lp[n - EDGE..])
+            .fold(0f32, |m, v| m.max(v.abs()));
+        let peak = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+        eprintln!(
+            "{}: passband max error {inner:.3e} (edges {edges:.3e}) of peak {peak:.3e}",
+            c["output"]
+        );
+        assert!(
+            inner <= 2e-4 * peak && edges <= 1e-2 * peak,
+            "{}: {inner} / {edges} vs peak {peak}",
+            c["output"]
+        );
+    }
+}
+
+#[test]
+fn frame_and_fix_length_are_exact() {
+    for c in cases("frame") {
+        let p = &c["params"];
+        let got = audio::frame(
+            &input(&c),
+            p["frame_length"].as_u64().unwrap() as usize,
+            p["hop_length"].as_u64().unwrap() as usize,
+        )
+        .unwrap();
+        let want = mat(c["output"].as_str().unwrap());
+        assert_eq!(got, want);
+    }
+    for c in cases("fix_length") {
+        let got = audio::fix_length(&input(&c), c["params"]["size"].as_u64().unwrap() as usize);
+        assert_eq!(got, vec1(c["output"].as_str().unwrap()));
+    }
+}
+
+#[test]
+fn fortran_layout_is_only_storage() {
+    // The STFT is stored frame by frame but indexes as librosa's (freq, time).
+    let s = audio::stft(
+        &vec![0.5f32; 4096],
+        &StftConfig {
+            n_fft: 256,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let same = Array2::from_shape_vec(
+        (s.nrows(), s.ncols()).f(),
+        s.t().iter().copied().collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert_eq!(s, same);
+}
