@@ -23,7 +23,8 @@ pub fn power_to_db(
     amin: f32,
     top_db: Option<f32>,
 ) -> Result<Array2<f32>> {
-    if !(amin > 0.0) {
+    // Written to reject NaN too.
+    if amin.is_nan() || amin <= 0.0 {
         return Err(invalid(
             "amin",
             amin,
@@ -32,7 +33,7 @@ pub fn power_to_db(
         ));
     }
     if let Some(t) = top_db {
-        if !(t >= 0.0) {
+        if t.is_nan() || t < 0.0 {
             return Err(invalid(
                 "top_db",
                 t,

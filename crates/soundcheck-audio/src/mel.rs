@@ -144,7 +144,8 @@ impl MelFilterbank {
                 "librosa's default is 128",
             ));
         }
-        if !(cfg.fmin >= 0.0 && cfg.fmin < fmax) || fmax > sr_f / 2.0 {
+        let fmin_ok = cfg.fmin >= 0.0 && cfg.fmin < fmax;
+        if !fmin_ok || fmax > sr_f / 2.0 || fmax.is_nan() {
             return Err(invalid(
                 "fmin/fmax",
                 format!("{}/{fmax}", cfg.fmin),

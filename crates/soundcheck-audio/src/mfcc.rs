@@ -36,7 +36,7 @@ pub fn mfcc_from_log_mel(log_mel: &Array2<f32>, n_mfcc: usize, lifter: f32) -> R
             "librosa's default is 20",
         ));
     }
-    if !(lifter >= 0.0) {
+    if lifter.is_nan() || lifter < 0.0 {
         return Err(invalid(
             "lifter",
             lifter,
@@ -74,7 +74,7 @@ pub fn mfcc_from_log_mel(log_mel: &Array2<f32>, n_mfcc: usize, lifter: f32) -> R
 /// odd, ≥ 3, and at most `n_frames`.
 pub fn delta(data: &Array2<f32>, width: usize, order: usize) -> Result<Array2<f32>> {
     let frames = data.ncols();
-    if width < 3 || width % 2 == 0 {
+    if width < 3 || width.is_multiple_of(2) {
         return Err(invalid(
             "width",
             width,
@@ -135,14 +135,13 @@ fn savgol_weights(width: usize, order: usize, pos: f64) -> Vec<f64> {
     let xs: Vec<f64> = (0..width).map(|j| j as f64 - half).collect();
     let p = order + 1;
     // Normal equations A^T A c = A^T y, A[j][d] = x_j^d; the derivative at pos is Σ_d c_d · D_d(pos).
-    let mut ata = vec![vec![0.0; p]; p];
-    for &x in &xs {
-        for r in 0..p {
-            for c in 0..p {
-                ata[r][c] += x.powi((r + c) as i32);
-            }
-        }
-    }
+    let ata: Vec<Vec<f64>> = (0..p)
+        .map(|r| {
+            (0..p)
+                .map(|c| xs.iter().map(|x| x.powi((r + c) as i32)).sum())
+                .collect()
+        })
+        .collect();
     let inv = invert(&ata);
     let deriv: Vec<f64> = (0..p)
         .map(|d| {

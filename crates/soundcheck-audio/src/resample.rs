@@ -4,8 +4,10 @@ use rubato::{FftFixedIn, Resampler};
 
 use crate::error::{invalid, Result};
 
-/// Smallest FFT block, in input frames: rubato's filter is as long as the block.
-const MIN_BLOCK: usize = 1024;
+/// The shorter side of rubato's FFT block, in samples, that best matches soxr's HQ filter
+/// (librosa's default): rubato's anti-aliasing cutoff is set by that length. Measured for
+/// 44.1 → 22.05 kHz: soxr −2.9/−17.5/−33 dB at 0.95/0.97/0.98 of Nyquist; this block −2.1/−20/−42.
+const SHORT_SIDE: usize = 320;
 
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 {
@@ -15,14 +17,17 @@ fn gcd(a: usize, b: usize) -> usize {
     }
 }
 
-/// An FFT block that is an even multiple of `orig / gcd(orig, target)` input frames.
-///
-/// rubato's FFT resampler delays its output by half a block of input. With this block size that
-/// delay is a whole number of output samples, which can be removed exactly; otherwise the output
-/// is off by a fraction of a sample (0.5 samples for 48000 → 22050).
+/// The input block: an even multiple of `orig / gcd(orig, target)` frames, so that rubato's
+/// delay of half a block is a whole number of output samples and can be removed exactly
+/// (otherwise the output is off by a fraction of a sample, 0.5 for 48000 → 22050), with its
+/// shorter FFT side near [`SHORT_SIDE`].
 fn block_size(orig: usize, target: usize) -> usize {
-    let unit = orig / gcd(orig, target);
-    2 * MIN_BLOCK.div_ceil(2 * unit) * unit
+    let g = gcd(orig, target);
+    let (unit_in, unit_out) = (orig / g, target / g);
+    let j = (SHORT_SIDE as f64 / (2 * unit_in.min(unit_out)) as f64)
+        .round()
+        .max(1.0) as usize;
+    2 * j * unit_in
 }
 
 /// Resamples one channel from `orig_sr` to `target_sr`.

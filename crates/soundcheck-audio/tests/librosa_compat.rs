@@ -9,9 +9,10 @@
 //! - Resampling: same length (`ceil(n·target/orig)`), and 2e-4 of the peak after removing
 //!   everything above 85 % of the lower Nyquist frequency (1e-2 within 128 samples of either
 //!   end, where the signal starts and stops abruptly). rubato's FFT resampler and soxr's HQ
-//!   filter are different band-limited filters: in the passband they agree to ~1e-5 rms; in the
-//!   transition band next to Nyquist (only the −38 dB noise of these signals lives there) they
-//!   differ by up to 0.13 of peak for 8 kHz → 22.05 kHz. Alignment and gain are also checked
+//!   filter are different band-limited filters (the block length is chosen so rubato's
+//!   transition band sits where soxr's does, see `resample.rs`): below 85 % of Nyquist they
+//!   agree to 4e-7 (2:1) … 5e-5 of peak; they differ in the transition band next to Nyquist,
+//!   where only the −38 dB noise of these signals lives. Alignment and gain are also checked
 //!   against an ideal sine (unit test in `resample.rs`).
 //! - iSTFT with `center=False`: samples where the summed squared window is below 1e-3 of its
 //!   maximum (the outer edges of the first and last frame) are a ratio of two near-zero numbers
@@ -447,4 +448,32 @@ fn fortran_layout_is_only_storage() {
     )
     .unwrap();
     assert_eq!(s, same);
+}
+
+#[test]
+fn too_many_mels_names_librosas_largest_working_value() {
+    for c in cases("mel_largest_n_mels") {
+        let p = &c["params"];
+        let (rate, n_fft) = (sr(p), p["n_fft"].as_u64().unwrap() as usize);
+        let largest = c["largest"].as_u64().unwrap() as usize;
+        let ok = |n| {
+            audio::MelFilterbank::new(
+                rate,
+                n_fft,
+                &MelConfig {
+                    n_mels: n,
+                    ..Default::default()
+                },
+            )
+        };
+        assert!(ok(largest).is_ok());
+        let e = ok(largest + 1).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "expected at most {largest} at sr={rate}, n_fft={n_fft}"
+            )),
+            "{e}"
+        );
+        assert!(e.contains(&format!("use n_mels ≤ {largest}")), "{e}");
+    }
 }

@@ -116,77 +116,16 @@ pub fn load_spec(path: &Path) -> Result<ModelSpec, Diagnosis> {
     }
 }
 
-/// The shape and element kind of a `.npy` file, from its header.
-#[derive(Debug, PartialEq)]
-pub struct NpyHeader {
-    pub shape: Vec<usize>,
-    pub descr: String,
-}
-
-impl NpyHeader {
-    pub fn is_integer(&self) -> bool {
-        let kind = self.descr.trim_start_matches(['<', '>', '|', '=']);
-        kind.starts_with('i') || kind.starts_with('u')
-    }
-}
-
-pub fn read_npy_header(path: &Path) -> Result<NpyHeader, Diagnosis> {
-    let bad = |what: &str| {
-        Diagnosis::new(Kind::InvalidSpec, format!("{}: {what}", path.display()))
-            .expected("a .npy file written by numpy.save")
-            .fix("save the array with np.save('x.npy', x), or give its shape with --feed")
-    };
-    let mut f = std::fs::File::open(path).map_err(|e| bad(&format!("cannot open ({e})")))?;
-    let mut pre = [0u8; 10];
-    f.read_exact(&mut pre)
-        .map_err(|_| bad("too short to be a .npy file"))?;
-    if &pre[..6] != b"\x93NUMPY" {
-        return Err(bad("not a .npy file (no \\x93NUMPY magic)"));
-    }
-    let len = match pre[6] {
-        1 => u16::from_le_bytes([pre[8], pre[9]]) as usize,
-        2 | 3 => {
-            let mut more = [0u8; 2];
-            f.read_exact(&mut more)
-                .map_err(|_| bad("truncated header"))?;
-            u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize
-        }
-        v => return Err(bad(&format!("unsupported .npy version {v}"))),
-    };
-    if len > 1 << 20 {
-        return Err(bad("header length is implausible"));
-    }
-    let mut header = vec![0u8; len];
-    f.read_exact(&mut header)
-        .map_err(|_| bad("truncated header"))?;
-    let header = String::from_utf8_lossy(&header);
-    let field = |key: &str| -> Option<String> {
-        let at = header.find(&format!("'{key}'"))? + key.len() + 2;
-        let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
-        Some(rest.to_string())
-    };
-    let descr = field("descr")
-        .and_then(|r| {
-            r.strip_prefix('\'')
-                .and_then(|r| r.split('\'').next())
-                .map(str::to_string)
-        })
-        .ok_or_else(|| bad("header has no 'descr'"))?;
-    let shape_text = field("shape")
-        .and_then(|r| {
-            r.strip_prefix('(')
-                .and_then(|r| r.split(')').next())
-                .map(str::to_string)
-        })
-        .ok_or_else(|| bad("header has no 'shape'"))?;
-    let shape = shape_text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.trim_end_matches('L').parse::<usize>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| bad("header shape is not a tuple of integers"))?;
-    Ok(NpyHeader { shape, descr })
+/// The header of a `.npy` file (shape and element type), as a diagnosis when unreadable.
+pub fn read_npy_header(path: &Path) -> Result<soundcheck_npy::Header, Diagnosis> {
+    soundcheck_npy::read_header(path).map_err(|e| {
+        Diagnosis::new(
+            Kind::InvalidSpec,
+            format!("{}: {}", e.path.display(), e.problem),
+        )
+        .expected("a .npy file written by numpy.save")
+        .fix("save the array with np.save('x.npy', x), or give its shape with --feed")
+    })
 }
 
 /// Parses `32,2584`, `(32, 2584)` or `[32, 2584]` into a shape.
@@ -211,24 +150,14 @@ pub fn parse_shape(text: &str, flag: &str) -> Result<Vec<usize>, Diagnosis> {
         })
 }
 
-/// Writes `text` to `path` through a temporary file and a rename, so a failed write never
-/// leaves a partial file that looks complete.
+/// Writes `text` to `path` atomically.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), Diagnosis> {
-    let fail = |e: std::io::Error| {
+    soundcheck_npy::write_atomic(path, text.as_bytes()).map_err(|e| {
         Diagnosis::new(
             Kind::InvalidSpec,
             format!("{}: cannot write ({e})", path.display()),
         )
         .fix("check that the folder exists and is writable")
-    };
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    std::fs::write(&tmp, text).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
     })
 }
 

@@ -5,7 +5,10 @@
 
 mod check;
 mod convert;
+mod features;
 mod load;
+mod picture;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -27,6 +30,7 @@ struct Cli {
 enum Command {
     Check(check::CheckArgs),
     Convert(convert::ConvertArgs),
+    Features(features::FeaturesArgs),
 }
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Convert(a) => convert::run(&a),
+        Command::Features(a) => features::run(&a),
     };
     ExitCode::from(code)
 }

@@ -270,7 +270,7 @@ mod tests {
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(
             bytes.len() % 64,
-            24 % 64,
+            24,
             "header padded to 64 bytes, then 24 data bytes"
         );
         assert_eq!(

@@ -1,0 +1,543 @@
+//! `soundcheck features KIND AUDIO... -o OUT`: librosa's features, as .npy files numpy reads.
+
+use std::path::{Path, PathBuf};
+
+use clap::{ArgAction, Args, ValueEnum};
+use ndarray::Array2;
+use rayon::prelude::*;
+use realfft::num_complex::Complex32;
+use serde_json::json;
+use soundcheck_audio::{
+    self as audio, AudioError, LoadOptions, MelConfig, PadMode, Ref, StftConfig,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FeatureKind {
+    /// Samples: (n,) mono, (channels, n) with --no-mono
+    Waveform,
+    /// Complex STFT, complex64: (1 + n_fft/2, frames)
+    Stft,
+    /// |STFT|
+    Magnitude,
+    /// |STFT|²
+    Power,
+    /// Mel power spectrogram: (n_mels, frames)
+    Mel,
+    /// MFCCs: (n_mfcc, frames)
+    Mfcc,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PadArg {
+    Constant,
+    Reflect,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum NormArg {
+    Slaney,
+    None,
+}
+
+/// Compute librosa-compatible features and write them as .npy (complex64 for stft).
+///
+/// Defaults are librosa's: sr 22050 mono, n_fft 2048, hop n_fft/4, Hann window, center=True with
+/// zero padding, 128 Slaney mels, 20 MFCCs. Output axes are librosa's ((freq, frames)), or
+/// time-major with --time-major; --patch cuts channels_last model inputs.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  soundcheck features mfcc song.wav -o song_mfcc.npy --n-mfcc 13 --time-major\n  soundcheck features magnitude mix.wav -o patches.npy --n-fft 1024 --hop-length 256 --patch 25\n  soundcheck features mel clips/*.wav -o features/ --db --png-dir plots/"
+)]
+pub struct FeaturesArgs {
+    /// What to compute
+    #[arg(value_enum)]
+    kind: FeatureKind,
+    /// Audio files (WAV, FLAC, OGG/Vorbis, MP3)
+    #[arg(required = true)]
+    audio: Vec<PathBuf>,
+    /// Output .npy (one input) or folder (several inputs: one <name>.npy each)
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Target sample rate in Hz, or "native" to keep the file's
+    #[arg(long, default_value = "22050")]
+    sr: String,
+    /// Keep the channels apart instead of averaging them (librosa mono=False)
+    #[arg(long)]
+    no_mono: bool,
+    /// Start this many seconds into each file
+    #[arg(long, default_value_t = 0.0)]
+    offset: f64,
+    /// Read at most this many seconds
+    #[arg(long)]
+    duration: Option<f64>,
+    #[arg(long, default_value_t = 2048)]
+    n_fft: usize,
+    /// Default: win_length / 4
+    #[arg(long)]
+    hop_length: Option<usize>,
+    /// Default: n_fft
+    #[arg(long)]
+    win_length: Option<usize>,
+    /// Centre frames on their hop positions by padding n_fft/2 at both ends
+    #[arg(long, default_value_t = true, action = ArgAction::Set)]
+    center: bool,
+    #[arg(long, value_enum, default_value = "constant")]
+    pad_mode: PadArg,
+    #[arg(long, default_value_t = 128)]
+    n_mels: usize,
+    #[arg(long, default_value_t = 0.0)]
+    fmin: f64,
+    /// Default: sr / 2
+    #[arg(long)]
+    fmax: Option<f64>,
+    /// HTK mel scale instead of Slaney's
+    #[arg(long)]
+    htk: bool,
+    #[arg(long, value_enum, default_value = "slaney")]
+    norm: NormArg,
+    #[arg(long, default_value_t = 20)]
+    n_mfcc: usize,
+    #[arg(long, default_value_t = 0.0)]
+    lifter: f32,
+    /// Decibels: amplitude_to_db for magnitude, power_to_db for power and mel (ref 1.0)
+    #[arg(long)]
+    db: bool,
+    /// With --db: floor at max − top_db
+    #[arg(long, default_value_t = 80.0)]
+    top_db: f32,
+    /// Write (frames, features) instead of librosa's (features, frames)
+    #[arg(long)]
+    time_major: bool,
+    /// Cut into (n_patches, features, FRAMES, channels) channels_last patches
+    #[arg(long, value_name = "FRAMES")]
+    patch: Option<usize>,
+    /// Also write a spectrogram picture (one input)
+    #[arg(long, value_name = "OUT.png")]
+    png: Option<PathBuf>,
+    /// Print a JSON summary of what was written
+    #[arg(long)]
+    json: bool,
+}
+
+/// An n-dimensional feature array in C order.
+pub enum Data {
+    Real(Vec<f32>),
+    Complex(Vec<Complex32>),
+}
+
+pub struct Feature {
+    pub shape: Vec<usize>,
+    pub data: Data,
+    pub sample_rate: u32,
+    /// Frames left over after cutting patches.
+    pub dropped: usize,
+    /// The first channel's 2-D (features, frames) matrix, for the picture.
+    pub picture: Option<Array2<f32>>,
+}
+
+fn bad(
+    flag: &'static str,
+    value: impl std::fmt::Display,
+    expected: impl Into<String>,
+    hint: &str,
+) -> AudioError {
+    audio::error::invalid(flag, value, expected, hint)
+}
+
+impl FeaturesArgs {
+    fn stft_cfg(&self) -> StftConfig {
+        StftConfig {
+            n_fft: self.n_fft,
+            hop_length: self.hop_length,
+            win_length: self.win_length,
+            center: self.center,
+            pad_mode: match self.pad_mode {
+                PadArg::Constant => PadMode::Constant,
+                PadArg::Reflect => PadMode::Reflect,
+            },
+        }
+    }
+
+    fn mel_cfg(&self) -> MelConfig {
+        MelConfig {
+            n_mels: self.n_mels,
+            fmin: self.fmin,
+            fmax: self.fmax,
+            htk: self.htk,
+            slaney_norm: matches!(self.norm, NormArg::Slaney),
+        }
+    }
+
+    fn load_opts(&self) -> Result<LoadOptions, AudioError> {
+        let sr = match self.sr.as_str() {
+            "native" | "none" | "None" => None,
+            s => Some(s.parse::<u32>().ok().filter(|&v| v > 0).ok_or_else(|| {
+                bad(
+                    "--sr",
+                    s,
+                    "a positive sample rate in Hz, or 'native'",
+                    "librosa's default is 22050",
+                )
+            })?),
+        };
+        Ok(LoadOptions {
+            sr,
+            mono: !self.no_mono,
+            offset: self.offset,
+            duration: self.duration,
+        })
+    }
+
+    fn validate(&self) -> Result<(), AudioError> {
+        if self.db
+            && matches!(
+                self.kind,
+                FeatureKind::Waveform | FeatureKind::Stft | FeatureKind::Mfcc
+            )
+        {
+            return Err(bad(
+                "--db",
+                "set",
+                "magnitude, power or mel (MFCCs are already log-scaled)",
+                "",
+            ));
+        }
+        if self.patch.is_some() && self.kind == FeatureKind::Waveform {
+            return Err(bad(
+                "--patch",
+                self.patch.unwrap_or(0),
+                "a spectral KIND (stft, magnitude, power, mel, mfcc)",
+                "cut waveforms with frame() instead",
+            ));
+        }
+        if self.patch == Some(0) {
+            return Err(bad(
+                "--patch",
+                0,
+                "a positive number of frames",
+                "the vocal separation seed uses 25",
+            ));
+        }
+        if self.patch.is_some() && self.time_major {
+            return Err(bad("--time-major", "set", "not combined with --patch", "patches are (n_patches, features, FRAMES, channels), as channels_last Conv2D models read them"));
+        }
+        Ok(())
+    }
+
+    /// What the picture's axes show.
+    fn axes(&self, input: &Path, sr: u32) -> crate::picture::Axes {
+        let cfg = self.stft_cfg();
+        let name = input
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("audio");
+        let (y_label, y_step, value) = match self.kind {
+            FeatureKind::Mel => ("MEL BAND".to_string(), 1.0, "DB"),
+            FeatureKind::Mfcc => ("MFCC".to_string(), 1.0, ""),
+            _ => (
+                "FREQUENCY (HZ)".to_string(),
+                sr as f64 / cfg.n_fft as f64,
+                "DB",
+            ),
+        };
+        crate::picture::Axes {
+            title: format!("{:?} - {name}", self.kind),
+            x_step: cfg.hop() as f64 / sr as f64,
+            y_label,
+            y_step,
+            value_label: value.to_string(),
+        }
+    }
+
+    /// One channel's real feature matrix (features, frames).
+    fn real_matrix(&self, y: &[f32], sr: u32) -> Result<Array2<f32>, AudioError> {
+        let cfg = self.stft_cfg();
+        let db = |m: Array2<f32>, amplitude: bool| -> Result<Array2<f32>, AudioError> {
+            match (self.db, amplitude) {
+                (false, _) => Ok(m),
+                (true, true) => {
+                    audio::amplitude_to_db(&m, Ref::Value(1.0), 1e-5, Some(self.top_db))
+                }
+                (true, false) => audio::power_to_db(&m, Ref::Value(1.0), 1e-10, Some(self.top_db)),
+            }
+        };
+        match self.kind {
+            FeatureKind::Magnitude => db(audio::magnitude(&audio::stft(y, &cfg)?), true),
+            FeatureKind::Power => db(audio::power(&audio::stft(y, &cfg)?), false),
+            FeatureKind::Mel => db(audio::melspectrogram(y, sr, &cfg, &self.mel_cfg())?, false),
+            FeatureKind::Mfcc => {
+                audio::mfcc(y, sr, &cfg, &self.mel_cfg(), self.n_mfcc, self.lifter)
+            }
+            FeatureKind::Waveform | FeatureKind::Stft => {
+                Err(bad("KIND", "waveform/stft", "a real spectral feature", ""))
+            }
+        }
+    }
+
+    /// Computes the feature of one file.
+    pub fn compute(&self, path: &Path) -> Result<Feature, AudioError> {
+        let loaded = audio::load(path, &self.load_opts()?)?;
+        let sr = loaded.sample_rate;
+        if self.kind == FeatureKind::Waveform {
+            let n = loaded.channels[0].len();
+            let shape = if self.no_mono {
+                vec![loaded.channels.len(), n]
+            } else {
+                vec![n]
+            };
+            return Ok(Feature {
+                shape,
+                data: Data::Real(loaded.channels.concat()),
+                sample_rate: sr,
+                dropped: 0,
+                picture: None,
+            });
+        }
+        if self.kind == FeatureKind::Stft {
+            let mats = loaded
+                .channels
+                .iter()
+                .map(|y| audio::stft(y, &self.stft_cfg()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let picture =
+                audio::amplitude_to_db(&audio::magnitude(&mats[0]), Ref::Max, 1e-5, Some(80.0))?;
+            let (shape, data, dropped) = self.arrange(&mats, path)?;
+            return Ok(Feature {
+                shape,
+                data: Data::Complex(data),
+                sample_rate: sr,
+                dropped,
+                picture: Some(picture),
+            });
+        }
+        let mats = loaded
+            .channels
+            .iter()
+            .map(|y| self.real_matrix(y, sr))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The picture is in dB: MFCCs and --db output already are; the rest is converted.
+        let picture = if self.db || self.kind == FeatureKind::Mfcc {
+            mats[0].clone()
+        } else if self.kind == FeatureKind::Magnitude {
+            audio::amplitude_to_db(&mats[0], Ref::Max, 1e-5, Some(80.0))?
+        } else {
+            audio::power_to_db(&mats[0], Ref::Max, 1e-10, Some(80.0))?
+        };
+        let (shape, data, dropped) = self.arrange(&mats, path)?;
+        Ok(Feature {
+            shape,
+            data: Data::Real(data),
+            sample_rate: sr,
+            dropped,
+            picture: Some(picture),
+        })
+    }
+
+    /// Lays the channels' (features, frames) matrices out as the output array, C order:
+    /// `(features, frames)`, `(frames, features)` with --time-major, a leading channel axis with
+    /// --no-mono, or with --patch `(n_patches, features, FRAMES, channels)` dropping the frames
+    /// after the last whole patch.
+    fn arrange<T: Copy>(
+        &self,
+        mats: &[Array2<T>],
+        path: &Path,
+    ) -> Result<(Vec<usize>, Vec<T>, usize), AudioError> {
+        let (f, t) = mats[0].dim();
+        let c = mats.len();
+        if let Some(p) = self.patch {
+            let n = t / p;
+            if n == 0 {
+                return Err(AudioError::TooShort {
+                    what: format!("{}: {t} frames for --patch", path.display()),
+                    length: t,
+                    needed: p,
+                    hint: format!(
+                        "each patch needs {p} frames; use a smaller --patch or a longer excerpt"
+                    ),
+                });
+            }
+            let mut v = Vec::with_capacity(n * f * p * c);
+            for k in 0..n {
+                for i in 0..f {
+                    for j in 0..p {
+                        v.extend(mats.iter().map(|m| m[[i, k * p + j]]));
+                    }
+                }
+            }
+            return Ok((vec![n, f, p, c], v, t - n * p));
+        }
+        let mut shape = if self.time_major {
+            vec![t, f]
+        } else {
+            vec![f, t]
+        };
+        if self.no_mono {
+            shape.insert(0, c);
+        }
+        let data = mats
+            .iter()
+            .flat_map(|m| {
+                if self.time_major {
+                    m.t().iter().copied().collect::<Vec<T>>()
+                } else {
+                    m.iter().copied().collect()
+                }
+            })
+            .collect();
+        Ok((shape, data, 0))
+    }
+}
+
+fn write_feature(path: &Path, feat: &Feature) -> Result<(), AudioError> {
+    let written = match &feat.data {
+        Data::Real(v) => soundcheck_npy::write(path, &feat.shape, v),
+        Data::Complex(v) => {
+            let pairs: Vec<[f32; 2]> = v.iter().map(|c| [c.re, c.im]).collect();
+            soundcheck_npy::write(path, &feat.shape, &pairs)
+        }
+    };
+    written.map_err(|e| AudioError::Write {
+        path: e.path,
+        detail: e.problem,
+    })
+}
+
+fn outputs(a: &FeaturesArgs) -> Result<Vec<PathBuf>, AudioError> {
+    if a.audio.len() == 1 && !a.output.is_dir() {
+        return Ok(vec![a.output.clone()]);
+    }
+    std::fs::create_dir_all(&a.output).map_err(|e| AudioError::Write {
+        path: a.output.clone(),
+        detail: format!("cannot create the output folder ({e})"),
+    })?;
+    let mut seen = std::collections::HashMap::new();
+    a.audio
+        .iter()
+        .map(|p| {
+            let stem = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("audio")
+                .to_string();
+            if let Some(other) = seen.insert(stem.clone(), p.clone()) {
+                return Err(bad(
+                    "AUDIO",
+                    p.display(),
+                    format!(
+                        "inputs with distinct file names ({} would overwrite {})",
+                        p.display(),
+                        other.display()
+                    ),
+                    "rename one, or run them separately",
+                ));
+            }
+            Ok(a.output.join(format!("{stem}.npy")))
+        })
+        .collect()
+}
+
+fn dtype(feat: &Feature) -> &'static str {
+    match feat.data {
+        Data::Real(_) => "float32",
+        Data::Complex(_) => "complex64",
+    }
+}
+
+/// Runs every input; each one's outcome, in input order.
+fn run_all(a: &FeaturesArgs) -> Result<Vec<Result<serde_json::Value, AudioError>>, AudioError> {
+    a.validate()?;
+    if a.png.is_some() && a.audio.len() > 1 {
+        return Err(bad(
+            "--png",
+            "set",
+            "one AUDIO input",
+            "run once per file to draw each",
+        ));
+    }
+    let outs = outputs(a)?;
+    let progress = crate::progress::Progress::new("features", a.audio.len());
+    let results = a
+        .audio
+        .par_iter()
+        .zip(&outs)
+        .map(|(input, out)| {
+            let feat = a.compute(input)?;
+            write_feature(out, &feat)?;
+            if let (Some(png), Some(pic)) = (&a.png, &feat.picture) {
+                crate::picture::write_png(png, pic, &a.axes(input, feat.sample_rate)).map_err(
+                    |e| AudioError::Write {
+                        path: png.clone(),
+                        detail: e,
+                    },
+                )?;
+            }
+            progress.tick();
+            Ok(json!({
+                "input": input, "output": out, "shape": feat.shape, "dtype": dtype(&feat),
+                "sample_rate": feat.sample_rate, "frames_dropped": feat.dropped,
+            }))
+        })
+        .collect();
+    progress.finish();
+    Ok(results)
+}
+
+fn describe(it: &serde_json::Value, patch: bool) -> String {
+    let shape: Vec<String> = it["shape"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| d.to_string())
+        .collect();
+    let mut line = format!(
+        "{} → {}: {} ({})",
+        it["input"].as_str().unwrap_or(""),
+        it["output"].as_str().unwrap_or(""),
+        soundcheck_shape::shape::python_tuple(shape),
+        it["dtype"].as_str().unwrap_or("")
+    );
+    if patch {
+        let dropped = it["frames_dropped"].as_u64().unwrap_or(0);
+        line.push_str(&format!(
+            "; {dropped} frame(s) after the last whole patch dropped"
+        ));
+    }
+    line
+}
+
+/// Exit status 0 when every input was written, 2 when any could not be (the others still are).
+pub fn run(a: &FeaturesArgs) -> u8 {
+    let results = match run_all(a) {
+        Ok(r) => r,
+        Err(e) => vec![Err(e)],
+    };
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    if a.json {
+        let items: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| match r {
+                Ok(v) => v.clone(),
+                Err(e) => json!({"error": e.to_string()}),
+            })
+            .collect();
+        println!("{}", json!({"ok": failed == 0, "outputs": items}));
+    } else {
+        for r in &results {
+            match r {
+                Ok(it) => println!("{}", describe(it, a.patch.is_some())),
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }
+        if failed > 0 && results.len() > 1 {
+            eprintln!(
+                "{failed} of {} inputs failed; the others were written",
+                results.len()
+            );
+        }
+    }
+    if failed == 0 {
+        0
+    } else {
+        2
+    }
+}

@@ -1,0 +1,224 @@
+//! `soundcheck features`: the whole chain (load → features → .npy) against librosa 0.11
+//! (`chain_*` fixtures from `tools/fixtures/librosa_features.py`), layouts, pictures, errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixture(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../soundcheck-audio/tests/fixtures")
+        .join(p)
+}
+
+const STEREO: &str = "audio/wav_44100_2ch_pcm_16.wav";
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("soundcheck-features-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
+        .arg("features")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn written(args: &[&str], out: &Path) -> soundcheck_npy::Array {
+    let mut all = args.to_vec();
+    all.extend(["-o", out.to_str().unwrap()]);
+    let (code, stdout, stderr) = run(&all);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    soundcheck_npy::read(out).unwrap()
+}
+
+fn max_err(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+}
+
+#[test]
+fn mfcc_chain_matches_librosa() {
+    let got = written(
+        &["mfcc", fixture(STEREO).to_str().unwrap()],
+        &tmp("mfcc.npy"),
+    );
+    let want = soundcheck_npy::read(&fixture("chain_mfcc.npy")).unwrap();
+    assert_eq!(got.shape, want.shape);
+    // The load resamples 44.1 → 22.05 kHz; rubato's and soxr's filters differ slightly next to
+    // Nyquist (see librosa_compat.rs), which moves MFCCs (values ±180, std ≈ 40) by up to
+    // 0.09 here.
+    let e = max_err(&got.data, &want.data);
+    assert!(e < 0.15, "{e}");
+}
+
+#[test]
+fn magnitude_patches_are_channels_last_slices_of_the_spectrogram() {
+    let stereo = fixture(STEREO);
+    let args = [
+        "magnitude",
+        stereo.to_str().unwrap(),
+        "--n-fft",
+        "1024",
+        "--hop-length",
+        "256",
+    ];
+    let full = written(&args, &tmp("mag.npy"));
+    let want = soundcheck_npy::read(&fixture("chain_mag.npy")).unwrap();
+    assert_eq!(full.shape, want.shape);
+    let peak = want.data.iter().fold(0f32, |m, v| m.max(*v));
+    assert!(max_err(&full.data, &want.data) < 2e-3 * peak);
+    let mut with_patch = args.to_vec();
+    with_patch.extend(["--patch", "5"]);
+    let out = tmp("patches.npy");
+    let mut all = with_patch.clone();
+    all.extend(["-o", out.to_str().unwrap()]);
+    let (code, stdout, _) = run(&all);
+    assert_eq!(code, 0);
+    let (f, t) = (full.shape[0], full.shape[1]);
+    assert!(
+        stdout.contains(&format!(
+            "; {} frame(s) after the last whole patch dropped",
+            t % 5
+        )),
+        "{stdout}"
+    );
+    let p = soundcheck_npy::read(&out).unwrap();
+    assert_eq!(p.shape, vec![t / 5, f, 5, 1]);
+    // patches[k, i, j, 0] == S[i, 5k + j]
+    for (k, i, j) in [(0, 0, 0), (1, 100, 3), (t / 5 - 1, f - 1, 4)] {
+        assert_eq!(p.data[(k * f + i) * 5 + j], full.data[i * t + 5 * k + j]);
+    }
+}
+
+#[test]
+fn stft_is_complex64_and_time_major_transposes() {
+    let s = written(
+        &["stft", fixture(STEREO).to_str().unwrap(), "--n-fft", "512"],
+        &tmp("stft.npy"),
+    );
+    assert!(s.complex);
+    assert_eq!(
+        soundcheck_npy::read_header(&tmp("stft.npy")).unwrap().descr,
+        "<c8"
+    );
+    let m = written(
+        &["mel", fixture(STEREO).to_str().unwrap(), "--n-mels", "40"],
+        &tmp("mel.npy"),
+    );
+    let tm = written(
+        &[
+            "mel",
+            fixture(STEREO).to_str().unwrap(),
+            "--n-mels",
+            "40",
+            "--time-major",
+        ],
+        &tmp("mel_t.npy"),
+    );
+    let (f, t) = (m.shape[0], m.shape[1]);
+    assert_eq!(tm.shape, vec![t, f]);
+    assert_eq!(tm.data[3 * f + 7], m.data[7 * t + 3]);
+    let st = written(
+        &[
+            "waveform",
+            fixture(STEREO).to_str().unwrap(),
+            "--no-mono",
+            "--sr",
+            "native",
+        ],
+        &tmp("wave.npy"),
+    );
+    assert_eq!(st.shape, vec![2, 11025]);
+}
+
+#[test]
+fn png_is_written() {
+    let png = tmp("spec.png");
+    written(
+        &[
+            "mel",
+            fixture(STEREO).to_str().unwrap(),
+            "--db",
+            "--png",
+            png.to_str().unwrap(),
+        ],
+        &tmp("m.npy"),
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn bad_inputs_and_arguments_are_named() {
+    let out = tmp("bad.npy");
+    let o = out.to_str().unwrap();
+    let (stereo, truncated) = (fixture(STEREO), fixture("audio/bad_truncated.wav"));
+    let (s, t) = (stereo.to_str().unwrap(), truncated.to_str().unwrap());
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["mel", t, "-o", o],
+            "bad_truncated.wav: the audio data is damaged or truncated",
+        ),
+        (
+            &["mel", s, "-o", o, "--hop-length", "0"],
+            "hop_length=0 is invalid",
+        ),
+        (&["mel", s, "-o", o, "--n-fft", "256"], "use n_mels ≤ 79"),
+        (
+            &["magnitude", s, "-o", o, "--patch", "500"],
+            "each patch needs 500 frames",
+        ),
+        (
+            &[
+                "magnitude",
+                s,
+                "-o",
+                o,
+                "--center",
+                "false",
+                "--n-fft",
+                "20000",
+            ],
+            "expected at least 20000",
+        ),
+        (&["mfcc", s, "-o", o, "--db"], "--db=set is invalid"),
+    ];
+    for (args, needle) in cases {
+        let (code, stdout, stderr) = run(args);
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    assert!(!out.exists(), "no partial output is left behind");
+}
+
+#[test]
+fn several_inputs_write_one_file_each_and_report_failures() {
+    let dir = tmp("batch");
+    let (code, stdout, stderr) = run(&[
+        "mfcc",
+        fixture("audio/wav_22050_1ch_pcm_16.wav").to_str().unwrap(),
+        fixture("audio/bad_empty.wav").to_str().unwrap(),
+        fixture("audio/flac_44100_2ch.flac").to_str().unwrap(),
+        "-o",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert!(v["outputs"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("bad_empty.wav: the file holds no audio samples"));
+    assert!(
+        dir.join("wav_22050_1ch_pcm_16.npy").exists() && dir.join("flac_44100_2ch.npy").exists()
+    );
+}
