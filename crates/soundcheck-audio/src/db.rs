@@ -1,6 +1,7 @@
 //! Decibel scaling: `librosa.power_to_db` and `librosa.amplitude_to_db`.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::error::{invalid, Result};
 
@@ -42,15 +43,30 @@ pub fn power_to_db(
             ));
         }
     }
+    let max = |a: &[f32]| {
+        a.par_iter()
+            .fold(|| f32::NEG_INFINITY, |m, &v| m.max(v.abs()))
+            .reduce(|| f32::NEG_INFINITY, f32::max)
+    };
+    let mut out = s.to_owned();
+    // Any layout: the values are processed in memory order, which the output keeps.
+    let data = out
+        .as_slice_memory_order_mut()
+        .expect("a freshly owned array is contiguous");
     let ref_value = match reference {
         Ref::Value(v) => v.abs(),
-        Ref::Max => s.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v.abs())),
+        Ref::Max => max(data),
     };
     let offset = 10.0 * amin.max(ref_value).log10();
-    let mut out = s.mapv(|v| 10.0 * amin.max(v).log10() - offset);
+    data.par_iter_mut()
+        .for_each(|v| *v = 10.0 * amin.max(*v).log10() - offset);
     if let Some(t) = top_db {
-        let floor = out.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) - t;
-        out.mapv_inplace(|v| v.max(floor));
+        let floor = data
+            .par_iter()
+            .fold(|| f32::NEG_INFINITY, |m, &v| m.max(v))
+            .reduce(|| f32::NEG_INFINITY, f32::max)
+            - t;
+        data.par_iter_mut().for_each(|v| *v = v.max(floor));
     }
     Ok(out)
 }

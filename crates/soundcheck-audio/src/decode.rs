@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use symphonia::core::audio::SampleBuffer;
+use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::FormatOptions;
@@ -57,6 +57,33 @@ fn classify(path: &Path, e: SymError) -> AudioError {
 /// Missing or unreadable file, empty file, unsupported container/codec, damaged or truncated
 /// data (a file whose header announces more frames than it holds is an error, not a short read).
 pub fn decode(path: &Path) -> Result<Decoded> {
+    decode_impl(path, false)
+}
+
+/// Decodes a whole file mixed down to one channel (channels summed in order, then divided by
+/// their number, as numpy's mean), without keeping the channels apart in memory.
+pub fn decode_mono(path: &Path) -> Result<Decoded> {
+    decode_impl(path, true)
+}
+
+/// Appends one packet's planar channels to `out`: each channel as it is, or summed into one.
+fn append(out: &mut [Vec<f32>], chans: &[&[f32]], mono: bool) {
+    if !mono {
+        for (o, c) in out.iter_mut().zip(chans) {
+            o.extend_from_slice(c);
+        }
+        return;
+    }
+    let start = out[0].len();
+    out[0].extend_from_slice(chans[0]);
+    for c in &chans[1..] {
+        for (o, v) in out[0][start..].iter_mut().zip(*c) {
+            *o += v;
+        }
+    }
+}
+
+fn decode_impl(path: &Path, mono: bool) -> Result<Decoded> {
     let file = File::open(path).map_err(|e| AudioError::Io {
         path: path.to_path_buf(),
         detail: e.to_string(),
@@ -67,6 +94,14 @@ pub fn decode(path: &Path) -> Result<Decoded> {
             path: path.to_path_buf(),
         });
     }
+    if let Some(d) = crate::wav::read(path, mono)? {
+        return Ok(d);
+    }
+    decode_symphonia(file, path, mono)
+}
+
+/// Decodes any supported file with symphonia.
+pub(crate) fn decode_symphonia(file: File, path: &Path, mono: bool) -> Result<Decoded> {
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -108,9 +143,9 @@ pub fn decode(path: &Path) -> Result<Decoded> {
     let mut decoder = symphonia::default::get_codecs()
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| classify(path, e))?;
-    let mut interleaved: Vec<f32> = Vec::new();
-    let mut n_channels = track.codec_params.channels.map(|c| c.count()).unwrap_or(0);
-    let mut buf: Option<SampleBuffer<f32>> = None;
+    let mut channels: Vec<Vec<f32>> = Vec::new();
+    let mut n_source_channels = 0;
+    let mut buf: Option<AudioBuffer<f32>> = None;
     loop {
         let packet = match format.next_packet() {
             Ok(p) => p,
@@ -122,22 +157,42 @@ pub fn decode(path: &Path) -> Result<Decoded> {
             continue;
         }
         let decoded = decoder.decode(&packet).map_err(|e| classify(path, e))?;
-        let spec = *decoded.spec();
-        n_channels = spec.channels.count();
-        let needed = decoded.capacity() as u64;
-        if buf.as_ref().is_none_or(|b| b.capacity() < needed as usize) {
-            buf = Some(SampleBuffer::new(needed, spec));
+        let n_ch = decoded.spec().channels.count();
+        if channels.is_empty() {
+            let cap = announced.unwrap_or(0) as usize;
+            channels = (0..if mono { 1 } else { n_ch })
+                .map(|_| Vec::with_capacity(cap))
+                .collect();
+            n_source_channels = n_ch;
         }
-        let b = buf.as_mut().expect("allocated above");
-        b.copy_interleaved_ref(decoded);
-        interleaved.extend_from_slice(b.samples());
+        // Planar conversion straight into each channel: no interleaved copy to undo.
+        match decoded {
+            AudioBufferRef::F32(b) => {
+                let chans: Vec<&[f32]> = (0..n_ch).map(|c| b.chan(c)).collect();
+                append(&mut channels, &chans, mono);
+            }
+            other => {
+                let needed = other.capacity();
+                if buf.as_ref().is_none_or(|b| b.capacity() < needed) {
+                    buf = Some(AudioBuffer::new(needed as u64, *other.spec()));
+                }
+                let b = buf.as_mut().expect("allocated above");
+                other.convert(b);
+                let chans: Vec<&[f32]> = (0..n_ch).map(|c| b.chan(c)).collect();
+                append(&mut channels, &chans, mono);
+            }
+        }
     }
-    if n_channels == 0 || interleaved.is_empty() {
+    if mono && n_source_channels > 1 {
+        let n = n_source_channels as f32;
+        channels[0].iter_mut().for_each(|v| *v /= n);
+    }
+    let frames = channels.first().map_or(0, Vec::len);
+    if frames == 0 {
         return Err(AudioError::Empty {
             path: path.to_path_buf(),
         });
     }
-    let mut frames = interleaved.len() / n_channels;
     if let Some(n) = announced {
         if (frames as u64) < n {
             return Err(corrupt(
@@ -147,12 +202,8 @@ pub fn decode(path: &Path) -> Result<Decoded> {
         }
         // Vorbis decodes whole blocks past the stream's last granule position: drop that tail,
         // as libsndfile does.
-        frames = n as usize;
-    }
-    let mut channels = vec![Vec::with_capacity(frames); n_channels];
-    for frame in interleaved.chunks_exact(n_channels).take(frames) {
-        for (c, &s) in frame.iter().enumerate() {
-            channels[c].push(s);
+        for c in &mut channels {
+            c.truncate(n as usize);
         }
     }
     Ok(Decoded {

@@ -19,11 +19,12 @@ pub mod mel;
 pub mod mfcc;
 pub mod resample;
 pub mod stft;
+mod wav;
 
 use ndarray::Array2;
 
 pub use db::{amplitude_to_db, power_to_db, Ref};
-pub use decode::{decode, Decoded};
+pub use decode::{decode, decode_mono, Decoded};
 pub use error::{AudioError, Result};
 pub use load::{load, to_mono, write_wav, Audio, LoadOptions};
 pub use mel::{hz_to_mel, mel_frequencies, mel_to_hz, MelConfig, MelFilterbank};
@@ -42,8 +43,7 @@ pub fn melspectrogram(
     stft_cfg: &StftConfig,
     mel_cfg: &MelConfig,
 ) -> Result<Array2<f32>> {
-    let bank = MelFilterbank::new(sr, stft_cfg.n_fft, mel_cfg)?;
-    Ok(bank.apply(&power(&stft(y, stft_cfg)?)))
+    MelFilterbank::cached(sr, stft_cfg.n_fft, mel_cfg)?.melspectrogram(y, stft_cfg)
 }
 
 /// `librosa.feature.mfcc(y=y, sr=sr, n_mfcc=..., lifter=...)`: DCT-II (ortho) of

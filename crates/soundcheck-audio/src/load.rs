@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::decode::decode;
+use crate::decode::{decode, decode_mono};
 use crate::error::{check_finite, invalid, AudioError, Result};
 use crate::resample::resample;
 
@@ -47,13 +47,20 @@ impl Audio {
     }
 }
 
-/// Averages channels sample by sample.
+/// Averages channels sample by sample (summed in channel order, then divided, as numpy's mean).
 pub fn to_mono(channels: &[Vec<f32>]) -> Vec<f32> {
+    let Some((first, rest)) = channels.split_first() else {
+        return Vec::new();
+    };
+    let mut out = first.clone();
+    for c in rest {
+        for (o, v) in out.iter_mut().zip(c) {
+            *o += v;
+        }
+    }
     let n = channels.len() as f32;
-    let len = channels.first().map_or(0, Vec::len);
-    (0..len)
-        .map(|i| channels.iter().map(|c| c[i]).sum::<f32>() / n)
-        .collect()
+    out.iter_mut().for_each(|o| *o /= n);
+    out
 }
 
 /// Loads a file as `librosa.load(path, sr=..., mono=..., offset=..., duration=...)`.
@@ -80,7 +87,11 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Audio> {
             ));
         }
     }
-    let decoded = decode(path)?;
+    let decoded = if opts.mono {
+        decode_mono(path)?
+    } else {
+        decode(path)?
+    };
     let native = decoded.sample_rate;
     let start = ((opts.offset * native as f64) as usize).min(decoded.frames());
     let end = match opts.duration {
@@ -98,22 +109,22 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Audio> {
             ),
         });
     }
-    let mut channels: Vec<Vec<f32>> = decoded
-        .channels
-        .into_iter()
-        .map(|c| c[start..end].to_vec())
-        .collect();
+    let mut channels = decoded.channels;
+    for c in &mut channels {
+        c.truncate(end);
+        c.drain(..start);
+    }
+    // NaN or inf in any channel survives the mixdown, so checking what is kept suffices.
     for c in &channels {
         check_finite(&path.display().to_string(), c)?;
     }
-    if opts.mono && channels.len() > 1 {
-        channels = vec![to_mono(&channels)];
-    }
     let sample_rate = opts.sr.unwrap_or(native);
-    let channels = channels
-        .par_iter()
-        .map(|c| resample(c, native, sample_rate))
-        .collect::<Result<Vec<_>>>()?;
+    if sample_rate != native {
+        channels = channels
+            .par_iter()
+            .map(|c| resample(c, native, sample_rate))
+            .collect::<Result<Vec<_>>>()?;
+    }
     Ok(Audio {
         channels,
         sample_rate,

@@ -4,6 +4,7 @@ use ndarray::{Array2, ShapeBuilder};
 use rayon::prelude::*;
 
 use crate::error::{invalid, Result};
+use crate::stft::StftConfig;
 
 /// Hz → mel: Slaney's (linear below 1 kHz, logarithmic above) or HTK's `2595·log10(1 + f/700)`.
 pub fn hz_to_mel(f: f64, htk: bool) -> f64 {
@@ -79,8 +80,11 @@ impl Default for MelConfig {
 pub struct MelFilterbank {
     /// `(n_mels, 1 + n_fft/2)`.
     pub weights: Array2<f32>,
-    ranges: Vec<(usize, usize)>,
+    /// Per filter: its first non-zero bin and its non-zero weights.
+    compact: Vec<(usize, Vec<f32>)>,
 }
+
+type BankKey = (u32, usize, usize, u64, Option<u64>, bool, bool);
 
 /// The filterbank, each filter's non-zero bin range, and whether some filter is empty (librosa's
 /// "Empty filters detected" condition: a filter not starting at 0 Hz with no positive weight).
@@ -177,11 +181,80 @@ impl MelFilterbank {
                 format!("some filters would cover no FFT bin and stay silent (librosa only warns); use n_mels ≤ {largest}, or a larger n_fft"),
             ));
         }
-        Ok(MelFilterbank { weights, ranges })
+        let compact = ranges
+            .iter()
+            .enumerate()
+            .map(|(m, &(lo, hi))| (lo, weights.row(m).slice(ndarray::s![lo..hi]).to_vec()))
+            .collect();
+        Ok(MelFilterbank { weights, compact })
+    }
+
+    /// [`MelFilterbank::new`], built once per parameter set for the whole process (a folder of
+    /// clips needs the same filterbank for every file).
+    pub fn cached(sr: u32, n_fft: usize, cfg: &MelConfig) -> Result<std::sync::Arc<MelFilterbank>> {
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex, OnceLock};
+        static BANKS: OnceLock<Mutex<HashMap<BankKey, Arc<MelFilterbank>>>> = OnceLock::new();
+        let key = (
+            sr,
+            n_fft,
+            cfg.n_mels,
+            cfg.fmin.to_bits(),
+            cfg.fmax.map(f64::to_bits),
+            cfg.htk,
+            cfg.slaney_norm,
+        );
+        let banks = BANKS.get_or_init(Default::default);
+        if let Some(b) = banks.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(b.clone());
+        }
+        let bank = Arc::new(MelFilterbank::new(sr, n_fft, cfg)?);
+        banks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, bank.clone());
+        Ok(bank)
+    }
+
+    /// One frame's mel bands from its power spectrum.
+    fn bands(&self, power: &[f32], out: &mut [f32]) {
+        for (v, (lo, w)) in out.iter_mut().zip(&self.compact) {
+            *v = w
+                .iter()
+                .zip(&power[*lo..*lo + w.len()])
+                .map(|(a, b)| a * b)
+                .sum();
+        }
     }
 
     pub fn n_mels(&self) -> usize {
         self.weights.nrows()
+    }
+
+    /// The mel power spectrogram of `y` in one pass: each frame's FFT is reduced to its mel
+    /// bands as soon as it is computed, so the complex STFT is never stored.
+    ///
+    /// # Shapes
+    /// - `y`: `(n_samples,)`
+    /// - output: `(n_mels, n_frames)`, stored frame by frame
+    pub fn melspectrogram(&self, y: &[f32], cfg: &StftConfig) -> Result<Array2<f32>> {
+        assert_eq!(
+            cfg.n_freq(),
+            self.weights.ncols(),
+            "the filterbank was built for this n_fft"
+        );
+        let n_mels = self.n_mels();
+        let (frames, out) = crate::stft::for_each_frame(y, cfg, n_mels, |spectrum, column| {
+            // Each bin feeds at most two filters: squaring it twice is cheaper than a buffer.
+            for (v, (lo, w)) in column.iter_mut().zip(&self.compact) {
+                *v = w
+                    .iter()
+                    .zip(&spectrum[*lo..*lo + w.len()])
+                    .map(|(a, c)| a * c.norm_sqr())
+                    .sum();
+            }
+        })?;
+        Ok(Array2::from_shape_vec((n_mels, frames).f(), out).expect("n_mels · frames elements"))
     }
 
     /// Applies the filterbank to a spectrogram, touching only each filter's non-zero bins.
@@ -200,10 +273,9 @@ impl MelFilterbank {
         let mut out = vec![0f32; n_mels * frames];
         out.par_chunks_mut(n_mels).enumerate().for_each(|(t, col)| {
             let spec = s.column(t);
-            for (m, v) in col.iter_mut().enumerate() {
-                let (lo, hi) = self.ranges[m];
-                let w = self.weights.row(m);
-                *v = (lo..hi).map(|k| w[k] * spec[k]).sum();
+            match spec.as_slice() {
+                Some(p) => self.bands(p, col),
+                None => self.bands(&spec.to_vec(), col),
             }
         });
         Array2::from_shape_vec((n_mels, frames).f(), out).expect("n_mels · frames elements")

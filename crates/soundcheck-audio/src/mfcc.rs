@@ -54,12 +54,25 @@ pub fn mfcc_from_log_mel(log_mel: &Array2<f32>, n_mfcc: usize, lifter: f32) -> R
             }
         })
         .collect();
+    let dct = dct.as_standard_layout();
+    let rows: Vec<&[f32]> = dct
+        .rows()
+        .into_iter()
+        .map(|r| r.to_slice().expect("standard layout rows"))
+        .collect();
     let mut out = vec![0f32; n_mfcc * frames];
     out.par_chunks_mut(n_mfcc).enumerate().for_each(|(t, col)| {
         let x = log_mel.column(t);
-        for (k, v) in col.iter_mut().enumerate() {
-            let row = dct.row(k);
-            *v = row.iter().zip(x.iter()).map(|(a, b)| a * b).sum::<f32>() * lift[k];
+        let owned;
+        let x = match x.as_slice() {
+            Some(x) => x,
+            None => {
+                owned = x.to_vec();
+                &owned
+            }
+        };
+        for ((v, row), l) in col.iter_mut().zip(&rows).zip(&lift) {
+            *v = row.iter().zip(x).map(|(a, b)| a * b).sum::<f32>() * l;
         }
     });
     Ok(Array2::from_shape_vec((n_mfcc, frames).f(), out).expect("n_mfcc · frames elements"))

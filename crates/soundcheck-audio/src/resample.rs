@@ -1,5 +1,6 @@
 //! Sample-rate conversion with rubato's FFT resampler, aligned and sized like librosa's.
 
+use rayon::prelude::*;
 use rubato::{FftFixedIn, Resampler};
 
 use crate::error::{invalid, Result};
@@ -57,40 +58,57 @@ pub fn resample(y: &[f32], orig_sr: u32, target_sr: u32) -> Result<Vec<f32>> {
     let want = (y.len() as u64 * target_sr as u64).div_ceil(orig_sr as u64) as usize;
     let (orig, target) = (orig_sr as usize, target_sr as usize);
     let block = block_size(orig, target);
-    let mut r = FftFixedIn::<f32>::new(orig, target, block, 1, 1).map_err(|e| {
-        invalid(
-            "sr",
-            target_sr,
-            "a rate rubato can convert to",
-            e.to_string(),
-        )
-    })?;
-    let delay = block / 2 * target / orig;
-    let mut out: Vec<f32> = Vec::with_capacity(want + delay + 2 * block);
-    let mut buf = vec![vec![0f32; r.output_frames_max()]];
-    let mut pos = 0;
-    while pos < y.len() || out.len() < want + delay {
-        let need = r.input_frames_next();
-        let (produced, consumed) = if pos + need <= y.len() {
-            let (_, n) = r
-                .process_into_buffer(&[&y[pos..pos + need]], &mut buf, None)
-                .expect("buffer sizes come from the resampler");
-            (n, need)
-        } else if pos < y.len() {
-            let (_, n) = r
-                .process_partial_into_buffer(Some(&[&y[pos..]]), &mut buf, None)
-                .expect("buffer sizes come from the resampler");
-            (n, y.len() - pos)
-        } else {
-            let (_, n) = r
-                .process_partial_into_buffer(None::<&[&[f32]]>, &mut buf, None)
-                .expect("buffer sizes come from the resampler");
-            (n, 0)
-        };
-        out.extend_from_slice(&buf[0][..produced]);
-        pos += consumed;
-    }
-    Ok(out[delay..delay + want].to_vec())
+    let out_block = block * target / orig;
+    let delay = out_block / 2;
+    // Whole blocks of input (zero-padded at the end) until `delay + want` outputs exist.
+    let n_blocks = (delay + want).div_ceil(out_block);
+    let make = || {
+        FftFixedIn::<f32>::new(orig, target, block, 1, 1).map_err(|e| {
+            invalid(
+                "sr",
+                target_sr,
+                "a rate rubato can convert to",
+                e.to_string(),
+            )
+        })
+    };
+    make()?;
+    let input_block = |k: usize, buf: &mut Vec<f32>| {
+        buf.clear();
+        let start = (k * block).min(y.len());
+        let end = ((k + 1) * block).min(y.len());
+        buf.extend_from_slice(&y[start..end]);
+        buf.resize(block, 0.0);
+    };
+    // Output block k depends on input blocks k and k−1 only (one block of overlap-add state):
+    // each task starts one block early, discards that output, and matches a sequential run
+    // exactly.
+    let per_task = n_blocks
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(16);
+    let mut out = vec![0f32; n_blocks * out_block];
+    out.par_chunks_mut(per_task * out_block)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            let mut r = make().expect("constructed once above");
+            let first = task * per_task;
+            let mut inp = Vec::with_capacity(block);
+            let mut res = vec![vec![0f32; r.output_frames_max()]];
+            if first > 0 {
+                input_block(first - 1, &mut inp);
+                r.process_into_buffer(&[&inp], &mut res, None)
+                    .expect("buffer sizes come from the resampler");
+            }
+            for (i, dst) in chunk.chunks_mut(out_block).enumerate() {
+                input_block(first + i, &mut inp);
+                r.process_into_buffer(&[&inp], &mut res, None)
+                    .expect("buffer sizes come from the resampler");
+                dst.copy_from_slice(&res[0][..out_block]);
+            }
+        });
+    out.drain(..delay);
+    out.truncate(want);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -121,6 +139,26 @@ mod tests {
                 })
                 .fold(0f32, f32::max);
             assert!(err < 1e-4, "{a} -> {b}: {err}");
+        }
+    }
+
+    #[test]
+    fn parallel_blocks_match_a_single_thread_exactly() {
+        let x: Vec<f32> = (0..300_000u64)
+            .map(|i| ((i as f32) * 0.013).sin() + ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.1)
+            .collect();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let many = rayon::ThreadPoolBuilder::new()
+            .num_threads(5)
+            .build()
+            .unwrap();
+        for (a, b) in [(44100, 22050), (48000, 22050), (8000, 22050)] {
+            let seq = one.install(|| resample(&x, a, b).unwrap());
+            let par = many.install(|| resample(&x, a, b).unwrap());
+            assert_eq!(seq, par, "{a} -> {b}");
         }
     }
 

@@ -147,24 +147,33 @@ fn read_frame(y: &[f32], start: isize, mode: PadMode, out: &mut [f32]) {
     }
 }
 
+/// One planner for the process: planning an FFT costs far more than running it on a short clip,
+/// and a folder of clips asks for the same sizes over and over.
+fn planner() -> std::sync::MutexGuard<'static, RealFftPlanner<f32>> {
+    static PLANNER: std::sync::OnceLock<std::sync::Mutex<RealFftPlanner<f32>>> =
+        std::sync::OnceLock::new();
+    PLANNER
+        .get_or_init(|| std::sync::Mutex::new(RealFftPlanner::new()))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn planner_r2c(n: usize) -> Arc<dyn RealToComplex<f32>> {
-    RealFftPlanner::<f32>::new().plan_fft_forward(n)
+    planner().plan_fft_forward(n)
 }
 
 /// Frames per parallel task: enough to amortise scheduling, few enough to balance 2+ cores.
 const FRAMES_PER_TASK: usize = 64;
 
-/// The complex STFT of `y`.
-///
-/// # Shapes
-/// - `y`: `(n_samples,)`
-/// - output: `(1 + n_fft/2, n_frames)` — librosa's `(freq, time)` axes, stored frame by frame
-///   (Fortran order, like librosa's own output), `n_frames` from [`n_frames`].
-///
-/// # Errors
-/// Empty or non-finite input, invalid parameters, or `center=False` with fewer than `n_fft`
-/// samples.
-pub fn stft(y: &[f32], cfg: &StftConfig) -> Result<Array2<Complex32>> {
+/// Runs `each(t, spectrum, out_column)` for every frame `t` of `y`, in parallel, where
+/// `spectrum` is the frame's windowed FFT and `out_column` its `width` slots of the output.
+/// Returns the `(width, n_frames)` output, stored frame by frame.
+pub(crate) fn for_each_frame<T: Copy + Default + Send>(
+    y: &[f32],
+    cfg: &StftConfig,
+    width: usize,
+    each: impl Fn(&[Complex32], &mut [T]) + Sync,
+) -> Result<(usize, Vec<T>)> {
     cfg.validate()?;
     check_finite("stft input", y)?;
     let (n_fft, hop) = (cfg.n_fft, cfg.hop());
@@ -190,24 +199,43 @@ pub fn stft(y: &[f32], cfg: &StftConfig) -> Result<Array2<Complex32>> {
         .map(|&w| w as f32)
         .collect();
     let fft = planner_r2c(n_fft);
-    let n_freq = cfg.n_freq();
     let offset = if cfg.center { (n_fft / 2) as isize } else { 0 };
-    let mut out = vec![Complex32::new(0.0, 0.0); n_freq * frames];
-    out.par_chunks_mut(n_freq * FRAMES_PER_TASK)
+    let mut out = vec![T::default(); width * frames];
+    out.par_chunks_mut(width * FRAMES_PER_TASK)
         .enumerate()
         .for_each(|(task, chunk)| {
             let mut frame = vec![0f32; n_fft];
+            let mut spectrum = fft.make_output_vec();
             let mut scratch = fft.make_scratch_vec();
-            for (k, spectrum) in chunk.chunks_mut(n_freq).enumerate() {
+            for (k, column) in chunk.chunks_mut(width).enumerate() {
                 let t = task * FRAMES_PER_TASK + k;
                 read_frame(y, (t * hop) as isize - offset, cfg.pad_mode, &mut frame);
                 for (s, w) in frame.iter_mut().zip(&window) {
                     *s *= w;
                 }
-                fft.process_with_scratch(&mut frame, spectrum, &mut scratch)
+                fft.process_with_scratch(&mut frame, &mut spectrum, &mut scratch)
                     .expect("buffer sizes come from the plan");
+                each(&spectrum, column);
             }
         });
+    Ok((frames, out))
+}
+
+/// The complex STFT of `y`.
+///
+/// # Shapes
+/// - `y`: `(n_samples,)`
+/// - output: `(1 + n_fft/2, n_frames)` — librosa's `(freq, time)` axes, stored frame by frame
+///   (Fortran order, like librosa's own output), `n_frames` from [`n_frames`].
+///
+/// # Errors
+/// Empty or non-finite input, invalid parameters, or `center=False` with fewer than `n_fft`
+/// samples.
+pub fn stft(y: &[f32], cfg: &StftConfig) -> Result<Array2<Complex32>> {
+    let n_freq = cfg.n_freq();
+    let (frames, out) = for_each_frame(y, cfg, n_freq, |spectrum, column| {
+        column.copy_from_slice(spectrum)
+    })?;
     Ok(Array2::from_shape_vec((n_freq, frames).f(), out).expect("n_freq · frames elements"))
 }
 
@@ -264,7 +292,7 @@ pub fn istft(
         .iter()
         .map(|&w| w as f32)
         .collect();
-    let ifft: Arc<dyn ComplexToReal<f32>> = RealFftPlanner::<f32>::new().plan_fft_inverse(n_fft);
+    let ifft: Arc<dyn ComplexToReal<f32>> = planner().plan_fft_inverse(n_fft);
     let mut acc = vec![0f32; full];
     let mut wss = vec![0f32; full];
     let mut spectrum = vec![Complex32::new(0.0, 0.0); cfg.n_freq()];

@@ -1,0 +1,63 @@
+"""librosa's side of the front-end benchmark, on the files the Rust bench wrote.
+Usage: librosa_chain.py DATA_DIR"""
+import glob
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import librosa
+
+
+def med(f, runs=5):
+    ts = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+d = sys.argv[1]
+long = os.path.join(d, "long_10min_44k_stereo.wav")
+y, sr = librosa.load(long)
+S = librosa.stft(y)
+P = np.abs(S) ** 2
+M = librosa.feature.melspectrogram(S=P, sr=sr)
+frames = librosa.util.frame(np.pad(y, 1024), frame_length=2048, hop_length=512)
+rows = [
+    ("load (decode + mono + resample to 22050)", med(lambda: librosa.load(long))),
+    ("stft (n_fft 2048, hop 512)", med(lambda: librosa.stft(y))),
+    ("bare FFT of the same frames", med(lambda: np.fft.rfft(frames, axis=0))),
+    ("power + mel (128)", med(lambda: librosa.feature.melspectrogram(S=np.abs(S) ** 2, sr=sr))),
+    ("power_to_db + mfcc (20)", med(lambda: librosa.feature.mfcc(S=librosa.power_to_db(M)))),
+]
+
+
+def shared():
+    y, sr = librosa.load(long)
+    S = np.abs(librosa.stft(y)) ** 2
+    return librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(S=S, sr=sr)))
+
+
+def independent():
+    y, sr = librosa.load(long)
+    return librosa.feature.mfcc(y=y, sr=sr)
+
+
+clips = sorted(glob.glob(os.path.join(d, "clips", "*.wav")))
+
+
+def loop():
+    for c in clips:
+        yc, src = librosa.load(c)
+        librosa.feature.mfcc(y=yc, sr=src)
+
+
+rows += [("chain, shared STFT: load → stft → mel → mfcc", med(shared)),
+         ("chain, independent calls: load, then feature.mfcc(y)", med(independent)),
+         (f"{len(clips)} clips (1–1.5 s, 16 kHz): load(22050) + mfcc, a loop", med(loop, 3))]
+print(f"librosa {librosa.__version__} (numpy {np.__version__}), median of 5:")
+for name, t in rows:
+    print(f"  {name:<56} {t * 1e3:>8.1f} ms")
