@@ -104,7 +104,15 @@ pub fn invalid(
 
 /// Rejects NaN/inf samples, naming the first one.
 pub fn check_finite(what: &str, y: &[f32]) -> Result<()> {
-    match y.iter().position(|v| !v.is_finite()) {
+    use rayon::prelude::*;
+    // Chunks scanned in parallel; the first bad sample is the smallest index found.
+    const CHUNK: usize = 1 << 16;
+    let first = y
+        .par_chunks(CHUNK)
+        .enumerate()
+        .filter_map(|(i, c)| c.iter().position(|v| !v.is_finite()).map(|p| i * CHUNK + p))
+        .min();
+    match first {
         None => Ok(()),
         Some(index) => Err(AudioError::NonFinite {
             what: what.to_string(),

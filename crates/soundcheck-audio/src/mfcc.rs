@@ -19,6 +19,21 @@ pub fn dct_matrix(n_out: usize, n_in: usize) -> Array2<f32> {
     })
 }
 
+/// [`dct_matrix`], computed once per size for the process (clips all ask for the same one).
+fn cached_dct(n_out: usize, n_in: usize) -> std::sync::Arc<Array2<f32>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<(usize, usize), Arc<Array2<f32>>>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    cache
+        .entry((n_out, n_in))
+        .or_insert_with(|| Arc::new(dct_matrix(n_out, n_in)))
+        .clone()
+}
+
 /// MFCCs from a log-power mel spectrogram (`power_to_db(melspectrogram)`).
 ///
 /// # Shapes
@@ -44,7 +59,7 @@ pub fn mfcc_from_log_mel(log_mel: &Array2<f32>, n_mfcc: usize, lifter: f32) -> R
             "0 disables liftering",
         ));
     }
-    let dct = dct_matrix(n_mfcc, n_mels);
+    let dct = cached_dct(n_mfcc, n_mels);
     let lift: Vec<f32> = (0..n_mfcc)
         .map(|k| {
             if lifter > 0.0 {

@@ -31,6 +31,11 @@ fn block_size(orig: usize, target: usize) -> usize {
     2 * j * unit_in
 }
 
+thread_local! {
+    static POOL: std::cell::RefCell<std::collections::HashMap<(usize, usize, usize), FftFixedIn<f32>>> =
+        Default::default();
+}
+
 /// Resamples one channel from `orig_sr` to `target_sr`.
 ///
 /// # Shapes
@@ -60,19 +65,26 @@ pub fn resample(y: &[f32], orig_sr: u32, target_sr: u32) -> Result<Vec<f32>> {
     let block = block_size(orig, target);
     let out_block = block * target / orig;
     let delay = out_block / 2;
-    // Whole blocks of input (zero-padded at the end) until `delay + want` outputs exist.
-    let n_blocks = (delay + want).div_ceil(out_block);
-    let make = || {
-        FftFixedIn::<f32>::new(orig, target, block, 1, 1).map_err(|e| {
-            invalid(
-                "sr",
-                target_sr,
-                "a rate rubato can convert to",
-                e.to_string(),
-            )
-        })
+    let make = || -> Result<FftFixedIn<f32>> {
+        // A reset resampler starts from the same state as a new one, without re-planning its
+        // FFTs: each thread keeps the ones it has used.
+        let reused = POOL.with(|p| p.borrow_mut().remove(&(orig, target, block)));
+        match reused {
+            Some(mut r) => {
+                r.reset();
+                Ok(r)
+            }
+            None => FftFixedIn::<f32>::new(orig, target, block, 1, 1).map_err(|e| {
+                invalid(
+                    "sr",
+                    target_sr,
+                    "a rate rubato can convert to",
+                    e.to_string(),
+                )
+            }),
+        }
     };
-    make()?;
+    let keep = |r: FftFixedIn<f32>| POOL.with(|p| p.borrow_mut().insert((orig, target, block), r));
     let input_block = |k: usize, buf: &mut Vec<f32>| {
         buf.clear();
         let start = (k * block).min(y.len());
@@ -80,34 +92,50 @@ pub fn resample(y: &[f32], orig_sr: u32, target_sr: u32) -> Result<Vec<f32>> {
         buf.extend_from_slice(&y[start..end]);
         buf.resize(block, 0.0);
     };
-    // Output block k depends on input blocks k and k−1 only (one block of overlap-add state):
-    // each task starts one block early, discards that output, and matches a sequential run
+    // Writes final output samples `a..a + chunk.len()`: output block k lands at k·out_block −
+    // delay. Block k depends on input blocks k and k−1 only (one block of overlap-add state), so
+    // a task that starts one block early and discards that output matches a sequential run
     // exactly.
-    let per_task = n_blocks
-        .div_ceil(rayon::current_num_threads().max(1))
-        .max(16);
-    let mut out = vec![0f32; n_blocks * out_block];
-    out.par_chunks_mut(per_task * out_block)
-        .enumerate()
-        .for_each(|(task, chunk)| {
-            let mut r = make().expect("constructed once above");
-            let first = task * per_task;
-            let mut inp = Vec::with_capacity(block);
-            let mut res = vec![vec![0f32; r.output_frames_max()]];
-            if first > 0 {
-                input_block(first - 1, &mut inp);
-                r.process_into_buffer(&[&inp], &mut res, None)
-                    .expect("buffer sizes come from the resampler");
+    let run = |r: &mut FftFixedIn<f32>, a: usize, chunk: &mut [f32]| {
+        let (first, last) = (
+            (a + delay) / out_block,
+            (a + chunk.len() + delay).div_ceil(out_block),
+        );
+        let mut inp = Vec::with_capacity(block);
+        let mut res = vec![vec![0f32; r.output_frames_max()]];
+        if first > 0 {
+            input_block(first - 1, &mut inp);
+            r.process_into_buffer(&[&inp], &mut res, None)
+                .expect("buffer sizes come from the resampler");
+        }
+        for k in first..last {
+            input_block(k, &mut inp);
+            r.process_into_buffer(&[&inp], &mut res, None)
+                .expect("buffer sizes come from the resampler");
+            // Block k covers final samples [k·ob − delay, (k+1)·ob − delay) ∩ [a, a + len).
+            let lo = (k * out_block).saturating_sub(delay).max(a);
+            let hi = ((k + 1) * out_block - delay).min(a + chunk.len());
+            if lo < hi {
+                let src = lo + delay - k * out_block;
+                chunk[lo - a..hi - a].copy_from_slice(&res[0][src..src + hi - lo]);
             }
-            for (i, dst) in chunk.chunks_mut(out_block).enumerate() {
-                input_block(first + i, &mut inp);
-                r.process_into_buffer(&[&inp], &mut res, None)
-                    .expect("buffer sizes come from the resampler");
-                dst.copy_from_slice(&res[0][..out_block]);
-            }
-        });
-    out.drain(..delay);
-    out.truncate(want);
+        }
+    };
+    let mut resampler = make()?;
+    let per_task = (want.div_ceil(rayon::current_num_threads().max(1))).max(16 * out_block);
+    let mut out = vec![0f32; want];
+    if want <= per_task {
+        run(&mut resampler, 0, &mut out);
+    } else {
+        out.par_chunks_mut(per_task)
+            .enumerate()
+            .for_each(|(task, chunk)| {
+                let mut r = make().expect("constructed once above");
+                run(&mut r, task * per_task, chunk);
+                keep(r);
+            });
+    }
+    keep(resampler);
     Ok(out)
 }
 
