@@ -23,7 +23,8 @@ pub fn dct_matrix(n_out: usize, n_in: usize) -> Array2<f32> {
 fn cached_dct(n_out: usize, n_in: usize) -> std::sync::Arc<Array2<f32>> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(usize, usize), Arc<Array2<f32>>>>> = OnceLock::new();
+    type Cache = Mutex<HashMap<(usize, usize), Arc<Array2<f32>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let mut cache = CACHE
         .get_or_init(Default::default)
         .lock()

@@ -8,31 +8,15 @@
 //! go through different decoders (symphonia vs libvorbis/mpg123) and agree to 1e-5 (measured
 //! 3e-7 Vorbis, 1.3e-6 MP3).
 
-use std::path::{Path, PathBuf};
-
 use serde_json::Value;
 use soundcheck_audio as audio;
 use soundcheck_audio::{AudioError, LoadOptions};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn cases(func: &str) -> Vec<Value> {
-    let index: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("index.json")).unwrap())
-            .unwrap();
-    index
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["func"] == func)
-        .cloned()
-        .collect()
-}
+mod common;
+use common::{cases, fixtures, npy};
 
 fn expected(c: &Value) -> (Vec<usize>, Vec<f32>) {
-    let a = soundcheck_npy::read(&fixtures().join(c["output"].as_str().unwrap())).unwrap();
+    let a = npy(c["output"].as_str().unwrap());
     (a.shape, a.data)
 }
 

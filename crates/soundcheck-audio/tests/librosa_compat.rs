@@ -18,36 +18,14 @@
 //!   maximum (the outer edges of the first and last frame) are a ratio of two near-zero numbers
 //!   in both implementations; they are held to 1e-2, the rest to 1e-6.
 
-use std::path::{Path, PathBuf};
-
 use ndarray::{Array2, ShapeBuilder};
 use realfft::num_complex::Complex32;
 use serde_json::Value;
 use soundcheck_audio as audio;
 use soundcheck_audio::{MelConfig, PadMode, Ref, StftConfig};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn cases(func: &str) -> Vec<Value> {
-    let index: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("index.json")).unwrap())
-            .unwrap();
-    let out: Vec<Value> = index
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["func"] == func)
-        .cloned()
-        .collect();
-    assert!(!out.is_empty(), "no {func} fixtures");
-    out
-}
-
-fn npy(name: &str) -> soundcheck_npy::Array {
-    soundcheck_npy::read(&fixtures().join(name)).unwrap_or_else(|e| panic!("{e}"))
-}
+mod common;
+use common::{cases, npy};
 
 fn vec1(name: &str) -> Vec<f32> {
     npy(name).data
@@ -140,6 +118,14 @@ fn check_abs(what: &str, got: &[f32], want: &[f32], tol: f32) {
 
 fn std_layout(a: &Array2<f32>) -> Vec<f32> {
     a.as_standard_layout().iter().copied().collect()
+}
+
+/// Compares `got` with the case's output matrix, element by element.
+fn check_output_abs(c: &Value, got: &Array2<f32>, tol: f32) {
+    let name = c["output"].as_str().unwrap();
+    let want = mat(name);
+    assert_eq!(got.dim(), want.dim(), "{name}: shape");
+    check_abs(name, &std_layout(got), &std_layout(&want), tol);
 }
 
 const REL: f32 = 2e-6;
@@ -262,14 +248,7 @@ fn mfccs_match() {
             p["lifter"].as_f64().unwrap_or(0.0) as f32,
         )
         .unwrap();
-        let want = mat(c["output"].as_str().unwrap());
-        assert_shape(&got, &want, "mfcc");
-        check_abs(
-            c["output"].as_str().unwrap(),
-            &std_layout(&got),
-            &std_layout(&want),
-            DB,
-        );
+        check_output_abs(&c, &got, DB);
     }
 }
 
@@ -295,12 +274,7 @@ fn decibels_match() {
                 audio::amplitude_to_db(&s, reference, 1e-5, top_db)
             }
             .unwrap();
-            check_abs(
-                c["output"].as_str().unwrap(),
-                &std_layout(&got),
-                &std_layout(&mat(c["output"].as_str().unwrap())),
-                DB,
-            );
+            check_output_abs(&c, &got, DB);
         }
     }
 }
@@ -316,12 +290,7 @@ fn deltas_match() {
             p["order"].as_u64().unwrap() as usize,
         )
         .unwrap();
-        check_abs(
-            c["output"].as_str().unwrap(),
-            &std_layout(&got),
-            &std_layout(&mat(c["output"].as_str().unwrap())),
-            DB,
-        );
+        check_output_abs(&c, &got, DB);
     }
 }
 

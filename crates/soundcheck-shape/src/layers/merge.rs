@@ -114,15 +114,15 @@ impl Merge {
         }
         let mut dims: Vec<Dim> = inputs[0].dims().to_vec();
         for (j, x) in inputs.iter().enumerate().skip(1) {
-            for i in 0..r {
+            for (i, (d, &q)) in dims.iter_mut().zip(x.dims()).enumerate() {
                 if i == axis {
-                    dims[i] = dims[i].zip(x.dims()[i]).map(|(p, q)| p + q);
+                    *d = d.zip(q).map(|(p, q)| p + q);
                 } else {
-                    match (dims[i], x.dims()[i]) {
+                    match (*d, q) {
                         (Some(p), Some(q)) if p != q => {
                             return Err(concat_mismatch(ctx, inputs, j, i, axis));
                         }
-                        (None, q) => dims[i] = q,
+                        (None, q) => *d = q,
                         _ => {}
                     }
                 }
