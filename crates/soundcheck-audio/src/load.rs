@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::decode::{decode, decode_mono};
 use crate::error::{check_finite, invalid, AudioError, Result};
-use crate::resample::resample;
+use crate::resample::{resample, resample_blocks};
 
 /// `librosa.load` options, with its defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,28 +87,33 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Audio> {
             ));
         }
     }
+    // A plain WAV going to one channel at another rate streams through the resampler: the
+    // native-rate signal is never held whole (it would be allocated, page-faulted and read back:
+    // 10 MB per minute of 44.1 kHz).
+    if opts.mono {
+        if let Some(w) = crate::wav::open(path)? {
+            let native = w.layout.sample_rate();
+            let target = opts.sr.unwrap_or(native);
+            if target != native {
+                let (start, end) = excerpt(path, opts, native, w.frames)?;
+                let layout = w.layout;
+                let y = resample_blocks(end - start, native, target, || {
+                    crate::wav::MonoBlocks::new(path, layout, start, end - start)
+                })?;
+                return Ok(Audio {
+                    channels: vec![y],
+                    sample_rate: target,
+                });
+            }
+        }
+    }
     let decoded = if opts.mono {
         decode_mono(path)?
     } else {
         decode(path)?
     };
     let native = decoded.sample_rate;
-    let start = ((opts.offset * native as f64) as usize).min(decoded.frames());
-    let end = match opts.duration {
-        Some(d) => (start + (d * native as f64) as usize).min(decoded.frames()),
-        None => decoded.frames(),
-    };
-    if start >= end {
-        return Err(AudioError::TooShort {
-            what: format!("{} from offset {} s", path.display(), opts.offset),
-            length: 0,
-            needed: 1,
-            hint: format!(
-                "the file is {:.3} s long; use a smaller offset",
-                decoded.frames() as f64 / native as f64
-            ),
-        });
-    }
+    let (start, end) = excerpt(path, opts, native, decoded.frames())?;
     let mut channels = decoded.channels;
     for c in &mut channels {
         c.truncate(end);
@@ -129,6 +134,27 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Audio> {
         channels,
         sample_rate,
     })
+}
+
+/// Frames `start..end` that `offset` and `duration` select from `frames` at `native` Hz.
+fn excerpt(path: &Path, opts: &LoadOptions, native: u32, frames: usize) -> Result<(usize, usize)> {
+    let start = ((opts.offset * native as f64) as usize).min(frames);
+    let end = match opts.duration {
+        Some(d) => (start + (d * native as f64) as usize).min(frames),
+        None => frames,
+    };
+    if start >= end {
+        return Err(AudioError::TooShort {
+            what: format!("{} from offset {} s", path.display(), opts.offset),
+            length: 0,
+            needed: 1,
+            hint: format!(
+                "the file is {:.3} s long; use a smaller offset",
+                frames as f64 / native as f64
+            ),
+        });
+    }
+    Ok((start, end))
 }
 
 /// Writes 32-bit float WAV, atomically (a temporary file renamed into place).
@@ -160,4 +186,65 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], sample_rate: u32) -> Result
         return Err(fail(e.to_string()));
     }
     std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("sc-load-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d.join(name)
+    }
+
+    #[test]
+    fn streamed_wav_load_equals_decode_then_resample() {
+        // Long enough for several parallel tasks and chunk refills.
+        let n = 400_000;
+        let ch = |k: f32| {
+            (0..n)
+                .map(|i| ((i as f32) * 0.0123 * k).sin() * 0.5)
+                .collect::<Vec<f32>>()
+        };
+        for (rate, name) in [(44100u32, "a.wav"), (48000, "b.wav"), (16000, "c.wav")] {
+            let path = tmp(name);
+            write_wav(&path, &[ch(1.0), ch(1.7)], rate).unwrap();
+            for (offset, duration) in [(0.0, None), (0.37, Some(2.1)), (1.0, Some(0.01))] {
+                let opts = LoadOptions {
+                    sr: Some(22050),
+                    mono: true,
+                    offset,
+                    duration,
+                };
+                let streamed = load(&path, &opts).unwrap();
+                let whole = decode_mono(&path).unwrap();
+                let (s, e) = excerpt(&path, &opts, rate, whole.frames()).unwrap();
+                let expected = resample(&whole.channels[0][s..e], rate, 22050).unwrap();
+                assert_eq!(streamed.channels, vec![expected], "{name} offset {offset}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_nan_deep_in_a_float_wav_is_named_with_its_index() {
+        let path = tmp("nan.wav");
+        let mut y = vec![0.1f32; 300_000];
+        y[234_567] = f32::NAN;
+        write_wav(&path, &[y], 44100).unwrap();
+        let e = load(&path, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sample 234567 is NaN"), "{e}");
+        let e = load(
+            &path,
+            &LoadOptions {
+                sr: None,
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("sample 234567 is NaN"), "{e}");
+    }
 }

@@ -46,6 +46,14 @@ thread_local! {
 /// as with soxr (librosa's default `res_type='soxr_hq'`). The two are different band-limited
 /// filters: they agree closely below the passband edge and differ near Nyquist.
 pub fn resample(y: &[f32], orig_sr: u32, target_sr: u32) -> Result<Vec<f32>> {
+    check_rates(orig_sr, target_sr)?;
+    if orig_sr == target_sr || y.is_empty() {
+        return Ok(y.to_vec());
+    }
+    resample_blocks(y.len(), orig_sr, target_sr, || SliceBlocks(y))
+}
+
+fn check_rates(orig_sr: u32, target_sr: u32) -> Result<()> {
     if orig_sr == 0 {
         return Err(invalid("orig_sr", 0, "a positive sample rate in Hz", ""));
     }
@@ -57,10 +65,40 @@ pub fn resample(y: &[f32], orig_sr: u32, target_sr: u32) -> Result<Vec<f32>> {
             "librosa's default is 22050",
         ));
     }
-    if orig_sr == target_sr || y.is_empty() {
-        return Ok(y.to_vec());
+    Ok(())
+}
+
+/// Where a resampler's input comes from, one block at a time, in increasing order.
+pub(crate) trait Blocks {
+    /// Fills `buf` with input samples `k·block .. (k+1)·block`, zeros past the end.
+    fn block(&mut self, k: usize, block: usize, buf: &mut Vec<f32>) -> Result<()>;
+}
+
+struct SliceBlocks<'a>(&'a [f32]);
+
+impl Blocks for SliceBlocks<'_> {
+    fn block(&mut self, k: usize, block: usize, buf: &mut Vec<f32>) -> Result<()> {
+        let y = self.0;
+        buf.clear();
+        buf.extend_from_slice(&y[(k * block).min(y.len())..((k + 1) * block).min(y.len())]);
+        buf.resize(block, 0.0);
+        Ok(())
     }
-    let want = (y.len() as u64 * target_sr as u64).div_ceil(orig_sr as u64) as usize;
+}
+
+/// Resamples `n_in` samples read through `source` (one source per parallel task).
+///
+/// Output block k lands at k·out_block − delay and depends on input blocks k and k−1 only (one
+/// block of overlap-add state), so each task starts one block early, discards that output, and
+/// the result matches a sequential run exactly.
+pub(crate) fn resample_blocks<S: Blocks>(
+    n_in: usize,
+    orig_sr: u32,
+    target_sr: u32,
+    source: impl Fn() -> S + Sync,
+) -> Result<Vec<f32>> {
+    check_rates(orig_sr, target_sr)?;
+    let want = (n_in as u64 * target_sr as u64).div_ceil(orig_sr as u64) as usize;
     let (orig, target) = (orig_sr as usize, target_sr as usize);
     let block = block_size(orig, target);
     let out_block = block * target / orig;
@@ -85,18 +123,9 @@ pub fn resample(y: &[f32], orig_sr: u32, target_sr: u32) -> Result<Vec<f32>> {
         }
     };
     let keep = |r: FftFixedIn<f32>| POOL.with(|p| p.borrow_mut().insert((orig, target, block), r));
-    let input_block = |k: usize, buf: &mut Vec<f32>| {
-        buf.clear();
-        let start = (k * block).min(y.len());
-        let end = ((k + 1) * block).min(y.len());
-        buf.extend_from_slice(&y[start..end]);
-        buf.resize(block, 0.0);
-    };
-    // Writes final output samples `a..a + chunk.len()`: output block k lands at k·out_block −
-    // delay. Block k depends on input blocks k and k−1 only (one block of overlap-add state), so
-    // a task that starts one block early and discards that output matches a sequential run
-    // exactly.
-    let run = |r: &mut FftFixedIn<f32>, a: usize, chunk: &mut [f32]| {
+    // Writes final output samples `a..a + chunk.len()`.
+    let run = |r: &mut FftFixedIn<f32>, a: usize, chunk: &mut [f32]| -> Result<()> {
+        let mut src = source();
         let (first, last) = (
             (a + delay) / out_block,
             (a + chunk.len() + delay).div_ceil(out_block),
@@ -104,36 +133,39 @@ pub fn resample(y: &[f32], orig_sr: u32, target_sr: u32) -> Result<Vec<f32>> {
         let mut inp = Vec::with_capacity(block);
         let mut res = vec![vec![0f32; r.output_frames_max()]];
         if first > 0 {
-            input_block(first - 1, &mut inp);
+            src.block(first - 1, block, &mut inp)?;
             r.process_into_buffer(&[&inp], &mut res, None)
                 .expect("buffer sizes come from the resampler");
         }
         for k in first..last {
-            input_block(k, &mut inp);
+            src.block(k, block, &mut inp)?;
             r.process_into_buffer(&[&inp], &mut res, None)
                 .expect("buffer sizes come from the resampler");
             // Block k covers final samples [k·ob − delay, (k+1)·ob − delay) ∩ [a, a + len).
             let lo = (k * out_block).saturating_sub(delay).max(a);
             let hi = ((k + 1) * out_block - delay).min(a + chunk.len());
             if lo < hi {
-                let src = lo + delay - k * out_block;
-                chunk[lo - a..hi - a].copy_from_slice(&res[0][src..src + hi - lo]);
+                let from = lo + delay - k * out_block;
+                chunk[lo - a..hi - a].copy_from_slice(&res[0][from..from + hi - lo]);
             }
         }
+        Ok(())
     };
     let mut resampler = make()?;
     let per_task = (want.div_ceil(rayon::current_num_threads().max(1))).max(16 * out_block);
     let mut out = vec![0f32; want];
     if want <= per_task {
-        run(&mut resampler, 0, &mut out);
+        run(&mut resampler, 0, &mut out)?;
     } else {
         out.par_chunks_mut(per_task)
             .enumerate()
-            .for_each(|(task, chunk)| {
-                let mut r = make().expect("constructed once above");
-                run(&mut r, task * per_task, chunk);
+            .map(|(task, chunk)| {
+                let mut r = make()?;
+                let done = run(&mut r, task * per_task, chunk);
                 keep(r);
-            });
+                done
+            })
+            .collect::<Result<()>>()?;
     }
     keep(resampler);
     Ok(out)

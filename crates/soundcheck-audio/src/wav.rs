@@ -147,7 +147,8 @@ fn convert_any(enc: Encoding, src: &[u8], nch: usize, outs: &mut [&mut [f32]]) {
 }
 
 /// What the header says; `None` from [`probe`] means "not a plain WAV: use symphonia".
-struct Layout {
+#[derive(Clone, Copy)]
+pub(crate) struct Layout {
     encoding: Encoding,
     channels: usize,
     sample_rate: u32,
@@ -223,19 +224,39 @@ fn probe(f: &mut File) -> Option<Layout> {
     }
 }
 
-/// Decodes a plain PCM/float WAV, or returns `Ok(None)` for symphonia to handle.
-pub fn read(path: &Path, mono: bool) -> Result<Option<Decoded>> {
-    let mut f = File::open(path).map_err(|e| AudioError::Io {
+/// A plain WAV whose header has been checked: its layout and the frames it holds.
+pub(crate) struct WavFile {
+    file: File,
+    pub layout: Layout,
+    pub frames: usize,
+}
+
+impl Layout {
+    fn frame_bytes(&self) -> usize {
+        self.channels * self.encoding.bytes()
+    }
+
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+}
+
+/// Opens a plain PCM/float WAV, or returns `Ok(None)` for symphonia to handle.
+///
+/// # Errors
+/// A data chunk shorter than its header says (truncated), or no frames at all.
+pub(crate) fn open(path: &Path) -> Result<Option<WavFile>> {
+    let mut file = File::open(path).map_err(|e| AudioError::Io {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
-    let Some(layout) = probe(&mut f) else {
+    let Some(layout) = probe(&mut file) else {
         return Ok(None);
     };
-    let file_len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let frame_bytes = layout.channels * layout.encoding.bytes();
-    let announced = (layout.data_len / frame_bytes as u64) as usize;
-    let available = (file_len.saturating_sub(layout.data_offset) / frame_bytes as u64) as usize;
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let frame_bytes = layout.frame_bytes() as u64;
+    let announced = (layout.data_len / frame_bytes) as usize;
+    let available = (file_len.saturating_sub(layout.data_offset) / frame_bytes) as usize;
     if available < announced {
         return Err(AudioError::Corrupt {
             path: path.to_path_buf(),
@@ -249,6 +270,24 @@ pub fn read(path: &Path, mono: bool) -> Result<Option<Decoded>> {
             path: path.to_path_buf(),
         });
     }
+    Ok(Some(WavFile {
+        file,
+        layout,
+        frames: announced,
+    }))
+}
+
+/// Decodes a plain PCM/float WAV, or returns `Ok(None)` for symphonia to handle.
+pub fn read(path: &Path, mono: bool) -> Result<Option<Decoded>> {
+    let Some(WavFile {
+        file: mut f,
+        layout,
+        frames: announced,
+    }) = open(path)?
+    else {
+        return Ok(None);
+    };
+    let frame_bytes = layout.frame_bytes();
     f.seek(SeekFrom::Start(layout.data_offset))
         .map_err(|e| AudioError::Corrupt {
             path: path.to_path_buf(),
@@ -293,6 +332,92 @@ pub fn read(path: &Path, mono: bool) -> Result<Option<Decoded>> {
         channels,
         sample_rate: layout.sample_rate,
     }))
+}
+
+/// Frames `first..first + n` of a plain WAV, mixed to mono, served block by block to the
+/// resampler in cache-sized chunks: a long file streams through without ever being held whole.
+pub(crate) struct MonoBlocks<'a> {
+    path: &'a Path,
+    layout: Layout,
+    first: usize,
+    n: usize,
+    file: Option<File>,
+    /// Mono samples of excerpt frames `chunk_start..chunk_start + chunk.len()`.
+    chunk: Vec<f32>,
+    chunk_start: usize,
+    bytes: Vec<u8>,
+}
+
+impl<'a> MonoBlocks<'a> {
+    pub fn new(path: &'a Path, layout: Layout, first: usize, n: usize) -> MonoBlocks<'a> {
+        MonoBlocks {
+            path,
+            layout,
+            first,
+            n,
+            file: None,
+            chunk: Vec::new(),
+            chunk_start: 0,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Loads `len` excerpt frames from `start` on (a whole number of blocks, so blocks never
+    /// straddle two chunks).
+    fn refill(&mut self, start: usize, len: usize) -> Result<()> {
+        if self.file.is_none() {
+            self.file = Some(File::open(self.path).map_err(|e| AudioError::Io {
+                path: self.path.to_path_buf(),
+                detail: e.to_string(),
+            })?);
+        }
+        let fb = self.layout.frame_bytes();
+        let f = self.file.as_mut().expect("opened above");
+        self.bytes.resize(len * fb, 0);
+        f.seek(SeekFrom::Start(
+            self.layout.data_offset + ((self.first + start) * fb) as u64,
+        ))
+        .and_then(|_| f.read_exact(&mut self.bytes))
+        .map_err(|e| AudioError::Corrupt {
+            path: self.path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        self.chunk.resize(len, 0.0);
+        convert_any(
+            self.layout.encoding,
+            &self.bytes,
+            self.layout.channels,
+            &mut [&mut self.chunk[..]],
+        );
+        self.chunk_start = start;
+        if self.layout.encoding == Encoding::F32 {
+            if let Some(p) = self.chunk.iter().position(|v| !v.is_finite()) {
+                return Err(AudioError::NonFinite {
+                    what: self.path.display().to_string(),
+                    index: start + p,
+                    value: self.chunk[p],
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl crate::resample::Blocks for MonoBlocks<'_> {
+    fn block(&mut self, k: usize, block: usize, buf: &mut Vec<f32>) -> Result<()> {
+        const BLOCKS_PER_CHUNK: usize = 128;
+        let (lo, hi) = ((k * block).min(self.n), ((k + 1) * block).min(self.n));
+        let loaded = self.chunk_start..self.chunk_start + self.chunk.len();
+        if lo < hi && !(loaded.contains(&lo) && hi <= loaded.end) {
+            self.refill(lo, (BLOCKS_PER_CHUNK * block).min(self.n - lo))?;
+        }
+        buf.clear();
+        if lo < hi {
+            buf.extend_from_slice(&self.chunk[lo - self.chunk_start..hi - self.chunk_start]);
+        }
+        buf.resize(block, 0.0);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
