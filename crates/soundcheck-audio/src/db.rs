@@ -1,6 +1,6 @@
 //! Decibel scaling: `librosa.power_to_db` and `librosa.amplitude_to_db`.
 
-use ndarray::Array2;
+use ndarray::{Array2, ShapeBuilder};
 use rayon::prelude::*;
 
 use crate::error::{invalid, Result};
@@ -45,29 +45,43 @@ pub fn power_to_db(
     }
     let max = |a: &[f32]| {
         a.par_iter()
-            .fold(|| f32::NEG_INFINITY, |m, &v| m.max(v.abs()))
-            .reduce(|| f32::NEG_INFINITY, f32::max)
-    };
-    let mut out = s.to_owned();
-    // Any layout: the values are processed in memory order, which the output keeps.
-    let data = out
-        .as_slice_memory_order_mut()
-        .expect("a freshly owned array is contiguous");
-    let ref_value = match reference {
-        Ref::Value(v) => v.abs(),
-        Ref::Max => max(data),
-    };
-    let offset = 10.0 * amin.max(ref_value).log10();
-    data.par_iter_mut()
-        .for_each(|v| *v = 10.0 * amin.max(*v).log10() - offset);
-    if let Some(t) = top_db {
-        let floor = data
-            .par_iter()
             .fold(|| f32::NEG_INFINITY, |m, &v| m.max(v))
             .reduce(|| f32::NEG_INFINITY, f32::max)
-            - t;
+    };
+    // Memory order in, memory order out: a frame-contiguous spectrogram stays frame-contiguous.
+    let owned;
+    let (src, fortran) = match s.as_slice_memory_order() {
+        Some(src) => (src, !s.is_standard_layout()),
+        None => {
+            owned = s.as_standard_layout().to_owned();
+            (
+                owned.as_slice().expect("standard layout is contiguous"),
+                false,
+            )
+        }
+    };
+    let ref_value = match reference {
+        Ref::Value(v) => v.abs(),
+        Ref::Max => {
+            let abs: Vec<f32> = src.par_iter().map(|v| v.abs()).collect();
+            max(&abs)
+        }
+    };
+    let offset = 10.0 * amin.max(ref_value).log10();
+    let mut data: Vec<f32> = src
+        .par_iter()
+        .map(|&v| 10.0 * amin.max(v).log10() - offset)
+        .collect();
+    if let Some(t) = top_db {
+        let floor = max(&data) - t;
         data.par_iter_mut().for_each(|v| *v = v.max(floor));
     }
+    let out = if fortran {
+        Array2::from_shape_vec(s.raw_dim().f(), data)
+    } else {
+        Array2::from_shape_vec(s.raw_dim(), data)
+    }
+    .expect("same number of elements");
     Ok(out)
 }
 

@@ -70,25 +70,21 @@ pub fn mfcc_from_log_mel(log_mel: &Array2<f32>, n_mfcc: usize, lifter: f32) -> R
             }
         })
         .collect();
-    let dct = dct.as_standard_layout();
-    let rows: Vec<&[f32]> = dct
-        .rows()
-        .into_iter()
-        .map(|r| r.to_slice().expect("standard layout rows"))
-        .collect();
+    // dct_t[i][k] = dct[k][i]: looping over mel bands outside and coefficients inside gives
+    // n_mfcc independent accumulators (vector code) while each coefficient still sums its terms
+    // in band order, exactly as a row-by-row dot product would.
+    let dct_t: Vec<f32> = dct.t().iter().copied().collect();
     let mut out = vec![0f32; n_mfcc * frames];
     out.par_chunks_mut(n_mfcc).enumerate().for_each(|(t, col)| {
         let x = log_mel.column(t);
-        let owned;
-        let x = match x.as_slice() {
-            Some(x) => x,
-            None => {
-                owned = x.to_vec();
-                &owned
+        col.fill(0.0);
+        for (i, &xi) in x.iter().enumerate() {
+            for (v, &w) in col.iter_mut().zip(&dct_t[i * n_mfcc..(i + 1) * n_mfcc]) {
+                *v += w * xi;
             }
-        };
-        for ((v, row), l) in col.iter_mut().zip(&rows).zip(&lift) {
-            *v = row.iter().zip(x).map(|(a, b)| a * b).sum::<f32>() * l;
+        }
+        for (v, l) in col.iter_mut().zip(&lift) {
+            *v *= l;
         }
     });
     Ok(Array2::from_shape_vec((n_mfcc, frames).f(), out).expect("n_mfcc · frames elements"))
