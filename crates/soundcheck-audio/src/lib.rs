@@ -16,6 +16,7 @@ pub mod decode;
 pub mod error;
 pub mod load;
 pub mod mel;
+mod memo;
 pub mod mfcc;
 pub mod resample;
 pub mod stft;

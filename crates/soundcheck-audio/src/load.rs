@@ -97,8 +97,11 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Audio> {
             if target != native {
                 let (start, end) = excerpt(path, opts, native, w.frames)?;
                 let layout = w.layout;
+                // The first task reads through the file already open; others open their own.
+                let open_file = std::sync::Mutex::new(Some(w.file));
                 let y = resample_blocks(end - start, native, target, || {
-                    crate::wav::MonoBlocks::new(path, layout, start, end - start)
+                    let file = open_file.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    crate::wav::MonoBlocks::new(path, layout, start, end - start, file)
                 })?;
                 return Ok(Audio {
                     channels: vec![y],

@@ -192,9 +192,7 @@ impl MelFilterbank {
     /// [`MelFilterbank::new`], built once per parameter set for the whole process (a folder of
     /// clips needs the same filterbank for every file).
     pub fn cached(sr: u32, n_fft: usize, cfg: &MelConfig) -> Result<std::sync::Arc<MelFilterbank>> {
-        use std::collections::HashMap;
-        use std::sync::{Arc, Mutex, OnceLock};
-        static BANKS: OnceLock<Mutex<HashMap<BankKey, Arc<MelFilterbank>>>> = OnceLock::new();
+        static BANKS: crate::memo::Memo<BankKey, MelFilterbank> = crate::memo::Memo::new();
         let key = (
             sr,
             n_fft,
@@ -204,16 +202,7 @@ impl MelFilterbank {
             cfg.htk,
             cfg.slaney_norm,
         );
-        let banks = BANKS.get_or_init(Default::default);
-        if let Some(b) = banks.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(b.clone());
-        }
-        let bank = Arc::new(MelFilterbank::new(sr, n_fft, cfg)?);
-        banks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, bank.clone());
-        Ok(bank)
+        BANKS.get(key, || MelFilterbank::new(sr, n_fft, cfg))
     }
 
     /// One frame's mel bands from its power spectrum.

@@ -21,18 +21,8 @@ pub fn dct_matrix(n_out: usize, n_in: usize) -> Array2<f32> {
 
 /// [`dct_matrix`], computed once per size for the process (clips all ask for the same one).
 fn cached_dct(n_out: usize, n_in: usize) -> std::sync::Arc<Array2<f32>> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    type Cache = Mutex<HashMap<(usize, usize), Arc<Array2<f32>>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    cache
-        .entry((n_out, n_in))
-        .or_insert_with(|| Arc::new(dct_matrix(n_out, n_in)))
-        .clone()
+    static DCT: crate::memo::Memo<(usize, usize), Array2<f32>> = crate::memo::Memo::new();
+    DCT.get_or_build((n_out, n_in), || dct_matrix(n_out, n_in))
 }
 
 /// MFCCs from a log-power mel spectrogram (`power_to_db(melspectrogram)`).

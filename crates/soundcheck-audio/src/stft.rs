@@ -112,6 +112,17 @@ pub fn hann_window(win_length: usize, n_fft: usize) -> Vec<f64> {
     w
 }
 
+/// [`hann_window`] in f32, built once per size for the process.
+fn window_f32(win_length: usize, n_fft: usize) -> Arc<Vec<f32>> {
+    static WINDOWS: crate::memo::Memo<(usize, usize), Vec<f32>> = crate::memo::Memo::new();
+    WINDOWS.get_or_build((win_length, n_fft), || {
+        hann_window(win_length, n_fft)
+            .iter()
+            .map(|&w| w as f32)
+            .collect()
+    })
+}
+
 /// Sample `i` (which may lie outside `0..len`) of the signal padded as `mode` pads it.
 fn padded_sample(y: &[f32], i: isize, mode: PadMode) -> f32 {
     let len = y.len() as isize;
@@ -194,10 +205,7 @@ pub(crate) fn for_each_frame<T: Copy + Default + Send>(
             n_fft / 2
         ),
     })?;
-    let window: Vec<f32> = hann_window(cfg.win(), n_fft)
-        .iter()
-        .map(|&w| w as f32)
-        .collect();
+    let window = window_f32(cfg.win(), n_fft);
     let fft = planner_r2c(n_fft);
     let offset = if cfg.center { (n_fft / 2) as isize } else { 0 };
     let mut out = vec![T::default(); width * frames];
@@ -210,7 +218,7 @@ pub(crate) fn for_each_frame<T: Copy + Default + Send>(
             for (k, column) in chunk.chunks_mut(width).enumerate() {
                 let t = task * FRAMES_PER_TASK + k;
                 read_frame(y, (t * hop) as isize - offset, cfg.pad_mode, &mut frame);
-                for (s, w) in frame.iter_mut().zip(&window) {
+                for (s, w) in frame.iter_mut().zip(window.iter()) {
                     *s *= w;
                 }
                 fft.process_with_scratch(&mut frame, &mut spectrum, &mut scratch)
@@ -288,10 +296,7 @@ pub fn istft(
         Some(l) => l,
         None => full.saturating_sub(2 * pad),
     };
-    let window: Vec<f32> = hann_window(cfg.win(), n_fft)
-        .iter()
-        .map(|&w| w as f32)
-        .collect();
+    let window = window_f32(cfg.win(), n_fft);
     let ifft: Arc<dyn ComplexToReal<f32>> = planner().plan_fft_inverse(n_fft);
     let mut acc = vec![0f32; full];
     let mut wss = vec![0f32; full];

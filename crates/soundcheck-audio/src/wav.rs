@@ -226,7 +226,7 @@ fn probe(f: &mut File) -> Option<Layout> {
 
 /// A plain WAV whose header has been checked: its layout and the frames it holds.
 pub(crate) struct WavFile {
-    file: File,
+    pub file: File,
     pub layout: Layout,
     pub frames: usize,
 }
@@ -349,13 +349,21 @@ pub(crate) struct MonoBlocks<'a> {
 }
 
 impl<'a> MonoBlocks<'a> {
-    pub fn new(path: &'a Path, layout: Layout, first: usize, n: usize) -> MonoBlocks<'a> {
+    /// `file`, when given, is the WAV already open (saves reopening it); else it is opened on
+    /// the first read.
+    pub fn new(
+        path: &'a Path,
+        layout: Layout,
+        first: usize,
+        n: usize,
+        file: Option<File>,
+    ) -> MonoBlocks<'a> {
         MonoBlocks {
             path,
             layout,
             first,
             n,
-            file: None,
+            file,
             chunk: Vec::new(),
             chunk_start: 0,
             bytes: Vec::new(),
