@@ -55,11 +55,14 @@ fn open(path: &Path) -> Result<std::fs::File, NpyError> {
     })
 }
 
-/// A whole array read as f32 (from `<f4`, `<f8`, or complex `<c8`/`<c16` as interleaved re, im).
+/// A whole array read as f32: floats, integers and booleans as their values, complex numbers as
+/// interleaved (re, im).
 #[derive(Debug, PartialEq)]
 pub struct Array {
     pub shape: Vec<usize>,
     pub complex: bool,
+    /// The file held integers (or booleans): class labels, token ids.
+    pub integer: bool,
     pub data: Vec<f32>,
 }
 
@@ -76,39 +79,60 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
     if fortran {
         return Err(bad("the array is Fortran-ordered".into()));
     }
-    let (width, complex, double) = match header.descr.as_str() {
-        "<f4" => (4, false, false),
-        "<f8" => (8, false, true),
-        "<c8" => (8, true, false),
-        "<c16" => (16, true, true),
+    type Decode = fn(&[u8]) -> f32;
+    let (width, complex, integer, decode): (usize, bool, bool, Decode) = match header.descr.as_str()
+    {
+        "<f4" => (4, false, false, |b| {
+            f32::from_le_bytes(b.try_into().expect("4 bytes"))
+        }),
+        "<f8" => (8, false, false, |b| {
+            f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32
+        }),
+        "<c8" => (4, true, false, |b| {
+            f32::from_le_bytes(b.try_into().expect("4 bytes"))
+        }),
+        "<c16" => (8, true, false, |b| {
+            f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32
+        }),
+        "|b1" | "|u1" => (1, false, true, |b| b[0] as f32),
+        "|i1" => (1, false, true, |b| b[0] as i8 as f32),
+        "<i2" => (2, false, true, |b| {
+            i16::from_le_bytes(b.try_into().expect("2 bytes")) as f32
+        }),
+        "<u2" => (2, false, true, |b| {
+            u16::from_le_bytes(b.try_into().expect("2 bytes")) as f32
+        }),
+        "<i4" => (4, false, true, |b| {
+            i32::from_le_bytes(b.try_into().expect("4 bytes")) as f32
+        }),
+        "<u4" => (4, false, true, |b| {
+            u32::from_le_bytes(b.try_into().expect("4 bytes")) as f32
+        }),
+        "<i8" => (8, false, true, |b| {
+            i64::from_le_bytes(b.try_into().expect("8 bytes")) as f32
+        }),
+        "<u8" => (8, false, true, |b| {
+            u64::from_le_bytes(b.try_into().expect("8 bytes")) as f32
+        }),
         other => return Err(bad(format!("unsupported element type '{other}'"))),
     };
-    let count: usize = header.shape.iter().product();
+    let count: usize = header.shape.iter().product::<usize>() * if complex { 2 } else { 1 };
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes)
         .map_err(|e| bad(format!("cannot read the data ({e})")))?;
     if bytes.len() != count * width {
         return Err(bad(format!(
-            "{} data bytes for shape {:?}, expected {}",
+            "{} data bytes for shape {:?}, expected {}: the file is truncated or damaged",
             bytes.len(),
             header.shape,
             count * width
         )));
     }
-    let data = if double {
-        bytes
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-            .collect()
-    } else {
-        bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-            .collect()
-    };
+    let data = bytes.chunks_exact(width).map(decode).collect();
     Ok(Array {
         shape: header.shape,
         complex,
+        integer,
         data,
     })
 }
@@ -285,6 +309,13 @@ mod tests {
         write(&p, &[2], &[[1f32, -1.0], [0.5, 2.0]]).unwrap();
         let a = read(&p).unwrap();
         assert!(a.complex && a.shape == vec![2] && a.data == vec![1.0, -1.0, 0.5, 2.0]);
+        write(&p, &[3], &[7i64, -2, 9]).unwrap();
+        let a = read(&p).unwrap();
+        assert!(a.integer && a.data == vec![7.0, -2.0, 9.0]);
+        let mut bytes = std::fs::read(&p).unwrap();
+        bytes.truncate(bytes.len() - 4);
+        std::fs::write(&p, bytes).unwrap();
+        assert!(read(&p).unwrap_err().problem.contains("truncated"));
         std::fs::write(&p, b"\x93NUMPY").unwrap();
         assert!(read_header(&p).unwrap_err().problem.contains("too short"));
     }

@@ -35,6 +35,8 @@ pub struct Model {
     /// Node indices of the outputs.
     pub outputs: Vec<usize>,
     pub loss: Option<String>,
+    /// The declared input element type (`int32` for Embedding ids), when given.
+    pub input_dtype: Option<String>,
 }
 
 /// One inferred layer, as a row of the summary.
@@ -275,6 +277,7 @@ impl Model {
             nodes,
             outputs,
             loss: spec.loss.clone(),
+            input_dtype: spec.input_dtype.clone(),
         })
     }
 

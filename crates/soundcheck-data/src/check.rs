@@ -1,0 +1,46 @@
+//! Before the first step: the dataset's example shape, target shape and dtypes against the model
+//! and loss, with the shape engine's diagnoses.
+
+use soundcheck_shape::feed::check_feed;
+use soundcheck_shape::labels::check_labels;
+use soundcheck_shape::{Diagnosis, Kind, Model};
+
+use crate::dataset::Dataset;
+
+/// Checks a batch of `batch_size` examples of `ds` against `model` and `loss` (the spec's loss
+/// when `None`): the input as a fed array, the targets as labels, integer ids for an integer
+/// model input.
+pub fn check_dataset(
+    model: &Model,
+    ds: &dyn Dataset,
+    batch_size: usize,
+    loss: Option<&str>,
+) -> Result<(), Diagnosis> {
+    let n = batch_size.min(ds.len()).max(1);
+    let feed: Vec<usize> = std::iter::once(n)
+        .chain(ds.input_shape().iter().copied())
+        .collect();
+    check_feed(model, &feed)?;
+    if model
+        .input_dtype
+        .as_deref()
+        .is_some_and(|d| d.starts_with("int") || d.starts_with("uint"))
+        && !ds.integer_inputs()
+    {
+        return Err(Diagnosis::new(
+            Kind::FeedMismatch,
+            "the inputs are floats but the model takes integer ids",
+        )
+        .received("float inputs")
+        .expected(format!(
+            "{} inputs (an Embedding's token ids)",
+            model.input_dtype.as_deref().unwrap_or("int")
+        ))
+        .cause("an Embedding looks up rows by integer id; floats would be truncated silently")
+        .fix("save the inputs as integers (x.astype(np.int64)) or drop the Embedding"));
+    }
+    let labels: Vec<usize> = std::iter::once(n)
+        .chain(ds.target_shape().iter().copied())
+        .collect();
+    check_labels(model, &labels, Some(ds.integer_targets()), loss)
+}

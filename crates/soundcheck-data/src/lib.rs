@@ -1,0 +1,17 @@
+//! soundcheck's data pipeline: datasets of declared shapes, checked against the model before the
+//! first step; seeded shuffles and splits; parallel batching with prefetch; an on-disk feature
+//! cache.
+
+pub mod batch;
+pub mod cache;
+pub mod check;
+pub mod dataset;
+pub mod error;
+pub mod order;
+
+pub use batch::{batches, gather, plan, Batch, LoaderConfig};
+pub use cache::FeatureCache;
+pub use check::check_dataset;
+pub use dataset::{ArrayDataset, Dataset};
+pub use error::{DataError, Result};
+pub use order::{epoch_order, shuffled, split, SplitMix64};
