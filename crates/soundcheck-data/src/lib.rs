@@ -2,6 +2,9 @@
 //! first step; seeded shuffles and splits; parallel batching with prefetch; an on-disk feature
 //! cache.
 
+// Diagnoses are large by design (shapes, cause, fix) and only built on the failure path.
+#![allow(clippy::result_large_err)]
+
 pub mod batch;
 pub mod cache;
 pub mod check;
