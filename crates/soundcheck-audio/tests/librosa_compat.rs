@@ -120,6 +120,12 @@ fn std_layout(a: &Array2<f32>) -> Vec<f32> {
     a.as_standard_layout().iter().copied().collect()
 }
 
+/// Compares `got` with the case's output matrix relative to its peak.
+fn check_output_rel(c: &Value, got: &Array2<f32>, tol: f32) {
+    let name = c["output"].as_str().unwrap();
+    check_rel(name, got, &mat(name), tol);
+}
+
 /// Compares `got` with the case's output matrix, element by element.
 fn check_output_abs(c: &Value, got: &Array2<f32>, tol: f32) {
     let name = c["output"].as_str().unwrap();
@@ -158,12 +164,7 @@ fn magnitude_and_power_match() {
             } else {
                 audio::power(&s)
             };
-            check_rel(
-                c["output"].as_str().unwrap(),
-                &got,
-                &mat(c["output"].as_str().unwrap()),
-                REL,
-            );
+            check_output_rel(&c, &got, REL);
         }
     }
 }
@@ -212,12 +213,7 @@ fn mel_filterbanks_match() {
         let bank =
             audio::MelFilterbank::new(sr(p), p["n_fft"].as_u64().unwrap() as usize, &mel_cfg(p))
                 .unwrap();
-        check_rel(
-            c["output"].as_str().unwrap(),
-            &bank.weights,
-            &mat(c["output"].as_str().unwrap()),
-            REL,
-        );
+        check_output_rel(&c, &bank.weights, REL);
     }
 }
 
@@ -226,12 +222,7 @@ fn melspectrograms_match() {
     for c in cases("melspectrogram") {
         let p = &c["params"];
         let got = audio::melspectrogram(&input(&c), sr(p), &stft_cfg(p), &mel_cfg(p)).unwrap();
-        check_rel(
-            c["output"].as_str().unwrap(),
-            &got,
-            &mat(c["output"].as_str().unwrap()),
-            REL,
-        );
+        check_output_rel(&c, &got, REL);
     }
 }
 
