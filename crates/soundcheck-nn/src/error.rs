@@ -1,0 +1,51 @@
+//! Errors of building and running networks: each names the layer or file and what to do.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use soundcheck_shape::Diagnosis;
+
+#[derive(Debug)]
+pub enum NnError {
+    /// The spec does not check: the shape engine's diagnosis.
+    Spec(Box<Diagnosis>),
+    /// A weights file that cannot be read.
+    Weights { path: PathBuf, detail: String },
+    /// A weight the layer needs is absent, or has another shape than the layer's.
+    Weight {
+        layer: String,
+        key: String,
+        expected: Vec<usize>,
+        actual: Option<Vec<usize>>,
+    },
+    /// A layer or argument the engine does not run yet (the shape engine still checks it).
+    Unsupported { layer: String, what: String },
+    /// An input array of another shape than the model's.
+    Input {
+        expected: Vec<Option<usize>>,
+        actual: Vec<usize>,
+    },
+}
+
+impl fmt::Display for NnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NnError::Spec(d) => write!(f, "{d}"),
+            NnError::Weights { path, detail } => write!(f, "{}: {detail}; expected a safetensors file of float32 weights keyed like Keras's variables (\"conv2d/kernel\")", path.display()),
+            NnError::Weight { layer, key, expected, actual: None } => write!(f, "layer '{layer}': weight '{key}' of shape {expected:?} is missing from the weights; save the weights of this very model"),
+            NnError::Weight { layer, key, expected, actual: Some(a) } => write!(f, "layer '{layer}': weight '{key}' has shape {a:?}, expected {expected:?}; the weights come from a different model"),
+            NnError::Unsupported { layer, what } => write!(f, "layer '{layer}': {what} is checked by the shape engine but not run by the neural engine yet"),
+            NnError::Input { expected, actual } => write!(f, "input of shape {actual:?} for a model taking (batch, {}); run `soundcheck check MODEL --feed ...` for the diagnosis", expected.iter().map(|d| d.map_or("None".to_string(), |d| d.to_string())).collect::<Vec<_>>().join(", ")),
+        }
+    }
+}
+
+impl std::error::Error for NnError {}
+
+impl From<Diagnosis> for NnError {
+    fn from(d: Diagnosis) -> NnError {
+        NnError::Spec(Box::new(d))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, NnError>;

@@ -1,0 +1,583 @@
+//! A checked spec as a network: every layer's forward pass, in Keras's channels_last layout at
+//! the boundaries, channels-first inside burn's convolutions and pools.
+
+use burn::tensor::activation as act;
+use burn::tensor::module::{avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde_json::Value;
+use soundcheck_shape::layers::{Conv, ConvKind, Layer, MergeOp, Padding, PoolOp};
+use soundcheck_shape::spec::{DataFormat, ModelSpec};
+use soundcheck_shape::Model;
+
+use crate::error::{NnError, Result};
+use crate::tensor::{each_rank, Binary, DynTensor};
+use crate::weights::Weights;
+
+/// Keras's activations, by name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    Linear,
+    Relu,
+    LeakyRelu,
+    Elu,
+    Gelu,
+    Sigmoid,
+    Tanh,
+    Softmax,
+    Selu,
+    Softplus,
+    Softsign,
+    Swish,
+}
+
+impl Activation {
+    fn parse(layer: &str, v: Option<&Value>) -> Result<Activation> {
+        let name = match v {
+            None | Some(Value::Null) => return Ok(Activation::Linear),
+            Some(Value::String(s)) => s.to_lowercase(),
+            Some(Value::Object(o)) => o
+                .get("config")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_lowercase(),
+            Some(other) => other.to_string(),
+        };
+        Ok(match name.as_str() {
+            "linear" => Activation::Linear,
+            "relu" => Activation::Relu,
+            "leaky_relu" => Activation::LeakyRelu,
+            "elu" => Activation::Elu,
+            "gelu" => Activation::Gelu,
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "softmax" => Activation::Softmax,
+            "selu" => Activation::Selu,
+            "softplus" => Activation::Softplus,
+            "softsign" => Activation::Softsign,
+            "swish" | "silu" => Activation::Swish,
+            other => {
+                return Err(NnError::Unsupported {
+                    layer: layer.to_string(),
+                    what: format!("activation '{other}'"),
+                })
+            }
+        })
+    }
+
+    fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Linear => x,
+            Activation::Relu => act::relu(x),
+            // Keras 3's `leaky_relu` activation uses negative_slope 0.2 (the layer's default is 0.3).
+            Activation::LeakyRelu => act::leaky_relu(x, 0.2),
+            Activation::Elu => act::elu(x, 1.0),
+            // Keras's gelu defaults to the exact (erf) form.
+            Activation::Gelu => act::gelu(x),
+            Activation::Sigmoid => act::sigmoid(x),
+            Activation::Tanh => act::tanh(x),
+            Activation::Softmax => act::softmax(x, D - 1),
+            Activation::Selu => act::selu(x),
+            Activation::Softplus => act::softplus(x, 1.0),
+            Activation::Softsign => act::softsign(x),
+            Activation::Swish => act::silu(x),
+        }
+    }
+
+    fn run(self, x: DynTensor) -> DynTensor {
+        each_rank!(x, t => self.apply(t))
+    }
+}
+
+enum ConvWeight {
+    W1(Tensor<3>),
+    W2(Tensor<4>),
+}
+
+/// One layer's forward pass with its weights.
+enum Op {
+    Identity,
+    Act(Activation),
+    Dense {
+        w: Tensor<2>,
+        b: Option<Tensor<1>>,
+        act: Activation,
+    },
+    Conv {
+        conv: Conv,
+        w: ConvWeight,
+        b: Option<Tensor<1>>,
+        act: Activation,
+    },
+    Pool {
+        op: PoolOp,
+        rank: usize,
+        pool: Vec<usize>,
+        strides: Vec<usize>,
+        same: bool,
+        df: DataFormat,
+    },
+    GlobalPool {
+        op: PoolOp,
+        rank: usize,
+        keepdims: bool,
+        df: DataFormat,
+    },
+    /// y = x · scale + shift along `axis` (inference-mode BatchNormalization).
+    Affine {
+        axis: i64,
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
+    Flatten,
+    Reshape(Vec<Option<usize>>),
+    Permute(Vec<usize>),
+    Merge(MergeOp, i64),
+}
+
+/// `(begin, end)` padding Keras applies for `padding` on a length-`l` axis.
+fn pads(padding: Padding, l: usize, span: usize, stride: usize) -> (usize, usize) {
+    match padding {
+        Padding::Valid => (0, 0),
+        Padding::Causal => (span - 1, 0),
+        Padding::Same => {
+            let out = l.div_ceil(stride);
+            let total = ((out - 1) * stride + span).saturating_sub(l);
+            (total / 2, total - total / 2)
+        }
+    }
+}
+
+fn tensor1(v: &[f32], device: &Device) -> Tensor<1> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+}
+
+pub struct Network {
+    model: Model,
+    ops: Vec<Op>,
+    device: Device,
+}
+
+struct WeightSource<'a> {
+    weights: &'a Weights,
+    layer: &'a str,
+}
+
+impl WeightSource<'_> {
+    fn get(&self, name: &str, expected: &[usize]) -> Result<&[f32]> {
+        let key = format!("{}/{name}", self.layer);
+        match self.weights.get(&key) {
+            Some((shape, data)) if shape.as_slice() == expected => Ok(data),
+            found => Err(NnError::Weight {
+                layer: self.layer.to_string(),
+                key,
+                expected: expected.to_vec(),
+                actual: found.map(|(s, _)| s.clone()),
+            }),
+        }
+    }
+}
+
+impl Network {
+    /// Builds the network of a spec with Keras weights (keyed `"layer/kernel"`, Keras's shapes).
+    ///
+    /// # Errors
+    /// The spec does not check (the diagnosis), a weight is missing or of another shape, or a
+    /// layer the engine does not run yet.
+    pub fn new(spec: &ModelSpec, weights: &Weights, device: &Device) -> Result<Network> {
+        let model = Model::from_spec(spec)?;
+        let report = model.check();
+        if let Some(d) = report.error {
+            return Err(d.into());
+        }
+        let configs: Vec<&serde_json::Map<String, Value>> = spec
+            .layers
+            .iter()
+            .filter(|l| l.type_name != "InputLayer" && l.type_name != "Input")
+            .map(|l| &l.config)
+            .collect();
+        let n_in = model.inputs.len();
+        let shape_of = |i: usize| -> Vec<Option<usize>> {
+            if i < n_in {
+                model.inputs[i].shape.dims().to_vec()
+            } else {
+                report.layers[i - n_in].output_shape.dims().to_vec()
+            }
+        };
+        let mut ops = Vec::with_capacity(model.nodes.len());
+        for (k, node) in model.nodes.iter().enumerate() {
+            let name = node.def.name.as_str();
+            let ws = WeightSource {
+                weights,
+                layer: name,
+            };
+            let activation = Activation::parse(name, configs[k].get("activation"))?;
+            let input = shape_of(node.inputs[0]);
+            let known = |d: Option<usize>| d.unwrap_or(0);
+            let op = match &node.def.layer {
+                Layer::Identity => match node.def.type_name.as_str() {
+                    "Activation" => Op::Act(activation),
+                    // Noise and dropout do nothing at inference.
+                    "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianNoise"
+                    | "GaussianDropout" => Op::Identity,
+                    other => {
+                        return Err(NnError::Unsupported {
+                            layer: name.to_string(),
+                            what: format!("the {other} layer (use Activation('...') instead)"),
+                        })
+                    }
+                },
+                Layer::Dense(d) => {
+                    let fin = known(*input.last().expect("Dense input has a feature axis"));
+                    let w = ws.get("kernel", &[fin, d.units])?;
+                    Op::Dense {
+                        w: Tensor::from_data(TensorData::new(w.to_vec(), [fin, d.units]), device),
+                        b: if d.use_bias {
+                            Some(tensor1(ws.get("bias", &[d.units])?, device))
+                        } else {
+                            None
+                        },
+                        act: activation,
+                    }
+                }
+                Layer::Conv(c) if c.kind == ConvKind::Standard => {
+                    let ch = match c.data_format {
+                        DataFormat::ChannelsLast => input.len() - 1,
+                        DataFormat::ChannelsFirst => 0,
+                    };
+                    let cin = known(input[ch]) / c.groups;
+                    let mut kshape = c.kernel.clone();
+                    kshape.extend([cin, c.filters]);
+                    let kernel = ws.get("kernel", &kshape)?.to_vec();
+                    // Keras (k..., in, out) → burn (out, in, k...).
+                    let w = match c.rank {
+                        1 => ConvWeight::W1(
+                            Tensor::<3>::from_data(
+                                TensorData::new(kernel, [kshape[0], kshape[1], kshape[2]]),
+                                device,
+                            )
+                            .permute([2, 1, 0]),
+                        ),
+                        _ => ConvWeight::W2(
+                            Tensor::<4>::from_data(
+                                TensorData::new(
+                                    kernel,
+                                    [kshape[0], kshape[1], kshape[2], kshape[3]],
+                                ),
+                                device,
+                            )
+                            .permute([3, 2, 0, 1]),
+                        ),
+                    };
+                    Op::Conv {
+                        conv: c.clone(),
+                        w,
+                        b: if c.use_bias {
+                            Some(tensor1(ws.get("bias", &[c.filters])?, device))
+                        } else {
+                            None
+                        },
+                        act: activation,
+                    }
+                }
+                Layer::Pool(p) => Op::Pool {
+                    op: p.op,
+                    rank: p.rank,
+                    pool: p.pool.clone(),
+                    strides: p.strides.clone(),
+                    same: p.same,
+                    df: p.data_format,
+                },
+                Layer::GlobalPool(g) => Op::GlobalPool {
+                    op: g.op,
+                    rank: g.rank,
+                    keepdims: g.keepdims,
+                    df: g.data_format,
+                },
+                Layer::BatchNorm(bn) => {
+                    let r = input.len() as i64 + 1;
+                    let axis = if bn.axis < 0 { r + bn.axis } else { bn.axis };
+                    let c = known(input[axis as usize - 1]);
+                    let eps = configs[k]
+                        .get("epsilon")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(1e-3);
+                    let ones = vec![1f32; c];
+                    let zeros = vec![0f32; c];
+                    let gamma = if bn.scale {
+                        ws.get("gamma", &[c])?
+                    } else {
+                        &ones
+                    };
+                    let beta = if bn.center {
+                        ws.get("beta", &[c])?
+                    } else {
+                        &zeros
+                    };
+                    let (mean, var) = (
+                        ws.get("moving_mean", &[c])?,
+                        ws.get("moving_variance", &[c])?,
+                    );
+                    // Keras: gamma · (x − mean) / sqrt(var + eps) + beta, folded into x · a + b.
+                    let scale: Vec<f32> = (0..c)
+                        .map(|i| gamma[i] / (var[i] + eps as f32).sqrt())
+                        .collect();
+                    let shift: Vec<f32> = (0..c).map(|i| beta[i] - mean[i] * scale[i]).collect();
+                    Op::Affine { axis, scale, shift }
+                }
+                Layer::Flatten => Op::Flatten,
+                Layer::Reshape(_) => Op::Reshape(report.layers[k].output_shape.dims().to_vec()),
+                Layer::Permute(p) => Op::Permute(p.dims.clone()),
+                Layer::Merge(m) => Op::Merge(m.op, m.axis),
+                _ => {
+                    return Err(NnError::Unsupported {
+                        layer: name.to_string(),
+                        what: node.def.type_name.clone(),
+                    })
+                }
+            };
+            ops.push(op);
+        }
+        Ok(Network {
+            model,
+            ops,
+            device: device.clone(),
+        })
+    }
+
+    /// Runs the network in inference mode on a batch.
+    ///
+    /// # Shapes
+    /// - `x`: `(batch, *input_shape)` as declared in the spec (channels_last for conv models)
+    /// - output: `(batch, *output_shape)` of the first output layer
+    pub fn forward(&self, shape: &[usize], x: Vec<f32>) -> Result<(Vec<usize>, Vec<f32>)> {
+        let declared = self.model.inputs[0].shape.dims();
+        if shape.len() != declared.len() + 1 || !self.model.inputs[0].shape.accepts(&shape[1..]) {
+            return Err(NnError::Input {
+                expected: declared.to_vec(),
+                actual: shape.to_vec(),
+            });
+        }
+        let mut values: Vec<DynTensor> = vec![DynTensor::from_data(shape, x, &self.device)];
+        for (node, op) in self.model.nodes.iter().zip(&self.ops) {
+            let ins: Vec<DynTensor> = node.inputs.iter().map(|&i| values[i].clone()).collect();
+            values.push(run(op, ins));
+        }
+        let out = &values[self.model.outputs[0]];
+        Ok((out.dims(), out.to_vec()))
+    }
+}
+
+/// Moves the channel axis between Keras's layout and burn's channels-first.
+fn to_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
+    match (df, x.dims().len()) {
+        (DataFormat::ChannelsFirst, _) => x,
+        (_, 3) => x.permute(&[0, 2, 1]),
+        (_, 4) => x.permute(&[0, 3, 1, 2]),
+        (_, r) => unreachable!("conv and pool inputs have rank 3 or 4, not {r}"),
+    }
+}
+
+fn from_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
+    match (df, x.dims().len()) {
+        (DataFormat::ChannelsFirst, _) => x,
+        (_, 3) => x.permute(&[0, 2, 1]),
+        (_, 4) => x.permute(&[0, 2, 3, 1]),
+        (_, r) => unreachable!("conv and pool outputs have rank 3 or 4, not {r}"),
+    }
+}
+
+fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
+    let x = ins.remove(0);
+    match op {
+        Op::Identity => x,
+        Op::Act(a) => a.run(x),
+        Op::Dense { w, b, act } => {
+            let mut dims = x.dims();
+            let fin = *dims.last().expect("a feature axis");
+            let rows: usize = dims.iter().product::<usize>() / fin;
+            let DynTensor::R2(flat) = x.reshape(&[rows, fin]) else {
+                unreachable!("reshaped to rank 2")
+            };
+            let mut y = flat.matmul(w.clone());
+            if let Some(b) = b {
+                y = y + b.clone().unsqueeze::<2>();
+            }
+            *dims.last_mut().expect("a feature axis") = w.dims()[1];
+            act.run(DynTensor::R2(y)).reshape(&dims)
+        }
+        Op::Conv { conv, w, b, act } => {
+            let x = to_channels_first(x, conv.data_format);
+            let dims = x.dims();
+            let span = |i: usize| conv.dilation[i] * (conv.kernel[i] - 1) + 1;
+            let y = match (x, w) {
+                (DynTensor::R3(x), ConvWeight::W1(w)) => {
+                    let p = pads(conv.padding, dims[2], span(0), conv.strides[0]);
+                    let opts = ConvOptions {
+                        stride: [conv.strides[0]],
+                        padding: [p],
+                        dilation: [conv.dilation[0]],
+                        groups: conv.groups,
+                    };
+                    DynTensor::R3(conv1d(x, w.clone(), b.clone(), opts))
+                }
+                (DynTensor::R4(x), ConvWeight::W2(w)) => {
+                    let p0 = pads(conv.padding, dims[2], span(0), conv.strides[0]);
+                    let p1 = pads(conv.padding, dims[3], span(1), conv.strides[1]);
+                    let opts = ConvOptions {
+                        stride: [conv.strides[0], conv.strides[1]],
+                        padding: [p0, p1],
+                        dilation: [conv.dilation[0], conv.dilation[1]],
+                        groups: conv.groups,
+                    };
+                    DynTensor::R4(conv2d(x, w.clone(), b.clone(), opts))
+                }
+                _ => unreachable!("the shape engine checked the conv input rank"),
+            };
+            act.run(from_channels_first(y, conv.data_format))
+        }
+        Op::Pool {
+            op,
+            rank,
+            pool,
+            strides,
+            same,
+            df,
+        } => {
+            let x = to_channels_first(x, *df);
+            let dims = x.dims();
+            let pad = |i: usize| {
+                if *same {
+                    pads(Padding::Same, dims[2 + i], pool[i], strides[i])
+                } else {
+                    (0, 0)
+                }
+            };
+            let y = match (x, rank, op) {
+                (DynTensor::R3(x), 1, PoolOp::Max) => DynTensor::R3(max_pool1d(
+                    x,
+                    MaxPoolOptions {
+                        kernel_size: [pool[0]],
+                        stride: [strides[0]],
+                        padding: [pad(0)],
+                        dilation: [1],
+                        ceil_mode: false,
+                    },
+                )),
+                (DynTensor::R3(x), 1, PoolOp::Average) => DynTensor::R3(avg_pool1d(
+                    x,
+                    AvgPoolOptions {
+                        kernel_size: [pool[0]],
+                        stride: [strides[0]],
+                        padding: [pad(0)],
+                        count_include_pad: false,
+                        ceil_mode: false,
+                    },
+                )),
+                (DynTensor::R4(x), 2, PoolOp::Max) => DynTensor::R4(max_pool2d(
+                    x,
+                    MaxPoolOptions {
+                        kernel_size: [pool[0], pool[1]],
+                        stride: [strides[0], strides[1]],
+                        padding: [pad(0), pad(1)],
+                        dilation: [1, 1],
+                        ceil_mode: false,
+                    },
+                )),
+                (DynTensor::R4(x), 2, PoolOp::Average) => DynTensor::R4(avg_pool2d(
+                    x,
+                    AvgPoolOptions {
+                        kernel_size: [pool[0], pool[1]],
+                        stride: [strides[0], strides[1]],
+                        padding: [pad(0), pad(1)],
+                        count_include_pad: false,
+                        ceil_mode: false,
+                    },
+                )),
+                _ => unreachable!("the shape engine checked the pool input rank"),
+            };
+            from_channels_first(y, *df)
+        }
+        Op::GlobalPool {
+            op,
+            rank,
+            keepdims,
+            df,
+        } => {
+            let x = to_channels_first(x, *df);
+            let dims = x.dims();
+            let pooled = match (x, op) {
+                (DynTensor::R3(t), PoolOp::Average) => DynTensor::R3(t.mean_dim(2)),
+                (DynTensor::R3(t), PoolOp::Max) => DynTensor::R3(t.max_dim(2)),
+                (DynTensor::R4(t), PoolOp::Average) => DynTensor::R4(t.mean_dim(3).mean_dim(2)),
+                (DynTensor::R4(t), PoolOp::Max) => DynTensor::R4(t.max_dim(3).max_dim(2)),
+                _ => unreachable!("the shape engine checked the pool input rank"),
+            };
+            if *keepdims {
+                from_channels_first(pooled, *df)
+            } else {
+                let _ = rank;
+                pooled.reshape(&dims[..2])
+            }
+        }
+        Op::Affine { axis, scale, shift } => {
+            let dims = x.dims();
+            let mut shape = vec![1; dims.len()];
+            shape[*axis as usize] = scale.len();
+            let device = match &x {
+                DynTensor::R2(t) => t.device(),
+                DynTensor::R3(t) => t.device(),
+                DynTensor::R4(t) => t.device(),
+                DynTensor::R5(t) => t.device(),
+            };
+            let s = DynTensor::from_data(&shape, scale.clone(), &device);
+            let b = DynTensor::from_data(&shape, shift.clone(), &device);
+            x.zip_with(s, Binary::Mul).zip_with(b, Binary::Add)
+        }
+        Op::Flatten => {
+            let dims = x.dims();
+            x.reshape(&[dims[0], dims[1..].iter().product()])
+        }
+        Op::Reshape(target) => {
+            let dims = x.dims();
+            let total: usize = dims[1..].iter().product();
+            let known: usize = target.iter().flatten().product();
+            let mut shape = vec![dims[0]];
+            shape.extend(target.iter().map(|d| d.unwrap_or(total / known.max(1))));
+            x.reshape(&shape)
+        }
+        Op::Permute(p) => {
+            let mut axes = vec![0];
+            axes.extend(p.iter().copied());
+            x.permute(&axes)
+        }
+        Op::Merge(m, axis) => {
+            let n = ins.len() + 1;
+            match m {
+                MergeOp::Concatenate => {
+                    let r = x.dims().len() as i64;
+                    let a = if *axis < 0 { r + axis } else { *axis } as usize;
+                    let mut parts = vec![x];
+                    parts.extend(ins);
+                    DynTensor::concat(parts, a)
+                }
+                _ => {
+                    let f = match m {
+                        MergeOp::Add | MergeOp::Average => Binary::Add,
+                        MergeOp::Subtract => Binary::Sub,
+                        MergeOp::Multiply => Binary::Mul,
+                        MergeOp::Maximum => Binary::Max,
+                        MergeOp::Minimum => Binary::Min,
+                        MergeOp::Concatenate => unreachable!("handled above"),
+                    };
+                    let y = ins.into_iter().fold(x, |acc, t| acc.zip_with(t, f));
+                    if *m == MergeOp::Average {
+                        each_rank!(y, t => t / n as f32)
+                    } else {
+                        y
+                    }
+                }
+            }
+        }
+    }
+}

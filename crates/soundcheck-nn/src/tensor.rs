@@ -1,0 +1,173 @@
+//! Tensors whose rank is known only at run time (a spec's layers change it), over burn's
+//! rank-typed `Tensor<D>`.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// A float tensor of rank 2 to 5, batch axis first, in Keras's layout.
+#[derive(Clone, Debug)]
+pub enum DynTensor {
+    R2(Tensor<2>),
+    R3(Tensor<3>),
+    R4(Tensor<4>),
+    R5(Tensor<5>),
+}
+
+/// Applies the same rank-generic expression to whichever rank the tensor has.
+macro_rules! each_rank {
+    ($t:expr, $x:ident => $e:expr) => {
+        match $t {
+            DynTensor::R2($x) => DynTensor::R2($e),
+            DynTensor::R3($x) => DynTensor::R3($e),
+            DynTensor::R4($x) => DynTensor::R4($e),
+            DynTensor::R5($x) => DynTensor::R5($e),
+        }
+    };
+}
+pub(crate) use each_rank;
+
+impl DynTensor {
+    pub fn from_data(shape: &[usize], data: Vec<f32>, device: &Device) -> DynTensor {
+        macro_rules! make {
+            ($d:literal, $v:ident) => {{
+                let s: [usize; $d] = shape.try_into().expect("rank matches");
+                DynTensor::$v(Tensor::from_data(TensorData::new(data, s), device))
+            }};
+        }
+        match shape.len() {
+            2 => make!(2, R2),
+            3 => make!(3, R3),
+            4 => make!(4, R4),
+            5 => make!(5, R5),
+            r => panic!("rank {r} tensors are not supported (2 to 5)"),
+        }
+    }
+
+    pub fn dims(&self) -> Vec<usize> {
+        match self {
+            DynTensor::R2(t) => t.dims().to_vec(),
+            DynTensor::R3(t) => t.dims().to_vec(),
+            DynTensor::R4(t) => t.dims().to_vec(),
+            DynTensor::R5(t) => t.dims().to_vec(),
+        }
+    }
+
+    /// The values in C order.
+    pub fn to_vec(&self) -> Vec<f32> {
+        let data = match self {
+            DynTensor::R2(t) => t.to_data(),
+            DynTensor::R3(t) => t.to_data(),
+            DynTensor::R4(t) => t.to_data(),
+            DynTensor::R5(t) => t.to_data(),
+        };
+        data.try_into_vec_as::<f32>().expect("float data")
+    }
+
+    /// The same values in another shape (any rank 2 to 5).
+    pub fn reshape(self, shape: &[usize]) -> DynTensor {
+        macro_rules! to {
+            ($t:expr) => {{
+                match shape.len() {
+                    2 => DynTensor::R2(
+                        $t.reshape::<2, [usize; 2]>(shape.try_into().expect("rank 2")),
+                    ),
+                    3 => DynTensor::R3(
+                        $t.reshape::<3, [usize; 3]>(shape.try_into().expect("rank 3")),
+                    ),
+                    4 => DynTensor::R4(
+                        $t.reshape::<4, [usize; 4]>(shape.try_into().expect("rank 4")),
+                    ),
+                    5 => DynTensor::R5(
+                        $t.reshape::<5, [usize; 5]>(shape.try_into().expect("rank 5")),
+                    ),
+                    r => panic!("rank {r} tensors are not supported (2 to 5)"),
+                }
+            }};
+        }
+        match self {
+            DynTensor::R2(t) => to!(t),
+            DynTensor::R3(t) => to!(t),
+            DynTensor::R4(t) => to!(t),
+            DynTensor::R5(t) => to!(t),
+        }
+    }
+
+    /// Axes reordered: `axes[i]` is the source axis of axis `i`.
+    pub fn permute(self, axes: &[usize]) -> DynTensor {
+        match self {
+            DynTensor::R2(t) => DynTensor::R2(t.permute::<usize>(axes.try_into().expect("rank 2"))),
+            DynTensor::R3(t) => DynTensor::R3(t.permute::<usize>(axes.try_into().expect("rank 3"))),
+            DynTensor::R4(t) => DynTensor::R4(t.permute::<usize>(axes.try_into().expect("rank 4"))),
+            DynTensor::R5(t) => DynTensor::R5(t.permute::<usize>(axes.try_into().expect("rank 5"))),
+        }
+    }
+
+    /// Element-wise with another tensor of the same rank (size-1 axes broadcast).
+    pub fn zip_with(self, other: DynTensor, f: Binary) -> DynTensor {
+        macro_rules! op {
+            ($a:expr, $b:expr) => {
+                match f {
+                    Binary::Add => $a + $b,
+                    Binary::Sub => $a - $b,
+                    Binary::Mul => $a * $b,
+                    Binary::Max => $a.max_pair($b),
+                    Binary::Min => $a.min_pair($b),
+                }
+            };
+        }
+        match (self, other) {
+            (DynTensor::R2(a), DynTensor::R2(b)) => DynTensor::R2(op!(a, b)),
+            (DynTensor::R3(a), DynTensor::R3(b)) => DynTensor::R3(op!(a, b)),
+            (DynTensor::R4(a), DynTensor::R4(b)) => DynTensor::R4(op!(a, b)),
+            (DynTensor::R5(a), DynTensor::R5(b)) => DynTensor::R5(op!(a, b)),
+            (a, b) => {
+                // Keras broadcasting aligns from the right: give the shorter leading size-1 axes.
+                let (ra, rb) = (a.dims().len(), b.dims().len());
+                let lift = |t: DynTensor, r: usize| {
+                    let mut d = t.dims();
+                    let batch = d.remove(0);
+                    let mut s = vec![batch];
+                    s.extend(std::iter::repeat_n(1, r - d.len() - 1));
+                    s.extend(d);
+                    t.reshape(&s)
+                };
+                if ra < rb {
+                    lift(a, rb).zip_with(b, f)
+                } else {
+                    a.zip_with(lift(b, ra), f)
+                }
+            }
+        }
+    }
+
+    pub fn concat(parts: Vec<DynTensor>, axis: usize) -> DynTensor {
+        macro_rules! cat {
+            ($v:ident) => {
+                DynTensor::$v(Tensor::cat(
+                    parts
+                        .into_iter()
+                        .map(|p| match p {
+                            DynTensor::$v(t) => t,
+                            _ => unreachable!("the shape engine checked that the ranks agree"),
+                        })
+                        .collect(),
+                    axis,
+                ))
+            };
+        }
+        match &parts[0] {
+            DynTensor::R2(_) => cat!(R2),
+            DynTensor::R3(_) => cat!(R3),
+            DynTensor::R4(_) => cat!(R4),
+            DynTensor::R5(_) => cat!(R5),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Binary {
+    Add,
+    Sub,
+    Mul,
+    Max,
+    Min,
+}

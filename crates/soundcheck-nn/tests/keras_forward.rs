@@ -1,0 +1,120 @@
+//! The neural engine against Keras 3.15.1: the same spec, the same weights (safetensors written by
+//! `tools/fixtures/keras_forward.py`), the same input, the same output.
+//!
+//! Tolerance: the largest absolute difference at most 1e-4 of the output's peak magnitude (float32
+//! convolutions summed in different orders by oneDNN and burn-flex).
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use soundcheck_nn::{read_weights, Network, NnError};
+use soundcheck_shape::ModelSpec;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn run_fixture(name: &str) -> (f32, f32) {
+    let d = fixture(name);
+    let spec =
+        ModelSpec::from_json_str(&std::fs::read_to_string(d.join("model.json")).unwrap()).unwrap();
+    let weights = read_weights(&d.join("weights.safetensors")).unwrap();
+    let net =
+        Network::new(&spec, &weights, &Device::flex()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let x = soundcheck_npy::read(&d.join("x.npy")).unwrap();
+    let want = soundcheck_npy::read(&d.join("y.npy")).unwrap();
+    let (shape, got) = net.forward(&x.shape, x.data).unwrap();
+    assert_eq!(shape, want.shape, "{name}: output shape");
+    let err = got
+        .iter()
+        .zip(&want.data)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    let peak = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+    eprintln!("{name}: max |Δ| {err:.3e}, peak {peak:.3e}");
+    (err, peak)
+}
+
+#[test]
+fn keras_outputs_are_reproduced() {
+    for name in [
+        "resmask32",
+        "convbank_residual",
+        "conv_stride2_x3",
+        "pools_1d",
+        "pools_2d_mixed",
+        "dense_on_sequences",
+    ] {
+        let (err, peak) = run_fixture(name);
+        assert!(
+            err <= 1e-4 * peak.max(1e-3),
+            "{name}: {err} > 1e-4 × {peak}"
+        );
+    }
+}
+
+#[test]
+fn all_ones_kernel_on_the_3x3x3_image_gives_40404() {
+    // The seed: Conv2D(1, 2, kernel ones, bias zeros, relu) on pixels (1, 100, 10000): every 2×2
+    // window sums 4 · 10101 = 40404.
+    let spec = ModelSpec::from_json_str(
+        r#"{"input_shape": [3, 3, 3], "layers": [{"type": "Conv2D", "filters": 1, "kernel_size": 2, "activation": "relu"}]}"#,
+    )
+    .unwrap();
+    let mut weights = soundcheck_nn::Weights::new();
+    weights.insert("conv2d/kernel".into(), (vec![2, 2, 3, 1], vec![1.0; 12]));
+    weights.insert("conv2d/bias".into(), (vec![1], vec![0.0]));
+    let net = Network::new(&spec, &weights, &Device::flex()).unwrap();
+    let x: Vec<f32> = (0..9).flat_map(|_| [1.0, 100.0, 10000.0]).collect();
+    let (shape, y) = net.forward(&[1, 3, 3, 3], x).unwrap();
+    assert_eq!(shape, vec![1, 2, 2, 1]);
+    assert_eq!(y, vec![40404.0; 4]);
+}
+
+#[test]
+fn weights_of_another_model_and_bad_inputs_are_named() {
+    let d = fixture("pools_1d");
+    let spec =
+        ModelSpec::from_json_str(&std::fs::read_to_string(d.join("model.json")).unwrap()).unwrap();
+    let mut weights = read_weights(&d.join("weights.safetensors")).unwrap();
+    let kernel = weights.remove("conv1d/kernel").unwrap();
+    let e = Network::new(&spec, &weights, &Device::flex())
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string()
+            .contains("layer 'conv1d': weight 'conv1d/kernel' of shape [4, 5, 8] is missing"),
+        "{e}"
+    );
+    weights.insert("conv1d/kernel".into(), (vec![4, 5, 9], vec![0.0; 180]));
+    let e = Network::new(&spec, &weights, &Device::flex())
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            e,
+            NnError::Weight {
+                actual: Some(_),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    weights.insert("conv1d/kernel".into(), kernel);
+    let net = Network::new(&spec, &weights, &Device::flex()).unwrap();
+    let e = net
+        .forward(&[2, 36, 5], vec![0.0; 360])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("input of shape [2, 36, 5] for a model taking (batch, 37, 5)"),
+        "{e}"
+    );
+    let bad = std::env::temp_dir().join(format!("sc-nn-{}.safetensors", std::process::id()));
+    std::fs::write(&bad, b"\x0a\x00\x00\x00\x00\x00\x00\x00{not json}").unwrap();
+    assert!(read_weights(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("header is not JSON"));
+}
