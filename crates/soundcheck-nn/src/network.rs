@@ -6,7 +6,9 @@ use burn::tensor::module::{avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, m
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
-use soundcheck_shape::layers::{Conv, ConvKind, Layer, MergeOp, Padding, PoolOp};
+use soundcheck_shape::layers::{
+    Conv, ConvKind, Layer, LayerDef, MergeOp, Padding, PoolOp, Rnn, RnnCell,
+};
 use soundcheck_shape::spec::{DataFormat, ModelSpec};
 use soundcheck_shape::Model;
 
@@ -133,6 +135,171 @@ enum Op {
     Reshape(Vec<Option<usize>>),
     Permute(Vec<usize>),
     Merge(MergeOp, i64),
+    Rnn(RnnOp),
+    Bidirectional {
+        fwd: RnnOp,
+        bwd: RnnOp,
+        merge: BiMerge,
+    },
+    /// The inner op applied to every timestep (time folded into the batch).
+    TimeDistributed(Box<Op>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum BiMerge {
+    Concat,
+    Sum,
+    Mul,
+    Ave,
+}
+
+/// A recurrent layer's weights, Keras's gate order (LSTM i, f, c, o; GRU z, r, h).
+struct RnnOp {
+    cell: RnnCell,
+    units: usize,
+    /// `(features, gates·units)`.
+    w: Tensor<2>,
+    /// `(units, gates·units)`.
+    u: Tensor<2>,
+    /// Added to the input projection.
+    b_in: Option<Tensor<1>>,
+    /// Added to the recurrent projection (GRU with reset_after only).
+    b_rec: Option<Tensor<1>>,
+    return_sequences: bool,
+}
+
+fn gates(cell: RnnCell) -> usize {
+    match cell {
+        RnnCell::Lstm => 4,
+        RnnCell::Gru { .. } => 3,
+        RnnCell::Simple => 1,
+    }
+}
+
+/// Reads a recurrent layer's weights from `{prefix}/{cell}/…`, refusing activations other than
+/// Keras's defaults (tanh, and sigmoid for the gates).
+fn rnn_op(
+    r: &Rnn,
+    config: &serde_json::Map<String, Value>,
+    features: usize,
+    ws: &WeightSource,
+    device: &Device,
+) -> Result<RnnOp> {
+    for (key, default) in [("activation", "tanh"), ("recurrent_activation", "sigmoid")] {
+        if let Some(v) = config.get(key).and_then(Value::as_str) {
+            if v != default {
+                return Err(NnError::Unsupported {
+                    layer: ws.layer.to_string(),
+                    what: format!("{key}='{v}' in a recurrent layer (only '{default}')"),
+                });
+            }
+        }
+    }
+    let cell_name = match r.cell {
+        RnnCell::Lstm => "lstm_cell",
+        RnnCell::Gru { .. } => "gru_cell",
+        RnnCell::Simple => "simple_rnn_cell",
+    };
+    let ws = ws.nested(cell_name);
+    let (u, g) = (r.units, gates(r.cell));
+    let matrix = |name: &str, rows: usize| -> Result<Tensor<2>> {
+        let v = ws.get(name, &[rows, g * u])?;
+        Ok(Tensor::from_data(
+            TensorData::new(v.to_vec(), [rows, g * u]),
+            device,
+        ))
+    };
+    let (b_in, b_rec) = match (r.use_bias, r.cell) {
+        (false, _) => (None, None),
+        (true, RnnCell::Gru { reset_after: true }) => {
+            let b = ws.get("bias", &[2, g * u])?;
+            (
+                Some(tensor1(&b[..g * u], device)),
+                Some(tensor1(&b[g * u..], device)),
+            )
+        }
+        (true, _) => (Some(tensor1(ws.get("bias", &[g * u])?, device)), None),
+    };
+    Ok(RnnOp {
+        cell: r.cell,
+        units: u,
+        w: matrix("kernel", features)?,
+        u: matrix("recurrent_kernel", u)?,
+        b_in,
+        b_rec,
+        return_sequences: r.return_sequences,
+    })
+}
+
+/// Runs a recurrent layer over `x` `(batch, time, features)`, backwards when `reverse` (a
+/// Bidirectional's backward half, its sequence output put back in input time order).
+fn run_rnn(r: &RnnOp, x: Tensor<3>, reverse: bool) -> DynTensor {
+    let [n, t, f] = x.dims();
+    let (u, g) = (r.units, gates(r.cell));
+    let device = x.device();
+    // The input projections of all timesteps in one product.
+    let mut xw = x.reshape([n * t, f]).matmul(r.w.clone());
+    if let Some(b) = &r.b_in {
+        xw = xw + b.clone().unsqueeze::<2>();
+    }
+    let xw = xw.reshape([n, t, g * u]);
+    let gate = |z: &Tensor<2>, k: usize| z.clone().slice([0..n, k * u..(k + 1) * u]);
+    let mut h = Tensor::<2>::zeros([n, u], &device);
+    let mut c = Tensor::<2>::zeros([n, u], &device);
+    let mut outs = Vec::with_capacity(if r.return_sequences { t } else { 0 });
+    for step in 0..t {
+        let ti = if reverse { t - 1 - step } else { step };
+        let xt: Tensor<2> = xw
+            .clone()
+            .slice([0..n, ti..ti + 1, 0..g * u])
+            .reshape([n, g * u]);
+        h = match r.cell {
+            RnnCell::Lstm => {
+                let z = xt + h.clone().matmul(r.u.clone());
+                let (i, fg, cc, o) = (
+                    act::sigmoid(gate(&z, 0)),
+                    act::sigmoid(gate(&z, 1)),
+                    act::tanh(gate(&z, 2)),
+                    act::sigmoid(gate(&z, 3)),
+                );
+                c = fg * c.clone() + i * cc;
+                o * act::tanh(c.clone())
+            }
+            RnnCell::Gru { reset_after: true } => {
+                let mut hu = h.clone().matmul(r.u.clone());
+                if let Some(b) = &r.b_rec {
+                    hu = hu + b.clone().unsqueeze::<2>();
+                }
+                let z = act::sigmoid(gate(&xt, 0) + gate(&hu, 0));
+                let rg = act::sigmoid(gate(&xt, 1) + gate(&hu, 1));
+                let hh = act::tanh(gate(&xt, 2) + rg * gate(&hu, 2));
+                z.clone() * h.clone() + (z.neg() + 1.0) * hh
+            }
+            RnnCell::Gru { reset_after: false } => {
+                let u_zr = r.u.clone().slice([0..u, 0..2 * u]);
+                let u_h = r.u.clone().slice([0..u, 2 * u..3 * u]);
+                let zr = xt.clone().slice([0..n, 0..2 * u]) + h.clone().matmul(u_zr);
+                let z = act::sigmoid(gate(&zr, 0));
+                let rg = act::sigmoid(gate(&zr, 1));
+                let hh = act::tanh(gate(&xt, 2) + (rg * h.clone()).matmul(u_h));
+                z.clone() * h.clone() + (z.neg() + 1.0) * hh
+            }
+            RnnCell::Simple => act::tanh(xt + h.clone().matmul(r.u.clone())),
+        };
+        if r.return_sequences {
+            outs.push(h.clone());
+        }
+    }
+    if !r.return_sequences {
+        return DynTensor::R2(h);
+    }
+    if reverse {
+        outs.reverse();
+    }
+    DynTensor::R3(Tensor::cat(
+        outs.into_iter().map(|o| o.unsqueeze_dim::<3>(1)).collect(),
+        1,
+    ))
 }
 
 /// `(begin, end)` padding Keras applies for `padding` on a length-`l` axis.
@@ -158,14 +325,25 @@ pub struct Network {
     device: Device,
 }
 
+/// Where a layer's weights live: Keras keys them by variable path (`lstm/lstm_cell/kernel`,
+/// `time_distributed/conv1d/kernel`), the layer named in errors.
 struct WeightSource<'a> {
     weights: &'a Weights,
     layer: &'a str,
+    prefix: String,
 }
 
-impl WeightSource<'_> {
-    fn get(&self, name: &str, expected: &[usize]) -> Result<&[f32]> {
-        let key = format!("{}/{name}", self.layer);
+impl<'a> WeightSource<'a> {
+    fn nested(&self, part: &str) -> WeightSource<'a> {
+        WeightSource {
+            weights: self.weights,
+            layer: self.layer,
+            prefix: format!("{}/{part}", self.prefix),
+        }
+    }
+
+    fn get(&self, name: &str, expected: &[usize]) -> Result<&'a [f32]> {
+        let key = format!("{}/{name}", self.prefix);
         match self.weights.get(&key) {
             Some((shape, data)) if shape.as_slice() == expected => Ok(data),
             found => Err(NnError::Weight {
@@ -210,133 +388,13 @@ impl Network {
             let ws = WeightSource {
                 weights,
                 layer: name,
+                prefix: name.to_string(),
             };
-            let activation = Activation::parse(name, configs[k].get("activation"))?;
             let input = shape_of(node.inputs[0]);
-            let known = |d: Option<usize>| d.unwrap_or(0);
-            let op = match &node.def.layer {
-                Layer::Identity => match node.def.type_name.as_str() {
-                    "Activation" => Op::Act(activation),
-                    // Noise and dropout do nothing at inference.
-                    "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianNoise"
-                    | "GaussianDropout" => Op::Identity,
-                    other => {
-                        return Err(NnError::Unsupported {
-                            layer: name.to_string(),
-                            what: format!("the {other} layer (use Activation('...') instead)"),
-                        })
-                    }
-                },
-                Layer::Dense(d) => {
-                    let fin = known(*input.last().expect("Dense input has a feature axis"));
-                    let w = ws.get("kernel", &[fin, d.units])?;
-                    Op::Dense {
-                        w: Tensor::from_data(TensorData::new(w.to_vec(), [fin, d.units]), device),
-                        b: if d.use_bias {
-                            Some(tensor1(ws.get("bias", &[d.units])?, device))
-                        } else {
-                            None
-                        },
-                        act: activation,
-                    }
-                }
-                Layer::Conv(c) if c.kind == ConvKind::Standard => {
-                    let ch = match c.data_format {
-                        DataFormat::ChannelsLast => input.len() - 1,
-                        DataFormat::ChannelsFirst => 0,
-                    };
-                    let cin = known(input[ch]) / c.groups;
-                    let mut kshape = c.kernel.clone();
-                    kshape.extend([cin, c.filters]);
-                    let kernel = ws.get("kernel", &kshape)?.to_vec();
-                    // Keras (k..., in, out) → burn (out, in, k...).
-                    let w = match c.rank {
-                        1 => ConvWeight::W1(
-                            Tensor::<3>::from_data(
-                                TensorData::new(kernel, [kshape[0], kshape[1], kshape[2]]),
-                                device,
-                            )
-                            .permute([2, 1, 0]),
-                        ),
-                        _ => ConvWeight::W2(
-                            Tensor::<4>::from_data(
-                                TensorData::new(
-                                    kernel,
-                                    [kshape[0], kshape[1], kshape[2], kshape[3]],
-                                ),
-                                device,
-                            )
-                            .permute([3, 2, 0, 1]),
-                        ),
-                    };
-                    Op::Conv {
-                        conv: c.clone(),
-                        w,
-                        b: if c.use_bias {
-                            Some(tensor1(ws.get("bias", &[c.filters])?, device))
-                        } else {
-                            None
-                        },
-                        act: activation,
-                    }
-                }
-                Layer::Pool(p) => Op::Pool {
-                    op: p.op,
-                    rank: p.rank,
-                    pool: p.pool.clone(),
-                    strides: p.strides.clone(),
-                    same: p.same,
-                    df: p.data_format,
-                },
-                Layer::GlobalPool(g) => Op::GlobalPool {
-                    op: g.op,
-                    rank: g.rank,
-                    keepdims: g.keepdims,
-                    df: g.data_format,
-                },
-                Layer::BatchNorm(bn) => {
-                    let r = input.len() as i64 + 1;
-                    let axis = if bn.axis < 0 { r + bn.axis } else { bn.axis };
-                    let c = known(input[axis as usize - 1]);
-                    let eps = configs[k]
-                        .get("epsilon")
-                        .and_then(Value::as_f64)
-                        .unwrap_or(1e-3);
-                    let ones = vec![1f32; c];
-                    let zeros = vec![0f32; c];
-                    let gamma = if bn.scale {
-                        ws.get("gamma", &[c])?
-                    } else {
-                        &ones
-                    };
-                    let beta = if bn.center {
-                        ws.get("beta", &[c])?
-                    } else {
-                        &zeros
-                    };
-                    let (mean, var) = (
-                        ws.get("moving_mean", &[c])?,
-                        ws.get("moving_variance", &[c])?,
-                    );
-                    // Keras: gamma · (x − mean) / sqrt(var + eps) + beta, folded into x · a + b.
-                    let scale: Vec<f32> = (0..c)
-                        .map(|i| gamma[i] / (var[i] + eps as f32).sqrt())
-                        .collect();
-                    let shift: Vec<f32> = (0..c).map(|i| beta[i] - mean[i] * scale[i]).collect();
-                    Op::Affine { axis, scale, shift }
-                }
-                Layer::Flatten => Op::Flatten,
-                Layer::Reshape(_) => Op::Reshape(report.layers[k].output_shape.dims().to_vec()),
-                Layer::Permute(p) => Op::Permute(p.dims.clone()),
-                Layer::Merge(m) => Op::Merge(m.op, m.axis),
-                _ => {
-                    return Err(NnError::Unsupported {
-                        layer: name.to_string(),
-                        what: node.def.type_name.clone(),
-                    })
-                }
-            };
-            ops.push(op);
+            let output = report.layers[k].output_shape.dims().to_vec();
+            ops.push(build_op(
+                &node.def, configs[k], &input, &output, &ws, device,
+            )?);
         }
         Ok(Network {
             model,
@@ -366,6 +424,193 @@ impl Network {
         let out = &values[self.model.outputs[0]];
         Ok((out.dims(), out.to_vec()))
     }
+}
+
+/// One layer's forward op. `input`/`output` are its shapes without the batch axis, `ws` where its
+/// weights are.
+fn build_op(
+    def: &LayerDef,
+    config: &serde_json::Map<String, Value>,
+    input: &[Option<usize>],
+    output: &[Option<usize>],
+    ws: &WeightSource,
+    device: &Device,
+) -> Result<Op> {
+    let name = def.name.as_str();
+    let activation = Activation::parse(ws.layer, config.get("activation"))?;
+    let known = |d: Option<usize>| d.unwrap_or(0);
+    Ok(match &def.layer {
+        Layer::Identity => match def.type_name.as_str() {
+            "Activation" => Op::Act(activation),
+            // Noise and dropout do nothing at inference.
+            "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianNoise"
+            | "GaussianDropout" => Op::Identity,
+            other => {
+                return Err(NnError::Unsupported {
+                    layer: name.to_string(),
+                    what: format!("the {other} layer (use Activation('...') instead)"),
+                })
+            }
+        },
+        Layer::Dense(d) => {
+            let fin = known(*input.last().expect("Dense input has a feature axis"));
+            let w = ws.get("kernel", &[fin, d.units])?;
+            Op::Dense {
+                w: Tensor::from_data(TensorData::new(w.to_vec(), [fin, d.units]), device),
+                b: if d.use_bias {
+                    Some(tensor1(ws.get("bias", &[d.units])?, device))
+                } else {
+                    None
+                },
+                act: activation,
+            }
+        }
+        Layer::Conv(c) if c.kind == ConvKind::Standard => {
+            let ch = match c.data_format {
+                DataFormat::ChannelsLast => input.len() - 1,
+                DataFormat::ChannelsFirst => 0,
+            };
+            let cin = known(input[ch]) / c.groups;
+            let mut kshape = c.kernel.clone();
+            kshape.extend([cin, c.filters]);
+            let kernel = ws.get("kernel", &kshape)?.to_vec();
+            // Keras (k..., in, out) → burn (out, in, k...).
+            let w = match c.rank {
+                1 => ConvWeight::W1(
+                    Tensor::<3>::from_data(
+                        TensorData::new(kernel, [kshape[0], kshape[1], kshape[2]]),
+                        device,
+                    )
+                    .permute([2, 1, 0]),
+                ),
+                _ => ConvWeight::W2(
+                    Tensor::<4>::from_data(
+                        TensorData::new(kernel, [kshape[0], kshape[1], kshape[2], kshape[3]]),
+                        device,
+                    )
+                    .permute([3, 2, 0, 1]),
+                ),
+            };
+            Op::Conv {
+                conv: c.clone(),
+                w,
+                b: if c.use_bias {
+                    Some(tensor1(ws.get("bias", &[c.filters])?, device))
+                } else {
+                    None
+                },
+                act: activation,
+            }
+        }
+        Layer::Pool(p) => Op::Pool {
+            op: p.op,
+            rank: p.rank,
+            pool: p.pool.clone(),
+            strides: p.strides.clone(),
+            same: p.same,
+            df: p.data_format,
+        },
+        Layer::GlobalPool(g) => Op::GlobalPool {
+            op: g.op,
+            rank: g.rank,
+            keepdims: g.keepdims,
+            df: g.data_format,
+        },
+        Layer::BatchNorm(bn) => {
+            let r = input.len() as i64 + 1;
+            let axis = if bn.axis < 0 { r + bn.axis } else { bn.axis };
+            let c = known(input[axis as usize - 1]);
+            let eps = config
+                .get("epsilon")
+                .and_then(Value::as_f64)
+                .unwrap_or(1e-3);
+            let ones = vec![1f32; c];
+            let zeros = vec![0f32; c];
+            let gamma = if bn.scale {
+                ws.get("gamma", &[c])?
+            } else {
+                &ones
+            };
+            let beta = if bn.center {
+                ws.get("beta", &[c])?
+            } else {
+                &zeros
+            };
+            let (mean, var) = (
+                ws.get("moving_mean", &[c])?,
+                ws.get("moving_variance", &[c])?,
+            );
+            // Keras: gamma · (x − mean) / sqrt(var + eps) + beta, folded into x · a + b.
+            let scale: Vec<f32> = (0..c)
+                .map(|i| gamma[i] / (var[i] + eps as f32).sqrt())
+                .collect();
+            let shift: Vec<f32> = (0..c).map(|i| beta[i] - mean[i] * scale[i]).collect();
+            Op::Affine { axis, scale, shift }
+        }
+        Layer::Flatten => Op::Flatten,
+        Layer::Reshape(_) => Op::Reshape(output.to_vec()),
+        Layer::Permute(p) => Op::Permute(p.dims.clone()),
+        Layer::Merge(m) => Op::Merge(m.op, m.axis),
+        Layer::Rnn(r) => Op::Rnn(rnn_op(r, config, known(input[1]), ws, device)?),
+        Layer::Bidirectional(b) => {
+            let inner = config
+                .get("layer")
+                .and_then(|l| l.get("config"))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let features = known(input[1]);
+            let merge = match config
+                .get("merge_mode")
+                .and_then(Value::as_str)
+                .unwrap_or("concat")
+            {
+                "sum" => BiMerge::Sum,
+                "mul" => BiMerge::Mul,
+                "ave" => BiMerge::Ave,
+                _ => BiMerge::Concat,
+            };
+            Op::Bidirectional {
+                fwd: rnn_op(
+                    &b.inner,
+                    &inner,
+                    features,
+                    &ws.nested(&format!("forward_{}", b.inner_name)),
+                    device,
+                )?,
+                bwd: rnn_op(
+                    &b.inner,
+                    &inner,
+                    features,
+                    &ws.nested(&format!("backward_{}", b.inner_name)),
+                    device,
+                )?,
+                merge,
+            }
+        }
+        Layer::TimeDistributed(t) => {
+            let inner = config
+                .get("layer")
+                .and_then(|l| l.get("config"))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            Op::TimeDistributed(Box::new(build_op(
+                &t.inner,
+                &inner,
+                &input[1..],
+                &output[1..],
+                &ws.nested(&t.inner.name),
+                device,
+            )?))
+        }
+        _ => {
+            return Err(NnError::Unsupported {
+                layer: name.to_string(),
+                what: def.type_name.clone(),
+            })
+        }
+    })
 }
 
 /// Moves the channel axis between Keras's layout and burn's channels-first.
@@ -550,6 +795,34 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
             let mut axes = vec![0];
             axes.extend(p.iter().copied());
             x.permute(&axes)
+        }
+        Op::Rnn(r) => match x {
+            DynTensor::R3(t) => run_rnn(r, t, false),
+            _ => unreachable!("the shape engine checked the recurrent input rank"),
+        },
+        Op::Bidirectional { fwd, bwd, merge } => {
+            let DynTensor::R3(t) = x else {
+                unreachable!("the shape engine checked the recurrent input rank")
+            };
+            let (f, b) = (run_rnn(fwd, t.clone(), false), run_rnn(bwd, t, true));
+            match merge {
+                BiMerge::Concat => {
+                    let axis = f.dims().len() - 1;
+                    DynTensor::concat(vec![f, b], axis)
+                }
+                BiMerge::Sum => f.zip_with(b, Binary::Add),
+                BiMerge::Mul => f.zip_with(b, Binary::Mul),
+                BiMerge::Ave => each_rank!(f.zip_with(b, Binary::Add), t => t / 2.0),
+            }
+        }
+        Op::TimeDistributed(inner) => {
+            let dims = x.dims();
+            let mut folded = vec![dims[0] * dims[1]];
+            folded.extend(&dims[2..]);
+            let y = run(inner, vec![x.reshape(&folded)]);
+            let mut out = vec![dims[0], dims[1]];
+            out.extend(&y.dims()[1..]);
+            y.reshape(&out)
         }
         Op::Merge(m, axis) => {
             let n = ins.len() + 1;

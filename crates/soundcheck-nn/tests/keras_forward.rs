@@ -45,6 +45,10 @@ fn keras_outputs_are_reproduced() {
         "pools_1d",
         "pools_2d_mixed",
         "dense_on_sequences",
+        "mfcc_lstm",
+        "recurrent_stack",
+        "bidirectional",
+        "td_conv1d_lstm",
     ] {
         let (err, peak) = run_fixture(name);
         assert!(
