@@ -97,6 +97,8 @@ enum ConvWeight {
 }
 
 /// One layer's forward pass with its weights.
+// One Op per layer, built once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Op {
     Identity,
     Act(Activation),
