@@ -20,6 +20,8 @@ pub enum NnError {
     },
     /// A layer or argument the engine does not run yet (the shape engine still checks it).
     Unsupported { layer: String, what: String },
+    /// A value the layer cannot take (an Embedding id outside its table).
+    Value { layer: String, detail: String },
     /// An input array of another shape than the model's.
     Input {
         expected: Vec<Option<usize>>,
@@ -35,6 +37,7 @@ impl fmt::Display for NnError {
             NnError::Weight { layer, key, expected, actual: None } => write!(f, "layer '{layer}': weight '{key}' of shape {expected:?} is missing from the weights; save the weights of this very model"),
             NnError::Weight { layer, key, expected, actual: Some(a) } => write!(f, "layer '{layer}': weight '{key}' has shape {a:?}, expected {expected:?}; the weights come from a different model"),
             NnError::Unsupported { layer, what } => write!(f, "layer '{layer}': {what} is checked by the shape engine but not run by the neural engine yet"),
+            NnError::Value { layer, detail } => write!(f, "layer '{layer}': {detail}"),
             NnError::Input { expected, actual } => write!(f, "input of shape {actual:?} for a model taking (batch, {}); run `soundcheck check MODEL --feed ...` for the diagnosis", expected.iter().map(|d| d.map_or("None".to_string(), |d| d.to_string())).collect::<Vec<_>>().join(", ")),
         }
     }

@@ -3,11 +3,11 @@
 
 use burn::tensor::activation as act;
 use burn::tensor::module::{avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions, PadMode};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde_json::Value;
 use soundcheck_shape::layers::{
-    Conv, ConvKind, Layer, LayerDef, MergeOp, Padding, PoolOp, Rnn, RnnCell,
+    Conv, ConvKind, Edit, Layer, LayerDef, MergeOp, Padding, PoolOp, Rnn, RnnCell,
 };
 use soundcheck_shape::spec::{DataFormat, ModelSpec};
 use soundcheck_shape::Model;
@@ -145,6 +145,24 @@ enum Op {
     },
     /// The inner op applied to every timestep (time folded into the batch).
     TimeDistributed(Box<Op>),
+    /// Ops run one after the other (a separable convolution: depthwise, then pointwise).
+    Chain(Vec<Op>),
+    /// Zero padding, one (before, after) pair per axis, batch included.
+    Pad(Vec<(usize, usize)>),
+    /// Cropping, one (before, after) pair per axis, batch included.
+    Crop(Vec<(usize, usize)>),
+    /// Nearest-neighbour repetition factor per axis, batch included.
+    UpSample(Vec<usize>),
+    LayerNorm {
+        axes: Vec<usize>,
+        gamma: Option<Vec<f32>>,
+        beta: Option<Vec<f32>>,
+        eps: f32,
+        rms: bool,
+    },
+    /// An embedding table `(input_dim, output_dim)`.
+    Embedding(Tensor<2>),
+    RepeatVector(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -304,6 +322,52 @@ fn run_rnn(r: &RnnOp, x: Tensor<3>, reverse: bool) -> DynTensor {
     ))
 }
 
+/// Keras's conv kernel `(k…, in, out)` as burn's `(out, in, k…)`.
+fn conv_weight(kernel: &[f32], kshape: &[usize], device: &Device) -> ConvWeight {
+    let data = kernel.to_vec();
+    match kshape.len() {
+        3 => ConvWeight::W1(
+            Tensor::<3>::from_data(
+                TensorData::new(data, [kshape[0], kshape[1], kshape[2]]),
+                device,
+            )
+            .permute([2, 1, 0]),
+        ),
+        _ => ConvWeight::W2(
+            Tensor::<4>::from_data(
+                TensorData::new(data, [kshape[0], kshape[1], kshape[2], kshape[3]]),
+                device,
+            )
+            .permute([3, 2, 0, 1]),
+        ),
+    }
+}
+
+/// Keras's depthwise kernel `(k…, channels, multiplier)` as burn's grouped weight
+/// `(channels·multiplier, 1, k…)`: output channel `c·multiplier + m` reads input channel `c`.
+fn depthwise_weight(
+    kernel: &[f32],
+    k: &[usize],
+    channels: usize,
+    dm: usize,
+    device: &Device,
+) -> ConvWeight {
+    let data = kernel.to_vec();
+    let n = channels * dm;
+    match k.len() {
+        1 => ConvWeight::W1(
+            Tensor::<2>::from_data(TensorData::new(data, [k[0], n]), device)
+                .permute([1, 0])
+                .reshape([n, 1, k[0]]),
+        ),
+        _ => ConvWeight::W2(
+            Tensor::<3>::from_data(TensorData::new(data, [k[0], k[1], n]), device)
+                .permute([2, 0, 1])
+                .reshape([n, 1, k[0], k[1]]),
+        ),
+    }
+}
+
 /// `(begin, end)` padding Keras applies for `padding` on a length-`l` axis.
 fn pads(padding: Padding, l: usize, span: usize, stride: usize) -> (usize, usize) {
     match padding {
@@ -324,6 +388,9 @@ fn tensor1(v: &[f32], device: &Device) -> Tensor<1> {
 pub struct Network {
     model: Model,
     ops: Vec<Op>,
+    /// The shape engine's output shape of every layer (batch excluded), checked against the real
+    /// tensors in debug builds.
+    inferred: Vec<Vec<Option<usize>>>,
     device: Device,
 }
 
@@ -398,9 +465,15 @@ impl Network {
                 &node.def, configs[k], &input, &output, &ws, device,
             )?);
         }
+        let inferred = report
+            .layers
+            .iter()
+            .map(|l| l.output_shape.dims().to_vec())
+            .collect();
         Ok(Network {
             model,
             ops,
+            inferred,
             device: device.clone(),
         })
     }
@@ -419,9 +492,22 @@ impl Network {
             });
         }
         let mut values: Vec<DynTensor> = vec![DynTensor::from_data(shape, x, &self.device)];
-        for (node, op) in self.model.nodes.iter().zip(&self.ops) {
+        for ((node, op), inferred) in self.model.nodes.iter().zip(&self.ops).zip(&self.inferred) {
             let ins: Vec<DynTensor> = node.inputs.iter().map(|&i| values[i].clone()).collect();
-            values.push(run(op, ins));
+            let y = match op {
+                Op::Embedding(table) => embed(table, &ins[0], &node.def.name)?,
+                _ => run(op, ins),
+            };
+            if cfg!(debug_assertions) {
+                let got = y.dims();
+                let agrees = got.len() == inferred.len() + 1
+                    && got[1..]
+                        .iter()
+                        .zip(inferred)
+                        .all(|(g, d)| d.is_none_or(|d| d == *g));
+                assert!(agrees, "layer '{}': the tensor is {got:?}, the shape engine inferred (batch, {inferred:?})", node.def.name);
+            }
+            values.push(y);
         }
         let out = &values[self.model.outputs[0]];
         Ok((out.dims(), out.to_vec()))
@@ -467,43 +553,167 @@ fn build_op(
                 act: activation,
             }
         }
-        Layer::Conv(c) if c.kind == ConvKind::Standard => {
+        Layer::Conv(c) if c.kind != ConvKind::Transpose => {
             let ch = match c.data_format {
                 DataFormat::ChannelsLast => input.len() - 1,
                 DataFormat::ChannelsFirst => 0,
             };
-            let cin = known(input[ch]) / c.groups;
-            let mut kshape = c.kernel.clone();
-            kshape.extend([cin, c.filters]);
-            let kernel = ws.get("kernel", &kshape)?.to_vec();
-            // Keras (k..., in, out) → burn (out, in, k...).
-            let w = match c.rank {
-                1 => ConvWeight::W1(
-                    Tensor::<3>::from_data(
-                        TensorData::new(kernel, [kshape[0], kshape[1], kshape[2]]),
-                        device,
-                    )
-                    .permute([2, 1, 0]),
-                ),
-                _ => ConvWeight::W2(
-                    Tensor::<4>::from_data(
-                        TensorData::new(kernel, [kshape[0], kshape[1], kshape[2], kshape[3]]),
-                        device,
-                    )
-                    .permute([3, 2, 0, 1]),
-                ),
+            let channels = known(input[ch]);
+            let with = |tail: &[usize]| -> Vec<usize> {
+                c.kernel
+                    .iter()
+                    .copied()
+                    .chain(tail.iter().copied())
+                    .collect()
             };
-            Op::Conv {
-                conv: c.clone(),
-                w,
-                b: if c.use_bias {
-                    Some(tensor1(ws.get("bias", &[c.filters])?, device))
+            let bias = |n: usize| -> Result<Option<Tensor<1>>> {
+                Ok(if c.use_bias {
+                    Some(tensor1(ws.get("bias", &[n])?, device))
                 } else {
                     None
-                },
-                act: activation,
+                })
+            };
+            match c.kind {
+                ConvKind::Standard => {
+                    let kshape = with(&[channels / c.groups, c.filters]);
+                    Op::Conv {
+                        conv: c.clone(),
+                        w: conv_weight(ws.get("kernel", &kshape)?, &kshape, device),
+                        b: bias(c.filters)?,
+                        act: activation,
+                    }
+                }
+                ConvKind::Depthwise => {
+                    let dm = c.depth_multiplier;
+                    let w = depthwise_weight(
+                        ws.get("kernel", &with(&[channels, dm]))?,
+                        &c.kernel,
+                        channels,
+                        dm,
+                        device,
+                    );
+                    let conv = Conv {
+                        groups: channels,
+                        filters: channels * dm,
+                        ..c.clone()
+                    };
+                    Op::Conv {
+                        conv,
+                        w,
+                        b: bias(channels * dm)?,
+                        act: activation,
+                    }
+                }
+                _ => {
+                    // Separable: a depthwise convolution (with the strides and padding), then a
+                    // 1×1 pointwise one (with the bias and activation).
+                    let dm = c.depth_multiplier;
+                    let w = depthwise_weight(
+                        ws.get("depthwise_kernel", &with(&[channels, dm]))?,
+                        &c.kernel,
+                        channels,
+                        dm,
+                        device,
+                    );
+                    let depthwise = Conv {
+                        groups: channels,
+                        filters: channels * dm,
+                        use_bias: false,
+                        ..c.clone()
+                    };
+                    let ones = vec![1; c.rank];
+                    let pshape: Vec<usize> = ones
+                        .iter()
+                        .copied()
+                        .chain([channels * dm, c.filters])
+                        .collect();
+                    let pointwise = Conv {
+                        kernel: ones.clone(),
+                        strides: ones.clone(),
+                        dilation: ones.clone(),
+                        padding: Padding::Valid,
+                        groups: 1,
+                        ..c.clone()
+                    };
+                    Op::Chain(vec![
+                        Op::Conv {
+                            conv: depthwise,
+                            w,
+                            b: None,
+                            act: Activation::Linear,
+                        },
+                        Op::Conv {
+                            conv: pointwise,
+                            w: conv_weight(ws.get("pointwise_kernel", &pshape)?, &pshape, device),
+                            b: bias(c.filters)?,
+                            act: activation,
+                        },
+                    ])
+                }
             }
         }
+        Layer::Spatial(sp) => {
+            let rank = input.len() + 1;
+            let first = match sp.data_format {
+                DataFormat::ChannelsLast => 1,
+                DataFormat::ChannelsFirst => 2,
+            };
+            let per_axis = |i: usize| (first..first + sp.rank).position(|a| a == i);
+            match &sp.edit {
+                Edit::Pad(p) => Op::Pad(
+                    (0..rank)
+                        .map(|i| per_axis(i).map_or((0, 0), |j| p[j]))
+                        .collect(),
+                ),
+                Edit::Crop(c) => Op::Crop(
+                    (0..rank)
+                        .map(|i| per_axis(i).map_or((0, 0), |j| c[j]))
+                        .collect(),
+                ),
+                Edit::UpSample(f) => {
+                    Op::UpSample((0..rank).map(|i| per_axis(i).map_or(1, |j| f[j])).collect())
+                }
+            }
+        }
+        Layer::LayerNorm(ln) => {
+            let r = input.len() as i64 + 1;
+            let mut axes: Vec<usize> = ln
+                .axes
+                .iter()
+                .map(|&a| if a < 0 { r + a } else { a } as usize)
+                .collect();
+            axes.sort_unstable();
+            let pshape: Vec<usize> = axes.iter().map(|&a| known(input[a - 1])).collect();
+            let eps = config
+                .get("epsilon")
+                .and_then(Value::as_f64)
+                .unwrap_or(1e-3) as f32;
+            let gamma = if ln.scale || ln.rms_scaling {
+                Some(ws.get("gamma", &pshape)?.to_vec())
+            } else {
+                None
+            };
+            let beta = if ln.center && !ln.rms_scaling {
+                Some(ws.get("beta", &pshape)?.to_vec())
+            } else {
+                None
+            };
+            Op::LayerNorm {
+                axes,
+                gamma,
+                beta,
+                eps,
+                rms: ln.rms_scaling,
+            }
+        }
+        Layer::Embedding(e) => {
+            let t = ws.get("embeddings", &[e.input_dim, e.output_dim])?;
+            Op::Embedding(Tensor::from_data(
+                TensorData::new(t.to_vec(), [e.input_dim, e.output_dim]),
+                device,
+            ))
+        }
+        Layer::RepeatVector(n) => Op::RepeatVector(*n),
         Layer::Pool(p) => Op::Pool {
             op: p.op,
             rank: p.rank,
@@ -590,6 +800,12 @@ fn build_op(
                 merge,
             }
         }
+        Layer::TimeDistributed(t) if matches!(t.inner.layer, Layer::Embedding(_)) => {
+            return Err(NnError::Unsupported {
+                layer: name.to_string(),
+                what: "TimeDistributed(Embedding)".into(),
+            })
+        }
         Layer::TimeDistributed(t) => {
             let inner = config
                 .get("layer")
@@ -613,6 +829,61 @@ fn build_op(
             })
         }
     })
+}
+
+fn crop<const D: usize>(t: Tensor<D>, ranges: &[std::ops::Range<usize>]) -> Tensor<D> {
+    let r: [std::ops::Range<usize>; D] = std::array::from_fn(|i| ranges[i].clone());
+    t.slice(r)
+}
+
+/// Each element repeated `f` times along `axis` (nearest-neighbour upsampling).
+fn repeat_axis(x: DynTensor, axis: usize, f: usize) -> DynTensor {
+    let mut dims = x.dims();
+    let outer: usize = dims[..=axis].iter().product();
+    let inner: usize = dims[axis + 1..].iter().product();
+    let DynTensor::R3(t) = x.reshape(&[outer, 1, inner]) else {
+        unreachable!("reshaped to rank 3")
+    };
+    dims[axis] *= f;
+    DynTensor::R3(t.expand([outer, f, inner])).reshape(&dims)
+}
+
+/// (x − mean) / sqrt(var + eps) over `axes` (or x / sqrt(mean(x²) + eps) with rms scaling).
+fn normalize<const D: usize>(x: Tensor<D>, axes: &[usize], eps: f32, rms: bool) -> Tensor<D> {
+    let mean_over = |t: Tensor<D>| axes.iter().fold(t, |m, &a| m.mean_dim(a));
+    if rms {
+        let ms = mean_over(x.clone() * x.clone());
+        return x / (ms + eps).sqrt();
+    }
+    let centered = x.clone() - mean_over(x);
+    let var = mean_over(centered.clone() * centered.clone());
+    centered / (var + eps).sqrt()
+}
+
+/// Looks up integer ids in an embedding table, refusing ids outside it.
+fn embed(table: &Tensor<2>, x: &DynTensor, layer: &str) -> Result<DynTensor> {
+    let [v, d] = table.dims();
+    let ids = x.to_vec();
+    if let Some((i, bad)) = ids
+        .iter()
+        .enumerate()
+        .find(|(_, &t)| !(t >= 0.0 && t.fract() == 0.0 && (t as usize) < v))
+    {
+        return Err(NnError::Value {
+            layer: layer.to_string(),
+            detail: format!("input id {bad} at flat position {i} is not an integer in 0..{v} (input_dim); make input_dim cover every id"),
+        });
+    }
+    let idx: Tensor<1, Int> = Tensor::from_data(
+        TensorData::new(
+            ids.iter().map(|&t| t as i64).collect::<Vec<i64>>(),
+            [ids.len()],
+        ),
+        &table.device(),
+    );
+    let mut shape = x.dims();
+    shape.push(d);
+    Ok(DynTensor::R2(table.clone().select(0, idx)).reshape(&shape))
 }
 
 /// Moves the channel axis between Keras's layout and burn's channels-first.
@@ -826,6 +1097,63 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
             out.extend(&y.dims()[1..]);
             y.reshape(&out)
         }
+        Op::Chain(ops) => ops.iter().fold(x, |y, op| run(op, vec![y])),
+        Op::Pad(pairs) => each_rank!(x, t => t.pad(pairs.clone(), PadMode::Constant(0.0))),
+        Op::Crop(pairs) => {
+            let dims = x.dims();
+            let ranges: Vec<std::ops::Range<usize>> = dims
+                .iter()
+                .zip(pairs)
+                .map(|(&d, &(a, b))| a..d - b)
+                .collect();
+            each_rank!(x, t => crop(t, &ranges))
+        }
+        Op::UpSample(factors) => factors
+            .iter()
+            .enumerate()
+            .filter(|(_, &f)| f > 1)
+            .fold(x, |y, (axis, &f)| repeat_axis(y, axis, f)),
+        Op::LayerNorm {
+            axes,
+            gamma,
+            beta,
+            eps,
+            rms,
+        } => {
+            let dims = x.dims();
+            let device = match &x {
+                DynTensor::R2(t) => t.device(),
+                DynTensor::R3(t) => t.device(),
+                DynTensor::R4(t) => t.device(),
+                DynTensor::R5(t) => t.device(),
+            };
+            let mut y = each_rank!(x, t => normalize(t, axes, *eps, *rms));
+            let mut shape = vec![1; dims.len()];
+            for &a in axes {
+                shape[a] = dims[a];
+            }
+            if let Some(g) = gamma {
+                y = y.zip_with(
+                    DynTensor::from_data(&shape, g.clone(), &device),
+                    Binary::Mul,
+                );
+            }
+            if let Some(b) = beta {
+                y = y.zip_with(
+                    DynTensor::from_data(&shape, b.clone(), &device),
+                    Binary::Add,
+                );
+            }
+            y
+        }
+        Op::RepeatVector(n) => {
+            let d = x.dims();
+            let DynTensor::R3(t) = x.reshape(&[d[0], 1, d[1]]) else {
+                unreachable!("reshaped to rank 3")
+            };
+            DynTensor::R3(t.expand([d[0], *n, d[1]]))
+        }
+        Op::Embedding(_) => unreachable!("embeddings are looked up in Network::forward"),
         Op::Merge(m, axis) => {
             let n = ins.len() + 1;
             match m {

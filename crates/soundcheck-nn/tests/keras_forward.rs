@@ -49,6 +49,9 @@ fn keras_outputs_are_reproduced() {
         "recurrent_stack",
         "bidirectional",
         "td_conv1d_lstm",
+        "spatial_edits_2d",
+        "spatial_edits_1d",
+        "embedding_lstm",
     ] {
         let (err, peak) = run_fixture(name);
         assert!(
@@ -113,6 +116,24 @@ fn weights_of_another_model_and_bad_inputs_are_named() {
         .to_string();
     assert!(
         e.contains("input of shape [2, 36, 5] for a model taking (batch, 37, 5)"),
+        "{e}"
+    );
+    // An id outside the embedding table is refused, not read out of bounds.
+    let d = fixture("embedding_lstm");
+    let spec =
+        ModelSpec::from_json_str(&std::fs::read_to_string(d.join("model.json")).unwrap()).unwrap();
+    let net = Network::new(
+        &spec,
+        &read_weights(&d.join("weights.safetensors")).unwrap(),
+        &Device::flex(),
+    )
+    .unwrap();
+    let e = net
+        .forward(&[1, 9], vec![0.0, 1.0, 2.0, 20.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("layer 'embedding': input id 20 at flat position 3 is not an integer in 0..20"),
         "{e}"
     );
     let bad = std::env::temp_dir().join(format!("sc-nn-{}.safetensors", std::process::id()));

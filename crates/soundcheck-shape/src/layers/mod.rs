@@ -22,6 +22,7 @@ pub use conv::{Conv, ConvKind, Padding};
 pub use merge::{Merge, MergeOp};
 pub use pool::{GlobalPool, Pool, PoolOp};
 pub use recurrent::{Rnn, RnnCell};
+pub use spatial::{Edit, SpatialEdit};
 
 /// Every layer class the engine knows, by Keras class name.
 pub const KNOWN_TYPES: &[&str] = &[
