@@ -2,8 +2,13 @@
 //! the boundaries, channels-first inside burn's convolutions and pools.
 
 use burn::tensor::activation as act;
-use burn::tensor::module::{avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions, PadMode};
+use burn::tensor::module::{
+    avg_pool1d, avg_pool2d, conv1d, conv2d, conv_transpose1d, conv_transpose2d, max_pool1d,
+    max_pool2d,
+};
+use burn::tensor::ops::{
+    AvgPoolOptions, ConvOptions, ConvTransposeOptions, MaxPoolOptions, PadMode,
+};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde_json::Value;
 use soundcheck_shape::layers::{
@@ -21,8 +26,10 @@ use crate::weights::Weights;
 pub enum Activation {
     Linear,
     Relu,
-    LeakyRelu,
-    Elu,
+    /// With its negative slope.
+    LeakyRelu(f32),
+    /// With its alpha.
+    Elu(f32),
     Gelu,
     Sigmoid,
     Tanh,
@@ -48,8 +55,8 @@ impl Activation {
         Ok(match name.as_str() {
             "linear" => Activation::Linear,
             "relu" => Activation::Relu,
-            "leaky_relu" => Activation::LeakyRelu,
-            "elu" => Activation::Elu,
+            "leaky_relu" => Activation::LeakyRelu(0.2),
+            "elu" => Activation::Elu(1.0),
             "gelu" => Activation::Gelu,
             "sigmoid" => Activation::Sigmoid,
             "tanh" => Activation::Tanh,
@@ -72,8 +79,8 @@ impl Activation {
             Activation::Linear => x,
             Activation::Relu => act::relu(x),
             // Keras 3's `leaky_relu` activation uses negative_slope 0.2 (the layer's default is 0.3).
-            Activation::LeakyRelu => act::leaky_relu(x, 0.2),
-            Activation::Elu => act::elu(x, 1.0),
+            Activation::LeakyRelu(slope) => act::leaky_relu(x, slope as f64),
+            Activation::Elu(alpha) => act::elu(x, alpha as f64),
             // Keras's gelu defaults to the exact (erf) form.
             Activation::Gelu => act::gelu(x),
             Activation::Sigmoid => act::sigmoid(x),
@@ -108,6 +115,12 @@ enum Op {
         act: Activation,
     },
     Conv {
+        conv: Conv,
+        w: ConvWeight,
+        b: Option<Tensor<1>>,
+        act: Activation,
+    },
+    ConvTranspose {
         conv: Conv,
         w: ConvWeight,
         b: Option<Tensor<1>>,
@@ -322,7 +335,16 @@ fn run_rnn(r: &RnnOp, x: Tensor<3>, reverse: bool) -> DynTensor {
     ))
 }
 
-/// Keras's conv kernel `(k…, in, out)` as burn's `(out, in, k…)`.
+/// A numeric argument, or its default when absent or null.
+fn number(config: &serde_json::Map<String, Value>, key: &str, default: f32) -> f32 {
+    config
+        .get(key)
+        .and_then(Value::as_f64)
+        .map_or(default, |v| v as f32)
+}
+
+/// Keras's conv kernel `(k…, in, out)` as burn's `(out, in, k…)`; equally a transposed kernel
+/// `(k…, out, in)` as burn's `(in, out, k…)`.
 fn conv_weight(kernel: &[f32], kshape: &[usize], device: &Device) -> ConvWeight {
     let data = kernel.to_vec();
     match kshape.len() {
@@ -533,10 +555,28 @@ fn build_op(
             // Noise and dropout do nothing at inference.
             "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianNoise"
             | "GaussianDropout" => Op::Identity,
+            "LeakyReLU" => Op::Act(Activation::LeakyRelu(number(config, "negative_slope", 0.3))),
+            "ELU" => Op::Act(Activation::Elu(number(config, "alpha", 1.0))),
+            "ReLU"
+                if ["max_value", "negative_slope", "threshold"]
+                    .iter()
+                    .all(|k| number(config, k, 0.0) == 0.0) =>
+            {
+                Op::Act(Activation::Relu)
+            }
+            "Softmax"
+                if config
+                    .get("axis")
+                    .is_none_or(|a| a == -1 || a == &serde_json::json!([-1])) =>
+            {
+                Op::Act(Activation::Softmax)
+            }
             other => {
                 return Err(NnError::Unsupported {
                     layer: name.to_string(),
-                    what: format!("the {other} layer (use Activation('...') instead)"),
+                    what: format!(
+                        "the {other} layer with these arguments (use Activation('...') instead)"
+                    ),
                 })
             }
         },
@@ -553,7 +593,29 @@ fn build_op(
                 act: activation,
             }
         }
-        Layer::Conv(c) if c.kind != ConvKind::Transpose => {
+        Layer::Conv(c) if c.kind == ConvKind::Transpose => {
+            let ch = match c.data_format {
+                DataFormat::ChannelsLast => input.len() - 1,
+                DataFormat::ChannelsFirst => 0,
+            };
+            let kshape: Vec<usize> = c
+                .kernel
+                .iter()
+                .copied()
+                .chain([c.filters, known(input[ch])])
+                .collect();
+            Op::ConvTranspose {
+                conv: c.clone(),
+                w: conv_weight(ws.get("kernel", &kshape)?, &kshape, device),
+                b: if c.use_bias {
+                    Some(tensor1(ws.get("bias", &[c.filters])?, device))
+                } else {
+                    None
+                },
+                act: activation,
+            }
+        }
+        Layer::Conv(c) => {
             let ch = match c.data_format {
                 DataFormat::ChannelsLast => input.len() - 1,
                 DataFormat::ChannelsFirst => 0,
@@ -822,12 +884,6 @@ fn build_op(
                 device,
             )?))
         }
-        _ => {
-            return Err(NnError::Unsupported {
-                layer: name.to_string(),
-                what: def.type_name.clone(),
-            })
-        }
     })
 }
 
@@ -952,6 +1008,67 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
                 }
                 _ => unreachable!("the shape engine checked the conv input rank"),
             };
+            act.run(from_channels_first(y, conv.data_format))
+        }
+        Op::ConvTranspose { conv, w, b, act } => {
+            let x = to_channels_first(x, conv.data_format);
+            let dims = x.dims();
+            let r = conv.rank;
+            // The full transposed convolution, then TensorFlow's window of it: the output starts
+            // where SAME padding of the matching forward convolution would, and is zero-extended
+            // where it reaches past the full result.
+            let full = match (x, w) {
+                (DynTensor::R3(x), ConvWeight::W1(w)) => DynTensor::R3(conv_transpose1d(
+                    x,
+                    w.clone(),
+                    None,
+                    ConvTransposeOptions {
+                        stride: [conv.strides[0]],
+                        padding: [0],
+                        padding_out: [0],
+                        dilation: [conv.dilation[0]],
+                        groups: 1,
+                    },
+                )),
+                (DynTensor::R4(x), ConvWeight::W2(w)) => DynTensor::R4(conv_transpose2d(
+                    x,
+                    w.clone(),
+                    None,
+                    ConvTransposeOptions {
+                        stride: [conv.strides[0], conv.strides[1]],
+                        padding: [0, 0],
+                        padding_out: [0, 0],
+                        dilation: [conv.dilation[0], conv.dilation[1]],
+                        groups: 1,
+                    },
+                )),
+                _ => unreachable!("the shape engine checked the conv input rank"),
+            };
+            let fdims = full.dims();
+            let mut crop = vec![(0, 0); fdims.len()];
+            let mut extend = vec![(0, 0); fdims.len()];
+            for i in 0..r {
+                let (l, f) = (dims[2 + i], fdims[2 + i]);
+                let out = conv.out_len(i, l) as usize;
+                let span = conv.dilation[i] * (conv.kernel[i] - 1) + 1;
+                let start = match conv.padding {
+                    Padding::Valid => 0,
+                    _ => ((l - 1) * conv.strides[i] + span).saturating_sub(out) / 2,
+                };
+                let end = (start + out).min(f);
+                crop[2 + i] = (start, f - end);
+                extend[2 + i] = (0, out - (end - start));
+            }
+            let mut y = run(&Op::Crop(crop), vec![full]);
+            if extend.iter().any(|&(_, e)| e > 0) {
+                y = run(&Op::Pad(extend), vec![y]);
+            }
+            if let Some(b) = b {
+                let mut shape = vec![1; y.dims().len()];
+                shape[1] = conv.filters;
+                let bias = DynTensor::R2(b.clone().unsqueeze::<2>()).reshape(&shape);
+                y = y.zip_with(bias, Binary::Add);
+            }
             act.run(from_channels_first(y, conv.data_format))
         }
         Op::Pool {

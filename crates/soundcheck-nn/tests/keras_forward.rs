@@ -52,6 +52,8 @@ fn keras_outputs_are_reproduced() {
         "spatial_edits_2d",
         "spatial_edits_1d",
         "embedding_lstm",
+        "transposed_2d",
+        "transposed_1d",
     ] {
         let (err, peak) = run_fixture(name);
         assert!(
