@@ -15,7 +15,7 @@ use crate::load::{load_spec, parse_shape, read_npy_header};
 /// anything that does not fit, with the fix.
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  soundcheck check models/vocal-mask.toml\n  soundcheck check models/vocal-mask.toml --feed 32,2584\n  soundcheck check model.keras --data x_train.npy --labels y_train.npy --json\n  soundcheck check models/mfcc-lstm.toml --min-input\n\nExit status: 0 everything fits, 1 a shape problem was found, 2 a file or argument cannot be used."
+    after_help = "Examples:\n  soundcheck check models/vocal-mask.toml\n  soundcheck check models/vocal-mask.toml --feed 32,2584\n  soundcheck check model.keras --data x_train.npy --labels y_train.npy --json\n  soundcheck check models/mfcc-lstm.toml --data DATASET_DIR   (x.npy and y.npy)\n  soundcheck check models/mfcc-lstm.toml --min-input\n\nExit status: 0 everything fits, 1 a shape problem was found, 2 a file or argument cannot be used."
 )]
 pub struct CheckArgs {
     /// Model: soundcheck .toml/.json spec, Keras model.to_json() file, or .keras archive
@@ -23,8 +23,9 @@ pub struct CheckArgs {
     /// Full shape of the array you will feed, batch first, as numpy prints it (e.g. 32,2584)
     #[arg(long, value_name = "SHAPE", conflicts_with = "data")]
     feed: Option<String>,
-    /// A .npy file to feed (only its header is read)
-    #[arg(long, value_name = "FILE.npy")]
+    /// A .npy file to feed, or a dataset folder holding x.npy (inputs) and y.npy (targets, checked
+    /// as --labels); only the headers are read
+    #[arg(long, value_name = "FILE.npy|DIR")]
     data: Option<PathBuf>,
     /// Labels to check against the output and loss: a shape (32,10) or a .npy file
     #[arg(long, value_name = "SHAPE|FILE.npy")]
@@ -111,9 +112,24 @@ fn feed_shape(a: &CheckArgs) -> Result<Option<Vec<usize>>, Diagnosis> {
         return parse_shape(f, "--feed").map(Some);
     }
     if let Some(p) = &a.data {
-        return read_npy_header(p).map(|h| Some(h.shape));
+        let x = if p.is_dir() {
+            p.join("x.npy")
+        } else {
+            p.clone()
+        };
+        return read_npy_header(&x).map(|h| Some(h.shape));
     }
     Ok(None)
+}
+
+/// The labels to check: `--labels` (a shape or a .npy file), or `y.npy` of a `--data` folder.
+fn labels_source(a: &CheckArgs) -> Option<String> {
+    a.labels.clone().or_else(|| {
+        a.data
+            .as_ref()
+            .filter(|d| d.is_dir())
+            .map(|d| d.join("y.npy").display().to_string())
+    })
 }
 
 fn feed_and_labels(a: &CheckArgs, model: &Model) -> Result<(), Diagnosis> {
@@ -121,7 +137,7 @@ fn feed_and_labels(a: &CheckArgs, model: &Model) -> Result<(), Diagnosis> {
     if let Some(feed) = &feed {
         check_feed(model, feed)?;
     }
-    if let Some(l) = &a.labels {
+    if let Some(l) = &labels_source(a) {
         let (shape, integer) = if l.to_lowercase().ends_with(".npy") {
             let h = read_npy_header(std::path::Path::new(l))?;
             let int = h.is_integer();

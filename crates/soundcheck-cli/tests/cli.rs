@@ -312,3 +312,45 @@ fn absurd_sizes_are_errors_not_panics() {
         assert!(!err.contains("panicked"), "{spec}: {err}");
     }
 }
+
+#[test]
+fn a_dataset_folder_is_checked_inputs_and_labels_together() {
+    let dir = tmp("dataset");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_npy(&dir.join("x.npy"), "<f4", &[12, 100, 13]);
+    write_npy(&dir.join("y.npy"), "<i8", &[12]);
+    let spec = repo("models/mfcc-lstm.toml");
+    let (code, v) = json_of(&[
+        "check",
+        spec.to_str().unwrap(),
+        "--data",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    write_npy(&dir.join("y.npy"), "<f4", &[12, 10]);
+    let (code, v) = json_of(&[
+        "check",
+        spec.to_str().unwrap(),
+        "--data",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(v["error"]["kind"], "label_mismatch", "{v}");
+    write_npy(&dir.join("y.npy"), "<i8", &[11]);
+    let (_, v) = json_of(&[
+        "check",
+        spec.to_str().unwrap(),
+        "--data",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("12 examples but 11 labels"),
+        "{v}"
+    );
+}
