@@ -1,0 +1,221 @@
+//! Per-frame SDR/ISR/SIR/SAR against museval 0.4.1 (`tools/fixtures/museval_metrics.py`). The
+//! signals are rebuilt here from the same integer recipe, so only museval's numbers are stored.
+
+use serde_json::Value;
+use soundcheck_eval::{bss_eval_v4, nanmedian, EvalError};
+
+const TOLERANCE_DB: f64 = 0.01;
+/// Above this the error energy is f64 rounding noise (an estimate exactly in the references'
+/// span gives SAR ≈ 260 dB): both sides must call it perfect, the digits are not comparable.
+const ROUNDING_FLOOR_DB: f64 = 150.0;
+
+/// xorshift64 → uniform [-1, 1), bit-identical to the fixture script's `noise`.
+fn noise(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn source(tone: bool, n: usize, sr: usize, seed: u64) -> Vec<f64> {
+    if !tone {
+        return noise(n, seed).iter().map(|v| 0.3 * v).collect();
+    }
+    let f0 = 110.0 * (seed + 1) as f64;
+    let w = noise(n, seed + 100);
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / sr as f64;
+            0.3 * (2.0 * std::f64::consts::PI * f0 * t).sin()
+                + 0.1 * (2.0 * std::f64::consts::PI * 2.7 * f0 * t).sin()
+                + 0.05 * w[i]
+        })
+        .collect()
+}
+
+type Signals = Vec<Vec<Vec<f64>>>;
+
+fn build(case: &Value) -> (Signals, Signals) {
+    let (nsrc, nchan) = (
+        case["sources"].as_u64().unwrap() as usize,
+        case["channels"].as_u64().unwrap() as usize,
+    );
+    let sr = case["sr"].as_u64().unwrap() as usize;
+    let n = (case["seconds"].as_f64().unwrap() * sr as f64) as usize;
+    let mut refs: Signals = (0..nsrc)
+        .map(|j| {
+            (0..nchan)
+                .map(|c| source(j % 2 == 0, n, sr, (10 * j + c) as u64))
+                .collect()
+        })
+        .collect();
+    let silent = case.get("silent").map(|s| {
+        let s = s.as_array().unwrap();
+        (
+            s[0].as_u64().unwrap() as usize,
+            (s[1].as_f64().unwrap() * sr as f64) as usize,
+            (s[2].as_f64().unwrap() * sr as f64) as usize,
+        )
+    });
+    if let Some((j, a, b)) = silent {
+        refs[j].iter_mut().for_each(|ch| ch[a..b].fill(0.0));
+    }
+    let mut est = refs.clone();
+    for j in 0..nsrc {
+        let other = &refs[(j + 1) % nsrc];
+        for c in 0..nchan {
+            let (r, e) = (&refs[j][c], &mut est[j][c]);
+            match case["estimate"].as_str().unwrap() {
+                "interference" => e.iter_mut().zip(&other[c]).for_each(|(v, o)| *v += 0.2 * o),
+                "noise" => e
+                    .iter_mut()
+                    .zip(noise(n, (1000 + 10 * j + c) as u64))
+                    .for_each(|(v, w)| *v += 0.05 * w),
+                "fir" => {
+                    let h = [0.6, 0.3, -0.1];
+                    for t in 0..n {
+                        e[t] = (0..3).filter(|&k| k <= t).map(|k| h[k] * r[t - k]).sum();
+                    }
+                }
+                "shift" => {
+                    e[..10].fill(0.0);
+                    e[10..].copy_from_slice(&r[..n - 10]);
+                }
+                "mixed" => {
+                    let w = noise(n, (2000 + 10 * j + c) as u64);
+                    for t in 0..n {
+                        e[t] = 0.8 * r[t] + 0.1 * other[c][t] + 0.02 * w[t];
+                    }
+                }
+                other => panic!("unknown estimate kind {other}"),
+            }
+        }
+    }
+    if let Some((j, a, b)) = silent {
+        est[j].iter_mut().for_each(|ch| ch[a..b].fill(0.0));
+    }
+    (refs, est)
+}
+
+fn fixture() -> Value {
+    serde_json::from_str(include_str!("fixtures/museval_cases.json")).unwrap()
+}
+
+fn check_case(id: &str) {
+    let fx = fixture();
+    let case = fx["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap();
+    let (refs, est) = build(case);
+    let sr = case["sr"].as_u64().unwrap() as usize;
+    let got = bss_eval_v4(&refs, &est, sr, sr).unwrap();
+    for (name, ours) in [
+        ("sdr", &got.sdr),
+        ("isr", &got.isr),
+        ("sir", &got.sir),
+        ("sar", &got.sar),
+    ] {
+        let theirs = case[name].as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{id} {name}: sources");
+        for (j, (o, t)) in ours.iter().zip(theirs).enumerate() {
+            let t = t.as_array().unwrap();
+            assert_eq!(o.len(), t.len(), "{id} {name}[{j}]: frames");
+            for (k, (a, b)) in o.iter().zip(t).enumerate() {
+                match b.as_f64() {
+                    None => assert!(a.is_nan(), "{id} {name}[{j}][{k}]: museval NaN, ours {a}"),
+                    Some(b) if b > ROUNDING_FLOOR_DB => assert!(
+                        *a > ROUNDING_FLOOR_DB,
+                        "{id} {name}[{j}][{k}]: museval {b:.1} dB (exact), ours {a:.4} dB"
+                    ),
+                    Some(b) => assert!(
+                        (a - b).abs() < TOLERANCE_DB,
+                        "{id} {name}[{j}][{k}]: ours {a:.4} dB, museval {b:.4} dB"
+                    ),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn interference() {
+    check_case("stereo2_interference_10s");
+}
+
+#[test]
+fn additive_noise() {
+    check_case("stereo2_noise_10s");
+}
+
+#[test]
+fn fir_filtered_estimate() {
+    check_case("stereo2_fir_10s");
+}
+
+#[test]
+fn shifted_estimate() {
+    check_case("stereo2_shift_10s");
+}
+
+#[test]
+fn silent_windows_are_nan() {
+    check_case("stereo2_silence_10s");
+}
+
+#[test]
+fn thirty_seconds() {
+    check_case("stereo2_mixed_30s");
+}
+
+#[test]
+fn four_mono_sources() {
+    check_case("mono4_mixed_10s");
+}
+
+#[test]
+fn four_stereo_sources() {
+    check_case("stereo4_mixed_10s");
+}
+
+#[test]
+fn median_skips_nan_frames() {
+    assert_eq!(nanmedian(&[3.0, f64::NAN, 1.0, 2.0]), 2.0);
+    assert_eq!(nanmedian(&[4.0, 1.0, f64::NAN, 2.0, 3.0]), 2.5);
+    assert!(nanmedian(&[f64::NAN]).is_nan());
+}
+
+#[test]
+fn bad_input_is_named() {
+    let r = vec![vec![vec![0.1, 0.2, 0.3]]];
+    let short = vec![vec![vec![0.1, 0.2]]];
+    let err = bss_eval_v4(&r, &short, 2, 2).unwrap_err();
+    assert_eq!(err.to_string(), "estimates are 1 source(s) × 1 channel(s) × 2 samples, references are 1 source(s) × 1 channel(s) × 3 samples: give one estimate per reference, of the same length and channels");
+    let nan = vec![vec![vec![0.1, f64::NAN, 0.3]]];
+    let err = bss_eval_v4(&r, &nan, 2, 2).unwrap_err();
+    assert_eq!(
+        err,
+        EvalError::NonFinite {
+            what: "estimate",
+            source: 0,
+            channel: 0,
+            sample: 1
+        }
+    );
+    assert!(err
+        .to_string()
+        .contains("estimate source 0, channel 0, sample 1 is not finite"));
+    let zero = vec![vec![vec![0.0; 3]]];
+    let err = bss_eval_v4(&zero, &r, 2, 2).unwrap_err();
+    assert!(
+        err.to_string().contains("reference source 0 is silent"),
+        "{err}"
+    );
+}
