@@ -14,6 +14,9 @@ use crate::linalg::{cholesky, solve, Matrix};
 /// museval's filter length.
 pub const FILTERS_LEN: usize = 512;
 
+/// One estimate's projection filters, `[channel][(source, channel, lag)]`.
+type Filters = Vec<Vec<f64>>;
+
 /// Signals as `[source][channel][sample]`.
 pub type Sources = [Vec<Vec<f64>>];
 
@@ -206,9 +209,9 @@ pub fn bss_eval_v4(
             cholesky(&b).ok_or(EvalError::Singular)
         })
         .collect::<Result<_, _>>()?;
-    // Projection filters of each estimate: onto all references (c_all[j][(jj, cj, lag)][c]) and
-    // onto its own reference (c_own[j][(cj, lag)][c]).
-    let (c_all, c_own): (Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>) = (0..nsrc)
+    // Projection filters of each estimate: onto all references (c_all[j][c][(jj, cj, lag)]) and
+    // onto its own reference (c_own[j][c][(cj, lag)]).
+    let (c_all, c_own): (Vec<Filters>, Vec<Filters>) = (0..nsrc)
         .into_par_iter()
         .map(|j| {
             let sef: Vec<Vec<Complex64>> = estimates[j].iter().map(|c| fft.spectrum(c)).collect();
@@ -277,12 +280,10 @@ pub fn bss_eval_v4(
                     let project = |filters: &[f64], sources: &[usize]| -> Vec<f64> {
                         let mut acc = vec![Complex64::new(0.0, 0.0); wfft.n / 2 + 1];
                         for (k, &jj) in sources.iter().enumerate() {
-                            for cj in 0..nchan {
+                            for (cj, rf) in refs_f[jj].iter().enumerate() {
                                 let off = (k * nchan + cj) * l;
                                 let hf = wfft.spectrum(&filters[off..off + l]);
-                                for (a, (x, y)) in
-                                    acc.iter_mut().zip(hf.iter().zip(&refs_f[jj][cj]))
-                                {
+                                for (a, (x, y)) in acc.iter_mut().zip(hf.iter().zip(rf)) {
                                     *a += x * y;
                                 }
                             }
