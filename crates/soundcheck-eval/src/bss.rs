@@ -241,6 +241,20 @@ pub fn bss_eval_v4(
     } else {
         1
     };
+    // Every window has the same length (a partial last one is dropped), so the filters' spectra
+    // at the window's FFT size are computed once, not once per frame.
+    let wfft = Fft::new((window.min(nsampl) + l - 1).next_power_of_two());
+    let spectra = |filters: &Vec<Vec<f64>>| -> Vec<Vec<Vec<Complex64>>> {
+        filters
+            .iter()
+            .map(|f| f.chunks(l).map(|h| wfft.spectrum(h)).collect())
+            .collect()
+    };
+    let (h_all, h_own): (Vec<_>, Vec<_>) = c_all
+        .par_iter()
+        .zip(&c_own)
+        .map(|(a, o)| (spectra(a), spectra(o)))
+        .unzip();
     let frames: Vec<[Vec<f64>; 4]> = (0..nwin)
         .into_par_iter()
         .map(|t| {
@@ -254,7 +268,6 @@ pub fn bss_eval_v4(
                 return [nan.clone(), nan.clone(), nan.clone(), nan];
             }
             let len = e - s + l - 1;
-            let wfft = Fft::new(len.next_power_of_two());
             let refs_f: Vec<Vec<Vec<Complex64>>> = references
                 .iter()
                 .map(|src| src.iter().map(|ch| wfft.spectrum(&ch[s..e])).collect())
@@ -277,12 +290,11 @@ pub fn bss_eval_v4(
                 ) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
                 for c in 0..nchan {
                     // Σ filters ∗ windowed references, in the frequency domain.
-                    let project = |filters: &[f64], sources: &[usize]| -> Vec<f64> {
+                    let project = |filters: &[Vec<Complex64>], sources: &[usize]| -> Vec<f64> {
                         let mut acc = vec![Complex64::new(0.0, 0.0); wfft.n / 2 + 1];
                         for (k, &jj) in sources.iter().enumerate() {
                             for (cj, rf) in refs_f[jj].iter().enumerate() {
-                                let off = (k * nchan + cj) * l;
-                                let hf = wfft.spectrum(&filters[off..off + l]);
+                                let hf = &filters[k * nchan + cj];
                                 for (a, (x, y)) in acc.iter_mut().zip(hf.iter().zip(rf)) {
                                     *a += x * y;
                                 }
@@ -291,8 +303,8 @@ pub fn bss_eval_v4(
                         wfft.signal(acc)
                     };
                     let all_sources: Vec<usize> = (0..nsrc).collect();
-                    let p_all = project(&c_all[j][c], &all_sources);
-                    let p_own = project(&c_own[j][c], &[j]);
+                    let p_all = project(&h_all[j][c], &all_sources);
+                    let p_own = project(&h_own[j][c], &[j]);
                     let (r, est) = (&references[j][c][s..e], &estimates[j][c][s..e]);
                     for k in 0..len {
                         let st = if k < r.len() { r[k] } else { 0.0 };

@@ -131,7 +131,9 @@ fn check_case(id: &str) {
             assert_eq!(o.len(), t.len(), "{id} {name}[{j}]: frames");
             for (k, (a, b)) in o.iter().zip(t).enumerate() {
                 match b.as_f64() {
-                    None if b == "inf" => assert_eq!(*a, f64::INFINITY, "{id} {name}[{j}][{k}]: museval +inf"),
+                    None if b == "inf" => {
+                        assert_eq!(*a, f64::INFINITY, "{id} {name}[{j}][{k}]: museval +inf")
+                    }
                     None => assert!(a.is_nan(), "{id} {name}[{j}][{k}]: museval NaN, ours {a}"),
                     Some(b) if b > ROUNDING_FLOOR_DB => assert!(
                         *a > ROUNDING_FLOOR_DB,
