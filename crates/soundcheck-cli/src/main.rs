@@ -5,6 +5,7 @@
 
 mod check;
 mod convert;
+mod evaluate;
 mod features;
 mod load;
 mod picture;
@@ -31,6 +32,7 @@ enum Command {
     Check(check::CheckArgs),
     Convert(convert::ConvertArgs),
     Features(features::FeaturesArgs),
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Check(a) => check::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::Features(a) => features::run(&a),
+        Command::Evaluate(a) => evaluate::run(&a),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,354 @@
+//! `soundcheck evaluate --reference DIR --estimate DIR`: BSS Eval v4 scores of separated stems,
+//! as museval computes them (per-frame SDR/ISR/SIR/SAR, median over frames, median over tracks).
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde_json::{json, Value};
+use soundcheck_audio::{decode, Decoded};
+use soundcheck_eval::{bss_eval_v4, nanmedian, EvalError, Metrics};
+
+const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
+const METRICS: [&str; 4] = ["SDR", "ISR", "SIR", "SAR"];
+
+/// Score separated stems against the references with BSS Eval v4 (museval's image metrics:
+/// 512-tap distortion filters over the whole track, 1 s windows and hop).
+///
+/// A folder of audio files is one track (its stems, e.g. vocals.wav and accompaniment.wav); a
+/// folder of folders is one track per subfolder. Estimates carry the same names. Estimates
+/// shorter or longer than their reference are zero-padded or cut to it, as museval does.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  soundcheck evaluate --reference musdb/test/Song --estimate separated/Song\n  soundcheck evaluate --reference musdb/test --estimate separated --json > scores.json"
+)]
+pub struct EvaluateArgs {
+    /// Reference stems: one track's folder of audio files, or a folder of track folders
+    #[arg(long)]
+    reference: PathBuf,
+    /// Estimated stems, with the reference's file (and track folder) names
+    #[arg(long)]
+    estimate: PathBuf,
+    /// Window length in seconds
+    #[arg(long, default_value_t = 1.0)]
+    window: f64,
+    /// Hop between windows in seconds
+    #[arg(long, default_value_t = 1.0)]
+    hop: f64,
+    /// Print one JSON object: per-frame and per-track metrics, medians over tracks
+    #[arg(long)]
+    json: bool,
+}
+
+struct Track {
+    name: String,
+    stems: Vec<String>,
+    sample_rate: u32,
+    metrics: Metrics,
+}
+
+fn is_audio(p: &Path) -> bool {
+    p.is_file()
+        && p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let rd = std::fs::read_dir(dir).map_err(|e| {
+        format!(
+            "{}: cannot read the folder ({e}): check the path",
+            dir.display()
+        )
+    })?;
+    let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    v.sort();
+    Ok(v)
+}
+
+/// `(track name, reference folder, estimate folder)` for every track.
+fn tracks(a: &EvaluateArgs) -> Result<Vec<(String, PathBuf, PathBuf)>, String> {
+    let entries = sorted_entries(&a.reference)?;
+    if entries.iter().any(|p| is_audio(p)) {
+        let name = a.reference.file_name().map_or_else(
+            || a.reference.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        return Ok(vec![(name, a.reference.clone(), a.estimate.clone())]);
+    }
+    let list: Vec<_> = entries
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let est = a.estimate.join(&name);
+            (name, p, est)
+        })
+        .collect();
+    if list.is_empty() {
+        return Err(format!(
+            "{}: no audio files and no track folders: point --reference at a folder of stems (vocals.wav, ...) or of track folders",
+            a.reference.display()
+        ));
+    }
+    Ok(list)
+}
+
+fn to_f64(d: &Decoded) -> Vec<Vec<f64>> {
+    d.channels
+        .iter()
+        .map(|c| c.iter().map(|&v| f64::from(v)).collect())
+        .collect()
+}
+
+fn evaluate_track(
+    name: &str,
+    ref_dir: &Path,
+    est_dir: &Path,
+    a: &EvaluateArgs,
+) -> Result<(Track, Vec<String>), String> {
+    let files: Vec<PathBuf> = sorted_entries(ref_dir)?
+        .into_iter()
+        .filter(|p| is_audio(p))
+        .collect();
+    if files.is_empty() {
+        return Err(format!(
+            "{}: no reference stems (audio files) in the track folder",
+            ref_dir.display()
+        ));
+    }
+    let mut warnings = Vec::new();
+    let (mut refs, mut ests, mut stems) = (Vec::new(), Vec::new(), Vec::new());
+    let mut first: Option<(PathBuf, u32, usize, usize)> = None;
+    for f in &files {
+        let r = decode(f).map_err(|e| e.to_string())?;
+        let (sr, chans, frames) = (r.sample_rate, r.channels.len(), r.frames());
+        if let Some((p0, sr0, c0, n0)) = &first {
+            if (sr, chans, frames) != (*sr0, *c0, *n0) {
+                return Err(format!(
+                    "{}: {chans} channel(s) × {frames} samples at {sr} Hz, but {} is {c0} × {n0} at {sr0} Hz: the stems of a track must share rate, channels and length",
+                    f.display(),
+                    p0.display()
+                ));
+            }
+        } else {
+            first = Some((f.clone(), sr, chans, frames));
+        }
+        let ef = est_dir.join(f.file_name().unwrap_or_default());
+        if !ef.exists() {
+            return Err(format!(
+                "no estimate for {}: expected {} (name the estimates as the references)",
+                f.display(),
+                ef.display()
+            ));
+        }
+        let e = decode(&ef).map_err(|e| e.to_string())?;
+        if e.sample_rate != sr || e.channels.len() != chans {
+            return Err(format!(
+                "{}: {} channel(s) at {} Hz, but its reference is {chans} channel(s) at {sr} Hz: write the estimate at the reference's rate and channels",
+                ef.display(),
+                e.channels.len(),
+                e.sample_rate
+            ));
+        }
+        let mut est = to_f64(&e);
+        if e.frames() != frames {
+            warnings.push(format!(
+                "{}: {} samples, reference {frames}: zero-padded or cut to the reference (as museval)",
+                ef.display(),
+                e.frames()
+            ));
+            est.iter_mut().for_each(|c| c.resize(frames, 0.0));
+        }
+        refs.push(to_f64(&r));
+        ests.push(est);
+        stems.push(
+            f.file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    let sr = first.map_or(0, |f| f.1);
+    let samples = |s: f64| (s * f64::from(sr)).round() as usize;
+    let (window, hop) = (samples(a.window), samples(a.hop));
+    let metrics = bss_eval_v4(&refs, &ests, window, hop).map_err(|e| match e {
+        EvalError::Silent { what, source } => {
+            let dir = if what == "estimate" { est_dir } else { ref_dir };
+            format!(
+                "{}: the {what} is silent over the whole track: BSS Eval is undefined for it (museval refuses it too); drop the stem or check the separation",
+                dir.join(files[source].file_name().unwrap_or_default()).display()
+            )
+        }
+        EvalError::NonFinite { what, source, channel, sample } => {
+            let dir = if what == "estimate" { est_dir } else { ref_dir };
+            format!(
+                "{}: channel {channel}, sample {sample} is not finite: remove NaN/inf before evaluating",
+                dir.join(files[source].file_name().unwrap_or_default()).display()
+            )
+        }
+        other => format!("track {name}: {other}"),
+    })?;
+    Ok((
+        Track {
+            name: name.to_string(),
+            stems,
+            sample_rate: sr,
+            metrics,
+        },
+        warnings,
+    ))
+}
+
+fn columns(m: &Metrics) -> [&Vec<Vec<f64>>; 4] {
+    [&m.sdr, &m.isr, &m.sir, &m.sar]
+}
+
+/// JSON has no NaN or infinity: NaN (a silent window) → null, +inf (an exact estimate) → "inf".
+fn number(v: f64) -> Value {
+    if v.is_nan() {
+        Value::Null
+    } else if v.is_infinite() {
+        json!(if v > 0.0 { "inf" } else { "-inf" })
+    } else {
+        json!(v)
+    }
+}
+
+fn medians(t: &Track, stem: usize) -> [f64; 4] {
+    columns(&t.metrics).map(|m| nanmedian(&m[stem]))
+}
+
+/// Median over tracks of each stem's per-track medians, for stems named alike in every track.
+fn over_tracks(tracks: &[Track]) -> Vec<(String, [f64; 4])> {
+    let mut names: Vec<&String> = tracks.iter().flat_map(|t| &t.stems).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|n| {
+            let per: Vec<[f64; 4]> = tracks
+                .iter()
+                .filter_map(|t| t.stems.iter().position(|s| s == n).map(|j| medians(t, j)))
+                .collect();
+            let m = [0, 1, 2, 3].map(|k| nanmedian(&per.iter().map(|p| p[k]).collect::<Vec<_>>()));
+            (n.clone(), m)
+        })
+        .collect()
+}
+
+fn table(rows: &[(String, [f64; 4])]) -> String {
+    let mut s = format!("  {:<16}", "stem");
+    for m in METRICS {
+        s += &format!("{m:>9}");
+    }
+    for (name, vals) in rows {
+        s += &format!("\n  {name:<16}");
+        for v in vals {
+            s += &format!("{v:>9.2}");
+        }
+    }
+    s
+}
+
+pub fn run(a: &EvaluateArgs) -> u8 {
+    let result = (|| -> Result<(Vec<Track>, Vec<String>), String> {
+        if !(a.window > 0.0 && a.hop > 0.0) {
+            return Err(format!(
+                "--window {} / --hop {}: both must be positive seconds (museval uses 1 and 1)",
+                a.window, a.hop
+            ));
+        }
+        let list = tracks(a)?;
+        let progress = crate::progress::Progress::new("evaluate", list.len());
+        let mut out = Vec::new();
+        let mut warnings = Vec::new();
+        for (name, r, e) in &list {
+            let (t, w) = evaluate_track(name, r, e, a)?;
+            out.push(t);
+            warnings.extend(w);
+            progress.tick();
+        }
+        progress.finish();
+        Ok((out, warnings))
+    })();
+    let (tracks, warnings) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if a.json {
+                println!("{}", json!({"ok": false, "error": e}));
+            } else {
+                eprintln!("error: {e}");
+            }
+            return 2;
+        }
+    };
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let overall = over_tracks(&tracks);
+    if a.json {
+        let per_track: Vec<Value> = tracks
+            .iter()
+            .map(|t| {
+                let stems: serde_json::Map<String, Value> = t
+                    .stems
+                    .iter()
+                    .enumerate()
+                    .map(|(j, s)| {
+                        let med = medians(t, j);
+                        let mut o = serde_json::Map::new();
+                        for (k, m) in METRICS.iter().enumerate() {
+                            o.insert(m.to_lowercase(), number(med[k]));
+                            let frames: Vec<Value> = columns(&t.metrics)[k][j]
+                                .iter()
+                                .map(|&v| number(v))
+                                .collect();
+                            o.insert(format!("{}_frames", m.to_lowercase()), json!(frames));
+                        }
+                        (s.clone(), Value::Object(o))
+                    })
+                    .collect();
+                json!({"name": t.name, "sample_rate": t.sample_rate, "stems": stems})
+            })
+            .collect();
+        let median: serde_json::Map<String, Value> = overall
+            .iter()
+            .map(|(n, m)| {
+                let o: serde_json::Map<String, Value> = METRICS
+                    .iter()
+                    .zip(m)
+                    .map(|(k, &v)| (k.to_lowercase(), number(v)))
+                    .collect();
+                (n.clone(), Value::Object(o))
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"ok": true, "window_s": a.window, "hop_s": a.hop, "tracks": per_track, "median": median, "warnings": warnings})
+        );
+        return 0;
+    }
+    for t in &tracks {
+        let frames = t.metrics.sdr.first().map_or(0, Vec::len);
+        println!(
+            "{} ({} Hz, {frames} windows of {} s), median over windows, dB:",
+            t.name, t.sample_rate, a.window
+        );
+        let rows: Vec<_> = (0..t.stems.len())
+            .map(|j| (t.stems[j].clone(), medians(t, j)))
+            .collect();
+        println!("{}", table(&rows));
+    }
+    if tracks.len() > 1 {
+        println!(
+            "median over {} tracks, dB:\n{}",
+            tracks.len(),
+            table(&overall)
+        );
+    }
+    0
+}

@@ -1,0 +1,134 @@
+//! `soundcheck evaluate`: folders of stems in, museval-style scores out; the numbers themselves
+//! are checked against museval in soundcheck-eval's `museval_compat` tests, so here: the layout,
+//! the medians, the JSON and the errors that name the file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use soundcheck_audio::write_wav;
+
+const SR: u32 = 8000;
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("soundcheck-evaluate-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Deterministic noise-like stems (an LCG), distinct per seed, so the references are independent.
+fn stem(seed: u32, seconds: f32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..(seconds * SR as f32) as usize)
+        .map(|_| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+fn write(d: &Path, name: &str, y: Vec<f32>, sr: u32) {
+    write_wav(&d.join(name), &[y], sr).unwrap();
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
+        .arg("evaluate")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn paths<'a>(r: &'a Path, e: &'a Path) -> [&'a str; 4] {
+    [
+        "--reference",
+        r.to_str().unwrap(),
+        "--estimate",
+        e.to_str().unwrap(),
+    ]
+}
+
+#[test]
+fn perfect_and_noisy_estimates_over_two_tracks() {
+    let (r, e) = (dir("ok-ref"), dir("ok-est"));
+    for (t, track) in ["song_a", "song_b"].iter().enumerate() {
+        let (rt, et) = (r.join(track), e.join(track));
+        std::fs::create_dir_all(&rt).unwrap();
+        std::fs::create_dir_all(&et).unwrap();
+        let (v, a) = (stem(10 * t as u32, 4.5), stem(10 * t as u32 + 1, 4.5));
+        write(&rt, "vocals.wav", v.clone(), SR);
+        write(&rt, "accompaniment.wav", a.clone(), SR);
+        // Vocals exact; accompaniment with 10 % of the vocals leaking in.
+        write(&et, "vocals.wav", v.clone(), SR);
+        write(
+            &et,
+            "accompaniment.wav",
+            a.iter().zip(&v).map(|(x, y)| x + 0.1 * y).collect(),
+            SR,
+        );
+    }
+    let mut args = paths(&r, &e).to_vec();
+    args.push("--json");
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["tracks"].as_array().unwrap().len(), 2);
+    let vocals = &j["tracks"][0]["stems"]["vocals"];
+    // 4.5 s in 1 s windows: the partial last window is dropped, as museval does.
+    assert_eq!(vocals["sdr_frames"].as_array().unwrap().len(), 4);
+    assert_eq!(vocals["sdr"], "inf");
+    // The leak is exactly a scaled other reference: interference, about 20 dB below (0.1 → −20 dB
+    // in amplitude, the two stems of equal power), so SIR ≈ 20 dB.
+    let sir = j["median"]["accompaniment"]["sir"].as_f64().unwrap();
+    assert!((sir - 20.0).abs() < 0.5, "{sir}");
+    let (code, text, _) = run(&paths(&r, &e));
+    assert_eq!(code, 0);
+    assert!(text.contains("median over 2 tracks, dB:"), "{text}");
+    assert!(text.contains("accompaniment"), "{text}");
+}
+
+#[test]
+fn mismatches_are_named() {
+    let (r, e) = (dir("bad-ref"), dir("bad-est"));
+    write(&r, "vocals.wav", stem(1, 2.0), SR);
+    write(&r, "accompaniment.wav", stem(2, 2.0), SR);
+    write(&e, "vocals.wav", stem(3, 2.0), SR);
+    let (code, _, err) = run(&paths(&r, &e));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no estimate for") && err.contains("accompaniment.wav"),
+        "{err}"
+    );
+
+    write(&e, "accompaniment.wav", stem(4, 2.0), 16000);
+    let (_, _, err) = run(&paths(&r, &e));
+    assert!(err.contains("accompaniment.wav: 1 channel(s) at 16000 Hz, but its reference is 1 channel(s) at 8000 Hz"), "{err}");
+
+    write(&e, "accompaniment.wav", vec![0.0; 16000], SR);
+    let (_, _, err) = run(&paths(&r, &e));
+    assert!(
+        err.contains("accompaniment.wav: the estimate is silent over the whole track"),
+        "{err}"
+    );
+
+    // A shorter estimate is padded with zeros, with a warning, as museval does.
+    write(&e, "accompaniment.wav", stem(4, 1.5), SR);
+    let (code, _, err) = run(&paths(&r, &e));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("12000 samples, reference 16000: zero-padded"),
+        "{err}"
+    );
+
+    write(&r, "vocals.wav", stem(1, 3.0), SR);
+    let (_, _, err) = run(&paths(&r, &e));
+    assert!(
+        err.contains("the stems of a track must share rate, channels and length"),
+        "{err}"
+    );
+}
