@@ -2,15 +2,10 @@
 //! import, conversion, labels, minimum input, and errors on unusable files.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
 const SEEDS: &str = include_str!("../../soundcheck-shape/tests/fixtures/seed_cases.jsonl");
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_soundcheck"))
-}
 
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p)
@@ -22,15 +17,8 @@ fn tmp(name: &str) -> PathBuf {
     d.join(name)
 }
 
-/// Runs the binary; returns (exit status, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = bin().args(args).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+mod common;
+use common::run;
 
 fn json_of(args: &[&str]) -> (i32, Value) {
     let (code, stdout, stderr) = run(args);

@@ -3,7 +3,7 @@
 //! the medians, the JSON and the errors that name the file.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
 use soundcheck_audio::write_wav;
 
@@ -32,16 +32,7 @@ fn write(d: &Path, name: &str, y: Vec<f32>, sr: u32) {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
-        .arg("evaluate")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    common::run(&[&["evaluate"], args].concat())
 }
 
 fn paths<'a>(r: &'a Path, e: &'a Path) -> [&'a str; 4] {

@@ -2,7 +2,7 @@
 //! (`chain_*` fixtures from `tools/fixtures/librosa_features.py`), layouts, pictures, errors.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
 fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,16 +19,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
-        .arg("features")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    common::run(&[&["features"], args].concat())
 }
 
 fn written(args: &[&str], out: &Path) -> soundcheck_npy::Array {
