@@ -4,19 +4,24 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use ndarray::Zip;
 use serde_json::{json, Value};
-use soundcheck_audio::{decode, Decoded};
+use soundcheck_audio::{decode, istft, stft, Decoded, StftConfig};
 use soundcheck_eval::{bss_eval_v4, nanmedian, EvalError, Metrics};
 
 const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
 const METRICS: [&str; 4] = ["SDR", "ISR", "SIR", "SAR"];
+/// The file a track keeps its mixture in (DSD100, MUSDB18): never a stem, the input of the
+/// baselines.
+const MIXTURE: &str = "mixture";
 
 /// Score separated stems against the references with BSS Eval v4 (museval's image metrics:
 /// 512-tap distortion filters over the whole track, 1 s windows and hop).
 ///
-/// A folder of audio files is one track (its stems, e.g. vocals.wav and accompaniment.wav); a
-/// folder of folders is one track per subfolder. Estimates carry the same names. Estimates
-/// shorter or longer than their reference are zero-padded or cut to it, as museval does.
+/// A folder of audio files is one track (its stems, e.g. vocals.wav and accompaniment.wav; a
+/// mixture.wav beside them is not a stem); a folder of folders is one track per subfolder.
+/// Estimates carry the same names. Estimates shorter or longer than their reference are
+/// zero-padded or cut to it, as museval does.
 #[derive(Args)]
 #[command(
     after_help = "Examples:\n  soundcheck evaluate --reference musdb/test/Song --estimate separated/Song\n  soundcheck evaluate --reference musdb/test --estimate separated --json > scores.json"
@@ -37,6 +42,17 @@ pub struct EvaluateArgs {
     /// Print one JSON object: per-frame and per-track metrics, medians over tracks
     #[arg(long)]
     json: bool,
+    /// Also score the floor and the ceiling: the mixture as every stem's estimate, and the
+    /// oracle ideal ratio mask (|S_j|² / Σ|S_k|², mixture phase) at --n-fft/--hop-length. The
+    /// mixture is the track's mixture.wav, or the sum of its stems
+    #[arg(long)]
+    baselines: bool,
+    /// FFT size of the oracle mask (use your model's)
+    #[arg(long, default_value_t = 1024)]
+    n_fft: usize,
+    /// Hop of the oracle mask (use your model's)
+    #[arg(long, default_value_t = 256)]
+    hop_length: usize,
 }
 
 struct Track {
@@ -44,6 +60,14 @@ struct Track {
     stems: Vec<String>,
     sample_rate: u32,
     metrics: Metrics,
+    /// The mixture and the oracle IRM as estimates, with `--baselines`.
+    baselines: Option<[Metrics; 2]>,
+}
+
+const BASELINES: [&str; 2] = ["mixture", "oracle_irm"];
+
+fn is_mixture(p: &Path) -> bool {
+    p.file_stem().is_some_and(|s| s == MIXTURE)
 }
 
 fn is_audio(p: &Path) -> bool {
@@ -110,10 +134,10 @@ fn evaluate_track(
     est_dir: &Path,
     a: &EvaluateArgs,
 ) -> Result<(Track, Vec<String>), String> {
-    let files: Vec<PathBuf> = sorted_entries(ref_dir)?
+    let (mixture_file, files): (Vec<PathBuf>, Vec<PathBuf>) = sorted_entries(ref_dir)?
         .into_iter()
         .filter(|p| is_audio(p))
-        .collect();
+        .partition(|p| is_mixture(p));
     if files.is_empty() {
         return Err(format!(
             "{}: no reference stems (audio files) in the track folder",
@@ -172,10 +196,11 @@ fn evaluate_track(
                 .into_owned(),
         );
     }
-    let sr = first.map_or(0, |f| f.1);
+    let sr = first.as_ref().map_or(0, |f| f.1);
     let samples = |s: f64| (s * f64::from(sr)).round() as usize;
     let (window, hop) = (samples(a.window), samples(a.hop));
-    let metrics = bss_eval_v4(&refs, &ests, window, hop).map_err(|e| match e {
+    let score = |ests: &[Vec<Vec<f64>>]| bss_eval_v4(&refs, ests, window, hop);
+    let metrics = score(&ests).map_err(|e| match e {
         EvalError::Silent { what, source } => {
             let dir = if what == "estimate" { est_dir } else { ref_dir };
             format!(
@@ -192,15 +217,94 @@ fn evaluate_track(
         }
         other => format!("track {name}: {other}"),
     })?;
+    let baselines = if a.baselines {
+        let mixture = match mixture_file.first() {
+            Some(f) => {
+                let m = decode(f).map_err(|e| e.to_string())?;
+                let (_, c0, n0) = first.as_ref().map_or((0, 0, 0), |f| (f.1, f.2, f.3));
+                if (m.sample_rate, m.channels.len(), m.frames()) != (sr, c0, n0) {
+                    return Err(format!(
+                        "{}: {} channel(s) × {} samples at {} Hz, but the stems are {c0} × {n0} at {sr} Hz: the mixture must match its stems",
+                        f.display(),
+                        m.channels.len(),
+                        m.frames(),
+                        m.sample_rate
+                    ));
+                }
+                to_f64(&m)
+            }
+            None => (0..refs[0].len())
+                .map(|c| {
+                    (0..refs[0][c].len())
+                        .map(|t| refs.iter().map(|s| s[c][t]).sum())
+                        .collect()
+                })
+                .collect(),
+        };
+        let cfg = StftConfig {
+            n_fft: a.n_fft,
+            hop_length: Some(a.hop_length),
+            ..StftConfig::default()
+        };
+        let oracle = oracle_irm(&refs, &mixture, &cfg)?;
+        let as_mixture = vec![mixture; refs.len()];
+        let scored = |e: &[Vec<Vec<f64>>], what: &str| {
+            score(e).map_err(|err| format!("track {name}, {what} baseline: {err}"))
+        };
+        Some([
+            scored(&as_mixture, "mixture")?,
+            scored(&oracle, "oracle IRM")?,
+        ])
+    } else {
+        None
+    };
     Ok((
         Track {
             name: name.to_string(),
             stems,
             sample_rate: sr,
             metrics,
+            baselines,
         },
         warnings,
     ))
+}
+
+/// The oracle ideal ratio mask's estimates: each stem's share of the power in every bin,
+/// |S_j|² / Σ_k |S_k|², applied to the mixture's STFT and inverted with the mixture's phase,
+/// channel by channel.
+fn oracle_irm(
+    refs: &[Vec<Vec<f64>>],
+    mixture: &[Vec<f64>],
+    cfg: &StftConfig,
+) -> Result<Vec<Vec<Vec<f64>>>, String> {
+    let f32s = |x: &[f64]| x.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+    let err = |e: soundcheck_audio::AudioError| format!("oracle IRM: {e}");
+    let mut out = vec![Vec::with_capacity(mixture.len()); refs.len()];
+    for (c, mix) in mixture.iter().enumerate() {
+        let x = stft(&f32s(mix), cfg).map_err(err)?;
+        let powers: Vec<_> = refs
+            .iter()
+            .map(|s| stft(&f32s(&s[c]), cfg).map(|z| z.mapv(|v| v.norm_sqr())))
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        let total = powers
+            .iter()
+            .skip(1)
+            .fold(powers[0].clone(), |acc, p| acc + p);
+        for (j, p) in powers.iter().enumerate() {
+            let mut masked = x.clone();
+            Zip::from(&mut masked)
+                .and(p)
+                .and(&total)
+                .for_each(|z, &pj, &t| {
+                    *z *= if t > 0.0 { pj / t } else { 0.0 };
+                });
+            let y = istft(masked.view(), cfg, Some(mix.len())).map_err(err)?;
+            out[j].push(y.iter().map(|&v| f64::from(v)).collect());
+        }
+    }
+    Ok(out)
 }
 
 fn columns(m: &Metrics) -> [&Vec<Vec<f64>>; 4] {
@@ -218,12 +322,16 @@ fn number(v: f64) -> Value {
     }
 }
 
-fn medians(t: &Track, stem: usize) -> [f64; 4] {
-    columns(&t.metrics).map(|m| nanmedian(&m[stem]))
+fn medians(m: &Metrics, stem: usize) -> [f64; 4] {
+    columns(m).map(|m| nanmedian(&m[stem]))
 }
 
-/// Median over tracks of each stem's per-track medians, for stems named alike in every track.
-fn over_tracks(tracks: &[Track]) -> Vec<(String, [f64; 4])> {
+/// Median over tracks of each stem's per-track medians (of the metrics `pick` chooses), for
+/// stems named alike in every track.
+fn over_tracks(
+    tracks: &[Track],
+    pick: impl Fn(&Track) -> Option<&Metrics>,
+) -> Vec<(String, [f64; 4])> {
     let mut names: Vec<&String> = tracks.iter().flat_map(|t| &t.stems).collect();
     names.sort();
     names.dedup();
@@ -232,12 +340,51 @@ fn over_tracks(tracks: &[Track]) -> Vec<(String, [f64; 4])> {
         .map(|n| {
             let per: Vec<[f64; 4]> = tracks
                 .iter()
-                .filter_map(|t| t.stems.iter().position(|s| s == n).map(|j| medians(t, j)))
+                .filter_map(|t| {
+                    let j = t.stems.iter().position(|s| s == n)?;
+                    Some(medians(pick(t)?, j))
+                })
                 .collect();
             let m = [0, 1, 2, 3].map(|k| nanmedian(&per.iter().map(|p| p[k]).collect::<Vec<_>>()));
             (n.clone(), m)
         })
         .collect()
+}
+
+fn rows(stems: &[String], m: &Metrics) -> Vec<(String, [f64; 4])> {
+    stems
+        .iter()
+        .enumerate()
+        .map(|(j, s)| (s.clone(), medians(m, j)))
+        .collect()
+}
+
+fn metrics_json(v: &[f64; 4]) -> serde_json::Map<String, Value> {
+    METRICS
+        .iter()
+        .zip(v)
+        .map(|(k, &x)| (k.to_lowercase(), number(x)))
+        .collect()
+}
+
+/// `{stem: {sdr, isr, sir, sar}}`.
+fn stems_json(rows: &[(String, [f64; 4])]) -> Value {
+    Value::Object(
+        rows.iter()
+            .map(|(n, v)| (n.clone(), Value::Object(metrics_json(v))))
+            .collect(),
+    )
+}
+
+/// `{"mixture": {stem: ...}, "oracle_irm": {stem: ...}}`.
+fn baselines_json(per_baseline: Vec<Vec<(String, [f64; 4])>>) -> Value {
+    Value::Object(
+        BASELINES
+            .iter()
+            .zip(per_baseline)
+            .map(|(b, r)| (b.to_string(), stems_json(&r)))
+            .collect(),
+    )
 }
 
 fn table(rows: &[(String, [f64; 4])]) -> String {
@@ -289,7 +436,10 @@ pub fn run(a: &EvaluateArgs) -> u8 {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    let overall = over_tracks(&tracks);
+    let overall = over_tracks(&tracks, |t| Some(&t.metrics));
+    let overall_baselines: Vec<_> = (0..2)
+        .map(|b| over_tracks(&tracks, |t| t.baselines.as_ref().map(|m| &m[b])))
+        .collect();
     if a.json {
         let per_track: Vec<Value> = tracks
             .iter()
@@ -299,10 +449,8 @@ pub fn run(a: &EvaluateArgs) -> u8 {
                     .iter()
                     .enumerate()
                     .map(|(j, s)| {
-                        let med = medians(t, j);
-                        let mut o = serde_json::Map::new();
+                        let mut o = metrics_json(&medians(&t.metrics, j));
                         for (k, m) in METRICS.iter().enumerate() {
-                            o.insert(m.to_lowercase(), number(med[k]));
                             let frames: Vec<Value> = columns(&t.metrics)[k][j]
                                 .iter()
                                 .map(|&v| number(v))
@@ -312,36 +460,36 @@ pub fn run(a: &EvaluateArgs) -> u8 {
                         (s.clone(), Value::Object(o))
                     })
                     .collect();
-                json!({"name": t.name, "sample_rate": t.sample_rate, "stems": stems})
+                let mut o = json!({"name": t.name, "sample_rate": t.sample_rate, "stems": stems});
+                if let Some(b) = &t.baselines {
+                    o["baselines"] = baselines_json(b.iter().map(|m| rows(&t.stems, m)).collect());
+                }
+                o
             })
             .collect();
-        let median: serde_json::Map<String, Value> = overall
-            .iter()
-            .map(|(n, m)| {
-                let o: serde_json::Map<String, Value> = METRICS
-                    .iter()
-                    .zip(m)
-                    .map(|(k, &v)| (k.to_lowercase(), number(v)))
-                    .collect();
-                (n.clone(), Value::Object(o))
-            })
-            .collect();
-        println!(
-            "{}",
-            json!({"ok": true, "window_s": a.window, "hop_s": a.hop, "tracks": per_track, "median": median, "warnings": warnings})
-        );
+        let mut o = json!({"ok": true, "window_s": a.window, "hop_s": a.hop, "tracks": per_track,
+            "median": stems_json(&overall), "warnings": warnings});
+        if a.baselines {
+            o["median_baselines"] = baselines_json(overall_baselines);
+            o["oracle_stft"] = json!({"n_fft": a.n_fft, "hop_length": a.hop_length});
+        }
+        println!("{o}");
         return 0;
     }
+    let labels = [
+        "the mixture as estimate".to_string(),
+        format!("oracle IRM (n_fft {}, hop {})", a.n_fft, a.hop_length),
+    ];
     for t in &tracks {
         let frames = t.metrics.sdr.first().map_or(0, Vec::len);
         println!(
             "{} ({} Hz, {frames} windows of {} s), median over windows, dB:",
             t.name, t.sample_rate, a.window
         );
-        let rows: Vec<_> = (0..t.stems.len())
-            .map(|j| (t.stems[j].clone(), medians(t, j)))
-            .collect();
-        println!("{}", table(&rows));
+        println!("{}", table(&rows(&t.stems, &t.metrics)));
+        for (label, m) in labels.iter().zip(t.baselines.iter().flatten()) {
+            println!("{label}:\n{}", table(&rows(&t.stems, m)));
+        }
     }
     if tracks.len() > 1 {
         println!(
@@ -349,6 +497,11 @@ pub fn run(a: &EvaluateArgs) -> u8 {
             tracks.len(),
             table(&overall)
         );
+        if a.baselines {
+            for (label, m) in labels.iter().zip(&overall_baselines) {
+                println!("{label}:\n{}", table(m));
+            }
+        }
     }
     0
 }

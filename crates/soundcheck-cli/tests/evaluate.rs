@@ -54,6 +54,15 @@ fn perfect_and_noisy_estimates_over_two_tracks() {
         let (v, a) = (stem(10 * t as u32, 4.5), stem(10 * t as u32 + 1, 4.5));
         write(&rt, "vocals.wav", v.clone(), SR);
         write(&rt, "accompaniment.wav", a.clone(), SR);
+        if t == 0 {
+            // A mixture beside the stems is the baselines' input, never a stem.
+            write(
+                &rt,
+                "mixture.wav",
+                v.iter().zip(&a).map(|(x, y)| x + y).collect(),
+                SR,
+            );
+        }
         // Vocals exact; accompaniment with 10 % of the vocals leaking in.
         write(&et, "vocals.wav", v.clone(), SR);
         write(
@@ -81,6 +90,30 @@ fn perfect_and_noisy_estimates_over_two_tracks() {
     assert_eq!(code, 0);
     assert!(text.contains("median over 2 tracks, dB:"), "{text}");
     assert!(text.contains("accompaniment"), "{text}");
+
+    args.push("--baselines");
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["tracks"][0]["stems"].as_object().unwrap().len(), 2);
+    let b = &j["median_baselines"];
+    // The mixture of two independent stems of equal power: the other stem is interference of
+    // the same energy, so SIR and SDR ≈ 0 dB.
+    for stem in ["vocals", "accompaniment"] {
+        let sdr = b["mixture"][stem]["sdr"].as_f64().unwrap();
+        let sir = b["mixture"][stem]["sir"].as_f64().unwrap();
+        assert!(
+            sdr.abs() < 0.5 && sir.abs() < 0.5,
+            "{stem}: mixture SDR {sdr}, SIR {sir}"
+        );
+        let oracle = b["oracle_irm"][stem]["sdr"].as_f64().unwrap();
+        assert!(
+            oracle > sdr + 3.0 && oracle.is_finite(),
+            "{stem}: oracle {oracle}, mixture {sdr}"
+        );
+    }
+    let (_, text, _) = run(&[&paths(&r, &e)[..], &["--baselines"]].concat());
+    assert!(text.contains("oracle IRM (n_fft 1024, hop 256):"), "{text}");
 }
 
 #[test]
