@@ -33,6 +33,8 @@ pub enum DataError {
     },
     /// The data does not fit the model: the shape engine's diagnosis.
     Shape(Box<Diagnosis>),
+    /// An audio file that cannot be decoded (the message names it).
+    Audio(soundcheck_audio::AudioError),
 }
 
 impl fmt::Display for DataError {
@@ -52,6 +54,7 @@ impl fmt::Display for DataError {
                 write!(f, "{name}={value} is invalid: expected {expected}")
             }
             DataError::Shape(d) => write!(f, "{d}"),
+            DataError::Audio(e) => write!(f, "{e}"),
         }
     }
 }
@@ -64,6 +67,12 @@ impl From<soundcheck_npy::NpyError> for DataError {
             path: e.path,
             detail: format!("{} ({})", e.problem, e.hint),
         }
+    }
+}
+
+impl From<soundcheck_audio::AudioError> for DataError {
+    fn from(e: soundcheck_audio::AudioError) -> DataError {
+        DataError::Audio(e)
     }
 }
 

@@ -1,6 +1,6 @@
 //! soundcheck's data pipeline: datasets of declared shapes, checked against the model before the
 //! first step; seeded shuffles and splits; parallel batching with prefetch; an on-disk feature
-//! cache.
+//! cache; source-separation datasets (DSD100, MUSDB18-HQ).
 
 // Diagnoses are large by design (shapes, cause, fix) and only built on the failure path.
 #![allow(clippy::result_large_err)]
@@ -11,6 +11,7 @@ pub mod check;
 pub mod dataset;
 pub mod error;
 pub mod order;
+pub mod separation;
 
 pub use batch::{batches, gather, plan, Batch, LoaderConfig};
 pub use cache::FeatureCache;
@@ -18,3 +19,4 @@ pub use check::check_dataset;
 pub use dataset::{ArrayDataset, Dataset};
 pub use error::{DataError, Result};
 pub use order::{epoch_order, shuffled, split, SplitMix64};
+pub use separation::{discover, load_track, Layout, Track, TrackFiles};
