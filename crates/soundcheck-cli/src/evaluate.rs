@@ -196,7 +196,7 @@ fn evaluate_track(
                 .into_owned(),
         );
     }
-    let sr = first.as_ref().map_or(0, |f| f.1);
+    let (sr, c0, n0) = first.as_ref().map_or((0, 0, 0), |f| (f.1, f.2, f.3));
     let samples = |s: f64| (s * f64::from(sr)).round() as usize;
     let (window, hop) = (samples(a.window), samples(a.hop));
     let score = |ests: &[Vec<Vec<f64>>]| bss_eval_v4(&refs, ests, window, hop);
@@ -221,7 +221,6 @@ fn evaluate_track(
         let mixture = match mixture_file.first() {
             Some(f) => {
                 let m = decode(f).map_err(|e| e.to_string())?;
-                let (_, c0, n0) = first.as_ref().map_or((0, 0, 0), |f| (f.1, f.2, f.3));
                 if (m.sample_rate, m.channels.len(), m.frames()) != (sr, c0, n0) {
                     return Err(format!(
                         "{}: {} channel(s) × {} samples at {} Hz, but the stems are {c0} × {n0} at {sr} Hz: the mixture must match its stems",

@@ -35,6 +35,8 @@ pub enum EvalError {
     Silent { what: &'static str, source: usize },
     /// The Gram matrix of the references is singular (e.g. two identical references).
     Singular,
+    /// A window or hop of zero samples.
+    InvalidParameter { name: &'static str, value: usize },
 }
 
 impl fmt::Display for EvalError {
@@ -44,6 +46,7 @@ impl fmt::Display for EvalError {
             EvalError::NonFinite { what, source, channel, sample } => write!(f, "{what} source {source}, channel {channel}, sample {sample} is not finite: remove NaN/inf before evaluating"),
             EvalError::Silent { what, source } => write!(f, "{what} source {source} is silent over the whole track: BSS Eval is undefined for it (drop the source)"),
             EvalError::Singular => write!(f, "the references are linearly dependent (e.g. two identical stems): BSS Eval cannot separate their contributions"),
+            EvalError::InvalidParameter { name, value } => write!(f, "{name}={value} samples is invalid: expected at least 1 (museval uses one second at the track's rate)"),
         }
     }
 }
@@ -134,7 +137,9 @@ impl Fft {
             .expect("sizes from the plan");
         out
     }
-    /// Inverse of a spectrum, normalised (as numpy's ifft).
+    /// Inverse of a spectrum, normalised (as numpy's ifft). The DC and Nyquist bins of a real
+    /// signal's spectrum are real; products of spectra can leave rounding residue there, which
+    /// realfft rejects, so it is dropped (numpy's `real(ifft(..))` discards it the same way).
     fn signal(&self, mut s: Vec<Complex64>) -> Vec<f64> {
         s[0].im = 0.0;
         let last = s.len() - 1;
@@ -163,6 +168,11 @@ pub fn bss_eval_v4(
     window: usize,
     hop: usize,
 ) -> Result<Metrics, EvalError> {
+    for (name, value) in [("window", window), ("hop", hop)] {
+        if value == 0 {
+            return Err(EvalError::InvalidParameter { name, value });
+        }
+    }
     let (nsrc, nchan, nsampl) = validate(references, estimates)?;
     let l = FILTERS_LEN;
     let fft = Fft::new((nsampl + l - 1).next_power_of_two());
@@ -255,6 +265,7 @@ pub fn bss_eval_v4(
         .zip(&c_own)
         .map(|(a, o)| (spectra(a), spectra(o)))
         .unzip();
+    let all_sources: Vec<usize> = (0..nsrc).collect();
     let frames: Vec<[Vec<f64>; 4]> = (0..nwin)
         .into_par_iter()
         .map(|t| {
@@ -302,7 +313,6 @@ pub fn bss_eval_v4(
                         }
                         wfft.signal(acc)
                     };
-                    let all_sources: Vec<usize> = (0..nsrc).collect();
                     let p_all = project(&h_all[j][c], &all_sources);
                     let p_own = project(&h_own[j][c], &[j]);
                     let (r, est) = (&references[j][c][s..e], &estimates[j][c][s..e]);

@@ -226,6 +226,8 @@ fn bad_input_is_named() {
     assert!(err
         .to_string()
         .contains("estimate source 0, channel 0, sample 1 is not finite"));
+    let err = bss_eval_v4(&r, &r, 2, 0).unwrap_err();
+    assert_eq!(err.to_string(), "hop=0 samples is invalid: expected at least 1 (museval uses one second at the track's rate)");
     let zero = vec![vec![vec![0.0; 3]]];
     let err = bss_eval_v4(&zero, &r, 2, 2).unwrap_err();
     assert!(
