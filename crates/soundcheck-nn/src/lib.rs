@@ -8,6 +8,7 @@
 pub mod error;
 pub mod network;
 pub mod tensor;
+pub mod variables;
 pub mod weights;
 
 pub use error::{NnError, Result};

@@ -9,8 +9,11 @@ use burn::tensor::module::{
 use burn::tensor::ops::{
     AvgPoolOptions, ConvOptions, ConvTransposeOptions, MaxPoolOptions, PadMode,
 };
+use std::cell::RefCell;
+
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde_json::Value;
+use soundcheck_data::SplitMix64;
 use soundcheck_shape::layers::{
     Conv, ConvKind, Edit, Layer, LayerDef, MergeOp, Padding, PoolOp, Rnn, RnnCell,
 };
@@ -19,6 +22,7 @@ use soundcheck_shape::Model;
 
 use crate::error::{NnError, Result};
 use crate::tensor::{each_rank, Binary, DynTensor};
+use crate::variables::{keras_initial, Variables};
 use crate::weights::Weights;
 
 /// Keras's activations, by name.
@@ -103,27 +107,47 @@ enum ConvWeight {
     W2(Tensor<4>),
 }
 
+/// A convolution kernel variable, in Keras's layout: `(k…, in, out)`, or `(k…, channels,
+/// multiplier)` for a depthwise one.
+struct Kernel {
+    var: usize,
+    depthwise: bool,
+}
+
+/// What a noise layer does while training (at inference it passes its input through).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Noise {
+    /// Zeroes elements with probability `rate`, scaling the rest by 1/(1 − rate).
+    Dropout(f32),
+    /// Dropout of whole channels (`channel_axis`), the same for every position.
+    Spatial { rate: f32, channel_axis: usize },
+    /// Adds N(0, stddev²).
+    Gaussian(f32),
+    /// Multiplies by N(1, rate / (1 − rate)).
+    GaussianDropout(f32),
+}
+
 /// One layer's forward pass with its weights.
 // One Op per layer, built once: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 enum Op {
-    Identity,
     Act(Activation),
+    Noise(Noise),
     Dense {
-        w: Tensor<2>,
-        b: Option<Tensor<1>>,
+        w: usize,
+        b: Option<usize>,
         act: Activation,
     },
     Conv {
         conv: Conv,
-        w: ConvWeight,
-        b: Option<Tensor<1>>,
+        w: Kernel,
+        b: Option<usize>,
         act: Activation,
     },
     ConvTranspose {
         conv: Conv,
-        w: ConvWeight,
-        b: Option<Tensor<1>>,
+        w: Kernel,
+        b: Option<usize>,
         act: Activation,
     },
     Pool {
@@ -140,11 +164,16 @@ enum Op {
         keepdims: bool,
         df: DataFormat,
     },
-    /// y = x · scale + shift along `axis` (inference-mode BatchNormalization).
-    Affine {
-        axis: i64,
-        scale: Vec<f32>,
-        shift: Vec<f32>,
+    /// Normalisation along `axis` with the batch's statistics while training (moving them by
+    /// `momentum`), with the moving statistics at inference.
+    BatchNorm {
+        axis: usize,
+        gamma: Option<usize>,
+        beta: Option<usize>,
+        mean: usize,
+        var: usize,
+        eps: f32,
+        momentum: f32,
     },
     Flatten,
     Reshape(Vec<Option<usize>>),
@@ -168,13 +197,13 @@ enum Op {
     UpSample(Vec<usize>),
     LayerNorm {
         axes: Vec<usize>,
-        gamma: Option<Vec<f32>>,
-        beta: Option<Vec<f32>>,
+        gamma: Option<usize>,
+        beta: Option<usize>,
         eps: f32,
         rms: bool,
     },
     /// An embedding table `(input_dim, output_dim)`.
-    Embedding(Tensor<2>),
+    Embedding(usize),
     RepeatVector(usize),
 }
 
@@ -191,13 +220,12 @@ struct RnnOp {
     cell: RnnCell,
     units: usize,
     /// `(features, gates·units)`.
-    w: Tensor<2>,
+    w: usize,
     /// `(units, gates·units)`.
-    u: Tensor<2>,
-    /// Added to the input projection.
-    b_in: Option<Tensor<1>>,
-    /// Added to the recurrent projection (GRU with reset_after only).
-    b_rec: Option<Tensor<1>>,
+    u: usize,
+    /// `(gates·units)`, or `(2, gates·units)` for a GRU with reset_after: the input projection's
+    /// bias, then the recurrent projection's.
+    bias: Option<usize>,
     return_sequences: bool,
 }
 
@@ -216,7 +244,6 @@ fn rnn_op(
     config: &serde_json::Map<String, Value>,
     features: usize,
     ws: &WeightSource,
-    device: &Device,
 ) -> Result<RnnOp> {
     for (key, default) in [("activation", "tanh"), ("recurrent_activation", "sigmoid")] {
         if let Some(v) = config.get(key).and_then(Value::as_str) {
@@ -235,45 +262,43 @@ fn rnn_op(
     };
     let ws = ws.nested(cell_name);
     let (u, g) = (r.units, gates(r.cell));
-    let matrix = |name: &str, rows: usize| -> Result<Tensor<2>> {
-        let v = ws.get(name, &[rows, g * u])?;
-        Ok(Tensor::from_data(
-            TensorData::new(v.to_vec(), [rows, g * u]),
-            device,
-        ))
-    };
-    let (b_in, b_rec) = match (r.use_bias, r.cell) {
-        (false, _) => (None, None),
-        (true, RnnCell::Gru { reset_after: true }) => {
-            let b = ws.get("bias", &[2, g * u])?;
-            (
-                Some(tensor1(&b[..g * u], device)),
-                Some(tensor1(&b[g * u..], device)),
-            )
-        }
-        (true, _) => (Some(tensor1(ws.get("bias", &[g * u])?, device)), None),
+    let bias = match (r.use_bias, r.cell) {
+        (false, _) => None,
+        (true, RnnCell::Gru { reset_after: true }) => Some(ws.get("bias", &[2, g * u])?),
+        (true, _) => Some(ws.get("bias", &[g * u])?),
     };
     Ok(RnnOp {
         cell: r.cell,
         units: u,
-        w: matrix("kernel", features)?,
-        u: matrix("recurrent_kernel", u)?,
-        b_in,
-        b_rec,
+        w: ws.get("kernel", &[features, g * u])?,
+        u: ws.get("recurrent_kernel", &[u, g * u])?,
+        bias,
         return_sequences: r.return_sequences,
     })
 }
 
 /// Runs a recurrent layer over `x` `(batch, time, features)`, backwards when `reverse` (a
 /// Bidirectional's backward half, its sequence output put back in input time order).
-fn run_rnn(r: &RnnOp, x: Tensor<3>, reverse: bool) -> DynTensor {
+fn run_rnn(r: &RnnOp, vars: &Variables, x: Tensor<3>, reverse: bool) -> DynTensor {
     let [n, t, f] = x.dims();
     let (u, g) = (r.units, gates(r.cell));
     let device = x.device();
+    let (b_in, b_rec): (Option<Tensor<1>>, Option<Tensor<1>>) = match r.bias {
+        None => (None, None),
+        Some(b) if vars.get(b).shape.len() == 2 => {
+            let b = vars.tensor::<2>(b);
+            (
+                Some(b.clone().slice([0..1, 0..g * u]).reshape([g * u])),
+                Some(b.slice([1..2, 0..g * u]).reshape([g * u])),
+            )
+        }
+        Some(b) => (Some(vars.tensor::<1>(b)), None),
+    };
+    let (w, ru) = (vars.tensor::<2>(r.w), vars.tensor::<2>(r.u));
     // The input projections of all timesteps in one product.
-    let mut xw = x.reshape([n * t, f]).matmul(r.w.clone());
-    if let Some(b) = &r.b_in {
-        xw = xw + b.clone().unsqueeze::<2>();
+    let mut xw = x.reshape([n * t, f]).matmul(w);
+    if let Some(b) = b_in {
+        xw = xw + b.unsqueeze::<2>();
     }
     let xw = xw.reshape([n, t, g * u]);
     let gate = |z: &Tensor<2>, k: usize| z.clone().slice([0..n, k * u..(k + 1) * u]);
@@ -288,7 +313,7 @@ fn run_rnn(r: &RnnOp, x: Tensor<3>, reverse: bool) -> DynTensor {
             .reshape([n, g * u]);
         h = match r.cell {
             RnnCell::Lstm => {
-                let z = xt + h.clone().matmul(r.u.clone());
+                let z = xt + h.clone().matmul(ru.clone());
                 let (i, fg, cc, o) = (
                     act::sigmoid(gate(&z, 0)),
                     act::sigmoid(gate(&z, 1)),
@@ -299,8 +324,8 @@ fn run_rnn(r: &RnnOp, x: Tensor<3>, reverse: bool) -> DynTensor {
                 o * act::tanh(c.clone())
             }
             RnnCell::Gru { reset_after: true } => {
-                let mut hu = h.clone().matmul(r.u.clone());
-                if let Some(b) = &r.b_rec {
+                let mut hu = h.clone().matmul(ru.clone());
+                if let Some(b) = &b_rec {
                     hu = hu + b.clone().unsqueeze::<2>();
                 }
                 let z = act::sigmoid(gate(&xt, 0) + gate(&hu, 0));
@@ -309,15 +334,15 @@ fn run_rnn(r: &RnnOp, x: Tensor<3>, reverse: bool) -> DynTensor {
                 z.clone() * h.clone() + (z.neg() + 1.0) * hh
             }
             RnnCell::Gru { reset_after: false } => {
-                let u_zr = r.u.clone().slice([0..u, 0..2 * u]);
-                let u_h = r.u.clone().slice([0..u, 2 * u..3 * u]);
+                let u_zr = ru.clone().slice([0..u, 0..2 * u]);
+                let u_h = ru.clone().slice([0..u, 2 * u..3 * u]);
                 let zr = xt.clone().slice([0..n, 0..2 * u]) + h.clone().matmul(u_zr);
                 let z = act::sigmoid(gate(&zr, 0));
                 let rg = act::sigmoid(gate(&zr, 1));
                 let hh = act::tanh(gate(&xt, 2) + (rg * h.clone()).matmul(u_h));
                 z.clone() * h.clone() + (z.neg() + 1.0) * hh
             }
-            RnnCell::Simple => act::tanh(xt + h.clone().matmul(r.u.clone())),
+            RnnCell::Simple => act::tanh(xt + h.clone().matmul(ru.clone())),
         };
         if r.return_sequences {
             outs.push(h.clone());
@@ -343,50 +368,33 @@ fn number(config: &serde_json::Map<String, Value>, key: &str, default: f32) -> f
         .map_or(default, |v| v as f32)
 }
 
-/// Keras's conv kernel `(k…, in, out)` as burn's `(out, in, k…)`; equally a transposed kernel
-/// `(k…, out, in)` as burn's `(in, out, k…)`.
-fn conv_weight(kernel: &[f32], kshape: &[usize], device: &Device) -> ConvWeight {
-    let data = kernel.to_vec();
-    match kshape.len() {
-        3 => ConvWeight::W1(
-            Tensor::<3>::from_data(
-                TensorData::new(data, [kshape[0], kshape[1], kshape[2]]),
-                device,
+/// Keras's conv kernel `(k…, in, out)` as burn's `(out, in, k…)`, equally a transposed kernel
+/// `(k…, out, in)` as burn's `(in, out, k…)`; a depthwise kernel `(k…, channels, multiplier)` as
+/// burn's grouped weight `(channels·multiplier, 1, k…)`: output channel `c·multiplier + m` reads
+/// input channel `c`.
+fn burn_kernel(vars: &Variables, k: &Kernel) -> ConvWeight {
+    let s = &vars.get(k.var).shape;
+    match (s.len(), k.depthwise) {
+        (3, false) => ConvWeight::W1(vars.tensor::<3>(k.var).permute([2, 1, 0])),
+        (3, true) => {
+            let n = s[1] * s[2];
+            ConvWeight::W1(
+                vars.tensor::<3>(k.var)
+                    .reshape([s[0], n])
+                    .permute([1, 0])
+                    .reshape([n, 1, s[0]]),
             )
-            .permute([2, 1, 0]),
-        ),
-        _ => ConvWeight::W2(
-            Tensor::<4>::from_data(
-                TensorData::new(data, [kshape[0], kshape[1], kshape[2], kshape[3]]),
-                device,
+        }
+        (_, false) => ConvWeight::W2(vars.tensor::<4>(k.var).permute([3, 2, 0, 1])),
+        (_, true) => {
+            let n = s[2] * s[3];
+            ConvWeight::W2(
+                vars.tensor::<4>(k.var)
+                    .reshape([s[0], s[1], n])
+                    .permute([2, 0, 1])
+                    .reshape([n, 1, s[0], s[1]]),
             )
-            .permute([3, 2, 0, 1]),
-        ),
-    }
-}
-
-/// Keras's depthwise kernel `(k…, channels, multiplier)` as burn's grouped weight
-/// `(channels·multiplier, 1, k…)`: output channel `c·multiplier + m` reads input channel `c`.
-fn depthwise_weight(
-    kernel: &[f32],
-    k: &[usize],
-    channels: usize,
-    dm: usize,
-    device: &Device,
-) -> ConvWeight {
-    let data = kernel.to_vec();
-    let n = channels * dm;
-    match k.len() {
-        1 => ConvWeight::W1(
-            Tensor::<2>::from_data(TensorData::new(data, [k[0], n]), device)
-                .permute([1, 0])
-                .reshape([n, 1, k[0]]),
-        ),
-        _ => ConvWeight::W2(
-            Tensor::<3>::from_data(TensorData::new(data, [k[0], k[1], n]), device)
-                .permute([2, 0, 1])
-                .reshape([n, 1, k[0], k[1]]),
-        ),
+        }
     }
 }
 
@@ -403,23 +411,28 @@ fn pads(padding: Padding, l: usize, span: usize, stride: usize) -> (usize, usize
     }
 }
 
-fn tensor1(v: &[f32], device: &Device) -> Tensor<1> {
-    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
-}
-
 pub struct Network {
     model: Model,
     ops: Vec<Op>,
     /// The shape engine's output shape of every layer (batch excluded), checked against the real
     /// tensors in debug builds.
     inferred: Vec<Vec<Option<usize>>>,
+    vars: Variables,
     device: Device,
+}
+
+/// Where new variables' values come from: a Keras weights file, or Keras's initializers.
+struct Source<'a> {
+    weights: Option<&'a Weights>,
+    rng: RefCell<SplitMix64>,
+    vars: RefCell<Variables>,
+    device: &'a Device,
 }
 
 /// Where a layer's weights live: Keras keys them by variable path (`lstm/lstm_cell/kernel`,
 /// `time_distributed/conv1d/kernel`), the layer named in errors.
 struct WeightSource<'a> {
-    weights: &'a Weights,
+    source: &'a Source<'a>,
     layer: &'a str,
     prefix: String,
 }
@@ -427,22 +440,59 @@ struct WeightSource<'a> {
 impl<'a> WeightSource<'a> {
     fn nested(&self, part: &str) -> WeightSource<'a> {
         WeightSource {
-            weights: self.weights,
+            source: self.source,
             layer: self.layer,
             prefix: format!("{}/{part}", self.prefix),
         }
     }
 
-    fn get(&self, name: &str, expected: &[usize]) -> Result<&'a [f32]> {
+    /// The variable `name` of this layer, of Keras shape `expected`, as an index.
+    fn get(&self, name: &str, expected: &[usize]) -> Result<usize> {
         let key = format!("{}/{name}", self.prefix);
-        match self.weights.get(&key) {
-            Some((shape, data)) if shape.as_slice() == expected => Ok(data),
-            found => Err(NnError::Weight {
-                layer: self.layer.to_string(),
-                key,
-                expected: expected.to_vec(),
-                actual: found.map(|(s, _)| s.clone()),
-            }),
+        let data = match self.source.weights {
+            None => keras_initial(&key, expected, &mut self.source.rng.borrow_mut()),
+            Some(weights) => match weights.get(&key) {
+                Some((shape, data)) if shape.as_slice() == expected => data.clone(),
+                found => {
+                    return Err(NnError::Weight {
+                        layer: self.layer.to_string(),
+                        key,
+                        expected: expected.to_vec(),
+                        actual: found.map(|(s, _)| s.clone()),
+                    })
+                }
+            },
+        };
+        let trainable = !name.starts_with("moving_");
+        Ok(self
+            .source
+            .vars
+            .borrow_mut()
+            .push(key, expected, data, trainable, self.source.device))
+    }
+}
+
+/// One forward pass: inference, or training with its random draws and the moving statistics it
+/// produces.
+pub(crate) struct Pass {
+    training: Option<SplitMix64>,
+    /// New values of non-trainable variables (BatchNormalization's moving statistics).
+    pub(crate) moving: Vec<(usize, Vec<f32>)>,
+}
+
+impl Pass {
+    pub(crate) fn inference() -> Pass {
+        Pass {
+            training: None,
+            moving: Vec::new(),
+        }
+    }
+
+    /// A training pass whose dropout and noise draws are fixed by `seed`.
+    pub(crate) fn training(seed: u64) -> Pass {
+        Pass {
+            training: Some(SplitMix64::new(seed)),
+            moving: Vec::new(),
         }
     }
 }
@@ -454,6 +504,21 @@ impl Network {
     /// The spec does not check (the diagnosis), a weight is missing or of another shape, or a
     /// layer the engine does not run yet.
     pub fn new(spec: &ModelSpec, weights: &Weights, device: &Device) -> Result<Network> {
+        Network::build(spec, Some(weights), 0, device)
+    }
+
+    /// Builds the network of a spec with fresh weights from Keras's default initializers, drawn
+    /// from `seed`.
+    pub fn initialized(spec: &ModelSpec, seed: u64, device: &Device) -> Result<Network> {
+        Network::build(spec, None, seed, device)
+    }
+
+    fn build(
+        spec: &ModelSpec,
+        weights: Option<&Weights>,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Network> {
         let model = Model::from_spec(spec)?;
         let report = model.check();
         if let Some(d) = report.error {
@@ -473,19 +538,23 @@ impl Network {
                 report.layers[i - n_in].output_shape.dims().to_vec()
             }
         };
+        let source = Source {
+            weights,
+            rng: RefCell::new(SplitMix64::new(seed)),
+            vars: RefCell::new(Variables::default()),
+            device,
+        };
         let mut ops = Vec::with_capacity(model.nodes.len());
         for (k, node) in model.nodes.iter().enumerate() {
             let name = node.def.name.as_str();
             let ws = WeightSource {
-                weights,
+                source: &source,
                 layer: name,
                 prefix: name.to_string(),
             };
             let input = shape_of(node.inputs[0]);
             let output = report.layers[k].output_shape.dims().to_vec();
-            ops.push(build_op(
-                &node.def, configs[k], &input, &output, &ws, device,
-            )?);
+            ops.push(build_op(&node.def, configs[k], &input, &output, &ws)?);
         }
         let inferred = report
             .layers
@@ -496,8 +565,37 @@ impl Network {
             model,
             ops,
             inferred,
+            vars: source.vars.into_inner(),
             device: device.clone(),
         })
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn variables(&self) -> &Variables {
+        &self.vars
+    }
+
+    pub fn variables_mut(&mut self) -> &mut Variables {
+        &mut self.vars
+    }
+
+    /// Checks a batch's shape against the model's input.
+    pub(crate) fn check_input(&self, shape: &[usize]) -> Result<()> {
+        let declared = self.model.inputs[0].shape.dims();
+        if shape.len() != declared.len() + 1 || !self.model.inputs[0].shape.accepts(&shape[1..]) {
+            return Err(NnError::Input {
+                expected: declared.to_vec(),
+                actual: shape.to_vec(),
+            });
+        }
+        Ok(())
     }
 
     /// Runs the network in inference mode on a batch.
@@ -506,19 +604,24 @@ impl Network {
     /// - `x`: `(batch, *input_shape)` as declared in the spec (channels_last for conv models)
     /// - output: `(batch, *output_shape)` of the first output layer
     pub fn forward(&self, shape: &[usize], x: Vec<f32>) -> Result<(Vec<usize>, Vec<f32>)> {
-        let declared = self.model.inputs[0].shape.dims();
-        if shape.len() != declared.len() + 1 || !self.model.inputs[0].shape.accepts(&shape[1..]) {
-            return Err(NnError::Input {
-                expected: declared.to_vec(),
-                actual: shape.to_vec(),
-            });
-        }
-        let mut values: Vec<DynTensor> = vec![DynTensor::from_data(shape, x, &self.device)];
+        self.check_input(shape)?;
+        let x = DynTensor::from_data(shape, x, &self.device);
+        let out = self.run_graph(x, &mut Pass::inference())?;
+        Ok((out.dims(), out.to_vec()))
+    }
+
+    /// The graph on a checked input tensor; in a training pass the output carries the autodiff
+    /// graph of the tracked variables.
+    ///
+    /// # Shapes
+    /// - `x`: `(batch, *input_shape)`; output: `(batch, *output_shape)`
+    pub(crate) fn run_graph(&self, x: DynTensor, pass: &mut Pass) -> Result<DynTensor> {
+        let mut values: Vec<DynTensor> = vec![x];
         for ((node, op), inferred) in self.model.nodes.iter().zip(&self.ops).zip(&self.inferred) {
             let ins: Vec<DynTensor> = node.inputs.iter().map(|&i| values[i].clone()).collect();
             let y = match op {
-                Op::Embedding(table) => embed(table, &ins[0], &node.def.name)?,
-                _ => run(op, ins),
+                Op::Embedding(table) => embed(self.vars.tensor(*table), &ins[0], &node.def.name)?,
+                _ => run(op, ins, &self.vars, pass),
             };
             if cfg!(debug_assertions) {
                 let got = y.dims();
@@ -531,8 +634,7 @@ impl Network {
             }
             values.push(y);
         }
-        let out = &values[self.model.outputs[0]];
-        Ok((out.dims(), out.to_vec()))
+        Ok(values.swap_remove(self.model.outputs[0]))
     }
 }
 
@@ -544,7 +646,6 @@ fn build_op(
     input: &[Option<usize>],
     output: &[Option<usize>],
     ws: &WeightSource,
-    device: &Device,
 ) -> Result<Op> {
     let name = def.name.as_str();
     let activation = Activation::parse(ws.layer, config.get("activation"))?;
@@ -552,9 +653,16 @@ fn build_op(
     Ok(match &def.layer {
         Layer::Identity => match def.type_name.as_str() {
             "Activation" => Op::Act(activation),
-            // Noise and dropout do nothing at inference.
-            "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianNoise"
-            | "GaussianDropout" => Op::Identity,
+            "Dropout" => Op::Noise(Noise::Dropout(number(config, "rate", 0.5))),
+            "SpatialDropout1D" | "SpatialDropout2D" => Op::Noise(Noise::Spatial {
+                rate: number(config, "rate", 0.5),
+                channel_axis: match config.get("data_format").and_then(Value::as_str) {
+                    Some("channels_first") => 1,
+                    _ => input.len(),
+                },
+            }),
+            "GaussianNoise" => Op::Noise(Noise::Gaussian(number(config, "stddev", 0.0))),
+            "GaussianDropout" => Op::Noise(Noise::GaussianDropout(number(config, "rate", 0.0))),
             "LeakyReLU" => Op::Act(Activation::LeakyRelu(number(config, "negative_slope", 0.3))),
             "ELU" => Op::Act(Activation::Elu(number(config, "alpha", 1.0))),
             "ReLU"
@@ -582,11 +690,10 @@ fn build_op(
         },
         Layer::Dense(d) => {
             let fin = known(*input.last().expect("Dense input has a feature axis"));
-            let w = ws.get("kernel", &[fin, d.units])?;
             Op::Dense {
-                w: Tensor::from_data(TensorData::new(w.to_vec(), [fin, d.units]), device),
+                w: ws.get("kernel", &[fin, d.units])?,
                 b: if d.use_bias {
-                    Some(tensor1(ws.get("bias", &[d.units])?, device))
+                    Some(ws.get("bias", &[d.units])?)
                 } else {
                     None
                 },
@@ -606,9 +713,12 @@ fn build_op(
                 .collect();
             Op::ConvTranspose {
                 conv: c.clone(),
-                w: conv_weight(ws.get("kernel", &kshape)?, &kshape, device),
+                w: Kernel {
+                    var: ws.get("kernel", &kshape)?,
+                    depthwise: false,
+                },
                 b: if c.use_bias {
-                    Some(tensor1(ws.get("bias", &[c.filters])?, device))
+                    Some(ws.get("bias", &[c.filters])?)
                 } else {
                     None
                 },
@@ -628,11 +738,17 @@ fn build_op(
                     .chain(tail.iter().copied())
                     .collect()
             };
-            let bias = |n: usize| -> Result<Option<Tensor<1>>> {
+            let bias = |n: usize| -> Result<Option<usize>> {
                 Ok(if c.use_bias {
-                    Some(tensor1(ws.get("bias", &[n])?, device))
+                    Some(ws.get("bias", &[n])?)
                 } else {
                     None
+                })
+            };
+            let kernel = |name: &str, depthwise: bool, shape: &[usize]| -> Result<Kernel> {
+                Ok(Kernel {
+                    var: ws.get(name, shape)?,
+                    depthwise,
                 })
             };
             match c.kind {
@@ -640,20 +756,14 @@ fn build_op(
                     let kshape = with(&[channels / c.groups, c.filters]);
                     Op::Conv {
                         conv: c.clone(),
-                        w: conv_weight(ws.get("kernel", &kshape)?, &kshape, device),
+                        w: kernel("kernel", false, &kshape)?,
                         b: bias(c.filters)?,
                         act: activation,
                     }
                 }
                 ConvKind::Depthwise => {
                     let dm = c.depth_multiplier;
-                    let w = depthwise_weight(
-                        ws.get("kernel", &with(&[channels, dm]))?,
-                        &c.kernel,
-                        channels,
-                        dm,
-                        device,
-                    );
+                    let w = kernel("kernel", true, &with(&[channels, dm]))?;
                     let conv = Conv {
                         groups: channels,
                         filters: channels * dm,
@@ -670,13 +780,7 @@ fn build_op(
                     // Separable: a depthwise convolution (with the strides and padding), then a
                     // 1×1 pointwise one (with the bias and activation).
                     let dm = c.depth_multiplier;
-                    let w = depthwise_weight(
-                        ws.get("depthwise_kernel", &with(&[channels, dm]))?,
-                        &c.kernel,
-                        channels,
-                        dm,
-                        device,
-                    );
+                    let w = kernel("depthwise_kernel", true, &with(&[channels, dm]))?;
                     let depthwise = Conv {
                         groups: channels,
                         filters: channels * dm,
@@ -706,7 +810,7 @@ fn build_op(
                         },
                         Op::Conv {
                             conv: pointwise,
-                            w: conv_weight(ws.get("pointwise_kernel", &pshape)?, &pshape, device),
+                            w: kernel("pointwise_kernel", false, &pshape)?,
                             b: bias(c.filters)?,
                             act: activation,
                         },
@@ -751,12 +855,12 @@ fn build_op(
                 .and_then(Value::as_f64)
                 .unwrap_or(1e-3) as f32;
             let gamma = if ln.scale || ln.rms_scaling {
-                Some(ws.get("gamma", &pshape)?.to_vec())
+                Some(ws.get("gamma", &pshape)?)
             } else {
                 None
             };
             let beta = if ln.center && !ln.rms_scaling {
-                Some(ws.get("beta", &pshape)?.to_vec())
+                Some(ws.get("beta", &pshape)?)
             } else {
                 None
             };
@@ -769,11 +873,7 @@ fn build_op(
             }
         }
         Layer::Embedding(e) => {
-            let t = ws.get("embeddings", &[e.input_dim, e.output_dim])?;
-            Op::Embedding(Tensor::from_data(
-                TensorData::new(t.to_vec(), [e.input_dim, e.output_dim]),
-                device,
-            ))
+            Op::Embedding(ws.get("embeddings", &[e.input_dim, e.output_dim])?)
         }
         Layer::RepeatVector(n) => Op::RepeatVector(*n),
         Layer::Pool(p) => Op::Pool {
@@ -794,38 +894,29 @@ fn build_op(
             let r = input.len() as i64 + 1;
             let axis = if bn.axis < 0 { r + bn.axis } else { bn.axis };
             let c = known(input[axis as usize - 1]);
-            let eps = config
-                .get("epsilon")
-                .and_then(Value::as_f64)
-                .unwrap_or(1e-3);
-            let ones = vec![1f32; c];
-            let zeros = vec![0f32; c];
-            let gamma = if bn.scale {
-                ws.get("gamma", &[c])?
-            } else {
-                &ones
-            };
-            let beta = if bn.center {
-                ws.get("beta", &[c])?
-            } else {
-                &zeros
-            };
-            let (mean, var) = (
-                ws.get("moving_mean", &[c])?,
-                ws.get("moving_variance", &[c])?,
-            );
-            // Keras: gamma · (x − mean) / sqrt(var + eps) + beta, folded into x · a + b.
-            let scale: Vec<f32> = (0..c)
-                .map(|i| gamma[i] / (var[i] + eps as f32).sqrt())
-                .collect();
-            let shift: Vec<f32> = (0..c).map(|i| beta[i] - mean[i] * scale[i]).collect();
-            Op::Affine { axis, scale, shift }
+            Op::BatchNorm {
+                axis: axis as usize,
+                gamma: if bn.scale {
+                    Some(ws.get("gamma", &[c])?)
+                } else {
+                    None
+                },
+                beta: if bn.center {
+                    Some(ws.get("beta", &[c])?)
+                } else {
+                    None
+                },
+                mean: ws.get("moving_mean", &[c])?,
+                var: ws.get("moving_variance", &[c])?,
+                eps: number(config, "epsilon", 1e-3),
+                momentum: number(config, "momentum", 0.99),
+            }
         }
         Layer::Flatten => Op::Flatten,
         Layer::Reshape(_) => Op::Reshape(output.to_vec()),
         Layer::Permute(p) => Op::Permute(p.dims.clone()),
         Layer::Merge(m) => Op::Merge(m.op, m.axis),
-        Layer::Rnn(r) => Op::Rnn(rnn_op(r, config, known(input[1]), ws, device)?),
+        Layer::Rnn(r) => Op::Rnn(rnn_op(r, config, known(input[1]), ws)?),
         Layer::Bidirectional(b) => {
             let inner = config
                 .get("layer")
@@ -850,14 +941,12 @@ fn build_op(
                     &inner,
                     features,
                     &ws.nested(&format!("forward_{}", b.inner_name)),
-                    device,
                 )?,
                 bwd: rnn_op(
                     &b.inner,
                     &inner,
                     features,
                     &ws.nested(&format!("backward_{}", b.inner_name)),
-                    device,
                 )?,
                 merge,
             }
@@ -881,7 +970,6 @@ fn build_op(
                 &input[1..],
                 &output[1..],
                 &ws.nested(&t.inner.name),
-                device,
             )?))
         }
     })
@@ -904,20 +992,8 @@ fn repeat_axis(x: DynTensor, axis: usize, f: usize) -> DynTensor {
     DynTensor::R3(t.expand([outer, f, inner])).reshape(&dims)
 }
 
-/// (x − mean) / sqrt(var + eps) over `axes` (or x / sqrt(mean(x²) + eps) with rms scaling).
-fn normalize<const D: usize>(x: Tensor<D>, axes: &[usize], eps: f32, rms: bool) -> Tensor<D> {
-    let mean_over = |t: Tensor<D>| axes.iter().fold(t, |m, &a| m.mean_dim(a));
-    if rms {
-        let ms = mean_over(x.clone() * x.clone());
-        return x / (ms + eps).sqrt();
-    }
-    let centered = x.clone() - mean_over(x);
-    let var = mean_over(centered.clone() * centered.clone());
-    centered / (var + eps).sqrt()
-}
-
 /// Looks up integer ids in an embedding table, refusing ids outside it.
-fn embed(table: &Tensor<2>, x: &DynTensor, layer: &str) -> Result<DynTensor> {
+fn embed(table: Tensor<2>, x: &DynTensor, layer: &str) -> Result<DynTensor> {
     let [v, d] = table.dims();
     let ids = x.to_vec();
     if let Some((i, bad)) = ids
@@ -939,7 +1015,7 @@ fn embed(table: &Tensor<2>, x: &DynTensor, layer: &str) -> Result<DynTensor> {
     );
     let mut shape = x.dims();
     shape.push(d);
-    Ok(DynTensor::R2(table.clone().select(0, idx)).reshape(&shape))
+    Ok(DynTensor::R2(table.select(0, idx)).reshape(&shape))
 }
 
 /// Moves the channel axis between Keras's layout and burn's channels-first.
@@ -961,11 +1037,53 @@ fn from_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
     }
 }
 
-fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
+/// Random draws for noise layers, one per element of `shape`.
+fn draws(rng: &mut SplitMix64, shape: &[usize], f: impl Fn(&mut SplitMix64) -> f32) -> Vec<f32> {
+    (0..shape.iter().product::<usize>())
+        .map(|_| f(rng))
+        .collect()
+}
+
+fn run(op: &Op, mut ins: Vec<DynTensor>, vars: &Variables, pass: &mut Pass) -> DynTensor {
     let x = ins.remove(0);
+    let bias = |b: &Option<usize>| b.map(|b| vars.tensor::<1>(b));
     match op {
-        Op::Identity => x,
         Op::Act(a) => a.run(x),
+        Op::Noise(noise) => {
+            let Some(rng) = pass.training.as_mut() else {
+                return x;
+            };
+            let (dims, device) = (x.dims(), x.device());
+            let dropout = |rate: f32, rng: &mut SplitMix64, shape: &[usize]| {
+                let keep = if rate < 1.0 { 1.0 / (1.0 - rate) } else { 0.0 };
+                let mask = draws(rng, shape, |r| {
+                    if r.uniform() < rate as f64 {
+                        0.0
+                    } else {
+                        keep
+                    }
+                });
+                DynTensor::from_data(shape, mask, &device)
+            };
+            match *noise {
+                Noise::Dropout(rate) => x.zip_with(dropout(rate, rng, &dims), Binary::Mul),
+                Noise::Spatial { rate, channel_axis } => {
+                    let shape: Vec<usize> = (0..dims.len())
+                        .map(|a| if a == 0 || a == channel_axis { dims[a] } else { 1 })
+                        .collect();
+                    x.zip_with(dropout(rate, rng, &shape), Binary::Mul)
+                }
+                Noise::Gaussian(std) => {
+                    let n = draws(rng, &dims, |r| r.normal() as f32 * std);
+                    x.zip_with(DynTensor::from_data(&dims, n, &device), Binary::Add)
+                }
+                Noise::GaussianDropout(rate) => {
+                    let std = (rate / (1.0 - rate)).sqrt();
+                    let n = draws(rng, &dims, |r| 1.0 + r.normal() as f32 * std);
+                    x.zip_with(DynTensor::from_data(&dims, n, &device), Binary::Mul)
+                }
+            }
+        }
         Op::Dense { w, b, act } => {
             let mut dims = x.dims();
             let fin = *dims.last().expect("a feature axis");
@@ -973,18 +1091,20 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
             let DynTensor::R2(flat) = x.reshape(&[rows, fin]) else {
                 unreachable!("reshaped to rank 2")
             };
-            let mut y = flat.matmul(w.clone());
-            if let Some(b) = b {
-                y = y + b.clone().unsqueeze::<2>();
+            let w = vars.tensor::<2>(*w);
+            let units = w.dims()[1];
+            let mut y = flat.matmul(w);
+            if let Some(b) = bias(b) {
+                y = y + b.unsqueeze::<2>();
             }
-            *dims.last_mut().expect("a feature axis") = w.dims()[1];
+            *dims.last_mut().expect("a feature axis") = units;
             act.run(DynTensor::R2(y)).reshape(&dims)
         }
         Op::Conv { conv, w, b, act } => {
             let x = to_channels_first(x, conv.data_format);
             let dims = x.dims();
             let span = |i: usize| conv.dilation[i] * (conv.kernel[i] - 1) + 1;
-            let y = match (x, w) {
+            let y = match (x, burn_kernel(vars, w)) {
                 (DynTensor::R3(x), ConvWeight::W1(w)) => {
                     let p = pads(conv.padding, dims[2], span(0), conv.strides[0]);
                     let opts = ConvOptions {
@@ -993,7 +1113,7 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
                         dilation: [conv.dilation[0]],
                         groups: conv.groups,
                     };
-                    DynTensor::R3(conv1d(x, w.clone(), b.clone(), opts))
+                    DynTensor::R3(conv1d(x, w, bias(b), opts))
                 }
                 (DynTensor::R4(x), ConvWeight::W2(w)) => {
                     let p0 = pads(conv.padding, dims[2], span(0), conv.strides[0]);
@@ -1004,7 +1124,7 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
                         dilation: [conv.dilation[0], conv.dilation[1]],
                         groups: conv.groups,
                     };
-                    DynTensor::R4(conv2d(x, w.clone(), b.clone(), opts))
+                    DynTensor::R4(conv2d(x, w, bias(b), opts))
                 }
                 _ => unreachable!("the shape engine checked the conv input rank"),
             };
@@ -1017,10 +1137,10 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
             // The full transposed convolution, then TensorFlow's window of it: the output starts
             // where SAME padding of the matching forward convolution would, and is zero-extended
             // where it reaches past the full result.
-            let full = match (x, w) {
+            let full = match (x, burn_kernel(vars, w)) {
                 (DynTensor::R3(x), ConvWeight::W1(w)) => DynTensor::R3(conv_transpose1d(
                     x,
-                    w.clone(),
+                    w,
                     None,
                     ConvTransposeOptions {
                         stride: [conv.strides[0]],
@@ -1032,7 +1152,7 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
                 )),
                 (DynTensor::R4(x), ConvWeight::W2(w)) => DynTensor::R4(conv_transpose2d(
                     x,
-                    w.clone(),
+                    w,
                     None,
                     ConvTransposeOptions {
                         stride: [conv.strides[0], conv.strides[1]],
@@ -1059,15 +1179,14 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
                 crop[2 + i] = (start, f - end);
                 extend[2 + i] = (0, out - (end - start));
             }
-            let mut y = run(&Op::Crop(crop), vec![full]);
+            let mut y = run(&Op::Crop(crop), vec![full], vars, pass);
             if extend.iter().any(|&(_, e)| e > 0) {
-                y = run(&Op::Pad(extend), vec![y]);
+                y = run(&Op::Pad(extend), vec![y], vars, pass);
             }
-            if let Some(b) = b {
+            if let Some(b) = bias(b) {
                 let mut shape = vec![1; y.dims().len()];
                 shape[1] = conv.filters;
-                let bias = DynTensor::R2(b.clone().unsqueeze::<2>()).reshape(&shape);
-                y = y.zip_with(bias, Binary::Add);
+                y = y.zip_with(DynTensor::along(b, &shape), Binary::Add);
             }
             act.run(from_channels_first(y, conv.data_format))
         }
@@ -1155,19 +1274,47 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
                 pooled.reshape(&dims[..2])
             }
         }
-        Op::Affine { axis, scale, shift } => {
+        Op::BatchNorm {
+            axis,
+            gamma,
+            beta,
+            mean,
+            var,
+            eps,
+            momentum,
+        } => {
             let dims = x.dims();
             let mut shape = vec![1; dims.len()];
-            shape[*axis as usize] = scale.len();
-            let device = match &x {
-                DynTensor::R2(t) => t.device(),
-                DynTensor::R3(t) => t.device(),
-                DynTensor::R4(t) => t.device(),
-                DynTensor::R5(t) => t.device(),
+            shape[*axis] = dims[*axis];
+            let (mu, sigma2) = if pass.training.is_some() {
+                let others: Vec<usize> = (0..dims.len()).filter(|a| a != axis).collect();
+                let (m, v) = x.clone().moments(&others);
+                for (idx, batch) in [(*mean, m.to_vec()), (*var, v.to_vec())] {
+                    let moved = vars
+                        .get(idx)
+                        .values()
+                        .iter()
+                        .zip(&batch)
+                        .map(|(old, b)| old * momentum + b * (1.0 - momentum))
+                        .collect();
+                    pass.moving.push((idx, moved));
+                }
+                (m, v)
+            } else {
+                (
+                    DynTensor::along(vars.flat(*mean), &shape),
+                    DynTensor::along(vars.flat(*var), &shape),
+                )
             };
-            let s = DynTensor::from_data(&shape, scale.clone(), &device);
-            let b = DynTensor::from_data(&shape, shift.clone(), &device);
-            x.zip_with(s, Binary::Mul).zip_with(b, Binary::Add)
+            let std = each_rank!(sigma2, t => (t + *eps).sqrt());
+            let mut y = x.zip_with(mu, Binary::Sub).zip_with(std, Binary::Div);
+            if let Some(g) = gamma {
+                y = y.zip_with(DynTensor::along(vars.flat(*g), &shape), Binary::Mul);
+            }
+            if let Some(b) = beta {
+                y = y.zip_with(DynTensor::along(vars.flat(*b), &shape), Binary::Add);
+            }
+            y
         }
         Op::Flatten => {
             let dims = x.dims();
@@ -1187,14 +1334,17 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
             x.permute(&axes)
         }
         Op::Rnn(r) => match x {
-            DynTensor::R3(t) => run_rnn(r, t, false),
+            DynTensor::R3(t) => run_rnn(r, vars, t, false),
             _ => unreachable!("the shape engine checked the recurrent input rank"),
         },
         Op::Bidirectional { fwd, bwd, merge } => {
             let DynTensor::R3(t) = x else {
                 unreachable!("the shape engine checked the recurrent input rank")
             };
-            let (f, b) = (run_rnn(fwd, t.clone(), false), run_rnn(bwd, t, true));
+            let (f, b) = (
+                run_rnn(fwd, vars, t.clone(), false),
+                run_rnn(bwd, vars, t, true),
+            );
             match merge {
                 BiMerge::Concat => {
                     let axis = f.dims().len() - 1;
@@ -1209,12 +1359,12 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
             let dims = x.dims();
             let mut folded = vec![dims[0] * dims[1]];
             folded.extend(&dims[2..]);
-            let y = run(inner, vec![x.reshape(&folded)]);
+            let y = run(inner, vec![x.reshape(&folded)], vars, pass);
             let mut out = vec![dims[0], dims[1]];
             out.extend(&y.dims()[1..]);
             y.reshape(&out)
         }
-        Op::Chain(ops) => ops.iter().fold(x, |y, op| run(op, vec![y])),
+        Op::Chain(ops) => ops.iter().fold(x, |y, op| run(op, vec![y], vars, pass)),
         Op::Pad(pairs) => each_rank!(x, t => t.pad(pairs.clone(), PadMode::Constant(0.0))),
         Op::Crop(pairs) => {
             let dims = x.dims();
@@ -1238,28 +1388,26 @@ fn run(op: &Op, mut ins: Vec<DynTensor>) -> DynTensor {
             rms,
         } => {
             let dims = x.dims();
-            let device = match &x {
-                DynTensor::R2(t) => t.device(),
-                DynTensor::R3(t) => t.device(),
-                DynTensor::R4(t) => t.device(),
-                DynTensor::R5(t) => t.device(),
+            let mut y = if *rms {
+                let ms = each_rank!(x.clone(), t => {
+                    let sq = t.clone() * t;
+                    axes.iter().fold(sq, |m, &a| m.mean_dim(a)) + *eps
+                });
+                x.zip_with(each_rank!(ms, t => t.sqrt()), Binary::Div)
+            } else {
+                let (m, v) = x.clone().moments(axes);
+                x.zip_with(m, Binary::Sub)
+                    .zip_with(each_rank!(v, t => (t + *eps).sqrt()), Binary::Div)
             };
-            let mut y = each_rank!(x, t => normalize(t, axes, *eps, *rms));
             let mut shape = vec![1; dims.len()];
             for &a in axes {
                 shape[a] = dims[a];
             }
             if let Some(g) = gamma {
-                y = y.zip_with(
-                    DynTensor::from_data(&shape, g.clone(), &device),
-                    Binary::Mul,
-                );
+                y = y.zip_with(DynTensor::along(vars.flat(*g), &shape), Binary::Mul);
             }
             if let Some(b) = beta {
-                y = y.zip_with(
-                    DynTensor::from_data(&shape, b.clone(), &device),
-                    Binary::Add,
-                );
+                y = y.zip_with(DynTensor::along(vars.flat(*b), &shape), Binary::Add);
             }
             y
         }

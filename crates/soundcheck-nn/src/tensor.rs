@@ -51,6 +51,48 @@ impl DynTensor {
         }
     }
 
+    pub fn device(&self) -> Device {
+        match self {
+            DynTensor::R2(t) => t.device(),
+            DynTensor::R3(t) => t.device(),
+            DynTensor::R4(t) => t.device(),
+            DynTensor::R5(t) => t.device(),
+        }
+    }
+
+    /// Mean and (biased) variance over `axes`, which are kept with size 1.
+    pub fn moments(self, axes: &[usize]) -> (DynTensor, DynTensor) {
+        fn both<const D: usize>(x: Tensor<D>, axes: &[usize]) -> (Tensor<D>, Tensor<D>) {
+            let mean_over = |t: Tensor<D>| axes.iter().fold(t, |m, &a| m.mean_dim(a));
+            let mean = mean_over(x.clone());
+            let centered = x - mean.clone();
+            (mean, mean_over(centered.clone() * centered))
+        }
+        match self {
+            DynTensor::R2(t) => {
+                let (m, v) = both(t, axes);
+                (DynTensor::R2(m), DynTensor::R2(v))
+            }
+            DynTensor::R3(t) => {
+                let (m, v) = both(t, axes);
+                (DynTensor::R3(m), DynTensor::R3(v))
+            }
+            DynTensor::R4(t) => {
+                let (m, v) = both(t, axes);
+                (DynTensor::R4(m), DynTensor::R4(v))
+            }
+            DynTensor::R5(t) => {
+                let (m, v) = both(t, axes);
+                (DynTensor::R5(m), DynTensor::R5(v))
+            }
+        }
+    }
+
+    /// A vector laid along the axes of `shape` that are not 1, to broadcast against a tensor.
+    pub fn along(v: Tensor<1>, shape: &[usize]) -> DynTensor {
+        DynTensor::R2(v.unsqueeze::<2>()).reshape(shape)
+    }
+
     /// The values in C order.
     pub fn to_vec(&self) -> Vec<f32> {
         let data = match self {
@@ -109,6 +151,7 @@ impl DynTensor {
                     Binary::Add => $a + $b,
                     Binary::Sub => $a - $b,
                     Binary::Mul => $a * $b,
+                    Binary::Div => $a / $b,
                     Binary::Max => $a.max_pair($b),
                     Binary::Min => $a.min_pair($b),
                 }
@@ -168,6 +211,7 @@ pub enum Binary {
     Add,
     Sub,
     Mul,
+    Div,
     Max,
     Min,
 }
