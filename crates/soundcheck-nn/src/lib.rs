@@ -1,17 +1,22 @@
 //! soundcheck's neural engine: a spec the shape engine has checked, run as a burn network with
-//! Keras weights and Keras's numbers.
+//! Keras weights and Keras's numbers, and trained with Keras's losses and optimizers.
 //!
-//! This first part runs inference for the convolutional layer set (Dense, Conv1D/2D, pools and
-//! global pools, BatchNormalization, Activation, Dropout, Flatten, Reshape, Permute, merges);
-//! training and the recurrent layers come next.
+//! Variables keep Keras's layout and names, so weights move between Keras and soundcheck in
+//! safetensors files; layers convert to burn's channels-first layout inside.
 
 pub mod error;
+pub mod loss;
 pub mod network;
+pub mod optim;
 pub mod tensor;
+pub mod train;
 pub mod variables;
 pub mod weights;
 
 pub use error::{NnError, Result};
+pub use loss::Loss;
 pub use network::{Activation, Network};
+pub use optim::{Optimizer, OptimizerKind, Schedule};
 pub use tensor::DynTensor;
-pub use weights::{read as read_weights, Weights};
+pub use train::{EpochLog, Event, Outcome, TrainConfig, Trainer};
+pub use weights::{read as read_weights, write as write_weights, Weights};

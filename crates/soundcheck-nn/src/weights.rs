@@ -1,7 +1,7 @@
 //! safetensors (the format, not a pickle): an 8-byte little-endian header length, a JSON header
 //! of `{name: {dtype, shape, data_offsets}}`, then the raw little-endian data.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde_json::Value;
@@ -68,4 +68,85 @@ pub fn read(path: &Path) -> Result<Weights> {
         out.insert(name.clone(), (shape, values));
     }
     Ok(out)
+}
+
+/// Writes weights as safetensors (keys sorted, so equal weights give equal files), with
+/// `metadata` in the header's `__metadata__`, atomically: a reader sees the old file or the new.
+pub fn write(path: &Path, weights: &Weights, metadata: &BTreeMap<String, String>) -> Result<()> {
+    let mut keys: Vec<&String> = weights.keys().collect();
+    keys.sort();
+    let mut header = serde_json::Map::new();
+    if !metadata.is_empty() {
+        header.insert("__metadata__".into(), serde_json::json!(metadata));
+    }
+    let mut offset = 0usize;
+    for k in &keys {
+        let (shape, data) = &weights[*k];
+        let end = offset + data.len() * 4;
+        header.insert(
+            (*k).clone(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, end]}),
+        );
+        offset = end;
+    }
+    let mut head = serde_json::to_vec(&Value::Object(header)).expect("JSON of plain values");
+    // The format asks for the data to start 8-byte aligned; pad the header with spaces.
+    while head.len() % 8 != 0 {
+        head.push(b' ');
+    }
+    let mut bytes = Vec::with_capacity(8 + head.len() + offset);
+    bytes.extend((head.len() as u64).to_le_bytes());
+    bytes.extend(head);
+    for k in keys {
+        bytes.extend(weights[k].1.iter().flat_map(|v| v.to_le_bytes()));
+    }
+    soundcheck_npy::write_atomic(path, &bytes).map_err(|e| NnError::Weights {
+        path: path.to_path_buf(),
+        detail: format!("cannot write ({e})"),
+    })
+}
+
+/// The `__metadata__` table of a safetensors file.
+pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    let bad = |detail: String| NnError::Weights {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| bad(format!("cannot read ({e})")))?;
+    let mut len = [0u8; 8];
+    std::io::Read::read_exact(&mut f, &mut len).map_err(|_| bad("too short to be safetensors".into()))?;
+    let n = u64::from_le_bytes(len) as usize;
+    let mut head = vec![0u8; n];
+    std::io::Read::read_exact(&mut f, &mut head).map_err(|_| bad("truncated header".into()))?;
+    let header: Value =
+        serde_json::from_slice(&head).map_err(|e| bad(format!("header is not JSON ({e})")))?;
+    Ok(header
+        .get("__metadata__")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_weights_read_back_with_their_metadata() {
+        let dir = std::env::temp_dir().join(format!("sc-weights-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.safetensors");
+        let mut w = Weights::new();
+        w.insert("dense/kernel".into(), (vec![2, 3], (0..6).map(|v| v as f32).collect()));
+        w.insert("dense/bias".into(), (vec![3], vec![0.5, -1.0, 2.0]));
+        let meta = BTreeMap::from([("epoch".to_string(), "3".to_string())]);
+        write(&path, &w, &meta).unwrap();
+        assert_eq!(read(&path).unwrap(), w);
+        assert_eq!(read_metadata(&path).unwrap(), meta);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
