@@ -9,7 +9,9 @@ mod evaluate;
 mod features;
 mod load;
 mod picture;
+mod predict;
 mod progress;
+mod train;
 
 use std::process::ExitCode;
 
@@ -20,7 +22,7 @@ use clap::{Parser, Subcommand};
     name = "soundcheck",
     version,
     about = "Deep learning on audio, with every tensor shape checked before anything trains",
-    after_help = "Examples:\n  soundcheck check models/vocal-mask.toml\n  soundcheck check models/vocal-mask.toml --feed 32,2584\n  soundcheck convert model.keras model.toml"
+    after_help = "Examples:\n  soundcheck check models/vocal-mask.toml\n  soundcheck check models/vocal-mask.toml --feed 32,2584\n  soundcheck convert model.keras model.toml\n  soundcheck train --model models/mfcc-lstm.toml --data data/ --epochs 20 --out runs/lstm"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,6 +35,8 @@ enum Command {
     Convert(convert::ConvertArgs),
     Features(features::FeaturesArgs),
     Evaluate(evaluate::EvaluateArgs),
+    Train(train::TrainArgs),
+    Predict(predict::PredictArgs),
 }
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
@@ -43,6 +47,8 @@ fn main() -> ExitCode {
         Command::Convert(a) => convert::run(&a),
         Command::Features(a) => features::run(&a),
         Command::Evaluate(a) => evaluate::run(&a),
+        Command::Train(a) => train::run(&a),
+        Command::Predict(a) => predict::run(&a),
     };
     ExitCode::from(code)
 }

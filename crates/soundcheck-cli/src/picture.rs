@@ -64,6 +64,7 @@ fn glyph(c: char) -> [u8; 7] {
         ',' => [0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08],
         '%' => [0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03],
         '=' => [0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00],
+        '_' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F],
         _ => [0; 7],
     }
 }
@@ -161,14 +162,118 @@ fn tick_step(span: f64, target: f64) -> f64 {
         .unwrap_or(10.0 * mag)
 }
 
+/// A tick label with as many decimals as the step needs.
 fn label(v: f64, step: f64) -> String {
-    if step >= 1.0 {
-        format!("{v:.0}")
-    } else if step >= 0.1 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// Encodes the canvas as PNG and writes it atomically.
+fn save(cv: &Canvas, path: &Path) -> Result<(), String> {
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, cv.w as u32, cv.h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(|e| e.to_string())?;
+        w.write_image_data(&cv.rgb).map_err(|e| e.to_string())?;
     }
+    soundcheck_npy::write_atomic(path, &bytes).map_err(|e| e.to_string())
+}
+
+/// One line of a chart: `(x, y)` points in x order; non-finite ys leave a gap.
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Line colours, told apart also in greyscale.
+const LINES: [[u8; 3]; 4] = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [120, 60, 160]];
+
+/// A line chart (training curves) with ticked axes and a legend, written as PNG atomically.
+pub fn write_chart_png(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    series: &[Series],
+) -> Result<(), String> {
+    let finite = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+    };
+    let Some(&(x0, _)) = finite().next() else {
+        return Err("nothing to draw: no finite points".into());
+    };
+    let (mut xlo, mut xhi, mut ylo, mut yhi) = (x0, x0, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, y) in finite() {
+        (xlo, xhi, ylo, yhi) = (xlo.min(x), xhi.max(x), ylo.min(y), yhi.max(y));
+    }
+    if xhi <= xlo {
+        xhi = xlo + 1.0;
+    }
+    // Curves of positive losses read best from zero.
+    if ylo > 0.0 {
+        ylo = 0.0;
+    }
+    if yhi <= ylo {
+        yhi = ylo + 1.0;
+    }
+    let (pw, ph) = (640, 360);
+    let (left, right, top, bottom) = (90, 30, 40, 60);
+    let mut cv = Canvas::new(left + pw + right, top + ph + bottom);
+    let black = [0, 0, 0];
+    cv.rect(left - 1, top + ph, pw + 2, 1, black);
+    cv.rect(left - 1, top - 1, 1, ph + 2, black);
+    let px = |x: f64| left as f64 + (x - xlo) / (xhi - xlo) * (pw - 1) as f64;
+    let py = |y: f64| (top + ph - 1) as f64 - (y - ylo) / (yhi - ylo) * (ph - 1) as f64;
+    let xs = tick_step(xhi - xlo, 6.0).max(1.0);
+    let mut v = (xlo / xs).ceil() * xs;
+    while v <= xhi + 1e-9 {
+        let x = px(v).round() as usize;
+        cv.rect(x, top + ph, 1, 6, black);
+        let s = label(v, xs);
+        cv.text(x.saturating_sub(text_width(&s) / 2), top + ph + 9, &s, false);
+        v += xs;
+    }
+    let ys = tick_step(yhi - ylo, 5.0);
+    let mut v = (ylo / ys).ceil() * ys;
+    while v <= yhi + 1e-9 {
+        let y = py(v).round() as usize;
+        cv.rect(left - 6, y, 6, 1, black);
+        cv.rect(left, y, pw, 1, [225, 225, 225]);
+        let s = label(v, ys);
+        cv.text(left.saturating_sub(8 + text_width(&s)), y.saturating_sub(7), &s, false);
+        v += ys;
+    }
+    cv.text(left + pw / 2 - text_width(x_label) / 2, top + ph + 36, x_label, false);
+    cv.text(left, 12, title, false);
+    for (k, s) in series.iter().enumerate() {
+        let c = LINES[k % LINES.len()];
+        for w in s.points.windows(2) {
+            let ((xa, ya), (xb, yb)) = (w[0], w[1]);
+            if !(ya.is_finite() && yb.is_finite()) {
+                continue;
+            }
+            let (ax, ay, bx, by) = (px(xa), py(ya), px(xb), py(yb));
+            let steps = (bx - ax).abs().max((by - ay).abs()).ceil().max(1.0) as usize;
+            for i in 0..=steps {
+                let t = i as f64 / steps as f64;
+                let (x, y) = (ax + t * (bx - ax), ay + t * (by - ay));
+                cv.rect(x.round() as usize, y.round() as usize, 2, 2, c);
+            }
+        }
+        for &(x, y) in s.points.iter().filter(|p| p.1.is_finite()) {
+            cv.rect((px(x) - 2.0).round() as usize, (py(y) - 2.0).round() as usize, 5, 5, c);
+        }
+        // Legend, top right.
+        let lx = left + pw - 12 - text_width(&s.label) - 30;
+        let ly = top + 10 + k * 22;
+        cv.rect(lx, ly + 6, 22, 3, c);
+        cv.text(lx + 30, ly, &s.label, false);
+    }
+    save(&cv, path)
 }
 
 /// Draws `m` (rows = features, low at the bottom; columns = frames) and writes a PNG atomically.
@@ -257,15 +362,7 @@ pub fn write_png(path: &Path, m: &Array2<f32>, axes: &Axes) -> Result<(), String
     cv.text(bx + 20, top, &format!("{hi:.0}"), false);
     cv.text(bx + 20, top + ph - 14, &format!("{lo:.0}"), false);
     cv.text(bx + 20, top + ph / 2 - 7, &axes.value_label, false);
-    let mut bytes = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut bytes, cv.w as u32, cv.h as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().map_err(|e| e.to_string())?;
-        w.write_image_data(&cv.rgb).map_err(|e| e.to_string())?;
-    }
-    soundcheck_npy::write_atomic(path, &bytes).map_err(|e| e.to_string())
+    save(&cv, path)
 }
 
 #[cfg(test)]

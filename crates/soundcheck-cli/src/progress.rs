@@ -13,12 +13,17 @@ impl Progress {
             ProgressBar::hidden()
         };
         bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} {msg} ETA {eta}")
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
         bar.set_prefix(what.to_string());
         Progress(bar)
+    }
+
+    /// Text beside the bar (a running loss, a throughput).
+    pub fn message(&self, text: String) {
+        self.0.set_message(text);
     }
 
     pub fn tick(&self) {

@@ -211,6 +211,11 @@ impl<'a> Trainer<'a> {
         Ok(t)
     }
 
+    /// The log of every epoch so far, those before a resume included.
+    pub fn history(&self) -> &[EpochLog] {
+        &self.history
+    }
+
     /// Epochs already done (after a resume, those of the checkpoint).
     pub fn epochs_done(&self) -> usize {
         self.history.len()
