@@ -99,6 +99,12 @@ impl ArrayDataset {
         })
     }
 
+    /// The same dataset with its targets marked as integer class indices.
+    pub fn with_integer_targets(mut self) -> ArrayDataset {
+        self.integer_targets = true;
+        self
+    }
+
     /// Reads `dir/x.npy` (inputs, batch axis first) and `dir/y.npy` (targets), rejecting NaN/inf
     /// with the file and example.
     pub fn open_npy_dir(dir: &Path) -> Result<ArrayDataset> {

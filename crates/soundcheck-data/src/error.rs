@@ -35,6 +35,8 @@ pub enum DataError {
     Shape(Box<Diagnosis>),
     /// An audio file that cannot be decoded (the message names it).
     Audio(soundcheck_audio::AudioError),
+    /// A clip whose features cannot be computed (too short for the settings, say).
+    Clip { path: PathBuf, detail: String },
 }
 
 impl fmt::Display for DataError {
@@ -55,6 +57,7 @@ impl fmt::Display for DataError {
             }
             DataError::Shape(d) => write!(f, "{d}"),
             DataError::Audio(e) => write!(f, "{e}"),
+            DataError::Clip { path, detail } => write!(f, "{}: {detail}", path.display()),
         }
     }
 }

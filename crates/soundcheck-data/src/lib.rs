@@ -1,6 +1,7 @@
 //! soundcheck's data pipeline: datasets of declared shapes, checked against the model before the
 //! first step; seeded shuffles and splits; parallel batching with prefetch; an on-disk feature
-//! cache; source-separation datasets (DSD100, MUSDB18-HQ).
+//! cache; source-separation datasets (DSD100, MUSDB18-HQ); classification datasets (class folders,
+//! CSV manifests), clip features and Keras's sequence padding.
 
 // Diagnoses are large by design (shapes, cause, fix) and only built on the failure path.
 #![allow(clippy::result_large_err)]
@@ -8,15 +9,21 @@
 pub mod batch;
 pub mod cache;
 pub mod check;
+pub mod classes;
+pub mod clip_features;
 pub mod dataset;
 pub mod error;
 pub mod order;
 pub mod separation;
+pub mod sequence;
 
 pub use batch::{batches, gather, plan, Batch, LoaderConfig};
 pub use cache::FeatureCache;
 pub use check::check_dataset;
+pub use classes::{ClassSet, Clip, Split};
+pub use clip_features::{ClipFeatures, FeatureKind};
 pub use dataset::{ArrayDataset, Dataset};
 pub use error::{DataError, Result};
 pub use order::{epoch_order, shuffled, split, SplitMix64};
 pub use separation::{discover, load_track, Layout, Track, TrackFiles};
+pub use sequence::{pad_sequences, percentile_length, Sequence, Side, Standardiser};

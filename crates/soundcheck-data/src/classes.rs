@@ -1,0 +1,262 @@
+//! Classification datasets: a folder per class (`DATA/<label>/*.wav|flac|ogg|mp3`) or a CSV
+//! manifest (`path,label[,split]`), and a deterministic stratified train/validation/test split.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{DataError, Result};
+use crate::order::{shuffled, SplitMix64};
+
+const AUDIO: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Validation,
+    Test,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Validation => "validation",
+            Split::Test => "test",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clip {
+    pub path: PathBuf,
+    /// Index into [`ClassSet::classes`].
+    pub label: usize,
+    /// Where the manifest put the clip; `None` leaves it to the stratified split.
+    pub split: Option<Split>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassSet {
+    /// Class names, sorted: the label of class `i` is `classes[i]`.
+    pub classes: Vec<String>,
+    pub clips: Vec<Clip>,
+}
+
+fn is_audio(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO.contains(&e.to_lowercase().as_str()))
+}
+
+fn io(path: &Path, e: std::io::Error) -> DataError {
+    DataError::Io {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
+}
+
+fn sorted_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+impl ClassSet {
+    /// Reads `source`: a CSV manifest file, or a directory of class folders.
+    ///
+    /// # Errors
+    /// A missing path, a folder without class folders or audio, a manifest row without a label
+    /// or with an unknown split (naming the line).
+    pub fn open(source: &Path) -> Result<ClassSet> {
+        if source.is_file() {
+            return ClassSet::from_manifest(source);
+        }
+        let mut by_class: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        for dir in sorted_dir(source)?.into_iter().filter(|p| p.is_dir()) {
+            let files: Vec<PathBuf> = sorted_dir(&dir)?
+                .into_iter()
+                .filter(|p| p.is_file() && is_audio(p))
+                .collect();
+            let name = dir.file_name().expect("a directory name").to_string_lossy();
+            if !files.is_empty() {
+                by_class.insert(name.to_string(), files);
+            }
+        }
+        if by_class.is_empty() {
+            return Err(DataError::Empty {
+                what: format!("{}: no class folders with audio", source.display()),
+                hint: "lay the data out as DATA/<label>/*.wav (or .flac, .ogg, .mp3), or pass a CSV manifest with path,label[,split]".into(),
+            });
+        }
+        let classes: Vec<String> = by_class.keys().cloned().collect();
+        let clips = by_class
+            .into_values()
+            .enumerate()
+            .flat_map(|(label, files)| {
+                files.into_iter().map(move |path| Clip {
+                    path,
+                    label,
+                    split: None,
+                })
+            })
+            .collect();
+        Ok(ClassSet { classes, clips })
+    }
+
+    fn from_manifest(csv: &Path) -> Result<ClassSet> {
+        let text = std::fs::read_to_string(csv).map_err(|e| io(csv, e))?;
+        let base = csv.parent().unwrap_or(Path::new("."));
+        let bad = |line: usize, detail: String| DataError::Mismatch {
+            what: format!("{} line {line}", csv.display()),
+            expected: "path,label[,split] with split one of train, validation, test".into(),
+            actual: detail,
+            hint: "fix the row; paths are relative to the manifest's folder".into(),
+        };
+        let mut rows = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            if line.trim().is_empty() || (i == 0 && fields[0].eq_ignore_ascii_case("path")) {
+                continue;
+            }
+            let (path, label) = match fields.as_slice() {
+                [p, l, ..] if !p.is_empty() && !l.is_empty() => (*p, *l),
+                _ => return Err(bad(i + 1, format!("'{line}'"))),
+            };
+            let split = match fields.get(2).copied().unwrap_or("") {
+                "" => None,
+                "train" => Some(Split::Train),
+                "validation" | "val" | "valid" => Some(Split::Validation),
+                "test" => Some(Split::Test),
+                other => return Err(bad(i + 1, format!("split '{other}'"))),
+            };
+            rows.push((base.join(path), label.to_string(), split));
+        }
+        let mut classes: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
+        classes.sort();
+        classes.dedup();
+        if classes.is_empty() {
+            return Err(DataError::Empty {
+                what: format!("{}: the manifest lists no clips", csv.display()),
+                hint: "one row per clip: path,label[,split]".into(),
+            });
+        }
+        let clips = rows
+            .into_iter()
+            .map(|(path, label, split)| Clip {
+                path,
+                label: classes.binary_search(&label).expect("a listed class"),
+                split,
+            })
+            .collect();
+        Ok(ClassSet { classes, clips })
+    }
+
+    /// Assigns every clip a split: the manifest's where given, otherwise per class, shuffled by
+    /// `seed`, `round(n·validation)` to validation and `round(n·test)` to test (at least one
+    /// each when the fraction is positive), the rest to training.
+    ///
+    /// # Errors
+    /// A class with too few clips to appear in every split, naming the class and its count.
+    pub fn split(&self, validation: f64, test: f64, seed: u64) -> Result<Vec<Split>> {
+        for (name, f) in [("validation_split", validation), ("test_split", test)] {
+            if f.is_nan() || !(0.0..1.0).contains(&f) {
+                return Err(DataError::InvalidParameter {
+                    name,
+                    value: f.to_string(),
+                    expected: "a fraction in [0, 1), e.g. 0.15".into(),
+                });
+            }
+        }
+        let mut out: Vec<Option<Split>> = self.clips.iter().map(|c| c.split).collect();
+        let needed = 1 + (validation > 0.0) as usize + (test > 0.0) as usize;
+        for (label, name) in self.classes.iter().enumerate() {
+            let free: Vec<usize> = (0..self.clips.len())
+                .filter(|&i| self.clips[i].label == label && out[i].is_none())
+                .collect();
+            let total = self.clips.iter().filter(|c| c.label == label).count();
+            if total < needed {
+                return Err(DataError::Empty {
+                    what: format!("class '{name}': {total} clip(s), too few for a train/validation/test split"),
+                    hint: format!("give every class at least {needed} clips (10 or more to learn from), or remove the class"),
+                });
+            }
+            let mut rng = SplitMix64::new(seed ^ (label as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let order = shuffled(free, rng.next_u64());
+            let take = |f: f64| {
+                if f > 0.0 {
+                    ((order.len() as f64 * f).round() as usize).max(1)
+                } else {
+                    0
+                }
+            };
+            let (nv, nt) = (take(validation), take(test));
+            for (k, &i) in order.iter().enumerate() {
+                out[i] = Some(if k < nv {
+                    Split::Validation
+                } else if k < nv + nt {
+                    Split::Test
+                } else {
+                    Split::Train
+                });
+            }
+        }
+        Ok(out.into_iter().map(|s| s.unwrap_or(Split::Train)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sc-classes-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn folders_become_sorted_classes_and_splits_are_stratified() {
+        let d = tmp("folders");
+        for (class, n) in [("dog", 10), ("cat", 20)] {
+            std::fs::create_dir_all(d.join(class)).unwrap();
+            for i in 0..n {
+                std::fs::write(d.join(class).join(format!("{i:02}.wav")), b"").unwrap();
+            }
+        }
+        std::fs::write(d.join("cat").join("notes.txt"), b"").unwrap();
+        let set = ClassSet::open(&d).unwrap();
+        assert_eq!(set.classes, vec!["cat", "dog"]);
+        assert_eq!(set.clips.len(), 30);
+        let s = set.split(0.2, 0.1, 7).unwrap();
+        let count = |label: usize, split: Split| {
+            (0..30)
+                .filter(|&i| set.clips[i].label == label && s[i] == split)
+                .count()
+        };
+        assert_eq!((count(0, Split::Validation), count(0, Split::Test)), (4, 2));
+        assert_eq!((count(1, Split::Validation), count(1, Split::Test)), (2, 1));
+        assert_eq!(s, set.split(0.2, 0.1, 7).unwrap(), "same seed, same split");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn manifests_keep_their_splits_and_small_classes_are_named() {
+        let d = tmp("manifest");
+        std::fs::create_dir_all(&d).unwrap();
+        let csv = d.join("m.csv");
+        std::fs::write(&csv, "path,label,split\na.wav,yes,test\nb.wav,yes,\nc.wav,no,train\n").unwrap();
+        let set = ClassSet::open(&csv).unwrap();
+        assert_eq!(set.classes, vec!["no", "yes"]);
+        assert_eq!(set.clips[0].path, d.join("a.wav"));
+        assert_eq!(set.clips[0].split, Some(Split::Test));
+        let e = set.split(0.1, 0.1, 0).unwrap_err().to_string();
+        assert!(e.contains("class 'no': 1 clip(s)"), "{e}");
+        std::fs::write(&csv, "a.wav,yes,holdout\n").unwrap();
+        let e = ClassSet::open(&csv).unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("holdout"), "{e}");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
