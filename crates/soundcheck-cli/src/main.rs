@@ -4,6 +4,7 @@
 #![allow(clippy::result_large_err)]
 
 mod check;
+mod classify;
 mod convert;
 mod evaluate;
 mod features;
@@ -35,8 +36,21 @@ enum Command {
     Convert(convert::ConvertArgs),
     Features(features::FeaturesArgs),
     Evaluate(evaluate::EvaluateArgs),
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     Predict(predict::PredictArgs),
+    /// Label audio files with a classifier run
+    Classify(classify::ClassifyArgs),
+    /// Accuracy, per-class precision/recall/F1 and the confusion matrix of a classifier run
+    EvaluateClassifier(classify::EvaluateClassifierArgs),
+    /// Run a whole task on built-in demo data (no downloads)
+    #[command(subcommand)]
+    Quickstart(Quickstart),
+}
+
+#[derive(Subcommand)]
+enum Quickstart {
+    /// Synthesise 7 sound classes, train the MFCC LSTM, evaluate on the held-out test split
+    Classification(classify::QuickstartClassificationArgs),
 }
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
@@ -49,6 +63,9 @@ fn main() -> ExitCode {
         Command::Evaluate(a) => evaluate::run(&a),
         Command::Train(a) => train::run(&a),
         Command::Predict(a) => predict::run(&a),
+        Command::Classify(a) => classify::run_classify(&a),
+        Command::EvaluateClassifier(a) => classify::run_evaluate(&a),
+        Command::Quickstart(Quickstart::Classification(a)) => classify::run_quickstart(&a),
     };
     ExitCode::from(code)
 }

@@ -234,7 +234,12 @@ pub fn write_chart_png(
         let x = px(v).round() as usize;
         cv.rect(x, top + ph, 1, 6, black);
         let s = label(v, xs);
-        cv.text(x.saturating_sub(text_width(&s) / 2), top + ph + 9, &s, false);
+        cv.text(
+            x.saturating_sub(text_width(&s) / 2),
+            top + ph + 9,
+            &s,
+            false,
+        );
         v += xs;
     }
     let ys = tick_step(yhi - ylo, 5.0);
@@ -244,10 +249,20 @@ pub fn write_chart_png(
         cv.rect(left - 6, y, 6, 1, black);
         cv.rect(left, y, pw, 1, [225, 225, 225]);
         let s = label(v, ys);
-        cv.text(left.saturating_sub(8 + text_width(&s)), y.saturating_sub(7), &s, false);
+        cv.text(
+            left.saturating_sub(8 + text_width(&s)),
+            y.saturating_sub(7),
+            &s,
+            false,
+        );
         v += ys;
     }
-    cv.text(left + pw / 2 - text_width(x_label) / 2, top + ph + 36, x_label, false);
+    cv.text(
+        left + pw / 2 - text_width(x_label) / 2,
+        top + ph + 36,
+        x_label,
+        false,
+    );
     cv.text(left, 12, title, false);
     for (k, s) in series.iter().enumerate() {
         let c = LINES[k % LINES.len()];
@@ -265,7 +280,13 @@ pub fn write_chart_png(
             }
         }
         for &(x, y) in s.points.iter().filter(|p| p.1.is_finite()) {
-            cv.rect((px(x) - 2.0).round() as usize, (py(y) - 2.0).round() as usize, 5, 5, c);
+            cv.rect(
+                (px(x) - 2.0).round() as usize,
+                (py(y) - 2.0).round() as usize,
+                5,
+                5,
+                c,
+            );
         }
         // Legend, top right.
         let lx = left + pw - 12 - text_width(&s.label) - 30;
@@ -273,6 +294,60 @@ pub fn write_chart_png(
         cv.rect(lx, ly + 6, 22, 3, c);
         cv.text(lx + 30, ly, &s.label, false);
     }
+    save(&cv, path)
+}
+
+/// A confusion matrix as a picture: cells shaded by the share of their row (true class), each
+/// with its count; rows are true classes, columns predictions. Written as PNG atomically.
+pub fn write_matrix_png(
+    path: &Path,
+    title: &str,
+    labels: &[String],
+    counts: &[Vec<usize>],
+) -> Result<(), String> {
+    let k = labels.len();
+    if k == 0 {
+        return Err("nothing to draw: no classes".into());
+    }
+    let cell = 48;
+    let left = 24 + labels.iter().map(|l| text_width(l)).max().unwrap_or(0);
+    let (top, bottom) = (40, 40 + left - 24);
+    let heading = format!("{title}: ROWS TRUE, COLUMNS PREDICTED");
+    let width = (left + k * cell + 20).max(text_width(&heading) + 16);
+    let mut cv = Canvas::new(width, top + k * cell + bottom);
+    for (r, row) in counts.iter().enumerate() {
+        let total = row.iter().sum::<usize>().max(1) as f32;
+        for (c, &n) in row.iter().enumerate() {
+            let shade = colour(0.15 + 0.85 * n as f32 / total);
+            let (x, y) = (left + c * cell, top + r * cell);
+            cv.rect(x, y, cell - 2, cell - 2, shade);
+            let s = n.to_string();
+            // White boxes behind the count keep it readable on dark cells.
+            let (tw, tx, ty) = (
+                text_width(&s),
+                x + cell / 2 - text_width(&s) / 2,
+                y + cell / 2 - 8,
+            );
+            cv.rect(
+                tx.saturating_sub(2),
+                ty.saturating_sub(2),
+                tw + 2,
+                18,
+                [255, 255, 255],
+            );
+            cv.text(tx, ty, &s, false);
+        }
+        cv.text(8, top + r * cell + cell / 2 - 7, &labels[r], false);
+    }
+    for (c, l) in labels.iter().enumerate() {
+        cv.text(
+            left + c * cell + cell / 2 - 7,
+            top + k * cell + 8 + text_width(l),
+            l,
+            true,
+        );
+    }
+    cv.text(8, 12, &heading, false);
     save(&cv, path)
 }
 

@@ -13,7 +13,9 @@ use soundcheck_shape::ModelSpec;
 use crate::train::{Failure, MODEL_FILE};
 
 #[derive(Args)]
-#[command(after_help = "Example:\n  soundcheck predict --run runs/lstm x_test.npy -o predictions.npy")]
+#[command(
+    after_help = "Example:\n  soundcheck predict --run runs/lstm x_test.npy -o predictions.npy"
+)]
 pub struct PredictArgs {
     /// Run directory written by `soundcheck train`
     #[arg(long)]
@@ -34,7 +36,11 @@ pub struct PredictArgs {
 pub fn load_run(dir: &Path) -> Result<Network, Failure> {
     let spec_path = dir.join(MODEL_FILE);
     let text = std::fs::read_to_string(&spec_path).map_err(|e| {
-        format!("{}: cannot read ({e}); is {} a run directory written by `soundcheck train`?", spec_path.display(), dir.display())
+        format!(
+            "{}: cannot read ({e}); is {} a run directory written by `soundcheck train`?",
+            spec_path.display(),
+            dir.display()
+        )
     })?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not JSON ({e})", spec_path.display()))?;
@@ -48,16 +54,31 @@ pub fn load_run(dir: &Path) -> Result<Network, Failure> {
 
 fn predict(a: &PredictArgs) -> Result<Value, Failure> {
     if a.batch_size == 0 {
-        return Err("--batch-size 0: expected a positive number of examples".to_string().into());
+        return Err("--batch-size 0: expected a positive number of examples"
+            .to_string()
+            .into());
     }
     let net = load_run(&a.run)?;
     let x = soundcheck_npy::read(&a.input).map_err(|e| e.to_string())?;
     if x.complex {
-        return Err(format!("{}: complex values; the model takes real inputs (use magnitudes)", a.input.display()).into());
+        return Err(format!(
+            "{}: complex values; the model takes real inputs (use magnitudes)",
+            a.input.display()
+        )
+        .into());
     }
     if let Some(i) = x.data.iter().position(|v| !v.is_finite()) {
-        let per = x.shape.get(1..).map_or(1, |s| s.iter().product::<usize>().max(1));
-        return Err(format!("{}: example {} holds {}; clean the input first", a.input.display(), i / per, x.data[i]).into());
+        let per = x
+            .shape
+            .get(1..)
+            .map_or(1, |s| s.iter().product::<usize>().max(1));
+        return Err(format!(
+            "{}: example {} holds {}; clean the input first",
+            a.input.display(),
+            i / per,
+            x.data[i]
+        )
+        .into());
     }
     check_feed(net.model(), &x.shape).map_err(|d| Failure {
         code: 1,
@@ -80,23 +101,7 @@ fn predict(a: &PredictArgs) -> Result<Value, Failure> {
 }
 
 pub fn run(a: &PredictArgs) -> u8 {
-    match predict(a) {
-        Ok(v) => {
-            if a.json {
-                println!("{v}");
-            } else {
-                println!("wrote {} of shape {}", a.output.display(), v["shape"]);
-            }
-            0
-        }
-        Err(f) => {
-            if a.json {
-                println!("{}", json!({"error": f.message}));
-            } else {
-                eprintln!("error: {}", f.message);
-            }
-            f.code
-        }
-    }
+    crate::train::report(predict(a), a.json, |v| {
+        format!("wrote {} of shape {}", a.output.display(), v["shape"])
+    })
 }
-

@@ -24,19 +24,9 @@ use crate::progress::Progress;
 pub const MODEL_FILE: &str = "model.json";
 pub const OPTIONS_FILE: &str = "train.json";
 
+/// The training options every `train` command shares.
 #[derive(Args, Clone)]
-#[command(after_help = "Examples:\n  soundcheck train --model models/mfcc-lstm.toml --data data/ --epochs 20 --out runs/lstm\n  soundcheck train --data data/ --out runs/lstm --resume --epochs 40\n\nThe run directory holds model.json, train.json, weights.safetensors (Keras variable names), checkpoint.safetensors, log.csv and curves.png.")]
-pub struct TrainArgs {
-    /// Model spec (TOML/JSON, Keras JSON or .keras); with --resume, the run's own
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// Directory with x.npy (inputs, batch axis first) and y.npy (targets)
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Keras loss name (mse, mae, huber, binary_crossentropy, categorical_crossentropy,
-    /// sparse_categorical_crossentropy); default: the spec's loss
-    #[arg(long)]
-    pub loss: Option<String>,
+pub struct FitArgs {
     /// Total epochs (with --resume, the run continues up to this count)
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -53,24 +43,47 @@ pub struct TrainArgs {
     /// Clip the gradients' global norm (Keras's global_clipnorm)
     #[arg(long)]
     pub clip_norm: Option<f32>,
-    /// Fraction of examples held out for validation, chosen by --seed
-    #[arg(long, default_value_t = 0.0)]
-    pub validation_split: f64,
     /// Stop after this many epochs without a lower validation loss
     #[arg(long)]
     pub patience: Option<usize>,
     /// Seed of the initial weights, the split, the shuffles and the dropout draws
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Run directory
+    /// Run directory (required)
     #[arg(long)]
-    pub out: PathBuf,
-    /// Continue the run in --out from its last checkpoint, with its own model and options
-    #[arg(long)]
-    pub resume: bool,
+    pub out: Option<PathBuf>,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Clone)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  soundcheck train --model models/mfcc-lstm.toml --data data/ --epochs 20 --out runs/lstm\n  soundcheck train --data data/ --out runs/lstm --resume --epochs 40\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --out runs/sounds\n\nThe run directory holds model.json, train.json, weights.safetensors (Keras variable names), checkpoint.safetensors, log.csv and curves.png."
+)]
+pub struct TrainArgs {
+    #[command(subcommand)]
+    pub task: Option<crate::classify::TrainTask>,
+    /// Model spec (TOML/JSON, Keras JSON or .keras); with --resume, the run's own
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Directory with x.npy (inputs, batch axis first) and y.npy (targets) (required)
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Keras loss name (mse, mae, huber, binary_crossentropy, categorical_crossentropy,
+    /// sparse_categorical_crossentropy); default: the spec's loss
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// Fraction of examples held out for validation, chosen by --seed
+    #[arg(long, default_value_t = 0.0)]
+    pub validation_split: f64,
+    /// Continue the run in --out from its last checkpoint, with its own model and options
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub fit: FitArgs,
 }
 
 /// A failure with the exit status it gives: 1 the model does not fit the data, 2 anything else.
@@ -102,11 +115,12 @@ impl From<String> for Failure {
 impl TrainArgs {
     /// The options as saved in `train.json`.
     fn options_json(&self, loss: &str) -> Value {
+        let f = &self.fit;
         json!({
-            "loss": loss, "batch_size": self.batch_size, "optimizer": self.optimizer,
-            "learning_rate": self.learning_rate, "schedule": self.schedule,
-            "clip_norm": self.clip_norm, "validation_split": self.validation_split,
-            "patience": self.patience, "seed": self.seed,
+            "loss": loss, "batch_size": f.batch_size, "optimizer": f.optimizer,
+            "learning_rate": f.learning_rate, "schedule": f.schedule,
+            "clip_norm": f.clip_norm, "validation_split": self.validation_split,
+            "patience": f.patience, "seed": f.seed,
         })
     }
 
@@ -114,32 +128,63 @@ impl TrainArgs {
     fn with_saved(&self, v: &Value) -> Option<TrainArgs> {
         Some(TrainArgs {
             loss: Some(v["loss"].as_str()?.to_string()),
-            batch_size: v["batch_size"].as_u64()? as usize,
-            optimizer: v["optimizer"].as_str()?.to_string(),
-            learning_rate: v["learning_rate"].as_f64()?,
-            schedule: v["schedule"].as_str()?.to_string(),
-            clip_norm: v["clip_norm"].as_f64().map(|c| c as f32),
             validation_split: v["validation_split"].as_f64()?,
-            patience: v["patience"].as_u64().map(|p| p as usize),
-            seed: v["seed"].as_u64()?,
+            fit: FitArgs {
+                batch_size: v["batch_size"].as_u64()? as usize,
+                optimizer: v["optimizer"].as_str()?.to_string(),
+                learning_rate: v["learning_rate"].as_f64()?,
+                schedule: v["schedule"].as_str()?.to_string(),
+                clip_norm: v["clip_norm"].as_f64().map(|c| c as f32),
+                patience: v["patience"].as_u64().map(|p| p as usize),
+                seed: v["seed"].as_u64()?,
+                ..self.fit.clone()
+            },
             ..self.clone()
+        })
+    }
+}
+
+impl FitArgs {
+    /// The run directory; `--out` has no default so a run never lands somewhere unexpected.
+    pub fn out(&self) -> Result<&Path, Failure> {
+        self.out.as_deref().ok_or_else(|| {
+            "--out RUN_DIR is required: the directory the run is written to"
+                .to_string()
+                .into()
         })
     }
 
     /// The trainer's configuration for a training set of `n_train` examples.
-    pub fn config(&self, loss: Loss, n_train: usize) -> Result<TrainConfig, Failure> {
+    pub fn config(
+        &self,
+        loss: Loss,
+        n_train: usize,
+        validation_split: f64,
+    ) -> Result<TrainConfig, Failure> {
         let bad = |name: &str, value: &str, expected: &str| Failure {
             code: 2,
             message: format!("--{name} {value}: expected {expected}"),
         };
         if self.batch_size == 0 {
-            return Err(bad("batch-size", "0", "a positive number of examples (Keras's default is 32)"));
+            return Err(bad(
+                "batch-size",
+                "0",
+                "a positive number of examples (Keras's default is 32)",
+            ));
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(bad("learning-rate", &self.learning_rate.to_string(), "a positive number, e.g. 0.001"));
+            return Err(bad(
+                "learning-rate",
+                &self.learning_rate.to_string(),
+                "a positive number, e.g. 0.001",
+            ));
         }
-        if self.clip_norm.is_some_and(|c| !(c > 0.0)) {
-            return Err(bad("clip-norm", &format!("{:?}", self.clip_norm), "a positive norm, e.g. 1.0"));
+        if self.clip_norm.is_some_and(|c| c.is_nan() || c <= 0.0) {
+            return Err(bad(
+                "clip-norm",
+                &format!("{:?}", self.clip_norm),
+                "a positive norm, e.g. 1.0",
+            ));
         }
         let per_epoch = n_train.div_ceil(self.batch_size) as u64;
         let schedule = match self.schedule.split(':').collect::<Vec<_>>().as_slice() {
@@ -152,9 +197,19 @@ impl TrainArgs {
                     every: e * per_epoch,
                     factor: f,
                 },
-                _ => return Err(bad("schedule", &self.schedule, "step:EPOCHS:FACTOR with a positive whole EPOCHS and FACTOR, e.g. step:10:0.5")),
+                _ => return Err(bad(
+                    "schedule",
+                    &self.schedule,
+                    "step:EPOCHS:FACTOR with a positive whole EPOCHS and FACTOR, e.g. step:10:0.5",
+                )),
             },
-            _ => return Err(bad("schedule", &self.schedule, "constant, cosine or step:EPOCHS:FACTOR (e.g. step:10:0.5)")),
+            _ => {
+                return Err(bad(
+                    "schedule",
+                    &self.schedule,
+                    "constant, cosine or step:EPOCHS:FACTOR (e.g. step:10:0.5)",
+                ))
+            }
         };
         Ok(TrainConfig {
             loss,
@@ -164,7 +219,7 @@ impl TrainArgs {
             learning_rate: self.learning_rate,
             schedule,
             clip_norm: self.clip_norm,
-            validation_split: self.validation_split,
+            validation_split,
             patience: self.patience,
             seed: self.seed,
         })
@@ -174,10 +229,11 @@ impl TrainArgs {
 /// The run's spec and arguments: from the command line for a new run (refusing a directory
 /// that already holds one), from the run directory with `--resume`.
 fn setup(a: &TrainArgs) -> Result<(ModelSpec, TrainArgs), Failure> {
-    let checkpoint = a.out.join(CHECKPOINT);
+    let out = a.fit.out()?;
+    let checkpoint = out.join(CHECKPOINT);
     if !a.resume {
         if checkpoint.exists() {
-            return Err(format!("{} already holds a run ({CHECKPOINT}); pass --resume to continue it, or choose another --out", a.out.display()).into());
+            return Err(format!("{} already holds a run ({CHECKPOINT}); pass --resume to continue it, or choose another --out", out.display()).into());
         }
         let path = a.model.as_ref().ok_or_else(|| {
             "--model is required for a new run (a spec such as models/mfcc-lstm.toml)".to_string()
@@ -189,11 +245,16 @@ fn setup(a: &TrainArgs) -> Result<(ModelSpec, TrainArgs), Failure> {
         return Ok((spec, a.clone()));
     }
     if !checkpoint.exists() {
-        return Err(format!("{}: no {CHECKPOINT} to resume from; start the run without --resume", a.out.display()).into());
+        return Err(format!(
+            "{}: no {CHECKPOINT} to resume from; start the run without --resume",
+            out.display()
+        )
+        .into());
     }
     let read = |name: &str| -> Result<Value, Failure> {
-        let p = a.out.join(name);
-        let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: cannot read ({e})", p.display()))?;
+        let p = out.join(name);
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| format!("{}: cannot read ({e})", p.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: not JSON ({e})", p.display()).into())
     };
     let spec = ModelSpec::from_value(&read(MODEL_FILE)?).map_err(|d| Failure {
@@ -202,7 +263,10 @@ fn setup(a: &TrainArgs) -> Result<(ModelSpec, TrainArgs), Failure> {
     })?;
     let saved = read(OPTIONS_FILE)?;
     let args = a.with_saved(&saved).ok_or_else(|| {
-        format!("{}: options are incomplete; start a new run", a.out.join(OPTIONS_FILE).display())
+        format!(
+            "{}: options are incomplete; start a new run",
+            out.join(OPTIONS_FILE).display()
+        )
     })?;
     Ok((spec, args))
 }
@@ -292,6 +356,43 @@ pub fn fit(
     Ok((outcome, all))
 }
 
+/// The result object of a training run (what `--json` prints).
+pub fn summary(
+    out: &Path,
+    loss: Loss,
+    outcome: &soundcheck_nn::Outcome,
+    history: &[EpochLog],
+    resumed_from: Option<usize>,
+    seconds: f64,
+) -> Value {
+    let last = history.last();
+    json!({
+        "run_dir": out,
+        "loss_function": loss.name(),
+        "initial_loss": outcome.initial_loss,
+        "final_loss": last.map(|h| h.loss),
+        "final_val_loss": last.and_then(|h| h.val_loss),
+        "final_accuracy": last.and_then(|h| h.accuracy),
+        "final_val_accuracy": last.and_then(|h| h.val_accuracy),
+        "epochs": history.len(),
+        "resumed_from_epoch": resumed_from,
+        "stopped_early": outcome.stopped_early,
+        "seconds": seconds,
+        "weights": out.join(WEIGHTS),
+        "log": out.join(LOG_CSV),
+        "history": history.iter().map(EpochLog::to_json).collect::<Vec<_>>(),
+    })
+}
+
+/// Creates the run directory and records the spec and options in it.
+pub fn start_run(out: &Path, spec: &ModelSpec, options: &Value) -> Result<(), Failure> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| format!("{}: cannot create the run directory ({e})", out.display()))?;
+    write_atomic(&out.join(MODEL_FILE), &spec.to_json_string()).map_err(|d| d.to_string())?;
+    write_atomic(&out.join(OPTIONS_FILE), &options.to_string()).map_err(|d| d.to_string())?;
+    Ok(())
+}
+
 fn train(a: &TrainArgs) -> Result<Value, Failure> {
     let t0 = Instant::now();
     let (spec, args) = setup(a)?;
@@ -301,71 +402,60 @@ fn train(a: &TrainArgs) -> Result<Value, Failure> {
         .or_else(|| spec.loss.clone())
         .ok_or_else(|| "no loss: pass --loss (e.g. mse) or set `loss` in the spec".to_string())?;
     let loss = Loss::parse(&loss_name)?;
-    let ds = Arc::new(ArrayDataset::open_npy_dir(&args.data).map_err(NnError::from)?);
+    let data = args
+        .data
+        .as_ref()
+        .ok_or_else(|| "--data DIR is required: a directory with x.npy and y.npy".to_string())?;
+    let ds = Arc::new(ArrayDataset::open_npy_dir(data).map_err(NnError::from)?);
     let n = ds.len();
     let n_val = (n as f64 * args.validation_split).round() as usize;
-    let cfg = args.config(loss, n - n_val.min(n))?;
-    let device = Device::flex();
-    let mut net = Network::initialized(&spec, args.seed, &device)?;
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("{}: cannot create the run directory ({e})", args.out.display()))?;
+    let cfg = args
+        .fit
+        .config(loss, n - n_val.min(n), args.validation_split)?;
+    let out = args.fit.out()?;
+    let mut net = Network::initialized(&spec, args.fit.seed, &Device::flex())?;
     if !a.resume {
-        write_atomic(&args.out.join(MODEL_FILE), &spec.to_json_string()).map_err(|d| d.to_string())?;
-        write_atomic(&args.out.join(OPTIONS_FILE), &args.options_json(loss.name()).to_string()).map_err(|d| d.to_string())?;
+        start_run(out, &spec, &args.options_json(loss.name()))?;
     }
     let mut trainer = if a.resume {
-        Trainer::resume(&mut net, cfg, &args.out.join(CHECKPOINT))?
+        Trainer::resume(&mut net, cfg, &out.join(CHECKPOINT))?
     } else {
         Trainer::new(&mut net, cfg)
     };
     let done = trainer.epochs_done();
-    if done >= args.epochs {
+    if done >= args.fit.epochs {
         eprintln!("the run already has {done} epochs; pass a larger --epochs to continue it");
     }
-    let (outcome, history) = fit(&mut trainer, ds, &args.out, args.epochs)?;
-    let last = history.last();
-    Ok(json!({
-        "run_dir": args.out,
-        "loss_function": loss.name(),
-        "initial_loss": outcome.initial_loss,
-        "final_loss": last.map(|h| h.loss),
-        "final_val_loss": last.and_then(|h| h.val_loss),
-        "final_accuracy": last.and_then(|h| h.accuracy),
-        "final_val_accuracy": last.and_then(|h| h.val_accuracy),
-        "epochs": history.len(),
-        "resumed_from_epoch": if a.resume { Some(done) } else { None },
-        "stopped_early": outcome.stopped_early,
-        "seconds": t0.elapsed().as_secs_f64(),
-        "weights": args.out.join(WEIGHTS),
-        "log": args.out.join(LOG_CSV),
-        "history": history.iter().map(EpochLog::to_json).collect::<Vec<_>>(),
-    }))
+    let (outcome, history) = fit(&mut trainer, ds, out, args.fit.epochs)?;
+    let resumed = a.resume.then_some(done);
+    Ok(summary(
+        out,
+        loss,
+        &outcome,
+        &history,
+        resumed,
+        t0.elapsed().as_secs_f64(),
+    ))
 }
 
-pub fn run(a: &TrainArgs) -> u8 {
-    match train(a) {
+/// Prints a command's result (one JSON object with `--json`, a sentence otherwise) and returns
+/// the exit status.
+pub fn report(
+    result: Result<Value, Failure>,
+    json_out: bool,
+    text: impl Fn(&Value) -> String,
+) -> u8 {
+    match result {
         Ok(v) => {
-            if a.json {
+            if json_out {
                 println!("{v}");
             } else {
-                let f = |k: &str| v[k].as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
-                println!(
-                    "trained {} epochs in {:.1} s: loss {} → {}{}; run in {}",
-                    v["epochs"],
-                    v["seconds"].as_f64().unwrap_or(0.0),
-                    f("initial_loss"),
-                    f("final_loss"),
-                    if v["final_val_loss"].is_null() { String::new() } else { format!(", val_loss {}", f("final_val_loss")) },
-                    a.out.display()
-                );
-                if v["stopped_early"] == true {
-                    println!("stopped early: no lower val_loss for {} epochs", a.patience.unwrap_or(0));
-                }
+                println!("{}", text(&v));
             }
             0
         }
         Err(f) => {
-            if a.json {
+            if json_out {
                 println!("{}", json!({"error": f.message}));
             } else {
                 eprintln!("error: {}", f.message);
@@ -373,4 +463,31 @@ pub fn run(a: &TrainArgs) -> u8 {
             f.code
         }
     }
+}
+
+/// The one-line account of a training run.
+pub fn trained_line(v: &Value) -> String {
+    let f = |k: &str| v[k].as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
+    let mut s = format!(
+        "trained {} epochs in {:.1} s: loss {} → {}",
+        v["epochs"],
+        v["seconds"].as_f64().unwrap_or(0.0),
+        f("initial_loss"),
+        f("final_loss"),
+    );
+    if !v["final_val_loss"].is_null() {
+        s.push_str(&format!(", val_loss {}", f("final_val_loss")));
+    }
+    if v["stopped_early"] == true {
+        s.push_str(" (stopped early: no lower val_loss)");
+    }
+    s.push_str(&format!("; run in {}", v["run_dir"].as_str().unwrap_or("")));
+    s
+}
+
+pub fn run(a: &TrainArgs) -> u8 {
+    if let Some(task) = &a.task {
+        return crate::classify::run_train(task);
+    }
+    report(train(a), a.fit.json, trained_line)
 }

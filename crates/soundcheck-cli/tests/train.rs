@@ -45,13 +45,32 @@ fn train_writes_a_run_that_resumes_and_predicts() {
     );
     let (m, out) = (m.to_str().unwrap(), out.to_str().unwrap());
     let (code, stdout, stderr) = run(&[
-        "train", "--model", m, "--data", &data, "--loss", "sparse_categorical_crossentropy",
-        "--epochs", "3", "--learning-rate", "0.02", "--validation-split", "0.2", "--out", out,
+        "train",
+        "--model",
+        m,
+        "--data",
+        &data,
+        "--loss",
+        "sparse_categorical_crossentropy",
+        "--epochs",
+        "3",
+        "--learning-rate",
+        "0.02",
+        "--validation-split",
+        "0.2",
+        "--out",
+        out,
         "--json",
     ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let v: Value = serde_json::from_str(&stdout).unwrap();
-    for key in ["initial_loss", "final_loss", "final_val_loss", "epochs", "seconds"] {
+    for key in [
+        "initial_loss",
+        "final_loss",
+        "final_val_loss",
+        "epochs",
+        "seconds",
+    ] {
         assert!(!v[key].is_null(), "{key} missing: {v}");
     }
     assert_eq!(v["epochs"], 3);
@@ -71,7 +90,10 @@ fn train_writes_a_run_that_resumes_and_predicts() {
     // A second `train` into the same directory is refused; --resume continues it.
     let (code, _, stderr) = run(&["train", "--model", m, "--data", &data, "--out", out]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("already holds a run") && stderr.contains("--resume"), "{stderr}");
+    assert!(
+        stderr.contains("already holds a run") && stderr.contains("--resume"),
+        "{stderr}"
+    );
     let (code, stdout, stderr) = run(&[
         "train", "--data", &data, "--out", out, "--resume", "--epochs", "12", "--json",
     ]);
@@ -85,22 +107,38 @@ fn train_writes_a_run_that_resumes_and_predicts() {
 
     let pred = d.join("p.npy");
     let (code, stdout, stderr) = run(&[
-        "predict", "--run", out, &format!("{data}/x.npy"), "-o", pred.to_str().unwrap(),
+        "predict",
+        "--run",
+        out,
+        &format!("{data}/x.npy"),
+        "-o",
+        pred.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("[300,3]"), "{stdout}");
     let p = soundcheck_npy::read(&pred).unwrap();
     assert_eq!(p.shape, vec![300, 3]);
     let row_sum: f32 = p.data[..3].iter().sum();
-    assert!((row_sum - 1.0).abs() < 1e-5, "softmax rows sum to 1: {row_sum}");
+    assert!(
+        (row_sum - 1.0).abs() < 1e-5,
+        "softmax rows sum to 1: {row_sum}"
+    );
 
     // Inputs the model does not take: the shape engine's diagnosis, exit 1.
     soundcheck_npy::write(&d.join("bad.npy"), &[5, 6], &[0f32; 30]).unwrap();
     let (code, _, stderr) = run(&[
-        "predict", "--run", out, d.join("bad.npy").to_str().unwrap(), "-o", pred.to_str().unwrap(),
+        "predict",
+        "--run",
+        out,
+        d.join("bad.npy").to_str().unwrap(),
+        "-o",
+        pred.to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("bad.npy") && stderr.contains("(5, 6)"), "{stderr}");
+    assert!(
+        stderr.contains("bad.npy") && stderr.contains("(5, 6)"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(d).unwrap();
 }
 
@@ -113,21 +151,53 @@ fn data_that_does_not_fit_the_model_is_refused_before_training() {
     let out = d.join("run");
     // Integer class labels with a one-hot loss.
     let (code, _, stderr) = run(&[
-        "train", "--model", d.join("m.toml").to_str().unwrap(), "--data", data,
-        "--loss", "categorical_crossentropy", "--out", out.to_str().unwrap(),
+        "train",
+        "--model",
+        d.join("m.toml").to_str().unwrap(),
+        "--data",
+        data,
+        "--loss",
+        "categorical_crossentropy",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("to_categorical") || stderr.contains("sparse_categorical_crossentropy"), "{stderr}");
+    assert!(
+        stderr.contains("to_categorical") || stderr.contains("sparse_categorical_crossentropy"),
+        "{stderr}"
+    );
     assert!(!out.join("checkpoint.safetensors").exists());
     // Bad options name the flag and the accepted values.
     let (code, _, stderr) = run(&[
-        "train", "--model", d.join("m.toml").to_str().unwrap(), "--data", data,
-        "--loss", "mse", "--schedule", "linear", "--out", out.to_str().unwrap(),
+        "train",
+        "--model",
+        d.join("m.toml").to_str().unwrap(),
+        "--data",
+        data,
+        "--loss",
+        "mse",
+        "--schedule",
+        "linear",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("--schedule linear") && stderr.contains("cosine"), "{stderr}");
-    let (code, _, stderr) = run(&["train", "--data", data, "--out", out.to_str().unwrap(), "--resume"]);
+    assert!(
+        stderr.contains("--schedule linear") && stderr.contains("cosine"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&[
+        "train",
+        "--data",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+        "--resume",
+    ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("no checkpoint.safetensors to resume from"), "{stderr}");
+    assert!(
+        stderr.contains("no checkpoint.safetensors to resume from"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(d).unwrap();
 }

@@ -183,7 +183,8 @@ impl ClassSet {
                     hint: format!("give every class at least {needed} clips (10 or more to learn from), or remove the class"),
                 });
             }
-            let mut rng = SplitMix64::new(seed ^ (label as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng =
+                SplitMix64::new(seed ^ (label as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let order = shuffled(free, rng.next_u64());
             let take = |f: f64| {
                 if f > 0.0 {
@@ -247,7 +248,11 @@ mod tests {
         let d = tmp("manifest");
         std::fs::create_dir_all(&d).unwrap();
         let csv = d.join("m.csv");
-        std::fs::write(&csv, "path,label,split\na.wav,yes,test\nb.wav,yes,\nc.wav,no,train\n").unwrap();
+        std::fs::write(
+            &csv,
+            "path,label,split\na.wav,yes,test\nb.wav,yes,\nc.wav,no,train\n",
+        )
+        .unwrap();
         let set = ClassSet::open(&csv).unwrap();
         assert_eq!(set.classes, vec!["no", "yes"]);
         assert_eq!(set.clips[0].path, d.join("a.wav"));

@@ -13,9 +13,13 @@ use crate::sequence::Sequence;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FeatureKind {
-    Mfcc { n_mfcc: usize },
+    Mfcc {
+        n_mfcc: usize,
+    },
     /// `power_to_db(melspectrogram)` with librosa's dB defaults.
-    LogMel { n_mels: usize },
+    LogMel {
+        n_mels: usize,
+    },
 }
 
 /// Feature settings, librosa's defaults (`librosa.load` at 22050 Hz mono, n_fft 2048, hop 512,
@@ -142,11 +146,7 @@ impl ClipFeatures {
     ///
     /// # Errors
     /// One error naming each clip that failed.
-    pub fn extract_all(
-        &self,
-        paths: &[&Path],
-        tick: &(dyn Fn() + Sync),
-    ) -> Result<Vec<Sequence>> {
+    pub fn extract_all(&self, paths: &[&Path], tick: &(dyn Fn() + Sync)) -> Result<Vec<Sequence>> {
         let results: Vec<Result<Sequence>> = paths
             .par_iter()
             .map(|p| {

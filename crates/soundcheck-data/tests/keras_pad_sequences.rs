@@ -7,7 +7,10 @@ use soundcheck_data::sequence::{pad_sequences, Sequence, Side};
 
 #[test]
 fn padding_and_truncation_equal_keras() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pad_sequences.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/pad_sequences.json"
+    );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let seqs: Vec<Sequence> = v["sequences"]
         .as_array()
@@ -20,7 +23,12 @@ fn padding_and_truncation_equal_keras() {
                 features: 2,
                 data: rows
                     .iter()
-                    .flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32))
+                    .flat_map(|r| {
+                        r.as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|x| x.as_f64().unwrap() as f32)
+                    })
                     .collect(),
             }
         })

@@ -37,7 +37,13 @@ impl ClassReport {
         let f1 = precision
             .iter()
             .zip(&recall)
-            .map(|(p, r)| if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 })
+            .map(|(p, r)| {
+                if p + r > 0.0 {
+                    2.0 * p * r / (p + r)
+                } else {
+                    0.0
+                }
+            })
             .collect();
         ClassReport {
             accuracy: ratio(hits, truth.len()),
@@ -64,7 +70,10 @@ mod tests {
         // truth:     0 0 0 1 1 2
         // predicted: 0 0 1 1 2 2
         let r = ClassReport::new(&[0, 0, 0, 1, 1, 2], &[0, 0, 1, 1, 2, 2], 3);
-        assert_eq!(r.confusion, vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]);
+        assert_eq!(
+            r.confusion,
+            vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]
+        );
         assert!((r.accuracy - 4.0 / 6.0).abs() < 1e-12);
         assert_eq!(r.precision, vec![1.0, 0.5, 0.5]);
         assert_eq!(r.recall, vec![2.0 / 3.0, 0.5, 1.0]);

@@ -37,7 +37,10 @@ fn main() {
             .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
             .collect();
         let (y, y_shape) = if loss == Loss::MeanSquaredError {
-            ((0..n).map(|i| (i % 3) as f32 / 2.0).collect(), shape.clone())
+            (
+                (0..n).map(|i| (i % 3) as f32 / 2.0).collect(),
+                shape.clone(),
+            )
         } else {
             ((0..batch).map(|i| (i % 10) as f32).collect(), vec![batch])
         };

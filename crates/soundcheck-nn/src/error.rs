@@ -31,7 +31,11 @@ pub enum NnError {
     /// Targets that do not fit the output and loss.
     Targets(String),
     /// The loss became NaN or infinite.
-    NonFinite { epoch: usize, batch: usize, loss: f32 },
+    NonFinite {
+        epoch: usize,
+        batch: usize,
+        loss: f32,
+    },
     /// The data pipeline failed (a file, a shape the model does not take).
     Data(Box<soundcheck_data::DataError>),
     /// A run directory or checkpoint that cannot be written or read.

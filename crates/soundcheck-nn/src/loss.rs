@@ -154,7 +154,10 @@ impl Loss {
         let argmax = |row: &[f32]| {
             row.iter()
                 .enumerate()
-                .fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b })
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                )
                 .0
         };
         let hits = output
@@ -186,13 +189,26 @@ mod tests {
         let mae = value(Loss::MeanAbsoluteError, &p, &[2, 2], &[0., 1., 1., 0.]);
         assert!((mae - 0.3).abs() < 1e-6, "{mae}");
         // Huber of errors 0.2, 0.2, 2.0, 0.5: (0.02 + 0.02 + 1.5 + 0.125) / 4.
-        let hub = value(Loss::Huber, &[0.2, 0.8, 3.0, 0.5], &[2, 2], &[0., 1., 1., 0.]);
+        let hub = value(
+            Loss::Huber,
+            &[0.2, 0.8, 3.0, 0.5],
+            &[2, 2],
+            &[0., 1., 1., 0.],
+        );
         assert!((hub - 1.665 / 4.0).abs() < 1e-6, "{hub}");
         // Sparse CE: −(ln 0.8 + ln 0.6) / 2, the same as one-hot CE.
         let want = -(0.8f32.ln() + 0.6f32.ln()) / 2.0;
         let s = value(Loss::SparseCategoricalCrossentropy, &p, &[2, 2], &[1., 0.]);
-        let c = value(Loss::CategoricalCrossentropy, &p, &[2, 2], &[0., 1., 1., 0.]);
-        assert!((s - want).abs() < 1e-6 && (c - want).abs() < 1e-6, "{s} {c} {want}");
+        let c = value(
+            Loss::CategoricalCrossentropy,
+            &p,
+            &[2, 2],
+            &[0., 1., 1., 0.],
+        );
+        assert!(
+            (s - want).abs() < 1e-6 && (c - want).abs() < 1e-6,
+            "{s} {c} {want}"
+        );
         // BCE of p = 0.9 for y = 1 and p = 0.3 for y = 0: −(ln 0.9 + ln 0.7) / 2.
         let b = value(Loss::BinaryCrossentropy, &[0.9, 0.3], &[2, 1], &[1., 0.]);
         assert!((b + (0.9f32.ln() + 0.7f32.ln()) / 2.0).abs() < 1e-6, "{b}");
@@ -204,7 +220,13 @@ mod tests {
             .dense_targets(&[3, 4], &[0., 2., 7.])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("example 2 has class 7") && e.contains("0..4"), "{e}");
-        assert!(Loss::parse("hinge").unwrap_err().to_string().contains("sparse_categorical"));
+        assert!(
+            e.contains("example 2 has class 7") && e.contains("0..4"),
+            "{e}"
+        );
+        assert!(Loss::parse("hinge")
+            .unwrap_err()
+            .to_string()
+            .contains("sparse_categorical"));
     }
 }

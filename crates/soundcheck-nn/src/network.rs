@@ -872,9 +872,7 @@ fn build_op(
                 rms: ln.rms_scaling,
             }
         }
-        Layer::Embedding(e) => {
-            Op::Embedding(ws.get("embeddings", &[e.input_dim, e.output_dim])?)
-        }
+        Layer::Embedding(e) => Op::Embedding(ws.get("embeddings", &[e.input_dim, e.output_dim])?),
         Layer::RepeatVector(n) => Op::RepeatVector(*n),
         Layer::Pool(p) => Op::Pool {
             op: p.op,
@@ -1069,7 +1067,13 @@ fn run(op: &Op, mut ins: Vec<DynTensor>, vars: &Variables, pass: &mut Pass) -> D
                 Noise::Dropout(rate) => x.zip_with(dropout(rate, rng, &dims), Binary::Mul),
                 Noise::Spatial { rate, channel_axis } => {
                     let shape: Vec<usize> = (0..dims.len())
-                        .map(|a| if a == 0 || a == channel_axis { dims[a] } else { 1 })
+                        .map(|a| {
+                            if a == 0 || a == channel_axis {
+                                dims[a]
+                            } else {
+                                1
+                            }
+                        })
                         .collect();
                     x.zip_with(dropout(rate, rng, &shape), Binary::Mul)
                 }

@@ -49,9 +49,14 @@ impl OptimizerKind {
 pub enum Schedule {
     Constant,
     /// Keras's `ExponentialDecay(staircase=True)`: × `factor` every `every` steps.
-    Step { every: u64, factor: f64 },
+    Step {
+        every: u64,
+        factor: f64,
+    },
     /// Keras's `CosineDecay` (alpha 0): from the initial rate to 0 over `steps`.
-    Cosine { steps: u64 },
+    Cosine {
+        steps: u64,
+    },
 }
 
 impl Schedule {
@@ -105,8 +110,7 @@ impl Optimizer {
                         let shrink = 1.0 - (lr as f32) * weight_decay;
                         w.iter_mut().for_each(|x| *x *= shrink);
                     }
-                    let alpha =
-                        (lr * (1.0 - BETA2.powi(t)).sqrt() / (1.0 - BETA1.powi(t))) as f32;
+                    let alpha = (lr * (1.0 - BETA2.powi(t)).sqrt() / (1.0 - BETA1.powi(t))) as f32;
                     let (m, v) = slots.split_at_mut(1);
                     let (m, v) = (&mut m[0], &mut v[0]);
                     let (b1, b2) = ((1.0 - BETA1) as f32, (1.0 - BETA2) as f32);
@@ -160,7 +164,10 @@ mod tests {
         let mut opt = Optimizer::new(OptimizerKind::Adam, &[2]);
         let mut w = vec![vec![1.0, -1.0]];
         opt.apply(&mut w, &[vec![0.5, -3.0]], 0.01);
-        assert!((w[0][0] - 0.99).abs() < 1e-6 && (w[0][1] + 0.99).abs() < 1e-6, "{w:?}");
+        assert!(
+            (w[0][0] - 0.99).abs() < 1e-6 && (w[0][1] + 0.99).abs() < 1e-6,
+            "{w:?}"
+        );
     }
 
     #[test]

@@ -139,10 +139,13 @@ pub struct Trainer<'a> {
     initial_loss: Option<f64>,
     best_val: f64,
     bad_epochs: usize,
+    /// Validation examples of their own, instead of a split of the training data.
+    validation: Option<Arc<dyn Dataset>>,
 }
 
 fn batch_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
-    seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (batch as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+    seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (batch as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
 impl<'a> Trainer<'a> {
@@ -163,7 +166,14 @@ impl<'a> Trainer<'a> {
             initial_loss: None,
             best_val: f64::INFINITY,
             bad_epochs: 0,
+            validation: None,
         }
+    }
+
+    /// Validates on `ds` after each epoch (instead of `validation_split` of the training data).
+    pub fn with_validation(mut self, ds: Arc<dyn Dataset>) -> Trainer<'a> {
+        self.validation = Some(ds);
+        self
     }
 
     /// A trainer that continues from a run's checkpoint: weights, optimizer state, epoch count,
@@ -171,7 +181,11 @@ impl<'a> Trainer<'a> {
     ///
     /// # Errors
     /// The checkpoint is unreadable or belongs to another model or optimizer.
-    pub fn resume(net: &'a mut Network, cfg: TrainConfig, checkpoint: &Path) -> Result<Trainer<'a>> {
+    pub fn resume(
+        net: &'a mut Network,
+        cfg: TrainConfig,
+        checkpoint: &Path,
+    ) -> Result<Trainer<'a>> {
         let saved = weights::read(checkpoint)?;
         let meta = weights::read_metadata(checkpoint)?;
         let bad = |detail: String| NnError::Run {
@@ -199,7 +213,9 @@ impl<'a> Trainer<'a> {
         let state: Value = meta
             .get("state")
             .and_then(|s| serde_json::from_str(s).ok())
-            .ok_or_else(|| bad("has no training state; it is not a soundcheck checkpoint".into()))?;
+            .ok_or_else(
+                || bad("has no training state; it is not a soundcheck checkpoint".into()),
+            )?;
         t.opt.step = state["step"].as_u64().unwrap_or(0);
         t.initial_loss = state["initial_loss"].as_f64();
         t.best_val = state["best_val"].as_f64().unwrap_or(f64::INFINITY);
@@ -235,8 +251,16 @@ impl<'a> Trainer<'a> {
         observer: &mut dyn FnMut(Event) -> ControlFlow<()>,
     ) -> Result<Outcome> {
         let cfg = self.cfg.clone();
-        check_dataset(self.net.model(), ds.as_ref(), cfg.batch_size, Some(cfg.loss.name()))?;
-        let (train_idx, val_idx) = if cfg.validation_split > 0.0 {
+        check_dataset(
+            self.net.model(),
+            ds.as_ref(),
+            cfg.batch_size,
+            Some(cfg.loss.name()),
+        )?;
+        let val_ds = self.validation.clone().unwrap_or_else(|| ds.clone());
+        let (train_idx, val_idx) = if let Some(v) = &self.validation {
+            ((0..ds.len()).collect(), (0..v.len()).collect())
+        } else if cfg.validation_split > 0.0 {
             split(ds.len(), cfg.validation_split, cfg.seed)?
         } else {
             ((0..ds.len()).collect(), Vec::new())
@@ -278,7 +302,9 @@ impl<'a> Trainer<'a> {
                 let dims = out.dims();
                 let target = cfg.loss.dense_targets(&dims, &batch.targets)?;
                 if cfg.loss.has_accuracy() {
-                    let (h, r) = cfg.loss.correct(&out.to_vec(), &target, dims[dims.len() - 1]);
+                    let (h, r) = cfg
+                        .loss
+                        .correct(&out.to_vec(), &target, dims[dims.len() - 1]);
                     hits += h;
                     rows += r;
                 }
@@ -314,7 +340,7 @@ impl<'a> Trainer<'a> {
             let (val_loss, val_accuracy) = if val_idx.is_empty() {
                 (None, None)
             } else {
-                let (l, a) = self.evaluate(ds.as_ref(), &val_idx)?;
+                let (l, a) = self.evaluate(val_ds.as_ref(), &val_idx)?;
                 (Some(l), a)
             };
             let log = EpochLog {
@@ -323,7 +349,9 @@ impl<'a> Trainer<'a> {
                 accuracy: (rows > 0).then(|| hits as f64 / rows as f64),
                 val_loss,
                 val_accuracy,
-                learning_rate: cfg.schedule.rate(cfg.learning_rate, self.opt.step.saturating_sub(1)),
+                learning_rate: cfg
+                    .schedule
+                    .rate(cfg.learning_rate, self.opt.step.saturating_sub(1)),
                 seconds: started.elapsed().as_secs_f64(),
             };
             if let Some(v) = val_loss {
@@ -372,8 +400,15 @@ impl<'a> Trainer<'a> {
         if let Some(max) = self.cfg.clip_norm {
             clip_global_norm(&mut g, max);
         }
-        let mut values: Vec<Vec<f32>> = self.trainable.iter().map(|&i| vars.get(i).values()).collect();
-        let lr = self.cfg.schedule.rate(self.cfg.learning_rate, self.opt.step);
+        let mut values: Vec<Vec<f32>> = self
+            .trainable
+            .iter()
+            .map(|&i| vars.get(i).values())
+            .collect();
+        let lr = self
+            .cfg
+            .schedule
+            .rate(self.cfg.learning_rate, self.opt.step);
         self.opt.apply(&mut values, &g, lr);
         let vars = self.net.variables_mut();
         for (&i, v) in self.trainable.iter().zip(values) {
@@ -405,7 +440,10 @@ impl<'a> Trainer<'a> {
         for (slots, &i) in self.opt.slots.iter().zip(&self.trainable) {
             let v = vars.get(i);
             for (s, slot) in slots.iter().enumerate() {
-                all.insert(format!("{SLOT_PREFIX}{s}:{}", v.key), (v.shape.clone(), slot.clone()));
+                all.insert(
+                    format!("{SLOT_PREFIX}{s}:{}", v.key),
+                    (v.shape.clone(), slot.clone()),
+                );
             }
         }
         let state = json!({

@@ -91,7 +91,7 @@ pub fn write(path: &Path, weights: &Weights, metadata: &BTreeMap<String, String>
     }
     let mut head = serde_json::to_vec(&Value::Object(header)).expect("JSON of plain values");
     // The format asks for the data to start 8-byte aligned; pad the header with spaces.
-    while head.len() % 8 != 0 {
+    while !head.len().is_multiple_of(8) {
         head.push(b' ');
     }
     let mut bytes = Vec::with_capacity(8 + head.len() + offset);
@@ -114,7 +114,8 @@ pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
     };
     let mut f = std::fs::File::open(path).map_err(|e| bad(format!("cannot read ({e})")))?;
     let mut len = [0u8; 8];
-    std::io::Read::read_exact(&mut f, &mut len).map_err(|_| bad("too short to be safetensors".into()))?;
+    std::io::Read::read_exact(&mut f, &mut len)
+        .map_err(|_| bad("too short to be safetensors".into()))?;
     let n = u64::from_le_bytes(len) as usize;
     let mut head = vec![0u8; n];
     std::io::Read::read_exact(&mut f, &mut head).map_err(|_| bad("truncated header".into()))?;
@@ -141,7 +142,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("w.safetensors");
         let mut w = Weights::new();
-        w.insert("dense/kernel".into(), (vec![2, 3], (0..6).map(|v| v as f32).collect()));
+        w.insert(
+            "dense/kernel".into(),
+            (vec![2, 3], (0..6).map(|v| v as f32).collect()),
+        );
         w.insert("dense/bias".into(), (vec![3], vec![0.5, -1.0, 2.0]));
         let meta = BTreeMap::from([("epoch".to_string(), "3".to_string())]);
         write(&path, &w, &meta).unwrap();

@@ -120,18 +120,27 @@ fn one_adam_step_gives_keras_weights() {
     for name in MODELS.iter().filter(|&&m| m != "embedding_lstm") {
         let (loss, got) = one_step(name, OptimizerKind::Adam, lr);
         let want_loss = keras_loss(name, "adam");
-        assert!((loss - want_loss).abs() <= 1e-5 * want_loss.abs(), "{name}: loss");
+        assert!(
+            (loss - want_loss).abs() <= 1e-5 * want_loss.abs(),
+            "{name}: loss"
+        );
         let want = read_weights(&fixture(name).join("after_adam.safetensors")).unwrap();
         let (mut total, mut close) = (0usize, 0usize);
         for (k, (_, w)) in &want {
             for (a, b) in got[k].1.iter().zip(w) {
-                assert!((a - b).abs() <= lr as f32 * 1.001, "{name}: {k}: {a} vs Keras {b}");
+                assert!(
+                    (a - b).abs() <= lr as f32 * 1.001,
+                    "{name}: {k}: {a} vs Keras {b}"
+                );
                 total += 1;
                 close += ((a - b).abs() <= 1e-4) as usize;
             }
         }
         let share = close as f64 / total as f64;
-        eprintln!("{name}: Adam step, {:.3} % of weights within 1e-4", 100.0 * share);
+        eprintln!(
+            "{name}: Adam step, {:.3} % of weights within 1e-4",
+            100.0 * share
+        );
         assert!(share >= 0.995, "{name}: only {share} of the weights agree");
     }
 }

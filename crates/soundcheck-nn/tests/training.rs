@@ -65,11 +65,17 @@ fn a_dense_layer_learns_a_linear_map() {
         .unwrap();
     let (first, last) = (out.initial_loss.unwrap(), out.history.last().unwrap());
     assert!(first > 0.5, "initial loss {first}");
-    assert!(last.loss < 1e-3 && last.val_loss.unwrap() < 1e-3, "{last:?}");
+    assert!(
+        last.loss < 1e-3 && last.val_loss.unwrap() < 1e-3,
+        "{last:?}"
+    );
     // The learnt kernel is A itself.
     let w = net.variables().to_weights();
     let k = &w["dense/kernel"].1;
-    assert!((k[0] - 1.0).abs() < 0.02 && (k[1] + 2.0).abs() < 0.02, "{k:?}");
+    assert!(
+        (k[0] - 1.0).abs() < 0.02 && (k[1] + 2.0).abs() < 0.02,
+        "{k:?}"
+    );
 }
 
 /// Two classes of 12-step, 3-feature sequences: a rising or a falling ramp under noise.
@@ -200,9 +206,22 @@ fn an_infinite_loss_names_the_epoch_and_batch() {
     let e = Trainer::new(&mut net, TrainConfig::default())
         .fit(ds, None, &mut quiet)
         .unwrap_err();
-    assert!(matches!(e, NnError::NonFinite { epoch: 1, batch: 1, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            NnError::NonFinite {
+                epoch: 1,
+                batch: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
     let msg = e.to_string();
-    assert!(msg.contains("epoch 1, batch 1") && msg.contains("learning rate"), "{msg}");
+    assert!(
+        msg.contains("epoch 1, batch 1") && msg.contains("learning rate"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -210,7 +229,8 @@ fn a_dataset_that_does_not_fit_stops_before_the_first_step() {
     let spec = spec("input_shape = [4]\n[[layers]]\ntype = \"Dense\"\nunits = 3\n");
     let mut net = Network::initialized(&spec, 1, &Device::flex()).unwrap();
     // Class indices with a one-hot loss.
-    let ds = Arc::new(ArrayDataset::new(vec![0.5; 16], &[4, 4], vec![0., 1., 2., 1.], &[4]).unwrap());
+    let ds =
+        Arc::new(ArrayDataset::new(vec![0.5; 16], &[4, 4], vec![0., 1., 2., 1.], &[4]).unwrap());
     let cfg = TrainConfig {
         loss: Loss::CategoricalCrossentropy,
         ..Default::default()
@@ -219,5 +239,8 @@ fn a_dataset_that_does_not_fit_stops_before_the_first_step() {
         .fit(ds, None, &mut quiet)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("label_mismatch") || e.contains("integer labels"), "{e}");
+    assert!(
+        e.contains("label_mismatch") || e.contains("integer labels"),
+        "{e}"
+    );
 }

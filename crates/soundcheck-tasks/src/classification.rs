@@ -92,7 +92,11 @@ impl Preprocess {
     ///
     /// # Errors
     /// No clips.
-    pub fn dataset(&self, seqs: Vec<Sequence>, labels: &[usize]) -> Result<ArrayDataset, DataError> {
+    pub fn dataset(
+        &self,
+        seqs: Vec<Sequence>,
+        labels: &[usize],
+    ) -> Result<ArrayDataset, DataError> {
         let (shape, x) = self.batch(seqs);
         let y: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
         Ok(ArrayDataset::new(x, &shape, y, &[labels.len()])?.with_integer_targets())
@@ -156,12 +160,12 @@ impl Preprocess {
     }
 }
 
-/// Fills the class count into a last layer that declares `units = "classes"` (the shipped
-/// specs do). Any other spec is the user's and is checked as given: an output that does not
-/// match the classes or loss gets the shape engine's `label_mismatch` diagnosis.
+/// Sets the last layer's `units` (a Dense classifier) to the class count, for the shipped specs
+/// (`--fill-classes`). Without it a spec is the user's and is checked as given: an output that
+/// does not match the classes or loss gets the shape engine's `label_mismatch` diagnosis.
 pub fn fill_classes(spec: &mut ModelSpec, classes: usize) {
     if let Some(last) = spec.layers.last_mut() {
-        if last.config.get("units").and_then(Value::as_str) == Some("classes") {
+        if last.type_name == "Dense" {
             last.config.insert("units".into(), json!(classes));
         }
     }
@@ -204,6 +208,9 @@ mod tests {
         let (shape, x) = p.batch(vec![train[0].clone()]);
         assert_eq!(shape, vec![1, 3, 1]);
         let r3 = 3f32.sqrt();
-        assert!((x[0] + r3).abs() < 1e-5 && (x[1] - r3).abs() < 1e-5 && x[2] == 0.0, "{x:?}");
+        assert!(
+            (x[0] + r3).abs() < 1e-5 && (x[1] - r3).abs() < 1e-5 && x[2] == 0.0,
+            "{x:?}"
+        );
     }
 }

@@ -41,7 +41,10 @@ pub fn demo_clip(class: &str, rng: &mut SplitMix64) -> Vec<f32> {
                 "chirp_down" => (1800.0 + 2000.0 * f_b - frac * (1500.0 + 300.0 * f_a), 1),
                 "whistle" => (600.0 + 1200.0 * f_a + 15.0 * (TAU * 5.0 * t).sin(), 1),
                 "hum" => (80.0 + 120.0 * f_a, 8),
-                "siren" => (700.0 + 300.0 * f_a + 250.0 * (TAU * (1.0 + 2.0 * rate) * t).sin(), 1),
+                "siren" => (
+                    700.0 + 300.0 * f_a + 250.0 * (TAU * (1.0 + 2.0 * rate) * t).sin(),
+                    1,
+                ),
                 _ => (0.0, 0),
             };
             phase += TAU * freq / sr;
@@ -81,7 +84,11 @@ pub fn demo_clip(class: &str, rng: &mut SplitMix64) -> Vec<f32> {
 ///
 /// # Errors
 /// A file that cannot be written.
-pub fn write_classification_demo(dir: &Path, per_class: usize, seed: u64) -> Result<(), AudioError> {
+pub fn write_classification_demo(
+    dir: &Path,
+    per_class: usize,
+    seed: u64,
+) -> Result<(), AudioError> {
     for (c, class) in DEMO_CLASSES.iter().enumerate() {
         let folder = dir.join(class);
         std::fs::create_dir_all(&folder).map_err(|e| AudioError::Write {

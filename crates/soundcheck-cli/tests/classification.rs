@@ -1,0 +1,102 @@
+//! Audio classification from the command line: the quickstart's accuracy on its demo data, then
+//! `classify` and `evaluate-classifier` on its run, and a spec that does not fit the classes.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::run;
+use serde_json::Value;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sc-cli-cls-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn quickstart_classifies_its_demo_sounds_and_the_run_serves_classify_and_evaluate() {
+    let d = tmp("quickstart");
+    let out = d.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["quickstart", "classification", "--out", out, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v["test_accuracy"].as_f64().unwrap() >= 0.95, "{v}");
+    assert_eq!(v["classes"].as_array().unwrap().len(), 7);
+    assert!(v["seconds"].as_f64().unwrap() > 0.0);
+    assert!(stderr.contains("95th percentile"), "{stderr}");
+    let run_dir = d.join("run");
+    for f in [
+        "classes.json",
+        "weights.safetensors",
+        "confusion.png",
+        "curves.png",
+        "accuracy.png",
+    ] {
+        assert!(run_dir.join(f).exists(), "{f}");
+    }
+
+    let clip = d.join("data/siren/003.wav");
+    let (code, stdout, stderr) = run(&[
+        "classify",
+        "--run",
+        run_dir.to_str().unwrap(),
+        clip.to_str().unwrap(),
+        "--top-k",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["top"].as_array().unwrap().len(), 2);
+    let p: f64 = f["top"][0]["probability"].as_f64().unwrap();
+    assert!(p >= f["top"][1]["probability"].as_f64().unwrap() && p <= 1.0);
+
+    let (code, stdout, stderr) = run(&[
+        "evaluate-classifier",
+        "--run",
+        run_dir.to_str().unwrap(),
+        "--data",
+        d.join("data").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    // The same test split as the quickstart's: 15 % of 40 clips in each of 7 classes.
+    assert_eq!(v["clips"], 42);
+    assert_eq!(v["per_class"].as_array().unwrap().len(), 7);
+    let confusion: usize = v["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_u64().unwrap() as usize)
+        })
+        .sum();
+    assert_eq!(confusion, 42);
+
+    // The shipped spec says 10 classes; without --fill-classes 7 classes are a label_mismatch.
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/mfcc-conv1d.toml");
+    let (code, _, stderr) = run(&[
+        "train",
+        "classification",
+        "--data",
+        d.join("data").to_str().unwrap(),
+        "--model",
+        spec,
+        "--out",
+        d.join("run2").to_str().unwrap(),
+        "--epochs",
+        "1",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("label_mismatch") && stderr.contains("10"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
