@@ -133,6 +133,9 @@ enum Noise {
 enum Op {
     Act(Activation),
     Noise(Noise),
+    /// Keras's Masking: timesteps whose features all equal the value are zeroed and skipped by
+    /// the recurrent layers after it.
+    Mask(f32),
     Dense {
         w: usize,
         b: Option<usize>,
@@ -279,7 +282,13 @@ fn rnn_op(
 
 /// Runs a recurrent layer over `x` `(batch, time, features)`, backwards when `reverse` (a
 /// Bidirectional's backward half, its sequence output put back in input time order).
-fn run_rnn(r: &RnnOp, vars: &Variables, x: Tensor<3>, reverse: bool) -> DynTensor {
+fn run_rnn(
+    r: &RnnOp,
+    vars: &Variables,
+    x: Tensor<3>,
+    reverse: bool,
+    mask: Option<&Tensor<2>>,
+) -> DynTensor {
     let [n, t, f] = x.dims();
     let (u, g) = (r.units, gates(r.cell));
     let device = x.device();
@@ -311,7 +320,7 @@ fn run_rnn(r: &RnnOp, vars: &Variables, x: Tensor<3>, reverse: bool) -> DynTenso
             .clone()
             .slice([0..n, ti..ti + 1, 0..g * u])
             .reshape([n, g * u]);
-        h = match r.cell {
+        let h_new = match r.cell {
             RnnCell::Lstm => {
                 let z = xt + h.clone().matmul(ru.clone());
                 let (i, fg, cc, o) = (
@@ -320,8 +329,16 @@ fn run_rnn(r: &RnnOp, vars: &Variables, x: Tensor<3>, reverse: bool) -> DynTenso
                     act::tanh(gate(&z, 2)),
                     act::sigmoid(gate(&z, 3)),
                 );
-                c = fg * c.clone() + i * cc;
-                o * act::tanh(c.clone())
+                let c_new = fg * c.clone() + i * cc;
+                let h_new = o * act::tanh(c_new.clone());
+                c = match mask {
+                    Some(m) => {
+                        let m = m.clone().slice([0..n, ti..ti + 1]);
+                        c_new * m.clone() + c.clone() * (m.neg() + 1.0)
+                    }
+                    None => c_new,
+                };
+                h_new
             }
             RnnCell::Gru { reset_after: true } => {
                 let mut hu = h.clone().matmul(ru.clone());
@@ -344,9 +361,22 @@ fn run_rnn(r: &RnnOp, vars: &Variables, x: Tensor<3>, reverse: bool) -> DynTenso
             }
             RnnCell::Simple => act::tanh(xt + h.clone().matmul(ru.clone())),
         };
-        if r.return_sequences {
-            outs.push(h.clone());
-        }
+        // A masked timestep leaves the state as it was and (Keras 3) outputs zeros.
+        h = match mask {
+            Some(m) => {
+                let m = m.clone().slice([0..n, ti..ti + 1]);
+                if r.return_sequences {
+                    outs.push(h_new.clone() * m.clone());
+                }
+                h_new * m.clone() + h.clone() * (m.neg() + 1.0)
+            }
+            None => {
+                if r.return_sequences {
+                    outs.push(h_new.clone());
+                }
+                h_new
+            }
+        };
     }
     if !r.return_sequences {
         return DynTensor::R2(h);
@@ -476,6 +506,9 @@ impl<'a> WeightSource<'a> {
 /// produces.
 pub(crate) struct Pass {
     training: Option<SplitMix64>,
+    /// The timestep mask `(batch, time)` (1 = real, 0 = padding) of the input of the layer
+    /// being run, when a Masking layer upstream made one.
+    mask: Option<Tensor<2>>,
     /// New values of non-trainable variables (BatchNormalization's moving statistics).
     pub(crate) moving: Vec<(usize, Vec<f32>)>,
 }
@@ -484,6 +517,7 @@ impl Pass {
     pub(crate) fn inference() -> Pass {
         Pass {
             training: None,
+            mask: None,
             moving: Vec::new(),
         }
     }
@@ -492,6 +526,7 @@ impl Pass {
     pub(crate) fn training(seed: u64) -> Pass {
         Pass {
             training: Some(SplitMix64::new(seed)),
+            mask: None,
             moving: Vec::new(),
         }
     }
@@ -617,12 +652,27 @@ impl Network {
     /// - `x`: `(batch, *input_shape)`; output: `(batch, *output_shape)`
     pub(crate) fn run_graph(&self, x: DynTensor, pass: &mut Pass) -> Result<DynTensor> {
         let mut values: Vec<DynTensor> = vec![x];
+        let mut masks: Vec<Option<Tensor<2>>> = vec![None];
         for ((node, op), inferred) in self.model.nodes.iter().zip(&self.ops).zip(&self.inferred) {
             let ins: Vec<DynTensor> = node.inputs.iter().map(|&i| values[i].clone()).collect();
+            pass.mask = masks[node.inputs[0]].clone();
             let y = match op {
                 Op::Embedding(table) => embed(self.vars.tensor(*table), &ins[0], &node.def.name)?,
+                Op::Mask(value) => {
+                    let (y, m) = timestep_mask(ins.into_iter().next().expect("one input"), *value);
+                    pass.mask = Some(m);
+                    y
+                }
                 _ => run(op, ins, &self.vars, pass),
             };
+            // Keras propagates a mask through the layers that keep the time axis element-wise
+            // (and through recurrent layers returning sequences); others drop it.
+            let keeps = matches!(
+                op,
+                Op::Mask(_) | Op::Act(_) | Op::Noise(_) | Op::Dense { .. }
+            ) || matches!(op, Op::Rnn(r) if r.return_sequences)
+                || matches!(op, Op::Bidirectional { fwd, .. } if fwd.return_sequences);
+            masks.push(if keeps { pass.mask.take() } else { None });
             if cfg!(debug_assertions) {
                 let got = y.dims();
                 let agrees = got.len() == inferred.len() + 1
@@ -661,6 +711,7 @@ fn build_op(
                     _ => input.len(),
                 },
             }),
+            "Masking" => Op::Mask(number(config, "mask_value", 0.0)),
             "GaussianNoise" => Op::Noise(Noise::Gaussian(number(config, "stddev", 0.0))),
             "GaussianDropout" => Op::Noise(Noise::GaussianDropout(number(config, "rate", 0.0))),
             "LeakyReLU" => Op::Act(Activation::LeakyRelu(number(config, "negative_slope", 0.3))),
@@ -1035,6 +1086,25 @@ fn from_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
     }
 }
 
+/// Keras's Masking on `(batch, time, features)`: the mask `(batch, time)` is 1 where any feature
+/// differs from `value`, and the masked timesteps are zeroed.
+fn timestep_mask(x: DynTensor, value: f32) -> (DynTensor, Tensor<2>) {
+    let dims = x.dims();
+    let (n, t) = (dims[0], dims[1]);
+    let per: usize = dims[2..].iter().product();
+    let m: Vec<f32> = x
+        .to_vec()
+        .chunks(per.max(1))
+        .map(|step| step.iter().any(|&v| v != value) as u8 as f32)
+        .collect();
+    let device = x.device();
+    let mask: Tensor<2> = Tensor::from_data(TensorData::new(m.clone(), [n, t]), &device);
+    let mut shape = vec![n, t];
+    shape.extend(std::iter::repeat_n(1, dims.len() - 2));
+    let y = x.zip_with(DynTensor::from_data(&shape, m, &device), Binary::Mul);
+    (y, mask)
+}
+
 /// Random draws for noise layers, one per element of `shape`.
 fn draws(rng: &mut SplitMix64, shape: &[usize], f: impl Fn(&mut SplitMix64) -> f32) -> Vec<f32> {
     (0..shape.iter().product::<usize>())
@@ -1047,6 +1117,7 @@ fn run(op: &Op, mut ins: Vec<DynTensor>, vars: &Variables, pass: &mut Pass) -> D
     let bias = |b: &Option<usize>| b.map(|b| vars.tensor::<1>(b));
     match op {
         Op::Act(a) => a.run(x),
+        Op::Mask(_) => unreachable!("masks are made in Network::run_graph"),
         Op::Noise(noise) => {
             let Some(rng) = pass.training.as_mut() else {
                 return x;
@@ -1338,7 +1409,7 @@ fn run(op: &Op, mut ins: Vec<DynTensor>, vars: &Variables, pass: &mut Pass) -> D
             x.permute(&axes)
         }
         Op::Rnn(r) => match x {
-            DynTensor::R3(t) => run_rnn(r, vars, t, false),
+            DynTensor::R3(t) => run_rnn(r, vars, t, false, pass.mask.as_ref()),
             _ => unreachable!("the shape engine checked the recurrent input rank"),
         },
         Op::Bidirectional { fwd, bwd, merge } => {
@@ -1346,8 +1417,8 @@ fn run(op: &Op, mut ins: Vec<DynTensor>, vars: &Variables, pass: &mut Pass) -> D
                 unreachable!("the shape engine checked the recurrent input rank")
             };
             let (f, b) = (
-                run_rnn(fwd, vars, t.clone(), false),
-                run_rnn(bwd, vars, t, true),
+                run_rnn(fwd, vars, t.clone(), false, pass.mask.as_ref()),
+                run_rnn(bwd, vars, t, true, pass.mask.as_ref()),
             );
             match merge {
                 BiMerge::Concat => {

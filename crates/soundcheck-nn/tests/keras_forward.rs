@@ -54,6 +54,10 @@ fn keras_outputs_are_reproduced() {
         "embedding_lstm",
         "transposed_2d",
         "transposed_1d",
+        // tools/fixtures/keras_masking.py: Masking before LSTM and Bidirectional(GRU), inputs
+        // padded before, after and inside.
+        "masked_lstm",
+        "masked_bigru",
     ] {
         let (err, peak) = run_fixture(name);
         assert!(
@@ -144,4 +148,29 @@ fn weights_of_another_model_and_bad_inputs_are_named() {
         .unwrap_err()
         .to_string()
         .contains("header is not JSON"));
+}
+
+/// A masked LSTM gives a clip the same output whatever padding is appended (or prepended).
+#[test]
+fn a_masked_lstm_ignores_padding() {
+    let spec = ModelSpec::from_json_str(
+        r#"{"input_shape": ["None", 3], "layers": [{"type": "Masking"}, {"type": "LSTM", "units": 5}]}"#,
+    )
+    .unwrap();
+    let net = Network::initialized(&spec, 4, &Device::flex()).unwrap();
+    let clip: Vec<f32> = (0..12)
+        .map(|i| ((i * 37) % 11) as f32 / 5.0 - 1.0)
+        .collect();
+    let (_, want) = net.forward(&[1, 4, 3], clip.clone()).unwrap();
+    for (before, after) in [(0, 3), (0, 10), (2, 0), (5, 7)] {
+        let mut x = vec![0.0; before * 3];
+        x.extend(&clip);
+        x.extend(vec![0.0; after * 3]);
+        let (_, got) = net.forward(&[1, before + 4 + after, 3], x).unwrap();
+        let err = got
+            .iter()
+            .zip(&want)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err < 1e-6, "padding ({before}, {after}): {err}");
+    }
 }

@@ -35,6 +35,7 @@ pub const KNOWN_TYPES: &[&str] = &[
     "SpatialDropout2D",
     "GaussianNoise",
     "GaussianDropout",
+    "Masking",
     "ReLU",
     "LeakyReLU",
     "ELU",
@@ -172,6 +173,11 @@ pub fn parse(
         "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianDropout" => {
             a.float("rate", 0.0)?;
             a.finish(&["seed", "noise_shape", "data_format"])?;
+            Layer::Identity
+        }
+        "Masking" => {
+            a.float("mask_value", 0.0)?;
+            a.finish(&[])?;
             Layer::Identity
         }
         "GaussianNoise" => {
