@@ -102,6 +102,23 @@ impl Canvas {
         }
     }
 
+    /// A tick below the x axis (at height `axis_y`) with its label centred under it.
+    fn x_tick(&mut self, x: usize, axis_y: usize, s: &str) {
+        self.rect(x, axis_y, 1, 6, [0, 0, 0]);
+        self.text(x.saturating_sub(text_width(s) / 2), axis_y + 9, s, false);
+    }
+
+    /// A tick left of the y axis (at `left`) with its label right-aligned before it.
+    fn y_tick(&mut self, left: usize, y: usize, s: &str) {
+        self.rect(left - 6, y, 6, 1, [0, 0, 0]);
+        self.text(
+            left.saturating_sub(8 + text_width(s)),
+            y.saturating_sub(7),
+            s,
+            false,
+        );
+    }
+
     /// Text with its top-left corner at (x, y); `vertical` draws it rotated a quarter turn
     /// anticlockwise, reading upwards, with (x, y) its bottom-left corner.
     fn text(&mut self, x: usize, y: usize, s: &str, vertical: bool) {
@@ -232,29 +249,15 @@ pub fn write_chart_png(
     let mut v = (xlo / xs).ceil() * xs;
     while v <= xhi + 1e-9 {
         let x = px(v).round() as usize;
-        cv.rect(x, top + ph, 1, 6, black);
-        let s = label(v, xs);
-        cv.text(
-            x.saturating_sub(text_width(&s) / 2),
-            top + ph + 9,
-            &s,
-            false,
-        );
+        cv.x_tick(x, top + ph, &label(v, xs));
         v += xs;
     }
     let ys = tick_step(yhi - ylo, 5.0);
     let mut v = (ylo / ys).ceil() * ys;
     while v <= yhi + 1e-9 {
         let y = py(v).round() as usize;
-        cv.rect(left - 6, y, 6, 1, black);
         cv.rect(left, y, pw, 1, [225, 225, 225]);
-        let s = label(v, ys);
-        cv.text(
-            left.saturating_sub(8 + text_width(&s)),
-            y.saturating_sub(7),
-            &s,
-            false,
-        );
+        cv.y_tick(left, y, &label(v, ys));
         v += ys;
     }
     cv.text(
@@ -385,14 +388,7 @@ pub fn write_png(path: &Path, m: &Array2<f32>, axes: &Axes) -> Result<(), String
     let mut v = 0.0;
     while v <= duration + 1e-9 {
         let px = left + ((v / duration) * pw as f64).round().min(pw as f64 - 1.0) as usize;
-        cv.rect(px, top + ph, 1, 6, black);
-        let s = label(v, xs);
-        cv.text(
-            px.saturating_sub(text_width(&s) / 2),
-            top + ph + 9,
-            &s,
-            false,
-        );
+        cv.x_tick(px, top + ph, &label(v, xs));
         v += xs;
     }
     let y_max = rows as f64 * axes.y_step;
@@ -400,14 +396,7 @@ pub fn write_png(path: &Path, m: &Array2<f32>, axes: &Axes) -> Result<(), String
     let mut v = 0.0;
     while v <= y_max + 1e-9 {
         let py = top + ph - 1 - ((v / y_max) * (ph - 1) as f64).round() as usize;
-        cv.rect(left - 6, py, 6, 1, black);
-        let s = label(v, ys);
-        cv.text(
-            left.saturating_sub(8 + text_width(&s)),
-            py.saturating_sub(7),
-            &s,
-            false,
-        );
+        cv.y_tick(left, py, &label(v, ys));
         v += ys;
     }
     cv.text(

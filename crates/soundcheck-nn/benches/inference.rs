@@ -2,12 +2,9 @@
 //! the separation seed's residual mask net at batch 16 of 513×25×1, and the MFCC LSTM (LSTM 64,
 //! Dense 10) at batch 32 of 100×13, with the weights of the Keras fixtures.
 
-use std::path::Path;
-use std::time::Instant;
+mod common;
 
-use burn::tensor::Device;
-use soundcheck_nn::{read_weights, Network};
-use soundcheck_shape::ModelSpec;
+use std::time::Instant;
 
 fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
     f();
@@ -23,26 +20,8 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let device = Device::flex();
     for (name, batch, runs) in [("resmask32", 16usize, 5usize), ("mfcc_lstm", 32, 20)] {
-        let d = dir.join(name);
-        let spec = ModelSpec::from_json_str(
-            &std::fs::read_to_string(d.join("model.json")).expect("model.json"),
-        )
-        .expect("spec");
-        let net = Network::new(
-            &spec,
-            &read_weights(&d.join("weights.safetensors")).expect("weights"),
-            &device,
-        )
-        .expect("network");
-        let mut shape = vec![batch];
-        shape.extend(spec.input_shape.iter().flatten().flatten());
-        let n: usize = shape.iter().product();
-        let x: Vec<f32> = (0..n)
-            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
-            .collect();
+        let (net, shape, x) = common::fixture_network(name, batch);
         let t = median_ms(runs, || {
             std::hint::black_box(net.forward(&shape, x.clone()).expect("forward"));
         });

@@ -3,39 +3,22 @@
 //! (LSTM 64, Dense 10) at batch 32 of 100×13 (sparse categorical cross-entropy, Adam). A step is
 //! the time between two batch reports of the trainer: gather, forward, backward, Adam update.
 
+mod common;
+
 use std::ops::ControlFlow;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use soundcheck_data::ArrayDataset;
-use soundcheck_nn::{read_weights, Device, Event, Loss, Network, TrainConfig, Trainer};
-use soundcheck_shape::ModelSpec;
+use soundcheck_nn::{Event, Loss, TrainConfig, Trainer};
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let device = Device::flex();
     for (name, batch, steps, loss) in [
         ("resmask32", 16usize, 6usize, Loss::MeanSquaredError),
         ("mfcc_lstm", 32, 21, Loss::SparseCategoricalCrossentropy),
     ] {
-        let d = dir.join(name);
-        let spec = ModelSpec::from_json_str(
-            &std::fs::read_to_string(d.join("model.json")).expect("model.json"),
-        )
-        .expect("spec");
-        let mut net = Network::new(
-            &spec,
-            &read_weights(&d.join("weights.safetensors")).expect("weights"),
-            &device,
-        )
-        .expect("network");
-        let mut shape = vec![batch];
-        shape.extend(spec.input_shape.iter().flatten().flatten());
-        let n: usize = shape.iter().product();
-        let x: Vec<f32> = (0..n)
-            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
-            .collect();
+        let (mut net, shape, x) = common::fixture_network(name, batch);
+        let n = x.len();
         let (y, y_shape) = if loss == Loss::MeanSquaredError {
             (
                 (0..n).map(|i| (i % 3) as f32 / 2.0).collect(),

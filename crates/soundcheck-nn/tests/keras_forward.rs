@@ -4,17 +4,12 @@
 //! Tolerance: the largest absolute difference at most 1e-4 of the output's peak magnitude (float32
 //! convolutions summed in different orders by oneDNN and burn-flex).
 
-use std::path::Path;
+mod common;
 
 use burn::tensor::Device;
+use common::{fixture, KERAS_MODELS};
 use soundcheck_nn::{read_weights, Network, NnError};
 use soundcheck_shape::ModelSpec;
-
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 fn run_fixture(name: &str) -> (f32, f32) {
     let d = fixture(name);
@@ -38,27 +33,9 @@ fn run_fixture(name: &str) -> (f32, f32) {
 
 #[test]
 fn keras_outputs_are_reproduced() {
-    for name in [
-        "resmask32",
-        "convbank_residual",
-        "conv_stride2_x3",
-        "pools_1d",
-        "pools_2d_mixed",
-        "dense_on_sequences",
-        "mfcc_lstm",
-        "recurrent_stack",
-        "bidirectional",
-        "td_conv1d_lstm",
-        "spatial_edits_2d",
-        "spatial_edits_1d",
-        "embedding_lstm",
-        "transposed_2d",
-        "transposed_1d",
-        // tools/fixtures/keras_masking.py: Masking before LSTM and Bidirectional(GRU), inputs
-        // padded before, after and inside.
-        "masked_lstm",
-        "masked_bigru",
-    ] {
+    // tools/fixtures/keras_masking.py adds Masking before LSTM and Bidirectional(GRU), with
+    // inputs padded before, after and inside.
+    for name in KERAS_MODELS.iter().chain(&["masked_lstm", "masked_bigru"]) {
         let (err, peak) = run_fixture(name);
         assert!(
             err <= 1e-4 * peak.max(1e-3),
