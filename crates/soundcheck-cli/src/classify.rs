@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use serde_json::{json, Value};
 use soundcheck_data::{ClassSet, ClipFeatures, DataError, FeatureKind, Sequence, Side, Split};
 use soundcheck_eval::ClassReport;
@@ -21,12 +21,6 @@ use crate::train::{fit, report, start_run, summary, trained_line, Failure, FitAr
 
 /// The run's preprocessing and split, beside the model.
 pub const CLASSES_FILE: &str = "classes.json";
-
-#[derive(Subcommand, Clone)]
-pub enum TrainTask {
-    /// Train a classifier on a folder per class (DATA/<label>/*.wav) or a CSV manifest
-    Classification(ClassificationArgs),
-}
 
 impl From<DataError> for Failure {
     fn from(e: DataError) -> Failure {
@@ -337,8 +331,7 @@ fn classifier_line(v: &Value) -> String {
     s
 }
 
-pub fn run_train(task: &TrainTask) -> u8 {
-    let TrainTask::Classification(a) = task;
+pub fn run_train(a: &ClassificationArgs) -> u8 {
     report(train_classifier(a, None), a.fit.json, classifier_line)
 }
 

@@ -29,33 +29,33 @@ const MIXTURE: &str = "mixture";
 pub struct EvaluateArgs {
     /// Reference stems: one track's folder of audio files, or a folder of track folders
     #[arg(long)]
-    reference: PathBuf,
+    pub(crate) reference: PathBuf,
     /// Estimated stems, with the reference's file (and track folder) names
     #[arg(long)]
-    estimate: PathBuf,
+    pub(crate) estimate: PathBuf,
     /// Window length in seconds
     #[arg(long, default_value_t = 1.0)]
-    window: f64,
+    pub(crate) window: f64,
     /// Hop between windows in seconds
     #[arg(long, default_value_t = 1.0)]
-    hop: f64,
+    pub(crate) hop: f64,
     /// Print one JSON object: per-frame and per-track metrics, medians over tracks
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Also score the floor and the ceiling: the mixture as every stem's estimate, and the
     /// oracle ideal ratio mask (|S_j|² / Σ|S_k|², mixture phase) at --n-fft/--hop-length. The
     /// mixture is the track's mixture.wav, or the sum of its stems
     #[arg(long)]
-    baselines: bool,
+    pub(crate) baselines: bool,
     /// FFT size of the oracle mask (use your model's)
     #[arg(long, default_value_t = 1024)]
-    n_fft: usize,
+    pub(crate) n_fft: usize,
     /// Hop of the oracle mask (use your model's)
     #[arg(long, default_value_t = 256)]
-    hop_length: usize,
+    pub(crate) hop_length: usize,
 }
 
-struct Track {
+pub(crate) struct Track {
     name: String,
     stems: Vec<String>,
     sample_rate: u32,
@@ -400,27 +400,42 @@ fn table(rows: &[(String, [f64; 4])]) -> String {
     s
 }
 
+/// Every track scored, with the warnings (lengths padded or cut) to show.
+pub(crate) fn score_all(a: &EvaluateArgs) -> Result<(Vec<Track>, Vec<String>), String> {
+    if !(a.window > 0.0 && a.hop > 0.0) {
+        return Err(format!(
+            "--window {} / --hop {}: both must be positive seconds (museval uses 1 and 1)",
+            a.window, a.hop
+        ));
+    }
+    let list = tracks(a)?;
+    let progress = crate::progress::Progress::new("evaluate", list.len());
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    for (name, r, e) in &list {
+        let (t, w) = evaluate_track(name, r, e, a)?;
+        out.push(t);
+        warnings.extend(w);
+        progress.tick();
+    }
+    progress.finish();
+    Ok((out, warnings))
+}
+
+/// Per stem, the median over tracks of the estimates' metrics and of each baseline's
+/// (mixture, oracle IRM; empty without `--baselines`).
+pub(crate) type StemRows = Vec<(String, [f64; 4])>;
+
+pub(crate) fn medians_over_tracks(tracks: &[Track]) -> (StemRows, Vec<StemRows>) {
+    let overall = over_tracks(tracks, |t| Some(&t.metrics));
+    let baselines = (0..BASELINES.len())
+        .map(|b| over_tracks(tracks, |t| t.baselines.as_ref().map(|m| &m[b])))
+        .collect();
+    (overall, baselines)
+}
+
 pub fn run(a: &EvaluateArgs) -> u8 {
-    let result = (|| -> Result<(Vec<Track>, Vec<String>), String> {
-        if !(a.window > 0.0 && a.hop > 0.0) {
-            return Err(format!(
-                "--window {} / --hop {}: both must be positive seconds (museval uses 1 and 1)",
-                a.window, a.hop
-            ));
-        }
-        let list = tracks(a)?;
-        let progress = crate::progress::Progress::new("evaluate", list.len());
-        let mut out = Vec::new();
-        let mut warnings = Vec::new();
-        for (name, r, e) in &list {
-            let (t, w) = evaluate_track(name, r, e, a)?;
-            out.push(t);
-            warnings.extend(w);
-            progress.tick();
-        }
-        progress.finish();
-        Ok((out, warnings))
-    })();
+    let result = score_all(a);
     let (tracks, warnings) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -435,10 +450,7 @@ pub fn run(a: &EvaluateArgs) -> u8 {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    let overall = over_tracks(&tracks, |t| Some(&t.metrics));
-    let overall_baselines: Vec<_> = (0..2)
-        .map(|b| over_tracks(&tracks, |t| t.baselines.as_ref().map(|m| &m[b])))
-        .collect();
+    let (overall, overall_baselines) = medians_over_tracks(&tracks);
     if a.json {
         let per_track: Vec<Value> = tracks
             .iter()

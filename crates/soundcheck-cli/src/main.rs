@@ -12,6 +12,7 @@ mod load;
 mod picture;
 mod predict;
 mod progress;
+mod separate;
 mod train;
 
 use std::process::ExitCode;
@@ -42,15 +43,11 @@ enum Command {
     Classify(classify::ClassifyArgs),
     /// Accuracy, per-class precision/recall/F1 and the confusion matrix of a classifier run
     EvaluateClassifier(classify::EvaluateClassifierArgs),
-    /// Run a whole task on built-in demo data (no downloads)
-    #[command(subcommand)]
-    Quickstart(Quickstart),
-}
-
-#[derive(Subcommand)]
-enum Quickstart {
-    /// Synthesise 7 sound classes, train the MFCC LSTM, evaluate on the held-out test split
-    Classification(classify::QuickstartClassificationArgs),
+    /// Separate a target stem (vocals) from mixtures with a separation run
+    Separate(separate::SeparateArgs),
+    /// Run the whole job on built-in demo data (no downloads): vocal separation, or
+    /// `quickstart classification`
+    Quickstart(separate::QuickstartArgs),
 }
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
@@ -65,7 +62,8 @@ fn main() -> ExitCode {
         Command::Predict(a) => predict::run(&a),
         Command::Classify(a) => classify::run_classify(&a),
         Command::EvaluateClassifier(a) => classify::run_evaluate(&a),
-        Command::Quickstart(Quickstart::Classification(a)) => classify::run_quickstart(&a),
+        Command::Separate(a) => separate::run_separate(&a),
+        Command::Quickstart(a) => separate::run_quickstart(&a),
     };
     ExitCode::from(code)
 }

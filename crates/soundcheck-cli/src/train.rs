@@ -24,6 +24,14 @@ use crate::progress::Progress;
 pub const MODEL_FILE: &str = "model.json";
 pub const OPTIONS_FILE: &str = "train.json";
 
+#[derive(clap::Subcommand, Clone)]
+pub enum TrainTask {
+    /// Train a classifier on a folder per class (DATA/<label>/*.wav) or a CSV manifest
+    Classification(crate::classify::ClassificationArgs),
+    /// Train a spectrogram-mask separator on DSD100 or MUSDB18-HQ
+    Separation(crate::separate::SeparationArgs),
+}
+
 /// The training options every `train` command shares.
 #[derive(Args, Clone)]
 pub struct FitArgs {
@@ -65,7 +73,7 @@ pub struct FitArgs {
 )]
 pub struct TrainArgs {
     #[command(subcommand)]
-    pub task: Option<crate::classify::TrainTask>,
+    pub task: Option<TrainTask>,
     /// Model spec (TOML/JSON, Keras JSON or .keras); with --resume, the run's own
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -486,8 +494,10 @@ pub fn trained_line(v: &Value) -> String {
 }
 
 pub fn run(a: &TrainArgs) -> u8 {
-    if let Some(task) = &a.task {
-        return crate::classify::run_train(task);
+    match &a.task {
+        Some(TrainTask::Classification(c)) => return crate::classify::run_train(c),
+        Some(TrainTask::Separation(s)) => return crate::separate::run_train(s),
+        None => {}
     }
     report(train(a), a.fit.json, trained_line)
 }
