@@ -333,8 +333,8 @@ fn separate_file(
     let dir = out.join(&name);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let target_file = dir.join(format!("{target}.wav"));
-    write_wav(&target_file, &est, audio.sample_rate).map_err(|e| e.to_string())?;
-    write_wav(&dir.join("accompaniment.wav"), &rest, audio.sample_rate)
+    write_wav(&target_file, &sep.target, audio.sample_rate).map_err(|e| e.to_string())?;
+    write_wav(&dir.join("accompaniment.wav"), &sep.rest, audio.sample_rate)
         .map_err(|e| e.to_string())?;
     if png {
         let mono = to_mono(&audio.channels);
