@@ -387,8 +387,8 @@ pub fn run_separate(a: &SeparateArgs) -> u8 {
     })
 }
 
-/// The quickstart's model: a compact mask net (two 3×3 convolutions with BatchNorm, a 1×1
-/// sigmoid mask, mask × input) that trains in minutes on 2 cores; models/vocal-mask.toml is the
+/// The quickstart's model: a compact mask net (3×3 convolutions, two of them dilated, with
+/// BatchNorm, a 1×1 sigmoid mask, mask × input) that trains in minutes on 2 cores; models/vocal-mask.toml is the
 /// seed's full network.
 const QUICK_MODEL: &str = include_str!("../../../models/vocal-mask-small.toml");
 
@@ -412,7 +412,7 @@ pub struct QuickstartArgs {
     #[arg(long, default_value = "soundcheck-quickstart")]
     pub out: PathBuf,
     /// Training epochs
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 10)]
     pub epochs: usize,
     #[arg(long)]
     pub json: bool,
@@ -453,7 +453,7 @@ fn quickstart(a: &QuickstartArgs) -> Result<Value, Failure> {
             epochs: a.epochs,
             batch_size: 16,
             optimizer: "adam".into(),
-            learning_rate: 2e-3,
+            learning_rate: 3e-3,
             schedule: "constant".into(),
             clip_norm: Some(5.0),
             patience: None,

@@ -1,6 +1,6 @@
 //! Built-in separation demo: small songs synthesised deterministically — a sung line (glottal
 //! harmonics with vibrato through vowel formants, phrases with rests), drums (kick, snare,
-//! hi-hat), a bass line and sustained chords — written in the MUSDB18-HQ layout.
+//! hi-hat), a bass line and struck chords — written in the MUSDB18-HQ layout.
 
 use std::f64::consts::TAU;
 use std::path::Path;
@@ -61,7 +61,7 @@ pub fn demo_song(seconds: f64, rng: &mut SplitMix64) -> Song {
             let mut phase = 0.0;
             for i in 0..len.min(n.saturating_sub(t)) {
                 let time = i as f64 / sr;
-                let vib = 1.0 + 0.012 * (TAU * 5.5 * time).sin() * (time * 4.0).min(1.0);
+                let vib = 1.0 + 0.025 * (TAU * 5.5 * time).sin() * (time * 4.0).min(1.0);
                 phase += TAU * f0 * vib / sr;
                 let env =
                     (i as f64 / (0.03 * sr)).min(1.0) * ((len - i) as f64 / (0.05 * sr)).min(1.0);
@@ -116,8 +116,10 @@ pub fn demo_song(seconds: f64, rng: &mut SplitMix64) -> Song {
                     .map(|k| (TAU * fb * k as f64 * time).sin() / k as f64)
                     .sum::<f64>()
                 * 0.6;
-            // Chords: a sustained major triad an octave below the voice.
+            // Chords: a major triad an octave below the voice, struck on every beat and decaying
+            // like a piano's.
             let tt = (start + i) as f64 / sr;
+            let strike = (-time * 2.5).exp();
             other[start + i] += [0.0, 4.0, 7.0]
                 .iter()
                 .map(|&iv| {
@@ -125,7 +127,8 @@ pub fn demo_song(seconds: f64, rng: &mut SplitMix64) -> Song {
                     (TAU * f * tt).sin() + 0.3 * (TAU * 2.0 * f * tt).sin()
                 })
                 .sum::<f64>()
-                * 0.12;
+                * 0.12
+                * strike;
         }
         b += 1;
     }
