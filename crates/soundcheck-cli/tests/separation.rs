@@ -1,0 +1,104 @@
+//! The separation path from the command line: the quickstart's whole pipeline (one epoch, so the
+//! test stays short: the scores themselves are in README), then `separate` on a stereo 44.1 kHz
+//! file with the quickstart's run, and the errors of a wrong run directory.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::run;
+use serde_json::Value;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sc-cli-sep-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
+    let d = tmp("quick");
+    let out = d.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["quickstart", "--out", out, "--epochs", "1", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    for key in [
+        "vocals_sdr",
+        "accompaniment_sdr",
+        "mixture_vocals_sdr",
+        "oracle_vocals_sdr",
+        "seconds",
+    ] {
+        assert!(v[key].is_number(), "{key}: {v}");
+    }
+    // The oracle mask is the ceiling, the mixture the floor.
+    assert!(
+        v["oracle_vocals_sdr"].as_f64() > v["mixture_vocals_sdr"].as_f64(),
+        "{v}"
+    );
+    assert!(d.join("report.json").exists());
+    for f in ["vocals.wav", "accompaniment.wav", "mask.png", "mixture.png"] {
+        assert!(d.join("separated/song06").join(f).exists(), "{f}");
+    }
+
+    // A stereo 44.1 kHz mixture: outputs at 44.1 kHz, two channels, summing to the input.
+    let mix_path = d.join("stereo.wav");
+    let n = 44100 * 2;
+    let left: Vec<f32> = (0..n)
+        .map(|i| 0.3 * (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 44100.0).sin())
+        .collect();
+    let right: Vec<f32> = left
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * 0.5 + 0.01 * ((i % 7) as f32 - 3.0))
+        .collect();
+    soundcheck_audio::write_wav(&mix_path, &[left.clone(), right.clone()], 44100).unwrap();
+    let sep = d.join("sep");
+    let (code, stdout, stderr) = run(&[
+        "separate",
+        mix_path.to_str().unwrap(),
+        "--run",
+        d.join("run").to_str().unwrap(),
+        "-o",
+        sep.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v["files"][0]["realtime_factor"].as_f64().unwrap() > 0.0);
+    let opts = soundcheck_audio::LoadOptions {
+        sr: None,
+        mono: false,
+        ..Default::default()
+    };
+    let vocals = soundcheck_audio::load(&sep.join("stereo/vocals.wav"), &opts).unwrap();
+    let acc = soundcheck_audio::load(&sep.join("stereo/accompaniment.wav"), &opts).unwrap();
+    assert_eq!((vocals.sample_rate, vocals.channels.len()), (44100, 2));
+    assert_eq!(vocals.channels[0].len(), n);
+    for (c, x) in [left, right].iter().enumerate() {
+        let worst = (0..n).fold(0f32, |m, i| {
+            m.max((vocals.channels[c][i] + acc.channels[c][i] - x[i]).abs())
+        });
+        // 16-bit WAVs: each output rounds to 1/32768.
+        assert!(
+            worst < 1e-4,
+            "channel {c}: vocals + accompaniment differ from the input by {worst}"
+        );
+    }
+
+    // A directory that is not a separation run is named.
+    let (code, _, stderr) = run(&[
+        "separate",
+        mix_path.to_str().unwrap(),
+        "--run",
+        out,
+        "-o",
+        sep.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("model.json") && stderr.contains("soundcheck train"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
