@@ -20,6 +20,7 @@ mod memo;
 pub mod mfcc;
 pub mod resample;
 pub mod stft;
+pub mod stream;
 mod wav;
 
 use ndarray::Array2;
@@ -32,6 +33,7 @@ pub use mel::{hz_to_mel, mel_frequencies, mel_to_hz, MelConfig, MelFilterbank};
 pub use mfcc::{dct_matrix, delta, mfcc_from_log_mel};
 pub use resample::resample;
 pub use stft::{fix_length, frame, istft, magnitude, n_frames, power, stft, PadMode, StftConfig};
+pub use stream::{AudioSource, WavStream};
 
 /// `librosa.feature.melspectrogram(y=y, sr=sr, power=2.0, ...)`.
 ///

@@ -232,8 +232,21 @@ pub(crate) struct WavFile {
 }
 
 impl Layout {
-    fn frame_bytes(&self) -> usize {
+    pub(crate) fn frame_bytes(&self) -> usize {
         self.channels * self.encoding.bytes()
+    }
+
+    pub(crate) fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Converts whole frames of this file's data into per-channel floats.
+    pub(crate) fn convert(&self, src: &[u8], outs: &mut [&mut [f32]]) {
+        convert_any(self.encoding, src, self.channels, outs)
+    }
+
+    pub(crate) fn data_offset(&self) -> u64 {
+        self.data_offset
     }
 
     pub fn sample_rate(&self) -> u32 {

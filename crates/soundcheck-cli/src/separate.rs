@@ -8,12 +8,12 @@ use std::time::Instant;
 use clap::Args;
 use ndarray::Array2;
 use serde_json::{json, Value};
-use soundcheck_audio::{load, resample, to_mono, write_wav, LoadOptions};
+use soundcheck_audio::{resample, to_mono, write_wav, AudioSource, WavStream};
 use soundcheck_data::{discover, load_track, ArrayDataset, Track};
 use soundcheck_eval::{bss_eval_v4, nanmedian};
 use soundcheck_nn::{Device, Loss, Network, Trainer};
 use soundcheck_shape::ModelSpec;
-use soundcheck_tasks::{write_separation_demo, SeparationConfig};
+use soundcheck_tasks::{write_separation_demo, Chunking, SeparationConfig};
 
 use crate::evaluate::{medians_over_tracks, score_all, EvaluateArgs};
 use crate::load::{load_spec, write_atomic};
@@ -304,7 +304,8 @@ fn draw_mask(
     )
 }
 
-/// Separates one file into `out/<stem>/`; returns its record.
+/// Separates one file into `out/<stem>/`, piece by piece (memory does not grow with the
+/// length); returns its record.
 fn separate_file(
     net: &Network,
     cfg: &SeparationConfig,
@@ -313,39 +314,48 @@ fn separate_file(
     out: &Path,
     png: bool,
 ) -> Result<Value, Failure> {
-    let audio = load(
-        path,
-        &LoadOptions {
-            sr: None,
-            mono: false,
-            ..Default::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    let t = Instant::now();
-    let sep = cfg
-        .separate(net, &audio.channels, audio.sample_rate)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let seconds = t.elapsed().as_secs_f64();
+    let mut src = AudioSource::open(path).map_err(|e| e.to_string())?;
+    let rate = src.sample_rate();
     let name = path
         .file_stem()
         .map_or("mixture".into(), |s| s.to_string_lossy().to_string());
     let dir = out.join(&name);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let target_file = dir.join(format!("{target}.wav"));
-    write_wav(&target_file, &sep.target, audio.sample_rate).map_err(|e| e.to_string())?;
-    write_wav(&dir.join("accompaniment.wav"), &sep.rest, audio.sample_rate)
+    let mut target_out =
+        WavStream::create(&dir.join(format!("{target}.wav")), src.channels(), rate)
+            .map_err(|e| e.to_string())?;
+    let mut rest_out = WavStream::create(&dir.join("accompaniment.wav"), src.channels(), rate)
         .map_err(|e| e.to_string())?;
-    if png {
-        let mono = to_mono(&audio.channels);
-        let mono = if audio.sample_rate == cfg.sample_rate {
+    let chunking = Chunking::default();
+    let pieces = (src.frames() as f64 / (chunking.piece * rate as f64)).ceil() as usize;
+    let bar = Progress::new(&name, pieces);
+    let t = Instant::now();
+    let mask = cfg
+        .separate_stream(
+            net,
+            &mut src,
+            &mut target_out,
+            &mut rest_out,
+            chunking,
+            &mut |_, _| bar.tick(),
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let seconds = t.elapsed().as_secs_f64();
+    bar.finish();
+    target_out.finish().map_err(|e| e.to_string())?;
+    rest_out.finish().map_err(|e| e.to_string())?;
+    if let (true, Some(mask)) = (png, mask) {
+        // The mask of the first piece, over that piece's mixture.
+        let span = ((chunking.piece + chunking.fade + chunking.margin) * rate as f64) as usize;
+        let mono = to_mono(&src.read(0, span).map_err(|e| e.to_string())?);
+        let mono = if rate == cfg.sample_rate {
             mono
         } else {
-            resample(&mono, audio.sample_rate, cfg.sample_rate).map_err(|e| e.to_string())?
+            resample(&mono, rate, cfg.sample_rate).map_err(|e| e.to_string())?
         };
-        draw_mask(&dir, cfg, &sep.mask, &mono)?;
+        draw_mask(&dir, cfg, &mask, &mono)?;
     }
-    let duration = audio.channels[0].len() as f64 / audio.sample_rate as f64;
+    let duration = src.frames() as f64 / rate as f64;
     Ok(
         json!({"input": path, "output": dir, "seconds": seconds, "audio_seconds": duration,
               "realtime_factor": duration / seconds.max(1e-9)}),

@@ -10,4 +10,4 @@ pub mod separation;
 pub use classification::{fill_classes, LengthPolicy, Preprocess};
 pub use demo::{demo_clip, write_classification_demo, DEMO_CLASSES, DEMO_RATE};
 pub use demo_tracks::{demo_song, write_separation_demo, Song};
-pub use separation::{Separated, SeparationConfig, SeparationError};
+pub use separation::{Chunking, Separated, SeparationConfig, SeparationError};
