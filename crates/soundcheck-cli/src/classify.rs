@@ -15,7 +15,7 @@ use soundcheck_tasks::{fill_classes, write_classification_demo, LengthPolicy, Pr
 
 use crate::load::{load_spec, write_atomic};
 use crate::picture::write_matrix_png;
-use crate::predict::load_run;
+use crate::predict::{load_run, read_run_json};
 use crate::progress::Progress;
 use crate::train::{fit, report, start_run, summary, trained_line, Failure, FitArgs};
 
@@ -338,17 +338,13 @@ pub fn run_train(a: &ClassificationArgs) -> u8 {
 /// A run's classifier: network and preprocessing.
 fn load_classifier(run: &Path) -> Result<(Network, Preprocess, Value), Failure> {
     let net = load_run(run)?;
-    let path = run.join(CLASSES_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let v = read_run_json(run, CLASSES_FILE, "soundcheck train classification")?;
+    let pre = Preprocess::from_json(&v).ok_or_else(|| {
         format!(
-            "{}: cannot read ({e}); was the run trained with `soundcheck train classification`?",
-            path.display()
+            "{}: incomplete preprocessing record",
+            run.join(CLASSES_FILE).display()
         )
     })?;
-    let v: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON ({e})", path.display()))?;
-    let pre = Preprocess::from_json(&v)
-        .ok_or_else(|| format!("{}: incomplete preprocessing record", path.display()))?;
     Ok((net, pre, v))
 }
 

@@ -32,18 +32,22 @@ pub struct PredictArgs {
     pub json: bool,
 }
 
-/// A run's network with its trained weights.
-pub fn load_run(dir: &Path) -> Result<Network, Failure> {
-    let spec_path = dir.join(MODEL_FILE);
-    let text = std::fs::read_to_string(&spec_path).map_err(|e| {
+/// A JSON record a training command keeps in its run directory (`command` names it in the
+/// error, for a directory written by another command or none).
+pub fn read_run_json(run: &Path, file: &str, command: &str) -> Result<Value, Failure> {
+    let path = run.join(file);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
         format!(
-            "{}: cannot read ({e}); is {} a run directory written by `soundcheck train`?",
-            spec_path.display(),
-            dir.display()
+            "{}: cannot read ({e}); was the run trained with `{command}`?",
+            path.display()
         )
     })?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not JSON ({e})", spec_path.display()))?;
+    Ok(serde_json::from_str(&text).map_err(|e| format!("{}: not JSON ({e})", path.display()))?)
+}
+
+/// A run's network with its trained weights.
+pub fn load_run(dir: &Path) -> Result<Network, Failure> {
+    let value = read_run_json(dir, MODEL_FILE, "soundcheck train")?;
     let spec = ModelSpec::from_value(&value).map_err(|d| Failure {
         code: 1,
         message: d.to_string(),

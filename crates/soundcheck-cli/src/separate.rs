@@ -18,7 +18,7 @@ use soundcheck_tasks::{write_separation_demo, Chunking, SeparationConfig};
 use crate::evaluate::{medians_over_tracks, score_all, EvaluateArgs};
 use crate::load::{load_spec, write_atomic};
 use crate::picture::{write_png, Axes};
-use crate::predict::load_run;
+use crate::predict::{load_run, read_run_json};
 use crate::progress::Progress;
 use crate::train::{fit, report, start_run, summary, trained_line, Failure, FitArgs};
 
@@ -271,17 +271,13 @@ pub struct SeparateArgs {
 /// A run's separator: network, settings and target name.
 fn load_separator(run: &Path) -> Result<(Network, SeparationConfig, String), Failure> {
     let net = load_run(run)?;
-    let path = run.join(SEPARATION_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let v = read_run_json(run, SEPARATION_FILE, "soundcheck train separation")?;
+    let (cfg, target) = config_from_json(&v).ok_or_else(|| {
         format!(
-            "{}: cannot read ({e}); was the run trained with `soundcheck train separation`?",
-            path.display()
+            "{}: incomplete settings",
+            run.join(SEPARATION_FILE).display()
         )
     })?;
-    let v: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON ({e})", path.display()))?;
-    let (cfg, target) =
-        config_from_json(&v).ok_or_else(|| format!("{}: incomplete settings", path.display()))?;
     Ok((net, cfg, target))
 }
 
@@ -373,7 +369,9 @@ fn separate_file(
 fn separate(a: &SeparateArgs) -> Result<Value, Failure> {
     let (net, mut cfg, target) = load_separator(&a.run)?;
     if a.patch_hop == 0 {
-        return Err("--patch-hop 0: expected a positive number of frames".to_string().into());
+        return Err("--patch-hop 0: expected a positive number of frames"
+            .to_string()
+            .into());
     }
     cfg.patch_hop = a.patch_hop;
     let bar = Progress::new("separate", a.mixtures.len());

@@ -259,12 +259,7 @@ fn setup(a: &TrainArgs) -> Result<(ModelSpec, TrainArgs), Failure> {
         )
         .into());
     }
-    let read = |name: &str| -> Result<Value, Failure> {
-        let p = out.join(name);
-        let text = std::fs::read_to_string(&p)
-            .map_err(|e| format!("{}: cannot read ({e})", p.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON ({e})", p.display()).into())
-    };
+    let read = |name: &str| crate::predict::read_run_json(out, name, "soundcheck train");
     let spec = ModelSpec::from_value(&read(MODEL_FILE)?).map_err(|d| Failure {
         code: 1,
         message: d.to_string(),
