@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand};
     name = "soundcheck",
     version,
     about = "Deep learning on audio, with every tensor shape checked before anything trains",
-    after_help = "Examples:\n  soundcheck check models/vocal-mask.toml\n  soundcheck check models/vocal-mask.toml --feed 32,2584\n  soundcheck convert model.keras model.toml\n  soundcheck train --model models/mfcc-lstm.toml --data data/ --epochs 20 --out runs/lstm"
+    after_help = "Examples:\n  soundcheck quickstart\n  soundcheck check models/vocal-mask.toml\n  soundcheck check models/vocal-mask.toml --feed 32,2584\n  soundcheck convert model.keras model.toml\n  soundcheck train --model models/mfcc-lstm.toml --data data/ --epochs 20 --out runs/lstm"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -12,6 +12,7 @@ use soundcheck_shape::ModelSpec;
 
 use crate::train::{Failure, MODEL_FILE};
 
+/// Run a trained model on an .npy batch (checked against the model first)
 #[derive(Args)]
 #[command(
     after_help = "Example:\n  soundcheck predict --run runs/lstm x_test.npy -o predictions.npy"

@@ -65,6 +65,8 @@ pub struct FitArgs {
     pub json: bool,
 }
 
+/// Train a checked model on x.npy/y.npy (or `train classification`, `train separation`), with
+/// progress, checkpoints, a log and curves; `--resume` continues a run
 #[derive(Args, Clone)]
 #[command(
     args_conflicts_with_subcommands = true,
