@@ -302,7 +302,7 @@ pub fn train_classifier(a: &ClassificationArgs, spec_text: Option<&str>) -> Resu
     if !val_x.is_empty() {
         trainer = trainer.with_validation(Arc::new(pre.dataset(val_x, &val_y)?));
     }
-    let (outcome, history) = fit(&mut trainer, train_ds, out, a.fit.epochs)?;
+    let (outcome, history) = fit(&mut trainer, train_ds, out, a.fit.epochs, &mut |_, _| None)?;
     drop(trainer);
     let mut v = summary(out, loss, &outcome, &history, None, 0.0);
     if !test.is_empty() {

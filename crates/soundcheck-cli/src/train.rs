@@ -316,13 +316,18 @@ pub fn epoch_line(h: &EpochLog, epochs: usize) -> String {
     s
 }
 
-/// Trains `net` in `dir` with a progress bar per epoch and an epoch line on stderr, refreshing
-/// the curves after each epoch. Returns the outcome and the full history.
+/// A task's own measure after an epoch (a held-out SDR), appended to the epoch line.
+pub type EpochMetric<'a> = &'a mut dyn FnMut(&Network, &EpochLog) -> Option<String>;
+
+/// Trains `net` in `dir` with a progress bar per epoch and an epoch line on stderr (with
+/// `metric`'s text), refreshing the curves after each epoch. Returns the outcome and the full
+/// history.
 pub fn fit(
     trainer: &mut Trainer,
     ds: Arc<dyn Dataset>,
     dir: &Path,
     epochs: usize,
+    metric: EpochMetric,
 ) -> Result<(soundcheck_nn::Outcome, Vec<EpochLog>), Failure> {
     let mut bar: Option<Progress> = None;
     let mut started = Instant::now();
@@ -339,11 +344,14 @@ pub fn fit(
                     b.tick();
                 }
             }
-            Event::Epoch(h) => {
+            Event::Epoch(h, net) => {
                 if let Some(b) = bar.take() {
                     b.finish();
                 }
-                eprintln!("{}", epoch_line(h, epochs));
+                let extra = metric(net, h)
+                    .map(|m| format!(" - {m}"))
+                    .unwrap_or_default();
+                eprintln!("{}{extra}", epoch_line(h, epochs));
             }
         }
         ControlFlow::Continue(())
@@ -431,7 +439,7 @@ fn train(a: &TrainArgs) -> Result<Value, Failure> {
     if done >= args.fit.epochs {
         eprintln!("the run already has {done} epochs; pass a larger --epochs to continue it");
     }
-    let (outcome, history) = fit(&mut trainer, ds, out, args.fit.epochs)?;
+    let (outcome, history) = fit(&mut trainer, ds, out, args.fit.epochs, &mut |_, _| None)?;
     let resumed = a.resume.then_some(done);
     Ok(summary(
         out,

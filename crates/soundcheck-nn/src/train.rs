@@ -94,7 +94,6 @@ impl EpochLog {
 }
 
 /// What the loop reports as it goes; the observer may stop it after any batch.
-#[derive(Debug)]
 pub enum Event<'a> {
     EpochStart {
         epoch: usize,
@@ -109,7 +108,9 @@ pub enum Event<'a> {
         loss: f64,
         examples: usize,
     },
-    Epoch(&'a EpochLog),
+    /// An epoch ended (its checkpoint written); the network is in inference mode, so an
+    /// observer may run it (a task metric on held-out data).
+    Epoch(&'a EpochLog, &'a Network),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -367,7 +368,9 @@ impl<'a> Trainer<'a> {
             if let Some(dir) = run_dir {
                 self.save(dir)?;
             }
-            let flow = observer(Event::Epoch(&log));
+            self.net.variables_mut().track(false);
+            let flow = observer(Event::Epoch(&log, self.net));
+            self.net.variables_mut().track(true);
             if cfg.patience.is_some_and(|p| self.bad_epochs >= p) {
                 outcome.stopped_early = true;
                 break;
