@@ -234,14 +234,7 @@ pub fn train_classifier(a: &ClassificationArgs, spec_text: Option<&str>) -> Resu
         padding: side("padding", &a.padding)?,
         truncating: side("truncating", &a.truncating)?,
     };
-    let out = a.fit.out()?;
-    if out.join(soundcheck_nn::train::CHECKPOINT).exists() {
-        return Err(format!(
-            "{} already holds a run; choose another --out",
-            out.display()
-        )
-        .into());
-    }
+    let out = a.fit.new_out()?;
     let mut spec = match spec_text {
         Some(text) => ModelSpec::from_toml_str(text),
         None => load_spec(&a.model),

@@ -133,14 +133,7 @@ fn target_sdr(track: &Track, est: &[Vec<f32>], rest: &[Vec<f32>]) -> Option<f64>
 pub fn train_separator(a: &SeparationArgs, spec: ModelSpec) -> Result<Value, Failure> {
     let t0 = Instant::now();
     let cfg = a.config()?;
-    let out = a.fit.out()?;
-    if out.join(soundcheck_nn::train::CHECKPOINT).exists() {
-        return Err(format!(
-            "{} already holds a run; choose another --out",
-            out.display()
-        )
-        .into());
-    }
+    let out = a.fit.new_out()?;
     let (_, files) = discover(&a.data)?;
     let held: Vec<bool> = files
         .iter()

@@ -155,6 +155,19 @@ impl TrainArgs {
 }
 
 impl FitArgs {
+    /// The run directory of a new task run, refusing one that already holds a run.
+    pub fn new_out(&self) -> Result<&Path, Failure> {
+        let out = self.out()?;
+        if out.join(CHECKPOINT).exists() {
+            return Err(format!(
+                "{} already holds a run; choose another --out",
+                out.display()
+            )
+            .into());
+        }
+        Ok(out)
+    }
+
     /// The run directory; `--out` has no default so a run never lands somewhere unexpected.
     pub fn out(&self) -> Result<&Path, Failure> {
         self.out.as_deref().ok_or_else(|| {
