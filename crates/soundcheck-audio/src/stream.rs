@@ -67,12 +67,13 @@ impl AudioSource {
         self.sample_rate
     }
 
-    /// Frames `start..end` (clamped to the file) as `[channel][frame]`.
+    /// Frames `start..end` (clamped to the file; empty when `start ≥ end`) as `[channel][frame]`.
     ///
     /// # Errors
     /// A read failure, or NaN/inf in the span (named with the file).
     pub fn read(&mut self, start: usize, end: usize) -> Result<Vec<Vec<f32>>> {
-        let (start, end) = (start.min(self.frames), end.min(self.frames));
+        let end = end.min(self.frames);
+        let start = start.min(end);
         let n = end - start;
         let out = match &mut self.backing {
             Backing::Decoded(ch) => ch.iter().map(|c| c[start..end].to_vec()).collect(),

@@ -9,11 +9,12 @@ use clap::Args;
 use serde_json::{json, Value};
 use soundcheck_data::{ClassSet, ClipFeatures, DataError, FeatureKind, Sequence, Side, Split};
 use soundcheck_eval::ClassReport;
+use soundcheck_nn::loss::argmax;
 use soundcheck_nn::{Device, Loss, Network, NnError, Trainer};
 use soundcheck_shape::{Diagnosis, Kind, Model, ModelSpec};
 use soundcheck_tasks::{fill_classes, write_classification_demo, LengthPolicy, Preprocess};
 
-use crate::load::{load_spec, write_atomic};
+use crate::load::{load_spec, quickstart_folder, write_atomic};
 use crate::picture::write_matrix_png;
 use crate::predict::{load_run, read_run_json};
 use crate::progress::Progress;
@@ -105,16 +106,6 @@ fn probabilities(
     Ok(out)
 }
 
-fn argmax(p: &[f32]) -> usize {
-    p.iter()
-        .enumerate()
-        .fold(
-            (0, f32::NEG_INFINITY),
-            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-        )
-        .0
-}
-
 /// Features of the clips, with a progress bar.
 fn extract(features: &ClipFeatures, paths: &[&Path]) -> Result<Vec<Sequence>, Failure> {
     let bar = Progress::new("features", paths.len());
@@ -129,7 +120,7 @@ fn score(
     pre: &Preprocess,
     set: &ClassSet,
     clips: &[usize],
-) -> Result<(ClassReport, Vec<usize>), Failure> {
+) -> Result<ClassReport, Failure> {
     let truth: Vec<usize> = clips
         .iter()
         .map(|&i| {
@@ -149,10 +140,7 @@ fn score(
     let paths: Vec<&Path> = clips.iter().map(|&i| set.clips[i].path.as_path()).collect();
     let probs = probabilities(net, pre, extract(&pre.features, &paths)?)?;
     let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
-    Ok((
-        ClassReport::new(&truth, &predicted, pre.classes.len()),
-        truth,
-    ))
+    Ok(ClassReport::new(&truth, &predicted, pre.classes.len()))
 }
 
 fn report_json(r: &ClassReport, classes: &[String]) -> Value {
@@ -299,7 +287,7 @@ pub fn train_classifier(a: &ClassificationArgs, spec_text: Option<&str>) -> Resu
     drop(trainer);
     let mut v = summary(out, loss, &outcome, &history, None, 0.0);
     if !test.is_empty() {
-        let (r, _) = score(&net, &pre, &set, &test)?;
+        let r = score(&net, &pre, &set, &test)?;
         eprint!("test split:\n{}", report_text(&r, &pre.classes));
         write_matrix_png(
             &out.join("confusion.png"),
@@ -450,7 +438,7 @@ fn evaluate_classifier(a: &EvaluateClassifierArgs) -> Result<Value, Failure> {
         }
         other => return Err(format!("--split {other}: expected test or all").into()),
     };
-    let (r, _) = score(&net, &pre, &set, &clips)?;
+    let r = score(&net, &pre, &set, &clips)?;
     let png = a.png.clone().unwrap_or_else(|| a.run.join("confusion.png"));
     write_matrix_png(&png, "CONFUSION", &pre.classes, &r.confusion)?;
     let mut v = report_json(&r, &pre.classes);
@@ -483,12 +471,7 @@ fn quickstart(a: &QuickstartClassificationArgs) -> Result<Value, Failure> {
     let t0 = Instant::now();
     let data = a.out.join("data");
     let run = a.out.join("run");
-    for d in [&data, &run] {
-        if d.exists() {
-            std::fs::remove_dir_all(d)
-                .map_err(|e| format!("{}: cannot clear ({e})", d.display()))?;
-        }
-    }
+    quickstart_folder(&a.out, &["data", "run"])?;
     eprintln!("synthesising 7 classes × 40 clips in {}", data.display());
     write_classification_demo(&data, 40, 2026).map_err(|e| e.to_string())?;
     let args = ClassificationArgs {

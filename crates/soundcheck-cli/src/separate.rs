@@ -16,7 +16,7 @@ use soundcheck_shape::ModelSpec;
 use soundcheck_tasks::{write_separation_demo, Chunking, SeparationConfig};
 
 use crate::evaluate::{medians_over_tracks, score_all, EvaluateArgs};
-use crate::load::{load_spec, write_atomic};
+use crate::load::{load_spec, quickstart_folder, write_atomic};
 use crate::picture::{write_png, Axes};
 use crate::predict::{load_run, read_run_json};
 use crate::progress::Progress;
@@ -325,23 +325,27 @@ fn draw_mask(
     )
 }
 
-/// Separates one file into `out/<stem>/`, piece by piece (memory does not grow with the
-/// length); returns its record.
+/// The output folder of a mixture: `out/<file stem>`.
+fn output_dir(out: &Path, mixture: &Path) -> PathBuf {
+    out.join(mixture.file_stem().unwrap_or(mixture.as_os_str()))
+}
+
+/// Separates one file into `dir`, piece by piece (memory does not grow with the length);
+/// returns its record.
 fn separate_file(
     net: &Network,
     cfg: &SeparationConfig,
     target: &str,
     path: &Path,
-    out: &Path,
+    dir: &Path,
     png: bool,
 ) -> Result<Value, Failure> {
     let mut src = AudioSource::open(path).map_err(|e| e.to_string())?;
     let rate = src.sample_rate();
-    let name = path
-        .file_stem()
-        .map_or("mixture".into(), |s| s.to_string_lossy().to_string());
-    let dir = out.join(&name);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let name = dir
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().to_string());
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut target_out =
         WavStream::create(&dir.join(format!("{target}.wav")), src.channels(), rate)
             .map_err(|e| e.to_string())?;
@@ -374,7 +378,7 @@ fn separate_file(
         } else {
             resample(&mono, rate, cfg.sample_rate).map_err(|e| e.to_string())?
         };
-        draw_mask(&dir, cfg, &mask, &mono)?;
+        draw_mask(dir, cfg, &mask, &mono)?;
     }
     let duration = src.frames() as f64 / rate as f64;
     Ok(
@@ -391,10 +395,32 @@ fn separate(a: &SeparateArgs) -> Result<Value, Failure> {
             .into());
     }
     cfg.patch_hop = a.patch_hop;
+    // Two mixtures of one file name would write the same folder.
+    for (i, m) in a.mixtures.iter().enumerate() {
+        if let Some(other) = a.mixtures[..i]
+            .iter()
+            .find(|o| output_dir(&a.out, o) == output_dir(&a.out, m))
+        {
+            return Err(format!(
+                "{} and {} would both be written to {}; separate them into different -o folders",
+                other.display(),
+                m.display(),
+                output_dir(&a.out, m).display()
+            )
+            .into());
+        }
+    }
     let bar = Progress::new("separate", a.mixtures.len());
     let mut files = Vec::new();
     for m in &a.mixtures {
-        files.push(separate_file(&net, &cfg, &target, m, &a.out, a.png)?);
+        files.push(separate_file(
+            &net,
+            &cfg,
+            &target,
+            m,
+            &output_dir(&a.out, m),
+            a.png,
+        )?);
         bar.tick();
     }
     bar.finish();
@@ -463,12 +489,7 @@ fn quickstart(a: &QuickstartArgs) -> Result<Value, Failure> {
         a.out.join("separated"),
         a.out.join("reference"),
     );
-    for d in [&data, &run, &separated, &reference] {
-        if d.exists() {
-            std::fs::remove_dir_all(d)
-                .map_err(|e| format!("{}: cannot clear ({e})", d.display()))?;
-        }
-    }
+    quickstart_folder(&a.out, &["data", "run", "separated", "reference"])?;
     eprintln!(
         "synthesising 8 demo songs (6 to train on, 2 held out) in {}",
         data.display()
@@ -519,11 +540,8 @@ fn quickstart(a: &QuickstartArgs) -> Result<Value, Failure> {
             write_wav(&rdir.join(format!("{name}.wav")), y, track.sample_rate)
                 .map_err(|e| e.to_string())?;
         }
-        let rec = separate_file(&net, &cfg, "vocals", &tf.mixture, &separated, true)?;
-        // Each track's folder is named after its mixture file; move it under the track's name.
-        let from = separated.join("mixture");
-        let to = separated.join(&track.name);
-        std::fs::rename(&from, &to).map_err(|e| format!("{}: {e}", to.display()))?;
+        let dir = separated.join(&track.name);
+        let rec = separate_file(&net, &cfg, "vocals", &tf.mixture, &dir, true)?;
         rtf.push(rec["realtime_factor"].as_f64().unwrap_or(0.0));
     }
     let eval = EvaluateArgs {

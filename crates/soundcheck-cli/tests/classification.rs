@@ -100,3 +100,18 @@ fn quickstart_classifies_its_demo_sounds_and_the_run_serves_classify_and_evaluat
     );
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn the_quickstart_never_clears_a_folder_it_did_not_write() {
+    let d = tmp("foreign");
+    std::fs::create_dir_all(d.join("data")).unwrap();
+    std::fs::write(d.join("data/mine.txt"), b"keep").unwrap();
+    let (code, _, stderr) = run(&["quickstart", "classification", "--out", d.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("did not write") && stderr.contains("--out"),
+        "{stderr}"
+    );
+    assert!(d.join("data/mine.txt").exists());
+    std::fs::remove_dir_all(d).unwrap();
+}

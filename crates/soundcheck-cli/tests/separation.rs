@@ -86,6 +86,21 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
         );
     }
 
+    // Two mixtures of one file name would overwrite each other's outputs: refused.
+    std::fs::create_dir_all(d.join("other")).unwrap();
+    std::fs::copy(&mix_path, d.join("other/stereo.wav")).unwrap();
+    let (code, _, stderr) = run(&[
+        "separate",
+        mix_path.to_str().unwrap(),
+        d.join("other/stereo.wav").to_str().unwrap(),
+        "--run",
+        d.join("run").to_str().unwrap(),
+        "-o",
+        d.join("dup").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("would both be written to"), "{stderr}");
+
     // A directory that is not a separation run is named.
     let (code, _, stderr) = run(&[
         "separate",

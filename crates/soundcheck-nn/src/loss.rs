@@ -151,15 +151,6 @@ impl Loss {
                 .count();
             return (hits, output.len());
         }
-        let argmax = |row: &[f32]| {
-            row.iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                )
-                .0
-        };
         let hits = output
             .chunks(k)
             .zip(target.chunks(k))
@@ -167,6 +158,17 @@ impl Loss {
             .count();
         (hits, output.len() / k.max(1))
     }
+}
+
+/// The index of the largest value (the first on ties): a row's predicted class.
+pub fn argmax(row: &[f32]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+        )
+        .0
 }
 
 #[cfg(test)]

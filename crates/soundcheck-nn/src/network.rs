@@ -1105,6 +1105,24 @@ fn timestep_mask(x: DynTensor, value: f32) -> (DynTensor, Tensor<2>) {
     (y, mask)
 }
 
+/// `y · gamma + beta` with the (optional) variables laid along the axes of `shape` that are not
+/// 1: the affine step of BatchNormalization and LayerNormalization.
+fn scale_shift(
+    mut y: DynTensor,
+    gamma: Option<usize>,
+    beta: Option<usize>,
+    vars: &Variables,
+    shape: &[usize],
+) -> DynTensor {
+    if let Some(g) = gamma {
+        y = y.zip_with(DynTensor::along(vars.flat(g), shape), Binary::Mul);
+    }
+    if let Some(b) = beta {
+        y = y.zip_with(DynTensor::along(vars.flat(b), shape), Binary::Add);
+    }
+    y
+}
+
 /// Random draws for noise layers, one per element of `shape`.
 fn draws(rng: &mut SplitMix64, shape: &[usize], f: impl Fn(&mut SplitMix64) -> f32) -> Vec<f32> {
     (0..shape.iter().product::<usize>())
@@ -1382,14 +1400,8 @@ fn run(op: &Op, mut ins: Vec<DynTensor>, vars: &Variables, pass: &mut Pass) -> D
                 )
             };
             let std = each_rank!(sigma2, t => (t + *eps).sqrt());
-            let mut y = x.zip_with(mu, Binary::Sub).zip_with(std, Binary::Div);
-            if let Some(g) = gamma {
-                y = y.zip_with(DynTensor::along(vars.flat(*g), &shape), Binary::Mul);
-            }
-            if let Some(b) = beta {
-                y = y.zip_with(DynTensor::along(vars.flat(*b), &shape), Binary::Add);
-            }
-            y
+            let y = x.zip_with(mu, Binary::Sub).zip_with(std, Binary::Div);
+            scale_shift(y, *gamma, *beta, vars, &shape)
         }
         Op::Flatten => {
             let dims = x.dims();
@@ -1434,7 +1446,11 @@ fn run(op: &Op, mut ins: Vec<DynTensor>, vars: &Variables, pass: &mut Pass) -> D
             let dims = x.dims();
             let mut folded = vec![dims[0] * dims[1]];
             folded.extend(&dims[2..]);
+            // A timestep mask is over (batch, time), not the folded batch: the inner layer runs
+            // unmasked, as Keras's TimeDistributed does not pass masks to its layer.
+            let mask = pass.mask.take();
             let y = run(inner, vec![x.reshape(&folded)], vars, pass);
+            pass.mask = mask;
             let mut out = vec![dims[0], dims[1]];
             out.extend(&y.dims()[1..]);
             y.reshape(&out)
@@ -1463,7 +1479,7 @@ fn run(op: &Op, mut ins: Vec<DynTensor>, vars: &Variables, pass: &mut Pass) -> D
             rms,
         } => {
             let dims = x.dims();
-            let mut y = if *rms {
+            let y = if *rms {
                 let ms = each_rank!(x.clone(), t => {
                     let sq = t.clone() * t;
                     axes.iter().fold(sq, |m, &a| m.mean_dim(a)) + *eps
@@ -1478,13 +1494,7 @@ fn run(op: &Op, mut ins: Vec<DynTensor>, vars: &Variables, pass: &mut Pass) -> D
             for &a in axes {
                 shape[a] = dims[a];
             }
-            if let Some(g) = gamma {
-                y = y.zip_with(DynTensor::along(vars.flat(*g), &shape), Binary::Mul);
-            }
-            if let Some(b) = beta {
-                y = y.zip_with(DynTensor::along(vars.flat(*b), &shape), Binary::Add);
-            }
-            y
+            scale_shift(y, *gamma, *beta, vars, &shape)
         }
         Op::RepeatVector(n) => {
             let d = x.dims();

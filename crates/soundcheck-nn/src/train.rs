@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use soundcheck_data::{batches, check_dataset, gather, plan, split, Dataset, LoaderConfig};
+use soundcheck_data::{batches, check_dataset, gather, split, Dataset, LoaderConfig};
 
 use crate::error::{NnError, Result};
 use crate::loss::Loss;
@@ -187,8 +187,7 @@ impl<'a> Trainer<'a> {
         cfg: TrainConfig,
         checkpoint: &Path,
     ) -> Result<Trainer<'a>> {
-        let saved = weights::read(checkpoint)?;
-        let meta = weights::read_metadata(checkpoint)?;
+        let (saved, meta) = weights::read_with_metadata(checkpoint)?;
         let bad = |detail: String| NnError::Run {
             path: checkpoint.to_path_buf(),
             detail,
@@ -266,6 +265,13 @@ impl<'a> Trainer<'a> {
         } else {
             ((0..ds.len()).collect(), Vec::new())
         };
+        if cfg.patience.is_some() && val_idx.is_empty() {
+            return Err(NnError::Config {
+                name: "patience",
+                value: format!("{:?}", cfg.patience),
+                expected: "validation data to watch: set a validation split (e.g. 0.1) or drop the patience".into(),
+            });
+        }
         let loader = LoaderConfig {
             batch_size: cfg.batch_size,
             shuffle: true,
@@ -282,7 +288,8 @@ impl<'a> Trainer<'a> {
         self.net.variables_mut().track(true);
         for epoch in self.history.len()..cfg.epochs {
             let started = Instant::now();
-            let n_batches = plan(&train_idx, &loader, epoch as u64)?.len();
+            // The loader keeps the ragged last batch.
+            let n_batches = train_idx.len().div_ceil(cfg.batch_size);
             if observer(Event::EpochStart {
                 epoch: epoch + 1,
                 batches: n_batches,

@@ -12,6 +12,11 @@ use crate::error::{NnError, Result};
 pub type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
 
 pub fn read(path: &Path) -> Result<Weights> {
+    Ok(read_with_metadata(path)?.0)
+}
+
+/// The weights and the header's `__metadata__` table, from one read of the file.
+pub fn read_with_metadata(path: &Path) -> Result<(Weights, BTreeMap<String, String>)> {
     let bad = |detail: String| NnError::Weights {
         path: path.to_path_buf(),
         detail,
@@ -21,18 +26,29 @@ pub fn read(path: &Path) -> Result<Weights> {
         return Err(bad("too short to be safetensors".into()));
     }
     let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    let header = bytes
-        .get(8..8 + n)
+    let end = n
+        .checked_add(8)
+        .filter(|&e| e <= bytes.len())
         .ok_or_else(|| bad("truncated header".into()))?;
-    let data = &bytes[8 + n..];
+    let header = &bytes[8..end];
+    let data = &bytes[end..];
     let header: Value =
         serde_json::from_slice(header).map_err(|e| bad(format!("header is not JSON ({e})")))?;
     let mut out = Weights::new();
+    let mut metadata = BTreeMap::new();
     for (name, t) in header
         .as_object()
         .ok_or_else(|| bad("header is not a table".into()))?
     {
         if name == "__metadata__" {
+            metadata = t
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
             continue;
         }
         if t["dtype"] != "F32" {
@@ -67,7 +83,7 @@ pub fn read(path: &Path) -> Result<Weights> {
             .collect();
         out.insert(name.clone(), (shape, values));
     }
-    Ok(out)
+    Ok((out, metadata))
 }
 
 /// Writes weights as safetensors (keys sorted, so equal weights give equal files), with
@@ -106,32 +122,6 @@ pub fn write(path: &Path, weights: &Weights, metadata: &BTreeMap<String, String>
     })
 }
 
-/// The `__metadata__` table of a safetensors file.
-pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
-    let bad = |detail: String| NnError::Weights {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let mut f = std::fs::File::open(path).map_err(|e| bad(format!("cannot read ({e})")))?;
-    let mut len = [0u8; 8];
-    std::io::Read::read_exact(&mut f, &mut len)
-        .map_err(|_| bad("too short to be safetensors".into()))?;
-    let n = u64::from_le_bytes(len) as usize;
-    let mut head = vec![0u8; n];
-    std::io::Read::read_exact(&mut f, &mut head).map_err(|_| bad("truncated header".into()))?;
-    let header: Value =
-        serde_json::from_slice(&head).map_err(|e| bad(format!("header is not JSON ({e})")))?;
-    Ok(header
-        .get("__metadata__")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect()
-        })
-        .unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,8 +139,7 @@ mod tests {
         w.insert("dense/bias".into(), (vec![3], vec![0.5, -1.0, 2.0]));
         let meta = BTreeMap::from([("epoch".to_string(), "3".to_string())]);
         write(&path, &w, &meta).unwrap();
-        assert_eq!(read(&path).unwrap(), w);
-        assert_eq!(read_metadata(&path).unwrap(), meta);
+        assert_eq!(read_with_metadata(&path).unwrap(), (w, meta));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -244,3 +244,21 @@ fn a_dataset_that_does_not_fit_stops_before_the_first_step() {
         "{e}"
     );
 }
+
+#[test]
+fn patience_without_validation_data_is_refused() {
+    let spec = spec("input_shape = [4]\n[[layers]]\ntype = \"Dense\"\nunits = 3\n");
+    let mut net = Network::initialized(&spec, 1, &Device::flex()).unwrap();
+    let cfg = TrainConfig {
+        patience: Some(3),
+        ..Default::default()
+    };
+    let e = Trainer::new(&mut net, cfg)
+        .fit(linear_data(32), None, &mut quiet)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("patience") && e.contains("validation split"),
+        "{e}"
+    );
+}

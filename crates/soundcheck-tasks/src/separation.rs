@@ -214,11 +214,15 @@ impl SeparationConfig {
             }
         };
         let cfg = self.stft();
-        let mono = at_model(&to_mono(channels))?;
+        let resampled: Vec<Vec<f32>> = channels
+            .iter()
+            .map(|c| at_model(c))
+            .collect::<Result<_, _>>()?;
+        // Resampling is linear: the mean of the resampled channels is the resampled mixdown.
+        let mono = to_mono(&resampled);
         let mask = self.mask(net, &magnitude(&stft(&mono, &cfg)?), 16)?;
         let (mut target, mut rest) = (Vec::new(), Vec::new());
-        for ch in channels {
-            let y = at_model(ch)?;
+        for (ch, y) in channels.iter().zip(resampled) {
             let mut z = stft(&y, &cfg)?;
             Zip::from(&mut z).and(&mask).for_each(|z, &m| *z *= m);
             let est = istft(z.view(), &cfg, Some(y.len()))?;
