@@ -250,6 +250,19 @@ impl<'a> Trainer<'a> {
         run_dir: Option<&Path>,
         observer: &mut dyn FnMut(Event) -> ControlFlow<()>,
     ) -> Result<Outcome> {
+        let result = self.fit_tracked(ds, run_dir, observer);
+        // However the loop ended (done, stopped, an error), the variables leave it untracked.
+        self.net.variables_mut().track(false);
+        result
+    }
+
+    /// [`Trainer::fit`]'s work; it tracks the variables and leaves them tracked.
+    fn fit_tracked(
+        &mut self,
+        ds: Arc<dyn Dataset>,
+        run_dir: Option<&Path>,
+        observer: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<Outcome> {
         let cfg = self.cfg.clone();
         check_dataset(
             self.net.model(),
@@ -319,7 +332,6 @@ impl<'a> Trainer<'a> {
                 let loss = cfg.loss.compute(out, target);
                 let value = loss.clone().into_scalar::<f32>();
                 if !value.is_finite() {
-                    self.net.variables_mut().track(false);
                     return Err(NnError::NonFinite {
                         epoch: epoch + 1,
                         batch: b + 1,
@@ -387,7 +399,6 @@ impl<'a> Trainer<'a> {
                 break;
             }
         }
-        self.net.variables_mut().track(false);
         outcome.initial_loss = self.initial_loss;
         Ok(outcome)
     }
