@@ -3,13 +3,13 @@
 //! in windows of the track.
 
 use std::fmt;
-use std::sync::Arc;
 
 use rayon::prelude::*;
 use realfft::num_complex::Complex64;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
-use crate::linalg::{cholesky, solve, Matrix};
+use crate::fft::{fast_len, Fft};
+use crate::toeplitz::BlockToeplitz;
+use crate::xcorr::correlations;
 
 /// museval's filter length.
 pub const FILTERS_LEN: usize = 512;
@@ -112,48 +112,109 @@ fn silent(src: &[Vec<f64>], range: std::ops::Range<usize>) -> bool {
         .all(|t| src.iter().map(|ch| ch[t]).sum::<f64>() == 0.0)
 }
 
-struct Fft {
-    n: usize,
-    fwd: Arc<dyn RealToComplex<f64>>,
-    inv: Arc<dyn ComplexToReal<f64>>,
-}
-
-impl Fft {
-    fn new(n: usize) -> Fft {
-        let mut p = RealFftPlanner::<f64>::new();
-        Fft {
-            n,
-            fwd: p.plan_fft_forward(n),
-            inv: p.plan_fft_inverse(n),
-        }
+/// The distortion filters of every estimate channel: its least-squares projection onto all
+/// references shifted by 0..512 samples, and onto its own source's channels alone.
+///
+/// # Shapes
+/// - each of the two results: `[source][channel][(source, channel, lag)]` (the second only
+///   over the estimate's own source: `[(channel, lag)]`)
+fn filters(
+    references: &Sources,
+    estimates: &Sources,
+) -> Result<(Vec<Filters>, Vec<Filters>), EvalError> {
+    let (nsrc, nchan, l) = (references.len(), references[0].len(), FILTERS_LEN);
+    let p = nsrc * nchan;
+    // Signals indexed source × channel: references first, then estimates.
+    let signals: Vec<&[f64]> = references
+        .iter()
+        .chain(estimates)
+        .flatten()
+        .map(Vec::as_slice)
+        .collect();
+    // C(k)[s][u] = Σ_t ref_s[t]·ref_u[t + k] for the upper triangle's pairs (the lower one is
+    // the same correlation at −k), then D_e[(lag a, s)] = Σ_t ref_s[t]·est_e[t + a].
+    let gram_pairs: Vec<(usize, usize)> =
+        (0..p).flat_map(|s| (s..p).map(move |u| (u, s))).collect();
+    let pairs: Vec<(usize, usize)> = gram_pairs
+        .iter()
+        .copied()
+        .chain((0..p).flat_map(|e| (0..p).map(move |s| (p + e, s))))
+        .collect();
+    let corr = correlations(&signals, &pairs, l - 1);
+    let at = |s: usize, u: usize, k: isize| -> f64 {
+        let (lo, hi, k) = if s <= u { (s, u, k) } else { (u, s, -k) };
+        let pair = lo * p - lo * (lo + 1) / 2 + hi;
+        corr[pair][(l as isize - 1 + k) as usize]
+    };
+    let blocks: Vec<Vec<f64>> = (0..l)
+        .map(|k| {
+            (0..p * p)
+                .map(|i| {
+                    let (s, u) = (i / p, i % p);
+                    // museval's Gram matrix carries eps on its diagonal.
+                    at(s, u, k as isize) + if k == 0 && s == u { f64::EPSILON } else { 0.0 }
+                })
+                .collect()
+        })
+        .collect();
+    let d = |e: usize, s: usize, a: usize| corr[gram_pairs.len() + e * p + s][l - 1 + a];
+    // All estimate channels are right-hand sides of one system.
+    let y: Vec<f64> = (0..l * p * p)
+        .map(|i| d(i % p, (i / p) % p, i / (p * p)))
+        .collect();
+    let x = BlockToeplitz {
+        p,
+        blocks: blocks.clone(),
     }
-    /// Spectrum of `x` zero-padded to `n`.
-    fn spectrum(&self, x: &[f64]) -> Vec<Complex64> {
-        let mut buf = vec![0.0; self.n];
-        buf[..x.len()].copy_from_slice(x);
-        let mut out = self.fwd.make_output_vec();
-        self.fwd
-            .process(&mut buf, &mut out)
-            .expect("sizes from the plan");
-        out
-    }
-    /// Inverse of a spectrum, normalised (as numpy's ifft). The DC and Nyquist bins of a real
-    /// signal's spectrum are real; products of spectra can leave rounding residue there, which
-    /// realfft rejects, so it is dropped (numpy's `real(ifft(..))` discards it the same way).
-    fn signal(&self, mut s: Vec<Complex64>) -> Vec<f64> {
-        s[0].im = 0.0;
-        let last = s.len() - 1;
-        s[last].im = 0.0;
-        let mut out = self.inv.make_output_vec();
-        self.inv
-            .process(&mut s, &mut out)
-            .expect("sizes from the plan");
-        out.iter().map(|v| v / self.n as f64).collect()
-    }
-    /// Circular cross-correlation `r[k] = Σ_t a[t + k]·b[t]` from two spectra.
-    fn correlation(&self, a: &[Complex64], b: &[Complex64]) -> Vec<f64> {
-        self.signal(a.iter().zip(b).map(|(x, y)| x * y.conj()).collect())
-    }
+    .solve(&y, p)
+    .ok_or(EvalError::Singular)?;
+    let c_all = (0..nsrc)
+        .map(|j| {
+            (0..nchan)
+                .map(|c| {
+                    let e = j * nchan + c;
+                    (0..p * l)
+                        .map(|i| x[((i % l) * p + i / l) * p + e])
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let c_own = (0..nsrc)
+        .into_par_iter()
+        .map(|j| {
+            let own = |i: usize| j * nchan + i;
+            let sub = BlockToeplitz {
+                p: nchan,
+                blocks: blocks
+                    .iter()
+                    .map(|b| {
+                        (0..nchan * nchan)
+                            .map(|i| b[own(i / nchan) * p + own(i % nchan)])
+                            .collect()
+                    })
+                    .collect(),
+            };
+            let y: Vec<f64> = (0..l * nchan * nchan)
+                .map(|i| {
+                    d(
+                        own(i % nchan),
+                        own((i / nchan) % nchan),
+                        i / (nchan * nchan),
+                    )
+                })
+                .collect();
+            let x = sub.solve(&y, nchan).ok_or(EvalError::Singular)?;
+            Ok((0..nchan)
+                .map(|c| {
+                    (0..nchan * l)
+                        .map(|i| x[((i % l) * nchan + i / l) * nchan + c])
+                        .collect()
+                })
+                .collect())
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((c_all, c_own))
 }
 
 /// BSS Eval v4 of `estimates` against `references` (`[source][channel][sample]`) in windows of
@@ -175,77 +236,7 @@ pub fn bss_eval_v4(
     }
     let (nsrc, nchan, nsampl) = validate(references, estimates)?;
     let l = FILTERS_LEN;
-    let fft = Fft::new((nsampl + l - 1).next_power_of_two());
-    let sf: Vec<Vec<Vec<Complex64>>> = references
-        .iter()
-        .map(|s| s.iter().map(|c| fft.spectrum(c)).collect())
-        .collect();
-    // The Gram matrix of all references shifted by 0..l samples, rows (source, channel, lag).
-    let n = nsrc * nchan * l;
-    let idx = |j: usize, c: usize, lag: usize| (j * nchan + c) * l + lag;
-    let mut g = Matrix::zeros(n);
-    let pairs: Vec<(usize, usize)> = (0..nsrc * nchan)
-        .flat_map(|p| (p..nsrc * nchan).map(move |q| (p, q)))
-        .collect();
-    let blocks: Vec<Vec<f64>> = pairs
-        .par_iter()
-        .map(|&(p, q)| fft.correlation(&sf[q / nchan][q % nchan], &sf[p / nchan][p % nchan]))
-        .collect();
-    for (&(p, q), ssf) in pairs.iter().zip(&blocks) {
-        // Block (q, p)[a][b] = ssf[(b − a) mod n_fft]; block (p, q) is its transpose.
-        let (jq, cq, jp, cp) = (q / nchan, q % nchan, p / nchan, p % nchan);
-        for a in 0..l {
-            for b in 0..l {
-                let v = ssf[(b + fft.n - a) % fft.n];
-                *g.at(idx(jq, cq, a), idx(jp, cp, b)) = v;
-                *g.at(idx(jp, cp, b), idx(jq, cq, a)) = v;
-            }
-        }
-    }
-    for i in 0..n {
-        *g.at(i, i) += f64::EPSILON;
-    }
-    let lg = cholesky(&g).ok_or(EvalError::Singular)?;
-    // Each source's own block, for the projection onto that source alone.
-    let own: Vec<Matrix> = (0..nsrc)
-        .map(|j| {
-            let m = nchan * l;
-            let mut b = Matrix::zeros(m);
-            for r in 0..m {
-                for c in 0..m {
-                    *b.at(r, c) = g.data[idx(j, 0, 0) * n + r * n + idx(j, 0, 0) + c];
-                }
-            }
-            cholesky(&b).ok_or(EvalError::Singular)
-        })
-        .collect::<Result<_, _>>()?;
-    // Projection filters of each estimate: onto all references (c_all[j][c][(jj, cj, lag)]) and
-    // onto its own reference (c_own[j][c][(cj, lag)]).
-    let (c_all, c_own): (Vec<Filters>, Vec<Filters>) = (0..nsrc)
-        .into_par_iter()
-        .map(|j| {
-            let sef: Vec<Vec<Complex64>> = estimates[j].iter().map(|c| fft.spectrum(c)).collect();
-            let mut all = Vec::with_capacity(nchan);
-            let mut mine = Vec::with_capacity(nchan);
-            for se in &sef {
-                let mut d = vec![0.0; n];
-                for jj in 0..nsrc {
-                    for cj in 0..nchan {
-                        let ssef = fft.correlation(&sf[jj][cj], se);
-                        for m in 0..l {
-                            d[idx(jj, cj, m)] = ssef[(fft.n - m) % fft.n];
-                        }
-                    }
-                }
-                let mut own_d = d[idx(j, 0, 0)..idx(j, 0, 0) + nchan * l].to_vec();
-                solve(&lg, &mut d);
-                solve(&own[j], &mut own_d);
-                all.push(d);
-                mine.push(own_d);
-            }
-            (all, mine)
-        })
-        .unzip();
+    let (c_all, c_own) = filters(references, estimates)?;
     let nwin = if window < nsampl {
         (nsampl - window + hop) / hop
     } else {
@@ -253,7 +244,7 @@ pub fn bss_eval_v4(
     };
     // Every window has the same length (a partial last one is dropped), so the filters' spectra
     // at the window's FFT size are computed once, not once per frame.
-    let wfft = Fft::new((window.min(nsampl) + l - 1).next_power_of_two());
+    let wfft = Fft::new(fast_len(window.min(nsampl) + l - 1));
     let spectra = |filters: &Vec<Vec<f64>>| -> Vec<Vec<Vec<Complex64>>> {
         filters
             .iter()
@@ -278,11 +269,13 @@ pub fn bss_eval_v4(
             {
                 return [nan.clone(), nan.clone(), nan.clone(), nan];
             }
-            let len = e - s + l - 1;
-            let refs_f: Vec<Vec<Vec<Complex64>>> = references
-                .iter()
-                .map(|src| src.iter().map(|ch| wfft.spectrum(&ch[s..e])).collect())
-                .collect();
+            let spectra = |sources: &Sources| -> Vec<Vec<Vec<Complex64>>> {
+                sources
+                    .iter()
+                    .map(|src| src.iter().map(|ch| wfft.spectrum(&ch[s..e])).collect())
+                    .collect()
+            };
+            let (refs_f, ests_f) = (spectra(references), spectra(estimates));
             let mut out = [
                 vec![0.0; nsrc],
                 vec![0.0; nsrc],
@@ -301,7 +294,7 @@ pub fn bss_eval_v4(
                 ) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
                 for c in 0..nchan {
                     // Σ filters ∗ windowed references, in the frequency domain.
-                    let project = |filters: &[Vec<Complex64>], sources: &[usize]| -> Vec<f64> {
+                    let project = |filters: &[Vec<Complex64>], sources: &[usize]| {
                         let mut acc = vec![Complex64::new(0.0, 0.0); wfft.n / 2 + 1];
                         for (k, &jj) in sources.iter().enumerate() {
                             for (cj, rf) in refs_f[jj].iter().enumerate() {
@@ -311,23 +304,34 @@ pub fn bss_eval_v4(
                                 }
                             }
                         }
-                        wfft.signal(acc)
+                        acc
                     };
                     let p_all = project(&h_all[j][c], &all_sources);
                     let p_own = project(&h_own[j][c], &[j]);
+                    // The error energies compare the estimate with the reference sample by
+                    // sample, so that an exact estimate gives exactly 0 (museval's +inf).
                     let (r, est) = (&references[j][c][s..e], &estimates[j][c][s..e]);
-                    for k in 0..len {
-                        let st = if k < r.len() { r[k] } else { 0.0 };
-                        let es = if k < est.len() { est[k] } else { 0.0 };
+                    for (st, es) in r.iter().zip(est) {
                         e_true += st * st;
                         e_err += (es - st) * (es - st);
-                        e_spat += (p_own[k] - st) * (p_own[k] - st);
-                        e_own += p_own[k] * p_own[k];
-                        e_interf += (p_all[k] - p_own[k]) * (p_all[k] - p_own[k]);
-                        e_all += p_all[k] * p_all[k];
-                        e_artif += (es - p_all[k]) * (es - p_all[k]);
+                    }
+                    // The projections' energies by Parseval: every signal is shorter than the
+                    // FFT (window + filter − 1 samples), so the spectra hold them whole.
+                    let (s_f, e_f) = (&refs_f[j][c], &ests_f[j][c]);
+                    let last = wfft.n / 2;
+                    for k in 0..=last {
+                        let w = if k == 0 || k == last { 1.0 } else { 2.0 };
+                        let (po, pa) = (p_own[k], p_all[k]);
+                        e_spat += w * (po - s_f[k]).norm_sqr();
+                        e_own += w * po.norm_sqr();
+                        e_interf += w * (pa - po).norm_sqr();
+                        e_all += w * pa.norm_sqr();
+                        e_artif += w * (e_f[k] - pa).norm_sqr();
                     }
                 }
+                let n = wfft.n as f64;
+                let (e_spat, e_own, e_interf, e_all, e_artif) =
+                    (e_spat / n, e_own / n, e_interf / n, e_all / n, e_artif / n);
                 let db = |num: f64, den: f64| {
                     if den == 0.0 {
                         f64::INFINITY

@@ -3,7 +3,9 @@
 
 pub mod bss;
 pub mod classification;
-pub mod linalg;
+mod fft;
+mod toeplitz;
+mod xcorr;
 
 pub use bss::{bss_eval_v4, nanmedian, EvalError, Metrics, FILTERS_LEN};
 pub use classification::ClassReport;

@@ -235,3 +235,29 @@ fn bad_input_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn dependent_references_are_refused() {
+    // The second channel is the first delayed by 37 samples, inside the 512-tap filters, with
+    // silent edges so that no sample tells them apart: the shifted references span each other
+    // and the projection filters are not unique.
+    let n = 8000;
+    let mut x = noise(n + 37, 5);
+    x[..37].fill(0.0);
+    x[n..].fill(0.0);
+    let delayed = vec![x[37..].to_vec(), x[..n].to_vec()];
+    let other = vec![noise(n, 6), noise(n, 7)];
+    let refs = vec![delayed.clone(), other.clone()];
+    let err = bss_eval_v4(&refs, &refs, 4000, 4000).unwrap_err();
+    assert_eq!(err, EvalError::Singular);
+    assert!(err.to_string().contains("linearly dependent"), "{err}");
+    // Two identical stems.
+    let err = bss_eval_v4(
+        &[other.clone(), other.clone()],
+        &[other.clone(), delayed],
+        4000,
+        4000,
+    )
+    .unwrap_err();
+    assert_eq!(err, EvalError::Singular);
+}
