@@ -1,12 +1,12 @@
 //! Decoding audio files to f32 with symphonia: WAV (PCM 8/16/24/32, float), FLAC, OGG/Vorbis, MP3.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
-use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
@@ -100,91 +100,145 @@ fn decode_impl(path: &Path, mono: bool) -> Result<Decoded> {
     decode_symphonia(file, path, mono)
 }
 
-/// Decodes any supported file with symphonia.
-pub(crate) fn decode_symphonia(file: File, path: &Path, mono: bool) -> Result<Decoded> {
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(ext);
-    }
-    let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            mss,
-            // Gapless: trim encoder delay and padding (MP3 LAME/Xing headers), as libsndfile does.
-            &FormatOptions {
-                enable_gapless: true,
-                ..Default::default()
-            },
-            &MetadataOptions::default(),
-        )
-        .map_err(|e| match e {
-            SymError::Unsupported(_) | SymError::IoError(_) => AudioError::Unsupported {
-                path: path.to_path_buf(),
-                detail: "not a recognised audio container".into(),
-            },
-            other => classify(path, other),
-        })?;
-    let mut format = probed.format;
-    let track = format
-        .tracks()
-        .iter()
-        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .ok_or_else(|| AudioError::Unsupported {
-            path: path.to_path_buf(),
-            detail: "no audio track".into(),
-        })?;
-    let track_id = track.id;
-    let announced = track.codec_params.n_frames;
-    let sample_rate = track
-        .codec_params
-        .sample_rate
-        .ok_or_else(|| corrupt(path, "no sample rate in the header"))?;
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&track.codec_params, &DecoderOptions::default())
-        .map_err(|e| classify(path, e))?;
-    let mut channels: Vec<Vec<f32>> = Vec::new();
-    let mut n_source_channels = 0;
-    let mut buf: Option<AudioBuffer<f32>> = None;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(SymError::ResetRequired) => break,
-            Err(e) => return Err(classify(path, e)),
-        };
-        if packet.track_id() != track_id {
-            continue;
+/// A file decoded by symphonia one packet at a time, so that a caller can keep only what it
+/// needs of a long file.
+pub(crate) struct Packets {
+    path: PathBuf,
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    track_id: u32,
+    /// The frame count the header announces (FLAC, Vorbis, MP3 with a Xing/LAME header).
+    pub announced: Option<u64>,
+    pub sample_rate: u32,
+    /// The source's channel count, known after the first packet.
+    pub channels: usize,
+    buf: Option<AudioBuffer<f32>>,
+}
+
+impl Packets {
+    pub fn open(file: File, path: &Path) -> Result<Packets> {
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
         }
-        let decoded = decoder.decode(&packet).map_err(|e| classify(path, e))?;
+        let probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                mss,
+                // Gapless: trim encoder delay and padding (MP3 LAME/Xing headers), as
+                // libsndfile does.
+                &FormatOptions {
+                    enable_gapless: true,
+                    ..Default::default()
+                },
+                &MetadataOptions::default(),
+            )
+            .map_err(|e| match e {
+                SymError::Unsupported(_) | SymError::IoError(_) => AudioError::Unsupported {
+                    path: path.to_path_buf(),
+                    detail: "not a recognised audio container".into(),
+                },
+                other => classify(path, other),
+            })?;
+        let format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .ok_or_else(|| AudioError::Unsupported {
+                path: path.to_path_buf(),
+                detail: "no audio track".into(),
+            })?;
+        let sample_rate = track
+            .codec_params
+            .sample_rate
+            .ok_or_else(|| corrupt(path, "no sample rate in the header"))?;
+        let decoder = symphonia::default::get_codecs()
+            .make(&track.codec_params, &DecoderOptions::default())
+            .map_err(|e| classify(path, e))?;
+        Ok(Packets {
+            path: path.to_path_buf(),
+            track_id: track.id,
+            announced: track.codec_params.n_frames,
+            sample_rate,
+            channels: 0,
+            format,
+            decoder,
+            buf: None,
+        })
+    }
+
+    /// Appends the next packet to `out` (created at the first packet, each channel with room
+    /// for `reserve` frames): its channels as they are, or summed into one when `mono`. `false`
+    /// at the end of the stream.
+    pub fn next_into(
+        &mut self,
+        out: &mut Vec<Vec<f32>>,
+        mono: bool,
+        reserve: usize,
+    ) -> Result<bool> {
+        let path = self.path.as_path();
+        let decoded = loop {
+            let packet = match self.format.next_packet() {
+                Ok(p) => p,
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Ok(false)
+                }
+                Err(SymError::ResetRequired) => return Ok(false),
+                Err(e) => return Err(classify(path, e)),
+            };
+            if packet.track_id() == self.track_id {
+                break self
+                    .decoder
+                    .decode(&packet)
+                    .map_err(|e| classify(path, e))?;
+            }
+        };
         let n_ch = decoded.spec().channels.count();
-        if channels.is_empty() {
-            let cap = announced.unwrap_or(0) as usize;
-            channels = (0..if mono { 1 } else { n_ch })
-                .map(|_| Vec::with_capacity(cap))
+        if out.is_empty() {
+            *out = (0..if mono { 1 } else { n_ch })
+                .map(|_| Vec::with_capacity(reserve))
                 .collect();
-            n_source_channels = n_ch;
+            self.channels = n_ch;
         }
         // Planar conversion straight into each channel: no interleaved copy to undo.
         match decoded {
             AudioBufferRef::F32(b) => {
                 let chans: Vec<&[f32]> = (0..n_ch).map(|c| b.chan(c)).collect();
-                append(&mut channels, &chans, mono);
+                append(out, &chans, mono);
             }
             other => {
                 let needed = other.capacity();
-                if buf.as_ref().is_none_or(|b| b.capacity() < needed) {
-                    buf = Some(AudioBuffer::new(needed as u64, *other.spec()));
+                if self.buf.as_ref().is_none_or(|b| b.capacity() < needed) {
+                    self.buf = Some(AudioBuffer::new(needed as u64, *other.spec()));
                 }
-                let b = buf.as_mut().expect("allocated above");
+                let b = self.buf.as_mut().expect("allocated above");
                 other.convert(b);
                 let chans: Vec<&[f32]> = (0..n_ch).map(|c| b.chan(c)).collect();
-                append(&mut channels, &chans, mono);
+                append(out, &chans, mono);
             }
         }
+        Ok(true)
     }
-    if mono && n_source_channels > 1 {
-        let n = n_source_channels as f32;
+}
+
+/// The error for a stream that ends before the frame count its header announces.
+pub(crate) fn truncated(path: &Path, announced: u64, frames: usize) -> AudioError {
+    corrupt(
+        path,
+        format!("truncated: the header announces {announced} frames, the file holds {frames}"),
+    )
+}
+
+/// Decodes any supported file with symphonia.
+pub(crate) fn decode_symphonia(file: File, path: &Path, mono: bool) -> Result<Decoded> {
+    let mut packets = Packets::open(file, path)?;
+    let reserve = packets.announced.unwrap_or(0) as usize;
+    let mut channels: Vec<Vec<f32>> = Vec::new();
+    while packets.next_into(&mut channels, mono, reserve)? {}
+    if mono && packets.channels > 1 {
+        let n = packets.channels as f32;
         channels[0].iter_mut().for_each(|v| *v /= n);
     }
     let frames = channels.first().map_or(0, Vec::len);
@@ -193,12 +247,9 @@ pub(crate) fn decode_symphonia(file: File, path: &Path, mono: bool) -> Result<De
             path: path.to_path_buf(),
         });
     }
-    if let Some(n) = announced {
+    if let Some(n) = packets.announced {
         if (frames as u64) < n {
-            return Err(corrupt(
-                path,
-                format!("truncated: the header announces {n} frames, the file holds {frames}"),
-            ));
+            return Err(truncated(path, n, frames));
         }
         // Vorbis decodes whole blocks past the stream's last granule position: drop that tail,
         // as libsndfile does.
@@ -208,6 +259,6 @@ pub(crate) fn decode_symphonia(file: File, path: &Path, mono: bool) -> Result<De
     }
     Ok(Decoded {
         channels,
-        sample_rate,
+        sample_rate: packets.sample_rate,
     })
 }

@@ -1,18 +1,52 @@
-//! Long audio in pieces: a source that serves any span of frames (a plain WAV is read from disk
-//! span by span, so an hour-long file is never held whole; other formats are decoded once), and a
-//! WAV writer that appends pieces and appears under its name only when finished.
+//! Long audio in pieces: a source that serves any span of frames without holding the file (a
+//! plain WAV is read from disk span by span, other formats are decoded packet by packet as the
+//! spans move forward), and a WAV writer that appends pieces and appears under its name only
+//! when finished.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::decode::decode;
+use crate::decode::{truncated, Packets};
 use crate::error::{check_finite, AudioError, Result};
 use crate::wav::{self, Layout};
 
 enum Backing {
-    Wav { file: File, layout: Layout },
-    Decoded(Vec<Vec<f32>>),
+    Wav {
+        file: File,
+        layout: Layout,
+    },
+    /// A compressed file: the frames from `first` on that the spans still need, decoded.
+    Packets {
+        packets: Packets,
+        buffered: Vec<Vec<f32>>,
+        first: usize,
+    },
+}
+
+fn open_file(path: &Path) -> Result<File> {
+    let file = File::open(path).map_err(|e| AudioError::Io {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+        return Err(AudioError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(file)
+}
+
+/// The frame count of a file whose header does not give it: one decoding pass that keeps
+/// nothing.
+fn count_frames(path: &Path) -> Result<usize> {
+    let mut packets = Packets::open(open_file(path)?, path)?;
+    let (mut n, mut scratch) = (0, Vec::new());
+    while packets.next_into(&mut scratch, true, 0)? {
+        n += scratch[0].len();
+        scratch[0].clear();
+    }
+    Ok(n)
 }
 
 /// Audio served span by span, channels kept apart.
@@ -25,10 +59,11 @@ pub struct AudioSource {
 }
 
 impl AudioSource {
-    /// Opens `path`: plain WAVs stream, other formats are decoded whole.
+    /// Opens `path`. A compressed file whose header does not announce its length (an MP3
+    /// without a Xing/LAME header) is decoded once here to count its frames.
     ///
     /// # Errors
-    /// As [`decode`]: missing, empty, truncated, corrupt or unsupported files are named.
+    /// As [`crate::decode`]: missing, empty, truncated, corrupt or unsupported files are named.
     pub fn open(path: &Path) -> Result<AudioSource> {
         if let Some(w) = wav::open(path)? {
             return Ok(AudioSource {
@@ -42,16 +77,27 @@ impl AudioSource {
                 },
             });
         }
-        let d = decode(path)?;
-        for c in &d.channels {
-            check_finite(&path.display().to_string(), c)?;
+        let mut packets = Packets::open(open_file(path)?, path)?;
+        let frames = match packets.announced {
+            Some(n) => n as usize,
+            None => count_frames(path)?,
+        };
+        let mut buffered = Vec::new();
+        if frames == 0 || !packets.next_into(&mut buffered, false, 0)? {
+            return Err(AudioError::Empty {
+                path: path.to_path_buf(),
+            });
         }
         Ok(AudioSource {
             path: path.to_path_buf(),
-            frames: d.frames(),
-            channels: d.channels.len(),
-            sample_rate: d.sample_rate,
-            backing: Backing::Decoded(d.channels),
+            frames,
+            channels: buffered.len(),
+            sample_rate: packets.sample_rate,
+            backing: Backing::Packets {
+                packets,
+                buffered,
+                first: 0,
+            },
         })
     }
 
@@ -76,7 +122,40 @@ impl AudioSource {
         let start = start.min(end);
         let n = end - start;
         let out = match &mut self.backing {
-            Backing::Decoded(ch) => ch.iter().map(|c| c[start..end].to_vec()).collect(),
+            Backing::Packets {
+                packets,
+                buffered,
+                first,
+            } => {
+                // Spans move forward; one that starts before what is kept decodes again from the
+                // top rather than keeping everything just in case.
+                if start < *first {
+                    *packets = Packets::open(open_file(&self.path)?, &self.path)?;
+                    buffered.clear();
+                    *first = 0;
+                }
+                loop {
+                    let held = buffered.first().map_or(0, Vec::len);
+                    let drop = start.saturating_sub(*first).min(held);
+                    if drop > 0 {
+                        buffered.iter_mut().for_each(|c| {
+                            c.drain(..drop);
+                        });
+                        *first += drop;
+                    }
+                    let have = *first + held - drop;
+                    if have >= end {
+                        break;
+                    }
+                    if !packets.next_into(buffered, false, 0)? {
+                        return Err(truncated(&self.path, self.frames as u64, have));
+                    }
+                }
+                buffered
+                    .iter()
+                    .map(|c| c[start - *first..end - *first].to_vec())
+                    .collect()
+            }
             Backing::Wav { file, layout } => {
                 let fb = layout.frame_bytes();
                 let fail = |e: std::io::Error| AudioError::Corrupt {

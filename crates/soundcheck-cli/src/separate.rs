@@ -9,11 +9,11 @@ use clap::Args;
 use ndarray::Array2;
 use serde_json::{json, Value};
 use soundcheck_audio::{resample, to_mono, write_wav, AudioSource, WavStream};
-use soundcheck_data::{discover, load_track, ArrayDataset, Track};
+use soundcheck_data::{discover, load_track, Dataset, FeatureCache, Track};
 use soundcheck_eval::{bss_eval_v4, nanmedian};
 use soundcheck_nn::{Device, Loss, Network, Trainer};
 use soundcheck_shape::ModelSpec;
-use soundcheck_tasks::{write_separation_demo, Chunking, SeparationConfig};
+use soundcheck_tasks::{write_separation_demo, Chunking, PatchDataset, SeparationConfig};
 
 use crate::evaluate::{medians_over_tracks, score_all, EvaluateArgs};
 use crate::load::{load_spec, quickstart_folder, write_atomic};
@@ -28,6 +28,11 @@ const INFERENCE_PATCH_HOP: usize = 22;
 
 /// Epochs between held-out SDR measurements while training separation.
 const VAL_SDR_EVERY: usize = 2;
+
+/// The held-out SDR is measured on this many held-out tracks, on an excerpt of each this long
+/// (seconds): their audio stays in memory, and it is measured every few epochs.
+const VAL_SDR_TRACKS: usize = 3;
+const VAL_SDR_SECONDS: f64 = 30.0;
 
 /// The run's separation settings and target, beside the model.
 pub const SEPARATION_FILE: &str = "separation.json";
@@ -56,11 +61,27 @@ pub struct SeparationArgs {
     /// Frames between patch starts
     #[arg(long, default_value_t = 12)]
     pub patch_hop: usize,
+    /// Cache folder: the tracks' magnitude spectrograms go to its separation/ subfolder,
+    /// computed once per track and STFT settings and read a patch at a time while training
+    /// [default: $XDG_CACHE_HOME/soundcheck, else ~/.cache/soundcheck, else the run folder]
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
     #[command(flatten)]
     pub fit: FitArgs,
 }
 
 impl SeparationArgs {
+    fn cache_dir(&self, out: &Path) -> PathBuf {
+        let base = self.cache.clone().or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|c| c.join("soundcheck"))
+        });
+        base.unwrap_or_else(|| out.join("cache")).join("separation")
+    }
+
     fn config(&self) -> Result<SeparationConfig, Failure> {
         for (name, v) in [
             ("n-fft", self.n_fft),
@@ -146,47 +167,57 @@ pub fn train_separator(a: &SeparationArgs, spec: ModelSpec) -> Result<Value, Fai
     } else {
         held
     };
+    // The spectrograms depend on the STFT and the target, not on how patches are cut from them.
+    let spectra = json!({"layout": "(frames, [mixture, target], bins) magnitude", "target": a.target,
+        "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "hop_length": cfg.hop_length});
+    let cache =
+        FeatureCache::new(&a.cache_dir(out), spectra.to_string()).map_err(|e| e.to_string())?;
     let bar = Progress::new("tracks", files.len());
-    let (mut train, mut val) = ((Vec::new(), Vec::new(), 0), (Vec::new(), Vec::new(), 0));
+    let (mut train, mut val) = (Vec::new(), Vec::new());
     let mut held_tracks = Vec::new();
     for (tf, &h) in files.iter().zip(&held) {
-        let track = load_track(tf, &a.target)?;
-        if let Some(w) = track.mixture_warning() {
-            eprintln!("warning: {w}");
-        }
-        let (mix, tgt) = mono_at(&track, cfg.sample_rate)?;
-        let (x, y, n) = cfg
-            .training_patches(&mix, &tgt)
-            .map_err(|e| format!("{}: {e}", track.name))?;
-        let side = if h { &mut val } else { &mut train };
-        side.0.extend(x);
-        side.1.extend(y);
-        side.2 += n;
+        let sources: Vec<&Path> = std::iter::once(&tf.mixture)
+            .chain(tf.stems.iter().map(|(_, p)| p))
+            .chain(&tf.accompaniment)
+            .map(PathBuf::as_path)
+            .collect();
+        let entry = cache.ensure(&sources, || -> Result<_, Failure> {
+            let track = load_track(tf, &a.target)?;
+            if let Some(w) = track.mixture_warning() {
+                eprintln!("warning: {w}");
+            }
+            let (mix, tgt) = mono_at(&track, cfg.sample_rate)?;
+            Ok(cfg
+                .track_spectra(&mix, &tgt)
+                .map_err(|e| format!("{}: {e}", track.name))?)
+        })?;
         if h {
-            held_tracks.push(track);
+            val.push(entry);
+            if held_tracks.len() < VAL_SDR_TRACKS {
+                held_tracks.push(load_track(tf, &a.target)?.excerpt(VAL_SDR_SECONDS));
+            }
+        } else {
+            train.push(entry);
         }
         bar.tick();
     }
     bar.finish();
-    if train.2 == 0 {
+    if train.is_empty() {
         return Err(format!(
             "{}: no training tracks (all are held out for testing)",
             a.data.display()
         )
         .into());
     }
-    let shape = |n: usize| vec![n, cfg.bins(), cfg.patch, 1];
+    let (train_ds, val_ds) = (
+        Arc::new(PatchDataset::open(&cfg, &train).map_err(|e| e.to_string())?),
+        PatchDataset::open(&cfg, &val).map_err(|e| e.to_string())?,
+    );
     eprintln!(
-        "{} training patches of {}×{}×1 from {} tracks, {} validation patches from {} held-out tracks",
-        train.2, cfg.bins(), cfg.patch, files.len() - held_tracks.len(), val.2, held_tracks.len()
+        "{} training patches of {}×{}×1 from {} tracks, {} validation patches from {} held-out tracks (spectrograms in {})",
+        train_ds.len(), cfg.bins(), cfg.patch, train.len(), val_ds.len(), val.len(), cache.dir().display()
     );
     let loss = Loss::parse(spec.loss.as_deref().unwrap_or("mean_absolute_error"))?;
-    let train_ds = Arc::new(ArrayDataset::new(
-        train.0,
-        &shape(train.2),
-        train.1,
-        &shape(train.2),
-    )?);
     let mut net = Network::initialized(&spec, a.fit.seed, &Device::flex())?;
     start_run(
         out,
@@ -199,14 +230,9 @@ pub fn train_separator(a: &SeparationArgs, spec: ModelSpec) -> Result<Value, Fai
         &config_json(&cfg, &a.target).to_string(),
     )
     .map_err(|d| d.to_string())?;
-    let mut trainer = Trainer::new(&mut net, a.fit.config(loss, train.2, 0.0)?);
-    if val.2 > 0 {
-        trainer = trainer.with_validation(Arc::new(ArrayDataset::new(
-            val.0,
-            &shape(val.2),
-            val.1,
-            &shape(val.2),
-        )?));
+    let mut trainer = Trainer::new(&mut net, a.fit.config(loss, train_ds.len(), 0.0)?);
+    if !val_ds.is_empty() {
+        trainer = trainer.with_validation(Arc::new(val_ds));
     }
     // The held-out median target SDR every VAL_SDR_EVERY epochs and at the end.
     let held_sdr = |net: &Network| -> Option<f64> {
@@ -489,7 +515,7 @@ fn quickstart(a: &QuickstartArgs) -> Result<Value, Failure> {
         a.out.join("separated"),
         a.out.join("reference"),
     );
-    quickstart_folder(&a.out, &["data", "run", "separated", "reference"])?;
+    quickstart_folder(&a.out, &["data", "run", "separated", "reference", "cache"])?;
     eprintln!(
         "synthesising 8 demo songs (6 to train on, 2 held out) in {}",
         data.display()
@@ -507,6 +533,7 @@ fn quickstart(a: &QuickstartArgs) -> Result<Value, Failure> {
         hop_length: 256,
         patch: 25,
         patch_hop: 12,
+        cache: Some(a.out.join("cache")),
         fit: FitArgs {
             epochs: a.epochs,
             batch_size: 16,

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use soundcheck_npy::RowReader;
+
 use crate::error::{DataError, Result};
 
 /// FNV-1a, 64 bits: a hash whose value is fixed by its definition, so cache keys stay valid
@@ -32,47 +34,52 @@ impl FeatureCache {
         })
     }
 
-    /// The entry for `source` as it is now: its path, size and modification time, and the
-    /// parameters, all in the key.
-    pub fn entry(&self, source: &Path) -> Result<PathBuf> {
-        let meta = std::fs::metadata(source).map_err(|e| DataError::Io {
-            path: source.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        let abs = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
-        let key = format!(
-            "{}\0{}\0{}\0{}",
-            self.params,
-            abs.display(),
-            meta.len(),
-            modified
-        );
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The entry for features computed from `sources` as they are now: their paths, sizes and
+    /// modification times, and the parameters, all in the key.
+    pub fn entry(&self, sources: &[&Path]) -> Result<PathBuf> {
+        let mut key = self.params.clone();
+        for source in sources {
+            let meta = std::fs::metadata(source).map_err(|e| DataError::Io {
+                path: source.to_path_buf(),
+                detail: e.to_string(),
+            })?;
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            let abs = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
+            key.push_str(&format!(
+                "\0{}\0{}\0{}",
+                abs.display(),
+                meta.len(),
+                modified
+            ));
+        }
         Ok(self
             .dir
             .join(format!("{:016x}.npy", fnv1a64(key.as_bytes()))))
     }
 
-    /// The cached feature of `source` (shape, data), or `compute`'s result, stored atomically for
-    /// next time. A damaged entry is recomputed.
-    pub fn get_or_compute<E: From<DataError>>(
+    /// The entry holding the features of `sources`, computed by `compute` and stored atomically
+    /// unless a sound entry is there already. A damaged entry is recomputed. The features are
+    /// read from the entry afterwards (e.g. a few rows at a time with [`RowReader`]), so a
+    /// dataset larger than memory never has to be held whole.
+    pub fn ensure<E: From<DataError>>(
         &self,
-        source: &Path,
+        sources: &[&Path],
         compute: impl FnOnce() -> std::result::Result<(Vec<usize>, Vec<f32>), E>,
-    ) -> std::result::Result<(Vec<usize>, Vec<f32>), E> {
-        let entry = self.entry(source)?;
-        if let Ok(a) = soundcheck_npy::read(&entry) {
-            if !a.complex {
-                return Ok((a.shape, a.data));
-            }
+    ) -> std::result::Result<PathBuf, E> {
+        let entry = self.entry(sources)?;
+        if RowReader::open(&entry).is_err() {
+            let (shape, data) = compute()?;
+            soundcheck_npy::write(&entry, &shape, &data).map_err(DataError::from)?;
         }
-        let (shape, data) = compute()?;
-        soundcheck_npy::write(&entry, &shape, &data).map_err(DataError::from)?;
-        Ok((shape, data))
+        Ok(entry)
     }
 }
 
@@ -95,11 +102,14 @@ mod tests {
         let cache = FeatureCache::new(&dir.join("cache"), "{\"n_fft\":1024}").unwrap();
         let computed = std::cell::Cell::new(0);
         let get = |c: &FeatureCache| {
-            c.get_or_compute::<DataError>(&src, || {
-                computed.set(computed.get() + 1);
-                Ok((vec![2], vec![1.0, 2.0]))
-            })
-            .unwrap()
+            let entry = c
+                .ensure::<DataError>(&[&src], || {
+                    computed.set(computed.get() + 1);
+                    Ok((vec![2], vec![1.0, 2.0]))
+                })
+                .unwrap();
+            let a = soundcheck_npy::read(&entry).unwrap();
+            (a.shape, a.data)
         };
         assert_eq!(get(&cache), (vec![2], vec![1.0, 2.0]));
         get(&cache);
@@ -110,5 +120,9 @@ mod tests {
         std::fs::write(&src, b"audio v2, longer").unwrap();
         get(&cache);
         assert_eq!(computed.get(), 3, "a changed source misses");
+        let entry = cache.entry(&[&src]).unwrap();
+        std::fs::write(&entry, b"\x93NUMPY damaged").unwrap();
+        get(&cache);
+        assert_eq!(computed.get(), 4, "a damaged entry is recomputed");
     }
 }

@@ -49,6 +49,21 @@ pub struct Track {
 }
 
 impl Track {
+    /// The middle `seconds` of the track (all of it when shorter): enough to measure a
+    /// separator on without holding whole songs in memory.
+    pub fn excerpt(mut self, seconds: f64) -> Track {
+        let len = self.mixture.first().map_or(0, Vec::len);
+        let keep = ((seconds * f64::from(self.sample_rate)) as usize).min(len);
+        let from = (len - keep) / 2;
+        for signal in [&mut self.mixture, &mut self.target, &mut self.accompaniment] {
+            for ch in signal.iter_mut() {
+                ch.drain(..from);
+                ch.truncate(keep);
+            }
+        }
+        self
+    }
+
     /// The warning to show when the mixture is not the sum of the stems.
     pub fn mixture_warning(&self) -> Option<String> {
         (self.mixture_error_db > MIXTURE_WARNING_DB).then(|| {

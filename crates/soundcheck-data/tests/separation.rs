@@ -74,6 +74,17 @@ fn dsd100_layout_loads_with_the_accompaniment_summed() {
     );
     assert!(t.mixture_error_db < -60.0, "{}", t.mixture_error_db);
     assert!(t.mixture_warning().is_none());
+    // The middle 0.05 s (400 samples) of 800: samples 200..600 of every signal.
+    let e = t.clone().excerpt(0.05);
+    assert_eq!(
+        (
+            e.mixture[1].len(),
+            e.target[0].len(),
+            e.accompaniment[1].len()
+        ),
+        (400, 400, 400)
+    );
+    assert_eq!(t.clone().excerpt(30.0).mixture[0].len(), 800);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! write arrays numpy loads, atomically.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// A `.npy` problem, naming the file.
@@ -197,6 +197,117 @@ fn read_header_from(path: &Path, f: &mut std::fs::File) -> Result<(Header, bool)
     Ok((Header { shape, descr }, fortran))
 }
 
+/// Random access to the rows (leading axis) of a C-ordered little-endian float32 `.npy` file:
+/// a dataset larger than memory is read a few rows at a time, from any thread.
+#[derive(Debug)]
+pub struct RowReader {
+    path: PathBuf,
+    file: std::fs::File,
+    shape: Vec<usize>,
+    /// Where the data starts, after the header.
+    offset: u64,
+}
+
+impl RowReader {
+    /// Opens `path`, checking that it holds C-ordered `<f4` data of exactly its shape's size.
+    pub fn open(path: &Path) -> Result<RowReader, NpyError> {
+        let bad = |problem: String| NpyError {
+            path: path.to_path_buf(),
+            problem,
+            hint: "expected a C-ordered float32 array saved with numpy.save",
+        };
+        let mut file = open(path)?;
+        let (header, fortran) = read_header_from(path, &mut file)?;
+        if fortran || header.descr != "<f4" || header.shape.is_empty() {
+            return Err(bad(format!(
+                "a {}{} array of shape {:?}, not C-ordered <f4 with at least one axis",
+                if fortran { "Fortran-ordered " } else { "" },
+                header.descr,
+                header.shape
+            )));
+        }
+        let offset = file
+            .stream_position()
+            .map_err(|e| bad(format!("cannot read ({e})")))?;
+        let size = file
+            .metadata()
+            .map_err(|e| bad(format!("cannot read ({e})")))?
+            .len();
+        let want = header.shape.iter().product::<usize>() as u64 * 4;
+        if size != offset + want {
+            return Err(bad(format!(
+                "{} data bytes for shape {:?}, expected {want}: the file is truncated or damaged",
+                size.saturating_sub(offset),
+                header.shape
+            )));
+        }
+        Ok(RowReader {
+            path: path.to_path_buf(),
+            file,
+            shape: header.shape,
+            offset,
+        })
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Fills `out` with rows `start..`, as many as it holds (a whole number of rows, all inside
+    /// the array).
+    pub fn read_rows(&self, start: usize, out: &mut [f32]) -> Result<(), NpyError> {
+        let row: usize = self.shape[1..].iter().product();
+        let rows = out.len().checked_div(row).unwrap_or(0);
+        if out.len() != rows * row || start + rows > self.shape[0] {
+            return Err(NpyError {
+                path: self.path.clone(),
+                problem: format!(
+                    "rows {start}..{} of {} asked for (buffer of {} values, rows of {row})",
+                    start + rows,
+                    self.shape[0],
+                    out.len()
+                ),
+                hint: "read whole rows inside the array",
+            });
+        }
+        let mut bytes = vec![0u8; out.len() * 4];
+        read_exact_at(
+            &self.file,
+            &mut bytes,
+            self.offset + (start * row * 4) as u64,
+        )
+        .map_err(|e| NpyError {
+            path: self.path.clone(),
+            problem: format!("cannot read rows {start}..{} ({e})", start + rows),
+            hint: "the file changed or was removed while in use",
+        })?;
+        for (v, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *v = f32::from_le_bytes(b.try_into().expect("4 bytes"));
+        }
+        Ok(())
+    }
+}
+
+/// A positioned read that leaves the file's cursor alone, so threads can share one handle.
+#[cfg(unix)]
+fn read_exact_at(f: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, at)
+}
+
+#[cfg(windows)]
+fn read_exact_at(f: &std::fs::File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(f, buf, at)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                at += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Element types soundcheck writes.
 pub trait Element: Copy {
     const DESCR: &'static str;
@@ -318,5 +429,27 @@ mod tests {
         assert!(read(&p).unwrap_err().problem.contains("truncated"));
         std::fs::write(&p, b"\x93NUMPY").unwrap();
         assert!(read_header(&p).unwrap_err().problem.contains("too short"));
+    }
+
+    #[test]
+    fn rows_are_read_in_place_and_bad_files_named() {
+        let dir = std::env::temp_dir().join(format!("sc-npy-rows-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("r.npy");
+        let data: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        write(&p, &[4, 3], &data).unwrap();
+        let r = RowReader::open(&p).unwrap();
+        assert_eq!(r.shape(), &[4, 3]);
+        let mut out = [0f32; 6];
+        r.read_rows(2, &mut out).unwrap();
+        assert_eq!(out, [6., 7., 8., 9., 10., 11.]);
+        let e = r.read_rows(3, &mut out).unwrap_err();
+        assert!(e.problem.contains("rows 3..5 of 4"), "{e}");
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 4]).unwrap();
+        let e = RowReader::open(&p).unwrap_err();
+        assert!(e.problem.contains("truncated"), "{e}");
+        write(&p, &[2], &[1i64, 2]).unwrap();
+        assert!(RowReader::open(&p).unwrap_err().problem.contains("<i8"));
     }
 }

@@ -34,7 +34,7 @@ impl Default for SeparationConfig {
 
 /// Patches are scaled by their mixture's peak so the network sees one level whatever the
 /// recording's; the floor keeps silence from being blown up.
-const SCALE_FLOOR: f32 = 1e-3;
+pub(crate) const SCALE_FLOOR: f32 = 1e-3;
 
 /// A separated mixture: `[channel][sample]` at the input's rate, and the mask `(bins, frames)`.
 pub struct Separated {
@@ -87,7 +87,7 @@ impl SeparationConfig {
 
     /// Start frames of the patches covering `frames` frames: every `patch_hop`, the last one
     /// flush with the end (a spectrogram shorter than a patch is zero-padded to one).
-    fn starts(&self, frames: usize) -> Vec<usize> {
+    pub(crate) fn starts(&self, frames: usize) -> Vec<usize> {
         let last = frames.saturating_sub(self.patch);
         let mut v: Vec<usize> = (0..=last).step_by(self.patch_hop.max(1)).collect();
         if *v.last().expect("at least one patch") != last {
@@ -106,35 +106,6 @@ impl SeparationConfig {
             }
         }
         p
-    }
-
-    /// Training examples of one track: mixture and target magnitude patches, each pair scaled
-    /// by its mixture patch's peak.
-    ///
-    /// # Shapes
-    /// - `mix`, `target`: `(n_samples,)` at `sample_rate`
-    /// - output: inputs and targets of `(n_patches, bins, patch, 1)` flattened, and `n_patches`
-    pub fn training_patches(
-        &self,
-        mix: &[f32],
-        target: &[f32],
-    ) -> Result<(Vec<f32>, Vec<f32>, usize), AudioError> {
-        let cfg = self.stft();
-        let (x, y) = (
-            magnitude(&stft(mix, &cfg)?),
-            magnitude(&stft(target, &cfg)?),
-        );
-        let starts = self.starts(x.ncols());
-        let (mut xs, mut ys) = (Vec::new(), Vec::new());
-        for &s0 in &starts {
-            let (mut px, mut py) = (self.patch_of(&x, s0), self.patch_of(&y, s0));
-            let scale = px.iter().fold(SCALE_FLOOR, |m, &v| m.max(v));
-            px.iter_mut().for_each(|v| *v /= scale);
-            py.iter_mut().for_each(|v| *v /= scale);
-            xs.extend(px);
-            ys.extend(py);
-        }
-        Ok((xs, ys, starts.len()))
     }
 
     /// The network's mask for a whole magnitude spectrogram: overlapping patches, each weighted
