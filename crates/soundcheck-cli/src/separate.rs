@@ -170,8 +170,8 @@ pub fn train_separator(a: &SeparationArgs, spec: ModelSpec) -> Result<Value, Fai
     // The spectrograms depend on the STFT and the target, not on how patches are cut from them.
     let spectra = json!({"layout": "(frames, [mixture, target], bins) magnitude", "target": a.target,
         "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "hop_length": cfg.hop_length});
-    let cache =
-        FeatureCache::new(&a.cache_dir(out), spectra.to_string()).map_err(|e| e.to_string())?;
+    let cache = FeatureCache::new(&a.cache_dir(out), spectra.to_string())
+        .map_err(|e| format!("{e}: choose a writable folder with --cache DIR"))?;
     let bar = Progress::new("tracks", files.len());
     let (mut train, mut val) = (Vec::new(), Vec::new());
     let mut held_tracks = Vec::new();
