@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use soundcheck_data::{ClassSet, ClipFeatures, DataError, FeatureKind, Sequence, Side, Split};
 use soundcheck_eval::ClassReport;
 use soundcheck_nn::loss::argmax;
-use soundcheck_nn::{Device, Loss, Network, NnError, Trainer};
+use soundcheck_nn::{Loss, Network, NnError, Trainer};
 use soundcheck_shape::{Diagnosis, Kind, Model, ModelSpec};
 use soundcheck_tasks::{fill_classes, write_classification_demo, LengthPolicy, Preprocess};
 
@@ -268,7 +268,7 @@ pub fn train_classifier(a: &ClassificationArgs, spec_text: Option<&str>) -> Resu
     let n_train = train_x.len();
     let train_ds = Arc::new(pre.dataset(train_x, &train_y)?);
     let cfg = a.fit.config(loss, n_train, 0.0)?;
-    let mut net = Network::initialized(&spec, a.fit.seed, &Device::flex())?;
+    let mut net = Network::initialized(&spec, a.fit.seed, &crate::device::current())?;
     start_run(
         out,
         &spec,

@@ -6,6 +6,7 @@
 mod check;
 mod classify;
 mod convert;
+mod device;
 mod evaluate;
 mod features;
 mod load;
@@ -29,6 +30,10 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Where networks train and run: cpu (burn-flex, every build) or wgpu (a GPU through Vulkan,
+    /// Metal or DX12; builds with `--features wgpu`)
+    #[arg(long, global = true, default_value = "cpu")]
+    device: String,
 }
 
 #[derive(Subcommand)]
@@ -53,6 +58,10 @@ enum Command {
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = device::select(&cli.device) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let code = match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Convert(a) => convert::run(&a),

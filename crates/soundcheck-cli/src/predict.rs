@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::{json, Value};
 use soundcheck_nn::train::WEIGHTS;
-use soundcheck_nn::{read_weights, Device, Network};
+use soundcheck_nn::{read_weights, Network};
 use soundcheck_shape::feed::check_feed;
 use soundcheck_shape::ModelSpec;
 
@@ -54,7 +54,7 @@ pub fn load_run(dir: &Path) -> Result<Network, Failure> {
         message: d.to_string(),
     })?;
     let weights = read_weights(&dir.join(WEIGHTS))?;
-    Ok(Network::new(&spec, &weights, &Device::flex())?)
+    Ok(Network::new(&spec, &weights, &crate::device::current())?)
 }
 
 fn predict(a: &PredictArgs) -> Result<Value, Failure> {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use soundcheck_audio::{resample, to_mono, write_wav, AudioSource, WavStream};
 use soundcheck_data::{discover, load_track, Dataset, FeatureCache, Track};
 use soundcheck_eval::{bss_eval_v4, nanmedian};
-use soundcheck_nn::{Device, Loss, Network, Trainer};
+use soundcheck_nn::{Loss, Network, Trainer};
 use soundcheck_shape::ModelSpec;
 use soundcheck_tasks::{write_separation_demo, Chunking, PatchDataset, SeparationConfig};
 
@@ -218,7 +218,7 @@ pub fn train_separator(a: &SeparationArgs, spec: ModelSpec) -> Result<Value, Fai
         train_ds.len(), cfg.bins(), cfg.patch, train.len(), val_ds.len(), val.len(), cache.dir().display()
     );
     let loss = Loss::parse(spec.loss.as_deref().unwrap_or("mean_absolute_error"))?;
-    let mut net = Network::initialized(&spec, a.fit.seed, &Device::flex())?;
+    let mut net = Network::initialized(&spec, a.fit.seed, &crate::device::current())?;
     start_run(
         out,
         &spec,

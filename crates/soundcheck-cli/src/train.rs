@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use soundcheck_data::{ArrayDataset, Dataset};
 use soundcheck_nn::train::{CHECKPOINT, LOG_CSV, WEIGHTS};
 use soundcheck_nn::{
-    Device, EpochLog, Event, Loss, Network, NnError, OptimizerKind, Schedule, TrainConfig, Trainer,
+    EpochLog, Event, Loss, Network, NnError, OptimizerKind, Schedule, TrainConfig, Trainer,
 };
 use soundcheck_shape::ModelSpec;
 
@@ -439,7 +439,7 @@ fn train(a: &TrainArgs) -> Result<Value, Failure> {
         .fit
         .config(loss, n - n_val.min(n), args.validation_split)?;
     let out = args.fit.out()?;
-    let mut net = Network::initialized(&spec, args.fit.seed, &Device::flex())?;
+    let mut net = Network::initialized(&spec, args.fit.seed, &crate::device::current())?;
     if !a.resume {
         start_run(out, &spec, &args.options_json(loss.name()))?;
     }

@@ -342,3 +342,16 @@ fn a_dataset_folder_is_checked_inputs_and_labels_together() {
         "{v}"
     );
 }
+
+#[test]
+fn devices_this_build_lacks_are_named() {
+    let model = repo("models/vocal-mask.toml");
+    let (code, _, err) = run(&["--device", "tpu", "check", model.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--device tpu: expected one of cpu"), "{err}");
+    if !cfg!(feature = "wgpu") {
+        let (code, _, err) = run(&["check", model.to_str().unwrap(), "--device", "wgpu"]);
+        assert_eq!(code, 2);
+        assert!(err.contains("--features wgpu"), "{err}");
+    }
+}

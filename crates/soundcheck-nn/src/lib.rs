@@ -13,7 +13,7 @@ pub mod train;
 pub mod variables;
 pub mod weights;
 
-pub use burn::tensor::Device;
+pub use burn::tensor::{Device, DeviceKind};
 pub use error::{NnError, Result};
 pub use loss::Loss;
 pub use network::{Activation, Network};

@@ -2,45 +2,33 @@
 //! `tools/fixtures/keras_forward.py`), the same input, the same output.
 //!
 //! Tolerance: the largest absolute difference at most 1e-4 of the output's peak magnitude (float32
-//! convolutions summed in different orders by oneDNN and burn-flex).
+//! convolutions summed in different orders by oneDNN and burn-flex). `wgpu_backend.rs` holds the
+//! wgpu backend to the same.
 
 mod common;
 
 use burn::tensor::Device;
-use common::{fixture, KERAS_MODELS};
+use common::{assert_reproduced, fixture, KERAS_MODELS};
 use soundcheck_nn::{read_weights, Network, NnError};
 use soundcheck_shape::ModelSpec;
-
-fn run_fixture(name: &str) -> (f32, f32) {
-    let d = fixture(name);
-    let spec =
-        ModelSpec::from_json_str(&std::fs::read_to_string(d.join("model.json")).unwrap()).unwrap();
-    let weights = read_weights(&d.join("weights.safetensors")).unwrap();
-    let net =
-        Network::new(&spec, &weights, &Device::flex()).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let x = soundcheck_npy::read(&d.join("x.npy")).unwrap();
-    let want = soundcheck_npy::read(&d.join("y.npy")).unwrap();
-    let (shape, got) = net.forward(&x.shape, x.data).unwrap();
-    assert_eq!(shape, want.shape, "{name}: output shape");
-    let err = got
-        .iter()
-        .zip(&want.data)
-        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    let peak = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));
-    eprintln!("{name}: max |Δ| {err:.3e}, peak {peak:.3e}");
-    (err, peak)
-}
 
 #[test]
 fn keras_outputs_are_reproduced() {
     // tools/fixtures/keras_masking.py adds Masking before LSTM and Bidirectional(GRU), with
     // inputs padded before, after and inside.
     for name in KERAS_MODELS.iter().chain(&["masked_lstm", "masked_bigru"]) {
-        let (err, peak) = run_fixture(name);
-        assert!(
-            err <= 1e-4 * peak.max(1e-3),
-            "{name}: {err} > 1e-4 × {peak}"
-        );
+        assert_reproduced(name, &Device::flex());
+    }
+}
+
+/// The wgpu backend (`--features wgpu`) on the same fixtures and tolerance. It runs on any
+/// adapter wgpu finds, Mesa's CPU Vulkan driver (lavapipe) included.
+#[cfg(feature = "wgpu")]
+#[test]
+fn keras_outputs_are_reproduced_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+    for name in KERAS_MODELS.iter().chain(&["masked_lstm", "masked_bigru"]) {
+        assert_reproduced(name, &device);
     }
 }
 

@@ -33,15 +33,22 @@ fn models() -> impl Iterator<Item = &'static &'static str> {
 }
 
 /// Our loss and weights after one step of `optimizer` at `lr`.
-fn one_step(name: &str, optimizer: OptimizerKind, lr: f64) -> (f64, soundcheck_nn::Weights) {
+fn one_step(
+    name: &str,
+    optimizer: OptimizerKind,
+    lr: f64,
+    device: &Device,
+) -> (f64, soundcheck_nn::Weights) {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let d = fixture(name);
     let spec =
         ModelSpec::from_json_str(&std::fs::read_to_string(d.join("model.json")).unwrap()).unwrap();
     let weights = read_weights(&d.join("weights.safetensors")).unwrap();
-    let mut net = Network::new(&spec, &weights, &Device::flex()).unwrap();
+    let mut net = Network::new(&spec, &weights, device).unwrap();
     // x.npy's dtype (int64 ids for the Embedding model) travels with the dataset.
     let tmp = std::env::temp_dir().join(format!(
-        "sc-ktrain-{name}-{optimizer:?}-{}",
+        "sc-ktrain-{name}-{}-{}",
+        RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         std::process::id()
     ));
     std::fs::create_dir_all(&tmp).unwrap();
@@ -72,12 +79,24 @@ fn keras_loss(name: &str, tag: &str) -> f64 {
 
 #[test]
 fn one_sgd_step_gives_keras_weights() {
+    sgd_steps_match_keras(&Device::flex());
+}
+
+/// The wgpu backend (`--features wgpu`) trains to the same weights. It runs on any adapter wgpu
+/// finds, Mesa's CPU Vulkan driver (lavapipe) included, so machines without a GPU check it too.
+#[cfg(feature = "wgpu")]
+#[test]
+fn one_sgd_step_gives_keras_weights_on_wgpu() {
+    sgd_steps_match_keras(&Device::wgpu(burn::tensor::DeviceKind::DefaultDevice));
+}
+
+fn sgd_steps_match_keras(device: &Device) {
     let sgd = OptimizerKind::Sgd {
         momentum: 0.0,
         nesterov: false,
     };
     for name in models() {
-        let (loss, got) = one_step(name, sgd, 0.1);
+        let (loss, got) = one_step(name, sgd, 0.1, device);
         let want_loss = keras_loss(name, "sgd");
         assert!(
             (loss - want_loss).abs() <= 1e-5 * want_loss.abs(),
@@ -103,7 +122,7 @@ fn one_sgd_step_gives_keras_weights() {
 fn one_adam_step_gives_keras_weights() {
     let lr = 0.01;
     for name in models().filter(|&&m| m != "embedding_lstm") {
-        let (loss, got) = one_step(name, OptimizerKind::Adam, lr);
+        let (loss, got) = one_step(name, OptimizerKind::Adam, lr, &Device::flex());
         let want_loss = keras_loss(name, "adam");
         assert!(
             (loss - want_loss).abs() <= 1e-5 * want_loss.abs(),

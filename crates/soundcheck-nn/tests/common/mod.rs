@@ -26,3 +26,31 @@ pub fn fixture(name: &str) -> PathBuf {
         .join("tests/fixtures")
         .join(name)
 }
+
+/// Runs Keras fixture `name` on `device` and checks the output against Keras's: the largest
+/// absolute difference at most 1e-4 of the output's peak magnitude.
+#[allow(dead_code)] // not every test file that shares this module compares forward passes
+pub fn assert_reproduced(name: &str, device: &burn::tensor::Device) {
+    let d = fixture(name);
+    let spec = soundcheck_shape::ModelSpec::from_json_str(
+        &std::fs::read_to_string(d.join("model.json")).unwrap(),
+    )
+    .unwrap();
+    let weights = soundcheck_nn::read_weights(&d.join("weights.safetensors")).unwrap();
+    let net = soundcheck_nn::Network::new(&spec, &weights, device)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let x = soundcheck_npy::read(&d.join("x.npy")).unwrap();
+    let want = soundcheck_npy::read(&d.join("y.npy")).unwrap();
+    let (shape, got) = net.forward(&x.shape, x.data).unwrap();
+    assert_eq!(shape, want.shape, "{name}: output shape");
+    let err = got
+        .iter()
+        .zip(&want.data)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    let peak = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+    eprintln!("{name}: max |Δ| {err:.3e}, peak {peak:.3e}");
+    assert!(
+        err <= 1e-4 * peak.max(1e-3),
+        "{name}: {err} > 1e-4 × {peak}"
+    );
+}
