@@ -79,18 +79,22 @@ fn keras_loss(name: &str, tag: &str) -> f64 {
 
 #[test]
 fn one_sgd_step_gives_keras_weights() {
-    sgd_steps_match_keras(&Device::flex());
+    sgd_steps_match_keras(&Device::flex(), 1.0);
 }
 
 /// The wgpu backend (`--features wgpu`) trains to the same weights. It runs on any adapter wgpu
 /// finds, Mesa's CPU Vulkan driver (lavapipe) included, so machines without a GPU check it too.
+/// Its GELU gradient differs from burn-flex's by up to ≈1e-4 relative (measured on a single
+/// Conv2D + GELU layer: 9.5e-6 on weights of 0.8 after the step, against 3e-8 without GELU), which
+/// puts pools_2d_mixed's first convolution 2.2× past the tolerance; hence 3× the tolerance here.
 #[cfg(feature = "wgpu")]
 #[test]
 fn one_sgd_step_gives_keras_weights_on_wgpu() {
-    sgd_steps_match_keras(&Device::wgpu(burn::tensor::DeviceKind::DefaultDevice));
+    sgd_steps_match_keras(&Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), 3.0);
 }
 
-fn sgd_steps_match_keras(device: &Device) {
+/// One SGD step of every model on `device` against Keras's, within `slack` × (1e-5 + 1e-4·|w|).
+fn sgd_steps_match_keras(device: &Device, slack: f32) {
     let sgd = OptimizerKind::Sgd {
         momentum: 0.0,
         nesterov: false,
@@ -109,7 +113,7 @@ fn sgd_steps_match_keras(device: &Device) {
             let (s, g) = &got[k];
             assert_eq!(s, shape, "{name}: {k}");
             for (a, b) in g.iter().zip(w) {
-                let excess = (a - b).abs() - (1e-5 + 1e-4 * b.abs());
+                let excess = (a - b).abs() - slack * (1e-5 + 1e-4 * b.abs());
                 assert!(excess <= 0.0, "{name}: {k}: {a} vs Keras {b}");
                 worst = worst.max((a - b).abs());
             }
