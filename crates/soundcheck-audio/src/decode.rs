@@ -83,17 +83,22 @@ fn append(out: &mut [Vec<f32>], chans: &[&[f32]], mono: bool) {
     }
 }
 
-fn decode_impl(path: &Path, mono: bool) -> Result<Decoded> {
+/// Opens an audio file, refusing an empty one by name.
+pub(crate) fn open_file(path: &Path) -> Result<File> {
     let file = File::open(path).map_err(|e| AudioError::Io {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if size == 0 {
+    if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(AudioError::Empty {
             path: path.to_path_buf(),
         });
     }
+    Ok(file)
+}
+
+fn decode_impl(path: &Path, mono: bool) -> Result<Decoded> {
+    let file = open_file(path)?;
     if let Some(d) = crate::wav::read(path, mono)? {
         return Ok(d);
     }

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::decode::{truncated, Packets};
+use crate::decode::{open_file, truncated, Packets};
 use crate::error::{check_finite, AudioError, Result};
 use crate::wav::{self, Layout};
 
@@ -22,19 +22,6 @@ enum Backing {
         buffered: Vec<Vec<f32>>,
         first: usize,
     },
-}
-
-fn open_file(path: &Path) -> Result<File> {
-    let file = File::open(path).map_err(|e| AudioError::Io {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })?;
-    if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
-        return Err(AudioError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(file)
 }
 
 /// The frame count of a file whose header does not give it: one decoding pass that keeps

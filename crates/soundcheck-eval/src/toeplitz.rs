@@ -207,9 +207,10 @@ impl BlockToeplitz {
             };
             let (ef, eb, theta) = (pick(0, p), pick(p, p), pick(2 * p, r));
             let alpha = inverse(&identity_minus_product(&eb, &ef, p), p)?;
-            let delta = inverse(&identity_minus_product(&ef, &eb, p), p)?;
+            let fb = identity_minus_product(&ef, &eb, p);
+            let delta = inverse(&fb, p)?;
             // Σ_m = (I − ε_f·ε_b)·Σ_{m−1}, symmetric up to rounding.
-            schur = matmul(&identity_minus_product(&ef, &eb, p), &schur, p);
+            schur = matmul(&fb, &schur, p);
             if !positive_definite(&schur, p) {
                 return None;
             }
