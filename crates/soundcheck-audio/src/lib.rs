@@ -19,6 +19,7 @@ pub mod mel;
 mod memo;
 pub mod mfcc;
 pub mod resample;
+mod rfft;
 pub mod stft;
 pub mod stream;
 mod wav;
@@ -63,8 +64,8 @@ pub fn mfcc(
     n_mfcc: usize,
     lifter: f32,
 ) -> Result<Array2<f32>> {
-    let log_mel = power_to_db(
-        &melspectrogram(y, sr, stft_cfg, mel_cfg)?,
+    let log_mel = db::power_to_db_in_place(
+        melspectrogram(y, sr, stft_cfg, mel_cfg)?,
         Ref::Value(1.0),
         1e-10,
         Some(80.0),

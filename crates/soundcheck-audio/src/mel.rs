@@ -1,7 +1,9 @@
 //! Mel scale and filterbank (`librosa.filters.mel`), and `librosa.feature.melspectrogram`.
 
+use multiversion::multiversion;
 use ndarray::{Array2, ShapeBuilder};
 use rayon::prelude::*;
+use realfft::num_complex::Complex32;
 
 use crate::error::{invalid, Result};
 use crate::stft::StftConfig;
@@ -205,17 +207,6 @@ impl MelFilterbank {
         BANKS.get(key, || MelFilterbank::new(sr, n_fft, cfg))
     }
 
-    /// One frame's mel bands from its power spectrum.
-    fn bands(&self, power: &[f32], out: &mut [f32]) {
-        for (v, (lo, w)) in out.iter_mut().zip(&self.compact) {
-            *v = w
-                .iter()
-                .zip(&power[*lo..*lo + w.len()])
-                .map(|(a, b)| a * b)
-                .sum();
-        }
-    }
-
     pub fn n_mels(&self) -> usize {
         self.weights.nrows()
     }
@@ -233,16 +224,17 @@ impl MelFilterbank {
             "the filterbank was built for this n_fft"
         );
         let n_mels = self.n_mels();
-        let (frames, out) = crate::stft::for_each_frame(y, cfg, n_mels, |spectrum, column| {
-            // Each bin feeds at most two filters: squaring it twice is cheaper than a buffer.
-            for (v, (lo, w)) in column.iter_mut().zip(&self.compact) {
-                *v = w
-                    .iter()
-                    .zip(&spectrum[*lo..*lo + w.len()])
-                    .map(|(a, c)| a * c.norm_sqr())
-                    .sum();
-            }
-        })?;
+        let n_freq = cfg.n_freq();
+        let (frames, out) = crate::stft::for_each_block(
+            y,
+            cfg,
+            n_mels,
+            || vec![0f32; n_freq * BLOCK],
+            |power, spectra, out| {
+                power_by_bin(spectra, n_freq, power);
+                bands(&self.compact, power, out.len() / n_mels, out)
+            },
+        )?;
         Ok(Array2::from_shape_vec((n_mels, frames).f(), out).expect("n_mels · frames elements"))
     }
 
@@ -260,14 +252,79 @@ impl MelFilterbank {
         );
         let n_mels = self.n_mels();
         let mut out = vec![0f32; n_mels * frames];
-        out.par_chunks_mut(n_mels).enumerate().for_each(|(t, col)| {
-            let spec = s.column(t);
-            match spec.as_slice() {
-                Some(p) => self.bands(p, col),
-                None => self.bands(&spec.to_vec(), col),
-            }
-        });
+        out.par_chunks_mut(n_mels * BLOCK)
+            .enumerate()
+            .for_each_init(
+                || vec![0f32; n_freq * BLOCK],
+                |power, (task, chunk)| {
+                    let block = chunk.len() / n_mels;
+                    for t in 0..block {
+                        for (k, &v) in s.column(task * BLOCK + t).iter().enumerate() {
+                            power[k * BLOCK + t] = v;
+                        }
+                    }
+                    bands(&self.compact, power, block, chunk)
+                },
+            );
         Array2::from_shape_vec((n_mels, frames).f(), out).expect("n_mels · frames elements")
+    }
+}
+
+/// Frames per block of the mel pass: the STFT's, so that a block's power fits in cache.
+const BLOCK: usize = crate::stft::FRAMES_PER_TASK;
+
+/// The power of each frame's spectrum, stored bin by bin: `power[k·BLOCK + t] = |X_t[k]|²`.
+///
+/// # Shapes
+/// - `spectra`: `(frames ≤ BLOCK, n_freq)`, frame after frame
+/// - `power`: `(n_freq, BLOCK)`
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn power_by_bin(spectra: &[Complex32], n_freq: usize, power: &mut [f32]) {
+    // Eight frames at a time, so that each store fills eight neighbouring lanes of one bin
+    // instead of touching a new cache line per value.
+    const GROUP: usize = 8;
+    let frames = spectra.len() / n_freq;
+    let mut t0 = 0;
+    while t0 + GROUP <= frames {
+        let group: [&[Complex32]; GROUP] =
+            std::array::from_fn(|i| &spectra[(t0 + i) * n_freq..][..n_freq]);
+        for (k, lanes) in power.chunks_exact_mut(BLOCK).take(n_freq).enumerate() {
+            for (v, spectrum) in lanes[t0..t0 + GROUP].iter_mut().zip(&group) {
+                *v = spectrum[k].norm_sqr();
+            }
+        }
+        t0 += GROUP;
+    }
+    for t in t0..frames {
+        for (k, c) in spectra[t * n_freq..][..n_freq].iter().enumerate() {
+            power[k * BLOCK + t] = c.norm_sqr();
+        }
+    }
+}
+
+/// The mel bands of a block of frames. Each filter is a weighted sum over its non-zero span
+/// of bins, run for all the block's frames at once (one vector lane per frame), so each band
+/// still sums its terms in bin order.
+///
+/// # Shapes
+/// - `power`: `(n_freq, BLOCK)` from [`power_by_bin`], the first `frames` lanes used
+/// - `out`: `(frames, n_mels)`, frame after frame
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn bands(compact: &[(usize, Vec<f32>)], power: &[f32], frames: usize, out: &mut [f32]) {
+    let n_mels = compact.len();
+    let mut acc = [0f32; BLOCK];
+    let acc = &mut acc[..frames];
+    for (m, (lo, w)) in compact.iter().enumerate() {
+        acc.fill(0.0);
+        for (j, &wj) in w.iter().enumerate() {
+            let row = &power[(lo + j) * BLOCK..][..frames];
+            for (a, p) in acc.iter_mut().zip(row) {
+                *a += wj * p;
+            }
+        }
+        for (t, a) in acc.iter().enumerate() {
+            out[t * n_mels + m] = *a;
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! MFCCs (`librosa.feature.mfcc`): DCT-II (orthonormal) of log-power mel bands, with liftering.
 
+use multiversion::multiversion;
 use ndarray::{Array2, ShapeBuilder};
 use rayon::prelude::*;
 
@@ -60,24 +61,35 @@ pub fn mfcc_from_log_mel(log_mel: &Array2<f32>, n_mfcc: usize, lifter: f32) -> R
             }
         })
         .collect();
-    // dct_t[i][k] = dct[k][i]: looping over mel bands outside and coefficients inside gives
-    // n_mfcc independent accumulators (vector code) while each coefficient still sums its terms
-    // in band order, exactly as a row-by-row dot product would.
     let dct_t: Vec<f32> = dct.t().iter().copied().collect();
     let mut out = vec![0f32; n_mfcc * frames];
     out.par_chunks_mut(n_mfcc).enumerate().for_each(|(t, col)| {
         let x = log_mel.column(t);
-        col.fill(0.0);
-        for (i, &xi) in x.iter().enumerate() {
-            for (v, &w) in col.iter_mut().zip(&dct_t[i * n_mfcc..(i + 1) * n_mfcc]) {
-                *v += w * xi;
-            }
-        }
-        for (v, l) in col.iter_mut().zip(&lift) {
-            *v *= l;
+        match x.as_slice() {
+            Some(x) => dct_frame(&dct_t, &lift, x, col),
+            None => dct_frame(&dct_t, &lift, &x.to_vec(), col),
         }
     });
     Ok(Array2::from_shape_vec((n_mfcc, frames).f(), out).expect("n_mfcc · frames elements"))
+}
+
+/// One frame's coefficients: `out[k] = lift[k]·Σ_i dct[k][i]·x[i]`, with `dct_t` the DCT
+/// matrix transposed (`(n_in, n_out)`).
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn dct_frame(dct_t: &[f32], lift: &[f32], x: &[f32], out: &mut [f32]) {
+    // Looping over mel bands outside and coefficients inside gives n_out independent
+    // accumulators (vector code) while each coefficient still sums its terms in band order,
+    // exactly as a row-by-row dot product would.
+    let n = out.len();
+    out.fill(0.0);
+    for (&xi, row) in x.iter().zip(dct_t.chunks_exact(n)) {
+        for (v, &w) in out.iter_mut().zip(row) {
+            *v += w * xi;
+        }
+    }
+    for (v, l) in out.iter_mut().zip(lift) {
+        *v *= l;
+    }
 }
 
 /// Savitzky–Golay derivative filter along time (`librosa.feature.delta`, `mode='interp'`).

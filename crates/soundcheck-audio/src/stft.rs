@@ -5,7 +5,11 @@ use std::sync::Arc;
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use rayon::prelude::*;
 use realfft::num_complex::Complex32;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use realfft::{ComplexToReal, RealFftPlanner};
+
+use multiversion::multiversion;
+
+use crate::rfft::RealFft;
 
 use crate::error::{check_finite, invalid, AudioError, Result};
 
@@ -145,15 +149,19 @@ fn padded_sample(y: &[f32], i: isize, mode: PadMode) -> f32 {
     }
 }
 
-/// Copies frame `t` (`n_fft` samples starting at `t·hop − offset`) into `out`.
-fn read_frame(y: &[f32], start: isize, mode: PadMode, out: &mut [f32]) {
+/// Frame `t` (`n_fft` samples starting at `t·hop − offset`) times the window, into `out`.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn read_windowed_frame(y: &[f32], start: isize, mode: PadMode, window: &[f32], out: &mut [f32]) {
     let len = y.len() as isize;
     let n = out.len() as isize;
     if start >= 0 && start + n <= len {
-        out.copy_from_slice(&y[start as usize..(start + n) as usize]);
+        let src = &y[start as usize..(start + n) as usize];
+        for ((o, s), w) in out.iter_mut().zip(src).zip(window) {
+            *o = s * w;
+        }
     } else {
-        for (j, v) in out.iter_mut().enumerate() {
-            *v = padded_sample(y, start + j as isize, mode);
+        for (j, (o, w)) in out.iter_mut().zip(window).enumerate() {
+            *o = padded_sample(y, start + j as isize, mode) * w;
         }
     }
 }
@@ -169,21 +177,20 @@ fn planner() -> std::sync::MutexGuard<'static, RealFftPlanner<f32>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn planner_r2c(n: usize) -> Arc<dyn RealToComplex<f32>> {
-    planner().plan_fft_forward(n)
-}
-
 /// Frames per parallel task: enough to amortise scheduling, few enough to balance 2+ cores.
-const FRAMES_PER_TASK: usize = 64;
+pub(crate) const FRAMES_PER_TASK: usize = 64;
 
-/// Runs `each(t, spectrum, out_column)` for every frame `t` of `y`, in parallel, where
-/// `spectrum` is the frame's windowed FFT and `out_column` its `width` slots of the output.
-/// Returns the `(width, n_frames)` output, stored frame by frame.
-pub(crate) fn for_each_frame<T: Copy + Default + Send>(
+/// Runs `each(state, spectra, out)` for every block of up to [`FRAMES_PER_TASK`] frames of
+/// `y`, in parallel, where `spectra` holds the block's windowed FFTs one frame after another
+/// and `out` its `width` slots per frame of the output; `state` is working memory from `init`,
+/// made once per worker rather than per block. Returns the `(width, n_frames)` output, stored
+/// frame by frame.
+pub(crate) fn for_each_block<T: Copy + Default + Send, S>(
     y: &[f32],
     cfg: &StftConfig,
     width: usize,
-    each: impl Fn(&[Complex32], &mut [T]) + Sync,
+    init: impl Fn() -> S + Sync + Send,
+    each: impl Fn(&mut S, &[Complex32], &mut [T]) + Sync + Send,
 ) -> Result<(usize, Vec<T>)> {
     cfg.validate()?;
     check_finite("stft input", y)?;
@@ -206,26 +213,28 @@ pub(crate) fn for_each_frame<T: Copy + Default + Send>(
         ),
     })?;
     let window = window_f32(cfg.win(), n_fft);
-    let fft = planner_r2c(n_fft);
+    let fft = RealFft::cached(n_fft);
+    let n_freq = cfg.n_freq();
     let offset = if cfg.center { (n_fft / 2) as isize } else { 0 };
     let mut out = vec![T::default(); width * frames];
     out.par_chunks_mut(width * FRAMES_PER_TASK)
         .enumerate()
-        .for_each(|(task, chunk)| {
-            let mut frame = vec![0f32; n_fft];
-            let mut spectrum = fft.make_output_vec();
-            let mut scratch = fft.make_scratch_vec();
-            for (k, column) in chunk.chunks_mut(width).enumerate() {
-                let t = task * FRAMES_PER_TASK + k;
-                read_frame(y, (t * hop) as isize - offset, cfg.pad_mode, &mut frame);
-                for (s, w) in frame.iter_mut().zip(window.iter()) {
-                    *s *= w;
+        .for_each_init(
+            || {
+                let spectra = vec![Complex32::new(0.0, 0.0); n_freq * FRAMES_PER_TASK];
+                (vec![0f32; n_fft], spectra, fft.scratch(), init())
+            },
+            |(frame, spectra, scratch, state), (task, chunk)| {
+                let block = chunk.len() / width;
+                let spectra = &mut spectra[..block * n_freq];
+                for (k, spectrum) in spectra.chunks_exact_mut(n_freq).enumerate() {
+                    let start = ((task * FRAMES_PER_TASK + k) * hop) as isize - offset;
+                    read_windowed_frame(y, start, cfg.pad_mode, &window, frame);
+                    fft.forward(frame, spectrum, scratch);
                 }
-                fft.process_with_scratch(&mut frame, &mut spectrum, &mut scratch)
-                    .expect("buffer sizes come from the plan");
-                each(&spectrum, column);
-            }
-        });
+                each(state, spectra, chunk);
+            },
+        );
     Ok((frames, out))
 }
 
@@ -241,9 +250,13 @@ pub(crate) fn for_each_frame<T: Copy + Default + Send>(
 /// samples.
 pub fn stft(y: &[f32], cfg: &StftConfig) -> Result<Array2<Complex32>> {
     let n_freq = cfg.n_freq();
-    let (frames, out) = for_each_frame(y, cfg, n_freq, |spectrum, column| {
-        column.copy_from_slice(spectrum)
-    })?;
+    let (frames, out) = for_each_block(
+        y,
+        cfg,
+        n_freq,
+        || (),
+        |_, spectra, out| out.copy_from_slice(spectra),
+    )?;
     Ok(Array2::from_shape_vec((n_freq, frames).f(), out).expect("n_freq · frames elements"))
 }
 
