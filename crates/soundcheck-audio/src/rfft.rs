@@ -14,7 +14,7 @@ use rustfft::Fft;
 /// A planned forward real FFT of one length.
 pub(crate) enum RealFft {
     /// `n` even: a complex FFT of `n/2` points plus the split, with the twiddles
-    /// `exp(−2πik/n)` for `k < n/4` stored as separate real and imaginary parts.
+    /// `exp(−2πik/n)` for `k ≤ n/4` stored as separate real and imaginary parts.
     Even {
         half: Arc<dyn Fft<f32>>,
         tw_re: Vec<f32>,

@@ -2,16 +2,14 @@
 
 use std::sync::Arc;
 
+use multiversion::multiversion;
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use rayon::prelude::*;
 use realfft::num_complex::Complex32;
 use realfft::{ComplexToReal, RealFftPlanner};
 
-use multiversion::multiversion;
-
-use crate::rfft::RealFft;
-
 use crate::error::{check_finite, invalid, AudioError, Result};
+use crate::rfft::RealFft;
 
 /// How `center=True` pads the signal before framing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
