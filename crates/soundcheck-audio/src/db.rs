@@ -25,13 +25,7 @@ pub fn power_to_db(
     amin: f32,
     top_db: Option<f32>,
 ) -> Result<Array2<f32>> {
-    // Memory order in, memory order out: a frame-contiguous spectrogram stays frame-contiguous.
-    let owned = if s.is_standard_layout() || s.t().is_standard_layout() {
-        s.clone()
-    } else {
-        s.as_standard_layout().to_owned()
-    };
-    power_to_db_in_place(owned, reference, amin, top_db)
+    power_to_db_in_place(s.clone(), reference, amin, top_db)
 }
 
 /// [`power_to_db`], reusing the input's memory (for a spectrogram nobody needs in power).
@@ -60,6 +54,7 @@ pub(crate) fn power_to_db_in_place(
             ));
         }
     }
+    // Memory order in, memory order out: a frame-contiguous spectrogram stays frame-contiguous.
     let Some(data) = s.as_slice_memory_order_mut() else {
         return power_to_db_in_place(s.as_standard_layout().to_owned(), reference, amin, top_db);
     };
@@ -167,8 +162,9 @@ pub fn amplitude_to_db(
         Ref::Value(v) => Ref::Value(v * v),
         Ref::Max => Ref::Max,
     };
-    power_to_db(&s.mapv(|v| v * v), reference, amin * amin, top_db)
+    power_to_db_in_place(s.mapv(|v| v * v), reference, amin * amin, top_db)
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
