@@ -6,10 +6,9 @@ use multiversion::multiversion;
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use rayon::prelude::*;
 use realfft::num_complex::Complex32;
-use realfft::{ComplexToReal, RealFftPlanner};
 
 use crate::error::{check_finite, invalid, AudioError, Result};
-use crate::rfft::RealFft;
+use crate::rfft::{RealFft, RealIfft};
 
 /// How `center=True` pads the signal before framing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -164,17 +163,6 @@ fn read_windowed_frame(y: &[f32], start: isize, mode: PadMode, window: &[f32], o
     }
 }
 
-/// One planner for the process: planning an FFT costs far more than running it on a short clip,
-/// and a folder of clips asks for the same sizes over and over.
-fn planner() -> std::sync::MutexGuard<'static, RealFftPlanner<f32>> {
-    static PLANNER: std::sync::OnceLock<std::sync::Mutex<RealFftPlanner<f32>>> =
-        std::sync::OnceLock::new();
-    PLANNER
-        .get_or_init(|| std::sync::Mutex::new(RealFftPlanner::new()))
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Frames per parallel task: enough to amortise scheduling, few enough to balance 2+ cores.
 pub(crate) const FRAMES_PER_TASK: usize = 64;
 
@@ -308,25 +296,18 @@ pub fn istft(
         None => full.saturating_sub(2 * pad),
     };
     let window = window_f32(cfg.win(), n_fft);
-    let ifft: Arc<dyn ComplexToReal<f32>> = planner().plan_fft_inverse(n_fft);
+    let ifft = RealIfft::cached(n_fft);
     let mut acc = vec![0f32; full];
     let mut wss = vec![0f32; full];
     let mut spectrum = vec![Complex32::new(0.0, 0.0); cfg.n_freq()];
     let mut frame = vec![0f32; n_fft];
-    let mut scratch = ifft.make_scratch_vec();
+    let mut scratch = ifft.scratch();
     let scale = 1.0 / n_fft as f32;
     for t in 0..frames {
         for (dst, src) in spectrum.iter_mut().zip(s.column(t)) {
             *dst = *src;
         }
-        // numpy's irfft ignores the imaginary parts of the DC and Nyquist bins.
-        spectrum[0].im = 0.0;
-        if n_fft % 2 == 0 {
-            let last = spectrum.len() - 1;
-            spectrum[last].im = 0.0;
-        }
-        ifft.process_with_scratch(&mut spectrum, &mut frame, &mut scratch)
-            .expect("buffer sizes come from the plan");
+        ifft.inverse(&mut spectrum, &mut frame, &mut scratch);
         let start = t * hop;
         for j in 0..n_fft {
             acc[start + j] += frame[j] * scale * window[j];

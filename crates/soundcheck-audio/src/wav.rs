@@ -425,18 +425,19 @@ impl<'a> MonoBlocks<'a> {
 }
 
 impl crate::resample::Blocks for MonoBlocks<'_> {
-    fn block(&mut self, k: usize, block: usize, buf: &mut Vec<f32>) -> Result<()> {
+    fn block(&mut self, k: usize, buf: &mut [f32]) -> Result<()> {
         const BLOCKS_PER_CHUNK: usize = 128;
+        let block = buf.len();
         let (lo, hi) = ((k * block).min(self.n), ((k + 1) * block).min(self.n));
         let loaded = self.chunk_start..self.chunk_start + self.chunk.len();
         if lo < hi && !(loaded.contains(&lo) && hi <= loaded.end) {
             self.refill(lo, (BLOCKS_PER_CHUNK * block).min(self.n - lo))?;
         }
-        buf.clear();
-        if lo < hi {
-            buf.extend_from_slice(&self.chunk[lo - self.chunk_start..hi - self.chunk_start]);
+        let have = hi - lo;
+        if have > 0 {
+            buf[..have].copy_from_slice(&self.chunk[lo - self.chunk_start..hi - self.chunk_start]);
         }
-        buf.resize(block, 0.0);
+        buf[have..].fill(0.0);
         Ok(())
     }
 }
