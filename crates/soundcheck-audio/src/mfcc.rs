@@ -61,34 +61,69 @@ pub fn mfcc_from_log_mel(log_mel: &Array2<f32>, n_mfcc: usize, lifter: f32) -> R
             }
         })
         .collect();
-    let dct_t: Vec<f32> = dct.t().iter().copied().collect();
-    let mut out = vec![0f32; n_mfcc * frames];
-    out.par_chunks_mut(n_mfcc).enumerate().for_each(|(t, col)| {
-        let x = log_mel.column(t);
-        match x.as_slice() {
-            Some(x) => dct_frame(&dct_t, &lift, x, col),
-            None => dct_frame(&dct_t, &lift, &x.to_vec(), col),
+    // The DCT transposed, `(n_mels, stride)`, each row padded with zeros to whole registers.
+    let stride = n_mfcc.next_multiple_of(LANES);
+    let mut dct_t = vec![0f32; n_mels * stride];
+    for ((k, i), &w) in dct.indexed_iter() {
+        dct_t[i * stride + k] = w;
+    }
+    // Frame by frame in memory: librosa's (and our mel's) layout already; anything else copied.
+    let by_frame = log_mel.t();
+    let owned: Vec<f32>;
+    let x = match by_frame.as_slice() {
+        Some(x) => x,
+        None => {
+            owned = by_frame.iter().copied().collect();
+            &owned
         }
-    });
+    };
+    let mut out = vec![0f32; n_mfcc * frames];
+    let per_task = GROUP * (crate::stft::FRAMES_PER_TASK / GROUP);
+    out.par_chunks_mut(n_mfcc * per_task)
+        .zip(x.par_chunks(n_mels * per_task))
+        .for_each(|(out, x)| {
+            for (out, x) in out.chunks_mut(n_mfcc * GROUP).zip(x.chunks(n_mels * GROUP)) {
+                dct_frames(&dct_t, stride, &lift, x, out);
+            }
+        });
     Ok(Array2::from_shape_vec((n_mfcc, frames).f(), out).expect("n_mfcc · frames elements"))
 }
 
-/// One frame's coefficients: `out[k] = lift[k]·Σ_i dct[k][i]·x[i]`, with `dct_t` the DCT
-/// matrix transposed (`(n_in, n_out)`).
+/// Coefficients per vector accumulator.
+const LANES: usize = 8;
+/// Frames transformed together: one accumulator each, enough independent sums to hide the
+/// latency of the adds.
+const GROUP: usize = 8;
+
+/// Up to [`GROUP`] frames' coefficients: `out[f·n + k] = lift[k]·Σ_i dct[k][i]·x[f·n_in + i]`,
+/// with `dct_t` the DCT transposed, rows `stride` long.
+///
+/// Each coefficient still sums its terms in band order, exactly as a row-by-row dot product
+/// would, so grouping changes no bits.
 #[multiversion(targets("x86_64+avx2+fma"))]
-fn dct_frame(dct_t: &[f32], lift: &[f32], x: &[f32], out: &mut [f32]) {
-    // Looping over mel bands outside and coefficients inside gives n_out independent
-    // accumulators (vector code) while each coefficient still sums its terms in band order,
-    // exactly as a row-by-row dot product would.
-    let n = out.len();
-    out.fill(0.0);
-    for (&xi, row) in x.iter().zip(dct_t.chunks_exact(n)) {
-        for (v, &w) in out.iter_mut().zip(row) {
-            *v += w * xi;
+fn dct_frames(dct_t: &[f32], stride: usize, lift: &[f32], x: &[f32], out: &mut [f32]) {
+    let n = lift.len();
+    let n_in = dct_t.len() / stride;
+    let frames = out.len() / n;
+    // A ragged last group repeats its last frame; the copies' results are not written.
+    let xs: [&[f32]; GROUP] = std::array::from_fn(|f| &x[f.min(frames - 1) * n_in..][..n_in]);
+    for c in (0..n).step_by(LANES) {
+        let mut acc = [[0f32; LANES]; GROUP];
+        for (i, row) in dct_t.chunks_exact(stride).enumerate() {
+            let w: &[f32; LANES] = row[c..c + LANES].try_into().expect("rows are padded");
+            for (a, xf) in acc.iter_mut().zip(&xs) {
+                let xi = xf[i];
+                for (a, w) in a.iter_mut().zip(w) {
+                    *a += w * xi;
+                }
+            }
         }
-    }
-    for (v, l) in out.iter_mut().zip(lift) {
-        *v *= l;
+        let width = LANES.min(n - c);
+        for (f, a) in acc.iter().enumerate().take(frames) {
+            for (j, v) in a[..width].iter().enumerate() {
+                out[f * n + c + j] = v * lift[c + j];
+            }
+        }
     }
 }
 
