@@ -283,6 +283,28 @@ mod tests {
     }
 
     #[test]
+    fn grouped_frames_equal_the_matrix_product_in_either_layout() {
+        // 150 frames: two full tasks and a ragged group; 13 coefficients: a partial register.
+        let (n_mels, frames, n_mfcc, lifter) = (40, 150, 13, 22.0f32);
+        let by_band = Array2::from_shape_fn((n_mels, frames), |(i, t)| {
+            ((i * 31 + t * 17) % 97) as f32 / 9.0 - 5.0
+        });
+        let by_frame =
+            Array2::from_shape_vec((n_mels, frames).f(), by_band.t().iter().copied().collect())
+                .unwrap();
+        assert_eq!(by_frame, by_band);
+        assert!(by_band.is_standard_layout() && by_frame.t().is_standard_layout());
+        let dct = dct_matrix(n_mfcc, n_mels);
+        let want = Array2::from_shape_fn((n_mfcc, frames), |(k, t)| {
+            let sum = (0..n_mels).fold(0f32, |s, i| s + dct[[k, i]] * by_band[[i, t]]);
+            sum * (1.0 + (lifter / 2.0) * (std::f32::consts::PI * (k + 1) as f32 / lifter).sin())
+        });
+        for x in [&by_band, &by_frame] {
+            assert_eq!(mfcc_from_log_mel(x, n_mfcc, lifter).unwrap(), want);
+        }
+    }
+
+    #[test]
     fn dct_is_orthonormal() {
         let d = dct_matrix(8, 8);
         let p = d.dot(&d.t());
