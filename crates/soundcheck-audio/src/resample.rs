@@ -1,9 +1,9 @@
 //! Sample-rate conversion: rubato's FFT resampler (`FftFixedIn`: its filter design and block
 //! algorithm), run on this crate's vector real FFTs, aligned and sized like librosa's.
 //!
-//! rubato itself spent 70 % of a 10-minute load in realfft's scalar split loops and its own
-//! buffer copies; the same arithmetic here agrees with it to float rounding (a test compares the
-//! two) at well under half the time.
+//! Inside rubato, 45 % of a 10-minute load went to realfft's scalar split loops and to buffer
+//! copies; the same arithmetic here agrees with rubato to float rounding (a test compares the
+//! two) and took the load from 97 to 73 ms on the project's 2-core machine.
 
 use std::sync::Arc;
 
