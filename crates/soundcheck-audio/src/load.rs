@@ -102,7 +102,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Audio> {
                 let y = resample_blocks(end - start, native, target, || {
                     let file = open_file.lock().unwrap_or_else(|p| p.into_inner()).take();
                     crate::wav::MonoBlocks::new(path, layout, start, end - start, file)
-                })?;
+                })
+                .map_err(|e| naming_file(path, e))?;
                 return Ok(Audio {
                     channels: vec![y],
                     sample_rate: target,
@@ -131,12 +132,32 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Audio> {
         channels = channels
             .par_iter()
             .map(|c| resample(c, native, sample_rate))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| naming_file(path, e))?;
     }
     Ok(Audio {
         channels,
         sample_rate,
     })
+}
+
+/// A rate pair the resampler refuses depends on the file's own rate: says which file, for
+/// batches (other errors already name it).
+fn naming_file(path: &Path, e: AudioError) -> AudioError {
+    match e {
+        AudioError::InvalidParameter {
+            name,
+            value,
+            expected,
+            hint,
+        } => AudioError::InvalidParameter {
+            name,
+            value,
+            expected,
+            hint: format!("{}: {hint}", path.display()),
+        },
+        other => other,
+    }
 }
 
 /// Frames `start..end` that `offset` and `duration` select from `frames` at `native` Hz.
@@ -225,6 +246,28 @@ mod tests {
                 let (s, e) = excerpt(&path, &opts, rate, whole.frames()).unwrap();
                 let expected = resample(&whole.channels[0][s..e], rate, 22050).unwrap();
                 assert_eq!(streamed.channels, vec![expected], "{name} offset {offset}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_header_rate_that_needs_giant_resampler_blocks_is_an_error_naming_the_file() {
+        // A header rate sharing no factor with 22050 (odd, and not a multiple of 3, 5 or 7):
+        // 10000019 → 22050 would need blocks of 2·10⁷ samples.
+        for (name, channels) in [("prime_mono.wav", 1), ("prime_stereo.wav", 2)] {
+            let path = tmp(name);
+            write_wav(&path, &vec![vec![0.1f32; 1000]; channels], 10_000_019).unwrap();
+            for mono in [true, false] {
+                let opts = LoadOptions {
+                    mono,
+                    ..Default::default()
+                };
+                let e = load(&path, &opts).unwrap_err().to_string();
+                assert!(e.starts_with("sr=22050 is invalid"), "{e}");
+                assert!(
+                    e.contains(&format!("{}: 10000019 → 22050 Hz", path.display())),
+                    "{e}"
+                );
             }
         }
     }

@@ -14,6 +14,11 @@ use rubato::WindowFunction;
 use crate::error::{invalid, Result};
 use crate::rfft::{RealFft, RealIfft, Scratch};
 
+/// The longest block, in and out, that a rate pair may need: coprime rates such as 44101 and
+/// 22050 Hz need blocks of tens of thousands of samples; a rate read from a damaged header could
+/// ask for billions.
+const MAX_BLOCK: usize = 1 << 22;
+
 /// The shorter side of the FFT block, in samples, that best matches soxr's HQ filter (librosa's
 /// default): the anti-aliasing cutoff is set by that length. Measured for 44.1 → 22.05 kHz: soxr
 /// −2.9/−17.5/−33 dB at 0.95/0.97/0.98 of Nyquist; this block −2.1/−20/−42.
@@ -54,14 +59,34 @@ struct Converter {
 }
 
 impl Converter {
-    fn cached(orig: usize, target: usize) -> Arc<Converter> {
+    /// The converter for `orig_sr → target_sr`, built once per rate pair for the process.
+    fn cached(orig_sr: u32, target_sr: u32) -> Result<Arc<Converter>> {
         static CONVERTERS: crate::memo::Memo<(usize, usize), Converter> = crate::memo::Memo::new();
-        CONVERTERS.get_or_build((orig, target), || Converter::new(orig, target))
+        let g = gcd(orig_sr as usize, target_sr as usize);
+        let (orig, target) = (orig_sr as usize / g, target_sr as usize / g);
+        let block_in = block_size(orig, target);
+        // `block_in` is a multiple of `orig`, so this is exact and cannot overflow.
+        let block_out = block_in / orig * target;
+        if block_in.max(block_out) > MAX_BLOCK {
+            return Err(invalid(
+                "sr",
+                target_sr,
+                format!(
+                    "a rate whose ratio to the input's {orig_sr} Hz reduces to small whole \
+                     numbers (blocks of at most {MAX_BLOCK} samples)"
+                ),
+                format!(
+                    "{orig_sr} → {target_sr} Hz reduces to {orig}:{target}, which needs blocks of \
+                     {block_in} → {block_out} samples; check that {orig_sr} Hz is the input's \
+                     real rate, or resample through a standard rate such as 44100 or 48000"
+                ),
+            ));
+        }
+        CONVERTERS.get((orig, target), || Ok(Converter::new(block_in, block_out)))
     }
 
-    fn new(orig: usize, target: usize) -> Converter {
-        let block_in = block_size(orig, target);
-        let block_out = block_in * target / orig;
+    /// The converter for blocks of `block_in` input and `block_out` output samples.
+    fn new(block_in: usize, block_out: usize) -> Converter {
         // rubato's cutoff for this window and length, relative to the lower of the two rates.
         let cutoff = if block_in > block_out {
             rubato::calculate_cutoff::<f64>(block_out, WindowFunction::BlackmanHarris2)
@@ -232,8 +257,7 @@ pub(crate) fn resample_blocks<S: Blocks>(
 ) -> Result<Vec<f32>> {
     check_rates(orig_sr, target_sr)?;
     let want = (n_in as u64 * target_sr as u64).div_ceil(orig_sr as u64) as usize;
-    let g = gcd(orig_sr as usize, target_sr as usize);
-    let conv = Converter::cached(orig_sr as usize / g, target_sr as usize / g);
+    let conv = Converter::cached(orig_sr, target_sr)?;
     let out_block = conv.block_out;
     let delay = out_block / 2;
     // Writes final output samples `a..a + chunk.len()`.
@@ -355,6 +379,23 @@ mod tests {
             let par = many.install(|| resample(&x, a, b).unwrap());
             assert_eq!(seq, par, "{a} -> {b}");
         }
+    }
+
+    #[test]
+    fn a_rate_pair_needing_giant_blocks_is_an_error_naming_both_rates() {
+        // 1000000007 is prime: the pair reduces to 1000000007:22050, blocks of 2·10⁹ samples.
+        let e = resample(&[0.0; 10], 1_000_000_007, 22050)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("sr=22050 is invalid"), "{e}");
+        assert!(e.contains("1000000007 → 22050 Hz"), "{e}");
+        assert!(e.contains("standard rate"), "{e}");
+        let e = resample(&[0.0; 10], 8000, 1_000_000_007)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("sr=1000000007 is invalid"), "{e}");
+        // Awkward but real pairs still work.
+        assert_eq!(resample(&[0.0; 1000], 44101, 22050).unwrap().len(), 500);
     }
 
     #[test]

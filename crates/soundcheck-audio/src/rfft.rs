@@ -243,7 +243,7 @@ mod avx {
     #[cfg(target_arch = "x86_64")]
     use realfft::num_complex::Complex32;
 
-    #[derive(Clone, Copy, PartialEq)]
+    #[derive(Clone, Copy)]
     pub(super) enum Direction {
         Split,
         Join,
