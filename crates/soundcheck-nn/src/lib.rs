@@ -5,6 +5,7 @@
 //! safetensors files; layers convert to burn's channels-first layout inside.
 
 pub mod error;
+mod layers;
 pub mod loss;
 pub mod network;
 pub mod optim;
@@ -16,7 +17,7 @@ pub mod weights;
 pub use burn::tensor::{Device, DeviceKind};
 pub use error::{NnError, Result};
 pub use loss::Loss;
-pub use network::{Activation, Network};
+pub use network::Network;
 pub use optim::{Optimizer, OptimizerKind, Schedule};
 pub use tensor::DynTensor;
 pub use train::{EpochLog, Event, Outcome, TrainConfig, Trainer};

@@ -18,42 +18,6 @@ const BASE_ARGS: &[&str] = &[
     "activity_regularizer",
 ];
 
-/// Keras activation identifiers (keras.activations), accepted wherever an activation is named.
-pub const ACTIVATIONS: &[&str] = &[
-    "linear",
-    "relu",
-    "relu6",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "celu",
-    "gelu",
-    "glu",
-    "silu",
-    "swish",
-    "mish",
-    "sigmoid",
-    "hard_sigmoid",
-    "hard_silu",
-    "hard_swish",
-    "log_sigmoid",
-    "tanh",
-    "hard_tanh",
-    "tanh_shrink",
-    "soft_shrink",
-    "hard_shrink",
-    "softplus",
-    "softsign",
-    "softmax",
-    "log_softmax",
-    "sparsemax",
-    "sparse_plus",
-    "sparse_sigmoid",
-    "squareplus",
-    "exponential",
-    "threshold",
-];
-
 /// A layer's arguments, consumed key by key; [`Args::finish`] rejects what nobody read.
 pub struct Args {
     layer: String,
@@ -284,6 +248,13 @@ impl Args {
         }
     }
 
+    /// A number Keras requires (Dropout's `rate`, GaussianNoise's `stddev`).
+    pub fn required_float(&mut self, key: &str) -> Result<f64, Diagnosis> {
+        let v = self.take(key);
+        let v = self.required(key, "a number", v)?;
+        v.as_f64().ok_or_else(|| self.error(key, "a number", &v))
+    }
+
     /// One of `options`, compared case-insensitively as Keras does; returns the canonical spelling.
     pub fn choice(
         &mut self,
@@ -314,26 +285,6 @@ impl Args {
                 }
                 d
             })
-    }
-
-    /// An activation: a Keras identifier, null (linear), or a serialized Keras activation object.
-    pub fn activation(&mut self, key: &str) -> Result<(), Diagnosis> {
-        match self.take(key) {
-            None | Some(Value::Object(_)) => Ok(()),
-            Some(Value::String(s)) if ACTIVATIONS.contains(&s.to_lowercase().as_str()) => Ok(()),
-            Some(v) => {
-                let mut d = self.error(key, "a Keras activation name such as 'relu'", &v);
-                let known = ACTIVATIONS.join(", ");
-                d.fix = match v
-                    .as_str()
-                    .and_then(|s| closest(s, ACTIVATIONS.iter().copied()))
-                {
-                    Some(c) => format!("did you mean '{c}'? Known activations: {known}"),
-                    None => format!("use one of: {known}"),
-                };
-                Err(d)
-            }
-        }
     }
 
     /// Rejects any argument that was neither read nor listed in `ignored` (arguments that do not
@@ -449,12 +400,5 @@ mod tests {
         assert_eq!(a.pairs("p2", 2, 1).unwrap(), vec![(1, 2), (3, 4)]);
         assert_eq!(a.pairs("p3", 2, 1).unwrap(), vec![(1, 1), (2, 2)]);
         assert_eq!(a.pairs("p4", 2, 1).unwrap(), vec![(2, 2), (2, 2)]);
-    }
-
-    #[test]
-    fn unknown_activation_rejected() {
-        let mut a = args(json!({"activation": "rellu"}));
-        let e = a.activation("activation").unwrap_err();
-        assert!(e.fix.contains("did you mean 'relu'"), "{}", e.fix);
     }
 }

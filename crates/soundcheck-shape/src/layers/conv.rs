@@ -1,7 +1,7 @@
 //! Convolutions: Conv1D/2D, their transposes, separable and depthwise variants.
 
 use super::layout::{self, TooShort};
-use super::{Ctx, Output};
+use super::{Activation, Ctx, Output};
 use crate::args::Args;
 use crate::diagnosis::{Diagnosis, Kind};
 use crate::shape::{python_tuple, Shape};
@@ -63,6 +63,7 @@ pub struct Conv {
     pub output_padding: Option<Vec<usize>>,
     pub use_bias: bool,
     pub data_format: DataFormat,
+    pub activation: Activation,
 }
 
 const INIT_ARGS: &[&str] = &[
@@ -113,7 +114,7 @@ impl Conv {
             DataFormat::parse(a.choice("data_format", &DataFormat::NAMES, default_df.as_str())?)
                 .expect("choice returns a known name");
         let use_bias = a.bool("use_bias", true)?;
-        a.activation("activation")?;
+        let activation = Activation::argument(a, "activation")?;
         a.finish(INIT_ARGS)?;
         if filters % groups != 0 {
             return Err(a.error(
@@ -154,6 +155,7 @@ impl Conv {
             output_padding,
             use_bias,
             data_format: df,
+            activation,
         })
     }
 

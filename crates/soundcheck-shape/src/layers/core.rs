@@ -1,6 +1,6 @@
 //! Dense and Embedding: the layers whose weights size from one axis.
 
-use super::{Ctx, Output};
+use super::{Activation, Ctx, Output};
 use crate::args::Args;
 use crate::diagnosis::{Diagnosis, Kind};
 use crate::shape::Shape;
@@ -21,15 +21,20 @@ const INIT_ARGS: &[&str] = &[
 pub struct Dense {
     pub units: usize,
     pub use_bias: bool,
+    pub activation: Activation,
 }
 
 impl Dense {
     pub fn parse(a: &mut Args) -> Result<Dense, Diagnosis> {
         let units = a.positive("units", None)?;
         let use_bias = a.bool("use_bias", true)?;
-        a.activation("activation")?;
+        let activation = Activation::argument(a, "activation")?;
         a.finish(INIT_ARGS)?;
-        Ok(Dense { units, use_bias })
+        Ok(Dense {
+            units,
+            use_bias,
+            activation,
+        })
     }
 
     /// Dense acts on the last axis of any rank: `(..., F)` → `(..., units)`.

@@ -1,9 +1,11 @@
 //! Keras layers: argument parsing and shape/parameter inference, one file per family.
 
+mod activation;
 mod conv;
 mod core;
 mod layout;
 mod merge;
+mod noise;
 mod norm;
 mod pool;
 mod recurrent;
@@ -18,11 +20,17 @@ use crate::diagnosis::{closest, Diagnosis, Kind};
 use crate::shape::Shape;
 use crate::spec::DataFormat;
 
+pub use activation::{Activation, Function};
 pub use conv::{Conv, ConvKind, Padding};
+pub use core::{Dense, Embedding};
 pub use merge::{Merge, MergeOp};
+pub use noise::Noise;
+pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{GlobalPool, Pool, PoolOp};
 pub use recurrent::{Rnn, RnnCell};
+pub use reshaping::{Permute, Reshape};
 pub use spatial::{Edit, SpatialEdit};
+pub use wrappers::{Bidirectional, MergeMode, TimeDistributed};
 
 /// Every layer class the engine knows, by Keras class name.
 pub const KNOWN_TYPES: &[&str] = &[
@@ -83,26 +91,34 @@ pub const KNOWN_TYPES: &[&str] = &[
     "Concatenate",
 ];
 
-/// A parsed layer: what it computes, with its arguments resolved to Keras's defaults.
+/// A parsed layer: what it computes, with its arguments resolved to Keras's defaults. The
+/// neural engine builds its networks from these, never from the raw arguments.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Layer {
-    /// Passes its input through unchanged (Activation, Dropout, ...).
-    Identity,
-    Dense(core::Dense),
-    Embedding(core::Embedding),
+    /// Activation, ReLU, LeakyReLU, ELU, Softmax: element-wise (Softmax along its axes).
+    Activation(Activation),
+    /// Dropout and noise: active while training, the identity at inference.
+    Noise(Noise),
+    /// Keras's Masking: timesteps whose features all equal `mask_value` are zeroed and skipped
+    /// by the recurrent layers after it.
+    Masking {
+        mask_value: f32,
+    },
+    Dense(Dense),
+    Embedding(Embedding),
     Flatten,
-    Reshape(reshaping::Reshape),
-    Permute(reshaping::Permute),
+    Reshape(Reshape),
+    Permute(Permute),
     RepeatVector(usize),
     Conv(Conv),
     Pool(Pool),
     GlobalPool(GlobalPool),
-    Spatial(spatial::SpatialEdit),
-    BatchNorm(norm::BatchNorm),
-    LayerNorm(norm::LayerNorm),
+    Spatial(SpatialEdit),
+    BatchNorm(BatchNorm),
+    LayerNorm(LayerNorm),
     Rnn(Rnn),
-    Bidirectional(wrappers::Bidirectional),
-    TimeDistributed(wrappers::TimeDistributed),
+    Bidirectional(Bidirectional),
+    TimeDistributed(TimeDistributed),
     Merge(Merge),
 }
 
@@ -165,39 +181,24 @@ pub fn parse(
 ) -> Result<Layer, Diagnosis> {
     let mut a = Args::new(name, type_name, config);
     let layer = match type_name {
-        "Activation" => {
-            a.activation("activation")?;
-            a.finish(&[])?;
-            Layer::Identity
+        t if activation::LAYER_TYPES.contains(&t) => {
+            Layer::Activation(Activation::layer(t, &mut a)?)
         }
-        "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianDropout" => {
-            a.float("rate", 0.0)?;
-            a.finish(&["seed", "noise_shape", "data_format"])?;
-            Layer::Identity
-        }
+        t if Noise::TYPES.contains(&t) => Layer::Noise(Noise::parse(t, &mut a, default_df)?),
         "Masking" => {
-            a.float("mask_value", 0.0)?;
+            let mask_value = a.float("mask_value", 0.0)? as f32;
             a.finish(&[])?;
-            Layer::Identity
+            Layer::Masking { mask_value }
         }
-        "GaussianNoise" => {
-            a.float("stddev", 0.0)?;
-            a.finish(&["seed"])?;
-            Layer::Identity
-        }
-        "ReLU" | "LeakyReLU" | "ELU" | "Softmax" => {
-            a.finish(&["max_value", "negative_slope", "threshold", "alpha", "axis"])?;
-            Layer::Identity
-        }
-        "Dense" => Layer::Dense(core::Dense::parse(&mut a)?),
-        "Embedding" => Layer::Embedding(core::Embedding::parse(&mut a)?),
+        "Dense" => Layer::Dense(Dense::parse(&mut a)?),
+        "Embedding" => Layer::Embedding(Embedding::parse(&mut a)?),
         "Flatten" => {
             a.choice("data_format", &DataFormat::NAMES, "channels_last")?;
             a.finish(&[])?;
             Layer::Flatten
         }
-        "Reshape" => Layer::Reshape(reshaping::Reshape::parse(&mut a)?),
-        "Permute" => Layer::Permute(reshaping::Permute::parse(&mut a)?),
+        "Reshape" => Layer::Reshape(Reshape::parse(&mut a)?),
+        "Permute" => Layer::Permute(Permute::parse(&mut a)?),
         "RepeatVector" => {
             let n = a.positive("n", None)?;
             a.finish(&[])?;
@@ -211,14 +212,12 @@ pub fn parse(
         t if spatial::SpatialEdit::kind_of(t).is_some() => {
             Layer::Spatial(spatial::SpatialEdit::parse(t, &mut a, default_df)?)
         }
-        "BatchNormalization" => Layer::BatchNorm(norm::BatchNorm::parse(&mut a)?),
-        "LayerNormalization" => Layer::LayerNorm(norm::LayerNorm::parse(&mut a)?),
+        "BatchNormalization" => Layer::BatchNorm(BatchNorm::parse(&mut a)?),
+        "LayerNormalization" => Layer::LayerNorm(LayerNorm::parse(&mut a)?),
         "LSTM" | "GRU" | "SimpleRNN" => Layer::Rnn(Rnn::parse(type_name, &mut a)?),
-        "Bidirectional" => {
-            Layer::Bidirectional(wrappers::Bidirectional::parse(&mut a, default_df, namer)?)
-        }
+        "Bidirectional" => Layer::Bidirectional(Bidirectional::parse(&mut a, default_df, namer)?),
         "TimeDistributed" => {
-            Layer::TimeDistributed(wrappers::TimeDistributed::parse(&mut a, default_df, namer)?)
+            Layer::TimeDistributed(TimeDistributed::parse(&mut a, default_df, namer)?)
         }
         t if merge::MergeOp::of(t).is_some() => Layer::Merge(Merge::parse(t, &mut a)?),
         other => return Err(unknown_type(name, other)),
@@ -254,7 +253,9 @@ impl LayerDef {
         }
         let x = &inputs[0];
         match &self.layer {
-            Layer::Identity => Ok(Output::new(x.clone(), 0)),
+            Layer::Activation(_) | Layer::Noise(_) | Layer::Masking { .. } => {
+                Ok(Output::new(x.clone(), 0))
+            }
             Layer::Dense(d) => d.infer(ctx, x),
             Layer::Embedding(e) => Ok(e.infer(x)),
             Layer::Flatten => Ok(Output::new(reshaping::flatten(x), 0)),

@@ -6,7 +6,6 @@ use crate::diagnosis::{Diagnosis, Kind};
 use crate::shape::Shape;
 
 const GAMMA_BETA_ARGS: &[&str] = &[
-    "epsilon",
     "beta_initializer",
     "gamma_initializer",
     "beta_regularizer",
@@ -54,6 +53,9 @@ pub struct BatchNorm {
     pub axis: i64,
     pub center: bool,
     pub scale: bool,
+    pub epsilon: f32,
+    /// How much of the moving statistics each training batch keeps.
+    pub momentum: f32,
 }
 
 impl BatchNorm {
@@ -61,9 +63,10 @@ impl BatchNorm {
         let axis = a.int("axis", -1)?;
         let center = a.bool("center", true)?;
         let scale = a.bool("scale", true)?;
+        let epsilon = a.float("epsilon", 1e-3)? as f32;
+        let momentum = a.float("momentum", 0.99)? as f32;
         let mut ignored = GAMMA_BETA_ARGS.to_vec();
         ignored.extend([
-            "momentum",
             "moving_mean_initializer",
             "moving_variance_initializer",
             "synchronized",
@@ -76,6 +79,8 @@ impl BatchNorm {
             axis,
             center,
             scale,
+            epsilon,
+            momentum,
         })
     }
 
@@ -97,6 +102,7 @@ pub struct LayerNorm {
     pub center: bool,
     pub scale: bool,
     pub rms_scaling: bool,
+    pub epsilon: f32,
 }
 
 impl LayerNorm {
@@ -105,12 +111,14 @@ impl LayerNorm {
         let center = a.bool("center", true)?;
         let scale = a.bool("scale", true)?;
         let rms_scaling = a.bool("rms_scaling", false)?;
+        let epsilon = a.float("epsilon", 1e-3)? as f32;
         a.finish(GAMMA_BETA_ARGS)?;
         Ok(LayerNorm {
             axes,
             center,
             scale,
             rms_scaling,
+            epsilon,
         })
     }
 

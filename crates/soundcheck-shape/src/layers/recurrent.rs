@@ -1,6 +1,6 @@
 //! Recurrent layers: LSTM, GRU, SimpleRNN.
 
-use super::{Ctx, Output};
+use super::{Activation, Ctx, Function, Output};
 use crate::args::Args;
 use crate::diagnosis::{Diagnosis, Kind};
 use crate::shape::{fmt_dim, Shape};
@@ -18,6 +18,10 @@ pub struct Rnn {
     pub units: usize,
     pub return_sequences: bool,
     pub use_bias: bool,
+    /// The candidate and output activation (Keras: tanh).
+    pub activation: Activation,
+    /// The gates' activation (Keras: sigmoid; a SimpleRNN has no gates).
+    pub recurrent_activation: Activation,
 }
 
 impl Rnn {
@@ -32,15 +36,18 @@ impl Rnn {
             ));
         }
         let use_bias = a.bool("use_bias", true)?;
-        a.activation("activation")?;
+        let activation = Activation::argument_or(a, "activation", Function::Tanh)?;
+        let mut recurrent_activation = Activation::Function(Function::Sigmoid);
         let cell = match type_name {
             "LSTM" => {
-                a.activation("recurrent_activation")?;
+                recurrent_activation =
+                    Activation::argument_or(a, "recurrent_activation", Function::Sigmoid)?;
                 a.bool("unit_forget_bias", true)?;
                 RnnCell::Lstm
             }
             "GRU" => {
-                a.activation("recurrent_activation")?;
+                recurrent_activation =
+                    Activation::argument_or(a, "recurrent_activation", Function::Sigmoid)?;
                 RnnCell::Gru {
                     reset_after: a.bool("reset_after", true)?,
                 }
@@ -72,6 +79,8 @@ impl Rnn {
             units,
             return_sequences,
             use_bias,
+            activation,
+            recurrent_activation,
         })
     }
 

@@ -123,7 +123,16 @@ impl TimeDistributed {
 pub struct Bidirectional {
     pub inner: Rnn,
     pub inner_name: String,
-    pub concat: bool,
+    pub merge_mode: MergeMode,
+}
+
+/// How a Bidirectional layer combines its forward and backward outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MergeMode {
+    Concat,
+    Sum,
+    Mul,
+    Ave,
 }
 
 impl Bidirectional {
@@ -140,8 +149,8 @@ impl Bidirectional {
                 &Value::String(inner.type_name),
             ));
         };
-        let concat = match a.take_raw("merge_mode") {
-            None => true,
+        let merge_mode = match a.take_raw("merge_mode") {
+            None => MergeMode::Concat,
             Some(Value::Null) => {
                 return Err(a.error(
                     "merge_mode",
@@ -149,15 +158,17 @@ impl Bidirectional {
                     &Value::Null,
                 ))
             }
-            Some(Value::String(s)) if s == "concat" => true,
-            Some(Value::String(s)) if ["sum", "mul", "ave"].contains(&s.as_str()) => false,
+            Some(Value::String(s)) if s == "concat" => MergeMode::Concat,
+            Some(Value::String(s)) if s == "sum" => MergeMode::Sum,
+            Some(Value::String(s)) if s == "mul" => MergeMode::Mul,
+            Some(Value::String(s)) if s == "ave" => MergeMode::Ave,
             Some(v) => return Err(a.error("merge_mode", "'concat', 'sum', 'mul' or 'ave'", &v)),
         };
         a.finish(&["backward_layer"])?;
         Ok(Bidirectional {
             inner: rnn,
             inner_name: inner.name,
-            concat,
+            merge_mode,
         })
     }
 
@@ -167,7 +178,7 @@ impl Bidirectional {
     pub fn infer(&self, ctx: &Ctx, x: &Shape) -> Result<Output, Diagnosis> {
         let out = self.inner.infer(ctx, x)?;
         let mut dims = out.shape.dims().to_vec();
-        if self.concat {
+        if self.merge_mode == MergeMode::Concat {
             let last = dims.last_mut().expect("an RNN output has a unit axis");
             *last = last.map(|u| 2 * u);
         }

@@ -1,0 +1,52 @@
+//! Layouts: Keras's channels_last at the layer boundaries, burn's channels-first inside its
+//! convolutions and pools.
+
+use soundcheck_shape::spec::DataFormat;
+
+use crate::tensor::DynTensor;
+
+/// Moves the channel axis from the layer's data format to channels-first.
+///
+/// # Shapes
+/// - `x`: `(batch, *spatial, channels)` for channels_last (rank 3 or 4), else unchanged
+/// - output: `(batch, channels, *spatial)`
+pub(crate) fn to_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
+    match (df, x.dims().len()) {
+        (DataFormat::ChannelsFirst, _) => x,
+        (_, 3) => x.permute(&[0, 2, 1]),
+        (_, 4) => x.permute(&[0, 3, 1, 2]),
+        (_, r) => unreachable!("conv and pool inputs have rank 3 or 4, not {r}"),
+    }
+}
+
+/// The inverse of [`to_channels_first`].
+///
+/// # Shapes
+/// - `x`: `(batch, channels, *spatial)`; output: the layer's data format
+pub(crate) fn from_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
+    match (df, x.dims().len()) {
+        (DataFormat::ChannelsFirst, _) => x,
+        (_, 3) => x.permute(&[0, 2, 1]),
+        (_, 4) => x.permute(&[0, 2, 3, 1]),
+        (_, r) => unreachable!("conv and pool outputs have rank 3 or 4, not {r}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_moves_the_channel_axis() {
+        let device = burn::tensor::Device::flex();
+        let x = DynTensor::from_data(&[1, 2, 3, 2], (0..12).map(|v| v as f32).collect(), &device);
+        let cf = to_channels_first(x.clone(), DataFormat::ChannelsLast);
+        assert_eq!(cf.dims(), [1, 2, 2, 3]);
+        // Channel 1 of a (2, 3) image holds the odd values.
+        assert_eq!(&cf.to_vec()[6..], [1.0, 3.0, 5.0, 7.0, 9.0, 11.0]);
+        let back = from_channels_first(cf, DataFormat::ChannelsLast);
+        assert_eq!(back.to_vec(), x.to_vec());
+        let same = to_channels_first(x.clone(), DataFormat::ChannelsFirst);
+        assert_eq!(same.dims(), [1, 2, 3, 2]);
+    }
+}

@@ -1,0 +1,294 @@
+//! Activations: the `activation` argument of Dense, convolutions and recurrent layers, and the
+//! layers that only apply one (Activation, ReLU, LeakyReLU, ELU, Softmax).
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::args::Args;
+use crate::diagnosis::{closest, Diagnosis};
+
+macro_rules! functions {
+    ($($name:literal => $variant:ident),* $(,)?) => {
+        /// A Keras activation function by its identifier (`keras.activations`), with the
+        /// defaults the identifier implies (`leaky_relu`: slope 0.2; `softmax`: last axis).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Function {
+            $($variant),*
+        }
+
+        impl Function {
+            /// Every canonical identifier, in Keras's order.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// The canonical identifier (`silu` for `swish`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Function::$variant => $name),*
+                }
+            }
+
+            fn canonical(name: &str) -> Option<Function> {
+                match name {
+                    $($name => Some(Function::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+functions! {
+    "linear" => Linear,
+    "relu" => Relu,
+    "relu6" => Relu6,
+    "leaky_relu" => LeakyRelu,
+    "elu" => Elu,
+    "selu" => Selu,
+    "celu" => Celu,
+    "gelu" => Gelu,
+    "glu" => Glu,
+    "silu" => Silu,
+    "mish" => Mish,
+    "sigmoid" => Sigmoid,
+    "hard_sigmoid" => HardSigmoid,
+    "hard_silu" => HardSilu,
+    "log_sigmoid" => LogSigmoid,
+    "tanh" => Tanh,
+    "hard_tanh" => HardTanh,
+    "tanh_shrink" => TanhShrink,
+    "soft_shrink" => SoftShrink,
+    "hard_shrink" => HardShrink,
+    "softplus" => Softplus,
+    "softsign" => Softsign,
+    "softmax" => Softmax,
+    "log_softmax" => LogSoftmax,
+    "sparsemax" => Sparsemax,
+    "sparse_plus" => SparsePlus,
+    "sparse_sigmoid" => SparseSigmoid,
+    "squareplus" => Squareplus,
+    "exponential" => Exponential,
+    "threshold" => Threshold,
+}
+
+/// Keras's second names for the same functions.
+const ALIASES: &[(&str, Function)] = &[
+    ("swish", Function::Silu),
+    ("hard_swish", Function::HardSilu),
+];
+
+impl Function {
+    /// Looks an identifier up as Keras spells it, aliases included (case-insensitive, as
+    /// soundcheck has always read specs).
+    pub fn lookup(name: &str) -> Option<Function> {
+        let lower = name.to_lowercase();
+        Function::canonical(&lower).or_else(|| {
+            ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == lower)
+                .map(|&(_, f)| f)
+        })
+    }
+
+    /// Every identifier Keras accepts, aliases included: the candidates of a did-you-mean.
+    pub fn all_names() -> impl Iterator<Item = &'static str> {
+        Function::NAMES
+            .iter()
+            .copied()
+            .chain(ALIASES.iter().map(|&(a, _)| a))
+    }
+}
+
+/// What an activation argument or an activation layer computes, with its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Activation {
+    /// An identifier (`activation='relu'`, `Activation('tanh')`); absent or null is `linear`.
+    Function(Function),
+    /// The ReLU layer: `x` from `threshold` up, `negative_slope·(x − threshold)` below, capped
+    /// at `max_value`.
+    Relu {
+        max_value: Option<f32>,
+        negative_slope: f32,
+        threshold: f32,
+    },
+    /// The LeakyReLU layer (Keras's default slope 0.3, not the identifier's 0.2).
+    LeakyRelu { negative_slope: f32 },
+    /// The ELU layer.
+    Elu { alpha: f32 },
+    /// The Softmax layer, over `axes` (Keras's axis numbering: batch 0, negatives from the end).
+    Softmax { axes: Vec<i64> },
+}
+
+impl Activation {
+    pub const LINEAR: Activation = Activation::Function(Function::Linear);
+
+    /// Reads an activation argument whose Keras default is linear.
+    pub fn argument(a: &mut Args, key: &str) -> Result<Activation, Diagnosis> {
+        Activation::argument_or(a, key, Function::Linear)
+    }
+
+    /// Reads an activation argument: absent is `default`; an identifier; null, which Keras
+    /// reads as linear whatever the default; or a serialized Keras activation
+    /// (`{"class_name": "function", "config": "relu", ...}`).
+    pub fn argument_or(
+        a: &mut Args,
+        key: &str,
+        default: Function,
+    ) -> Result<Activation, Diagnosis> {
+        let v = match a.take_raw(key) {
+            None => return Ok(Activation::Function(default)),
+            Some(Value::Null) => return Ok(Activation::LINEAR),
+            Some(v) => v,
+        };
+        let name = match &v {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) => o.get("config").and_then(Value::as_str),
+            _ => None,
+        };
+        if let Some(f) = name.and_then(Function::lookup) {
+            return Ok(Activation::Function(f));
+        }
+        let mut d = a.error(key, "a Keras activation name such as 'relu'", &v);
+        let known = Function::all_names().collect::<Vec<_>>().join(", ");
+        d.fix = match name.and_then(|s| closest(s, Function::all_names())) {
+            Some(c) => format!("did you mean '{c}'? Known activations: {known}"),
+            None => format!("use one of: {known}"),
+        };
+        Err(d)
+    }
+
+    /// Parses the layers that only apply an activation, by Keras class name.
+    pub fn layer(type_name: &str, a: &mut Args) -> Result<Activation, Diagnosis> {
+        let number = |a: &mut Args, key: &str, default: f64| -> Result<f32, Diagnosis> {
+            Ok(a.float(key, default)? as f32)
+        };
+        let layer = match type_name {
+            "Activation" => Activation::argument(a, "activation")?,
+            "ReLU" => {
+                let max_value = match a.take("max_value") {
+                    None => None,
+                    Some(v) => Some(
+                        v.as_f64()
+                            .ok_or_else(|| a.error("max_value", "a number or null", &v))?
+                            as f32,
+                    ),
+                };
+                Activation::Relu {
+                    max_value,
+                    negative_slope: number(a, "negative_slope", 0.0)?,
+                    threshold: number(a, "threshold", 0.0)?,
+                }
+            }
+            // Keras 3 still takes Keras 2's `alpha` for the slope, with a deprecation warning.
+            "LeakyReLU" => {
+                let legacy = number(a, "alpha", 0.3)?;
+                Activation::LeakyRelu {
+                    negative_slope: number(a, "negative_slope", legacy as f64)?,
+                }
+            }
+            "ELU" => Activation::Elu {
+                alpha: number(a, "alpha", 1.0)?,
+            },
+            _ => Activation::Softmax {
+                axes: a.int_list("axis", &[-1])?,
+            },
+        };
+        a.finish(&[])?;
+        Ok(layer)
+    }
+}
+
+/// As Keras writes it: `'relu'` for an identifier, `ReLU(max_value=6)` for a layer.
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Activation::Function(func) => write!(f, "'{}'", func.name()),
+            Activation::Relu {
+                max_value,
+                negative_slope,
+                threshold,
+            } => {
+                let max = max_value.map_or("None".to_string(), |m| m.to_string());
+                write!(
+                    f,
+                    "ReLU(max_value={max}, negative_slope={negative_slope}, threshold={threshold})"
+                )
+            }
+            Activation::LeakyRelu { negative_slope } => {
+                write!(f, "LeakyReLU(negative_slope={negative_slope})")
+            }
+            Activation::Elu { alpha } => write!(f, "ELU(alpha={alpha})"),
+            Activation::Softmax { axes } => write!(f, "Softmax(axis={axes:?})"),
+        }
+    }
+}
+
+/// The layer classes [`Activation::layer`] parses.
+pub const LAYER_TYPES: &[&str] = &["Activation", "ReLU", "LeakyReLU", "ELU", "Softmax"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(v: Value) -> Args {
+        Args::new("l", "Dense", v.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn identifiers_aliases_and_objects() {
+        let read =
+            |v: Value| Activation::argument(&mut args(json!({ "activation": v })), "activation");
+        assert_eq!(
+            read(json!("swish")).unwrap(),
+            Activation::Function(Function::Silu)
+        );
+        assert_eq!(read(json!(null)).unwrap(), Activation::LINEAR);
+        let object =
+            json!({"module": "keras.activations", "class_name": "function", "config": "tanh"});
+        assert_eq!(read(object).unwrap(), Activation::Function(Function::Tanh));
+        assert_eq!(Function::Silu.name(), "silu");
+    }
+
+    #[test]
+    fn unknown_activation_rejected_with_suggestion() {
+        let e = Activation::argument(&mut args(json!({"activation": "rellu"})), "activation")
+            .unwrap_err();
+        assert!(e.fix.contains("did you mean 'relu'"), "{}", e.fix);
+        let e =
+            Activation::argument(&mut args(json!({"activation": 3})), "activation").unwrap_err();
+        assert!(e.fix.starts_with("use one of: linear"), "{}", e.fix);
+    }
+
+    #[test]
+    fn layer_forms_keep_their_arguments() {
+        let layer = |t: &str, v: Value| {
+            Activation::layer(t, &mut Args::new("l", t, v.as_object().unwrap().clone()))
+        };
+        assert_eq!(
+            layer("LeakyReLU", json!({})).unwrap(),
+            Activation::LeakyRelu {
+                negative_slope: 0.3
+            }
+        );
+        assert_eq!(
+            layer("LeakyReLU", json!({"alpha": 0.1})).unwrap(),
+            Activation::LeakyRelu {
+                negative_slope: 0.1
+            }
+        );
+        assert_eq!(
+            layer("Softmax", json!({"axis": [1, 2]})).unwrap(),
+            Activation::Softmax { axes: vec![1, 2] }
+        );
+        assert_eq!(
+            layer("ReLU", json!({"max_value": 6.0})).unwrap(),
+            Activation::Relu {
+                max_value: Some(6.0),
+                negative_slope: 0.0,
+                threshold: 0.0
+            }
+        );
+        assert!(layer("ELU", json!({"alpha": "x"})).is_err());
+    }
+}
