@@ -5,7 +5,7 @@ use burn::tensor::activation as act;
 use burn::tensor::Tensor;
 use soundcheck_shape::layers::{Activation as Spec, Function};
 
-use super::{single, Build, Op};
+use super::{Build, Unary};
 use crate::error::Result;
 use crate::network::Pass;
 use crate::tensor::{each_rank, DynTensor};
@@ -103,9 +103,9 @@ impl Activate {
     }
 }
 
-impl Op for Activate {
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        Ok(self.0.run(single(inputs)))
+impl Unary for Activate {
+    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        Ok(self.0.run(x))
     }
 
     fn keeps_mask(&self) -> bool {

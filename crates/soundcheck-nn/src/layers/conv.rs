@@ -10,7 +10,7 @@ use soundcheck_shape::spec::DataFormat;
 use super::activation::Activation;
 use super::layout::{from_channels_first, to_channels_first};
 use super::spatial::{crop, pad};
-use super::{bias_tensor, single, Build, Op};
+use super::{bias_tensor, Build, Op, Unary};
 use crate::error::Result;
 use crate::network::Pass;
 use crate::tensor::{Binary, DynTensor};
@@ -213,9 +213,9 @@ impl Convolution {
     }
 }
 
-impl Op for Convolution {
-    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        Ok(self.run(single(inputs), vars))
+impl Unary for Convolution {
+    fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        Ok(self.run(x, vars))
     }
 }
 
@@ -226,9 +226,9 @@ struct Separable {
     pointwise: Convolution,
 }
 
-impl Op for Separable {
-    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let y = self.depthwise.run(single(inputs), vars);
+impl Unary for Separable {
+    fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let y = self.depthwise.run(x, vars);
         Ok(self.pointwise.run(y, vars))
     }
 }
@@ -236,7 +236,7 @@ impl Op for Separable {
 /// Conv1D/2DTranspose.
 struct Transpose(Convolution);
 
-impl Op for Transpose {
+impl Unary for Transpose {
     /// The full transposed convolution, then TensorFlow's window of it: the output starts
     /// where SAME padding of the matching forward convolution would, and is zero-extended where
     /// it reaches past the full result.
@@ -244,9 +244,9 @@ impl Op for Transpose {
     /// # Shapes
     /// - input: `(batch, *spatial, in)`; output: `(batch, *conv.out_len(spatial), filters)`
     ///   (channels_last; channels_first alike)
-    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let Transpose(Convolution { conv, w, b, act }) = self;
-        let x = to_channels_first(single(inputs), conv.data_format);
+        let x = to_channels_first(x, conv.data_format);
         let dims = x.dims();
         let full = match (x, w.burn(vars)) {
             (DynTensor::R3(x), BurnKernel::W1(w)) => DynTensor::R3(conv_transpose1d(

@@ -3,7 +3,7 @@
 //! arguments, reads their weights, runs them and tests them.
 //!
 //! Adding a layer: parse it in the shape crate (a [`Layer`] variant with its arguments), write
-//! a type implementing [`Op`] in the family's file here, and register it in [`build`].
+//! a type implementing [`Unary`] (or [`Op`] for several inputs) in the family's file here, and register it in [`build`].
 
 mod activation;
 mod conv;
@@ -51,12 +51,35 @@ pub(crate) trait Op {
     }
 }
 
-/// The single input of a layer that takes one (the shape engine checked the count).
-fn single(inputs: Vec<DynTensor>) -> DynTensor {
-    inputs
-        .into_iter()
-        .next()
-        .expect("the shape engine checked one input")
+/// A layer of one input: every layer but the merges.
+pub(crate) trait Unary {
+    /// Runs the layer.
+    ///
+    /// # Shapes
+    /// - `x`: `(batch, *input_shape)` in Keras's layout
+    /// - output: `(batch, *output_shape)` as the shape engine inferred it
+    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor>;
+
+    /// See [`Op::keeps_mask`].
+    fn keeps_mask(&self) -> bool {
+        false
+    }
+}
+
+impl<T: Unary> Op for T {
+    fn forward(
+        &self,
+        inputs: Vec<DynTensor>,
+        vars: &Variables,
+        pass: &mut Pass,
+    ) -> Result<DynTensor> {
+        let x = inputs.into_iter().next();
+        self.apply(x.expect("the shape engine checked one input"), vars, pass)
+    }
+
+    fn keeps_mask(&self) -> bool {
+        Unary::keeps_mask(self)
+    }
 }
 
 /// What a layer is built from besides its arguments: its shapes and where its weights are.

@@ -5,7 +5,7 @@ use soundcheck_data::SplitMix64;
 use soundcheck_shape::layers::Noise;
 use soundcheck_shape::spec::DataFormat;
 
-use super::{single, Build, Op};
+use super::{Build, Unary};
 use crate::error::Result;
 use crate::network::Pass;
 use crate::tensor::{Binary, DynTensor};
@@ -52,11 +52,10 @@ fn dropout_mask(rate: f32, rng: &mut SplitMix64, shape: &[usize]) -> Vec<f32> {
     })
 }
 
-impl Op for NoiseOp {
+impl Unary for NoiseOp {
     /// # Shapes
     /// - input: any rank; output: the same shape
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
-        let x = single(inputs);
+    fn apply(&self, x: DynTensor, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
         let Some(rng) = pass.training.as_mut() else {
             return Ok(x);
         };
@@ -132,7 +131,7 @@ mod tests {
         let mut pass = Pass::training(3);
         let input = DynTensor::from_data(&[4, 6, 2], vec![1.0; 48], &device);
         let y = op
-            .forward(vec![input], net.variables(), &mut pass)
+            .apply(input, net.variables(), &mut pass)
             .unwrap()
             .to_vec();
         // Each (example, channel) is all 0 or all 2 across the 6 steps.

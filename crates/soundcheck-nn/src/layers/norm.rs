@@ -2,7 +2,7 @@
 
 use soundcheck_shape::layers as spec;
 
-use super::{single, Build, Op};
+use super::{Build, Unary};
 use crate::error::Result;
 use crate::network::Pass;
 use crate::tensor::{each_rank, Binary, DynTensor};
@@ -46,16 +46,10 @@ impl BatchNorm {
     }
 }
 
-impl Op for BatchNorm {
+impl Unary for BatchNorm {
     /// # Shapes
     /// - input: any rank, `axis` the normalised one; output: the same shape
-    fn forward(
-        &self,
-        inputs: Vec<DynTensor>,
-        vars: &Variables,
-        pass: &mut Pass,
-    ) -> Result<DynTensor> {
-        let x = single(inputs);
+    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor> {
         let dims = x.dims();
         let mut shape = vec![1; dims.len()];
         shape[self.axis] = dims[self.axis];
@@ -116,11 +110,10 @@ impl LayerNorm {
     }
 }
 
-impl Op for LayerNorm {
+impl Unary for LayerNorm {
     /// # Shapes
     /// - input: any rank; output: the same shape
-    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let x = single(inputs);
+    fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let dims = x.dims();
         let eps = self.eps;
         let y = if self.rms {

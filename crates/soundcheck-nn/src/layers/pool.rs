@@ -6,7 +6,7 @@ use soundcheck_shape::layers::{self as spec, Padding, PoolOp};
 
 use super::conv::pads;
 use super::layout::{from_channels_first, to_channels_first};
-use super::{single, Op};
+use super::Unary;
 use crate::error::Result;
 use crate::network::Pass;
 use crate::tensor::DynTensor;
@@ -21,15 +21,15 @@ impl Pool {
     }
 }
 
-impl Op for Pool {
+impl Unary for Pool {
     /// Average pools over 'same' padding count only the real elements, as Keras's do.
     ///
     /// # Shapes
     /// - input: `(batch, *spatial, channels)` (channels_last) or `(batch, channels, *spatial)`
     /// - output: the pooled spatial axes, same layout
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let p = &self.0;
-        let x = to_channels_first(single(inputs), p.data_format);
+        let x = to_channels_first(x, p.data_format);
         let dims = x.dims();
         let pad = |i: usize| {
             let padding = if p.same {
@@ -95,13 +95,13 @@ impl GlobalPool {
     }
 }
 
-impl Op for GlobalPool {
+impl Unary for GlobalPool {
     /// # Shapes
     /// - input: `(batch, *spatial, channels)` (channels_last) or `(batch, channels, *spatial)`
     /// - output: `(batch, channels)`, or with every spatial axis kept at 1 (`keepdims`)
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let g = &self.0;
-        let x = to_channels_first(single(inputs), g.data_format);
+        let x = to_channels_first(x, g.data_format);
         let dims = x.dims();
         let pooled = match (x, g.op) {
             (DynTensor::R3(t), PoolOp::Average) => DynTensor::R3(t.mean_dim(2)),

@@ -4,7 +4,7 @@ use burn::tensor::activation as act;
 use burn::tensor::{Tensor, TensorData};
 use soundcheck_shape::layers::{Activation, Function, Rnn, RnnCell};
 
-use super::{single, Build, Op, WeightSource};
+use super::{Build, Unary, WeightSource};
 use crate::error::Result;
 use crate::network::Pass;
 use crate::tensor::{Binary, DynTensor};
@@ -196,6 +196,14 @@ impl Recurrent {
     }
 }
 
+/// A recurrent layer's input, which the shape engine checked to be `(batch, time, features)`.
+pub(crate) fn sequence(x: DynTensor) -> Tensor<3> {
+    let DynTensor::R3(t) = x else {
+        unreachable!("the shape engine checked the recurrent input rank")
+    };
+    t
+}
+
 /// The new state where the mask is 1, the old one where it is 0.
 fn keep_where_masked(new: Tensor<2>, old: Tensor<2>, mask: Option<&Tensor<2>>) -> Tensor<2> {
     match mask {
@@ -204,16 +212,9 @@ fn keep_where_masked(new: Tensor<2>, old: Tensor<2>, mask: Option<&Tensor<2>>) -
     }
 }
 
-impl Op for Recurrent {
-    fn forward(
-        &self,
-        inputs: Vec<DynTensor>,
-        vars: &Variables,
-        pass: &mut Pass,
-    ) -> Result<DynTensor> {
-        let DynTensor::R3(x) = single(inputs) else {
-            unreachable!("the shape engine checked the recurrent input rank")
-        };
+impl Unary for Recurrent {
+    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+        let x = sequence(x);
         Ok(self.run(vars, x, false, pass.mask.as_ref()))
     }
 
@@ -234,13 +235,12 @@ impl Masking {
     }
 }
 
-impl Op for Masking {
+impl Unary for Masking {
     /// Sets the pass's mask `(batch, time)`: 1 where any feature differs from the value.
     ///
     /// # Shapes
     /// - input: `(batch, time, ...)`; output: the same shape
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
-        let x = single(inputs);
+    fn apply(&self, x: DynTensor, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
         let dims = x.dims();
         let (n, t) = (dims[0], dims[1]);
         let per: usize = dims[2..].iter().product();

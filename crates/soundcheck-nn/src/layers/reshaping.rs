@@ -3,7 +3,7 @@
 use burn::tensor::Tensor;
 use soundcheck_shape::layers as spec;
 
-use super::{single, Build, Op};
+use super::{Build, Unary};
 use crate::error::Result;
 use crate::network::Pass;
 use crate::tensor::DynTensor;
@@ -12,11 +12,10 @@ use crate::variables::Variables;
 /// Every axis after the batch in one.
 pub(crate) struct Flatten;
 
-impl Op for Flatten {
+impl Unary for Flatten {
     /// # Shapes
     /// - input: `(batch, *axes)`; output: `(batch, product(axes))`
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let x = single(inputs);
+    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let dims = x.dims();
         Ok(x.reshape(&[dims[0], dims[1..].iter().product()]))
     }
@@ -31,11 +30,10 @@ impl Reshape {
     }
 }
 
-impl Op for Reshape {
+impl Unary for Reshape {
     /// # Shapes
     /// - input: `(batch, *axes)`; output: `(batch, *target_shape)`
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let x = single(inputs);
+    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let dims = x.dims();
         let total: usize = dims[1..].iter().product();
         let known: usize = self.0.iter().flatten().product();
@@ -54,24 +52,23 @@ impl Permute {
     }
 }
 
-impl Op for Permute {
+impl Unary for Permute {
     /// # Shapes
     /// - input: `(batch, *axes)`; output: `(batch, axes[dims[0]−1], …)`
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let mut axes = vec![0];
         axes.extend(self.0.iter().copied());
-        Ok(single(inputs).permute(&axes))
+        Ok(x.permute(&axes))
     }
 }
 
 /// The input repeated `n` times along a new time axis.
 pub(crate) struct RepeatVector(pub(crate) usize);
 
-impl Op for RepeatVector {
+impl Unary for RepeatVector {
     /// # Shapes
     /// - input: `(batch, features)`; output: `(batch, n, features)`
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let x = single(inputs);
+    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let d = x.dims();
         let DynTensor::R3(t) = x.reshape(&[d[0], 1, d[1]]) else {
             unreachable!("reshaped to rank 3")

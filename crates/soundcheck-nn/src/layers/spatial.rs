@@ -5,7 +5,7 @@ use burn::tensor::Tensor;
 use soundcheck_shape::layers::{Edit, SpatialEdit};
 use soundcheck_shape::spec::DataFormat;
 
-use super::{single, Build, Op};
+use super::{Build, Unary};
 use crate::error::Result;
 use crate::network::Pass;
 use crate::tensor::{each_rank, DynTensor};
@@ -48,11 +48,10 @@ impl Spatial {
     }
 }
 
-impl Op for Spatial {
+impl Unary for Spatial {
     /// # Shapes
     /// - input: `(batch, *axes)`; output: each axis padded, cropped or repeated
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let x = single(inputs);
+    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
         Ok(match self {
             Spatial::Pad(pairs) => pad(x, pairs),
             Spatial::Crop(pairs) => crop(x, pairs),

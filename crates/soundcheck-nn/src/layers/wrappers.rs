@@ -3,8 +3,8 @@
 
 use soundcheck_shape::layers::{self as spec, Layer, MergeMode};
 
-use super::recurrent::Recurrent;
-use super::{build, single, Build, Op, WeightSource};
+use super::recurrent::{sequence, Recurrent};
+use super::{build, Build, Op, Unary, WeightSource};
 use crate::error::{NnError, Result};
 use crate::network::Pass;
 use crate::tensor::{each_rank, Binary, DynTensor};
@@ -32,19 +32,12 @@ impl Bidirectional {
     }
 }
 
-impl Op for Bidirectional {
+impl Unary for Bidirectional {
     /// # Shapes
     /// - input: `(batch, time, features)`
     /// - output: the inner layer's, with `2·units` features for `merge_mode='concat'`
-    fn forward(
-        &self,
-        inputs: Vec<DynTensor>,
-        vars: &Variables,
-        pass: &mut Pass,
-    ) -> Result<DynTensor> {
-        let DynTensor::R3(t) = single(inputs) else {
-            unreachable!("the shape engine checked the recurrent input rank")
-        };
+    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+        let t = sequence(x);
         let mask = pass.mask.as_ref();
         let f = self.forward.run(vars, t.clone(), false, mask);
         let b = self.backward.run(vars, t, true, mask);
@@ -85,16 +78,10 @@ impl TimeDistributed {
     }
 }
 
-impl Op for TimeDistributed {
+impl Unary for TimeDistributed {
     /// # Shapes
     /// - input: `(batch, time, *step)`; output: `(batch, time, *inner(step))`
-    fn forward(
-        &self,
-        inputs: Vec<DynTensor>,
-        vars: &Variables,
-        pass: &mut Pass,
-    ) -> Result<DynTensor> {
-        let x = single(inputs);
+    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor> {
         let dims = x.dims();
         let mut folded = vec![dims[0] * dims[1]];
         folded.extend(&dims[2..]);
