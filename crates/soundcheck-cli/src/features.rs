@@ -225,7 +225,7 @@ impl FeaturesArgs {
     }
 
     /// What the picture's axes show.
-    fn axes(&self, input: &Path, sr: u32) -> crate::picture::Axes {
+    fn axes(&self, input: &Path, sr: u32) -> soundcheck_tasks::plot::Axes {
         let cfg = self.stft_cfg();
         let name = input
             .file_name()
@@ -240,7 +240,7 @@ impl FeaturesArgs {
                 "DB",
             ),
         };
-        crate::picture::Axes {
+        soundcheck_tasks::plot::Axes {
             title: format!("{:?} - {name}", self.kind),
             x_step: cfg.hop() as f64 / sr as f64,
             y_label,
@@ -464,12 +464,11 @@ fn run_all(a: &FeaturesArgs) -> Result<Vec<Result<serde_json::Value, AudioError>
             let feat = a.compute(input)?;
             write_feature(out, &feat)?;
             if let (Some(png), Some(pic)) = (&a.png, &feat.picture) {
-                crate::picture::write_png(png, pic, &a.axes(input, feat.sample_rate)).map_err(
-                    |e| AudioError::Write {
+                soundcheck_tasks::plot::write_png(png, pic, &a.axes(input, feat.sample_rate))
+                    .map_err(|e| AudioError::Write {
                         path: png.clone(),
                         detail: e,
-                    },
-                )?;
+                    })?;
             }
             progress.tick();
             Ok(json!({

@@ -161,35 +161,6 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), Diagnosis> {
     })
 }
 
-/// Marks a folder as the quickstarts' own, so a rerun may clear what an earlier run wrote.
-const QUICKSTART_MARK: &str = ".soundcheck-quickstart";
-
-/// Prepares a quickstart's output folder: a new or empty folder is taken (and marked), a folder
-/// an earlier quickstart wrote has its `parts` cleared, any other folder is refused, so a
-/// mistyped `--out` never deletes the user's files.
-pub fn quickstart_folder(out: &Path, parts: &[&str]) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("{}: {e}", out.display());
-    let ours = out.join(QUICKSTART_MARK).exists();
-    if out.exists() && !ours {
-        let empty = std::fs::read_dir(out).map_err(fail)?.next().is_none();
-        if !empty {
-            return Err(format!(
-                "{} already holds files the quickstart did not write; pass a new or empty folder with --out",
-                out.display()
-            ));
-        }
-    }
-    for part in parts {
-        let d = out.join(part);
-        if ours && d.exists() {
-            std::fs::remove_dir_all(&d)
-                .map_err(|e| format!("{}: cannot clear ({e})", d.display()))?;
-        }
-    }
-    std::fs::create_dir_all(out).map_err(fail)?;
-    std::fs::write(out.join(QUICKSTART_MARK), b"").map_err(fail)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,8 @@
 //! `soundcheck`: check every tensor shape before anything trains.
+//!
+//! This binary parses arguments, prints results and maps failures to exit codes; the work is
+//! done by the library crates (`soundcheck-tasks` for training, separation and
+//! classification).
 
 // Diagnoses are large by design and only built on the failure path.
 #![allow(clippy::result_large_err)]
@@ -9,10 +13,12 @@ mod convert;
 mod device;
 mod evaluate;
 mod features;
+mod fit_args;
 mod load;
-mod picture;
 mod predict;
 mod progress;
+mod quickstart;
+mod report;
 mod separate;
 mod train;
 
@@ -52,27 +58,30 @@ enum Command {
     Separate(separate::SeparateArgs),
     /// Run the whole job on built-in demo data (no downloads): vocal separation, or
     /// `quickstart classification`
-    Quickstart(separate::QuickstartArgs),
+    Quickstart(quickstart::QuickstartArgs),
 }
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = device::select(&cli.device) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
+    let device = match device::parse(&cli.device) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let code = match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::Features(a) => features::run(&a),
         Command::Evaluate(a) => evaluate::run(&a),
-        Command::Train(a) => train::run(&a),
-        Command::Predict(a) => predict::run(&a),
-        Command::Classify(a) => classify::run_classify(&a),
-        Command::EvaluateClassifier(a) => classify::run_evaluate(&a),
-        Command::Separate(a) => separate::run_separate(&a),
-        Command::Quickstart(a) => separate::run_quickstart(&a),
+        Command::Train(a) => train::run(&a, &device),
+        Command::Predict(a) => predict::run(&a, &device),
+        Command::Classify(a) => classify::run_classify(&a, &device),
+        Command::EvaluateClassifier(a) => classify::run_evaluate(&a, &device),
+        Command::Separate(a) => separate::run_separate(&a, &device),
+        Command::Quickstart(a) => quickstart::run(&a, &device),
     };
     ExitCode::from(code)
 }

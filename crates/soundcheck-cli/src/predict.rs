@@ -1,16 +1,15 @@
 //! `soundcheck predict`: a trained run's model on an `.npy` batch, the input checked against
 //! the model first.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::{json, Value};
-use soundcheck_nn::train::WEIGHTS;
-use soundcheck_nn::{read_weights, Network};
+use serde::Serialize;
+use soundcheck_nn::Device;
 use soundcheck_shape::feed::check_feed;
-use soundcheck_shape::ModelSpec;
+use soundcheck_tasks::{RunDir, TaskError};
 
-use crate::train::{Failure, MODEL_FILE};
+use crate::report::report;
 
 /// Run a trained model on an .npy batch (checked against the model first)
 #[derive(Args)]
@@ -33,61 +32,48 @@ pub struct PredictArgs {
     pub json: bool,
 }
 
-/// A JSON record a training command keeps in its run directory (`command` names it in the
-/// error, for a directory written by another command or none).
-pub fn read_run_json(run: &Path, file: &str, command: &str) -> Result<Value, Failure> {
-    let path = run.join(file);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "{}: cannot read ({e}); was the run trained with `{command}`?",
-            path.display()
-        )
-    })?;
-    Ok(serde_json::from_str(&text).map_err(|e| format!("{}: not JSON ({e})", path.display()))?)
+/// What `predict` wrote.
+#[derive(Serialize)]
+struct Predicted {
+    output: PathBuf,
+    shape: Vec<usize>,
+    examples: usize,
 }
 
-/// A run's network with its trained weights.
-pub fn load_run(dir: &Path) -> Result<Network, Failure> {
-    let value = read_run_json(dir, MODEL_FILE, "soundcheck train")?;
-    let spec = ModelSpec::from_value(&value).map_err(|d| Failure {
-        code: 1,
-        message: d.to_string(),
-    })?;
-    let weights = read_weights(&dir.join(WEIGHTS))?;
-    Ok(Network::new(&spec, &weights, &crate::device::current())?)
-}
-
-fn predict(a: &PredictArgs) -> Result<Value, Failure> {
+fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
     if a.batch_size == 0 {
-        return Err("--batch-size 0: expected a positive number of examples"
-            .to_string()
-            .into());
+        return Err(TaskError::Option {
+            name: "batch-size",
+            actual: "0".into(),
+            expected: "a positive number of examples".into(),
+        });
     }
-    let net = load_run(&a.run)?;
-    let x = soundcheck_npy::read(&a.input).map_err(|e| e.to_string())?;
+    let net = RunDir::open(&a.run).network(device)?;
+    let x = soundcheck_npy::read(&a.input).map_err(|e| TaskError::file(&a.input, e))?;
+    let bad_input = |actual: String, hint: &str| TaskError::Folder {
+        path: a.input.clone(),
+        actual,
+        hint: hint.into(),
+    };
     if x.complex {
-        return Err(format!(
-            "{}: complex values; the model takes real inputs (use magnitudes)",
-            a.input.display()
-        )
-        .into());
+        return Err(bad_input(
+            "complex values".into(),
+            "the model takes real inputs (use magnitudes)",
+        ));
     }
     if let Some(i) = x.data.iter().position(|v| !v.is_finite()) {
         let per = x
             .shape
             .get(1..)
             .map_or(1, |s| s.iter().product::<usize>().max(1));
-        return Err(format!(
-            "{}: example {} holds {}; clean the input first",
-            a.input.display(),
-            i / per,
-            x.data[i]
-        )
-        .into());
+        return Err(bad_input(
+            format!("example {} holds {}", i / per, x.data[i]),
+            "clean the input first",
+        ));
     }
-    check_feed(net.model(), &x.shape).map_err(|d| Failure {
-        code: 1,
-        message: format!("{}: {d}", a.input.display()),
+    check_feed(net.model(), &x.shape).map_err(|mut d| {
+        d.title = format!("{}: {}", a.input.display(), d.title);
+        TaskError::from(d)
     })?;
     let n = x.shape[0];
     let per: usize = x.shape[1..].iter().product();
@@ -101,12 +87,21 @@ fn predict(a: &PredictArgs) -> Result<Value, Failure> {
         out.extend(y);
     }
     out_shape[0] = n;
-    soundcheck_npy::write(&a.output, &out_shape, &out).map_err(|e| e.to_string())?;
-    Ok(json!({"output": a.output, "shape": out_shape, "examples": n}))
+    soundcheck_npy::write(&a.output, &out_shape, &out)
+        .map_err(|e| TaskError::file(&a.output, e))?;
+    Ok(Predicted {
+        output: a.output.clone(),
+        shape: out_shape,
+        examples: n,
+    })
 }
 
-pub fn run(a: &PredictArgs) -> u8 {
-    crate::train::report(predict(a), a.json, |v| {
-        format!("wrote {} of shape {}", a.output.display(), v["shape"])
+pub fn run(a: &PredictArgs, device: &Device) -> u8 {
+    report(predict(a, device), a.json, |p| {
+        format!(
+            "wrote {} of shape {}",
+            a.output.display(),
+            serde_json::to_string(&p.shape).expect("sizes serialise")
+        )
     })
 }

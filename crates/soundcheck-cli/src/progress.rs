@@ -1,4 +1,7 @@
-//! Progress bars on standard error for long work (hidden when stderr is not a terminal).
+//! Progress bars on standard error for long work (hidden when stderr is not a terminal), and
+//! the tasks' progress reports drawn as bars and lines.
+
+use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -34,5 +37,46 @@ impl Progress {
 
     pub fn finish(&self) {
         self.0.finish_and_clear();
+    }
+}
+
+/// A task's stages as one bar at a time, its notes as lines on standard error.
+#[derive(Default)]
+pub struct Bars(Mutex<Option<Progress>>);
+
+impl Bars {
+    fn with(&self, f: impl FnOnce(&mut Option<Progress>)) {
+        // A panic while drawing cannot leave the bar half-updated in a way that matters.
+        let mut bar = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut bar);
+    }
+}
+
+impl soundcheck_tasks::Progress for Bars {
+    fn start(&self, what: &str, total: usize) {
+        self.with(|bar| {
+            if let Some(old) = bar.replace(Progress::new(what, total)) {
+                old.finish();
+            }
+        });
+    }
+
+    fn step(&self) {
+        self.with(|bar| bar.iter().for_each(Progress::tick));
+    }
+
+    fn status(&self, text: &str) {
+        self.with(|bar| bar.iter().for_each(|b| b.message(text.to_string())));
+    }
+
+    fn finish(&self) {
+        self.with(|bar| bar.take().iter().for_each(Progress::finish));
+    }
+
+    fn note(&self, line: &str) {
+        self.with(|bar| match bar {
+            Some(b) => b.0.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        });
     }
 }

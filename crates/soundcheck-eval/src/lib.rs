@@ -4,8 +4,13 @@
 pub mod bss;
 pub mod classification;
 mod fft;
+pub mod folders;
 mod toeplitz;
 mod xcorr;
 
 pub use bss::{bss_eval_v4, nanmedian, EvalError, Metrics, FILTERS_LEN};
 pub use classification::ClassReport;
+pub use folders::{
+    medians_over_tracks, score_folders, EvaluateOptions, OracleStft, ScoreError, StemRows,
+    TrackScores,
+};

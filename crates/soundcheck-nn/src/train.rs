@@ -228,6 +228,11 @@ impl<'a> Trainer<'a> {
     }
 
     /// The log of every epoch so far, those before a resume included.
+    /// The configuration the trainer runs.
+    pub fn config(&self) -> &TrainConfig {
+        &self.cfg
+    }
+
     pub fn history(&self) -> &[EpochLog] {
         &self.history
     }

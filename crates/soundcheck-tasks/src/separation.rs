@@ -73,6 +73,27 @@ impl From<NnError> for SeparationError {
 }
 
 impl SeparationConfig {
+    /// The settings and target as a run folder records them (`separation.json`).
+    pub fn to_json(&self, target: &str) -> serde_json::Value {
+        serde_json::json!({"target": target, "sample_rate": self.sample_rate, "n_fft": self.n_fft,
+               "hop_length": self.hop_length, "patch": self.patch, "patch_hop": self.patch_hop})
+    }
+
+    /// The settings and target of a run folder's record; `None` when a field is missing.
+    pub fn from_json(v: &serde_json::Value) -> Option<(SeparationConfig, String)> {
+        let n = |k: &str| v[k].as_u64().map(|x| x as usize);
+        Some((
+            SeparationConfig {
+                sample_rate: v["sample_rate"].as_u64()? as u32,
+                n_fft: n("n_fft")?,
+                hop_length: n("hop_length")?,
+                patch: n("patch")?,
+                patch_hop: n("patch_hop")?,
+            },
+            v["target"].as_str()?.to_string(),
+        ))
+    }
+
     pub fn stft(&self) -> StftConfig {
         StftConfig {
             n_fft: self.n_fft,

@@ -1,0 +1,62 @@
+//! The training flags every `train` command shares.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use soundcheck_tasks::{FitOptions, TaskError};
+
+#[derive(Args, Clone)]
+pub struct FitArgs {
+    /// Total epochs (with --resume, the run continues up to this count)
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// adam, adamw or sgd (momentum 0.9)
+    #[arg(long, default_value = "adam")]
+    pub optimizer: String,
+    #[arg(long, default_value_t = 1e-3)]
+    pub learning_rate: f64,
+    /// constant, step:EPOCHS:FACTOR (× FACTOR every EPOCHS epochs) or cosine (to 0 at the end)
+    #[arg(long, default_value = "constant")]
+    pub schedule: String,
+    /// Clip the gradients' global norm (Keras's global_clipnorm)
+    #[arg(long)]
+    pub clip_norm: Option<f32>,
+    /// Stop after this many epochs without a lower validation loss
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Seed of the initial weights, the split, the shuffles and the dropout draws
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Run directory (required)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl FitArgs {
+    pub fn options(&self) -> FitOptions {
+        FitOptions {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            optimizer: self.optimizer.clone(),
+            learning_rate: self.learning_rate,
+            schedule: self.schedule.clone(),
+            clip_norm: self.clip_norm,
+            patience: self.patience,
+            seed: self.seed,
+        }
+    }
+
+    /// The run directory; `--out` has no default so a run never lands somewhere unexpected.
+    pub fn out(&self) -> Result<&Path, TaskError> {
+        self.out.as_deref().ok_or_else(|| TaskError::Option {
+            name: "out",
+            actual: "missing".into(),
+            expected: "RUN_DIR, the directory the run is written to".into(),
+        })
+    }
+}

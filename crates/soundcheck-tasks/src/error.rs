@@ -1,0 +1,143 @@
+//! Errors of the tasks: each names the file, run folder or option, what was expected and what
+//! was found, and what to do; the error it comes from stays reachable through `source()`.
+
+use std::path::PathBuf;
+
+use soundcheck_data::DataError;
+use soundcheck_nn::NnError;
+use soundcheck_shape::Diagnosis;
+
+/// Why a task stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// The model does not check, or does not fit the data: the shape engine's diagnosis.
+    #[error("{0}")]
+    Shape(Box<Diagnosis>),
+    /// Building, training or running the network failed.
+    #[error(transparent)]
+    Nn(#[from] NnError),
+    /// A dataset that cannot be used.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A file or folder that cannot be read or written.
+    #[error("{}: cannot {action} ({source}); {hint}", path.display())]
+    Io {
+        path: PathBuf,
+        /// What was being done: "read", "write", "create the folder".
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+        hint: &'static str,
+    },
+    /// A run folder, output folder or record that cannot be used as asked.
+    #[error("{}: {actual}; {hint}", path.display())]
+    Folder {
+        path: PathBuf,
+        actual: String,
+        hint: String,
+    },
+    /// An option with a value it cannot take.
+    #[error("--{name} {actual}: expected {expected}")]
+    Option {
+        name: &'static str,
+        actual: String,
+        expected: String,
+    },
+    /// A file whose processing failed for a reason of its own (a track that cannot be
+    /// resampled, a mixture that cannot be separated), the file named.
+    #[error("{}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// What kind of failure, for exit codes: the CLI maps these in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The model does not fit the data or the labels (exit 1).
+    Shape,
+    /// A file, folder or option cannot be used (exit 2).
+    Input,
+}
+
+impl TaskError {
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            TaskError::Shape(_)
+            | TaskError::Nn(NnError::Spec(_))
+            | TaskError::Data(DataError::Shape(_)) => FailureKind::Shape,
+            TaskError::Nn(NnError::Data(d)) if matches!(**d, DataError::Shape(_)) => {
+                FailureKind::Shape
+            }
+            _ => FailureKind::Input,
+        }
+    }
+
+    /// An io error on `path`, with what was being done and what to check.
+    pub fn io(path: impl Into<PathBuf>, action: &'static str, source: std::io::Error) -> TaskError {
+        let hint = match source.kind() {
+            std::io::ErrorKind::NotFound => "check the path",
+            std::io::ErrorKind::PermissionDenied => {
+                "check the permissions, or choose another folder"
+            }
+            _ => "check the path, the permissions and the free space",
+        };
+        TaskError::Io {
+            path: path.into(),
+            action,
+            source,
+            hint,
+        }
+    }
+
+    /// A failure of one file's processing, naming the file.
+    pub fn file(
+        path: impl Into<PathBuf>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> TaskError {
+        TaskError::File {
+            path: path.into(),
+            source: Box::new(source),
+        }
+    }
+}
+
+impl From<Diagnosis> for TaskError {
+    fn from(d: Diagnosis) -> TaskError {
+        TaskError::Shape(Box::new(d))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, TaskError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn io_errors_keep_their_kind_and_name_the_path() {
+        let e = TaskError::io(
+            "runs/x/log.csv",
+            "write",
+            std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "runs/x/log.csv: cannot write (denied); check the permissions, or choose another folder"
+        );
+        let source = e.source().expect("the io error is the source");
+        let io = source.downcast_ref::<std::io::Error>().unwrap();
+        assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied);
+        assert_eq!(e.kind(), FailureKind::Input);
+    }
+
+    #[test]
+    fn shape_failures_are_their_own_kind() {
+        let d = Diagnosis::new(soundcheck_shape::Kind::LabelMismatch, "10 units, 7 classes");
+        assert_eq!(TaskError::from(d.clone()).kind(), FailureKind::Shape);
+        assert_eq!(TaskError::Nn(NnError::from(d)).kind(), FailureKind::Shape);
+    }
+}

@@ -1,0 +1,244 @@
+//! The quickstarts: the whole job on built-in demo data, no downloads. Vocal separation
+//! (synthesise songs, train, separate the held-out ones, score them beside the mixture and the
+//! oracle mask) and sound classification (synthesise classes, train, score the test split).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+use soundcheck_audio::write_wav;
+use soundcheck_data::{discover, load_track, ClipFeatures, FeatureKind, Side};
+use soundcheck_eval::{medians_over_tracks, nanmedian, score_folders, EvaluateOptions, OracleStft};
+use soundcheck_nn::Device;
+use soundcheck_shape::ModelSpec;
+
+use crate::classification::LengthPolicy;
+use crate::classifier::{train_classifier, ClassificationTrained, ClassificationTraining};
+use crate::demo::write_classification_demo;
+use crate::demo_tracks::write_separation_demo;
+use crate::error::{Result, TaskError};
+use crate::fit::FitOptions;
+use crate::progress::Progress;
+use crate::separation::SeparationConfig;
+use crate::separator::{train_separator, SeparationTrained, SeparationTraining, Separator};
+
+/// The separation quickstart's model: a compact mask net (3×3 convolutions, two of them
+/// dilated, with BatchNorm, a 1×1 sigmoid mask, mask × input) that trains in minutes on 2
+/// cores; models/vocal-mask.toml is the seed's full network.
+const SEPARATION_MODEL: &str = include_str!("../../../models/vocal-mask-small.toml");
+
+/// The classification quickstart's model, the shipped MFCC LSTM.
+const CLASSIFICATION_MODEL: &str = include_str!("../../../models/mfcc-lstm.toml");
+
+/// Marks a folder as the quickstarts' own, so a rerun may clear what an earlier run wrote.
+const MARK: &str = ".soundcheck-quickstart";
+
+/// Prepares a quickstart's output folder: a new or empty folder is taken (and marked), a folder
+/// an earlier quickstart wrote has its `parts` cleared, any other folder is refused, so a
+/// mistyped `--out` never deletes the user's files.
+pub fn prepare_folder(out: &Path, parts: &[&str]) -> Result<()> {
+    let io = |e: std::io::Error| TaskError::io(out, "use the folder", e);
+    let ours = out.join(MARK).exists();
+    if out.exists() && !ours && std::fs::read_dir(out).map_err(io)?.next().is_some() {
+        return Err(TaskError::Folder {
+            path: out.to_path_buf(),
+            actual: "already holds files the quickstart did not write".into(),
+            hint: "pass a new or empty folder with --out".into(),
+        });
+    }
+    for part in parts {
+        let d = out.join(part);
+        if ours && d.exists() {
+            std::fs::remove_dir_all(&d).map_err(|e| TaskError::io(&d, "clear", e))?;
+        }
+    }
+    std::fs::create_dir_all(out).map_err(io)?;
+    std::fs::write(out.join(MARK), b"").map_err(io)
+}
+
+/// The separation quickstart's report (`report.json`, `--json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct SeparationQuickstart {
+    pub vocals_sdr: Option<f64>,
+    pub accompaniment_sdr: Option<f64>,
+    pub mixture_vocals_sdr: Option<f64>,
+    pub mixture_accompaniment_sdr: Option<f64>,
+    pub oracle_vocals_sdr: Option<f64>,
+    pub oracle_accompaniment_sdr: Option<f64>,
+    pub held_out_tracks: usize,
+    pub epochs: usize,
+    pub final_loss: Option<f64>,
+    pub final_val_loss: Option<f64>,
+    pub realtime_factor: f64,
+    pub seconds: f64,
+    pub run_dir: PathBuf,
+    pub separated: PathBuf,
+}
+
+/// Vocal separation on 8 synthesised songs in `out`: train on 6 for `epochs`, separate the
+/// other 2, score them.
+pub fn separation_quickstart(
+    out: &Path,
+    epochs: usize,
+    device: &Device,
+    progress: &dyn Progress,
+) -> Result<SeparationQuickstart> {
+    let t0 = Instant::now();
+    let (data, run, separated, reference) = (
+        out.join("data"),
+        out.join("run"),
+        out.join("separated"),
+        out.join("reference"),
+    );
+    prepare_folder(out, &["data", "run", "separated", "reference", "cache"])?;
+    progress.note(&format!(
+        "synthesising 8 demo songs (6 to train on, 2 held out) in {}",
+        data.display()
+    ));
+    write_separation_demo(&data, 6, 2, 12.0, 2026).map_err(|e| TaskError::file(&data, e))?;
+    let spec = ModelSpec::from_toml_str(SEPARATION_MODEL)?;
+    let opts = SeparationTraining {
+        data: data.clone(),
+        target: "vocals".into(),
+        config: SeparationConfig::default(),
+        cache: Some(out.join("cache")),
+        fit: FitOptions {
+            epochs,
+            batch_size: 16,
+            learning_rate: 3e-3,
+            clip_norm: Some(5.0),
+            ..FitOptions::default()
+        },
+        out: run.clone(),
+    };
+    let trained: SeparationTrained = train_separator(&opts, &spec, device, progress)?;
+    // The held-out songs are separated at the training hop (12): the quickstart reports
+    // quality; `separate` defaults to a longer hop for speed. The references (vocals,
+    // accompaniment, mixture) are laid out for scoring with baselines.
+    let separator = Separator::load(&run, device)?;
+    let (_, files) = discover(&data)?;
+    let mut rtf = Vec::new();
+    for tf in files.iter().filter(|t| t.subset == "test") {
+        let track = load_track(tf, "vocals")?;
+        let rdir = reference.join(&track.name);
+        std::fs::create_dir_all(&rdir).map_err(|e| TaskError::io(&rdir, "create the folder", e))?;
+        for (name, y) in [
+            ("vocals", &track.target),
+            ("accompaniment", &track.accompaniment),
+            ("mixture", &track.mixture),
+        ] {
+            let path = rdir.join(format!("{name}.wav"));
+            write_wav(&path, y, track.sample_rate).map_err(|e| TaskError::file(&path, e))?;
+        }
+        let rec =
+            separator.separate_file(&tf.mixture, &separated.join(&track.name), true, progress)?;
+        rtf.push(rec.realtime_factor);
+    }
+    let cfg = &separator.config;
+    let scoring = EvaluateOptions {
+        reference: reference.clone(),
+        estimate: separated.clone(),
+        window: 1.0,
+        hop: 1.0,
+        baselines: Some(OracleStft {
+            n_fft: cfg.n_fft,
+            hop_length: cfg.hop_length,
+        }),
+    };
+    let (tracks, _) =
+        score_folders(&scoring, &|_, _| {}).map_err(|e| TaskError::file(&reference, e))?;
+    let (est, base) = medians_over_tracks(&tracks);
+    let sdr = |rows: &[(String, [f64; 4])], stem: &str| {
+        rows.iter().find(|(s, _)| s == stem).map(|(_, m)| m[0])
+    };
+    let report = SeparationQuickstart {
+        vocals_sdr: sdr(&est, "vocals"),
+        accompaniment_sdr: sdr(&est, "accompaniment"),
+        mixture_vocals_sdr: sdr(&base[0], "vocals"),
+        mixture_accompaniment_sdr: sdr(&base[0], "accompaniment"),
+        oracle_vocals_sdr: sdr(&base[1], "vocals"),
+        oracle_accompaniment_sdr: sdr(&base[1], "accompaniment"),
+        held_out_tracks: tracks.len(),
+        epochs: trained.training.epochs,
+        final_loss: trained.training.final_loss,
+        final_val_loss: trained.training.final_val_loss,
+        realtime_factor: nanmedian(&rtf),
+        seconds: t0.elapsed().as_secs_f64(),
+        run_dir: run,
+        separated,
+    };
+    write_report(&out.join("report.json"), &report)?;
+    Ok(report)
+}
+
+/// The classification quickstart's report (`--json`); `report.json` holds the whole training
+/// report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassificationQuickstart {
+    pub test_accuracy: Option<f64>,
+    pub classes: Vec<String>,
+    pub seconds: f64,
+    pub epochs: usize,
+    pub final_val_accuracy: Option<f64>,
+    pub run_dir: PathBuf,
+    pub report: PathBuf,
+}
+
+/// Sound classification on 7 synthesised classes × 40 clips in `out`: train the MFCC LSTM,
+/// score its test split.
+pub fn classification_quickstart(
+    out: &Path,
+    device: &Device,
+    progress: &dyn Progress,
+) -> Result<ClassificationQuickstart> {
+    let t0 = Instant::now();
+    let data = out.join("data");
+    prepare_folder(out, &["data", "run"])?;
+    progress.note(&format!(
+        "synthesising 7 classes × 40 clips in {}",
+        data.display()
+    ));
+    write_classification_demo(&data, 40, 2026).map_err(|e| TaskError::file(&data, e))?;
+    let opts = ClassificationTraining {
+        data,
+        features: ClipFeatures {
+            kind: FeatureKind::Mfcc { n_mfcc: 13 },
+            ..Default::default()
+        },
+        length: LengthPolicy {
+            maxlen: None,
+            padding: Side::Pre,
+            truncating: Side::Pre,
+        },
+        fill_classes: true,
+        validation_split: 0.15,
+        test_split: 0.15,
+        fit: FitOptions {
+            epochs: 40,
+            learning_rate: 5e-3,
+            clip_norm: Some(1.0),
+            patience: Some(8),
+            ..FitOptions::default()
+        },
+        out: out.join("run"),
+    };
+    let spec = ModelSpec::from_toml_str(CLASSIFICATION_MODEL)?;
+    let mut trained: ClassificationTrained = train_classifier(&opts, &spec, device, progress)?;
+    trained.training.seconds = t0.elapsed().as_secs_f64();
+    let report = out.join("report.json");
+    write_report(&report, &trained)?;
+    Ok(ClassificationQuickstart {
+        test_accuracy: trained.test_accuracy,
+        classes: trained.classes,
+        seconds: trained.training.seconds,
+        epochs: trained.training.epochs,
+        final_val_accuracy: trained.training.final_val_accuracy,
+        run_dir: trained.training.run_dir,
+        report,
+    })
+}
+
+fn write_report(path: &Path, report: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string(report).expect("plain values serialise");
+    soundcheck_npy::write_atomic(path, text.as_bytes()).map_err(|e| TaskError::io(path, "write", e))
+}

@@ -1,0 +1,263 @@
+//! A run folder: every file a training run writes, named in one place; new runs that never
+//! overwrite anything, resumed runs, runs read back for inference, and a lock so two processes
+//! never write one run.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use soundcheck_nn::{read_weights, Device, Network};
+use soundcheck_shape::ModelSpec;
+
+use crate::error::{Result, TaskError};
+
+/// A run folder, locked while this value lives when it was created or resumed.
+#[derive(Debug)]
+pub struct RunDir {
+    path: PathBuf,
+    /// The open lock file; the OS releases the lock when the process ends, however it ends.
+    _lock: Option<File>,
+}
+
+impl RunDir {
+    /// The spec the run was started with.
+    pub const MODEL: &'static str = "model.json";
+    /// The options it was started with.
+    pub const OPTIONS: &'static str = "train.json";
+    /// The trained weights, Keras's variable names (`model.load_weights`-compatible keys).
+    pub const WEIGHTS: &'static str = soundcheck_nn::train::WEIGHTS;
+    /// Weights, optimizer state and loop state, written atomically after every epoch.
+    pub const CHECKPOINT: &'static str = soundcheck_nn::train::CHECKPOINT;
+    /// One line per epoch.
+    pub const LOG: &'static str = soundcheck_nn::train::LOG_CSV;
+    /// Loss (and validation loss) per epoch.
+    pub const CURVES: &'static str = "curves.png";
+    /// Accuracy per epoch, for classifiers.
+    pub const ACCURACY: &'static str = "accuracy.png";
+    /// A classifier's preprocessing and split.
+    pub const CLASSES: &'static str = "classes.json";
+    /// A classifier's test-split confusion matrix.
+    pub const CONFUSION: &'static str = "confusion.png";
+    /// A separator's STFT and patch settings and its target.
+    pub const SEPARATION: &'static str = "separation.json";
+    /// Held (OS advisory lock) by the process writing the run.
+    pub const LOCK: &'static str = ".soundcheck-lock";
+
+    /// Every file a run writes: a new run refuses a folder holding any of them.
+    pub const FILES: [&'static str; 10] = [
+        RunDir::MODEL,
+        RunDir::OPTIONS,
+        RunDir::WEIGHTS,
+        RunDir::CHECKPOINT,
+        RunDir::LOG,
+        RunDir::CURVES,
+        RunDir::ACCURACY,
+        RunDir::CLASSES,
+        RunDir::CONFUSION,
+        RunDir::SEPARATION,
+    ];
+
+    /// A new run in `path` (created if missing), recording its spec and options. A folder
+    /// holding a run, or any file a run would write, is refused: nothing is ever overwritten.
+    pub fn create(path: &Path, spec: &ModelSpec, options: &Value) -> Result<RunDir> {
+        RunDir::check_new(path)?;
+        std::fs::create_dir_all(path)
+            .map_err(|e| TaskError::io(path, "create the run folder", e))?;
+        let run = RunDir {
+            path: path.to_path_buf(),
+            _lock: Some(lock(path)?),
+        };
+        // Checked again under the lock: another process may have started a run meanwhile.
+        RunDir::check_new(path)?;
+        run.write_text(RunDir::MODEL, &spec.to_json_string())?;
+        run.write_json(RunDir::OPTIONS, options)?;
+        Ok(run)
+    }
+
+    /// Refuses a folder holding a run or any file a run writes.
+    pub fn check_new(path: &Path) -> Result<()> {
+        if path.join(RunDir::CHECKPOINT).exists() {
+            return Err(TaskError::Folder {
+                path: path.to_path_buf(),
+                actual: format!("already holds a run ({})", RunDir::CHECKPOINT),
+                hint: "pass --resume to continue it, or choose another --out".into(),
+            });
+        }
+        let present: Vec<&str> = RunDir::FILES
+            .iter()
+            .copied()
+            .filter(|f| path.join(f).exists())
+            .collect();
+        if !present.is_empty() {
+            return Err(TaskError::Folder {
+                path: path.to_path_buf(),
+                actual: format!("already holds {}", present.join(", ")),
+                hint: "a new run never overwrites files: choose another --out".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A run to continue training: it must hold a checkpoint; locked.
+    pub fn resume(path: &Path) -> Result<RunDir> {
+        if !path.join(RunDir::CHECKPOINT).exists() {
+            return Err(TaskError::Folder {
+                path: path.to_path_buf(),
+                actual: format!("no {} to resume from", RunDir::CHECKPOINT),
+                hint: "start the run without --resume".into(),
+            });
+        }
+        Ok(RunDir {
+            path: path.to_path_buf(),
+            _lock: Some(lock(path)?),
+        })
+    }
+
+    /// A finished (or running) run, to read: not locked.
+    pub fn open(path: &Path) -> RunDir {
+        RunDir {
+            path: path.to_path_buf(),
+            _lock: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of one of the run's files.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// A JSON record of the run; `command` is what writes it, named when it is missing.
+    pub fn read_json(&self, name: &str, command: &str) -> Result<Value> {
+        let path = self.file(name);
+        let text = std::fs::read_to_string(&path).map_err(|e| TaskError::Folder {
+            path: path.clone(),
+            actual: format!("cannot read ({e})"),
+            hint: format!("was the run trained with `{command}`?"),
+        })?;
+        serde_json::from_str(&text).map_err(|e| TaskError::Folder {
+            path,
+            actual: format!("not JSON ({e})"),
+            hint: "the run folder is damaged: train the run again".into(),
+        })
+    }
+
+    /// Writes a JSON record atomically.
+    pub fn write_json(&self, name: &str, value: &Value) -> Result<()> {
+        self.write_text(name, &value.to_string())
+    }
+
+    fn write_text(&self, name: &str, text: &str) -> Result<()> {
+        let path = self.file(name);
+        soundcheck_npy::write_atomic(&path, text.as_bytes())
+            .map_err(|e| TaskError::io(path, "write", e))
+    }
+
+    /// The spec the run was started with.
+    pub fn spec(&self, command: &str) -> Result<ModelSpec> {
+        Ok(ModelSpec::from_value(
+            &self.read_json(RunDir::MODEL, command)?,
+        )?)
+    }
+
+    /// The run's network with its trained weights.
+    pub fn network(&self, device: &Device) -> Result<Network> {
+        let spec = self.spec("soundcheck train")?;
+        let weights = read_weights(&self.file(RunDir::WEIGHTS))?;
+        Ok(Network::new(&spec, &weights, device)?)
+    }
+}
+
+/// Takes the run folder's lock, refusing when another process holds it.
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join(RunDir::LOCK);
+    let file = File::create(&path).map_err(|e| TaskError::io(&path, "create the lock file", e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(TaskError::Folder {
+            path: dir.to_path_buf(),
+            actual: "another soundcheck process is writing this run".into(),
+            hint: "wait for it to finish, or choose another --out".into(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(TaskError::io(&path, "lock", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sc-rundir-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn spec() -> ModelSpec {
+        ModelSpec::from_toml_str("input_shape = [3]\n[[layers]]\ntype = \"Dense\"\nunits = 2\n")
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_run_records_its_spec_and_refuses_foreign_files() {
+        let d = tmp("new");
+        let run = RunDir::create(&d, &spec(), &serde_json::json!({"seed": 3})).unwrap();
+        assert_eq!(run.read_json(RunDir::OPTIONS, "x").unwrap()["seed"], 3);
+        assert_eq!(run.spec("x").unwrap(), spec());
+        drop(run);
+        // model.json from the first run: a second run into the folder is refused.
+        let e = RunDir::create(&d, &spec(), &Value::Null)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("already holds model.json, train.json")
+                && e.contains("choose another --out"),
+            "{e}"
+        );
+        // Someone else's weights alone are never overwritten either.
+        let other = tmp("foreign");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join(RunDir::WEIGHTS), b"mine").unwrap();
+        let e = RunDir::create(&other, &spec(), &Value::Null)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("weights.safetensors"), "{e}");
+        assert_eq!(std::fs::read(other.join(RunDir::WEIGHTS)).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn one_writer_at_a_time() {
+        let d = tmp("lock");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(RunDir::CHECKPOINT), b"").unwrap();
+        let first = RunDir::resume(&d).unwrap();
+        let e = RunDir::resume(&d).unwrap_err().to_string();
+        assert!(
+            e.contains("another soundcheck process is writing this run"),
+            "{e}"
+        );
+        drop(first);
+        RunDir::resume(&d).expect("the lock is released with the run");
+    }
+
+    #[test]
+    fn resuming_needs_a_checkpoint_and_missing_records_name_the_command() {
+        let d = tmp("empty");
+        let e = RunDir::resume(&d).unwrap_err().to_string();
+        assert!(
+            e.contains("no checkpoint.safetensors to resume from"),
+            "{e}"
+        );
+        let e = RunDir::open(&d)
+            .read_json(RunDir::SEPARATION, "soundcheck train separation")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("separation.json") && e.contains("soundcheck train separation"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,390 @@
+//! A separator as a whole: trained on DSD100 / MUSDB18-HQ in a run folder (with the held-out
+//! SDR every few epochs), loaded back, and applied to audio files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ndarray::Array2;
+use serde::Serialize;
+use serde_json::json;
+use soundcheck_audio::{resample, to_mono, AudioSource, WavStream};
+use soundcheck_data::{discover, load_track, Dataset, FeatureCache, Track};
+use soundcheck_eval::{bss_eval_v4, nanmedian};
+use soundcheck_nn::{Device, EpochLog, Loss, Network, Trainer};
+use soundcheck_shape::ModelSpec;
+
+use crate::error::{Result, TaskError};
+use crate::fit::{check_data, fit, FitOptions, TrainSummary};
+use crate::plot::{write_png, Axes};
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+use crate::separation::{Chunking, SeparationConfig};
+use crate::separation_patches::PatchDataset;
+
+/// Epochs between held-out SDR measurements while training.
+const VAL_SDR_EVERY: usize = 2;
+
+/// The held-out SDR is measured on this many held-out tracks, on an excerpt of each this long
+/// (seconds): their audio stays in memory, and it is measured every few epochs.
+const VAL_SDR_TRACKS: usize = 3;
+const VAL_SDR_SECONDS: f64 = 30.0;
+
+/// What a separator is trained on and how.
+#[derive(Clone, Debug)]
+pub struct SeparationTraining {
+    /// A DSD100 or MUSDB18-HQ folder; its test tracks are held out.
+    pub data: PathBuf,
+    /// The stem to separate; the rest is the accompaniment.
+    pub target: String,
+    pub config: SeparationConfig,
+    /// Where the tracks' spectrograms are cached (its `separation/` subfolder); default the
+    /// run folder's `cache/`.
+    pub cache: Option<PathBuf>,
+    pub fit: FitOptions,
+    pub out: PathBuf,
+}
+
+/// A trained separator's report: the training summary and the held-out target SDR.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeparationTrained {
+    #[serde(flatten)]
+    pub training: TrainSummary,
+    pub target: String,
+    /// The held-out tracks' median target SDR after the last epoch (dB).
+    pub val_sdr: Option<f64>,
+    /// Every measurement while training.
+    pub val_sdr_history: Vec<SdrAt>,
+}
+
+/// A held-out SDR measured after an epoch.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct SdrAt {
+    pub epoch: usize,
+    /// dB, the median over the held-out tracks.
+    pub sdr: f64,
+}
+
+/// A track's mono mixture and target at the model's rate.
+fn mono_at(track: &Track, rate: u32) -> Result<(Vec<f32>, Vec<f32>)> {
+    let conv = |ch: &[Vec<f32>]| -> Result<Vec<f32>> {
+        let m = to_mono(ch);
+        if track.sample_rate == rate {
+            Ok(m)
+        } else {
+            resample(&m, track.sample_rate, rate).map_err(|e| TaskError::file(&track.name, e))
+        }
+    };
+    Ok((conv(&track.mixture)?, conv(&track.target)?))
+}
+
+/// Median SDR (dB) of the target over 1 s windows, for a separated track.
+fn target_sdr(track: &Track, est: &[Vec<f32>], rest: &[Vec<f32>]) -> Option<f64> {
+    let f64s = |c: &[Vec<f32>]| -> Vec<Vec<f64>> {
+        c.iter()
+            .map(|x| x.iter().map(|&v| f64::from(v)).collect())
+            .collect()
+    };
+    let refs = [f64s(&track.target), f64s(&track.accompaniment)];
+    let ests = [f64s(est), f64s(rest)];
+    let sr = track.sample_rate as usize;
+    bss_eval_v4(&refs, &ests, sr, sr)
+        .ok()
+        .map(|m| nanmedian(&m.sdr[0]))
+}
+
+/// Trains a separator in `opts.out`; reports the held-out tracks' median target SDR.
+pub fn train_separator(
+    opts: &SeparationTraining,
+    spec: &ModelSpec,
+    device: &Device,
+    progress: &dyn Progress,
+) -> Result<SeparationTrained> {
+    let t0 = Instant::now();
+    let cfg = &opts.config;
+    RunDir::check_new(&opts.out)?;
+    let (_, files) = discover(&opts.data)?;
+    let mut held: Vec<bool> = files
+        .iter()
+        .map(|t| t.subset.eq_ignore_ascii_case("test"))
+        .collect();
+    if held.iter().all(|&h| !h) {
+        // No test subset: the last track is held out (if there are two or more).
+        held = (0..files.len())
+            .map(|i| i + 1 == files.len() && files.len() > 1)
+            .collect();
+    }
+    // The spectrograms depend on the STFT and the target, not on how patches are cut from them.
+    let spectra = json!({"layout": "(frames, [mixture, target], bins) magnitude", "target": opts.target,
+        "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "hop_length": cfg.hop_length});
+    let cache_dir = opts.cache.clone().unwrap_or_else(|| opts.out.join("cache"));
+    let cache =
+        FeatureCache::new(&cache_dir.join("separation"), spectra.to_string()).map_err(|e| {
+            TaskError::Folder {
+                path: cache_dir.clone(),
+                actual: e.to_string(),
+                hint: "choose a writable folder with --cache DIR".into(),
+            }
+        })?;
+    progress.start("tracks", files.len());
+    let (mut train, mut val, mut held_tracks) = (Vec::new(), Vec::new(), Vec::new());
+    for (tf, &h) in files.iter().zip(&held) {
+        let sources: Vec<&Path> = std::iter::once(&tf.mixture)
+            .chain(tf.stems.iter().map(|(_, p)| p))
+            .chain(&tf.accompaniment)
+            .map(PathBuf::as_path)
+            .collect();
+        let entry = cache.ensure(&sources, || -> Result<_> {
+            let track = load_track(tf, &opts.target)?;
+            if let Some(w) = track.mixture_warning() {
+                progress.note(&format!("warning: {w}"));
+            }
+            let (mix, tgt) = mono_at(&track, cfg.sample_rate)?;
+            cfg.track_spectra(&mix, &tgt)
+                .map_err(|e| TaskError::file(&track.name, e))
+        })?;
+        if h {
+            val.push(entry);
+            if held_tracks.len() < VAL_SDR_TRACKS {
+                held_tracks.push(load_track(tf, &opts.target)?.excerpt(VAL_SDR_SECONDS));
+            }
+        } else {
+            train.push(entry);
+        }
+        progress.step();
+    }
+    progress.finish();
+    if train.is_empty() {
+        return Err(TaskError::Folder {
+            path: opts.data.clone(),
+            actual: "no training tracks (all are held out for testing)".into(),
+            hint: "add tracks to its train (MUSDB18-HQ) or Dev (DSD100) subset".into(),
+        });
+    }
+    let patches = |entries: &[PathBuf]| {
+        PatchDataset::open(cfg, entries).map_err(|e| TaskError::file(&cache_dir, e))
+    };
+    let (train_ds, val_ds) = (Arc::new(patches(&train)?), patches(&val)?);
+    progress.note(&format!(
+        "{} training patches of {}×{}×1 from {} tracks, {} validation patches from {} held-out tracks (spectrograms in {})",
+        train_ds.len(), cfg.bins(), cfg.patch, train.len(), val_ds.len(), val.len(), cache.dir().display()
+    ));
+    let loss = Loss::parse(spec.loss.as_deref().unwrap_or("mean_absolute_error"))?;
+    let mut net = Network::initialized(spec, opts.fit.seed, device)?;
+    let train_cfg = opts.fit.config(loss, train_ds.len(), 0.0)?;
+    let options = json!({"task": "separation", "loss": loss.name(), "batch_size": opts.fit.batch_size,
+        "optimizer": opts.fit.optimizer, "learning_rate": opts.fit.learning_rate, "seed": opts.fit.seed});
+    check_data(&net, train_ds.as_ref(), &train_cfg)?;
+    let run = RunDir::create(&opts.out, spec, &options)?;
+    run.write_json(RunDir::SEPARATION, &cfg.to_json(&opts.target))?;
+    let mut trainer = Trainer::new(&mut net, train_cfg);
+    if !val_ds.is_empty() {
+        trainer = trainer.with_validation(Arc::new(val_ds));
+    }
+    let held_sdr = |net: &Network| -> Option<f64> {
+        let sdrs: Vec<f64> = held_tracks
+            .iter()
+            .filter_map(|t| {
+                let s = cfg.separate(net, &t.mixture, t.sample_rate).ok()?;
+                target_sdr(t, &s.target, &s.rest)
+            })
+            .collect();
+        (!sdrs.is_empty()).then(|| nanmedian(&sdrs))
+    };
+    let key = format!("val_{}_sdr", opts.target);
+    let mut history: Vec<SdrAt> = Vec::new();
+    let mut metric = |net: &Network, h: &EpochLog| {
+        if !(h.epoch.is_multiple_of(VAL_SDR_EVERY) || h.epoch == opts.fit.epochs) {
+            return None;
+        }
+        let sdr = held_sdr(net)?;
+        history.push(SdrAt {
+            epoch: h.epoch,
+            sdr,
+        });
+        Some(format!("{key} {sdr:.2} dB"))
+    };
+    let mut training = fit(&mut trainer, train_ds, &run, loss, progress, &mut metric)?;
+    drop(trainer);
+    // The last epoch's measurement when it was taken (a run stopped early was not measured).
+    let val_sdr = history
+        .last()
+        .filter(|m| m.epoch == training.epochs)
+        .map(|m| m.sdr)
+        .or_else(|| held_sdr(&net));
+    training.seconds = t0.elapsed().as_secs_f64();
+    Ok(SeparationTrained {
+        training,
+        target: opts.target.clone(),
+        val_sdr,
+        val_sdr_history: history,
+    })
+}
+
+/// A trained separator: the network, its settings and its target's name.
+pub struct Separator {
+    pub net: Network,
+    pub config: SeparationConfig,
+    pub target: String,
+}
+
+/// One separated file's record.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeparatedFile {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub seconds: f64,
+    pub audio_seconds: f64,
+    pub realtime_factor: f64,
+}
+
+impl Separator {
+    /// The separator of a `train separation` run.
+    pub fn load(run: &Path, device: &Device) -> Result<Separator> {
+        let run = RunDir::open(run);
+        let net = run.network(device)?;
+        let v = run.read_json(RunDir::SEPARATION, "soundcheck train separation")?;
+        let (config, target) =
+            SeparationConfig::from_json(&v).ok_or_else(|| TaskError::Folder {
+                path: run.file(RunDir::SEPARATION),
+                actual: "incomplete settings".into(),
+                hint: "train the run again".into(),
+            })?;
+        Ok(Separator {
+            net,
+            config,
+            target,
+        })
+    }
+
+    /// Separates one file into `dir` (`<target>.wav`, `accompaniment.wav` at the input's rate
+    /// and channels; `mixture.png` and `mask.png` with `png`), piece by piece so memory does
+    /// not grow with the length.
+    pub fn separate_file(
+        &self,
+        path: &Path,
+        dir: &Path,
+        png: bool,
+        progress: &dyn Progress,
+    ) -> Result<SeparatedFile> {
+        let cfg = &self.config;
+        let mut src = AudioSource::open(path).map_err(|e| TaskError::file(path, e))?;
+        let rate = src.sample_rate();
+        std::fs::create_dir_all(dir).map_err(|e| TaskError::io(dir, "create the folder", e))?;
+        let stream = |name: &str| {
+            let out = dir.join(name);
+            WavStream::create(&out, src.channels(), rate).map_err(|e| TaskError::file(&out, e))
+        };
+        let mut target_out = stream(&format!("{}.wav", self.target))?;
+        let mut rest_out = stream("accompaniment.wav")?;
+        let chunking = Chunking::default();
+        let pieces = (src.frames() as f64 / (chunking.piece * rate as f64)).ceil() as usize;
+        progress.start(
+            &dir.file_name().unwrap_or_default().to_string_lossy(),
+            pieces,
+        );
+        let t = Instant::now();
+        let mask = cfg
+            .separate_stream(
+                &self.net,
+                &mut src,
+                &mut target_out,
+                &mut rest_out,
+                chunking,
+                &mut |_, _| progress.step(),
+            )
+            .map_err(|e| TaskError::file(path, e))?;
+        let seconds = t.elapsed().as_secs_f64();
+        progress.finish();
+        target_out.finish().map_err(|e| TaskError::file(dir, e))?;
+        rest_out.finish().map_err(|e| TaskError::file(dir, e))?;
+        if let (true, Some(mask)) = (png, mask) {
+            // The mask of the first piece, over that piece's mixture.
+            let span = ((chunking.piece + chunking.fade + chunking.margin) * rate as f64) as usize;
+            let mono = to_mono(&src.read(0, span).map_err(|e| TaskError::file(path, e))?);
+            let mono = if rate == cfg.sample_rate {
+                mono
+            } else {
+                resample(&mono, rate, cfg.sample_rate).map_err(|e| TaskError::file(path, e))?
+            };
+            self.draw_mask(dir, &mask, &mono)?;
+        }
+        let audio_seconds = src.frames() as f64 / rate as f64;
+        Ok(SeparatedFile {
+            input: path.to_path_buf(),
+            output: dir.to_path_buf(),
+            seconds,
+            audio_seconds,
+            realtime_factor: audio_seconds / seconds.max(1e-9),
+        })
+    }
+
+    /// The mask (and the mixture's dB spectrogram under it) as pictures.
+    fn draw_mask(&self, dir: &Path, mask: &Array2<f32>, mono: &[f32]) -> Result<()> {
+        let cfg = &self.config;
+        let picture_error = |e: String| TaskError::Folder {
+            path: dir.to_path_buf(),
+            actual: format!("the mask pictures could not be drawn ({e})"),
+            hint: "check the free space and permissions".into(),
+        };
+        let spectrum =
+            soundcheck_audio::stft(mono, &cfg.stft()).map_err(|e| TaskError::file(dir, e))?;
+        let db = soundcheck_audio::amplitude_to_db(
+            &soundcheck_audio::magnitude(&spectrum),
+            soundcheck_audio::Ref::Max,
+            1e-5,
+            Some(80.0),
+        )
+        .map_err(|e| TaskError::file(dir, e))?;
+        let axes = |title: &str, value: &str| Axes {
+            title: title.into(),
+            x_step: cfg.hop_length as f64 / cfg.sample_rate as f64,
+            y_label: "FREQUENCY (HZ)".into(),
+            y_step: cfg.sample_rate as f64 / cfg.n_fft as f64,
+            value_label: value.into(),
+        };
+        write_png(&dir.join("mixture.png"), &db, &axes("MIXTURE", "DB")).map_err(picture_error)?;
+        write_png(
+            &dir.join("mask.png"),
+            &mask.mapv(|m| m * 100.0),
+            &axes("MASK", "%"),
+        )
+        .map_err(picture_error)
+    }
+}
+
+/// The output folder of a mixture: `out/<file stem>`.
+pub fn output_dir(out: &Path, mixture: &Path) -> PathBuf {
+    out.join(mixture.file_stem().unwrap_or(mixture.as_os_str()))
+}
+
+/// Separates every mixture into `out/<file stem>/`, refusing two mixtures that would share a
+/// folder before anything is written.
+pub fn separate_files(
+    separator: &Separator,
+    mixtures: &[PathBuf],
+    out: &Path,
+    png: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<SeparatedFile>> {
+    for (i, m) in mixtures.iter().enumerate() {
+        if let Some(other) = mixtures[..i]
+            .iter()
+            .find(|o| output_dir(out, o) == output_dir(out, m))
+        {
+            return Err(TaskError::Folder {
+                path: output_dir(out, m),
+                actual: format!(
+                    "{} and {} would both be written to this folder",
+                    other.display(),
+                    m.display()
+                ),
+                hint: "separate them into different -o folders".into(),
+            });
+        }
+    }
+    mixtures
+        .iter()
+        .map(|m| separator.separate_file(m, &output_dir(out, m), png, progress))
+        .collect()
+}

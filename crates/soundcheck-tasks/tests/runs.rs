@@ -1,0 +1,138 @@
+//! Training runs as a library: a new array run, its resumption, the refusals that keep a user's
+//! files safe, and the errors' exit kinds, without spawning the binary.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use soundcheck_nn::Device;
+use soundcheck_shape::ModelSpec;
+use soundcheck_tasks::{
+    resume_arrays, train_arrays, ArrayTraining, FailureKind, FitOptions, Progress, Quiet, RunDir,
+};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sc-tasks-runs-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn spec() -> ModelSpec {
+    ModelSpec::from_toml_str(
+        "input_shape = [2]\nloss = \"mse\"\n[[layers]]\ntype = \"Dense\"\nunits = 1\n",
+    )
+    .unwrap()
+}
+
+/// y = 2·x0 − x1 on 64 examples.
+fn write_data(dir: &Path) {
+    let mut rng = soundcheck_data::SplitMix64::new(5);
+    let x: Vec<f32> = (0..128).map(|_| rng.uniform() as f32).collect();
+    let y: Vec<f32> = x.chunks(2).map(|r| 2.0 * r[0] - r[1]).collect();
+    soundcheck_npy::write(&dir.join("x.npy"), &[64, 2], &x).unwrap();
+    soundcheck_npy::write(&dir.join("y.npy"), &[64, 1], &y).unwrap();
+}
+
+/// Records the notes a task makes.
+#[derive(Default)]
+struct Notes(Mutex<Vec<String>>);
+
+impl Progress for Notes {
+    fn note(&self, line: &str) {
+        self.0.lock().unwrap().push(line.to_string());
+    }
+}
+
+#[test]
+fn an_array_run_trains_resumes_and_keeps_its_files() {
+    let d = tmp("arrays");
+    write_data(&d);
+    let opts = ArrayTraining {
+        data: d.clone(),
+        loss: None,
+        validation_split: 0.25,
+        fit: FitOptions {
+            epochs: 2,
+            batch_size: 16,
+            learning_rate: 0.05,
+            ..FitOptions::default()
+        },
+        out: d.join("run"),
+    };
+    let notes = Notes::default();
+    let first = train_arrays(&opts, &spec(), &Device::flex(), &notes).unwrap();
+    assert_eq!((first.epochs, first.resumed_from_epoch), (2, None));
+    assert_eq!(first.loss_function, "mean_squared_error");
+    let lines = notes.0.lock().unwrap().clone();
+    assert!(
+        lines[0].starts_with("epoch 1/2: loss") && lines[0].contains("val_loss"),
+        "{lines:?}"
+    );
+    for f in [
+        RunDir::MODEL,
+        RunDir::OPTIONS,
+        RunDir::WEIGHTS,
+        RunDir::CHECKPOINT,
+        RunDir::LOG,
+        RunDir::CURVES,
+    ] {
+        assert!(d.join("run").join(f).exists(), "{f}");
+    }
+    // A second new run into the folder is refused and leaves the first one as it was.
+    let weights = std::fs::read(d.join("run").join(RunDir::WEIGHTS)).unwrap();
+    let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
+    assert!(e.to_string().contains("already holds a run"), "{e}");
+    assert_eq!(e.kind(), FailureKind::Input);
+    assert_eq!(
+        std::fs::read(d.join("run").join(RunDir::WEIGHTS)).unwrap(),
+        weights
+    );
+    // Resumed with its own options up to 3 epochs.
+    let resumed = resume_arrays(&d.join("run"), &d, 3, &Device::flex(), &Quiet).unwrap();
+    assert_eq!((resumed.epochs, resumed.resumed_from_epoch), (3, Some(2)));
+    // The first two epochs come back from the checkpoint (JSON: equal to the last digit).
+    for (a, b) in resumed.history[..2].iter().zip(&first.history) {
+        let close = |k: &str| (a[k].as_f64().unwrap() - b[k].as_f64().unwrap()).abs() < 1e-12;
+        assert!(
+            a["epoch"] == b["epoch"] && close("loss") && close("val_loss"),
+            "{a} vs {b}"
+        );
+    }
+}
+
+#[test]
+fn bad_options_and_misfit_data_are_named_before_anything_is_written() {
+    let d = tmp("refusals");
+    write_data(&d);
+    let mut opts = ArrayTraining {
+        data: d.clone(),
+        loss: Some("mse".into()),
+        validation_split: 0.0,
+        fit: FitOptions {
+            epochs: 0,
+            ..FitOptions::default()
+        },
+        out: d.join("run"),
+    };
+    let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--epochs 0: expected a positive number of epochs"
+    );
+    opts.fit.epochs = 1;
+    opts.fit.schedule = "linear".into();
+    let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("--schedule linear: expected constant, cosine"),
+        "{e}"
+    );
+    // A model taking 3 features: a shape failure (exit 1), found before the run folder exists.
+    opts.fit.schedule = "constant".into();
+    let wide =
+        ModelSpec::from_toml_str("input_shape = [3]\n[[layers]]\ntype = \"Dense\"\nunits = 1\n")
+            .unwrap();
+    let e = train_arrays(&opts, &wide, &Device::flex(), &Quiet).unwrap_err();
+    assert_eq!(e.kind(), FailureKind::Shape, "{e}");
+    assert!(!d.join("run").join(RunDir::MODEL).exists());
+}
