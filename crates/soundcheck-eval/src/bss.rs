@@ -234,7 +234,7 @@ pub fn bss_eval_v4(
             return Err(EvalError::InvalidParameter { name, value });
         }
     }
-    let (nsrc, nchan, nsampl) = validate(references, estimates)?;
+    let (nsrc, _, nsampl) = validate(references, estimates)?;
     let l = FILTERS_LEN;
     let (c_all, c_own) = filters(references, estimates)?;
     let nwin = if window < nsampl {
@@ -256,7 +256,6 @@ pub fn bss_eval_v4(
         .zip(&c_own)
         .map(|(a, o)| (spectra(a), spectra(o)))
         .unzip();
-    let all_sources: Vec<usize> = (0..nsrc).collect();
     let frames: Vec<[Vec<f64>; 4]> = (0..nwin)
         .into_par_iter()
         .map(|t| {
@@ -275,7 +274,14 @@ pub fn bss_eval_v4(
                     .map(|src| src.iter().map(|ch| wfft.spectrum(&ch[s..e])).collect())
                     .collect()
             };
-            let (refs_f, ests_f) = (spectra(references), spectra(estimates));
+            let frame = Frame {
+                references,
+                estimates,
+                refs_f: spectra(references),
+                ests_f: spectra(estimates),
+                wfft: &wfft,
+                range: s..e,
+            };
             let mut out = [
                 vec![0.0; nsrc],
                 vec![0.0; nsrc],
@@ -283,66 +289,10 @@ pub fn bss_eval_v4(
                 vec![0.0; nsrc],
             ];
             for j in 0..nsrc {
-                let (
-                    mut e_true,
-                    mut e_err,
-                    mut e_spat,
-                    mut e_own,
-                    mut e_interf,
-                    mut e_all,
-                    mut e_artif,
-                ) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-                for c in 0..nchan {
-                    // Σ filters ∗ windowed references, in the frequency domain.
-                    let project = |filters: &[Vec<Complex64>], sources: &[usize]| {
-                        let mut acc = vec![Complex64::new(0.0, 0.0); wfft.n / 2 + 1];
-                        for (k, &jj) in sources.iter().enumerate() {
-                            for (cj, rf) in refs_f[jj].iter().enumerate() {
-                                let hf = &filters[k * nchan + cj];
-                                for (a, (x, y)) in acc.iter_mut().zip(hf.iter().zip(rf)) {
-                                    *a += x * y;
-                                }
-                            }
-                        }
-                        acc
-                    };
-                    let p_all = project(&h_all[j][c], &all_sources);
-                    let p_own = project(&h_own[j][c], &[j]);
-                    // The error energies compare the estimate with the reference sample by
-                    // sample, so that an exact estimate gives exactly 0 (museval's +inf).
-                    let (r, est) = (&references[j][c][s..e], &estimates[j][c][s..e]);
-                    for (st, es) in r.iter().zip(est) {
-                        e_true += st * st;
-                        e_err += (es - st) * (es - st);
-                    }
-                    // The projections' energies by Parseval: every signal is shorter than the
-                    // FFT (window + filter − 1 samples), so the spectra hold them whole.
-                    let (s_f, e_f) = (&refs_f[j][c], &ests_f[j][c]);
-                    let last = wfft.n / 2;
-                    for k in 0..=last {
-                        let w = if k == 0 || k == last { 1.0 } else { 2.0 };
-                        let (po, pa) = (p_own[k], p_all[k]);
-                        e_spat += w * (po - s_f[k]).norm_sqr();
-                        e_own += w * po.norm_sqr();
-                        e_interf += w * (pa - po).norm_sqr();
-                        e_all += w * pa.norm_sqr();
-                        e_artif += w * (e_f[k] - pa).norm_sqr();
-                    }
+                let m = frame.metrics(j, &h_all[j], &h_own[j]);
+                for (o, v) in out.iter_mut().zip(m) {
+                    o[j] = v;
                 }
-                let n = wfft.n as f64;
-                let (e_spat, e_own, e_interf, e_all, e_artif) =
-                    (e_spat / n, e_own / n, e_interf / n, e_all / n, e_artif / n);
-                let db = |num: f64, den: f64| {
-                    if den == 0.0 {
-                        f64::INFINITY
-                    } else {
-                        10.0 * (num / den).log10()
-                    }
-                };
-                out[0][j] = db(e_true, e_err);
-                out[1][j] = db(e_true, e_spat);
-                out[2][j] = db(e_own, e_interf);
-                out[3][j] = db(e_all, e_artif);
             }
             out
         })
@@ -358,6 +308,88 @@ pub fn bss_eval_v4(
         sir: pick(2),
         sar: pick(3),
     })
+}
+
+/// One window of every reference and estimate, with their spectra at the window's FFT size.
+struct Frame<'a> {
+    references: &'a Sources,
+    estimates: &'a Sources,
+    /// `[source][channel]` spectra of the windowed signals.
+    refs_f: Vec<Vec<Vec<Complex64>>>,
+    ests_f: Vec<Vec<Vec<Complex64>>>,
+    wfft: &'a Fft,
+    range: std::ops::Range<usize>,
+}
+
+impl Frame<'_> {
+    /// SDR, ISR, SIR and SAR (dB) of estimate `j` in this window, from its distortion filters'
+    /// spectra onto all references (`h_all`) and onto its own (`h_own`), per channel.
+    fn metrics(
+        &self,
+        j: usize,
+        h_all: &[Vec<Vec<Complex64>>],
+        h_own: &[Vec<Vec<Complex64>>],
+    ) -> [f64; 4] {
+        let (nsrc, nchan) = (self.references.len(), self.references[0].len());
+        let all_sources: Vec<usize> = (0..nsrc).collect();
+        let wfft = self.wfft;
+        let (mut e_true, mut e_err, mut e_spat, mut e_own, mut e_interf, mut e_all, mut e_artif) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for c in 0..nchan {
+            // Σ filters ∗ windowed references, in the frequency domain.
+            let project = |filters: &[Vec<Complex64>], sources: &[usize]| {
+                let mut acc = vec![Complex64::new(0.0, 0.0); wfft.n / 2 + 1];
+                for (k, &jj) in sources.iter().enumerate() {
+                    for (cj, rf) in self.refs_f[jj].iter().enumerate() {
+                        let hf = &filters[k * nchan + cj];
+                        for (a, (x, y)) in acc.iter_mut().zip(hf.iter().zip(rf)) {
+                            *a += x * y;
+                        }
+                    }
+                }
+                acc
+            };
+            let p_all = project(&h_all[c], &all_sources);
+            let p_own = project(&h_own[c], &[j]);
+            // The error energies compare the estimate with the reference sample by sample, so
+            // that an exact estimate gives exactly 0 (museval's +inf).
+            let r = &self.references[j][c][self.range.clone()];
+            let est = &self.estimates[j][c][self.range.clone()];
+            for (st, es) in r.iter().zip(est) {
+                e_true += st * st;
+                e_err += (es - st) * (es - st);
+            }
+            // The projections' energies by Parseval: every signal is shorter than the FFT
+            // (window + filter − 1 samples), so the spectra hold them whole.
+            let (s_f, e_f) = (&self.refs_f[j][c], &self.ests_f[j][c]);
+            let last = wfft.n / 2;
+            for k in 0..=last {
+                let w = if k == 0 || k == last { 1.0 } else { 2.0 };
+                let (po, pa) = (p_own[k], p_all[k]);
+                e_spat += w * (po - s_f[k]).norm_sqr();
+                e_own += w * po.norm_sqr();
+                e_interf += w * (pa - po).norm_sqr();
+                e_all += w * pa.norm_sqr();
+                e_artif += w * (e_f[k] - pa).norm_sqr();
+            }
+        }
+        let n = wfft.n as f64;
+        let (e_spat, e_own, e_interf, e_all, e_artif) =
+            (e_spat / n, e_own / n, e_interf / n, e_all / n, e_artif / n);
+        let db = |num: f64, den: f64| {
+            if den == 0.0 {
+                f64::INFINITY
+            } else {
+                10.0 * (num / den).log10()
+            }
+        };
+        [
+            db(e_true, e_err),
+            db(e_true, e_spat),
+            db(e_own, e_interf),
+            db(e_all, e_artif),
+        ]
+    }
 }
 
 /// museval's track score: the median over frames, skipping NaN (silent) frames; all NaN gives NaN.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use ndarray::Zip;
 use soundcheck_audio::{decode, istft, stft, Decoded, StftConfig};
 
-use crate::bss::{bss_eval_v4, nanmedian, EvalError, Metrics};
+use crate::bss::{bss_eval_v4, nanmedian, EvalError, Metrics, Sources};
 
 /// What to score and how: museval's defaults are 1 s windows and hops.
 #[derive(Clone, Debug)]
@@ -212,45 +212,12 @@ fn evaluate_track(
         }
         other => format!("track {name}: {other}"),
     })?;
-    let baselines = if let Some(oracle_stft) = &a.baselines {
-        let mixture = match mixture_file.first() {
-            Some(f) => {
-                let m = decode(f).map_err(|e| e.to_string())?;
-                if (m.sample_rate, m.channels.len(), m.frames()) != (sr, c0, n0) {
-                    return Err(format!(
-                        "{}: {} channel(s) × {} samples at {} Hz, but the stems are {c0} × {n0} at {sr} Hz: the mixture must match its stems",
-                        f.display(),
-                        m.channels.len(),
-                        m.frames(),
-                        m.sample_rate
-                    ));
-                }
-                to_f64(&m)
-            }
-            None => (0..refs[0].len())
-                .map(|c| {
-                    (0..refs[0][c].len())
-                        .map(|t| refs.iter().map(|s| s[c][t]).sum())
-                        .collect()
-                })
-                .collect(),
-        };
-        let cfg = StftConfig {
-            n_fft: oracle_stft.n_fft,
-            hop_length: Some(oracle_stft.hop_length),
-            ..StftConfig::default()
-        };
-        let oracle = oracle_irm(&refs, &mixture, &cfg)?;
-        let as_mixture = vec![mixture; refs.len()];
-        let scored = |e: &[Vec<Vec<f64>>], what: &str| {
-            score(e).map_err(|err| format!("track {name}, {what} baseline: {err}"))
-        };
-        Some([
-            scored(&as_mixture, "mixture")?,
-            scored(&oracle, "oracle IRM")?,
-        ])
-    } else {
-        None
+    let baselines = match &a.baselines {
+        Some(oracle) => {
+            let mixture = mixture_of(mixture_file.first(), &refs, (sr, c0, n0))?;
+            Some(baseline_scores(name, &refs, mixture, oracle, &score)?)
+        }
+        None => None,
     };
     Ok((
         TrackScores {
@@ -262,6 +229,55 @@ fn evaluate_track(
         },
         warnings,
     ))
+}
+
+/// The track's mixture: its mixture file, which must match the stems, or the stems' sum.
+fn mixture_of(
+    file: Option<&PathBuf>,
+    refs: &[Vec<Vec<f64>>],
+    (sr, c0, n0): (u32, usize, usize),
+) -> Result<Vec<Vec<f64>>, String> {
+    let Some(f) = file else {
+        return Ok((0..refs[0].len())
+            .map(|c| {
+                (0..refs[0][c].len())
+                    .map(|t| refs.iter().map(|s| s[c][t]).sum())
+                    .collect()
+            })
+            .collect());
+    };
+    let m = decode(f).map_err(|e| e.to_string())?;
+    if (m.sample_rate, m.channels.len(), m.frames()) != (sr, c0, n0) {
+        return Err(format!(
+            "{}: {} channel(s) × {} samples at {} Hz, but the stems are {c0} × {n0} at {sr} Hz: the mixture must match its stems",
+            f.display(),
+            m.channels.len(),
+            m.frames(),
+            m.sample_rate
+        ));
+    }
+    Ok(to_f64(&m))
+}
+
+/// The scores of the two baselines: the mixture as every stem's estimate, and the oracle IRM.
+fn baseline_scores(
+    name: &str,
+    refs: &[Vec<Vec<f64>>],
+    mixture: Vec<Vec<f64>>,
+    oracle: &OracleStft,
+    score: &dyn Fn(&Sources) -> Result<Metrics, EvalError>,
+) -> Result<[Metrics; 2], String> {
+    let cfg = StftConfig {
+        n_fft: oracle.n_fft,
+        hop_length: Some(oracle.hop_length),
+        ..StftConfig::default()
+    };
+    let irm = oracle_irm(refs, &mixture, &cfg)?;
+    let as_mixture = vec![mixture; refs.len()];
+    let scored = |e: &[Vec<Vec<f64>>], what: &str| {
+        score(e).map_err(|err| format!("track {name}, {what} baseline: {err}"))
+    };
+    Ok([scored(&as_mixture, "mixture")?, scored(&irm, "oracle IRM")?])
 }
 
 /// The oracle ideal ratio mask's estimates: each stem's share of the power in every bin,

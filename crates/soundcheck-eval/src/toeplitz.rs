@@ -119,24 +119,12 @@ fn identity_minus_product(a: &[f64], b: &[f64], p: usize) -> Vec<f64> {
 const PARALLEL_BLOCKS: usize = 64;
 
 impl BlockToeplitz {
-    /// Solves `T·x = y` for `r` right-hand sides. `y` and the result are `n` blocks of `p × r`
-    /// (row `a·p + i`, column `e` at `(a·p + i)·r + e`). `None` when a leading block is singular.
-    ///
-    /// Levinson's recursion keeps a forward and a backward solution for `I` at the first and at
-    /// the last block and grows them (and `x`) one block at a time. It is as accurate as a
-    /// Cholesky solve on positive-definite matrices of moderate condition, which Gram matrices of
-    /// audio with 512 lags are (the museval fixtures check it to 0.01 dB).
-    ///
-    /// # Shapes
-    /// - `y`: `[n·p·r]` → `x`: `[n·p·r]`
-    pub fn solve(&self, y: &[f64], r: usize) -> Option<Vec<f64>> {
+    /// The blocks laid out so that each step of [`BlockToeplitz::solve`] is long dot products
+    /// and axpys rather than many p × p products: the blocks' rows in reverse block order
+    /// (C(m), …, C(1), which meet f_0, …, f_{m−1}, lie side by side) and the blocks' columns in
+    /// block order (C(−t) = C(t)ᵀ); f, b and x are kept by columns (f[q][j·p + k] = (f_j)[k][q]).
+    fn layout(&self) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
         let (p, n) = (self.p, self.blocks.len());
-        let np = n * p;
-        assert_eq!(y.len(), np * r, "right-hand sides of the system's size");
-        // Everything is laid out so that each step is long dot products and axpys rather than
-        // many p × p products: the blocks' rows in reverse block order (C(m), …, C(1), which
-        // meet f_0, …, f_{m−1}, lie side by side), the blocks' columns in block order (C(−t) =
-        // C(t)ᵀ), and f, b and x by columns (f[q][j·p + k] = (f_j)[k][q]).
         let rows: Vec<Vec<f64>> = (0..p)
             .map(|i| {
                 (0..n)
@@ -152,6 +140,24 @@ impl BlockToeplitz {
                     .collect()
             })
             .collect();
+        (rows, cols)
+    }
+
+    /// Solves `T·x = y` for `r` right-hand sides. `y` and the result are `n` blocks of `p × r`
+    /// (row `a·p + i`, column `e` at `(a·p + i)·r + e`). `None` when a leading block is singular.
+    ///
+    /// Levinson's recursion keeps a forward and a backward solution for `I` at the first and at
+    /// the last block and grows them (and `x`) one block at a time. It is as accurate as a
+    /// Cholesky solve on positive-definite matrices of moderate condition, which Gram matrices of
+    /// audio with 512 lags are (the museval fixtures check it to 0.01 dB).
+    ///
+    /// # Shapes
+    /// - `y`: `[n·p·r]` → `x`: `[n·p·r]`
+    pub fn solve(&self, y: &[f64], r: usize) -> Option<Vec<f64>> {
+        let (p, n) = (self.p, self.blocks.len());
+        let np = n * p;
+        assert_eq!(y.len(), np * r, "right-hand sides of the system's size");
+        let (rows, cols) = self.layout();
         // Σ, the Schur complement of the newest block given the ones before it (the pivots a
         // block Cholesky factorisation would take), is positive definite exactly when the matrix
         // is: dependent references (say one channel a delayed copy of another) show up as a
@@ -221,28 +227,14 @@ impl BlockToeplitz {
                     .collect::<Vec<f64>>()
             };
             let (beta, gamma) = (neg(&ef, &alpha), neg(&eb, &delta));
-            // f' = [f; 0]·α + [0; b]·β and b' = [f; 0]·γ + [0; b]·δ, column by column.
-            let grow = |(q, out): (usize, &mut Vec<f64>)| {
-                let (q, (left, right)) = if q < p {
-                    (q, (&alpha, &beta))
-                } else {
-                    (q - p, (&gamma, &delta))
-                };
-                out[..len + p].iter_mut().for_each(|v| *v = 0.0);
-                for k in 0..p {
-                    axpy(&mut out[..len], &f[k][..len], left[k * p + q]);
-                    axpy(&mut out[p..len + p], &b[k][..len], right[k * p + q]);
-                }
-            };
-            let mut grown: Vec<&mut Vec<f64>> = f2.iter_mut().chain(b2.iter_mut()).collect();
-            if parallel {
-                grown
-                    .par_iter_mut()
-                    .enumerate()
-                    .for_each(|(q, v)| grow((q, v)));
-            } else {
-                grown.iter_mut().enumerate().for_each(|(q, v)| grow((q, v)));
-            }
+            grow(
+                &f,
+                &b,
+                (&mut f2, &mut b2),
+                [&alpha, &beta, &gamma, &delta],
+                len,
+                parallel,
+            );
             std::mem::swap(&mut f, &mut f2);
             std::mem::swap(&mut b, &mut b2);
             // x' = [x; 0] + b'·(y_m − θ)
@@ -260,6 +252,37 @@ impl BlockToeplitz {
         }
         let out: Vec<f64> = (0..np * r).map(|i| x[i % r][i / r]).collect();
         out.iter().all(|v| v.is_finite()).then_some(out)
+    }
+}
+
+/// One Levinson step of the forward and backward solutions, into `next`: f' = [f; 0]·α +
+/// [0; b]·β and b' = [f; 0]·γ + [0; b]·δ, column by column (`len` = m·p rows so far).
+fn grow(
+    f: &[Vec<f64>],
+    b: &[Vec<f64>],
+    next: (&mut [Vec<f64>], &mut [Vec<f64>]),
+    [alpha, beta, gamma, delta]: [&[f64]; 4],
+    len: usize,
+    parallel: bool,
+) {
+    let p = f.len();
+    let grow_one = |(q, out): (usize, &mut &mut Vec<f64>)| {
+        let (q, (left, right)) = if q < p {
+            (q, (alpha, beta))
+        } else {
+            (q - p, (gamma, delta))
+        };
+        out[..len + p].iter_mut().for_each(|v| *v = 0.0);
+        for k in 0..p {
+            axpy(&mut out[..len], &f[k][..len], left[k * p + q]);
+            axpy(&mut out[p..len + p], &b[k][..len], right[k * p + q]);
+        }
+    };
+    let mut grown: Vec<&mut Vec<f64>> = next.0.iter_mut().chain(next.1.iter_mut()).collect();
+    if parallel {
+        grown.par_iter_mut().enumerate().for_each(grow_one);
+    } else {
+        grown.iter_mut().enumerate().for_each(grow_one);
     }
 }
 

@@ -144,6 +144,16 @@ pub struct Trainer<'a> {
     validation: Option<Arc<dyn Dataset>>,
 }
 
+/// Running sums of an epoch's batches: the loss weighted by examples, and the correct
+/// predictions of a classifier.
+#[derive(Default)]
+struct EpochSums {
+    loss: f64,
+    examples: usize,
+    hits: usize,
+    rows: usize,
+}
+
 fn batch_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
     seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ (batch as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
@@ -261,6 +271,70 @@ impl<'a> Trainer<'a> {
         result
     }
 
+    /// One epoch's batches, a step each, with the epoch's start and every batch reported to
+    /// `observer`; `None` when it stopped the run.
+    fn train_epoch(
+        &mut self,
+        ds: &Arc<dyn Dataset>,
+        train_idx: &[usize],
+        loader: &LoaderConfig,
+        epoch: usize,
+        observer: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<Option<EpochSums>> {
+        let cfg = self.cfg.clone();
+        // The loader keeps the ragged last batch.
+        let n_batches = train_idx.len().div_ceil(cfg.batch_size);
+        let start = Event::EpochStart {
+            epoch: epoch + 1,
+            batches: n_batches,
+        };
+        if observer(start).is_break() {
+            return Ok(None);
+        }
+        let rx = batches(ds.clone(), train_idx, loader, epoch as u64)?;
+        let mut sums = EpochSums::default();
+        for (b, batch) in rx.into_iter().enumerate() {
+            let batch = batch?;
+            let n = batch.input_shape[0];
+            let x = DynTensor::from_data(&batch.input_shape, batch.inputs, self.net.device());
+            let mut pass = Pass::training(batch_seed(cfg.seed, epoch, b));
+            let out = self.net.run_graph(x, &mut pass)?;
+            let dims = out.dims();
+            let target = cfg.loss.dense_targets(&dims, &batch.targets)?;
+            if cfg.loss.has_accuracy() {
+                let (h, r) = cfg
+                    .loss
+                    .correct(&out.to_vec(), &target, dims[dims.len() - 1]);
+                sums.hits += h;
+                sums.rows += r;
+            }
+            let loss = cfg.loss.compute(out, target);
+            let value = loss.clone().into_scalar::<f32>();
+            if !value.is_finite() {
+                return Err(NnError::NonFinite {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    loss: value,
+                });
+            }
+            self.initial_loss.get_or_insert(value as f64);
+            self.step(loss, pass);
+            sums.loss += value as f64 * n as f64;
+            sums.examples += n;
+            let flow = observer(Event::Batch {
+                epoch: epoch + 1,
+                batch: b + 1,
+                batches: n_batches,
+                loss: sums.loss / sums.examples as f64,
+                examples: sums.examples,
+            });
+            if flow.is_break() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(sums))
+    }
+
     /// [`Trainer::fit`]'s work; it tracks the variables and leaves them tracked.
     fn fit_tracked(
         &mut self,
@@ -306,62 +380,10 @@ impl<'a> Trainer<'a> {
         self.net.variables_mut().track(true);
         for epoch in self.history.len()..cfg.epochs {
             let started = Instant::now();
-            // The loader keeps the ragged last batch.
-            let n_batches = train_idx.len().div_ceil(cfg.batch_size);
-            if observer(Event::EpochStart {
-                epoch: epoch + 1,
-                batches: n_batches,
-            })
-            .is_break()
-            {
+            let Some(sums) = self.train_epoch(&ds, &train_idx, &loader, epoch, observer)? else {
                 outcome.interrupted = true;
                 break;
-            }
-            let rx = batches(ds.clone(), &train_idx, &loader, epoch as u64)?;
-            let (mut sum, mut hits, mut rows, mut seen) = (0f64, 0usize, 0usize, 0usize);
-            for (b, batch) in rx.into_iter().enumerate() {
-                let batch = batch?;
-                let n = batch.input_shape[0];
-                let x = DynTensor::from_data(&batch.input_shape, batch.inputs, self.net.device());
-                let mut pass = Pass::training(batch_seed(cfg.seed, epoch, b));
-                let out = self.net.run_graph(x, &mut pass)?;
-                let dims = out.dims();
-                let target = cfg.loss.dense_targets(&dims, &batch.targets)?;
-                if cfg.loss.has_accuracy() {
-                    let (h, r) = cfg
-                        .loss
-                        .correct(&out.to_vec(), &target, dims[dims.len() - 1]);
-                    hits += h;
-                    rows += r;
-                }
-                let loss = cfg.loss.compute(out, target);
-                let value = loss.clone().into_scalar::<f32>();
-                if !value.is_finite() {
-                    return Err(NnError::NonFinite {
-                        epoch: epoch + 1,
-                        batch: b + 1,
-                        loss: value,
-                    });
-                }
-                self.initial_loss.get_or_insert(value as f64);
-                self.step(loss, pass);
-                sum += value as f64 * n as f64;
-                seen += n;
-                let flow = observer(Event::Batch {
-                    epoch: epoch + 1,
-                    batch: b + 1,
-                    batches: n_batches,
-                    loss: sum / seen as f64,
-                    examples: seen,
-                });
-                if flow.is_break() {
-                    outcome.interrupted = true;
-                    break;
-                }
-            }
-            if outcome.interrupted {
-                break;
-            }
+            };
             let (val_loss, val_accuracy) = if val_idx.is_empty() {
                 (None, None)
             } else {
@@ -370,8 +392,8 @@ impl<'a> Trainer<'a> {
             };
             let log = EpochLog {
                 epoch: epoch + 1,
-                loss: sum / seen.max(1) as f64,
-                accuracy: (rows > 0).then(|| hits as f64 / rows as f64),
+                loss: sums.loss / sums.examples.max(1) as f64,
+                accuracy: (sums.rows > 0).then(|| sums.hits as f64 / sums.rows as f64),
                 val_loss,
                 val_accuracy,
                 learning_rate: cfg

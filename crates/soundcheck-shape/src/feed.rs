@@ -110,7 +110,6 @@ fn keras_outcome(model: &Model, feed: &[usize]) -> String {
 /// `missing_channel_axis` or `feed_mismatch`, with a note on what Keras would have done.
 pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagnosis> {
     let declared = &model.inputs[0].shape;
-    let r = declared.rank();
     if let Some(&d) = feed.iter().find(|&&d| d > crate::shape::MAX_DIM) {
         return Err(
             Diagnosis::new(Kind::FeedMismatch, format!("the array has an axis of {d}"))
@@ -131,29 +130,76 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
         .expected(declared.to_string())
         .fix("feed a non-empty array"));
     }
+    let r = declared.rank();
     if feed.len() == r + 1 && declared.accepts(&feed[1..]) {
         return predict(model, feed[0], &feed[1..]);
     }
-    let base = |kind: Kind, title: String| {
-        Diagnosis::new(kind, title)
-            .received(fmt_array_shape(feed))
+    let m = Misfit {
+        model,
+        feed,
+        declared,
+        want: declared.example(),
+    };
+    Err(if feed.len() == r {
+        m.unbatched()
+    } else if feed.len() == 2 && r >= 2 {
+        m.flattened(feed[1])
+    } else if feed.len() == r + 1 {
+        m.other_example(&feed[1..])
+    } else if feed.len() > r + 1 {
+        m.too_many_axes()
+    } else {
+        m.too_few_axes(&feed[1..])
+    })
+}
+
+/// A fed array that does not fit the model's input, and the diagnosis of how.
+struct Misfit<'a> {
+    model: &'a Model,
+    feed: &'a [usize],
+    declared: &'a Shape,
+    /// The declared example shape, as Python writes it.
+    want: String,
+}
+
+impl Misfit<'_> {
+    /// The diagnosis every case starts from: what was received, expected, and Keras's outcome.
+    fn base(&self, kind: Kind, title: impl Into<String>) -> Diagnosis {
+        Diagnosis::new(kind, title.into())
+            .received(fmt_array_shape(self.feed))
             .expected(format!(
                 "{} (batch, then one example of {})",
-                declared,
-                declared.example()
+                self.declared,
+                self.declared.example()
             ))
-            .note(keras_outcome(model, feed))
-    };
-    let want = declared.example();
-    let with_batch = |ex: &[usize]| {
-        let mut v = vec![feed[0]];
+            .note(keras_outcome(self.model, self.feed))
+    }
+
+    /// `ex` with the feed's batch size in front, as a shape.
+    fn with_batch(&self, ex: &[usize]) -> String {
+        let mut v = vec![self.feed[0]];
         v.extend(ex);
         fmt_array_shape(&v)
-    };
+    }
 
-    if feed.len() == r && declared.accepts(feed) {
-        return Err(
-            base(Kind::FeedMismatch, "the array has no batch axis".into())
+    /// The declared example with unknown axes as 1, batch in front.
+    fn declared_with_batch(&self) -> String {
+        let dims: Vec<usize> = self
+            .declared
+            .dims()
+            .iter()
+            .map(|d| d.unwrap_or(1))
+            .collect();
+        self.with_batch(&dims)
+    }
+
+    /// As many axes as one example: one example without its batch axis, or one whose size-1
+    /// channel axis is missing.
+    fn unbatched(&self) -> Diagnosis {
+        let (feed, want) = (self.feed, &self.want);
+        if self.declared.accepts(feed) {
+            return self
+                .base(Kind::FeedMismatch, "the array has no batch axis")
                 .cause(format!(
                     "{} is one example of {want}; models take a batch of examples",
                     fmt_array_shape(feed)
@@ -161,67 +207,78 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
                 .fix(format!(
                     "add the batch axis: x[np.newaxis] gives {}",
                     fmt_array_shape(&[&[1], feed].concat())
-                )),
-        );
-    }
-    if feed.len() == r
-        && declared.dims().last() == Some(&Some(1))
-        && declared.accepts(&[feed, &[1]].concat()[1..])
-    {
+                ));
+        }
         let fixed = [feed, &[1]].concat();
-        return Err(base(Kind::MissingChannelAxis, "the array lacks the size-1 channel axis".into())
-            .cause(format!(
-                "each example is {} but the model declares {want}, whose last axis is a channel of size 1",
-                fmt_array_shape(&feed[1..])
-            ))
-            .fix(format!(
-                "add the channel axis: x[..., np.newaxis] (or x.reshape({})) gives {}",
-                python_tuple(fixed.iter().map(|d| d.to_string())),
-                fmt_array_shape(&fixed)
-            )));
+        if self.declared.dims().last() == Some(&Some(1)) && self.declared.accepts(&fixed[1..]) {
+            return self.base(Kind::MissingChannelAxis, "the array lacks the size-1 channel axis")
+                .cause(format!(
+                    "each example is {} but the model declares {want}, whose last axis is a channel of size 1",
+                    fmt_array_shape(&feed[1..])
+                ))
+                .fix(format!(
+                    "add the channel axis: x[..., np.newaxis] (or x.reshape({})) gives {}",
+                    python_tuple(fixed.iter().map(|d| d.to_string())),
+                    fmt_array_shape(&fixed)
+                ));
+        }
+        if feed.len() == 2 && self.declared.rank() >= 2 {
+            return self.flattened(feed[1]);
+        }
+        self.too_few_axes(&feed[1..])
     }
-    if feed.len() == 2 && r >= 2 {
-        let n = feed[1];
+
+    /// `(batch, n)` for a model of rank 2 or more: flattened examples, or rows that lost an axis.
+    fn flattened(&self, n: usize) -> Diagnosis {
+        let declared = self.declared;
+        let want = &self.want;
         let title =
             format!("each example arrives flattened to {n} values, but the model wants {want}");
-        return Err(match declared.elements() {
-            Some(total) if total == n => base(Kind::FlattenedInput, title)
+        let product = declared
+            .dims()
+            .iter()
+            .map(|d| fmt_dim(*d))
+            .collect::<Vec<_>>()
+            .join("·");
+        match declared.elements() {
+            Some(total) if total == n => self.base(Kind::FlattenedInput, title)
                 .cause(format!(
-                    "{n} = {} values per example: the same numbers, flattened",
-                    declared.dims().iter().map(|d| fmt_dim(*d)).collect::<Vec<_>>().join("·")
+                    "{n} = {product} values per example: the same numbers, flattened"
                 ))
                 .fix(format!(
                     "restore the axes: x.reshape({}) gives {} (if the data was flattened in C order)",
                     python_tuple(std::iter::once("-1".to_string()).chain(declared.dims().iter().map(|d| fmt_dim(*d)))),
-                    with_batch(&declared.dims().iter().map(|d| d.unwrap_or(1)).collect::<Vec<_>>())
+                    self.declared_with_batch()
                 )),
             total => {
-                let product = declared.dims().iter().map(|d| fmt_dim(*d)).collect::<Vec<_>>().join("·");
                 let first = fmt_dim(declared.dims()[0]);
                 let second = fmt_dim(declared.dims()[1]);
                 let cause = format!(
                     "{n} ≠ {product}{}: these rows are not flattened examples. An axis was lost before the data reached the model — with a spectrogram model, the {first} frequency bins (e.g. one value per frame kept, {n} frames)",
                     total.map(|t| format!(" = {t}")).unwrap_or_default()
                 );
-                let patch = if r == 3 && declared.dims()[2] == Some(1) {
+                let patch = if declared.rank() == 3 && declared.dims()[2] == Some(1) {
                     format!(
                         "compute the spectrogram with its {first} bins, cut it into {first}×{second} patches along time and add a channel axis: an array of shape (n_patches, {first}, {second}, 1)"
                     )
                 } else {
                     format!("rebuild each example with all of its axes: an array of shape (n, {})", want.trim_start_matches('(').trim_end_matches(')'))
                 };
-                base(Kind::FlattenedInput, title).cause(cause).fix(patch)
+                self.base(Kind::FlattenedInput, title).cause(cause).fix(patch)
             }
-        });
+        }
     }
-    if feed.len() == r + 1 {
-        let ex = &feed[1..];
-        if let Some(perm) = transposition(ex, declared) {
+
+    /// Batch plus an example of the right rank but other sizes: transposed axes, or sizes that
+    /// differ.
+    fn other_example(&self, ex: &[usize]) -> Diagnosis {
+        let want = &self.want;
+        if let Some(perm) = transposition(ex, self.declared) {
             let axes: Vec<String> = std::iter::once("0".to_string())
                 .chain(perm.iter().map(|p| (p + 1).to_string()))
                 .collect();
             let fixed: Vec<usize> = perm.iter().map(|&p| ex[p]).collect();
-            return Err(base(Kind::FeedMismatch, "the example axes are transposed".into())
+            return self.base(Kind::FeedMismatch, "the example axes are transposed")
                 .cause(format!(
                     "each example is {} but the model wants {want}: the same sizes in another order (librosa returns (n_mfcc, frames); sequence layers want (frames, n_mfcc))",
                     fmt_array_shape(ex)
@@ -229,91 +286,86 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
                 .fix(format!(
                     "transpose: np.transpose(x, {}) gives {}",
                     python_tuple(axes),
-                    with_batch(&fixed)
-                )));
+                    self.with_batch(&fixed)
+                ));
         }
         let diffs: Vec<String> = ex
             .iter()
-            .zip(declared.dims())
+            .zip(self.declared.dims())
             .enumerate()
             .filter(|(_, (a, d))| d.is_some_and(|d| d != **a))
             .map(|(i, (a, d))| format!("axis {}: {a} instead of {}", i + 1, fmt_dim(*d)))
             .collect();
-        return Err(base(Kind::FeedMismatch, "the example shape differs from the model input".into())
+        self.base(Kind::FeedMismatch, "the example shape differs from the model input")
             .cause(format!("each example is {} but the model wants {want} ({})", fmt_array_shape(ex), diffs.join(", ")))
             .fix(format!(
                 "cut or pad the data to {want} per example, or declare input_shape={} (None for a variable axis) if the model should take it",
                 fmt_array_shape(ex)
-            )));
+            ))
     }
-    if feed.len() > r + 1 {
-        for p in 0..feed.len() {
-            if feed[p] != 1 {
-                continue;
-            }
+
+    /// More axes than batch + example: an extra size-1 axis, or too many.
+    fn too_many_axes(&self) -> Diagnosis {
+        let (feed, want) = (self.feed, &self.want);
+        for p in (0..feed.len()).filter(|&p| feed[p] == 1) {
             let mut s = feed.to_vec();
             s.remove(p);
-            if declared.accepts(&s[1..]) {
-                return Err(base(
-                    Kind::FeedMismatch,
-                    format!("the array has an extra size-1 axis {p}"),
-                )
-                .cause(format!(
-                    "after the batch axis each example should be {want}"
-                ))
-                .fix(format!(
-                    "np.squeeze(x, axis={p}) gives {}",
-                    fmt_array_shape(&s)
-                )));
+            if self.declared.accepts(&s[1..]) {
+                return self
+                    .base(
+                        Kind::FeedMismatch,
+                        format!("the array has an extra size-1 axis {p}"),
+                    )
+                    .cause(format!(
+                        "after the batch axis each example should be {want}"
+                    ))
+                    .fix(format!(
+                        "np.squeeze(x, axis={p}) gives {}",
+                        fmt_array_shape(&s)
+                    ));
             }
         }
-        return Err(
-            base(Kind::FeedMismatch, "the array has too many axes".into())
-                .cause(format!(
-                    "{} axes besides the batch, the model takes {r}",
-                    feed.len() - 1
-                ))
-                .fix(format!("reshape each example to {want}")),
-        );
+        self.base(Kind::FeedMismatch, "the array has too many axes")
+            .cause(format!(
+                "{} axes besides the batch, the model takes {}",
+                feed.len() - 1,
+                self.declared.rank()
+            ))
+            .fix(format!("reshape each example to {want}"))
     }
-    // Fewer axes than batch + example: name the one that is missing when the rest line up.
-    let ex = &feed[1..];
-    let missing = (0..r).find(|&skip| {
-        let rest: Vec<_> = declared
-            .dims()
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != skip)
-            .map(|(_, d)| *d)
-            .collect();
-        Shape(rest).accepts(ex)
-    });
-    let cause = match missing {
-        Some(i) => format!(
-            "each example is {} but the model wants {want}: axis {} (size {}) is missing",
-            fmt_array_shape(ex),
-            i + 1,
-            fmt_dim(declared.dims()[i])
-        ),
-        None => format!(
-            "each example is {} but the model wants {want}",
-            fmt_array_shape(ex)
-        ),
-    };
-    Err(
-        base(Kind::FeedMismatch, "the array has too few axes".into())
+
+    /// Fewer axes than batch + example: names the one that is missing when the rest line up.
+    fn too_few_axes(&self, ex: &[usize]) -> Diagnosis {
+        let (declared, want) = (self.declared, &self.want);
+        let missing = (0..declared.rank()).find(|&skip| {
+            let rest: Vec<_> = declared
+                .dims()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, d)| *d)
+                .collect();
+            Shape(rest).accepts(ex)
+        });
+        let cause = match missing {
+            Some(i) => format!(
+                "each example is {} but the model wants {want}: axis {} (size {}) is missing",
+                fmt_array_shape(ex),
+                i + 1,
+                fmt_dim(declared.dims()[i])
+            ),
+            None => format!(
+                "each example is {} but the model wants {want}",
+                fmt_array_shape(ex)
+            ),
+        };
+        self.base(Kind::FeedMismatch, "the array has too few axes")
             .cause(cause)
             .fix(format!(
                 "build each example as {want}; the batch goes first: {}",
-                with_batch(
-                    &declared
-                        .dims()
-                        .iter()
-                        .map(|d| d.unwrap_or(1))
-                        .collect::<Vec<_>>()
-                )
-            )),
-    )
+                self.declared_with_batch()
+            ))
+    }
 }
 
 /// The order of `ex`'s axes that matches `declared`, when `ex` is not already in it.

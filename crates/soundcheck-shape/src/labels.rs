@@ -63,58 +63,95 @@ pub fn check_labels(
                 .fix("give one label row per example"),
         );
     }
-    let per = &labels[1..];
-    let classes = out.last();
-    let n_cls = fmt_dim(classes);
-    let base = |title: String| {
-        Diagnosis::new(Kind::LabelMismatch, title)
-            .received(fmt_array_shape(labels))
-            .expected(format!(
-                "labels for the output {out}{}",
-                loss.map(|l| format!(" with {l}")).unwrap_or_default()
-            ))
+    let l = Labels {
+        labels,
+        per: &labels[1..],
+        classes: out.last(),
+        out,
+        integer,
+        loss,
     };
-    let integer_like = per.is_empty() || per == [1];
-    let pooled_vs_frames = per.len() > out.rank();
-    let frames_vs_pooled = per.len() < out.rank() && !integer_like;
-    match loss {
-        Some("sparse_categorical_crossentropy") => {
-            let head = Shape(out.dims()[..out.rank().saturating_sub(1)].to_vec());
-            let index_per_example = head.accepts(per)
-                || (per.last() == Some(&1) && head.accepts(&per[..per.len() - 1]));
-            if index_per_example {
-                if classes == Some(1) {
-                    return Err(base("sparse_categorical_crossentropy needs one output per class".into())
-                        .cause("the model ends in a single unit; a class index needs a probability for every class")
-                        .fix("for two classes use Dense(1, activation='sigmoid') with binary_crossentropy; for K classes Dense(K, activation='softmax')"));
-                }
-                return Ok(());
-            }
-            if out.accepts(per) {
-                return Err(base(format!("one-hot labels with sparse_categorical_crossentropy ({n_cls} columns)"))
-                    .cause("sparse_categorical_crossentropy takes one integer class index per example, these labels are one-hot rows")
-                    .fix("use loss='categorical_crossentropy', or np.argmax(y, axis=-1) to get class indices"));
-            }
-        }
+    let decided = match loss {
+        Some("sparse_categorical_crossentropy") => l.sparse(),
         Some("categorical_crossentropy") | Some("categorical_hinge") | Some("kl_divergence") => {
-            if out.accepts(per) {
-                return Ok(());
+            l.categorical()
+        }
+        _ => l.other_loss(),
+    };
+    decided.unwrap_or_else(|| Err(l.mismatch()))
+}
+
+/// Labels of shape `labels` (batch first) against the model's output and loss.
+struct Labels<'a> {
+    labels: &'a [usize],
+    /// One example's label shape.
+    per: &'a [usize],
+    out: Shape,
+    /// The output's last axis: the class count of a classifier.
+    classes: Option<usize>,
+    integer: Option<bool>,
+    loss: Option<&'a str>,
+}
+
+impl Labels<'_> {
+    fn base(&self, title: impl Into<String>) -> Diagnosis {
+        Diagnosis::new(Kind::LabelMismatch, title.into())
+            .received(fmt_array_shape(self.labels))
+            .expected(format!(
+                "labels for the output {}{}",
+                self.out,
+                self.loss.map(|l| format!(" with {l}")).unwrap_or_default()
+            ))
+    }
+
+    /// One integer (or `(…, 1)`) per example or per output position.
+    fn integer_like(&self) -> bool {
+        self.per.is_empty() || self.per == [1]
+    }
+
+    /// sparse_categorical_crossentropy: a class index per example (or position); `None` when
+    /// only the general checks can tell.
+    fn sparse(&self) -> Option<Result<(), Diagnosis>> {
+        let (out, per) = (&self.out, self.per);
+        let head = Shape(out.dims()[..out.rank().saturating_sub(1)].to_vec());
+        let index_per_example =
+            head.accepts(per) || (per.last() == Some(&1) && head.accepts(&per[..per.len() - 1]));
+        if index_per_example {
+            if self.classes == Some(1) {
+                return Some(Err(self.base("sparse_categorical_crossentropy needs one output per class")
+                    .cause("the model ends in a single unit; a class index needs a probability for every class")
+                    .fix("for two classes use Dense(1, activation='sigmoid') with binary_crossentropy; for K classes Dense(K, activation='softmax')")));
             }
-            if integer_like && out.rank() == 1 {
-                return Err(base(format!("integer labels with {} ", loss.unwrap_or_default()).trim_end().to_string())
-                    .cause(format!(
-                        "{} compares one-hot rows of {n_cls} classes; these labels are one integer per example{}",
-                        loss.unwrap_or_default(),
-                        if integer == Some(true) { " (integer dtype)" } else { "" }
-                    ))
-                    .fix(format!(
-                        "one-hot them: keras.utils.to_categorical(y, {n_cls}) gives ({}, {n_cls}); or use loss='sparse_categorical_crossentropy'",
-                        labels[0]
-                    )));
-            }
-            if per.len() == 1 && out.rank() == 1 {
-                let k = per[0];
-                return Err(base(format!(
+            return Some(Ok(()));
+        }
+        let n_cls = fmt_dim(self.classes);
+        out.accepts(per).then(|| Err(self.base(format!("one-hot labels with sparse_categorical_crossentropy ({n_cls} columns)"))
+            .cause("sparse_categorical_crossentropy takes one integer class index per example, these labels are one-hot rows")
+            .fix("use loss='categorical_crossentropy', or np.argmax(y, axis=-1) to get class indices")))
+    }
+
+    /// The categorical losses: one-hot rows of the output's size.
+    fn categorical(&self) -> Option<Result<(), Diagnosis>> {
+        let (out, per, loss) = (&self.out, self.per, self.loss.unwrap_or_default());
+        let n_cls = fmt_dim(self.classes);
+        if out.accepts(per) {
+            return Some(Ok(()));
+        }
+        if self.integer_like() && out.rank() == 1 {
+            return Some(Err(self.base(format!("integer labels with {loss} ").trim_end().to_string())
+                .cause(format!(
+                    "{loss} compares one-hot rows of {n_cls} classes; these labels are one integer per example{}",
+                    if self.integer == Some(true) { " (integer dtype)" } else { "" }
+                ))
+                .fix(format!(
+                    "one-hot them: keras.utils.to_categorical(y, {n_cls}) gives ({}, {n_cls}); or use loss='sparse_categorical_crossentropy'",
+                    self.labels[0]
+                ))));
+        }
+        (per.len() == 1 && out.rank() == 1).then(|| {
+            let k = per[0];
+            Err(self
+                .base(format!(
                     "{k} classes in the labels but the output has {n_cls} units"
                 ))
                 .cause(format!(
@@ -122,48 +159,58 @@ pub fn check_labels(
                 ))
                 .fix(format!(
                     "end the model with Dense({k}, activation='softmax')"
-                )));
-            }
+                )))
+        })
+    }
+
+    /// Regression and binary losses (or none given): labels shaped as the output.
+    fn other_loss(&self) -> Option<Result<(), Diagnosis>> {
+        let (out, per, classes) = (&self.out, self.per, self.classes);
+        if out.accepts(per) || (per.is_empty() && classes == Some(1) && out.rank() == 1) {
+            return Some(Ok(()));
         }
-        _ => {
-            if out.accepts(per) || (per.is_empty() && classes == Some(1) && out.rank() == 1) {
-                return Ok(());
-            }
-            if loss == Some("binary_crossentropy")
-                && per.len() == 1
-                && out.rank() == 1
-                && classes == Some(1)
-                && per[0] > 1
-            {
-                let k = per[0];
-                return Err(base(format!("{k} classes in the labels vs Dense(1)"))
-                    .cause(format!("binary_crossentropy with one output unit scores one yes/no decision; the labels have {k} columns"))
-                    .fix(format!("for {k} exclusive classes: Dense({k}, activation='softmax') with categorical_crossentropy (or integer labels with sparse_categorical_crossentropy); for {k} independent tags: Dense({k}, activation='sigmoid')")));
-            }
-            if loss.is_none() && integer_like && out.rank() == 1 && classes.is_some_and(|c| c > 1) {
-                return Ok(());
-            }
+        if self.loss == Some("binary_crossentropy")
+            && per.len() == 1
+            && out.rank() == 1
+            && classes == Some(1)
+            && per[0] > 1
+        {
+            let k = per[0];
+            return Some(Err(self.base(format!("{k} classes in the labels vs Dense(1)"))
+                .cause(format!("binary_crossentropy with one output unit scores one yes/no decision; the labels have {k} columns"))
+                .fix(format!("for {k} exclusive classes: Dense({k}, activation='softmax') with categorical_crossentropy (or integer labels with sparse_categorical_crossentropy); for {k} independent tags: Dense({k}, activation='sigmoid')"))));
         }
+        let integer_classes = self.loss.is_none()
+            && self.integer_like()
+            && out.rank() == 1
+            && classes.is_some_and(|c| c > 1);
+        integer_classes.then_some(Ok(()))
     }
-    if pooled_vs_frames {
-        return Err(base("the labels are per frame but the output is pooled".into())
-            .cause(format!("each label is {} (one per timestep) but the model outputs {} per example", fmt_array_shape(per), out.example()))
-            .fix("keep the time axis in the model (return_sequences=True, no global pooling, TimeDistributed(Dense)), or reduce the labels to one per example"));
+
+    /// Labels that fit no reading: per frame against a pooled output, the reverse, or sizes
+    /// that differ.
+    fn mismatch(&self) -> Diagnosis {
+        let (out, per) = (&self.out, self.per);
+        if per.len() > out.rank() {
+            return self.base("the labels are per frame but the output is pooled")
+                .cause(format!("each label is {} (one per timestep) but the model outputs {} per example", fmt_array_shape(per), out.example()))
+                .fix("keep the time axis in the model (return_sequences=True, no global pooling, TimeDistributed(Dense)), or reduce the labels to one per example");
+        }
+        if per.len() < out.rank() && !self.integer_like() {
+            return self.base("the output is per frame but the labels are per example")
+                .cause(format!("the model outputs {} per example (a time axis remains) but each label is {}", out.example(), fmt_array_shape(per)))
+                .fix("pool over time before the classifier (GlobalAveragePooling1D, or an LSTM with return_sequences=False), or repeat the label per frame");
+        }
+        self.base("the labels do not match the output")
+            .cause(format!(
+                "each label is {} but the model outputs {}",
+                fmt_array_shape(per),
+                out.example()
+            ))
+            .fix(format!(
+                "make the labels {} per example, or change the last layer to output {}",
+                out.example(),
+                fmt_array_shape(per)
+            ))
     }
-    if frames_vs_pooled {
-        return Err(base("the output is per frame but the labels are per example".into())
-            .cause(format!("the model outputs {} per example (a time axis remains) but each label is {}", out.example(), fmt_array_shape(per)))
-            .fix("pool over time before the classifier (GlobalAveragePooling1D, or an LSTM with return_sequences=False), or repeat the label per frame"));
-    }
-    Err(base("the labels do not match the output".into())
-        .cause(format!(
-            "each label is {} but the model outputs {}",
-            fmt_array_shape(per),
-            out.example()
-        ))
-        .fix(format!(
-            "make the labels {} per example, or change the last layer to output {}",
-            out.example(),
-            fmt_array_shape(per)
-        )))
 }

@@ -90,6 +90,138 @@ fn invalid(title: impl Into<String>) -> Diagnosis {
     Diagnosis::new(Kind::InvalidSpec, title)
 }
 
+/// Keras's automatic layer names: `conv2d`, `conv2d_1`, ... per class.
+#[derive(Default)]
+struct AutoNames(HashMap<String, usize>);
+
+impl AutoNames {
+    fn next(&mut self, type_name: &str) -> String {
+        let prefix = layers::snake_case(type_name);
+        let n = self.0.entry(prefix.clone()).or_insert(0);
+        let name = if *n == 0 {
+            prefix
+        } else {
+            format!("{prefix}_{n}")
+        };
+        *n += 1;
+        name
+    }
+}
+
+/// The model's inputs: `input_shape`, Input layers, or the first layer's `input_shape`.
+fn input_nodes(spec: &ModelSpec, auto: &mut AutoNames) -> Result<Vec<InputNode>, Diagnosis> {
+    let mut inputs: Vec<InputNode> = Vec::new();
+    if let Some(s) = &spec.input_shape {
+        inputs.push(InputNode {
+            name: "input_layer".into(),
+            shape: Shape(s.clone()),
+            explicit: false,
+        });
+    }
+    for (idx, ls) in spec.layers.iter().enumerate() {
+        if !is_input_type(&ls.type_name) {
+            continue;
+        }
+        if spec.input_shape.is_some() {
+            return Err(
+                invalid("the input shape is given twice: input_shape and an Input layer")
+                    .fix("keep one: remove input_shape at the top, or the Input layer"),
+            );
+        }
+        let shape = shape_from_config(ls)?.ok_or_else(|| {
+            invalid(format!("Input layer layers[{idx}] has no shape"))
+                .fix("give it shape = [..] (one example's shape, batch axis excluded)")
+        })?;
+        inputs.push(InputNode {
+            name: ls.name.clone().unwrap_or_else(|| auto.next("InputLayer")),
+            shape: Shape(shape),
+            explicit: true,
+        });
+    }
+    if inputs.is_empty() {
+        let first = spec.layers.iter().find(|l| !is_input_type(&l.type_name));
+        let shape = match first {
+            Some(l) => shape_from_config(l)?,
+            None => None,
+        }
+        .ok_or_else(|| {
+            invalid("the model has no input shape")
+                .cause("soundcheck needs one example's shape to infer the others")
+                .fix("add input_shape = [...] at the top of the spec (batch axis excluded), or an Input layer first")
+        })?;
+        inputs.push(InputNode {
+            name: "input_layer".into(),
+            shape: Shape(shape),
+            explicit: false,
+        });
+    }
+    Ok(inputs)
+}
+
+/// Every layer but the inputs, parsed, named (after `names`, which it extends) and wired.
+fn layer_nodes(
+    spec: &ModelSpec,
+    names: &mut Vec<String>,
+    auto: &mut AutoNames,
+) -> Result<Vec<Node>, Diagnosis> {
+    let mut nodes: Vec<Node> = Vec::new();
+    for ls in spec.layers.iter().filter(|l| !is_input_type(&l.type_name)) {
+        let mut config = ls.config.clone();
+        // Keras builds the wrapped layer first, so it takes its automatic name first.
+        if let Some(Value::Object(inner)) = config.get_mut("layer") {
+            let inner_type = inner
+                .get("type")
+                .or_else(|| inner.get("class_name"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if let Some(t) = inner_type {
+                let cfg = inner
+                    .entry("config")
+                    .or_insert_with(|| Value::Object(Default::default()));
+                if let Value::Object(cfg) = cfg {
+                    if !cfg.contains_key("name") {
+                        cfg.insert("name".into(), auto.next(&t).into());
+                    }
+                }
+            }
+        }
+        let name = ls.name.clone().unwrap_or_else(|| auto.next(&ls.type_name));
+        if names.contains(&name) {
+            return Err(invalid(format!("two layers are named '{name}'"))
+                .at(&name, &ls.type_name)
+                .fix(format!("rename one of them, e.g. '{name}_2'")));
+        }
+        for key in ["input_shape", "batch_input_shape", "batch_shape"] {
+            config.remove(key);
+        }
+        let refs = match &ls.inputs {
+            None => vec![names.len() - 1],
+            Some(list) => list
+                .iter()
+                .map(|r| resolve_ref(r, names, spec, &name, &ls.type_name))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let layer = layers::parse(&name, &ls.type_name, config, spec.data_format, &mut |t| {
+            auto.next(t)
+        })?;
+        nodes.push(Node {
+            def: LayerDef {
+                name: name.clone(),
+                type_name: ls.type_name.clone(),
+                layer,
+            },
+            inputs: refs,
+        });
+        names.push(name);
+    }
+    if nodes.is_empty() {
+        return Err(
+            invalid("the spec has only Input layers").fix("add the model's layers after the Input")
+        );
+    }
+    Ok(nodes)
+}
+
 fn is_input_type(t: &str) -> bool {
     t == "InputLayer" || t == "Input"
 }
@@ -126,125 +258,10 @@ fn strip_batch(v: &Value) -> Value {
 impl Model {
     /// Resolves names, inputs and arguments; every problem is an `invalid_spec` diagnosis.
     pub fn from_spec(spec: &ModelSpec) -> Result<Model, Diagnosis> {
-        let mut counters: HashMap<String, usize> = HashMap::new();
-        let mut auto_name = |type_name: &str| -> String {
-            let prefix = layers::snake_case(type_name);
-            let n = counters.entry(prefix.clone()).or_insert(0);
-            let name = if *n == 0 {
-                prefix.clone()
-            } else {
-                format!("{prefix}_{n}")
-            };
-            *n += 1;
-            name
-        };
-        let mut inputs: Vec<InputNode> = Vec::new();
-        if let Some(s) = &spec.input_shape {
-            inputs.push(InputNode {
-                name: "input_layer".into(),
-                shape: Shape(s.clone()),
-                explicit: false,
-            });
-        }
-        for (idx, ls) in spec.layers.iter().enumerate() {
-            if !is_input_type(&ls.type_name) {
-                continue;
-            }
-            if spec.input_shape.is_some() {
-                return Err(invalid(
-                    "the input shape is given twice: input_shape and an Input layer",
-                )
-                .fix("keep one: remove input_shape at the top, or the Input layer"));
-            }
-            let shape = shape_from_config(ls)?.ok_or_else(|| {
-                invalid(format!("Input layer layers[{idx}] has no shape"))
-                    .fix("give it shape = [..] (one example's shape, batch axis excluded)")
-            })?;
-            inputs.push(InputNode {
-                name: ls.name.clone().unwrap_or_else(|| auto_name("InputLayer")),
-                shape: Shape(shape),
-                explicit: true,
-            });
-        }
-        if inputs.is_empty() {
-            let first = spec.layers.iter().find(|l| !is_input_type(&l.type_name));
-            let shape = match first {
-                Some(l) => shape_from_config(l)?,
-                None => None,
-            }
-            .ok_or_else(|| {
-                invalid("the model has no input shape")
-                    .cause("soundcheck needs one example's shape to infer the others")
-                    .fix("add input_shape = [...] at the top of the spec (batch axis excluded), or an Input layer first")
-            })?;
-            inputs.push(InputNode {
-                name: "input_layer".into(),
-                shape: Shape(shape),
-                explicit: false,
-            });
-        }
+        let mut auto = AutoNames::default();
+        let inputs = input_nodes(spec, &mut auto)?;
         let mut names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
-        let mut nodes: Vec<Node> = Vec::new();
-        for ls in &spec.layers {
-            if is_input_type(&ls.type_name) {
-                continue;
-            }
-            let mut config = ls.config.clone();
-            // Keras builds the wrapped layer first, so it takes its automatic name first.
-            if let Some(Value::Object(inner)) = config.get_mut("layer") {
-                let inner_type = inner
-                    .get("type")
-                    .or_else(|| inner.get("class_name"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                if let Some(t) = inner_type {
-                    let cfg = inner
-                        .entry("config")
-                        .or_insert_with(|| Value::Object(Default::default()));
-                    if let Value::Object(cfg) = cfg {
-                        if !cfg.contains_key("name") {
-                            cfg.insert("name".into(), auto_name(&t).into());
-                        }
-                    }
-                }
-            }
-            let name = ls.name.clone().unwrap_or_else(|| auto_name(&ls.type_name));
-            if names.contains(&name) {
-                return Err(invalid(format!("two layers are named '{name}'"))
-                    .at(&name, &ls.type_name)
-                    .fix(format!("rename one of them, e.g. '{name}_2'")));
-            }
-            for key in ["input_shape", "batch_input_shape", "batch_shape"] {
-                config.remove(key);
-            }
-            let refs = match &ls.inputs {
-                None => vec![names.len() - 1],
-                Some(list) => list
-                    .iter()
-                    .map(|r| resolve_ref(r, &names, spec, &name, &ls.type_name))
-                    .collect::<Result<Vec<_>, _>>()?,
-            };
-            let layer = layers::parse(
-                &name,
-                &ls.type_name,
-                config,
-                spec.data_format,
-                &mut auto_name,
-            )?;
-            nodes.push(Node {
-                def: LayerDef {
-                    name: name.clone(),
-                    type_name: ls.type_name.clone(),
-                    layer,
-                },
-                inputs: refs,
-            });
-            names.push(name);
-        }
-        if nodes.is_empty() {
-            return Err(invalid("the spec has only Input layers")
-                .fix("add the model's layers after the Input"));
-        }
+        let nodes = layer_nodes(spec, &mut names, &mut auto)?;
         let outputs = match &spec.outputs {
             None => vec![names.len() - 1],
             Some(outs) => outs

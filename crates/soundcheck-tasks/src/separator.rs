@@ -103,57 +103,8 @@ pub fn train_separator(
     let t0 = Instant::now();
     let cfg = &opts.config;
     RunDir::check_new(&opts.out)?;
-    let (_, files) = discover(&opts.data)?;
-    let mut held: Vec<bool> = files
-        .iter()
-        .map(|t| t.subset.eq_ignore_ascii_case("test"))
-        .collect();
-    if held.iter().all(|&h| !h) {
-        // No test subset: the last track is held out (if there are two or more).
-        held = (0..files.len())
-            .map(|i| i + 1 == files.len() && files.len() > 1)
-            .collect();
-    }
-    // The spectrograms depend on the STFT and the target, not on how patches are cut from them.
-    let spectra = json!({"layout": "(frames, [mixture, target], bins) magnitude", "target": opts.target,
-        "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "hop_length": cfg.hop_length});
     let cache_dir = opts.cache.clone().unwrap_or_else(|| opts.out.join("cache"));
-    let cache =
-        FeatureCache::new(&cache_dir.join("separation"), spectra.to_string()).map_err(|e| {
-            TaskError::Folder {
-                path: cache_dir.clone(),
-                actual: e.to_string(),
-                hint: "choose a writable folder with --cache DIR".into(),
-            }
-        })?;
-    progress.start("tracks", files.len());
-    let (mut train, mut val, mut held_tracks) = (Vec::new(), Vec::new(), Vec::new());
-    for (tf, &h) in files.iter().zip(&held) {
-        let sources: Vec<&Path> = std::iter::once(&tf.mixture)
-            .chain(tf.stems.iter().map(|(_, p)| p))
-            .chain(&tf.accompaniment)
-            .map(PathBuf::as_path)
-            .collect();
-        let entry = cache.ensure(&sources, || -> Result<_> {
-            let track = load_track(tf, &opts.target)?;
-            if let Some(w) = track.mixture_warning() {
-                progress.note(&format!("warning: {w}"));
-            }
-            let (mix, tgt) = mono_at(&track, cfg.sample_rate)?;
-            cfg.track_spectra(&mix, &tgt)
-                .map_err(|e| TaskError::file(&track.name, e))
-        })?;
-        if h {
-            val.push(entry);
-            if held_tracks.len() < VAL_SDR_TRACKS {
-                held_tracks.push(load_track(tf, &opts.target)?.excerpt(VAL_SDR_SECONDS));
-            }
-        } else {
-            train.push(entry);
-        }
-        progress.step();
-    }
-    progress.finish();
+    let (cache, CachedTracks { train, val, held }) = cache_tracks(opts, &cache_dir, progress)?;
     if train.is_empty() {
         return Err(TaskError::Folder {
             path: opts.data.clone(),
@@ -182,7 +133,7 @@ pub fn train_separator(
         trainer = trainer.with_validation(Arc::new(val_ds));
     }
     let held_sdr = |net: &Network| -> Option<f64> {
-        let sdrs: Vec<f64> = held_tracks
+        let sdrs: Vec<f64> = held
             .iter()
             .filter_map(|t| {
                 let s = cfg.separate(net, &t.mixture, t.sample_rate).ok()?;
@@ -219,6 +170,80 @@ pub fn train_separator(
         val_sdr,
         val_sdr_history: history,
     })
+}
+
+/// The training and validation tracks' spectrogram files, and the excerpts of the held-out
+/// tracks the SDR is measured on.
+struct CachedTracks {
+    train: Vec<PathBuf>,
+    val: Vec<PathBuf>,
+    held: Vec<Track>,
+}
+
+/// Computes (or finds in the cache) every track's spectrograms; the test subset is held out,
+/// or the last track when there is none.
+fn cache_tracks(
+    opts: &SeparationTraining,
+    cache_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<(FeatureCache, CachedTracks)> {
+    let cfg = &opts.config;
+    let (_, files) = discover(&opts.data)?;
+    let mut held: Vec<bool> = files
+        .iter()
+        .map(|t| t.subset.eq_ignore_ascii_case("test"))
+        .collect();
+    if held.iter().all(|&h| !h) {
+        held = (0..files.len())
+            .map(|i| i + 1 == files.len() && files.len() > 1)
+            .collect();
+    }
+    // The spectrograms depend on the STFT and the target, not on how patches are cut from them.
+    let spectra = json!({"layout": "(frames, [mixture, target], bins) magnitude", "target": opts.target,
+        "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "hop_length": cfg.hop_length});
+    let cache =
+        FeatureCache::new(&cache_dir.join("separation"), spectra.to_string()).map_err(|e| {
+            TaskError::Folder {
+                path: cache_dir.to_path_buf(),
+                actual: e.to_string(),
+                hint: "choose a writable folder with --cache DIR".into(),
+            }
+        })?;
+    progress.start("tracks", files.len());
+    let mut tracks = CachedTracks {
+        train: Vec::new(),
+        val: Vec::new(),
+        held: Vec::new(),
+    };
+    for (tf, &h) in files.iter().zip(&held) {
+        let sources: Vec<&Path> = std::iter::once(&tf.mixture)
+            .chain(tf.stems.iter().map(|(_, p)| p))
+            .chain(&tf.accompaniment)
+            .map(PathBuf::as_path)
+            .collect();
+        let entry = cache.ensure(&sources, || -> Result<_> {
+            let track = load_track(tf, &opts.target)?;
+            if let Some(w) = track.mixture_warning() {
+                progress.note(&format!("warning: {w}"));
+            }
+            let (mix, tgt) = mono_at(&track, cfg.sample_rate)?;
+            cfg.track_spectra(&mix, &tgt)
+                .map_err(|e| TaskError::file(&track.name, e))
+        })?;
+        if h {
+            tracks.val.push(entry);
+            if tracks.held.len() < VAL_SDR_TRACKS {
+                tracks
+                    .held
+                    .push(load_track(tf, &opts.target)?.excerpt(VAL_SDR_SECONDS));
+            }
+        } else {
+            tracks.train.push(entry);
+        }
+        progress.step();
+    }
+    progress.finish();
+    Ok((cache, tracks))
 }
 
 /// A trained separator: the network, its settings and its target's name.
