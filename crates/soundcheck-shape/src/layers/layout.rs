@@ -125,12 +125,19 @@ pub fn check_rank(
         )
         .received(x.to_string())
         .expected(layout(df, k));
+    let misfit = RankMisfit {
+        ctx,
+        x,
+        k,
+        df,
+        fits,
+    };
     Err(if x.rank() + 1 == want {
-        one_axis_short(ctx, base, x, k, df, fits, one_d)
+        misfit.one_axis_short(base, one_d)
     } else if x.rank() == 1 && k == 2 {
-        flattened_grid(ctx, base, x, df, fits)
+        misfit.flattened_grid(base)
     } else if x.rank() > want {
-        extra_axes(ctx, base, x, k, df, fits)
+        misfit.extra_axes(base)
     } else {
         base.cause(format!(
             "the input has {} axes besides the batch; {} reads {want}: {}",
@@ -145,136 +152,148 @@ pub fn check_rank(
     })
 }
 
-/// One axis fewer than the layer reads: a missing channel axis, a sequence fed to a 2-D
-/// layer, or an axis lost elsewhere.
-fn one_axis_short(
-    ctx: &Ctx,
-    base: Diagnosis,
-    x: &Shape,
+/// An input of another rank than a layer reads, and what the layer needs.
+#[derive(Clone, Copy)]
+struct RankMisfit<'a> {
+    ctx: &'a Ctx<'a>,
+    x: &'a Shape,
+    /// The layer's spatial axes.
     k: usize,
     df: DataFormat,
-    fits: &dyn Fn(&Shape) -> bool,
-    one_d: Option<String>,
-) -> Diagnosis {
-    let want = k + 1;
-    let fixed = with_channel(x, df);
-    if fits(&fixed) {
-        return Diagnosis {
-            kind: Kind::MissingChannelAxis,
-            ..base
-        }
-        .cause(format!(
-            "the input has {k} data {} but no channel axis; {} reads {}",
-            if k == 1 { "axis" } else { "axes" },
-            ctx.type_name,
-            layout(df, k)
-        ))
-        .fix(format!(
-            "add a size-1 channel axis: input_shape={} (Reshape({}) in the model, or x[..., np.newaxis] on the data)",
-            fixed.example(),
-            fixed.example()
-        ));
-    }
-    if let (Some(alt), 2) = (&one_d, x.rank()) {
-        return base
+    fits: &'a dyn Fn(&Shape) -> bool,
+}
+
+impl RankMisfit<'_> {
+    /// One axis fewer than the layer reads: a missing channel axis, a sequence fed to a 2-D
+    /// layer, or an axis lost elsewhere.
+    fn one_axis_short(&self, base: Diagnosis, one_d: Option<String>) -> Diagnosis {
+        let RankMisfit {
+            ctx,
+            x,
+            k,
+            df,
+            fits,
+        } = *self;
+        let want = k + 1;
+        let fixed = with_channel(x, df);
+        if fits(&fixed) {
+            return Diagnosis {
+                kind: Kind::MissingChannelAxis,
+                ..base
+            }
             .cause(format!(
-                "{} is a sequence of {} steps with {} channel(s), not an image; a {}-D layer needs {}",
-                x.example(),
-                fmt_dim(x.dims()[0]),
-                fmt_dim(x.dims()[1]),
-                k,
+                "the input has {k} data {} but no channel axis; {} reads {}",
+                if k == 1 { "axis" } else { "axes" },
+                ctx.type_name,
                 layout(df, k)
             ))
             .fix(format!(
-                "use {alt} for sequence data; or, if it really is an image, give it rows, cols and channels, e.g. input_shape={}",
-                with_channel(x, df).example()
+                "add a size-1 channel axis: input_shape={} (Reshape({}) in the model, or x[..., np.newaxis] on the data)",
+                fixed.example(),
+                fixed.example()
             ));
-    }
-    base
-        .cause(format!("one axis is missing: {} reads {}", ctx.type_name, layout(df, k)))
-        .fix(format!(
-            "give each example {want} axes; a size-1 channel axis gives {} but the layer still does not fit it, so check the axis sizes",
-            fixed.example()
-        ))
-}
-
-/// A flat vector fed to a 2-D layer: a grid flattened somewhere.
-fn flattened_grid(
-    ctx: &Ctx,
-    base: Diagnosis,
-    x: &Shape,
-    df: DataFormat,
-    fits: &dyn Fn(&Shape) -> bool,
-) -> Diagnosis {
-    let k = 2;
-    let n = x.dims()[0];
-    let mut d = Diagnosis {
-        kind: Kind::FlattenedInput,
-        ..base
-    }
-    .cause(format!(
-        "each example is a flat vector of {} values; {} needs a grid {} — the grid was flattened somewhere",
-        fmt_dim(n),
-        ctx.type_name,
-        layout(df, k)
-    ));
-    d.fix = match n.and_then(|n| grid_for(n, df, fits)) {
-        Some(g) => format!(
-            "keep the 2-D structure of the data (e.g. a spectrogram's (freq, frames)) and add a channel axis; if the {} values are a flattened grid, Reshape({}) restores one such layout",
-            fmt_dim(n),
-            g.example()
-        ),
-        None => "keep the 2-D structure of the data (rows, cols) and add a channel axis instead of flattening it".to_string(),
-    };
-    d
-}
-
-/// More axes than the layer reads: an extra size-1 axis, or a job for TimeDistributed.
-fn extra_axes(
-    ctx: &Ctx,
-    base: Diagnosis,
-    x: &Shape,
-    k: usize,
-    df: DataFormat,
-    fits: &dyn Fn(&Shape) -> bool,
-) -> Diagnosis {
-    let want = k + 1;
-    let squeezed = (0..x.rank())
-        .filter(|&i| x.dims()[i] == Some(1))
-        .map(|i| {
-            let mut d = x.dims().to_vec();
-            d.remove(i);
-            Shape(d)
-        })
-        .find(|s| s.rank() == want && fits(s));
-    let fix = match squeezed {
-        Some(s) => format!("drop the extra size-1 axis: Reshape({})", s.example()),
-        None => {
-            let per_step = Shape(x.dims()[1..].to_vec());
-            if per_step.rank() == want && fits(&per_step) {
-                format!(
-                    "to apply {} to each of the {} items on axis 1, wrap it: TimeDistributed({}(...)); or use a layer with {} spatial axes",
-                    ctx.type_name,
-                    fmt_dim(x.dims()[0]),
-                    ctx.type_name,
-                    x.rank() - 1
-                )
-            } else {
-                format!(
-                    "reduce the input to {} axes (e.g. Reshape, or a layer with {} spatial axes)",
-                    want,
-                    x.rank() - 1
-                )
-            }
         }
-    };
-    base.cause(format!(
-        "the input has {} axes besides the batch; {} reads exactly {want}: {}",
-        x.rank(),
-        ctx.type_name,
-        layout(df, k)
-    ))
-    .fix(fix)
+        if let (Some(alt), 2) = (&one_d, x.rank()) {
+            return base
+                .cause(format!(
+                    "{} is a sequence of {} steps with {} channel(s), not an image; a {}-D layer needs {}",
+                    x.example(),
+                    fmt_dim(x.dims()[0]),
+                    fmt_dim(x.dims()[1]),
+                    k,
+                    layout(df, k)
+                ))
+                .fix(format!(
+                    "use {alt} for sequence data; or, if it really is an image, give it rows, cols and channels, e.g. input_shape={}",
+                    with_channel(x, df).example()
+                ));
+        }
+        base
+            .cause(format!("one axis is missing: {} reads {}", ctx.type_name, layout(df, k)))
+            .fix(format!(
+                "give each example {want} axes; a size-1 channel axis gives {} but the layer still does not fit it, so check the axis sizes",
+                fixed.example()
+            ))
+    }
+
+    /// A flat vector fed to a 2-D layer: a grid flattened somewhere.
+    fn flattened_grid(&self, base: Diagnosis) -> Diagnosis {
+        let RankMisfit {
+            ctx,
+            x,
+            k,
+            df,
+            fits,
+        } = *self;
+        let n = x.dims()[0];
+        let mut d = Diagnosis {
+            kind: Kind::FlattenedInput,
+            ..base
+        }
+        .cause(format!(
+            "each example is a flat vector of {} values; {} needs a grid {} — the grid was flattened somewhere",
+            fmt_dim(n),
+            ctx.type_name,
+            layout(df, k)
+        ));
+        d.fix = match n.and_then(|n| grid_for(n, df, fits)) {
+            Some(g) => format!(
+                "keep the 2-D structure of the data (e.g. a spectrogram's (freq, frames)) and add a channel axis; if the {} values are a flattened grid, Reshape({}) restores one such layout",
+                fmt_dim(n),
+                g.example()
+            ),
+            None => "keep the 2-D structure of the data (rows, cols) and add a channel axis instead of flattening it".to_string(),
+        };
+        d
+    }
+
+    /// More axes than the layer reads: an extra size-1 axis, or a job for TimeDistributed.
+    fn extra_axes(&self, base: Diagnosis) -> Diagnosis {
+        let RankMisfit {
+            ctx,
+            x,
+            k,
+            df,
+            fits,
+        } = *self;
+        let want = k + 1;
+        let squeezed = (0..x.rank())
+            .filter(|&i| x.dims()[i] == Some(1))
+            .map(|i| {
+                let mut d = x.dims().to_vec();
+                d.remove(i);
+                Shape(d)
+            })
+            .find(|s| s.rank() == want && fits(s));
+        let fix = match squeezed {
+            Some(s) => format!("drop the extra size-1 axis: Reshape({})", s.example()),
+            None => {
+                let per_step = Shape(x.dims()[1..].to_vec());
+                if per_step.rank() == want && fits(&per_step) {
+                    format!(
+                        "to apply {} to each of the {} items on axis 1, wrap it: TimeDistributed({}(...)); or use a layer with {} spatial axes",
+                        ctx.type_name,
+                        fmt_dim(x.dims()[0]),
+                        ctx.type_name,
+                        x.rank() - 1
+                    )
+                } else {
+                    format!(
+                        "reduce the input to {} axes (e.g. Reshape, or a layer with {} spatial axes)",
+                        want,
+                        x.rank() - 1
+                    )
+                }
+            }
+        };
+        base.cause(format!(
+            "the input has {} axes besides the batch; {} reads exactly {want}: {}",
+            x.rank(),
+            ctx.type_name,
+            layout(df, k)
+        ))
+        .fix(fix)
+    }
 }
 
 /// A (rows, cols, 1) grid holding `n` values that the layer accepts, nearest to square.
