@@ -232,12 +232,12 @@ impl FeaturesArgs {
             .and_then(|n| n.to_str())
             .unwrap_or("audio");
         let (y_label, y_step, value) = match self.kind {
-            FeatureKind::Mel => ("MEL BAND".to_string(), 1.0, "DB"),
+            FeatureKind::Mel => ("mel band".to_string(), 1.0, "dB"),
             FeatureKind::Mfcc => ("MFCC".to_string(), 1.0, ""),
             _ => (
-                "FREQUENCY (HZ)".to_string(),
+                "frequency (Hz)".to_string(),
                 sr as f64 / cfg.n_fft as f64,
-                "DB",
+                "dB",
             ),
         };
         soundcheck_tasks::plot::Axes {

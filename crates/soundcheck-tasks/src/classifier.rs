@@ -247,7 +247,11 @@ pub fn train_classifier(
     } else {
         let scores = classifier.score(&set, &test, progress)?;
         progress.note(&format!("test split:\n{}", scores.text()));
-        classifier.draw_confusion(&run.file(RunDir::CONFUSION), "CONFUSION (TEST)", &scores)?;
+        classifier.draw_confusion(
+            &run.file(RunDir::CONFUSION),
+            "confusion (test split)",
+            &scores,
+        )?;
         Some(scores)
     };
     training.seconds = t0.elapsed().as_secs_f64();
@@ -404,7 +408,7 @@ impl Classifier {
             }
         };
         let scores = self.score(&set, &clips, progress)?;
-        self.draw_confusion(png, "CONFUSION", &scores)?;
+        self.draw_confusion(png, "confusion", &scores)?;
         Ok((scores, clips.len()))
     }
 

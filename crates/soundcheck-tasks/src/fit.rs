@@ -271,13 +271,13 @@ fn write_curves(dir: &Path, history: &[EpochLog]) -> std::result::Result<(), Str
     if history.iter().any(|h| h.val_loss.is_some()) {
         loss.push(series("val_loss", &|h| h.val_loss));
     }
-    write_chart_png(&dir.join(RunDir::CURVES), "TRAINING LOSS", "EPOCH", &loss)?;
+    write_chart_png(&dir.join(RunDir::CURVES), "training loss", "epoch", &loss)?;
     if history.iter().any(|h| h.accuracy.is_some()) {
         let mut acc = vec![series("accuracy", &|h| h.accuracy)];
         if history.iter().any(|h| h.val_accuracy.is_some()) {
             acc.push(series("val_accuracy", &|h| h.val_accuracy));
         }
-        write_chart_png(&dir.join(RunDir::ACCURACY), "ACCURACY", "EPOCH", &acc)?;
+        write_chart_png(&dir.join(RunDir::ACCURACY), "accuracy", "epoch", &acc)?;
     }
     Ok(())
 }

@@ -1,11 +1,44 @@
-//! Spectrogram pictures: a colour-mapped matrix with labelled, ticked axes and a colour bar,
-//! drawn with an embedded 5×7 bitmap font and written as PNG.
+//! Pictures a person would rather look at than read: training curves, confusion matrices and
+//! spectrograms, drawn with plotters in an embedded font (DejaVu Sans, so no system fonts are
+//! needed) and written as PNG atomically.
 
 use std::path::Path;
+use std::sync::Once;
 
 use ndarray::Array2;
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
 
-/// What the axes of a picture mean.
+/// DejaVu Sans (Bitstream Vera licence, `fonts/LICENSE-DejaVu`).
+static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+
+/// The family every text below is set in.
+const FAMILY: &str = "sans-serif";
+
+fn font(size: u32) -> TextStyle<'static> {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        // The embedded font parses (the tests draw with it); were it not to, every drawing
+        // would fail with plotters' font error, which the callers report.
+        let _ = register_font(FAMILY, FontStyle::Normal, FONT);
+    });
+    (FAMILY, size).into_font().color(&BLACK)
+}
+
+/// A tick label with the decimals it needs (60, 0.25; not 60.0 or 0.30000000000000004).
+fn tick(v: &f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
+/// What the axes of a spectrogram mean.
 pub struct Axes {
     pub title: String,
     /// Seconds per column (hop / sr).
@@ -16,140 +49,22 @@ pub struct Axes {
     pub value_label: String,
 }
 
-/// Classic 5×7 glyphs: 7 rows, 5 bits each (MSB = leftmost column).
-fn glyph(c: char) -> [u8; 7] {
-    match c.to_ascii_uppercase() {
-        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
-        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
-        '3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
-        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
-        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
-        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
-        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
-        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
-        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
-        'A' => [0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
-        'B' => [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E],
-        'C' => [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E],
-        'D' => [0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C],
-        'E' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F],
-        'F' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
-        'G' => [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F],
-        'H' => [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
-        'I' => [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        'J' => [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C],
-        'K' => [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11],
-        'L' => [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F],
-        'M' => [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11],
-        'N' => [0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11],
-        'O' => [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
-        'P' => [0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10],
-        'Q' => [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D],
-        'R' => [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11],
-        'S' => [0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E],
-        'T' => [0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04],
-        'U' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
-        'V' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04],
-        'W' => [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A],
-        'X' => [0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11],
-        'Y' => [0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04],
-        'Z' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F],
-        '.' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C],
-        '-' => [0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00],
-        '(' => [0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02],
-        ')' => [0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08],
-        '/' => [0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00],
-        ':' => [0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00],
-        ',' => [0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08],
-        '%' => [0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03],
-        '=' => [0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00],
-        '_' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F],
-        _ => [0; 7],
-    }
+/// One line of a chart: `(x, y)` points in x order; non-finite ys leave a gap.
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
 }
 
-const SCALE: usize = 2;
-const CHAR_W: usize = 6 * SCALE;
-
-struct Canvas {
-    w: usize,
-    h: usize,
-    rgb: Vec<u8>,
-}
-
-impl Canvas {
-    fn new(w: usize, h: usize) -> Canvas {
-        Canvas {
-            w,
-            h,
-            rgb: vec![255; w * h * 3],
-        }
-    }
-
-    fn set(&mut self, x: usize, y: usize, c: [u8; 3]) {
-        if x < self.w && y < self.h {
-            let i = (y * self.w + x) * 3;
-            self.rgb[i..i + 3].copy_from_slice(&c);
-        }
-    }
-
-    fn rect(&mut self, x0: usize, y0: usize, w: usize, h: usize, c: [u8; 3]) {
-        for y in y0..y0 + h {
-            for x in x0..x0 + w {
-                self.set(x, y, c);
-            }
-        }
-    }
-
-    /// A tick below the x axis (at height `axis_y`) with its label centred under it.
-    fn x_tick(&mut self, x: usize, axis_y: usize, s: &str) {
-        self.rect(x, axis_y, 1, 6, [0, 0, 0]);
-        self.text(x.saturating_sub(text_width(s) / 2), axis_y + 9, s, false);
-    }
-
-    /// A tick left of the y axis (at `left`) with its label right-aligned before it.
-    fn y_tick(&mut self, left: usize, y: usize, s: &str) {
-        self.rect(left - 6, y, 6, 1, [0, 0, 0]);
-        self.text(
-            left.saturating_sub(8 + text_width(s)),
-            y.saturating_sub(7),
-            s,
-            false,
-        );
-    }
-
-    /// Text with its top-left corner at (x, y); `vertical` draws it rotated a quarter turn
-    /// anticlockwise, reading upwards, with (x, y) its bottom-left corner.
-    fn text(&mut self, x: usize, y: usize, s: &str, vertical: bool) {
-        for (k, ch) in s.chars().enumerate() {
-            for (row, bits) in glyph(ch).iter().enumerate() {
-                for col in 0..5 {
-                    if bits & (0x10 >> col) == 0 {
-                        continue;
-                    }
-                    for dy in 0..SCALE {
-                        for dx in 0..SCALE {
-                            let (gx, gy) = (k * CHAR_W + col * SCALE + dx, row * SCALE + dy);
-                            if vertical {
-                                self.set(x + gy, y.saturating_sub(gx), [0, 0, 0]);
-                            } else {
-                                self.set(x + gx, y + gy, [0, 0, 0]);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn text_width(s: &str) -> usize {
-    s.chars().count() * CHAR_W
-}
+/// Line colours, told apart also in greyscale.
+const LINES: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(120, 60, 160),
+];
 
 /// A perceptually ordered dark-to-bright map (close to matplotlib's magma).
-fn colour(t: f32) -> [u8; 3] {
+fn colour(t: f32) -> RGBColor {
     const STOPS: [[f32; 3]; 6] = [
         [0.0, 0.0, 4.0],
         [59.0, 15.0, 112.0],
@@ -161,147 +76,139 @@ fn colour(t: f32) -> [u8; 3] {
     let t = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
     let i = (t.floor() as usize).min(STOPS.len() - 2);
     let f = t - i as f32;
-    let mut c = [0u8; 3];
-    for (k, v) in c.iter_mut().enumerate() {
-        *v = (STOPS[i][k] + f * (STOPS[i + 1][k] - STOPS[i][k])).round() as u8;
+    let c = |k: usize| (STOPS[i][k] + f * (STOPS[i + 1][k] - STOPS[i][k])).round() as u8;
+    RGBColor(c(0), c(1), c(2))
+}
+
+/// Draws on a white `(w, h)` canvas and writes it as PNG atomically.
+fn draw_png(
+    path: &Path,
+    (w, h): (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut rgb = vec![255u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(|e| e.to_string())?;
     }
-    c
-}
-
-/// A "nice" tick step (1, 2 or 5 × 10^k) giving about `target` ticks over `span`.
-fn tick_step(span: f64, target: f64) -> f64 {
-    let raw = span / target;
-    let mag = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag)
-}
-
-/// A tick label with as many decimals as the step needs.
-fn label(v: f64, step: f64) -> String {
-    let decimals = (-step.log10().floor()).max(0.0) as usize;
-    format!("{v:.decimals$}")
-}
-
-/// Encodes the canvas as PNG and writes it atomically.
-fn save(cv: &Canvas, path: &Path) -> Result<(), String> {
     let mut bytes = Vec::new();
     {
-        let mut enc = png::Encoder::new(&mut bytes, cv.w as u32, cv.h as u32);
+        let mut enc = png::Encoder::new(&mut bytes, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().map_err(|e| e.to_string())?;
-        w.write_image_data(&cv.rgb).map_err(|e| e.to_string())?;
+        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(&rgb).map_err(|e| e.to_string())?;
     }
     soundcheck_npy::write_atomic(path, &bytes).map_err(|e| e.to_string())
 }
 
-/// One line of a chart: `(x, y)` points in x order; non-finite ys leave a gap.
-pub struct Series {
-    pub label: String,
-    pub points: Vec<(f64, f64)>,
-}
-
-/// Line colours, told apart also in greyscale.
-const LINES: [[u8; 3]; 4] = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [120, 60, 160]];
-
-/// A line chart (training curves) with ticked axes and a legend, written as PNG atomically.
+/// A line chart (training curves) with ticked axes and a legend.
 pub fn write_chart_png(
     path: &Path,
     title: &str,
     x_label: &str,
     series: &[Series],
 ) -> Result<(), String> {
-    let finite = || {
-        series
-            .iter()
-            .flat_map(|s| s.points.iter())
-            .filter(|p| p.0.is_finite() && p.1.is_finite())
-    };
-    let Some(&(x0, _)) = finite().next() else {
+    let finite: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
+    if finite.is_empty() {
         return Err("nothing to draw: no finite points".into());
-    };
-    let (mut xlo, mut xhi, mut ylo, mut yhi) = (x0, x0, f64::INFINITY, f64::NEG_INFINITY);
-    for &(x, y) in finite() {
-        (xlo, xhi, ylo, yhi) = (xlo.min(x), xhi.max(x), ylo.min(y), yhi.max(y));
     }
+    let bounds = |f: fn(&(f64, f64)) -> f64| {
+        finite
+            .iter()
+            .map(f)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let (xlo, mut xhi) = bounds(|p| p.0);
+    let (mut ylo, mut yhi) = bounds(|p| p.1);
     if xhi <= xlo {
         xhi = xlo + 1.0;
     }
     // Curves of positive losses read best from zero.
-    if ylo > 0.0 {
-        ylo = 0.0;
-    }
+    ylo = ylo.min(0.0);
     if yhi <= ylo {
         yhi = ylo + 1.0;
     }
-    let (pw, ph) = (640, 360);
-    let (left, right, top, bottom) = (90, 30, 40, 60);
-    let mut cv = Canvas::new(left + pw + right, top + ph + bottom);
-    let black = [0, 0, 0];
-    cv.rect(left - 1, top + ph, pw + 2, 1, black);
-    cv.rect(left - 1, top - 1, 1, ph + 2, black);
-    let px = |x: f64| left as f64 + (x - xlo) / (xhi - xlo) * (pw - 1) as f64;
-    let py = |y: f64| (top + ph - 1) as f64 - (y - ylo) / (yhi - ylo) * (ph - 1) as f64;
-    let xs = tick_step(xhi - xlo, 6.0).max(1.0);
-    let mut v = (xlo / xs).ceil() * xs;
-    while v <= xhi + 1e-9 {
-        let x = px(v).round() as usize;
-        cv.x_tick(x, top + ph, &label(v, xs));
-        v += xs;
-    }
-    let ys = tick_step(yhi - ylo, 5.0);
-    let mut v = (ylo / ys).ceil() * ys;
-    while v <= yhi + 1e-9 {
-        let y = py(v).round() as usize;
-        cv.rect(left, y, pw, 1, [225, 225, 225]);
-        cv.y_tick(left, y, &label(v, ys));
-        v += ys;
-    }
-    cv.text(
-        left + pw / 2 - text_width(x_label) / 2,
-        top + ph + 36,
-        x_label,
-        false,
-    );
-    cv.text(left, 12, title, false);
-    for (k, s) in series.iter().enumerate() {
-        let c = LINES[k % LINES.len()];
-        for w in s.points.windows(2) {
-            let ((xa, ya), (xb, yb)) = (w[0], w[1]);
-            if !(ya.is_finite() && yb.is_finite()) {
-                continue;
+    // Epochs are whole numbers: one label each, up to a dozen.
+    let whole = finite.iter().all(|p| p.0.fract() == 0.0);
+    let x_labels = if whole {
+        ((xhi - xlo) as usize + 1).min(12)
+    } else {
+        10
+    };
+    // The legend goes where the curves end up not: below them when they end high (accuracy).
+    let ends_high = series
+        .first()
+        .and_then(|s| s.points.iter().rev().find(|p| p.1.is_finite()))
+        .is_some_and(|p| p.1 > (ylo + yhi) / 2.0);
+    let legend = if ends_high {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
+    draw_png(path, (760, 460), |root| {
+        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, font(20))
+            .margin(14)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xlo..xhi, ylo..yhi * 1.05)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .x_labels(x_labels)
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .axis_desc_style(font(16))
+            .label_style(font(14))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .draw()
+            .map_err(err)?;
+        for (k, s) in series.iter().enumerate() {
+            let c = LINES[k % LINES.len()];
+            // A gap at every non-finite value: one line per run of finite points.
+            for run in s.points.split(|p| !p.1.is_finite()) {
+                chart
+                    .draw_series(LineSeries::new(run.iter().copied(), c.stroke_width(2)))
+                    .map_err(err)?;
             }
-            let (ax, ay, bx, by) = (px(xa), py(ya), px(xb), py(yb));
-            let steps = (bx - ax).abs().max((by - ay).abs()).ceil().max(1.0) as usize;
-            for i in 0..=steps {
-                let t = i as f64 / steps as f64;
-                let (x, y) = (ax + t * (bx - ax), ay + t * (by - ay));
-                cv.rect(x.round() as usize, y.round() as usize, 2, 2, c);
-            }
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .filter(|p| p.1.is_finite())
+                        .map(|&p| Circle::new(p, 3, c.filled())),
+                )
+                .map_err(err)?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3))
+                });
         }
-        for &(x, y) in s.points.iter().filter(|p| p.1.is_finite()) {
-            cv.rect(
-                (px(x) - 2.0).round() as usize,
-                (py(y) - 2.0).round() as usize,
-                5,
-                5,
-                c,
-            );
-        }
-        // Legend, top right.
-        let lx = left + pw - 12 - text_width(&s.label) - 30;
-        let ly = top + 10 + k * 22;
-        cv.rect(lx, ly + 6, 22, 3, c);
-        cv.text(lx + 30, ly, &s.label, false);
-    }
-    save(&cv, path)
+        chart
+            .configure_series_labels()
+            .label_font(font(14))
+            .border_style(RGBColor(200, 200, 200))
+            .background_style(WHITE)
+            .position(legend)
+            .draw()
+            .map_err(err)
+    })
 }
 
-/// A confusion matrix as a picture: cells shaded by the share of their row (true class), each
-/// with its count; rows are true classes, columns predictions. Written as PNG atomically.
+/// A confusion matrix: cells shaded by the share of their row (true class), each with its
+/// count; rows are true classes, columns predictions.
 pub fn write_matrix_png(
     path: &Path,
     title: &str,
@@ -312,137 +219,228 @@ pub fn write_matrix_png(
     if k == 0 {
         return Err("nothing to draw: no classes".into());
     }
-    let cell = 48;
-    let left = 24 + labels.iter().map(|l| text_width(l)).max().unwrap_or(0);
-    let (top, bottom) = (40, 40 + left - 24);
-    let heading = format!("{title}: ROWS TRUE, COLUMNS PREDICTED");
-    let width = (left + k * cell + 20).max(text_width(&heading) + 16);
-    let mut cv = Canvas::new(width, top + k * cell + bottom);
-    for (r, row) in counts.iter().enumerate() {
-        let total = row.iter().sum::<usize>().max(1) as f32;
-        for (c, &n) in row.iter().enumerate() {
-            let shade = colour(0.15 + 0.85 * n as f32 / total);
-            let (x, y) = (left + c * cell, top + r * cell);
-            cv.rect(x, y, cell - 2, cell - 2, shade);
-            let s = n.to_string();
-            // White boxes behind the count keep it readable on dark cells.
-            let (tw, tx, ty) = (
-                text_width(&s),
-                x + cell / 2 - text_width(&s) / 2,
-                y + cell / 2 - 8,
-            );
-            cv.rect(
-                tx.saturating_sub(2),
-                ty.saturating_sub(2),
-                tw + 2,
-                18,
-                [255, 255, 255],
-            );
-            cv.text(tx, ty, &s, false);
+    let label_px = 16 + 9 * labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
+    let cell = 56u32;
+    let side = cell * k as u32;
+    let size = (side + label_px + 70, side + label_px + 90);
+    let name = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+            labels.get(*i).cloned().unwrap_or_default()
         }
-        cv.text(8, top + r * cell + cell / 2 - 7, &labels[r], false);
-    }
-    for (c, l) in labels.iter().enumerate() {
-        cv.text(
-            left + c * cell + cell / 2 - 7,
-            top + k * cell + 8 + text_width(l),
-            l,
-            true,
-        );
-    }
-    cv.text(8, 12, &heading, false);
-    save(&cv, path)
+        SegmentValue::Last => String::new(),
+    };
+    // Row r (true class r) is drawn at y = k − 1 − r, so the first class is on top.
+    let row_name = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < k => {
+            name(&SegmentValue::Exact(k - 1 - i))
+        }
+        _ => String::new(),
+    };
+    draw_png(path, size, |root| {
+        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, font(18))
+            .margin(14)
+            .x_label_area_size(label_px + 24)
+            .y_label_area_size(label_px + 24)
+            // A discrete range includes its end: k classes are 0..=k − 1.
+            .build_cartesian_2d((0..k - 1).into_segmented(), (0..k - 1).into_segmented())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(k)
+            .y_labels(k)
+            // The column names are drawn below, turned a quarter; plotters would clip them.
+            .x_label_formatter(&|_| String::new())
+            .y_label_formatter(&row_name)
+            .x_desc("predicted")
+            .y_desc("true class")
+            .axis_desc_style(font(15))
+            .y_label_style(font(14))
+            .draw()
+            .map_err(err)?;
+        let (_, rows_px) = chart.plotting_area().get_pixel_range();
+        for c in 0..k {
+            let (x, _) = chart.backend_coord(&(SegmentValue::CenterOf(c), SegmentValue::Exact(0)));
+            let label = name(&SegmentValue::Exact(c));
+            let style = font(14).transform(FontTransform::Rotate90);
+            root.draw(&Text::new(label, (x + 7, rows_px.end + 8), style))
+                .map_err(err)?;
+        }
+        let cells = counts.iter().enumerate().flat_map(|(r, row)| {
+            let total = row.iter().sum::<usize>().max(1) as f32;
+            row.iter()
+                .enumerate()
+                .map(move |(c, &n)| (r, c, n, n as f32 / total))
+        });
+        let at = |i: usize| SegmentValue::Exact(i);
+        for (r, c, n, share) in cells {
+            let y = k - 1 - r;
+            chart
+                .draw_series([Rectangle::new(
+                    [(at(c), at(y)), (at(c + 1), at(y + 1))],
+                    colour(0.15 + 0.85 * share).filled(),
+                )])
+                .map_err(err)?;
+            let ink = if share > 0.6 { BLACK } else { WHITE };
+            let style = font(15)
+                .color(&ink)
+                .pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                ));
+            chart
+                .draw_series([Text::new(
+                    n.to_string(),
+                    (SegmentValue::CenterOf(c), SegmentValue::CenterOf(y)),
+                    style,
+                )])
+                .map_err(err)?;
+        }
+        Ok(())
+    })
 }
 
-/// Draws `m` (rows = features, low at the bottom; columns = frames) and writes a PNG atomically.
+/// A spectrogram-like matrix (rows = features, low at the bottom; columns = frames) with time
+/// and feature axes and a colour bar.
 pub fn write_png(path: &Path, m: &Array2<f32>, axes: &Axes) -> Result<(), String> {
     let (rows, cols) = m.dim();
     if rows == 0 || cols == 0 {
         return Err("nothing to draw: the matrix is empty".into());
     }
-    let (pw, ph) = (cols.clamp(400, 1200), (rows * 2).clamp(240, 600));
-    let (left, right, top, bottom) = (90, 110, 40, 60);
-    let mut cv = Canvas::new(left + pw + right, top + ph + bottom);
     let (lo, hi) = m
         .iter()
         .filter(|v| v.is_finite())
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) };
     let span = if hi > lo { hi - lo } else { 1.0 };
-    for py in 0..ph {
-        let r = ((ph - 1 - py) * rows) / ph;
-        for px in 0..pw {
-            let c = (px * cols) / pw;
-            cv.set(left + px, top + py, colour((m[[r, c]] - lo) / span));
+    let (pw, ph) = (
+        cols.clamp(400, 1200) as u32,
+        (rows * 2).clamp(240, 600) as u32,
+    );
+    let (duration, y_max) = (cols as f64 * axes.x_step, rows as f64 * axes.y_step);
+    draw_png(path, (pw + 230, ph + 110), |root| {
+        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let (main, bar) = root.split_horizontally(pw + 120);
+        let mut chart = ChartBuilder::on(&main)
+            .caption(axes.title.as_str(), font(18))
+            .margin(10)
+            .x_label_area_size(44)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..duration, 0.0..y_max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("time (s)")
+            .y_desc(axes.y_label.as_str())
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .axis_desc_style(font(15))
+            .label_style(font(13))
+            .draw()
+            .map_err(err)?;
+        // Every pixel of the plotting area takes its nearest matrix cell.
+        let area = chart.plotting_area();
+        let (xr, yr) = area.get_pixel_range();
+        let (w, h) = ((xr.end - xr.start).max(1), (yr.end - yr.start).max(1));
+        let root_area = area.strip_coord_spec();
+        for py in 0..h {
+            let r = ((h - 1 - py) as usize * rows) / h as usize;
+            for px in 0..w {
+                let c = (px as usize * cols) / w as usize;
+                root_area
+                    .draw_pixel((px, py), &colour((m[[r, c]] - lo) / span))
+                    .map_err(err)?;
+            }
         }
-    }
-    // Frame, ticks and tick labels.
-    let black = [0, 0, 0];
-    cv.rect(left - 1, top - 1, pw + 2, 1, black);
-    cv.rect(left - 1, top + ph, pw + 2, 1, black);
-    cv.rect(left - 1, top - 1, 1, ph + 2, black);
-    cv.rect(left + pw, top - 1, 1, ph + 2, black);
-    let duration = cols as f64 * axes.x_step;
-    let xs = tick_step(duration, 6.0);
-    let mut v = 0.0;
-    while v <= duration + 1e-9 {
-        let px = left + ((v / duration) * pw as f64).round().min(pw as f64 - 1.0) as usize;
-        cv.x_tick(px, top + ph, &label(v, xs));
-        v += xs;
-    }
-    let y_max = rows as f64 * axes.y_step;
-    let ys = tick_step(y_max, 5.0);
-    let mut v = 0.0;
-    while v <= y_max + 1e-9 {
-        let py = top + ph - 1 - ((v / y_max) * (ph - 1) as f64).round() as usize;
-        cv.y_tick(left, py, &label(v, ys));
-        v += ys;
-    }
-    cv.text(
-        left + pw / 2 - text_width("TIME (S)") / 2,
-        top + ph + 36,
-        "TIME (S)",
-        false,
-    );
-    cv.text(
-        8,
-        top + ph / 2 + text_width(&axes.y_label) / 2,
-        &axes.y_label,
-        true,
-    );
-    cv.text(left, 12, &axes.title, false);
-    // Colour bar with its range.
-    let bx = left + pw + 20;
-    for py in 0..ph {
-        cv.rect(
-            bx,
-            top + py,
-            16,
-            1,
-            colour(1.0 - py as f32 / (ph - 1) as f32),
-        );
-    }
-    cv.text(bx + 20, top, &format!("{hi:.0}"), false);
-    cv.text(bx + 20, top + ph - 14, &format!("{lo:.0}"), false);
-    cv.text(bx + 20, top + ph / 2 - 7, &axes.value_label, false);
-    save(&cv, path)
+        let mut scale = ChartBuilder::on(&bar)
+            .caption(axes.value_label.as_str(), font(15))
+            .margin_top(12)
+            .margin_bottom(54)
+            .margin_right(10)
+            .y_label_area_size(0)
+            .right_y_label_area_size(60)
+            .build_cartesian_2d(0.0..1.0, f64::from(lo)..f64::from(lo + span))
+            .map_err(err)?;
+        scale
+            .configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_label_formatter(&tick)
+            .label_style(font(13))
+            .draw()
+            .map_err(err)?;
+        let steps = 200;
+        scale
+            .draw_series((0..steps).map(|i| {
+                let (a, b) = (i as f64 / steps as f64, (i + 1) as f64 / steps as f64);
+                let v = |t: f64| f64::from(lo) + t * f64::from(span);
+                Rectangle::new([(0.0, v(a)), (1.0, v(b))], colour(a as f32).filled())
+            }))
+            .map_err(err)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn ticks_are_round_numbers() {
-        assert_eq!(tick_step(30.0, 6.0), 5.0);
-        assert_eq!(tick_step(11025.0, 5.0), 5000.0);
-        assert_eq!(tick_step(0.7, 6.0), 0.2);
+    fn tmp(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("sc-plot-{name}-{}.png", std::process::id()))
+    }
+
+    /// The PNG's size, from its header.
+    fn png_size(path: &Path) -> (u32, u32) {
+        let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+        let reader = decoder.read_info().unwrap();
+        let info = reader.info();
+        (info.width, info.height)
     }
 
     #[test]
     fn colour_map_runs_dark_to_bright() {
-        assert_eq!(colour(0.0), [0, 0, 4]);
-        assert_eq!(colour(1.0), [252, 253, 191]);
+        assert_eq!(colour(0.0), RGBColor(0, 0, 4));
+        assert_eq!(colour(1.0), RGBColor(252, 253, 191));
+    }
+
+    #[test]
+    fn each_picture_is_written_and_empty_input_is_an_error() {
+        let chart = tmp("chart");
+        let series = [Series {
+            label: "loss".into(),
+            points: vec![(1.0, 0.5), (2.0, f64::NAN), (3.0, 0.2)],
+        }];
+        write_chart_png(&chart, "TRAINING LOSS", "epoch", &series).unwrap();
+        assert_eq!(png_size(&chart), (760, 460));
+        let empty = [Series {
+            label: "loss".into(),
+            points: vec![(1.0, f64::NAN)],
+        }];
+        assert!(write_chart_png(&chart, "x", "epoch", &empty).is_err());
+
+        let matrix = tmp("matrix");
+        let labels = vec!["hum".to_string(), "siren".to_string()];
+        write_matrix_png(&matrix, "CONFUSION", &labels, &[vec![3, 1], vec![0, 4]]).unwrap();
+        assert!(png_size(&matrix).0 > 104);
+
+        let spec = tmp("spec");
+        let m = Array2::from_shape_fn((64, 500), |(r, c)| (r * c) as f32);
+        let axes = Axes {
+            title: "MEL".into(),
+            x_step: 0.01,
+            y_label: "band".into(),
+            y_step: 1.0,
+            value_label: "dB".into(),
+        };
+        write_png(&spec, &m, &axes).unwrap();
+        assert_eq!(png_size(&spec), (500 + 230, 240 + 110));
+        assert!(write_png(&spec, &Array2::zeros((0, 3)), &axes).is_err());
     }
 }

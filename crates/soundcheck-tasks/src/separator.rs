@@ -364,15 +364,15 @@ impl Separator {
         let axes = |title: &str, value: &str| Axes {
             title: title.into(),
             x_step: cfg.hop_length as f64 / cfg.sample_rate as f64,
-            y_label: "FREQUENCY (HZ)".into(),
+            y_label: "frequency (Hz)".into(),
             y_step: cfg.sample_rate as f64 / cfg.n_fft as f64,
             value_label: value.into(),
         };
-        write_png(&dir.join("mixture.png"), &db, &axes("MIXTURE", "DB")).map_err(picture_error)?;
+        write_png(&dir.join("mixture.png"), &db, &axes("mixture", "dB")).map_err(picture_error)?;
         write_png(
             &dir.join("mask.png"),
             &mask.mapv(|m| m * 100.0),
-            &axes("MASK", "%"),
+            &axes("mask", "%"),
         )
         .map_err(picture_error)
     }
