@@ -27,10 +27,10 @@ impl Decoded {
     }
 }
 
-fn corrupt(path: &Path, detail: impl Into<String>) -> AudioError {
+fn corrupt(path: &Path, actual: impl Into<String>) -> AudioError {
     AudioError::Corrupt {
         path: path.to_path_buf(),
-        detail: detail.into(),
+        actual: actual.into(),
     }
 }
 
@@ -38,14 +38,14 @@ fn classify(path: &Path, e: SymError) -> AudioError {
     match e {
         SymError::Unsupported(what) => AudioError::Unsupported {
             path: path.to_path_buf(),
-            detail: what.to_string(),
+            actual: what.to_string(),
         },
         SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             corrupt(path, "the file ends before its audio data does")
         }
         SymError::IoError(io) => AudioError::Io {
             path: path.to_path_buf(),
-            detail: io.to_string(),
+            source: io,
         },
         other => corrupt(path, other.to_string()),
     }
@@ -87,7 +87,7 @@ fn append(out: &mut [Vec<f32>], chans: &[&[f32]], mono: bool) {
 pub(crate) fn open_file(path: &Path) -> Result<File> {
     let file = File::open(path).map_err(|e| AudioError::Io {
         path: path.to_path_buf(),
-        detail: e.to_string(),
+        source: e,
     })?;
     if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(AudioError::Empty {
@@ -142,7 +142,7 @@ impl Packets {
             .map_err(|e| match e {
                 SymError::Unsupported(_) | SymError::IoError(_) => AudioError::Unsupported {
                     path: path.to_path_buf(),
-                    detail: "not a recognised audio container".into(),
+                    actual: "not a recognised audio container".into(),
                 },
                 other => classify(path, other),
             })?;
@@ -153,7 +153,7 @@ impl Packets {
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
             .ok_or_else(|| AudioError::Unsupported {
                 path: path.to_path_buf(),
-                detail: "no audio track".into(),
+                actual: "no audio track".into(),
             })?;
         let sample_rate = track
             .codec_params

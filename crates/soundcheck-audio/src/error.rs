@@ -4,86 +4,63 @@
 use std::fmt;
 use std::path::PathBuf;
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum AudioError {
-    /// The file could not be opened or read.
-    Io { path: PathBuf, detail: String },
+    /// The file could not be opened or read: the io error, its kind kept.
+    #[error("{}: cannot read the file ({source}); check the path and permissions", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The file holds no audio samples.
+    #[error("{}: the file holds no audio samples; expected at least one frame of audio", path.display())]
     Empty { path: PathBuf },
     /// The container or codec is not one soundcheck decodes.
-    Unsupported { path: PathBuf, detail: String },
+    #[error("{}: unsupported format ({actual}); soundcheck decodes WAV (PCM 8/16/24/32, float), FLAC, OGG/Vorbis and MP3 — convert it, e.g. `ffmpeg -i IN OUT.wav`", path.display())]
+    Unsupported { path: PathBuf, actual: String },
     /// The file is damaged or truncated.
-    Corrupt { path: PathBuf, detail: String },
+    #[error("{}: the audio data is damaged or truncated ({actual}); re-export or re-download the file", path.display())]
+    Corrupt { path: PathBuf, actual: String },
     /// A sample is NaN or infinite.
+    #[error("{what}: sample {index} is {value}; expected finite samples — remove NaN/inf values (e.g. np.nan_to_num) before analysis")]
     NonFinite {
         what: String,
         index: usize,
         value: f32,
     },
-    /// The signal is shorter than an analysis needs.
+    /// The signal is shorter than an analysis needs: `actual` samples, at least `expected`.
+    #[error("{what}: {actual} samples, expected at least {expected}; {hint}")]
     TooShort {
         what: String,
-        length: usize,
-        needed: usize,
+        actual: usize,
+        expected: usize,
         hint: String,
     },
     /// A parameter is out of its valid range.
+    #[error("{name}={actual} is invalid: expected {expected}{}", if hint.is_empty() { String::new() } else { format!("; {hint}") })]
     InvalidParameter {
         name: &'static str,
-        value: String,
+        actual: String,
         expected: String,
         hint: String,
     },
-    /// Writing an output failed.
-    Write { path: PathBuf, detail: String },
+    /// Writing an output failed: the io error, its kind kept.
+    #[error("{}: cannot write ({source}); check that the folder exists and is writable", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-impl fmt::Display for AudioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AudioError::Io { path, detail } => {
-                write!(f, "{}: cannot read the file ({detail}); check the path and permissions", path.display())
-            }
-            AudioError::Empty { path } => write!(
-                f,
-                "{}: the file holds no audio samples; expected at least one frame of audio",
-                path.display()
-            ),
-            AudioError::Unsupported { path, detail } => write!(
-                f,
-                "{}: unsupported format ({detail}); soundcheck decodes WAV (PCM 8/16/24/32, float), FLAC, OGG/Vorbis and MP3 — convert it, e.g. `ffmpeg -i IN OUT.wav`",
-                path.display()
-            ),
-            AudioError::Corrupt { path, detail } => write!(
-                f,
-                "{}: the audio data is damaged or truncated ({detail}); re-export or re-download the file",
-                path.display()
-            ),
-            AudioError::NonFinite { what, index, value } => write!(
-                f,
-                "{what}: sample {index} is {value}; expected finite samples — remove NaN/inf values (e.g. np.nan_to_num) before analysis"
-            ),
-            AudioError::TooShort { what, length, needed, hint } => write!(
-                f,
-                "{what}: {length} samples, expected at least {needed}; {hint}"
-            ),
-            AudioError::InvalidParameter { name, value, expected, hint } => {
-                write!(f, "{name}={value} is invalid: expected {expected}")?;
-                if !hint.is_empty() {
-                    write!(f, "; {hint}")?;
-                }
-                Ok(())
-            }
-            AudioError::Write { path, detail } => write!(
-                f,
-                "{}: cannot write ({detail}); check that the folder exists and is writable",
-                path.display()
-            ),
-        }
+/// A WAV writer's error as the io error it is (or wraps), so write failures keep a kind.
+pub(crate) fn hound_io(e: hound::Error) -> std::io::Error {
+    match e {
+        hound::Error::IoError(io) => io,
+        other => std::io::Error::other(other),
     }
 }
-
-impl std::error::Error for AudioError {}
 
 pub type Result<T> = std::result::Result<T, AudioError>;
 
@@ -96,7 +73,7 @@ pub fn invalid(
 ) -> AudioError {
     AudioError::InvalidParameter {
         name,
-        value: value.to_string(),
+        actual: value.to_string(),
         expected: expected.into(),
         hint: hint.into(),
     }

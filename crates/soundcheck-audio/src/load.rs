@@ -5,7 +5,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::decode::{decode, decode_mono};
-use crate::error::{check_finite, invalid, AudioError, Result};
+use crate::error::{check_finite, hound_io, invalid, AudioError, Result};
 use crate::resample::{resample, resample_blocks};
 
 /// `librosa.load` options, with its defaults.
@@ -147,12 +147,12 @@ fn naming_file(path: &Path, e: AudioError) -> AudioError {
     match e {
         AudioError::InvalidParameter {
             name,
-            value,
+            actual,
             expected,
             hint,
         } => AudioError::InvalidParameter {
             name,
-            value,
+            actual,
             expected,
             hint: format!("{}: {hint}", path.display()),
         },
@@ -170,8 +170,8 @@ fn excerpt(path: &Path, opts: &LoadOptions, native: u32, frames: usize) -> Resul
     if start >= end {
         return Err(AudioError::TooShort {
             what: format!("{} from offset {} s", path.display(), opts.offset),
-            length: 0,
-            needed: 1,
+            actual: 0,
+            expected: 1,
             hint: format!(
                 "the file is {:.3} s long; use a smaller offset",
                 frames as f64 / native as f64
@@ -183,9 +183,9 @@ fn excerpt(path: &Path, opts: &LoadOptions, native: u32, frames: usize) -> Resul
 
 /// Writes 32-bit float WAV, atomically (a temporary file renamed into place).
 pub fn write_wav(path: &Path, channels: &[Vec<f32>], sample_rate: u32) -> Result<()> {
-    let fail = |e: String| AudioError::Write {
+    let fail = |source: std::io::Error| AudioError::Write {
         path: path.to_path_buf(),
-        detail: e,
+        source,
     };
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
@@ -207,9 +207,9 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], sample_rate: u32) -> Result
     };
     if let Err(e) = write() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e.to_string()));
+        return Err(fail(hound_io(e)));
     }
-    std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))
+    std::fs::rename(&tmp, path).map_err(fail)
 }
 
 #[cfg(test)]

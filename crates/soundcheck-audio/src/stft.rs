@@ -184,15 +184,15 @@ pub(crate) fn for_each_block<T: Copy + Default + Send, S>(
     if y.is_empty() {
         return Err(AudioError::TooShort {
             what: "stft input".into(),
-            length: 0,
-            needed: 1,
+            actual: 0,
+            expected: 1,
             hint: "the signal is empty".into(),
         });
     }
     let frames = n_frames(y.len(), n_fft, hop, cfg.center).ok_or_else(|| AudioError::TooShort {
         what: "stft input with center=False".into(),
-        length: y.len(),
-        needed: n_fft,
+        actual: y.len(),
+        expected: n_fft,
         hint: format!(
             "use center=True (pads n_fft/2 = {} on each side), a smaller n_fft, or a longer signal",
             n_fft / 2
@@ -339,8 +339,8 @@ pub fn frame(x: &[f32], frame_length: usize, hop_length: usize) -> Result<Array2
     let n =
         n_frames(x.len(), frame_length, hop_length, false).ok_or_else(|| AudioError::TooShort {
             what: "frame input".into(),
-            length: x.len(),
-            needed: frame_length,
+            actual: x.len(),
+            expected: frame_length,
             hint: "pad the signal (fix_length) or use a shorter frame_length".into(),
         })?;
     Ok(Array2::from_shape_fn((frame_length, n), |(i, t)| {

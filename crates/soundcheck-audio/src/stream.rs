@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::decode::{open_file, truncated, Packets};
-use crate::error::{check_finite, AudioError, Result};
+use crate::error::{check_finite, hound_io, AudioError, Result};
 use crate::wav::{self, Layout};
 
 enum Backing {
@@ -147,7 +147,7 @@ impl AudioSource {
                 let fb = layout.frame_bytes();
                 let fail = |e: std::io::Error| AudioError::Corrupt {
                     path: self.path.clone(),
-                    detail: e.to_string(),
+                    actual: e.to_string(),
                 };
                 file.seek(SeekFrom::Start(layout.data_offset() + (start * fb) as u64))
                     .map_err(fail)?;
@@ -190,7 +190,7 @@ impl WavStream {
         };
         let writer = hound::WavWriter::create(&tmp, spec).map_err(|e| AudioError::Write {
             path: path.to_path_buf(),
-            detail: e.to_string(),
+            source: hound_io(e),
         })?;
         Ok(WavStream {
             path: path.to_path_buf(),
@@ -199,10 +199,10 @@ impl WavStream {
         })
     }
 
-    fn fail(&self, e: impl ToString) -> AudioError {
+    fn fail(&self, e: std::io::Error) -> AudioError {
         AudioError::Write {
             path: self.path.clone(),
-            detail: e.to_string(),
+            source: e,
         }
     }
 
@@ -219,7 +219,7 @@ impl WavStream {
             }
         }
         match err {
-            Some(e) => Err(self.fail(e)),
+            Some(e) => Err(self.fail(hound_io(e))),
             None => Ok(()),
         }
     }
@@ -227,7 +227,7 @@ impl WavStream {
     /// Completes the header and moves the file under its name.
     pub fn finish(mut self) -> Result<()> {
         let w = self.writer.take().expect("not finished");
-        w.finalize().map_err(|e| self.fail(e))?;
+        w.finalize().map_err(|e| self.fail(hound_io(e)))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| self.fail(e))
     }
 }

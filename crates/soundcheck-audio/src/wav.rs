@@ -261,7 +261,7 @@ impl Layout {
 pub(crate) fn open(path: &Path) -> Result<Option<WavFile>> {
     let mut file = File::open(path).map_err(|e| AudioError::Io {
         path: path.to_path_buf(),
-        detail: e.to_string(),
+        source: e,
     })?;
     let Some(layout) = probe(&mut file) else {
         return Ok(None);
@@ -273,7 +273,7 @@ pub(crate) fn open(path: &Path) -> Result<Option<WavFile>> {
     if available < announced {
         return Err(AudioError::Corrupt {
             path: path.to_path_buf(),
-            detail: format!(
+            actual: format!(
                 "truncated: the header announces {announced} frames, the file holds {available}"
             ),
         });
@@ -304,7 +304,7 @@ pub fn read(path: &Path, mono: bool) -> Result<Option<Decoded>> {
     f.seek(SeekFrom::Start(layout.data_offset))
         .map_err(|e| AudioError::Corrupt {
             path: path.to_path_buf(),
-            detail: e.to_string(),
+            actual: e.to_string(),
         })?;
     let nch = layout.channels;
     let mut channels: Vec<Vec<f32>> = vec![vec![0f32; announced]; if mono { 1 } else { nch }];
@@ -318,7 +318,7 @@ pub fn read(path: &Path, mono: bool) -> Result<Option<Decoded>> {
     ];
     let read_err = |e: std::io::Error| AudioError::Corrupt {
         path: path.to_path_buf(),
-        detail: e.to_string(),
+        actual: e.to_string(),
     };
     let mut len = CHUNK_FRAMES.min(announced);
     f.read_exact(&mut bufs[0][..len * frame_bytes])
@@ -389,7 +389,7 @@ impl<'a> MonoBlocks<'a> {
         if self.file.is_none() {
             self.file = Some(File::open(self.path).map_err(|e| AudioError::Io {
                 path: self.path.to_path_buf(),
-                detail: e.to_string(),
+                source: e,
             })?);
         }
         let fb = self.layout.frame_bytes();
@@ -401,7 +401,7 @@ impl<'a> MonoBlocks<'a> {
         .and_then(|_| f.read_exact(&mut self.bytes))
         .map_err(|e| AudioError::Corrupt {
             path: self.path.to_path_buf(),
-            detail: e.to_string(),
+            actual: e.to_string(),
         })?;
         self.chunk.resize(len, 0.0);
         convert_any(

@@ -50,14 +50,6 @@ struct Outcome {
     min_input: Option<Value>,
 }
 
-fn exit_code(error: &Option<Diagnosis>) -> u8 {
-    match error {
-        None => 0,
-        Some(d) if d.kind.is_unusable_input() => 2,
-        Some(_) => 1,
-    }
-}
-
 fn analyse(a: &CheckArgs) -> Outcome {
     let mut out = Outcome {
         model: None,
@@ -250,5 +242,5 @@ pub fn run(a: &CheckArgs) -> u8 {
     } else {
         print_text(&o);
     }
-    exit_code(&o.error)
+    crate::report::diagnosis_code(o.error.as_ref())
 }

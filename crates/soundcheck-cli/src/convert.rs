@@ -65,11 +65,11 @@ pub fn run(a: &ConvertArgs) -> u8 {
     match convert(a) {
         Ok(()) => {
             eprintln!("wrote {}", a.output.display());
-            0
+            crate::report::OK
         }
         Err(d) => {
             eprint!("{}", d.render());
-            2
+            crate::report::UNUSABLE
         }
     }
 }

@@ -137,7 +137,7 @@ pub fn run(a: &EvaluateArgs) -> u8 {
             } else {
                 eprintln!("error: {e}");
             }
-            return 2;
+            return crate::report::UNUSABLE;
         }
     };
     for w in &warnings {
@@ -178,7 +178,7 @@ pub fn run(a: &EvaluateArgs) -> u8 {
             o["oracle_stft"] = json!({"n_fft": a.n_fft, "hop_length": a.hop_length});
         }
         println!("{o}");
-        return 0;
+        return crate::report::OK;
     }
     let labels = [
         "the mixture as estimate".to_string(),
@@ -207,5 +207,5 @@ pub fn run(a: &EvaluateArgs) -> u8 {
             }
         }
     }
-    0
+    crate::report::OK
 }

@@ -349,8 +349,8 @@ impl FeaturesArgs {
             if n == 0 {
                 return Err(AudioError::TooShort {
                     what: format!("{}: {t} frames for --patch", path.display()),
-                    length: t,
-                    needed: p,
+                    actual: t,
+                    expected: p,
                     hint: format!(
                         "each patch needs {p} frames; use a smaller --patch or a longer excerpt"
                     ),
@@ -397,8 +397,8 @@ fn write_feature(path: &Path, feat: &Feature) -> Result<(), AudioError> {
         }
     };
     written.map_err(|e| AudioError::Write {
-        path: e.path,
-        detail: e.problem,
+        path: e.path.clone(),
+        source: std::io::Error::other(e),
     })
 }
 
@@ -406,9 +406,9 @@ fn outputs(a: &FeaturesArgs) -> Result<Vec<PathBuf>, AudioError> {
     if a.audio.len() == 1 && !a.output.is_dir() {
         return Ok(vec![a.output.clone()]);
     }
-    std::fs::create_dir_all(&a.output).map_err(|e| AudioError::Write {
+    std::fs::create_dir_all(&a.output).map_err(|source| AudioError::Write {
         path: a.output.clone(),
-        detail: format!("cannot create the output folder ({e})"),
+        source,
     })?;
     let mut seen = std::collections::HashMap::new();
     a.audio
@@ -467,7 +467,7 @@ fn run_all(a: &FeaturesArgs) -> Result<Vec<Result<serde_json::Value, AudioError>
                 soundcheck_tasks::plot::write_png(png, pic, &a.axes(input, feat.sample_rate))
                     .map_err(|e| AudioError::Write {
                         path: png.clone(),
-                        detail: e,
+                        source: std::io::Error::other(e),
                     })?;
             }
             progress.tick();
@@ -535,8 +535,8 @@ pub fn run(a: &FeaturesArgs) -> u8 {
         }
     }
     if failed == 0 {
-        0
+        crate::report::OK
     } else {
-        2
+        crate::report::UNUSABLE
     }
 }

@@ -121,7 +121,7 @@ pub fn read_npy_header(path: &Path) -> Result<soundcheck_npy::Header, Diagnosis>
     soundcheck_npy::read_header(path).map_err(|e| {
         Diagnosis::new(
             Kind::InvalidSpec,
-            format!("{}: {}", e.path.display(), e.problem),
+            format!("{}: {}", e.path.display(), e.actual),
         )
         .expected("a .npy file written by numpy.save")
         .fix("save the array with np.save('x.npy', x), or give its shape with --feed")

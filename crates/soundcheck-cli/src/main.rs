@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(report::UNUSABLE);
         }
     };
     let code = match cli.command {

@@ -3,13 +3,30 @@
 
 use serde::Serialize;
 use serde_json::json;
+use soundcheck_shape::Diagnosis;
 use soundcheck_tasks::{FailureKind, TaskError};
 
-/// Exit status of a failure: 1 the model does not fit the data, 2 anything else.
+/// Every command's exit status: everything fits and was done.
+pub const OK: u8 = 0;
+/// The model does not fit the data, the labels or its own layers (a shape problem).
+pub const MISFIT: u8 = 1;
+/// A file, folder or option cannot be used.
+pub const UNUSABLE: u8 = 2;
+
+/// Exit status of a task's failure.
 pub fn exit_code(e: &TaskError) -> u8 {
     match e.kind() {
-        FailureKind::Shape => 1,
-        FailureKind::Input => 2,
+        FailureKind::Shape => MISFIT,
+        FailureKind::Input => UNUSABLE,
+    }
+}
+
+/// Exit status of a check: the diagnosis, if any, is a misfit or an unusable input.
+pub fn diagnosis_code(d: Option<&Diagnosis>) -> u8 {
+    match d {
+        None => OK,
+        Some(d) if d.kind.is_unusable_input() => UNUSABLE,
+        Some(_) => MISFIT,
     }
 }
 
@@ -29,7 +46,7 @@ pub fn report<T: Serialize>(
             } else {
                 println!("{}", text(&v));
             }
-            0
+            OK
         }
         Err(e) => {
             if json_out {

@@ -53,7 +53,7 @@ pub fn plan(indices: &[usize], cfg: &LoaderConfig, epoch: u64) -> Result<Vec<Vec
     if cfg.batch_size == 0 {
         return Err(DataError::InvalidParameter {
             name: "batch_size",
-            value: "0".into(),
+            actual: "0".into(),
             expected: "a positive number of examples (Keras's default is 32)".into(),
         });
     }

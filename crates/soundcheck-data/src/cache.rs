@@ -24,9 +24,10 @@ pub struct FeatureCache {
 impl FeatureCache {
     /// A cache in `dir` for features computed with `params`.
     pub fn new(dir: &Path, params: impl Into<String>) -> Result<FeatureCache> {
-        std::fs::create_dir_all(dir).map_err(|e| DataError::Io {
+        std::fs::create_dir_all(dir).map_err(|source| DataError::Io {
             path: dir.to_path_buf(),
-            detail: format!("cannot create the cache folder ({e})"),
+            action: "create the cache folder",
+            source,
         })?;
         Ok(FeatureCache {
             dir: dir.to_path_buf(),
@@ -45,7 +46,8 @@ impl FeatureCache {
         for source in sources {
             let meta = std::fs::metadata(source).map_err(|e| DataError::Io {
                 path: source.to_path_buf(),
-                detail: e.to_string(),
+                action: "read the file's size and time",
+                source: e,
             })?;
             let modified = meta
                 .modified()

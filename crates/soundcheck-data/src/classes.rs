@@ -48,16 +48,17 @@ fn is_audio(p: &Path) -> bool {
         .is_some_and(|e| AUDIO.contains(&e.to_lowercase().as_str()))
 }
 
-fn io(path: &Path, e: std::io::Error) -> DataError {
+fn io(path: &Path, action: &'static str, source: std::io::Error) -> DataError {
     DataError::Io {
         path: path.to_path_buf(),
-        detail: e.to_string(),
+        action,
+        source,
     }
 }
 
 fn sorted_dir(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io(dir, e))?
+        .map_err(|e| io(dir, "read the folder", e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     v.sort();
@@ -107,7 +108,7 @@ impl ClassSet {
     }
 
     fn from_manifest(csv: &Path) -> Result<ClassSet> {
-        let text = std::fs::read_to_string(csv).map_err(|e| io(csv, e))?;
+        let text = std::fs::read_to_string(csv).map_err(|e| io(csv, "read the manifest", e))?;
         let base = csv.parent().unwrap_or(Path::new("."));
         let bad = |line: usize, detail: String| DataError::Mismatch {
             what: format!("{} line {line}", csv.display()),
@@ -165,7 +166,7 @@ impl ClassSet {
             if f.is_nan() || !(0.0..1.0).contains(&f) {
                 return Err(DataError::InvalidParameter {
                     name,
-                    value: f.to_string(),
+                    actual: f.to_string(),
                     expected: "a fraction in [0, 1), e.g. 0.15".into(),
                 });
             }

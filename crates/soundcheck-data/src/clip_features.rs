@@ -95,9 +95,9 @@ impl ClipFeatures {
             hop_length: Some(self.hop_length),
             ..Default::default()
         };
-        let clip = |e: soundcheck_audio::AudioError| DataError::Clip {
+        let clip = |source: soundcheck_audio::AudioError| DataError::Clip {
             path: path.to_path_buf(),
-            detail: e.to_string(),
+            source,
         };
         let m = match self.kind {
             FeatureKind::Mfcc { n_mfcc } => mfcc(

@@ -61,7 +61,7 @@ pub fn split(n: usize, fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usiz
     if fraction.is_nan() || !(0.0..1.0).contains(&fraction) {
         return Err(DataError::InvalidParameter {
             name: "validation_split",
-            value: fraction.to_string(),
+            actual: fraction.to_string(),
             expected: "a fraction in [0, 1), e.g. 0.1".into(),
         });
     }

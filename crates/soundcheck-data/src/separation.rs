@@ -76,9 +76,10 @@ impl Track {
 }
 
 fn dirs(p: &Path) -> Result<Vec<PathBuf>> {
-    let rd = std::fs::read_dir(p).map_err(|e| DataError::Io {
+    let rd = std::fs::read_dir(p).map_err(|source| DataError::Io {
         path: p.to_path_buf(),
-        detail: e.to_string(),
+        action: "read the folder",
+        source,
     })?;
     let mut v: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -183,7 +184,7 @@ pub fn load_track(t: &TrackFiles, target: &str) -> Result<Track> {
     if !STEMS.contains(&target) {
         return Err(DataError::InvalidParameter {
             name: "target",
-            value: target.to_string(),
+            actual: target.to_string(),
             expected: format!("one of {}", STEMS.join(", ")),
         });
     }

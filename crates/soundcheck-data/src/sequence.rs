@@ -18,7 +18,7 @@ impl Side {
             "post" => Ok(Side::Post),
             _ => Err(DataError::InvalidParameter {
                 name,
-                value: v.to_string(),
+                actual: v.to_string(),
                 expected: "pre or post (Keras pad_sequences; its default is pre)".into(),
             }),
         }

@@ -2,8 +2,6 @@
 //! criteria): distortion filters of 512 taps computed once per track, then SDR, ISR, SIR and SAR
 //! in windows of the track.
 
-use std::fmt;
-
 use rayon::prelude::*;
 use realfft::num_complex::Complex64;
 
@@ -20,38 +18,30 @@ type Filters = Vec<Vec<f64>>;
 /// Signals as `[source][channel][sample]`.
 pub type Sources = [Vec<Vec<f64>>];
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum EvalError {
     /// References and estimates of different shapes.
+    #[error("estimates are {actual}, references are {expected}: give one estimate per reference, of the same length and channels")]
     Shape { expected: String, actual: String },
     /// A NaN or infinite sample.
+    #[error("{what} source {stem}, channel {channel}, sample {sample} is not finite: remove NaN/inf before evaluating")]
     NonFinite {
         what: &'static str,
-        source: usize,
+        /// Which source (stem), from 0.
+        stem: usize,
         channel: usize,
         sample: usize,
     },
     /// A source that is all zeros over the whole track (museval refuses it too).
-    Silent { what: &'static str, source: usize },
+    #[error("{what} source {stem} is silent over the whole track: BSS Eval is undefined for it (drop the source)")]
+    Silent { what: &'static str, stem: usize },
     /// The Gram matrix of the references is singular (e.g. two identical references).
+    #[error("the references are linearly dependent (e.g. two identical stems): BSS Eval cannot separate their contributions")]
     Singular,
     /// A window or hop of zero samples.
-    InvalidParameter { name: &'static str, value: usize },
+    #[error("{name}={actual} samples is invalid: expected at least 1 (museval uses one second at the track's rate)")]
+    InvalidParameter { name: &'static str, actual: usize },
 }
-
-impl fmt::Display for EvalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EvalError::Shape { expected, actual } => write!(f, "estimates are {actual}, references are {expected}: give one estimate per reference, of the same length and channels"),
-            EvalError::NonFinite { what, source, channel, sample } => write!(f, "{what} source {source}, channel {channel}, sample {sample} is not finite: remove NaN/inf before evaluating"),
-            EvalError::Silent { what, source } => write!(f, "{what} source {source} is silent over the whole track: BSS Eval is undefined for it (drop the source)"),
-            EvalError::Singular => write!(f, "the references are linearly dependent (e.g. two identical stems): BSS Eval cannot separate their contributions"),
-            EvalError::InvalidParameter { name, value } => write!(f, "{name}={value} samples is invalid: expected at least 1 (museval uses one second at the track's rate)"),
-        }
-    }
-}
-
-impl std::error::Error for EvalError {}
 
 /// Per-frame metrics, `[source][frame]` in dB; NaN where a window has a silent source.
 #[derive(Clone, Debug, PartialEq)]
@@ -91,14 +81,14 @@ fn validate(refs: &Sources, ests: &Sources) -> Result<(usize, usize, usize), Eva
                 if let Some(t) = ch.iter().position(|v| !v.is_finite()) {
                     return Err(EvalError::NonFinite {
                         what,
-                        source: j,
+                        stem: j,
                         channel: c,
                         sample: t,
                     });
                 }
             }
             if silent(src, 0..r.2) {
-                return Err(EvalError::Silent { what, source: j });
+                return Err(EvalError::Silent { what, stem: j });
             }
         }
     }
@@ -231,7 +221,10 @@ pub fn bss_eval_v4(
 ) -> Result<Metrics, EvalError> {
     for (name, value) in [("window", window), ("hop", hop)] {
         if value == 0 {
-            return Err(EvalError::InvalidParameter { name, value });
+            return Err(EvalError::InvalidParameter {
+                name,
+                actual: value,
+            });
         }
     }
     let (nsrc, _, nsampl) = validate(references, estimates)?;

@@ -32,16 +32,9 @@ pub struct OracleStft {
 }
 
 /// Why folders could not be scored; the message names the file or folder and what to do.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct ScoreError(pub String);
-
-impl std::fmt::Display for ScoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ScoreError {}
 
 const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
 pub const METRICS: [&str; 4] = ["SDR", "ISR", "SIR", "SAR"];
@@ -196,18 +189,23 @@ fn evaluate_track(
     let (window, hop) = (samples(a.window), samples(a.hop));
     let score = |ests: &[Vec<Vec<f64>>]| bss_eval_v4(&refs, ests, window, hop);
     let metrics = score(&ests).map_err(|e| match e {
-        EvalError::Silent { what, source } => {
+        EvalError::Silent { what, stem } => {
             let dir = if what == "estimate" { est_dir } else { ref_dir };
             format!(
                 "{}: the {what} is silent over the whole track: BSS Eval is undefined for it (museval refuses it too); drop the stem or check the separation",
-                dir.join(files[source].file_name().unwrap_or_default()).display()
+                dir.join(files[stem].file_name().unwrap_or_default()).display()
             )
         }
-        EvalError::NonFinite { what, source, channel, sample } => {
+        EvalError::NonFinite {
+            what,
+            stem,
+            channel,
+            sample,
+        } => {
             let dir = if what == "estimate" { est_dir } else { ref_dir };
             format!(
                 "{}: channel {channel}, sample {sample} is not finite: remove NaN/inf before evaluating",
-                dir.join(files[source].file_name().unwrap_or_default()).display()
+                dir.join(files[stem].file_name().unwrap_or_default()).display()
             )
         }
         other => format!("track {name}: {other}"),

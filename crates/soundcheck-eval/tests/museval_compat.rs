@@ -218,7 +218,7 @@ fn bad_input_is_named() {
         err,
         EvalError::NonFinite {
             what: "estimate",
-            source: 0,
+            stem: 0,
             channel: 0,
             sample: 1
         }

@@ -35,7 +35,7 @@ impl Loss {
             other => {
                 return Err(NnError::Config {
                     name: "loss",
-                    value: other.to_string(),
+                    actual: other.to_string(),
                     expected: "one of mse, mae (l1), huber, binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy".into(),
                 })
             }

@@ -28,7 +28,7 @@ impl OptimizerKind {
             other => {
                 return Err(NnError::Config {
                     name: "optimizer",
-                    value: other.to_string(),
+                    actual: other.to_string(),
                     expected: "adam, adamw or sgd".into(),
                 })
             }

@@ -198,9 +198,10 @@ impl<'a> Trainer<'a> {
         checkpoint: &Path,
     ) -> Result<Trainer<'a>> {
         let (saved, meta) = weights::read_with_metadata(checkpoint)?;
-        let bad = |detail: String| NnError::Run {
+        let bad = |actual: String| NnError::Run {
             path: checkpoint.to_path_buf(),
-            detail,
+            actual,
+            source: None,
         };
         let mut t = Trainer::new(net, cfg);
         for i in 0..t.net.variables().len() {
@@ -360,7 +361,7 @@ impl<'a> Trainer<'a> {
         if cfg.patience.is_some() && val_idx.is_empty() {
             return Err(NnError::Config {
                 name: "patience",
-                value: format!("{:?}", cfg.patience),
+                actual: format!("{:?}", cfg.patience),
                 expected: "validation data to watch: set a validation split (e.g. 0.1) or drop the patience".into(),
             });
         }
@@ -480,7 +481,8 @@ impl<'a> Trainer<'a> {
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| NnError::Run {
             path: dir.to_path_buf(),
-            detail: format!("cannot create the run directory ({e})"),
+            actual: format!("cannot create the run directory ({e})"),
+            source: Some(e),
         })?;
         let vars = self.net.variables();
         let model_weights = vars.to_weights();
@@ -508,7 +510,8 @@ impl<'a> Trainer<'a> {
         let path: PathBuf = dir.join(LOG_CSV);
         soundcheck_npy::write_atomic(&path, csv.as_bytes()).map_err(|e| NnError::Run {
             path,
-            detail: format!("cannot write the log ({e})"),
+            actual: format!("cannot write the log ({e})"),
+            source: Some(e),
         })
     }
 }

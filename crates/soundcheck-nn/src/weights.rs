@@ -17,9 +17,9 @@ pub fn read(path: &Path) -> Result<Weights> {
 
 /// The weights and the header's `__metadata__` table, from one read of the file.
 pub fn read_with_metadata(path: &Path) -> Result<(Weights, BTreeMap<String, String>)> {
-    let bad = |detail: String| NnError::Weights {
+    let bad = |actual: String| NnError::Weights {
         path: path.to_path_buf(),
-        detail,
+        actual,
     };
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read ({e})")))?;
     if bytes.len() < 8 {
@@ -116,9 +116,11 @@ pub fn write(path: &Path, weights: &Weights, metadata: &BTreeMap<String, String>
     for k in keys {
         bytes.extend(weights[k].1.iter().flat_map(|v| v.to_le_bytes()));
     }
-    soundcheck_npy::write_atomic(path, &bytes).map_err(|e| NnError::Weights {
+    // A failed write is the run folder's problem (full disk, permissions), not a bad weights file.
+    soundcheck_npy::write_atomic(path, &bytes).map_err(|e| NnError::Run {
         path: path.to_path_buf(),
-        detail: format!("cannot write ({e})"),
+        actual: format!("cannot write ({e}); check the free space and permissions"),
+        source: Some(e),
     })
 }
 

@@ -1,31 +1,20 @@
 //! The `.npy` format (numpy's `np.save`): read a file's header (shape and element type) and
 //! write arrays numpy loads, atomically.
 
-use std::fmt;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// A `.npy` problem, naming the file.
-#[derive(Debug)]
+/// A `.npy` problem, naming the file: what was found, what to do, and the io error behind it
+/// when there is one (its kind kept).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {actual} ({hint})", path.display())]
 pub struct NpyError {
     pub path: PathBuf,
-    pub problem: String,
+    pub actual: String,
     pub hint: &'static str,
+    #[source]
+    pub source: Option<std::io::Error>,
 }
-
-impl fmt::Display for NpyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} ({})",
-            self.path.display(),
-            self.problem,
-            self.hint
-        )
-    }
-}
-
-impl std::error::Error for NpyError {}
 
 /// The shape and element type of a `.npy` file, from its header.
 #[derive(Debug, PartialEq)]
@@ -50,8 +39,9 @@ pub fn read_header(path: &Path) -> Result<Header, NpyError> {
 fn open(path: &Path) -> Result<std::fs::File, NpyError> {
     std::fs::File::open(path).map_err(|e| NpyError {
         path: path.to_path_buf(),
-        problem: format!("cannot open ({e})"),
+        actual: format!("cannot open ({e})"),
         hint: "check the path",
+        source: Some(e),
     })
 }
 
@@ -68,9 +58,10 @@ pub struct Array {
 
 /// Reads a C-ordered float or complex `.npy` array.
 pub fn read(path: &Path) -> Result<Array, NpyError> {
-    let bad = |problem: String| NpyError {
+    let bad = |actual: String| NpyError {
         path: path.to_path_buf(),
-        problem,
+        actual,
+        source: None,
         hint:
             "expected a C-ordered float32/float64/complex64/complex128 array saved with numpy.save",
     };
@@ -139,9 +130,10 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
 
 /// The header and whether the data is Fortran-ordered; leaves `f` at the start of the data.
 fn read_header_from(path: &Path, f: &mut std::fs::File) -> Result<(Header, bool), NpyError> {
-    let bad = |problem: String| NpyError {
+    let bad = |actual: String| NpyError {
         path: path.to_path_buf(),
-        problem,
+        actual,
+        source: None,
         hint: "expected a .npy file written by numpy.save",
     };
     let mut pre = [0u8; 10];
@@ -211,9 +203,10 @@ pub struct RowReader {
 impl RowReader {
     /// Opens `path`, checking that it holds C-ordered `<f4` data of exactly its shape's size.
     pub fn open(path: &Path) -> Result<RowReader, NpyError> {
-        let bad = |problem: String| NpyError {
+        let bad = |actual: String| NpyError {
             path: path.to_path_buf(),
-            problem,
+            actual,
+            source: None,
             hint: "expected a C-ordered float32 array saved with numpy.save",
         };
         let mut file = open(path)?;
@@ -261,7 +254,8 @@ impl RowReader {
         if out.len() != rows * row || start + rows > self.shape[0] {
             return Err(NpyError {
                 path: self.path.clone(),
-                problem: format!(
+                source: None,
+                actual: format!(
                     "rows {start}..{} of {} asked for (buffer of {} values, rows of {row})",
                     start + rows,
                     self.shape[0],
@@ -278,8 +272,9 @@ impl RowReader {
         )
         .map_err(|e| NpyError {
             path: self.path.clone(),
-            problem: format!("cannot read rows {start}..{} ({e})", start + rows),
+            actual: format!("cannot read rows {start}..{} ({e})", start + rows),
             hint: "the file changed or was removed while in use",
+            source: Some(e),
         })?;
         for (v, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
             *v = f32::from_le_bytes(b.try_into().expect("4 bytes"));
@@ -387,8 +382,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub fn write<T: Element>(path: &Path, shape: &[usize], data: &[T]) -> Result<(), NpyError> {
     write_atomic(path, &to_bytes(shape, data)).map_err(|e| NpyError {
         path: path.to_path_buf(),
-        problem: format!("cannot write ({e})"),
+        actual: format!("cannot write ({e})"),
         hint: "check that the folder exists and is writable",
+        source: Some(e),
     })
 }
 
@@ -426,9 +422,9 @@ mod tests {
         let mut bytes = std::fs::read(&p).unwrap();
         bytes.truncate(bytes.len() - 4);
         std::fs::write(&p, bytes).unwrap();
-        assert!(read(&p).unwrap_err().problem.contains("truncated"));
+        assert!(read(&p).unwrap_err().actual.contains("truncated"));
         std::fs::write(&p, b"\x93NUMPY").unwrap();
-        assert!(read_header(&p).unwrap_err().problem.contains("too short"));
+        assert!(read_header(&p).unwrap_err().actual.contains("too short"));
     }
 
     #[test]
@@ -444,12 +440,12 @@ mod tests {
         r.read_rows(2, &mut out).unwrap();
         assert_eq!(out, [6., 7., 8., 9., 10., 11.]);
         let e = r.read_rows(3, &mut out).unwrap_err();
-        assert!(e.problem.contains("rows 3..5 of 4"), "{e}");
+        assert!(e.actual.contains("rows 3..5 of 4"), "{e}");
         let bytes = std::fs::read(&p).unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 4]).unwrap();
         let e = RowReader::open(&p).unwrap_err();
-        assert!(e.problem.contains("truncated"), "{e}");
+        assert!(e.actual.contains("truncated"), "{e}");
         write(&p, &[2], &[1i64, 2]).unwrap();
-        assert!(RowReader::open(&p).unwrap_err().problem.contains("<i8"));
+        assert!(RowReader::open(&p).unwrap_err().actual.contains("<i8"));
     }
 }

@@ -93,7 +93,7 @@ pub fn write_classification_demo(
         let folder = dir.join(class);
         std::fs::create_dir_all(&folder).map_err(|e| AudioError::Write {
             path: folder.clone(),
-            detail: e.to_string(),
+            source: e,
         })?;
         let mut rng = SplitMix64::new(seed ^ (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         for i in 0..per_class {

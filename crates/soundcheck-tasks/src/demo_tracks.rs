@@ -166,7 +166,7 @@ pub fn write_separation_demo(
         let folder = dir.join(subset).join(format!("song{k:02}"));
         std::fs::create_dir_all(&folder).map_err(|e| AudioError::Write {
             path: folder.clone(),
-            detail: e.to_string(),
+            source: e,
         })?;
         let song = demo_song(seconds, &mut rng);
         let mix: Vec<f32> = (0..song.vocals.len())

@@ -43,33 +43,13 @@ pub struct Separated {
     pub mask: Array2<f32>,
 }
 
-#[derive(Debug)]
+/// Why a mixture could not be separated.
+#[derive(Debug, thiserror::Error)]
 pub enum SeparationError {
-    Audio(AudioError),
-    Nn(NnError),
-}
-
-impl std::fmt::Display for SeparationError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SeparationError::Audio(e) => write!(f, "{e}"),
-            SeparationError::Nn(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for SeparationError {}
-
-impl From<AudioError> for SeparationError {
-    fn from(e: AudioError) -> Self {
-        SeparationError::Audio(e)
-    }
-}
-
-impl From<NnError> for SeparationError {
-    fn from(e: NnError) -> Self {
-        SeparationError::Nn(e)
-    }
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error(transparent)]
+    Nn(#[from] NnError),
 }
 
 impl SeparationConfig {

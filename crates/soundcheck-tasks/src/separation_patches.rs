@@ -64,13 +64,11 @@ impl PatchDataset {
         for (i, f) in files.iter().enumerate() {
             let r = RowReader::open(f)?;
             if r.shape().len() != 3 || r.shape()[1..] != [2, bins] {
-                return Err(DataError::Io {
-                    path: f.clone(),
-                    detail: format!(
-                        "spectrograms of shape {:?}, expected (frames, 2, {bins}) for n_fft {}: delete the file to have it recomputed",
-                        r.shape(),
-                        cfg.n_fft
-                    ),
+                return Err(DataError::Mismatch {
+                    what: format!("{}: cached spectrograms", f.display()),
+                    expected: format!("(frames, 2, {bins}) for n_fft {}", cfg.n_fft),
+                    actual: format!("{:?}", r.shape()),
+                    hint: "delete the file to have it recomputed".into(),
                 });
             }
             index.extend(cfg.starts(r.shape()[0]).into_iter().map(|s| (i, s)));

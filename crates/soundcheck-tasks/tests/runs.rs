@@ -136,3 +136,39 @@ fn bad_options_and_misfit_data_are_named_before_anything_is_written() {
     assert_eq!(e.kind(), FailureKind::Shape, "{e}");
     assert!(!d.join("run").join(RunDir::MODEL).exists());
 }
+
+#[test]
+fn the_classification_quickstart_and_its_classifier_run_as_a_library() {
+    let d = tmp("quickstart").join("q");
+    let report = soundcheck_tasks::classification_quickstart(&d, &Device::flex(), &Quiet).unwrap();
+    assert_eq!(report.classes.len(), 7);
+    assert!(
+        report.test_accuracy.is_some_and(|a| a >= 0.95),
+        "{report:?}"
+    );
+    let classifier = soundcheck_tasks::Classifier::load(&report.run_dir, &Device::flex()).unwrap();
+    let clip = std::fs::read_dir(d.join("data").join("hum"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let labelled = classifier.classify(&[clip], 3, &Quiet).unwrap();
+    assert_eq!(labelled[0].top.len(), 3);
+    let p: Vec<f32> = labelled[0].top.iter().map(|c| c.probability).collect();
+    assert!(
+        p.windows(2).all(|w| w[0] >= w[1]),
+        "most probable first: {p:?}"
+    );
+}
+
+#[test]
+fn a_folder_that_is_no_run_is_named_with_the_command_that_makes_one() {
+    let e = soundcheck_tasks::Separator::load(&tmp("norun"), &Device::flex())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("model.json") && e.contains("`soundcheck train`"),
+        "{e}"
+    );
+}

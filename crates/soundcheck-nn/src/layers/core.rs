@@ -84,7 +84,7 @@ impl Unary for Embedding {
         {
             return Err(NnError::Value {
                 layer: self.layer.clone(),
-                detail: format!("input id {bad} at flat position {i} is not an integer in 0..{v} (input_dim); make input_dim cover every id"),
+                actual: format!("input id {bad} at flat position {i} is not an integer in 0..{v} (input_dim); make input_dim cover every id"),
             });
         }
         let idx: Tensor<1, Int> = Tensor::from_data(
