@@ -9,6 +9,7 @@ use crate::error::{invalid, Result};
 /// The reference level 0 dB stands for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Ref {
+    /// A fixed reference (`ref=1.0` is librosa's default).
     Value(f32),
     /// The maximum of the input (`ref=np.max`).
     Max,

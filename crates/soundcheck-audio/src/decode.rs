@@ -18,10 +18,12 @@ use crate::error::{AudioError, Result};
 pub struct Decoded {
     /// One vector per channel, all of the same length.
     pub channels: Vec<Vec<f32>>,
+    /// Samples per second per channel.
     pub sample_rate: u32,
 }
 
 impl Decoded {
+    /// Samples per channel.
     pub fn frames(&self) -> usize {
         self.channels.first().map_or(0, Vec::len)
     }

@@ -4,51 +4,80 @@
 use std::fmt;
 use std::path::PathBuf;
 
+/// Why audio could not be read, analysed or written.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     /// The file could not be opened or read: the io error, its kind kept.
     #[error("{}: cannot read the file ({source}); check the path and permissions", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The io error, its kind kept.
         #[source]
         source: std::io::Error,
     },
     /// The file holds no audio samples.
     #[error("{}: the file holds no audio samples; expected at least one frame of audio", path.display())]
-    Empty { path: PathBuf },
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
     /// The container or codec is not one soundcheck decodes.
     #[error("{}: unsupported format ({actual}); soundcheck decodes WAV (PCM 8/16/24/32, float), FLAC, OGG/Vorbis and MP3 — convert it, e.g. `ffmpeg -i IN OUT.wav`", path.display())]
-    Unsupported { path: PathBuf, actual: String },
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder found.
+        actual: String,
+    },
     /// The file is damaged or truncated.
     #[error("{}: the audio data is damaged or truncated ({actual}); re-export or re-download the file", path.display())]
-    Corrupt { path: PathBuf, actual: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        actual: String,
+    },
     /// A sample is NaN or infinite.
     #[error("{what}: sample {index} is {value}; expected finite samples — remove NaN/inf values (e.g. np.nan_to_num) before analysis")]
     NonFinite {
+        /// The signal (a file, an argument).
         what: String,
+        /// The first non-finite sample.
         index: usize,
+        /// Its value (NaN or ±inf).
         value: f32,
     },
     /// The signal is shorter than an analysis needs: `actual` samples, at least `expected`.
     #[error("{what}: {actual} samples, expected at least {expected}; {hint}")]
     TooShort {
+        /// The signal (a file, an argument).
         what: String,
+        /// Its length in samples.
         actual: usize,
+        /// The fewest samples the analysis needs.
         expected: usize,
+        /// What to do about it.
         hint: String,
     },
     /// A parameter is out of its valid range.
     #[error("{name}={actual} is invalid: expected {expected}{}", if hint.is_empty() { String::new() } else { format!("; {hint}") })]
     InvalidParameter {
+        /// The parameter, as librosa names it.
         name: &'static str,
+        /// The value given.
         actual: String,
+        /// The values it can take.
         expected: String,
+        /// What to do about it (may be empty).
         hint: String,
     },
     /// Writing an output failed: the io error, its kind kept.
     #[error("{}: cannot write ({source}); check that the folder exists and is writable", path.display())]
     Write {
+        /// The output file.
         path: PathBuf,
+        /// The io error, its kind kept.
         #[source]
         source: std::io::Error,
     },
@@ -62,6 +91,7 @@ pub(crate) fn hound_io(e: hound::Error) -> std::io::Error {
     }
 }
 
+/// A result whose error is an [`AudioError`].
 pub type Result<T> = std::result::Result<T, AudioError>;
 
 /// An invalid-parameter error.

@@ -11,6 +11,8 @@
 //! | `feature.mfcc`, `feature.delta` | [`mfcc`], [`delta`] |
 //! | `util.frame`, `util.fix_length` | [`frame`], [`fix_length`] |
 
+#![warn(missing_docs)]
+
 pub mod db;
 pub mod decode;
 pub mod error;

@@ -37,6 +37,7 @@ impl Default for LoadOptions {
 pub struct Audio {
     /// One vector per channel (one when `mono`).
     pub channels: Vec<Vec<f32>>,
+    /// Samples per second: the file's, or the one asked for.
     pub sample_rate: u32,
 }
 

@@ -56,10 +56,13 @@ pub fn mel_frequencies(n: usize, fmin: f64, fmax: f64, htk: bool) -> Vec<f64> {
 /// Mel filterbank parameters, librosa's names and defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MelConfig {
+    /// Mel bands (librosa's default 128).
     pub n_mels: usize,
+    /// Lowest frequency of the first band, Hz (default 0).
     pub fmin: f64,
     /// `sr / 2` when `None`.
     pub fmax: Option<f64>,
+    /// The HTK mel formula instead of Slaney's (librosa's `htk=False`).
     pub htk: bool,
     /// Slaney area normalisation (librosa's default), or none.
     pub slaney_norm: bool,
@@ -207,6 +210,7 @@ impl MelFilterbank {
         BANKS.get(key, || MelFilterbank::new(sr, n_fft, cfg))
     }
 
+    /// The number of mel bands.
     pub fn n_mels(&self) -> usize {
         self.weights.nrows()
     }

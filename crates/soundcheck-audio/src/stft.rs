@@ -31,6 +31,7 @@ pub struct StftConfig {
     pub win_length: Option<usize>,
     /// Pad `n_fft / 2` on both sides so frame `t` is centred on sample `t · hop`.
     pub center: bool,
+    /// How `center` pads the ends (librosa 0.11's default is constant zeros).
     pub pad_mode: PadMode,
 }
 
@@ -47,10 +48,12 @@ impl Default for StftConfig {
 }
 
 impl StftConfig {
+    /// The window length in samples.
     pub fn win(&self) -> usize {
         self.win_length.unwrap_or(self.n_fft)
     }
 
+    /// The hop between frames in samples.
     pub fn hop(&self) -> usize {
         self.hop_length.unwrap_or(self.win() / 4)
     }
@@ -60,6 +63,7 @@ impl StftConfig {
         1 + self.n_fft / 2
     }
 
+    /// Checks the settings as librosa does, naming the parameter that cannot be used.
     pub fn validate(&self) -> Result<()> {
         if self.n_fft < 2 {
             return Err(invalid(

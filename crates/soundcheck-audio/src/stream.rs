@@ -88,14 +88,17 @@ impl AudioSource {
         })
     }
 
+    /// Samples per channel in the whole file.
     pub fn frames(&self) -> usize {
         self.frames
     }
 
+    /// The number of channels.
     pub fn channels(&self) -> usize {
         self.channels
     }
 
+    /// Samples per second per channel.
     pub fn sample_rate(&self) -> u32 {
         self.sample_rate
     }

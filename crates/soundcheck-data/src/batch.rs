@@ -15,9 +15,11 @@ use crate::order::epoch_order;
 pub struct Batch {
     /// `(batch, *input_shape)`.
     pub input_shape: Vec<usize>,
+    /// The inputs in C order.
     pub inputs: Vec<f32>,
     /// `(batch, *target_shape)`.
     pub target_shape: Vec<usize>,
+    /// The targets in C order.
     pub targets: Vec<f32>,
     /// The dataset indices of the examples, in batch order.
     pub indices: Vec<usize>,
@@ -26,8 +28,11 @@ pub struct Batch {
 /// Batching options, with Keras's defaults (`batch_size` 32, shuffled, last batch kept).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoaderConfig {
+    /// Examples per batch.
     pub batch_size: usize,
+    /// Shuffle the order every epoch.
     pub shuffle: bool,
+    /// Seed of the shuffles (mixed with the epoch).
     pub seed: u64,
     /// Drop a last batch smaller than `batch_size`.
     pub drop_last: bool,

@@ -15,6 +15,7 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Features computed once and kept on disk, keyed on their source files (paths, sizes, times) and parameters.
 pub struct FeatureCache {
     dir: PathBuf,
     /// The feature parameters, canonically written (e.g. JSON of the feature config).
@@ -35,6 +36,7 @@ impl FeatureCache {
         })
     }
 
+    /// The folder the entries are kept in.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -9,14 +9,19 @@ use crate::order::{shuffled, SplitMix64};
 
 const AUDIO: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
 
+/// Which part of a dataset a clip belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
+    /// Trained on.
     Train,
+    /// Watched while training.
     Validation,
+    /// Held out for the final score.
     Test,
 }
 
 impl Split {
+    /// The name a CSV manifest uses (`train`, `validation`, `test`).
     pub fn name(self) -> &'static str {
         match self {
             Split::Train => "train",
@@ -26,8 +31,10 @@ impl Split {
     }
 }
 
+/// One labelled audio file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Clip {
+    /// The audio file.
     pub path: PathBuf,
     /// Index into [`ClassSet::classes`].
     pub label: usize,
@@ -35,10 +42,12 @@ pub struct Clip {
     pub split: Option<Split>,
 }
 
+/// Labelled clips and their class names.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClassSet {
     /// Class names, sorted: the label of class `i` is `classes[i]`.
     pub classes: Vec<String>,
+    /// Every clip, in a stable order.
     pub clips: Vec<Clip>,
 }
 

@@ -11,13 +11,17 @@ use soundcheck_audio::{
 use crate::error::{DataError, Result};
 use crate::sequence::Sequence;
 
+/// The per-frame features of a clip.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FeatureKind {
+    /// MFCCs (librosa's `feature.mfcc`).
     Mfcc {
+        /// Coefficients per frame.
         n_mfcc: usize,
     },
     /// `power_to_db(melspectrogram)` with librosa's dB defaults.
     LogMel {
+        /// Mel bands per frame.
         n_mels: usize,
     },
 }
@@ -26,11 +30,15 @@ pub enum FeatureKind {
 /// 128 mel bands under the MFCCs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClipFeatures {
+    /// Clips are loaded at this rate (librosa's default 22050 Hz).
     pub sample_rate: u32,
+    /// What each frame holds.
     pub kind: FeatureKind,
     /// Append Δ and ΔΔ (librosa.feature.delta, width 9).
     pub deltas: bool,
+    /// FFT size of the STFT.
     pub n_fft: usize,
+    /// Hop between frames in samples.
     pub hop_length: usize,
 }
 

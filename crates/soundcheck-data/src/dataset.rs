@@ -6,8 +6,10 @@ use crate::error::{DataError, Result};
 
 /// Examples with fixed input and target shapes (batch axis excluded).
 pub trait Dataset: Send + Sync {
+    /// The number of examples.
     fn len(&self) -> usize;
 
+    /// Whether the dataset holds no example.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

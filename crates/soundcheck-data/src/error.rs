@@ -5,14 +5,17 @@ use std::path::PathBuf;
 
 use soundcheck_shape::Diagnosis;
 
+/// Why a dataset cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// A file or folder could not be read or written: the io error, its kind kept.
     #[error("{}: cannot {action} ({source}); check the path and permissions", path.display())]
     Io {
+        /// The file or folder.
         path: PathBuf,
         /// What was being done: "read the folder", "create the cache folder".
         action: &'static str,
+        /// The io error, its kind kept.
         #[source]
         source: std::io::Error,
     },
@@ -22,26 +25,41 @@ pub enum DataError {
     /// Two things that must agree do not (example counts, shapes across examples).
     #[error("{what}: expected {expected}, found {actual}; {hint}")]
     Mismatch {
+        /// What must agree (a file, an axis).
         what: String,
+        /// What fits.
         expected: String,
+        /// What was found.
         actual: String,
+        /// What to do about it.
         hint: String,
     },
     /// A NaN or infinite value in the data.
     #[error("{}: example {example} contains {value}; expected finite values — clean the data (np.nan_to_num, or drop the example)", path.display())]
     NonFinite {
+        /// The file.
         path: PathBuf,
+        /// The example holding the value.
         example: usize,
+        /// The value (NaN or ±inf).
         value: f32,
     },
     /// The dataset holds no examples, or a split would leave one side empty.
     #[error("{what} is empty; {hint}")]
-    Empty { what: String, hint: String },
+    Empty {
+        /// What is empty.
+        what: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// An invalid parameter (batch size 0, a validation fraction outside [0, 1)).
     #[error("{name}={actual} is invalid: expected {expected}")]
     InvalidParameter {
+        /// The parameter.
         name: &'static str,
+        /// The value given.
         actual: String,
+        /// The values it can take.
         expected: String,
     },
     /// The data does not fit the model: the shape engine's diagnosis.
@@ -53,7 +71,9 @@ pub enum DataError {
     /// A clip whose features cannot be computed (too short for the settings, say).
     #[error("{}: {source}", path.display())]
     Clip {
+        /// The clip.
         path: PathBuf,
+        /// Why its features cannot be computed.
         #[source]
         source: soundcheck_audio::AudioError,
     },
@@ -65,4 +85,5 @@ impl From<Diagnosis> for DataError {
     }
 }
 
+/// A result whose error is a [`DataError`].
 pub type Result<T> = std::result::Result<T, DataError>;

@@ -3,6 +3,7 @@
 //! cache; source-separation datasets (DSD100, MUSDB18-HQ); classification datasets (class folders,
 //! CSV manifests), clip features and Keras's sequence padding.
 
+#![warn(missing_docs)]
 // Diagnoses are large by design (shapes, cause, fix) and only built on the failure path.
 #![allow(clippy::result_large_err)]
 

@@ -15,18 +15,23 @@ pub const STEMS: [&str; 4] = ["bass", "drums", "other", "vocals"];
 /// mixture's) gets a warning: the stems may be from another master, or clipped.
 pub const MIXTURE_WARNING_DB: f64 = -30.0;
 
+/// How a separation dataset lays out its files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
+    /// DSD100: `Mixtures/{Dev,Test}/<track>/mixture.wav` and `Sources/{Dev,Test}/<track>/<stem>.wav`.
     Dsd100,
+    /// MUSDB18-HQ: `{train,test}/<track>/{mixture,<stem>}.wav`.
     Musdb18Hq,
 }
 
 /// One track's files, all checked to exist.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackFiles {
+    /// The track's folder name.
     pub name: String,
     /// `Dev`/`Test` (DSD100) or `train`/`test` (MUSDB18-HQ).
     pub subset: String,
+    /// The mixture file.
     pub mixture: PathBuf,
     /// `(stem, file)` for each of [`STEMS`].
     pub stems: Vec<(String, PathBuf)>,
@@ -38,9 +43,13 @@ pub struct TrackFiles {
 /// count and length (`[channel][sample]`).
 #[derive(Clone, Debug)]
 pub struct Track {
+    /// The track's folder name.
     pub name: String,
+    /// Samples per second per channel.
     pub sample_rate: u32,
+    /// The mixture.
     pub mixture: Vec<Vec<f32>>,
+    /// The target stem (`vocals`, ...).
     pub target: Vec<Vec<f32>>,
     /// `accompaniment.wav`, or the sum of the other stems.
     pub accompaniment: Vec<Vec<f32>>,

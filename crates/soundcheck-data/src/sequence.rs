@@ -7,11 +7,14 @@ use crate::error::{DataError, Result};
 /// Which end of a sequence padding is added to, or truncation cuts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
+    /// Before the sequence (Keras's default).
     Pre,
+    /// After the sequence.
     Post,
 }
 
 impl Side {
+    /// Reads `pre` or `post`, naming the option `name` when it is neither.
     pub fn parse(name: &'static str, v: &str) -> Result<Side> {
         match v {
             "pre" => Ok(Side::Pre),
@@ -29,8 +32,11 @@ impl Side {
 /// `(frames, features)`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sequence {
+    /// Frames (time steps).
     pub frames: usize,
+    /// Features per frame.
     pub features: usize,
+    /// Time-major values: `frames × features`.
     pub data: Vec<f32>,
 }
 
@@ -82,7 +88,9 @@ pub fn percentile_length(lengths: &[usize], q: f64) -> usize {
 /// Per-feature mean and standard deviation (population, as scikit-learn's StandardScaler).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Standardiser {
+    /// Per-feature mean.
     pub mean: Vec<f32>,
+    /// Per-feature standard deviation.
     pub std: Vec<f32>,
 }
 

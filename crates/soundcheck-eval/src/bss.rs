@@ -18,37 +18,60 @@ type Filters = Vec<Vec<f64>>;
 /// Signals as `[source][channel][sample]`.
 pub type Sources = [Vec<Vec<f64>>];
 
+/// Why signals cannot be scored.
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum EvalError {
     /// References and estimates of different shapes.
     #[error("estimates are {actual}, references are {expected}: give one estimate per reference, of the same length and channels")]
-    Shape { expected: String, actual: String },
+    Shape {
+        /// The references' shape.
+        expected: String,
+        /// The estimates' shape.
+        actual: String,
+    },
     /// A NaN or infinite sample.
     #[error("{what} source {stem}, channel {channel}, sample {sample} is not finite: remove NaN/inf before evaluating")]
     NonFinite {
+        /// `reference` or `estimate`.
         what: &'static str,
         /// Which source (stem), from 0.
         stem: usize,
+        /// The channel.
         channel: usize,
+        /// The sample.
         sample: usize,
     },
     /// A source that is all zeros over the whole track (museval refuses it too).
     #[error("{what} source {stem} is silent over the whole track: BSS Eval is undefined for it (drop the source)")]
-    Silent { what: &'static str, stem: usize },
+    Silent {
+        /// `reference` or `estimate`.
+        what: &'static str,
+        /// Which source (stem), from 0.
+        stem: usize,
+    },
     /// The Gram matrix of the references is singular (e.g. two identical references).
     #[error("the references are linearly dependent (e.g. two identical stems): BSS Eval cannot separate their contributions")]
     Singular,
     /// A window or hop of zero samples.
     #[error("{name}={actual} samples is invalid: expected at least 1 (museval uses one second at the track's rate)")]
-    InvalidParameter { name: &'static str, actual: usize },
+    InvalidParameter {
+        /// `window` or `hop`.
+        name: &'static str,
+        /// The value given, in samples.
+        actual: usize,
+    },
 }
 
 /// Per-frame metrics, `[source][frame]` in dB; NaN where a window has a silent source.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metrics {
+    /// Signal to distortion ratio.
     pub sdr: Vec<Vec<f64>>,
+    /// Source image to spatial distortion ratio.
     pub isr: Vec<Vec<f64>>,
+    /// Signal to interference ratio.
     pub sir: Vec<Vec<f64>>,
+    /// Signal to artefacts ratio.
     pub sar: Vec<Vec<f64>>,
 }
 

@@ -6,9 +6,13 @@
 pub struct ClassReport {
     /// `confusion[t][p]`: clips of true class `t` predicted as `p`.
     pub confusion: Vec<Vec<usize>>,
+    /// Share of clips predicted right.
     pub accuracy: f64,
+    /// Per class: right predictions of the class among all predictions of it (0 when never predicted).
     pub precision: Vec<f64>,
+    /// Per class: clips of the class predicted right among all its clips.
     pub recall: Vec<f64>,
+    /// Per class: the harmonic mean of precision and recall.
     pub f1: Vec<f64>,
     /// Clips per true class.
     pub support: Vec<usize>,

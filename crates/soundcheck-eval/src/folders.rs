@@ -27,7 +27,9 @@ pub struct EvaluateOptions {
 /// The STFT of the oracle ideal ratio mask (use the model's).
 #[derive(Clone, Copy, Debug)]
 pub struct OracleStft {
+    /// FFT size.
     pub n_fft: usize,
+    /// Hop between frames in samples.
     pub hop_length: usize,
 }
 
@@ -37,6 +39,7 @@ pub struct OracleStft {
 pub struct ScoreError(pub String);
 
 const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
+/// The metrics, in the order of every `[f64; 4]` row.
 pub const METRICS: [&str; 4] = ["SDR", "ISR", "SIR", "SAR"];
 /// The file a track keeps its mixture in (DSD100, MUSDB18): never a stem, the input of the
 /// baselines.
@@ -44,14 +47,19 @@ const MIXTURE: &str = "mixture";
 
 /// One track's scores.
 pub struct TrackScores {
+    /// The track's folder name.
     pub name: String,
+    /// Its stems' names, in the order of the metrics.
     pub stems: Vec<String>,
+    /// Samples per second.
     pub sample_rate: u32,
+    /// Per stem and window: SDR, ISR, SIR, SAR.
     pub metrics: Metrics,
     /// The mixture and the oracle IRM as estimates, with baselines asked for.
     pub baselines: Option<[Metrics; 2]>,
 }
 
+/// The baselines, in the order of [`TrackScores::baselines`].
 pub const BASELINES: [&str; 2] = ["mixture", "oracle_irm"];
 
 fn is_mixture(p: &Path) -> bool {
@@ -315,10 +323,12 @@ fn oracle_irm(
     Ok(out)
 }
 
+/// The metrics' per-window tables, in [`METRICS`] order.
 pub fn columns(m: &Metrics) -> [&Vec<Vec<f64>>; 4] {
     [&m.sdr, &m.isr, &m.sir, &m.sar]
 }
 
+/// The median over windows of each metric of `stem`.
 pub fn medians(m: &Metrics, stem: usize) -> [f64; 4] {
     columns(m).map(|m| nanmedian(&m[stem]))
 }
@@ -348,6 +358,7 @@ fn over_tracks(
         .collect()
 }
 
+/// Each stem's medians over windows.
 pub fn rows(stems: &[String], m: &Metrics) -> Vec<(String, [f64; 4])> {
     stems
         .iter()
@@ -385,6 +396,7 @@ pub fn score_folders(
 /// (mixture, oracle IRM; empty without `--baselines`).
 pub type StemRows = Vec<(String, [f64; 4])>;
 
+/// Per stem, the median over tracks of the estimates' metrics and of each baseline's.
 pub fn medians_over_tracks(tracks: &[TrackScores]) -> (StemRows, Vec<StemRows>) {
     let overall = over_tracks(tracks, |t| Some(&t.metrics));
     let baselines = (0..BASELINES.len())

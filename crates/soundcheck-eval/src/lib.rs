@@ -1,6 +1,8 @@
 //! Evaluation of separation and classification outputs: BSS Eval v4 (museval-compatible SDR,
 //! ISR, SIR, SAR), and classifier accuracy, precision, recall, F1 and confusion matrices.
 
+#![warn(missing_docs)]
+
 pub mod bss;
 pub mod classification;
 mod fft;

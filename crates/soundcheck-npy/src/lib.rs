@@ -1,6 +1,8 @@
 //! The `.npy` format (numpy's `np.save`): read a file's header (shape and element type) and
 //! write arrays numpy loads, atomically.
 
+#![warn(missing_docs)]
+
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -9,9 +11,13 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {actual} ({hint})", path.display())]
 pub struct NpyError {
+    /// The file.
     pub path: PathBuf,
+    /// What was found.
     pub actual: String,
+    /// What to do about it.
     pub hint: &'static str,
+    /// The io error behind it, when there is one.
     #[source]
     pub source: Option<std::io::Error>,
 }
@@ -19,12 +25,14 @@ pub struct NpyError {
 /// The shape and element type of a `.npy` file, from its header.
 #[derive(Debug, PartialEq)]
 pub struct Header {
+    /// The array's shape, batch axis first.
     pub shape: Vec<usize>,
     /// numpy's type string, e.g. `<f4`, `<c8`, `<i8`.
     pub descr: String,
 }
 
 impl Header {
+    /// Whether the array holds integers or booleans.
     pub fn is_integer(&self) -> bool {
         let kind = self.descr.trim_start_matches(['<', '>', '|', '=']);
         kind.starts_with('i') || kind.starts_with('u')
@@ -49,10 +57,13 @@ fn open(path: &Path) -> Result<std::fs::File, NpyError> {
 /// interleaved (re, im).
 #[derive(Debug, PartialEq)]
 pub struct Array {
+    /// The array's shape.
     pub shape: Vec<usize>,
+    /// The file held complex numbers (stored as interleaved re, im).
     pub complex: bool,
     /// The file held integers (or booleans): class labels, token ids.
     pub integer: bool,
+    /// The values in C order.
     pub data: Vec<f32>,
 }
 
@@ -242,6 +253,7 @@ impl RowReader {
         })
     }
 
+    /// The array's shape.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
@@ -305,7 +317,9 @@ fn read_exact_at(f: &std::fs::File, mut buf: &mut [u8], mut at: u64) -> std::io:
 
 /// Element types soundcheck writes.
 pub trait Element: Copy {
+    /// numpy's type string.
     const DESCR: &'static str;
+    /// Appends the value's little-endian bytes.
     fn write_le(&self, out: &mut Vec<u8>);
 }
 
