@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use soundcheck_shape::Diagnosis;
 
+/// Why a network could not be built, trained or run.
 #[derive(Debug, thiserror::Error)]
 pub enum NnError {
     /// The spec does not check: the shape engine's diagnosis.
@@ -11,26 +12,48 @@ pub enum NnError {
     Spec(Box<Diagnosis>),
     /// A weights file that cannot be read.
     #[error("{}: {actual}; expected a safetensors file of float32 weights keyed like Keras's variables (\"conv2d/kernel\")", path.display())]
-    Weights { path: PathBuf, actual: String },
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        actual: String,
+    },
     /// A weight the layer needs is absent, or has another shape than the layer's.
     #[error("{}", weight_message(layer, key, expected, actual.as_deref()))]
     Weight {
+        /// The layer.
         layer: String,
+        /// Keras's variable path (`conv2d/kernel`).
         key: String,
+        /// The shape the layer needs.
         expected: Vec<usize>,
+        /// The shape found, or `None` when the weight is missing.
         actual: Option<Vec<usize>>,
     },
     /// A layer or argument the engine does not run yet (the shape engine still checks it).
     #[error("layer '{layer}': {what} is checked by the shape engine but not run by the neural engine yet")]
-    Unsupported { layer: String, what: String },
+    Unsupported {
+        /// The layer.
+        layer: String,
+        /// What it asks for.
+        what: String,
+    },
     /// A value the layer cannot take (an Embedding id outside its table).
     #[error("layer '{layer}': {actual}")]
-    Value { layer: String, actual: String },
+    Value {
+        /// The layer.
+        layer: String,
+        /// The value, and what to do about it.
+        actual: String,
+    },
     /// A training option with a value it cannot take.
     #[error("{name} = {actual} cannot be used; expected {expected}")]
     Config {
+        /// The option.
         name: &'static str,
+        /// The value given.
         actual: String,
+        /// The values it can take.
         expected: String,
     },
     /// Targets that do not fit the output and loss.
@@ -39,8 +62,11 @@ pub enum NnError {
     /// The loss became NaN or infinite.
     #[error("the loss became {loss} at epoch {epoch}, batch {batch}; likely causes: a learning rate too high (try 10× lower or --clip-norm 1.0), NaN or inf in the inputs or targets (`soundcheck check --data` finds them), or a log/division of zero in the model (a softmax/sigmoid output with a loss that expects logits)")]
     NonFinite {
+        /// 1-based.
         epoch: usize,
+        /// 1-based.
         batch: usize,
+        /// The loss (NaN or ±inf).
         loss: f32,
     },
     /// The data pipeline failed (a file, a shape the model does not take).
@@ -49,7 +75,9 @@ pub enum NnError {
     /// A run directory or checkpoint that cannot be written or read.
     #[error("{}: {actual}", path.display())]
     Run {
+        /// The run folder or file.
         path: PathBuf,
+        /// What went wrong.
         actual: String,
         /// The io error behind it, when there is one (its kind kept).
         #[source]
@@ -58,7 +86,9 @@ pub enum NnError {
     /// An input array of another shape than the model's.
     #[error("input of shape {actual:?} for a model taking (batch, {}); run `soundcheck check MODEL --feed ...` for the diagnosis", expected.iter().map(|d| d.map_or("None".to_string(), |d| d.to_string())).collect::<Vec<_>>().join(", "))]
     Input {
+        /// The model's input shape, batch excluded.
         expected: Vec<Option<usize>>,
+        /// The array's shape, batch included.
         actual: Vec<usize>,
     },
 }
@@ -82,4 +112,5 @@ impl From<Diagnosis> for NnError {
     }
 }
 
+/// A result whose error is an [`NnError`].
 pub type Result<T> = std::result::Result<T, NnError>;

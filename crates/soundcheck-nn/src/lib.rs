@@ -4,6 +4,8 @@
 //! Variables keep Keras's layout and names, so weights move between Keras and soundcheck in
 //! safetensors files; layers convert to burn's channels-first layout inside.
 
+#![warn(missing_docs)]
+
 pub mod error;
 mod layers;
 pub mod loss;

@@ -9,12 +9,17 @@ use crate::tensor::DynTensor;
 /// Keras clips probabilities to [ε, 1 − ε] before taking logs.
 const EPSILON: f32 = 1e-7;
 
+/// Keras's losses, computed as Keras computes them (cross-entropies on probabilities clipped
+/// to [ε, 1 − ε]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loss {
+    /// `mse`.
     MeanSquaredError,
+    /// `mae`.
     MeanAbsoluteError,
     /// Keras's `huber` with delta 1.
     Huber,
+    /// `binary_crossentropy` on probabilities.
     BinaryCrossentropy,
     /// One-hot targets.
     CategoricalCrossentropy,

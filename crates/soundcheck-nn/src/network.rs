@@ -12,6 +12,7 @@ use crate::tensor::DynTensor;
 use crate::variables::Variables;
 use crate::weights::Weights;
 
+/// A checked spec as a network: its layers' ops, its variables and the device they live on.
 pub struct Network {
     model: Model,
     ops: Vec<Box<dyn Op>>,
@@ -113,18 +114,22 @@ impl Network {
         })
     }
 
+    /// The checked model the network was built from.
     pub fn model(&self) -> &Model {
         &self.model
     }
 
+    /// The device the variables live on.
     pub fn device(&self) -> &Device {
         &self.device
     }
 
+    /// The network's variables, in Keras's layout.
     pub fn variables(&self) -> &Variables {
         &self.vars
     }
 
+    /// The variables, to set (a training step, loaded weights).
     pub fn variables_mut(&mut self) -> &mut Variables {
         &mut self.vars
     }

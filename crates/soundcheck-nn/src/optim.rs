@@ -4,17 +4,27 @@
 
 use crate::error::{NnError, Result};
 
+/// Keras's optimizers.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OptimizerKind {
     /// Keras defaults: β₁ 0.9, β₂ 0.999, ε 1e-7.
     Adam,
     /// Adam with decoupled weight decay (Keras's default 0.004).
-    AdamW { weight_decay: f32 },
+    AdamW {
+        /// Decay per step, times the learning rate.
+        weight_decay: f32,
+    },
     /// Keras's SGD: `m = μ·m − lr·g; w += m` (Nesterov: `w += μ·m − lr·g`).
-    Sgd { momentum: f32, nesterov: bool },
+    Sgd {
+        /// μ (Keras's default 0; the CLI's `sgd` uses 0.9).
+        momentum: f32,
+        /// Nesterov momentum.
+        nesterov: bool,
+    },
 }
 
 impl OptimizerKind {
+    /// The optimizer of a name (`adam`, `adamw`, `sgd`), with Keras's defaults.
     pub fn parse(name: &str) -> Result<OptimizerKind> {
         Ok(match name.to_lowercase().as_str() {
             "adam" => OptimizerKind::Adam,
@@ -47,19 +57,24 @@ impl OptimizerKind {
 /// The learning rate over training steps.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Schedule {
+    /// The initial rate throughout.
     Constant,
     /// Keras's `ExponentialDecay(staircase=True)`: × `factor` every `every` steps.
     Step {
+        /// Steps between decays.
         every: u64,
+        /// The rate's factor at each decay.
         factor: f64,
     },
     /// Keras's `CosineDecay` (alpha 0): from the initial rate to 0 over `steps`.
     Cosine {
+        /// Steps to reach 0.
         steps: u64,
     },
 }
 
 impl Schedule {
+    /// The rate at `step` (0-based) from `initial`.
     pub fn rate(self, initial: f64, step: u64) -> f64 {
         match self {
             Schedule::Constant => initial,
@@ -79,6 +94,7 @@ const EPS: f32 = 1e-7;
 /// An optimizer with its state for a list of variables.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Optimizer {
+    /// Which optimizer.
     pub kind: OptimizerKind,
     /// Updates applied so far (Keras's `iterations`).
     pub step: u64,

@@ -6,9 +6,13 @@ use burn::tensor::{Device, Tensor, TensorData};
 /// A float tensor of rank 2 to 5, batch axis first, in Keras's layout.
 #[derive(Clone, Debug)]
 pub enum DynTensor {
+    /// Rank 2: `(batch, features)`.
     R2(Tensor<2>),
+    /// Rank 3: `(batch, time, features)`.
     R3(Tensor<3>),
+    /// Rank 4: an image batch.
     R4(Tensor<4>),
+    /// Rank 5: a volume batch.
     R5(Tensor<5>),
 }
 
@@ -26,6 +30,7 @@ macro_rules! each_rank {
 pub(crate) use each_rank;
 
 impl DynTensor {
+    /// A tensor of `shape` (rank 2 to 5) holding `data` in C order.
     pub fn from_data(shape: &[usize], data: Vec<f32>, device: &Device) -> DynTensor {
         macro_rules! make {
             ($d:literal, $v:ident) => {{
@@ -42,6 +47,7 @@ impl DynTensor {
         }
     }
 
+    /// The tensor's shape.
     pub fn dims(&self) -> Vec<usize> {
         match self {
             DynTensor::R2(t) => t.dims().to_vec(),
@@ -51,6 +57,7 @@ impl DynTensor {
         }
     }
 
+    /// The device the tensor lives on.
     pub fn device(&self) -> Device {
         match self {
             DynTensor::R2(t) => t.device(),
@@ -182,6 +189,7 @@ impl DynTensor {
         }
     }
 
+    /// The parts joined along `axis` (all of one rank).
     pub fn concat(parts: Vec<DynTensor>, axis: usize) -> DynTensor {
         macro_rules! cat {
             ($v:ident) => {
@@ -206,12 +214,19 @@ impl DynTensor {
     }
 }
 
+/// Element-wise operations between two tensors.
 #[derive(Clone, Copy, Debug)]
 pub enum Binary {
+    /// `a + b`.
     Add,
+    /// `a − b`.
     Sub,
+    /// `a · b`.
     Mul,
+    /// `a / b`.
     Div,
+    /// The larger of `a` and `b`.
     Max,
+    /// The smaller of `a` and `b`.
     Min,
 }

@@ -24,11 +24,17 @@ use crate::weights::{self, Weights};
 /// Training options, with Keras's defaults where Keras has one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
+    /// The loss to minimise.
     pub loss: Loss,
+    /// Total epochs (a resumed run continues up to this count).
     pub epochs: usize,
+    /// Examples per step.
     pub batch_size: usize,
+    /// The optimizer.
     pub optimizer: OptimizerKind,
+    /// The initial learning rate.
     pub learning_rate: f64,
+    /// How the rate changes over steps.
     pub schedule: Schedule,
     /// Keras's `global_clipnorm`.
     pub clip_norm: Option<f32>,
@@ -36,6 +42,7 @@ pub struct TrainConfig {
     pub validation_split: f64,
     /// Stop after this many epochs without a lower validation loss.
     pub patience: Option<usize>,
+    /// Seed of the initial split, the shuffles and the dropout draws.
     pub seed: u64,
 }
 
@@ -63,15 +70,20 @@ pub struct EpochLog {
     pub epoch: usize,
     /// Mean training loss over the epoch's examples (as Keras's `history['loss']`).
     pub loss: f64,
+    /// Training accuracy, for classifiers.
     pub accuracy: Option<f64>,
+    /// Validation loss, when there is validation data.
     pub val_loss: Option<f64>,
+    /// Validation accuracy, for classifiers with validation data.
     pub val_accuracy: Option<f64>,
     /// The rate at the epoch's last step.
     pub learning_rate: f64,
+    /// Wall-clock seconds of the epoch.
     pub seconds: f64,
 }
 
 impl EpochLog {
+    /// The record as JSON (`log.csv` and checkpoints keep it).
     pub fn to_json(&self) -> Value {
         json!({
             "epoch": self.epoch, "loss": self.loss, "accuracy": self.accuracy,
@@ -95,17 +107,24 @@ impl EpochLog {
 
 /// What the loop reports as it goes; the observer may stop it after any batch.
 pub enum Event<'a> {
+    /// An epoch begins.
     EpochStart {
+        /// 1-based.
         epoch: usize,
+        /// Batches in the epoch.
         batches: usize,
     },
+    /// A batch was trained on.
     Batch {
+        /// 1-based.
         epoch: usize,
         /// 1-based.
         batch: usize,
+        /// Batches in the epoch.
         batches: usize,
         /// Mean loss of the epoch so far.
         loss: f64,
+        /// Examples seen in the epoch so far.
         examples: usize,
     },
     /// An epoch ended (its checkpoint written); the network is in inference mode, so an
@@ -113,11 +132,14 @@ pub enum Event<'a> {
     Epoch(&'a EpochLog, &'a Network),
 }
 
+/// How a training run ended.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     /// The loss of the first batch before any update.
     pub initial_loss: Option<f64>,
+    /// The epochs trained in this call.
     pub history: Vec<EpochLog>,
+    /// Early stopping ended the run (no lower validation loss for `patience` epochs).
     pub stopped_early: bool,
     /// The observer stopped the run.
     pub interrupted: bool,
@@ -125,11 +147,14 @@ pub struct Outcome {
 
 /// Where a run keeps its files.
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
+/// The trained weights, Keras-keyed.
 pub const WEIGHTS: &str = "weights.safetensors";
+/// One line per epoch.
 pub const LOG_CSV: &str = "log.csv";
 
 const SLOT_PREFIX: &str = "optimizer:";
 
+/// Trains a network with Keras's update rules, writing a checkpoint after every epoch.
 pub struct Trainer<'a> {
     net: &'a mut Network,
     cfg: TrainConfig,
@@ -160,6 +185,7 @@ fn batch_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
 }
 
 impl<'a> Trainer<'a> {
+    /// A trainer for a new run of `net`.
     pub fn new(net: &'a mut Network, cfg: TrainConfig) -> Trainer<'a> {
         let trainable: Vec<usize> = (0..net.variables().len())
             .filter(|&i| net.variables().get(i).trainable)
@@ -244,6 +270,7 @@ impl<'a> Trainer<'a> {
         &self.cfg
     }
 
+    /// Every epoch trained so far, a resumed run's earlier ones included.
     pub fn history(&self) -> &[EpochLog] {
         &self.history
     }

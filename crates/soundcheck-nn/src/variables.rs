@@ -7,6 +7,7 @@ use soundcheck_data::SplitMix64;
 
 use crate::weights::Weights;
 
+/// One weight tensor, in Keras's layout and under Keras's name.
 pub struct Variable {
     /// Keras's variable path, e.g. `lstm/lstm_cell/recurrent_kernel`.
     pub key: String,
@@ -18,14 +19,17 @@ pub struct Variable {
 }
 
 impl Variable {
+    /// Its number of values.
     pub fn len(&self) -> usize {
         self.shape.iter().product()
     }
 
+    /// Whether it holds no value.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Its values in C order.
     pub fn values(&self) -> Vec<f32> {
         self.value
             .to_data()
@@ -34,6 +38,7 @@ impl Variable {
     }
 }
 
+/// Every variable of a network, in the order the layers asked for them.
 #[derive(Default)]
 pub struct Variables {
     vars: Vec<Variable>,
@@ -58,18 +63,22 @@ impl Variables {
         self.vars.len() - 1
     }
 
+    /// The variables in order.
     pub fn iter(&self) -> impl Iterator<Item = &Variable> {
         self.vars.iter()
     }
 
+    /// The number of variables.
     pub fn len(&self) -> usize {
         self.vars.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.vars.is_empty()
     }
 
+    /// The `i`-th variable.
     pub fn get(&self, i: usize) -> &Variable {
         &self.vars[i]
     }

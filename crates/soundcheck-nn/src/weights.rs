@@ -11,6 +11,7 @@ use crate::error::{NnError, Result};
 /// Named float32 arrays: shape and C-order data.
 pub type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
 
+/// Reads a safetensors file of float32 weights.
 pub fn read(path: &Path) -> Result<Weights> {
     Ok(read_with_metadata(path)?.0)
 }

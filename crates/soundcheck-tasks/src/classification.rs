@@ -15,7 +15,9 @@ use soundcheck_shape::ModelSpec;
 pub struct LengthPolicy {
     /// `None`: the 95th percentile of the training clips' lengths.
     pub maxlen: Option<usize>,
+    /// Which end short clips are padded at.
     pub padding: Side,
+    /// Which end long clips are cut at.
     pub truncating: Side,
 }
 
@@ -34,11 +36,17 @@ impl Default for LengthPolicy {
 /// exactly what training did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preprocess {
+    /// The class names, in label order.
     pub classes: Vec<String>,
+    /// The features computed per clip.
     pub features: ClipFeatures,
+    /// Frames every clip is padded or cut to.
     pub maxlen: usize,
+    /// Which end short clips are padded at.
     pub padding: Side,
+    /// Which end long clips are cut at.
     pub truncating: Side,
+    /// The training split's per-feature statistics.
     pub standardiser: Standardiser,
 }
 
@@ -102,6 +110,7 @@ impl Preprocess {
         Ok(ArrayDataset::new(x, &shape, y, &[labels.len()])?.with_integer_targets())
     }
 
+    /// The record a run keeps (`classes.json`).
     pub fn to_json(&self) -> Value {
         let (kind, n) = match self.features.kind {
             FeatureKind::Mfcc { n_mfcc } => ("mfcc", n_mfcc),
@@ -118,6 +127,7 @@ impl Preprocess {
         })
     }
 
+    /// The preprocessing of a run's record; `None` when a field is missing.
     pub fn from_json(v: &Value) -> Option<Preprocess> {
         let f = &v["features"];
         let n = f["n"].as_u64()? as usize;

@@ -25,22 +25,30 @@ use crate::run_dir::RunDir;
 pub struct ClassificationTraining {
     /// A folder per class (`DATA/<label>/*.wav`) or a CSV manifest (`path,label[,split]`).
     pub data: PathBuf,
+    /// The features computed per clip.
     pub features: ClipFeatures,
+    /// How clips are padded or cut to one length.
     pub length: LengthPolicy,
     /// Set the last Dense layer's units to the number of classes.
     pub fill_classes: bool,
     /// Fractions of each class held out for validation and for the final test.
     pub validation_split: f64,
+    /// Fraction of each class held out for the final test.
     pub test_split: f64,
+    /// The training options.
     pub fit: FitOptions,
+    /// The run folder.
     pub out: PathBuf,
 }
 
 /// Accuracy, per-class scores and the confusion matrix of a classifier on some clips.
 #[derive(Clone, Debug, Serialize)]
 pub struct Scores {
+    /// Share of clips predicted right.
     pub accuracy: f64,
+    /// The mean F1 over classes.
     pub macro_f1: f64,
+    /// Each class's scores.
     pub per_class: Vec<ClassScores>,
     /// `confusion[true][predicted]`.
     pub confusion: Vec<Vec<usize>>,
@@ -49,10 +57,15 @@ pub struct Scores {
 /// One class's scores.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClassScores {
+    /// The class.
     pub class: String,
+    /// Right predictions of it among all predictions of it.
     pub precision: f64,
+    /// Its clips predicted right among all its clips.
     pub recall: f64,
+    /// The harmonic mean of precision and recall.
     pub f1: f64,
+    /// Its clips.
     pub support: usize,
 }
 
@@ -114,11 +127,14 @@ impl Scores {
 /// A trained classifier's report.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClassificationTrained {
+    /// The training run's summary.
     #[serde(flatten)]
     pub training: TrainSummary,
+    /// The class names, in label order.
     pub classes: Vec<String>,
     /// Frames every clip is padded or truncated to.
     pub maxlen: usize,
+    /// The test split's accuracy, when there is one.
     pub test_accuracy: Option<f64>,
     /// The test split's scores, when there is one.
     pub test: Option<Scores>,
@@ -267,7 +283,9 @@ pub fn train_classifier(
 /// A trained classifier: the network, the preprocessing it was trained with, and the run's
 /// record (`classes.json`).
 pub struct Classifier {
+    /// The trained network.
     pub net: Network,
+    /// The preprocessing it was trained with.
     pub pre: Preprocess,
     record: Value,
 }
@@ -275,14 +293,20 @@ pub struct Classifier {
 /// A clip's label and the most probable classes.
 #[derive(Clone, Debug, Serialize)]
 pub struct Labelled {
+    /// The audio file.
     pub file: PathBuf,
+    /// The most probable class.
     pub label: String,
+    /// The most probable classes, most probable first.
     pub top: Vec<ClassProbability>,
 }
 
+/// A class with its probability.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClassProbability {
+    /// The class.
     pub class: String,
+    /// The model's probability for it.
     pub probability: f32,
 }
 

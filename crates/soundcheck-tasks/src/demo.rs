@@ -7,6 +7,7 @@ use std::path::Path;
 use soundcheck_audio::{write_wav, AudioError};
 use soundcheck_data::SplitMix64;
 
+/// The demo clips' sample rate.
 pub const DEMO_RATE: u32 = 22050;
 
 /// The demo classes, in the order their folders sort.

@@ -28,9 +28,13 @@ fn midi_hz(m: f64) -> f64 {
 
 /// One song's stems, each `seconds` long at [`DEMO_RATE`].
 pub struct Song {
+    /// The singing voice.
     pub vocals: Vec<f32>,
+    /// The drum kit.
     pub drums: Vec<f32>,
+    /// The bass line.
     pub bass: Vec<f32>,
+    /// Everything else.
     pub other: Vec<f32>,
 }
 

@@ -22,32 +22,43 @@ pub enum TaskError {
     /// A file or folder that cannot be read or written.
     #[error("{}: cannot {action} ({source}); {hint}", path.display())]
     Io {
+        /// The file or folder.
         path: PathBuf,
         /// What was being done: "read", "write", "create the folder".
         action: &'static str,
+        /// The io error, its kind kept.
         #[source]
         source: std::io::Error,
+        /// What to check.
         hint: &'static str,
     },
     /// A run folder, output folder or record that cannot be used as asked.
     #[error("{}: {actual}; {hint}", path.display())]
     Folder {
+        /// The folder or record.
         path: PathBuf,
+        /// What was found.
         actual: String,
+        /// What to do about it.
         hint: String,
     },
     /// An option with a value it cannot take.
     #[error("--{name} {actual}: expected {expected}")]
     Option {
+        /// The option's name, as the CLI spells it.
         name: &'static str,
+        /// The value given.
         actual: String,
+        /// The values it can take.
         expected: String,
     },
     /// A file whose processing failed for a reason of its own (a track that cannot be
     /// resampled, a mixture that cannot be separated), the file named.
     #[error("{}: {source}", path.display())]
     File {
+        /// The file.
         path: PathBuf,
+        /// The error of its processing.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
@@ -63,6 +74,7 @@ pub enum FailureKind {
 }
 
 impl TaskError {
+    /// Whether the model does not fit the data, or an input cannot be used.
     pub fn kind(&self) -> FailureKind {
         match self {
             TaskError::Shape(_)
@@ -110,6 +122,7 @@ impl From<Diagnosis> for TaskError {
     }
 }
 
+/// A result whose error is a [`TaskError`].
 pub type Result<T> = std::result::Result<T, TaskError>;
 
 #[cfg(test)]

@@ -25,14 +25,19 @@ pub struct FitOptions {
     /// Total epochs (a resumed run continues up to this count); not saved with the run.
     #[serde(skip)]
     pub epochs: usize,
+    /// Examples per step (Keras's 32).
     pub batch_size: usize,
     /// adam, adamw or sgd.
     pub optimizer: String,
+    /// The initial learning rate (Keras's 0.001 for Adam).
     pub learning_rate: f64,
     /// constant, cosine or step:EPOCHS:FACTOR.
     pub schedule: String,
+    /// Keras's `global_clipnorm`.
     pub clip_norm: Option<f32>,
+    /// Stop after this many epochs without a lower validation loss.
     pub patience: Option<usize>,
+    /// Seed of the initial weights, the split, the shuffles and the dropout draws.
     pub seed: u64,
 }
 
@@ -126,19 +131,31 @@ impl FitOptions {
 /// What a training command reports (`--json` prints it).
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainSummary {
+    /// The run folder.
     pub run_dir: PathBuf,
+    /// The loss's Keras name.
     pub loss_function: String,
     /// The first batch's loss before any update.
     pub initial_loss: Option<f64>,
+    /// The last epoch's training loss.
     pub final_loss: Option<f64>,
+    /// The last epoch's validation loss.
     pub final_val_loss: Option<f64>,
+    /// The last epoch's training accuracy (classifiers).
     pub final_accuracy: Option<f64>,
+    /// The last epoch's validation accuracy (classifiers).
     pub final_val_accuracy: Option<f64>,
+    /// Epochs trained in all (a resumed run's earlier ones included).
     pub epochs: usize,
+    /// The epoch a resumed run continued from.
     pub resumed_from_epoch: Option<usize>,
+    /// Early stopping ended the run.
     pub stopped_early: bool,
+    /// Wall-clock seconds of the whole command.
     pub seconds: f64,
+    /// The trained weights file.
     pub weights: PathBuf,
+    /// The per-epoch log.
     pub log: PathBuf,
     /// Every epoch's record (`EpochLog::to_json`).
     pub history: Vec<Value>,
@@ -285,11 +302,15 @@ fn write_curves(dir: &Path, history: &[EpochLog]) -> std::result::Result<(), Str
 /// Training on arrays: `x.npy` (inputs, batch first) and `y.npy` (targets) in `data`.
 #[derive(Clone, Debug)]
 pub struct ArrayTraining {
+    /// The folder with `x.npy` and `y.npy`.
     pub data: PathBuf,
     /// Keras loss name; default the spec's.
     pub loss: Option<String>,
+    /// Fraction of the examples held out for validation (chosen by the seed).
     pub validation_split: f64,
+    /// The training options.
     pub fit: FitOptions,
+    /// The run folder.
     pub out: PathBuf,
 }
 

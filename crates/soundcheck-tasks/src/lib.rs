@@ -2,6 +2,8 @@
 //! padded, standardised sequences → a checked model), spectrogram-mask separation, and the
 //! built-in demo data.
 
+#![warn(missing_docs)]
+
 pub mod classification;
 pub mod classifier;
 pub mod demo;

@@ -40,18 +40,23 @@ fn tick(v: &f64) -> String {
 
 /// What the axes of a spectrogram mean.
 pub struct Axes {
+    /// The picture's title.
     pub title: String,
     /// Seconds per column (hop / sr).
     pub x_step: f64,
+    /// What the rows are (`frequency (Hz)`, `mel band`).
     pub y_label: String,
     /// Units per row (Hz per bin, or 1 per band/coefficient).
     pub y_step: f64,
+    /// What the colours are (`dB`, `%`).
     pub value_label: String,
 }
 
 /// One line of a chart: `(x, y)` points in x order; non-finite ys leave a gap.
 pub struct Series {
+    /// The legend's text.
     pub label: String,
+    /// The points.
     pub points: Vec<(f64, f64)>,
 }
 

@@ -59,19 +59,33 @@ pub fn prepare_folder(out: &Path, parts: &[&str]) -> Result<()> {
 /// The separation quickstart's report (`report.json`, `--json`).
 #[derive(Clone, Debug, Serialize)]
 pub struct SeparationQuickstart {
+    /// Median vocals SDR of the held-out songs (dB).
     pub vocals_sdr: Option<f64>,
+    /// Median accompaniment SDR (dB).
     pub accompaniment_sdr: Option<f64>,
+    /// The mixture as the vocals estimate: the floor (dB).
     pub mixture_vocals_sdr: Option<f64>,
+    /// The mixture as the accompaniment estimate (dB).
     pub mixture_accompaniment_sdr: Option<f64>,
+    /// The oracle ideal ratio mask's vocals: the ceiling (dB).
     pub oracle_vocals_sdr: Option<f64>,
+    /// The oracle mask's accompaniment (dB).
     pub oracle_accompaniment_sdr: Option<f64>,
+    /// Held-out songs scored.
     pub held_out_tracks: usize,
+    /// Epochs trained.
     pub epochs: usize,
+    /// The last epoch's training loss.
     pub final_loss: Option<f64>,
+    /// The last epoch's validation loss.
     pub final_val_loss: Option<f64>,
+    /// Median seconds of audio separated per second.
     pub realtime_factor: f64,
+    /// Wall-clock seconds of the whole quickstart.
     pub seconds: f64,
+    /// The run folder.
     pub run_dir: PathBuf,
+    /// The separations' folder.
     pub separated: PathBuf,
 }
 
@@ -175,12 +189,19 @@ pub fn separation_quickstart(
 /// report.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClassificationQuickstart {
+    /// The test split's accuracy.
     pub test_accuracy: Option<f64>,
+    /// The class names.
     pub classes: Vec<String>,
+    /// Wall-clock seconds of the whole quickstart.
     pub seconds: f64,
+    /// Epochs trained.
     pub epochs: usize,
+    /// The last epoch's validation accuracy.
     pub final_val_accuracy: Option<f64>,
+    /// The run folder.
     pub run_dir: PathBuf,
+    /// The report file.
     pub report: PathBuf,
 }
 

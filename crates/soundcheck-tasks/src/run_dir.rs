@@ -121,6 +121,7 @@ impl RunDir {
         }
     }
 
+    /// The folder.
     pub fn path(&self) -> &Path {
         &self.path
     }

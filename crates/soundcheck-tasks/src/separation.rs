@@ -11,8 +11,11 @@ use soundcheck_nn::{Network, NnError};
 /// The seed's settings: 22050 Hz mono, n_fft 1024, hop 256, 513 × 25 magnitude patches.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeparationConfig {
+    /// The model's sample rate (mixtures are resampled to it, mono).
     pub sample_rate: u32,
+    /// FFT size.
     pub n_fft: usize,
+    /// Hop between frames in samples.
     pub hop_length: usize,
     /// Frames per patch.
     pub patch: usize,
@@ -38,16 +41,21 @@ pub(crate) const SCALE_FLOOR: f32 = 1e-3;
 
 /// A separated mixture: `[channel][sample]` at the input's rate, and the mask `(bins, frames)`.
 pub struct Separated {
+    /// The target at the input's rate and channels.
     pub target: Vec<Vec<f32>>,
+    /// The rest: the mixture minus the target.
     pub rest: Vec<Vec<f32>>,
+    /// The mask `(bins, frames)` of the mono mixture.
     pub mask: Array2<f32>,
 }
 
 /// Why a mixture could not be separated.
 #[derive(Debug, thiserror::Error)]
 pub enum SeparationError {
+    /// Reading, resampling or writing the audio failed.
     #[error(transparent)]
     Audio(#[from] AudioError),
+    /// The network failed.
     #[error(transparent)]
     Nn(#[from] NnError),
 }
@@ -74,6 +82,7 @@ impl SeparationConfig {
         ))
     }
 
+    /// The STFT settings.
     pub fn stft(&self) -> StftConfig {
         StftConfig {
             n_fft: self.n_fft,
@@ -82,6 +91,7 @@ impl SeparationConfig {
         }
     }
 
+    /// Frequency bins per frame (`n_fft / 2 + 1`).
     pub fn bins(&self) -> usize {
         self.n_fft / 2 + 1
     }
@@ -215,8 +225,11 @@ impl SeparationConfig {
 /// cross-fade between consecutive pieces.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Chunking {
+    /// Seconds of output per piece.
     pub piece: f64,
+    /// Seconds of context read on each side.
     pub margin: f64,
+    /// Seconds of cross-fade between pieces.
     pub fade: f64,
 }
 

@@ -37,19 +37,24 @@ pub struct SeparationTraining {
     pub data: PathBuf,
     /// The stem to separate; the rest is the accompaniment.
     pub target: String,
+    /// The STFT and patch settings.
     pub config: SeparationConfig,
     /// Where the tracks' spectrograms are cached (its `separation/` subfolder); default the
     /// run folder's `cache/`.
     pub cache: Option<PathBuf>,
+    /// The training options.
     pub fit: FitOptions,
+    /// The run folder.
     pub out: PathBuf,
 }
 
 /// A trained separator's report: the training summary and the held-out target SDR.
 #[derive(Clone, Debug, Serialize)]
 pub struct SeparationTrained {
+    /// The training run's summary.
     #[serde(flatten)]
     pub training: TrainSummary,
+    /// The separated stem.
     pub target: String,
     /// The held-out tracks' median target SDR after the last epoch (dB).
     pub val_sdr: Option<f64>,
@@ -60,6 +65,7 @@ pub struct SeparationTrained {
 /// A held-out SDR measured after an epoch.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct SdrAt {
+    /// 1-based.
     pub epoch: usize,
     /// dB, the median over the held-out tracks.
     pub sdr: f64,
@@ -248,18 +254,26 @@ fn cache_tracks(
 
 /// A trained separator: the network, its settings and its target's name.
 pub struct Separator {
+    /// The trained network.
     pub net: Network,
+    /// Its STFT and patch settings.
     pub config: SeparationConfig,
+    /// The stem it separates.
     pub target: String,
 }
 
 /// One separated file's record.
 #[derive(Clone, Debug, Serialize)]
 pub struct SeparatedFile {
+    /// The mixture.
     pub input: PathBuf,
+    /// The folder the stems were written to.
     pub output: PathBuf,
+    /// Wall-clock seconds of the separation.
     pub seconds: f64,
+    /// Seconds of audio.
     pub audio_seconds: f64,
+    /// Seconds of audio separated per second.
     pub realtime_factor: f64,
 }
 
