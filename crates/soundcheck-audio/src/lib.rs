@@ -8,7 +8,7 @@
 //! | `stft` / `istft` | [`stft()`] / [`istft()`] |
 //! | `power_to_db` / `amplitude_to_db` | [`power_to_db`] / [`amplitude_to_db`] |
 //! | `filters.mel`, `feature.melspectrogram` | [`MelFilterbank`], [`melspectrogram`] |
-//! | `feature.mfcc`, `feature.delta` | [`mfcc`], [`delta`] |
+//! | `feature.mfcc`, `feature.delta` | [`mfcc()`], [`delta`] |
 //! | `util.frame`, `util.fix_length` | [`frame`], [`fix_length`] |
 
 #![warn(missing_docs)]

@@ -50,7 +50,7 @@ impl AudioSource {
     /// without a Xing/LAME header) is decoded once here to count its frames.
     ///
     /// # Errors
-    /// As [`crate::decode`]: missing, empty, truncated, corrupt or unsupported files are named.
+    /// As [`crate::decode()`]: missing, empty, truncated, corrupt or unsupported files are named.
     pub fn open(path: &Path) -> Result<AudioSource> {
         if let Some(w) = wav::open(path)? {
             return Ok(AudioSource {

@@ -1,5 +1,5 @@
 //! A checked spec as a network: the graph of layers the shape engine resolved, each run by its
-//! op from [`crate::layers`], in Keras's layout at every layer boundary.
+//! op from the `layers` module, in Keras's layout at every layer boundary.
 
 use burn::tensor::{Device, Tensor};
 use soundcheck_data::SplitMix64;

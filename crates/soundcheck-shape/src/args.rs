@@ -27,6 +27,7 @@ pub struct Args {
 }
 
 impl Args {
+    /// Arguments of layer `layer` (class `type_name`), to be read key by key.
     pub fn new(layer: &str, type_name: &str, map: Map<String, Value>) -> Args {
         Args {
             layer: layer.to_string(),
@@ -47,6 +48,7 @@ impl Args {
         self.map.remove(key)
     }
 
+    /// An `invalid_spec` diagnosis: argument `key` is `got`, and takes `expected`.
     pub fn error(&self, key: &str, expected: &str, got: &Value) -> Diagnosis {
         Diagnosis::new(
             Kind::InvalidSpec,
@@ -62,6 +64,7 @@ impl Args {
         .fix(format!("set '{key}' to {expected}"))
     }
 
+    /// An `invalid_spec` diagnosis: the required argument `key` is absent.
     pub fn missing(&self, key: &str, expected: &str) -> Diagnosis {
         Diagnosis::new(
             Kind::InvalidSpec,
@@ -199,6 +202,7 @@ impl Args {
             .collect()
     }
 
+    /// An integer, or `default` when absent.
     pub fn int(&mut self, key: &str, default: i64) -> Result<i64, Diagnosis> {
         match self.take(key) {
             None => Ok(default),
@@ -232,6 +236,7 @@ impl Args {
         items.iter().map(|x| x.as_i64().ok_or_else(err)).collect()
     }
 
+    /// A boolean, or `default` when absent.
     pub fn bool(&mut self, key: &str, default: bool) -> Result<bool, Diagnosis> {
         match self.take(key) {
             None => Ok(default),
@@ -241,6 +246,7 @@ impl Args {
         }
     }
 
+    /// A number, or `default` when absent.
     pub fn float(&mut self, key: &str, default: f64) -> Result<f64, Diagnosis> {
         match self.take(key) {
             None => Ok(default),

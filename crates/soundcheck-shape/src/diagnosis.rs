@@ -32,6 +32,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind.
     pub const ALL: [Kind; 12] = [
         Kind::RankMismatch,
         Kind::MissingChannelAxis,
@@ -47,6 +48,7 @@ impl Kind {
         Kind::InvalidSpec,
     ];
 
+    /// The kind's stable name (`rank_mismatch`), as `--json` and `error[...]` print it.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::RankMismatch => "rank_mismatch",
@@ -79,6 +81,7 @@ impl fmt::Display for Kind {
 /// A diagnosis: built with [`Diagnosis::new`] and the builder methods.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnosis {
+    /// What kind of misfit.
     pub kind: Kind,
     /// The layer's name (`conv2d_1`), when a layer is at fault.
     pub layer: Option<String>,
@@ -99,6 +102,7 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
+    /// A diagnosis of `kind` titled `title`; the builder methods add the rest.
     pub fn new(kind: Kind, title: impl Into<String>) -> Diagnosis {
         Diagnosis {
             kind,
@@ -113,32 +117,38 @@ impl Diagnosis {
         }
     }
 
+    /// The layer (name and class) it concerns.
     pub fn at(mut self, layer: &str, layer_type: &str) -> Diagnosis {
         self.layer = Some(layer.to_string());
         self.layer_type = Some(layer_type.to_string());
         self
     }
 
+    /// What was received (a shape).
     pub fn received(mut self, s: impl Into<String>) -> Diagnosis {
         self.received = Some(s.into());
         self
     }
 
+    /// What was expected.
     pub fn expected(mut self, s: impl Into<String>) -> Diagnosis {
         self.expected = Some(s.into());
         self
     }
 
+    /// Why it does not fit.
     pub fn cause(mut self, s: impl Into<String>) -> Diagnosis {
         self.cause = s.into();
         self
     }
 
+    /// What to do about it.
     pub fn fix(mut self, s: impl Into<String>) -> Diagnosis {
         self.fix = s.into();
         self
     }
 
+    /// What Keras itself would do or say.
     pub fn note(mut self, s: impl Into<String>) -> Diagnosis {
         self.notes.push(s.into());
         self
@@ -195,6 +205,7 @@ impl Diagnosis {
         out
     }
 
+    /// The diagnosis as JSON (`--json`).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "kind": self.kind.as_str(),

@@ -16,6 +16,7 @@
 //! assert!(error.fix.contains("Reshape((100, 1))"));
 //! ```
 
+#![warn(missing_docs)]
 // Diagnoses are large by design (shapes, cause, fix) and only built on the failure path.
 #![allow(clippy::result_large_err)]
 

@@ -12,7 +12,9 @@ use crate::spec::{parse_dims, Api, DataFormat, LayerSpec, ModelSpec, INPUT};
 /// One model input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InputNode {
+    /// The input's name.
     pub name: String,
+    /// One example's shape.
     pub shape: Shape,
     /// Declared as an Input layer in the spec (shown as a row in the summary).
     pub explicit: bool,
@@ -21,19 +23,28 @@ pub struct InputNode {
 /// A layer with the indices of the nodes feeding it (inputs first, then layers, in order).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
+    /// The layer.
     pub def: LayerDef,
+    /// The nodes feeding it (inputs first, then layers, in order).
     pub inputs: Vec<usize>,
 }
 
+/// A spec resolved into a graph: inputs, layers with their parsed arguments, outputs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
+    /// The model's name.
     pub name: Option<String>,
+    /// Sequential or Functional, as Keras would build it.
     pub api: Api,
+    /// The default data format of its layers.
     pub data_format: DataFormat,
+    /// Its inputs.
     pub inputs: Vec<InputNode>,
+    /// Its layers, in spec order.
     pub nodes: Vec<Node>,
     /// Node indices of the outputs.
     pub outputs: Vec<usize>,
+    /// The spec's Keras loss, for label checks.
     pub loss: Option<String>,
     /// The declared input element type (`int32` for Embedding ids), when given.
     pub input_dtype: Option<String>,
@@ -42,15 +53,22 @@ pub struct Model {
 /// One inferred layer, as a row of the summary.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerReport {
+    /// The layer's name.
     pub name: String,
+    /// The layer's Keras class.
     pub type_name: String,
+    /// The inferred output shape, batch excluded.
     pub output_shape: Shape,
+    /// Trainable parameters.
     pub trainable: u64,
+    /// Non-trainable parameters.
     pub non_trainable: u64,
+    /// The layers feeding it.
     pub inputs: Vec<String>,
 }
 
 impl LayerReport {
+    /// All its parameters.
     pub fn params(&self) -> u64 {
         self.trainable.saturating_add(self.non_trainable)
     }
@@ -60,26 +78,33 @@ impl LayerReport {
 /// could not, why.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
+    /// The model's inputs.
     pub inputs: Vec<InputNode>,
+    /// Every layer inferred, in order.
     pub layers: Vec<LayerReport>,
+    /// Why inference stopped, if it did.
     pub error: Option<Diagnosis>,
 }
 
 impl Report {
+    /// Whether every layer was inferred.
     pub fn ok(&self) -> bool {
         self.error.is_none()
     }
     // Counts saturate rather than overflow for absurd specs (each layer's count already does).
+    /// Trainable parameters of the inferred layers.
     pub fn trainable_params(&self) -> u64 {
         self.layers
             .iter()
             .fold(0, |a, l| a.saturating_add(l.trainable))
     }
+    /// Non-trainable parameters of the inferred layers.
     pub fn non_trainable_params(&self) -> u64 {
         self.layers
             .iter()
             .fold(0, |a, l| a.saturating_add(l.non_trainable))
     }
+    /// All parameters of the inferred layers.
     pub fn total_params(&self) -> u64 {
         self.trainable_params()
             .saturating_add(self.non_trainable_params())
@@ -509,6 +534,7 @@ impl Model {
 pub struct AxisMin {
     /// Keras axis number (batch = 0).
     pub axis: usize,
+    /// The size the spec declares (`None`: variable).
     pub declared: Dim,
     /// `None` when no size up to 2^24 works.
     pub min: Option<usize>,

@@ -16,6 +16,7 @@ pub const MAX_DIM: usize = i32::MAX as usize;
 pub struct Shape(pub Vec<Dim>);
 
 impl Shape {
+    /// A shape with every axis known.
     pub fn known(dims: &[usize]) -> Shape {
         Shape(dims.iter().map(|&d| Some(d)).collect())
     }
@@ -30,6 +31,7 @@ impl Shape {
         self.0.len() + 1
     }
 
+    /// The axes, batch excluded.
     pub fn dims(&self) -> &[Dim] {
         &self.0
     }
@@ -50,6 +52,7 @@ impl Shape {
                 .all(|(&a, d)| d.is_none_or(|d| d == a))
     }
 
+    /// The last axis (`None` when unknown or the shape is empty).
     pub fn last(&self) -> Dim {
         self.0.last().copied().flatten()
     }
@@ -77,6 +80,7 @@ impl fmt::Display for Shape {
     }
 }
 
+/// An axis as Keras prints it: the size, or `None`.
 pub fn fmt_dim(d: Dim) -> String {
     match d {
         Some(d) => d.to_string(),

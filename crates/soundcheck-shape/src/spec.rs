@@ -5,15 +5,20 @@ use serde_json::{Map, Value};
 use crate::diagnosis::{closest, Diagnosis, Kind};
 use crate::shape::Dim;
 
+/// Where the channel axis is (Keras's `data_format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataFormat {
+    /// `(..., channels)`: Keras's default.
     ChannelsLast,
+    /// `(channels, ...)`.
     ChannelsFirst,
 }
 
 impl DataFormat {
+    /// The spellings Keras accepts.
     pub const NAMES: [&'static str; 2] = ["channels_last", "channels_first"];
 
+    /// Reads a data format name (case-insensitive, as Keras).
     pub fn parse(s: &str) -> Option<DataFormat> {
         match s.to_lowercase().as_str() {
             "channels_last" => Some(DataFormat::ChannelsLast),
@@ -22,6 +27,7 @@ impl DataFormat {
         }
     }
 
+    /// The name Keras uses.
     pub fn as_str(self) -> &'static str {
         match self {
             DataFormat::ChannelsLast => "channels_last",
@@ -29,6 +35,7 @@ impl DataFormat {
         }
     }
 
+    /// The other format.
     pub fn other(self) -> DataFormat {
         match self {
             DataFormat::ChannelsLast => DataFormat::ChannelsFirst,
@@ -40,11 +47,14 @@ impl DataFormat {
 /// How the model was built in Keras; matters only for how Keras checks a fed array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Api {
+    /// `keras.Sequential`: each layer feeds the next.
     Sequential,
+    /// The functional API: layers name their inputs.
     Functional,
 }
 
 impl Api {
+    /// The name Keras uses for the class.
     pub fn as_str(self) -> &'static str {
         match self {
             Api::Sequential => "sequential",
@@ -57,25 +67,35 @@ impl Api {
 /// under `config` or directly in the layer table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerSpec {
+    /// The Keras class name.
     pub type_name: String,
+    /// The layer's name (default: Keras's automatic one).
     pub name: Option<String>,
+    /// The layers feeding it (default: the previous one).
     pub inputs: Option<Vec<String>>,
+    /// The Keras arguments.
     pub config: Map<String, Value>,
 }
 
 /// A whole model spec.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelSpec {
+    /// The model's name.
     pub name: Option<String>,
+    /// Sequential or Functional (default: inferred from the layers).
     pub api: Option<Api>,
+    /// The default data format of its layers.
     pub data_format: DataFormat,
     /// One example's shape (batch excluded); `None` when an `Input` layer or the first layer's
     /// `input_shape` argument gives it.
     pub input_shape: Option<Vec<Dim>>,
+    /// The input's dtype (`int32` for token ids), for feed checks.
     pub input_dtype: Option<String>,
     /// A Keras loss name, used to check labels.
     pub loss: Option<String>,
+    /// The layers, in order.
     pub layers: Vec<LayerSpec>,
+    /// The output layers (default: the last).
     pub outputs: Option<Vec<String>>,
 }
 
@@ -99,6 +119,7 @@ fn invalid(title: impl Into<String>) -> Diagnosis {
 }
 
 impl ModelSpec {
+    /// Parses a JSON spec.
     pub fn from_json_str(text: &str) -> Result<ModelSpec, Diagnosis> {
         let v: Value = serde_json::from_str(text).map_err(|e| {
             invalid(format!("the spec is not valid JSON: {e}"))
@@ -112,6 +133,7 @@ impl ModelSpec {
         ModelSpec::from_value(&v)
     }
 
+    /// Parses a TOML spec.
     pub fn from_toml_str(text: &str) -> Result<ModelSpec, Diagnosis> {
         let t: toml::Value = toml::from_str(text).map_err(|e| {
             invalid(format!("the spec is not valid TOML: {}", e.message()))
@@ -216,6 +238,7 @@ impl ModelSpec {
         Value::Object(m)
     }
 
+    /// The spec as soundcheck JSON text.
     pub fn to_json_string(&self) -> String {
         let mut s =
             serde_json::to_string_pretty(&self.to_value()).expect("a JSON value serializes");
@@ -292,6 +315,7 @@ impl LayerSpec {
         })
     }
 
+    /// The spec as a JSON value.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("type".into(), self.type_name.clone().into());
@@ -393,6 +417,7 @@ pub fn parse_dims(v: &Value, key: &str) -> Result<Vec<Dim>, Diagnosis> {
         .collect()
 }
 
+/// Axes as JSON: sizes, `null` for unknown.
 pub fn dims_to_value(dims: &[Dim]) -> Value {
     Value::Array(
         dims.iter()

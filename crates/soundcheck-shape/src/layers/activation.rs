@@ -14,7 +14,10 @@ macro_rules! functions {
         /// defaults the identifier implies (`leaky_relu`: slope 0.2; `softmax`: last axis).
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Function {
-            $($variant),*
+            $(
+                #[doc = concat!("Keras's `", $name, "`.")]
+                $variant
+            ),*
         }
 
         impl Function {
@@ -107,19 +110,32 @@ pub enum Activation {
     /// The ReLU layer: `x` from `threshold` up, `negative_slope·(x − threshold)` below, capped
     /// at `max_value`.
     Relu {
+        /// The cap (`None`: none).
         max_value: Option<f32>,
+        /// The slope below the threshold.
         negative_slope: f32,
+        /// Where the slope changes.
         threshold: f32,
     },
     /// The LeakyReLU layer (Keras's default slope 0.3, not the identifier's 0.2).
-    LeakyRelu { negative_slope: f32 },
+    LeakyRelu {
+        /// The slope below 0.
+        negative_slope: f32,
+    },
     /// The ELU layer.
-    Elu { alpha: f32 },
+    Elu {
+        /// The scale of `e^x − 1` below 0.
+        alpha: f32,
+    },
     /// The Softmax layer, over `axes` (Keras's axis numbering: batch 0, negatives from the end).
-    Softmax { axes: Vec<i64> },
+    Softmax {
+        /// The axes normalised over.
+        axes: Vec<i64>,
+    },
 }
 
 impl Activation {
+    /// `activation=None`: the identity.
     pub const LINEAR: Activation = Activation::Function(Function::Linear);
 
     /// Reads an activation argument whose Keras default is linear.

@@ -7,11 +7,16 @@ use crate::diagnosis::{Diagnosis, Kind};
 use crate::shape::{python_tuple, Shape};
 use crate::spec::DataFormat;
 
+/// Which convolution a layer class is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvKind {
+    /// `Conv1D`/`Conv2D`.
     Standard,
+    /// `Conv1DTranspose`/`Conv2DTranspose`.
     Transpose,
+    /// `SeparableConv1D`/`SeparableConv2D`: depthwise, then 1×1 pointwise.
     Separable,
+    /// `DepthwiseConv1D`/`DepthwiseConv2D`.
     Depthwise,
 }
 
@@ -32,14 +37,19 @@ impl ConvKind {
     }
 }
 
+/// Keras's `padding`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Padding {
+    /// No padding: the window stays inside the input.
     Valid,
+    /// Zeros so that the output is `ceil(length / stride)` long.
     Same,
+    /// Zeros before the sequence only (`Conv1D`): no step sees the future.
     Causal,
 }
 
 impl Padding {
+    /// Reads a padding name (already checked against Keras's).
     pub fn parse(s: &str) -> Padding {
         match s {
             "same" => Padding::Same,
@@ -49,20 +59,35 @@ impl Padding {
     }
 }
 
+/// A convolution layer's arguments, resolved to Keras's defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv {
+    /// Which convolution.
     pub kind: ConvKind,
+    /// Spatial axes: 1 or 2.
     pub rank: usize,
+    /// Output channels (`filters`; a depthwise layer has none: its outputs are input channels ×
+    /// `depth_multiplier`).
     pub filters: usize,
+    /// The window on each spatial axis.
     pub kernel: Vec<usize>,
+    /// The step on each spatial axis.
     pub strides: Vec<usize>,
+    /// How the edges are padded.
     pub padding: Padding,
+    /// The spacing of the window's taps on each spatial axis.
     pub dilation: Vec<usize>,
+    /// Groups of input channels convolved apart (`groups`).
     pub groups: usize,
+    /// Outputs per input channel of a depthwise or separable layer.
     pub depth_multiplier: usize,
+    /// A transposed convolution's extra output length on each axis.
     pub output_padding: Option<Vec<usize>>,
+    /// Whether a bias is added.
     pub use_bias: bool,
+    /// Where the channel axis is.
     pub data_format: DataFormat,
+    /// The activation applied to the output.
     pub activation: Activation,
 }
 
@@ -84,6 +109,7 @@ const INIT_ARGS: &[&str] = &[
 ];
 
 impl Conv {
+    /// Parses the arguments of convolution class `type_name`.
     pub fn parse(type_name: &str, a: &mut Args, default_df: DataFormat) -> Result<Conv, Diagnosis> {
         let (kind, rank) = ConvKind::of(type_name).expect("dispatched on a conv class");
         let filters = match kind {

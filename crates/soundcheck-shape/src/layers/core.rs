@@ -17,14 +17,19 @@ const INIT_ARGS: &[&str] = &[
     "lora_alpha",
 ];
 
+/// `Dense`: a kernel `(features, units)` on the last axis.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dense {
+    /// Output features.
     pub units: usize,
+    /// Whether a bias is added.
     pub use_bias: bool,
+    /// The activation applied to the output.
     pub activation: Activation,
 }
 
 impl Dense {
+    /// Parses `Dense`'s arguments.
     pub fn parse(a: &mut Args) -> Result<Dense, Diagnosis> {
         let units = a.positive("units", None)?;
         let use_bias = a.bool("use_bias", true)?;
@@ -62,13 +67,17 @@ impl Dense {
     }
 }
 
+/// `Embedding`: a table of `input_dim` vectors of `output_dim` values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Embedding {
+    /// Ids the table holds (0 to `input_dim` − 1).
     pub input_dim: usize,
+    /// Values per id.
     pub output_dim: usize,
 }
 
 impl Embedding {
+    /// Parses `Embedding`'s arguments.
     pub fn parse(a: &mut Args) -> Result<Embedding, Diagnosis> {
         let input_dim = a.positive("input_dim", None)?;
         let output_dim = a.positive("output_dim", None)?;

@@ -6,18 +6,27 @@ use crate::args::Args;
 use crate::diagnosis::{Diagnosis, Kind};
 use crate::shape::{fmt_dim, python_tuple, Dim, Shape};
 
+/// How a merge layer combines its inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MergeOp {
+    /// Element-wise sum.
     Add,
+    /// First minus second (two inputs).
     Subtract,
+    /// Element-wise product.
     Multiply,
+    /// Element-wise mean.
     Average,
+    /// Element-wise maximum.
     Maximum,
+    /// Element-wise minimum.
     Minimum,
+    /// Joined along `axis`.
     Concatenate,
 }
 
 impl MergeOp {
+    /// The merge of a Keras class name, if it is one.
     pub fn of(type_name: &str) -> Option<MergeOp> {
         Some(match type_name {
             "Add" => MergeOp::Add,
@@ -32,14 +41,17 @@ impl MergeOp {
     }
 }
 
+/// A merge layer's arguments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Merge {
+    /// How it combines its inputs.
     pub op: MergeOp,
     /// Concatenate's axis, Keras numbering (batch = 0, -1 = last).
     pub axis: i64,
 }
 
 impl Merge {
+    /// Parses the arguments of merge class `type_name`.
     pub fn parse(type_name: &str, a: &mut Args) -> Result<Merge, Diagnosis> {
         let op = MergeOp::of(type_name).expect("dispatched on a merge class");
         let axis = if op == MergeOp::Concatenate {

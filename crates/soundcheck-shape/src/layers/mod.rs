@@ -102,39 +102,62 @@ pub enum Layer {
     /// Keras's Masking: timesteps whose features all equal `mask_value` are zeroed and skipped
     /// by the recurrent layers after it.
     Masking {
+        /// The value that marks a padded timestep.
         mask_value: f32,
     },
+    /// `Dense`.
     Dense(Dense),
+    /// `Embedding`.
     Embedding(Embedding),
+    /// `Flatten`.
     Flatten,
+    /// `Reshape`.
     Reshape(Reshape),
+    /// `Permute`.
     Permute(Permute),
+    /// `RepeatVector(n)`.
     RepeatVector(usize),
+    /// Every convolution class.
     Conv(Conv),
+    /// `MaxPooling`/`AveragePooling`.
     Pool(Pool),
+    /// `GlobalMaxPooling`/`GlobalAveragePooling`.
     GlobalPool(GlobalPool),
+    /// `ZeroPadding`, `Cropping`, `UpSampling`.
     Spatial(SpatialEdit),
+    /// `BatchNormalization`.
     BatchNorm(BatchNorm),
+    /// `LayerNormalization`.
     LayerNorm(LayerNorm),
+    /// `LSTM`, `GRU`, `SimpleRNN`.
     Rnn(Rnn),
+    /// `Bidirectional`.
     Bidirectional(Bidirectional),
+    /// `TimeDistributed`.
     TimeDistributed(TimeDistributed),
+    /// `Add`, `Concatenate`, ... .
     Merge(Merge),
 }
 
 /// A layer with its name and Keras class.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerDef {
+    /// The layer's name (Keras's automatic one when the spec gives none).
     pub name: String,
+    /// The Keras class name.
     pub type_name: String,
+    /// What it computes, with its arguments.
     pub layer: Layer,
 }
 
 /// What a layer produces: its output shape and its parameter counts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Output {
+    /// The output shape, batch excluded.
     pub shape: Shape,
+    /// Trainable parameters.
     pub trainable: u64,
+    /// Non-trainable parameters (BatchNormalization's moving statistics).
     pub non_trainable: u64,
 }
 
@@ -144,6 +167,7 @@ pub(crate) fn count(n: u128) -> u64 {
 }
 
 impl Output {
+    /// An output with `trainable` parameters only.
     pub fn new(shape: Shape, trainable: u64) -> Output {
         Output {
             shape,
@@ -155,7 +179,9 @@ impl Output {
 
 /// What a layer knows while inferring: who it is and where its inputs come from.
 pub struct Ctx<'a> {
+    /// The layer's name.
     pub name: &'a str,
+    /// The layer's Keras class.
     pub type_name: &'a str,
     /// Names of the layers feeding this one, in order.
     pub input_names: &'a [String],
@@ -166,6 +192,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A diagnosis of `kind` at this layer.
     pub fn diag(&self, kind: Kind, title: impl Into<String>) -> Diagnosis {
         Diagnosis::new(kind, title).at(self.name, self.type_name)
     }
@@ -225,6 +252,7 @@ pub fn parse(
     Ok(layer)
 }
 
+/// The diagnosis of a layer class soundcheck does not know, with a did-you-mean.
 pub fn unknown_type(name: &str, type_name: &str) -> Diagnosis {
     let fix = match closest(type_name, KNOWN_TYPES.iter().copied()) {
         Some(c) => format!("did you mean '{c}'? Layer types are Keras class names, case-sensitive"),

@@ -9,13 +9,27 @@ use crate::spec::DataFormat;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Noise {
     /// Zeroes elements with probability `rate`, scaling the rest by 1/(1 − rate).
-    Dropout { rate: f32 },
+    Dropout {
+        /// The share of elements zeroed.
+        rate: f32,
+    },
     /// Dropout of whole channels, the same draw for every position.
-    SpatialDropout { rate: f32, data_format: DataFormat },
+    SpatialDropout {
+        /// The share of channels zeroed.
+        rate: f32,
+        /// Where the channel axis is.
+        data_format: DataFormat,
+    },
     /// Adds N(0, stddev²).
-    Gaussian { stddev: f32 },
+    Gaussian {
+        /// The noise's standard deviation.
+        stddev: f32,
+    },
     /// Multiplies by N(1, rate / (1 − rate)).
-    GaussianDropout { rate: f32 },
+    GaussianDropout {
+        /// The equivalent dropout rate.
+        rate: f32,
+    },
 }
 
 impl Noise {

@@ -48,17 +48,23 @@ fn known_axis(ctx: &Ctx, x: &Shape, i: usize) -> Result<usize, Diagnosis> {
     })
 }
 
+/// `BatchNormalization`'s arguments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchNorm {
+    /// The normalised axis (Keras numbering: batch 0, −1 the last).
     pub axis: i64,
+    /// Whether `beta` is added.
     pub center: bool,
+    /// Whether `gamma` multiplies.
     pub scale: bool,
+    /// Added to the variance.
     pub epsilon: f32,
     /// How much of the moving statistics each training batch keeps.
     pub momentum: f32,
 }
 
 impl BatchNorm {
+    /// Parses `BatchNormalization`'s arguments.
     pub fn parse(a: &mut Args) -> Result<BatchNorm, Diagnosis> {
         let axis = a.int("axis", -1)?;
         let center = a.bool("center", true)?;
@@ -96,16 +102,23 @@ impl BatchNorm {
     }
 }
 
+/// `LayerNormalization`'s arguments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerNorm {
+    /// The normalised axes (Keras numbering).
     pub axes: Vec<i64>,
+    /// Whether `beta` is added.
     pub center: bool,
+    /// Whether `gamma` multiplies.
     pub scale: bool,
+    /// Divide by the root mean square only (no centring).
     pub rms_scaling: bool,
+    /// Added to the variance.
     pub epsilon: f32,
 }
 
 impl LayerNorm {
+    /// Parses `LayerNormalization`'s arguments.
     pub fn parse(a: &mut Args) -> Result<LayerNorm, Diagnosis> {
         let axes = a.int_list("axis", &[-1])?;
         let center = a.bool("center", true)?;

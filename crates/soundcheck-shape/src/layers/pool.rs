@@ -7,19 +7,29 @@ use crate::diagnosis::Diagnosis;
 use crate::shape::Shape;
 use crate::spec::DataFormat;
 
+/// What a pool takes of its window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PoolOp {
+    /// The maximum.
     Max,
+    /// The mean.
     Average,
 }
 
+/// `MaxPooling1D/2D`, `AveragePooling1D/2D`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pool {
+    /// Maximum or mean.
     pub op: PoolOp,
+    /// Spatial axes: 1 or 2.
     pub rank: usize,
+    /// The window on each spatial axis.
     pub pool: Vec<usize>,
+    /// The step on each spatial axis.
     pub strides: Vec<usize>,
+    /// `padding='same'`.
     pub same: bool,
+    /// Where the channel axis is.
     pub data_format: DataFormat,
 }
 
@@ -29,6 +39,7 @@ fn data_format(a: &mut Args, default_df: DataFormat) -> Result<DataFormat, Diagn
 }
 
 impl Pool {
+    /// The operation and rank of a pooling class name, if it is one.
     pub fn kind_of(type_name: &str) -> Option<(PoolOp, usize)> {
         Some(match type_name {
             "MaxPooling1D" => (PoolOp::Max, 1),
@@ -39,6 +50,7 @@ impl Pool {
         })
     }
 
+    /// Parses the arguments of pooling class `type_name`.
     pub fn parse(type_name: &str, a: &mut Args, default_df: DataFormat) -> Result<Pool, Diagnosis> {
         let (op, rank) = Pool::kind_of(type_name).expect("dispatched on a pooling class");
         let pool = a.tuple("pool_size", rank, Some(2))?;
@@ -58,6 +70,7 @@ impl Pool {
         })
     }
 
+    /// Output length on spatial axis `i` for input length `l` (Keras's formulas; may be ≤ 0).
     pub fn out_len(&self, i: usize, l: usize) -> i64 {
         let (l, p, s) = (l as i64, self.pool[i] as i64, self.strides[i] as i64);
         if self.same {
@@ -111,15 +124,21 @@ impl Pool {
     }
 }
 
+/// `GlobalMaxPooling1D/2D`, `GlobalAveragePooling1D/2D`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GlobalPool {
+    /// Maximum or mean.
     pub op: PoolOp,
+    /// Spatial axes: 1 or 2.
     pub rank: usize,
+    /// Keep the pooled axes at size 1.
     pub keepdims: bool,
+    /// Where the channel axis is.
     pub data_format: DataFormat,
 }
 
 impl GlobalPool {
+    /// The operation and rank of a global pooling class name, if it is one.
     pub fn kind_of(type_name: &str) -> Option<(PoolOp, usize)> {
         Some(match type_name {
             "GlobalMaxPooling1D" => (PoolOp::Max, 1),
@@ -130,6 +149,7 @@ impl GlobalPool {
         })
     }
 
+    /// Parses the arguments of global pooling class `type_name`.
     pub fn parse(
         type_name: &str,
         a: &mut Args,

@@ -5,18 +5,30 @@ use crate::args::Args;
 use crate::diagnosis::{Diagnosis, Kind};
 use crate::shape::{fmt_dim, Shape};
 
+/// The recurrent cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RnnCell {
+    /// `LSTM`: four gates.
     Lstm,
-    Gru { reset_after: bool },
+    /// `GRU`: three gates.
+    Gru {
+        /// The reset gate applies after the recurrent product (Keras 3's default, cuDNN's form).
+        reset_after: bool,
+    },
+    /// `SimpleRNN`.
     Simple,
 }
 
+/// A recurrent layer's arguments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rnn {
+    /// The cell.
     pub cell: RnnCell,
+    /// Units of the state.
     pub units: usize,
+    /// Output every timestep, not only the last.
     pub return_sequences: bool,
+    /// Whether biases are added.
     pub use_bias: bool,
     /// The candidate and output activation (Keras: tanh).
     pub activation: Activation,
@@ -25,6 +37,7 @@ pub struct Rnn {
 }
 
 impl Rnn {
+    /// Parses the arguments of recurrent class `type_name`.
     pub fn parse(type_name: &str, a: &mut Args) -> Result<Rnn, Diagnosis> {
         let units = a.positive("units", None)?;
         let return_sequences = a.bool("return_sequences", false)?;
@@ -84,6 +97,7 @@ impl Rnn {
         })
     }
 
+    /// Parameters for `features` input features, as Keras counts them.
     pub fn params(&self, features: usize) -> u64 {
         let u = self.units;
         let gates = match self.cell {

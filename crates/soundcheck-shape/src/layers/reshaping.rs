@@ -10,6 +10,7 @@ pub fn flatten(x: &Shape) -> Shape {
     Shape(vec![if x.rank() == 0 { Some(1) } else { x.elements() }])
 }
 
+/// `Reshape`'s arguments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reshape {
     /// Keras's `target_shape`; at most one -1.
@@ -21,6 +22,7 @@ fn fmt_target(t: &[i64]) -> String {
 }
 
 impl Reshape {
+    /// Parses `Reshape`'s arguments.
     pub fn parse(a: &mut Args) -> Result<Reshape, Diagnosis> {
         let target = a.required_int_list(
             "target_shape",
@@ -126,6 +128,7 @@ fn reshape_fix(target: &[i64], n: usize) -> String {
     format!("make the target axes multiply to {n}, e.g. Reshape(({n},))")
 }
 
+/// `Permute`'s arguments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Permute {
     /// 1-based, batch axis excluded, as Keras's `dims`.
@@ -133,6 +136,7 @@ pub struct Permute {
 }
 
 impl Permute {
+    /// Parses `Permute`'s arguments.
     pub fn parse(a: &mut Args) -> Result<Permute, Diagnosis> {
         let dims = a.required_int_list("dims", "a permutation of 1..rank, e.g. (2, 1)")?;
         a.finish(&[])?;

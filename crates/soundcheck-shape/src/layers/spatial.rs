@@ -7,17 +7,25 @@ use crate::diagnosis::Diagnosis;
 use crate::shape::Shape;
 use crate::spec::DataFormat;
 
+/// What a spatial layer does on each spatial axis.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Edit {
+    /// Repeat each element this many times.
     UpSample(Vec<usize>),
+    /// Zeros (before, after).
     Pad(Vec<(usize, usize)>),
+    /// Elements removed (before, after).
     Crop(Vec<(usize, usize)>),
 }
 
+/// `ZeroPadding`, `Cropping` and `UpSampling` in 1 or 2 dimensions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpatialEdit {
+    /// What it does per spatial axis.
     pub edit: Edit,
+    /// Spatial axes: 1 or 2.
     pub rank: usize,
+    /// Where the channel axis is.
     pub data_format: DataFormat,
 }
 
@@ -41,10 +49,12 @@ impl SpatialEdit {
         })
     }
 
+    /// The rank of a spatial class name, if it is one.
     pub fn kind_of(type_name: &str) -> Option<usize> {
         SpatialEdit::kind_of_op(type_name).map(|(_, r)| r)
     }
 
+    /// Parses the arguments of spatial class `type_name`.
     pub fn parse(
         type_name: &str,
         a: &mut Args,

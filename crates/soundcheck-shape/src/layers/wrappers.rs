@@ -44,12 +44,15 @@ fn parse_inner(
     })
 }
 
+/// `TimeDistributed`: a layer applied to every timestep.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimeDistributed {
+    /// The wrapped layer.
     pub inner: Box<LayerDef>,
 }
 
 impl TimeDistributed {
+    /// Parses `TimeDistributed`'s arguments and its inner layer.
     pub fn parse(
         a: &mut Args,
         default_df: DataFormat,
@@ -119,23 +122,32 @@ impl TimeDistributed {
     }
 }
 
+/// `Bidirectional`: a recurrent layer run forwards and backwards.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bidirectional {
+    /// The wrapped recurrent layer.
     pub inner: Rnn,
+    /// Its name (Keras keys the halves' weights `forward_<name>`, `backward_<name>`).
     pub inner_name: String,
+    /// How the two outputs are combined.
     pub merge_mode: MergeMode,
 }
 
 /// How a Bidirectional layer combines its forward and backward outputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MergeMode {
+    /// Joined along the features: `2·units`.
     Concat,
+    /// Summed.
     Sum,
+    /// Multiplied.
     Mul,
+    /// Averaged.
     Ave,
 }
 
 impl Bidirectional {
+    /// Parses `Bidirectional`'s arguments and its inner layer.
     pub fn parse(
         a: &mut Args,
         default_df: DataFormat,
