@@ -10,7 +10,7 @@ use soundcheck_nn::Device;
 use soundcheck_tasks::classifier::Labelled;
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
-    LengthPolicy, Scores, TaskError,
+    LengthPolicy, RunDir, Scores, TaskError,
 };
 
 use crate::fit_args::FitArgs;
@@ -194,7 +194,7 @@ fn evaluate_classifier(
         }
     };
     let classifier = Classifier::load(&a.run, device)?;
-    let png = a.png.clone().unwrap_or_else(|| a.run.join("confusion.png"));
+    let png = a.png.clone().unwrap_or_else(|| a.run.join(RunDir::CONFUSION));
     let (scores, clips) = classifier.evaluate(&a.data, selection, &png, &Bars::default())?;
     Ok(Evaluated {
         text: scores.text(),
