@@ -194,7 +194,10 @@ fn evaluate_classifier(
         }
     };
     let classifier = Classifier::load(&a.run, device)?;
-    let png = a.png.clone().unwrap_or_else(|| a.run.join(RunDir::CONFUSION));
+    let png = a
+        .png
+        .clone()
+        .unwrap_or_else(|| a.run.join(RunDir::CONFUSION));
     let (scores, clips) = classifier.evaluate(&a.data, selection, &png, &Bars::default())?;
     Ok(Evaluated {
         text: scores.text(),
