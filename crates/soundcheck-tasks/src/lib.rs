@@ -1,6 +1,9 @@
-//! The systems soundcheck's users build from its parts: audio classification (clip features →
-//! padded, standardised sequences → a checked model), spectrogram-mask separation, and the
-//! built-in demo data.
+//! The systems soundcheck's users build from its parts, as library functions returning typed
+//! results: training runs in run folders ([`RunDir`], [`fit`] with a [`Progress`] observer),
+//! audio classification (clip features → padded, standardised sequences → a checked model;
+//! [`train_classifier`], [`Classifier`]), spectrogram-mask separation ([`train_separator`],
+//! [`Separator`]), the quickstarts on built-in demo data, and the pictures a person looks at.
+//! The CLI is a thin layer over these.
 
 #![warn(missing_docs)]
 
