@@ -1,5 +1,5 @@
 //! The systems soundcheck's users build from its parts, as library functions returning typed
-//! results: training runs in run folders ([`RunDir`], [`fit`] with a [`Progress`] observer),
+//! results: training runs in run folders ([`RunDir`], [`fit()`] with a [`Progress`] observer),
 //! audio classification (clip features → padded, standardised sequences → a checked model;
 //! [`train_classifier`], [`Classifier`]), spectrogram-mask separation ([`train_separator`],
 //! [`Separator`]), the quickstarts on built-in demo data, and the pictures a person looks at.
