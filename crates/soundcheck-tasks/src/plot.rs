@@ -27,9 +27,10 @@ fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&BLACK)
 }
 
-/// A tick label with the decimals it needs (60, 0.25; not 60.0 or 0.30000000000000004).
+/// A tick label with the decimals it needs (60, 0.25, 0.0045; not 60.0 or
+/// 0.30000000000000004).
 fn tick(v: &f64) -> String {
-    let s = format!("{v:.3}");
+    let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" {
         "0".into()
@@ -407,6 +408,14 @@ mod tests {
         let reader = decoder.read_info().unwrap();
         let info = reader.info();
         (info.width, info.height)
+    }
+
+    #[test]
+    fn tick_labels_keep_the_decimals_they_need() {
+        assert_eq!(tick(&60.0), "60");
+        assert_eq!(tick(&0.0045), "0.0045");
+        assert_eq!(tick(&(0.1 + 0.2)), "0.3");
+        assert_eq!(tick(&-0.0), "0");
     }
 
     #[test]
