@@ -186,20 +186,20 @@ fn print_json(o: &Outcome) {
     if let Some(m) = &o.min_input {
         v["min_input"] = m.clone();
     }
-    println!("{v}");
+    outln!("{v}");
 }
 
 fn print_text(o: &Outcome) {
     if let (Some(m), Some(r)) = (&o.model, &o.report) {
         if !r.layers.is_empty() || r.ok() {
             if !r.ok() {
-                println!("Layers inferred before the problem:");
+                outln!("Layers inferred before the problem:");
             }
-            print!("{}", summary(m, r));
+            out!("{}", summary(m, r));
         }
     }
     if let Some(mins) = o.min_input.as_ref().and_then(Value::as_array) {
-        println!("\nSmallest input per axis (batch axis = 0):");
+        outln!("\nSmallest input per axis (batch axis = 0):");
         for m in mins {
             let declared = m["declared"]
                 .as_u64()
@@ -217,21 +217,21 @@ fn print_text(o: &Outcome) {
                         .unwrap_or_default()
                 ),
             };
-            println!("  axis {} (declared {declared}): {line}", m["axis"]);
+            outln!("  axis {} (declared {declared}): {line}", m["axis"]);
         }
     }
     match &o.error {
-        None => println!("\nok: every layer fits"),
+        None => outln!("\nok: every layer fits"),
         Some(e) => {
             if o.report.is_some() {
-                println!();
+                outln!();
             }
-            print!("{}", e.render());
+            out!("{}", e.render());
         }
     }
     if let Some(p) = o.predict.as_ref().and_then(Value::as_array) {
         let shapes: Vec<String> = p.iter().map(Value::to_string).collect();
-        println!("the fed array gives output shape(s) {}", shapes.join(", "));
+        outln!("the fed array gives output shape(s) {}", shapes.join(", "));
     }
 }
 

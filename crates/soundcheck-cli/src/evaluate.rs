@@ -133,7 +133,7 @@ pub fn run(a: &EvaluateArgs) -> u8 {
         Ok(r) => r,
         Err(e) => {
             if a.json {
-                println!("{}", json!({"ok": false, "error": e.to_string()}));
+                outln!("{}", json!({"ok": false, "error": e.to_string()}));
             } else {
                 eprintln!("error: {e}");
             }
@@ -177,7 +177,7 @@ pub fn run(a: &EvaluateArgs) -> u8 {
             o["median_baselines"] = baselines_json(overall_baselines);
             o["oracle_stft"] = json!({"n_fft": a.n_fft, "hop_length": a.hop_length});
         }
-        println!("{o}");
+        outln!("{o}");
         return crate::report::OK;
     }
     let labels = [
@@ -186,24 +186,26 @@ pub fn run(a: &EvaluateArgs) -> u8 {
     ];
     for t in &tracks {
         let frames = t.metrics.sdr.first().map_or(0, Vec::len);
-        println!(
+        outln!(
             "{} ({} Hz, {frames} windows of {} s), median over windows, dB:",
-            t.name, t.sample_rate, a.window
+            t.name,
+            t.sample_rate,
+            a.window
         );
-        println!("{}", table(&rows(&t.stems, &t.metrics)));
+        outln!("{}", table(&rows(&t.stems, &t.metrics)));
         for (label, m) in labels.iter().zip(t.baselines.iter().flatten()) {
-            println!("{label}:\n{}", table(&rows(&t.stems, m)));
+            outln!("{label}:\n{}", table(&rows(&t.stems, m)));
         }
     }
     if tracks.len() > 1 {
-        println!(
+        outln!(
             "median over {} tracks, dB:\n{}",
             tracks.len(),
             table(&overall)
         );
         if a.baselines {
             for (label, m) in labels.iter().zip(&overall_baselines) {
-                println!("{label}:\n{}", table(m));
+                outln!("{label}:\n{}", table(m));
             }
         }
     }

@@ -519,11 +519,11 @@ pub fn run(a: &FeaturesArgs) -> u8 {
                 Err(e) => json!({"error": e.to_string()}),
             })
             .collect();
-        println!("{}", json!({"ok": failed == 0, "outputs": items}));
+        outln!("{}", json!({"ok": failed == 0, "outputs": items}));
     } else {
         for r in &results {
             match r {
-                Ok(it) => println!("{}", describe(it, a.patch.is_some())),
+                Ok(it) => outln!("{}", describe(it, a.patch.is_some())),
                 Err(e) => eprintln!("error: {e}"),
             }
         }

@@ -7,6 +7,23 @@
 // Diagnoses are large by design and only built on the failure path.
 #![allow(clippy::result_large_err)]
 
+/// `print!` through [`report::emit`]: a closed pipe exits quietly, a full disk is named.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::report::emit(format_args!($($arg)*))
+    };
+}
+
+/// `println!` through [`report::emit`].
+macro_rules! outln {
+    () => {
+        $crate::report::emit(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::report::emit(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod check;
 mod classify;
 mod convert;

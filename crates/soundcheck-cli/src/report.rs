@@ -30,6 +30,27 @@ pub fn diagnosis_code(d: Option<&Diagnosis>) -> u8 {
     }
 }
 
+/// Writes to standard output. A closed pipe (`soundcheck ... | head`) ends the program quietly
+/// with [`OK`], as ripgrep does; any other failure (a full disk behind a redirect) is named on
+/// standard error and exits with [`UNUSABLE`]. Every line the CLI prints goes through here
+/// (`outln!`, `out!`), never `println!`, which would panic.
+pub fn emit(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let written = {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_fmt(args).and_then(|()| stdout.flush())
+    };
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(OK.into());
+        }
+        eprintln!(
+            "error: cannot write to standard output ({e}); check where it goes (a full disk?)"
+        );
+        std::process::exit(UNUSABLE.into());
+    }
+}
+
 /// Prints a command's result and returns the exit status.
 pub fn report<T: Serialize>(
     result: Result<T, TaskError>,
@@ -39,18 +60,18 @@ pub fn report<T: Serialize>(
     match result {
         Ok(v) => {
             if json_out {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string(&v).expect("plain values serialise")
                 );
             } else {
-                println!("{}", text(&v));
+                outln!("{}", text(&v));
             }
             OK
         }
         Err(e) => {
             if json_out {
-                println!("{}", json!({"error": e.to_string()}));
+                outln!("{}", json!({"error": e.to_string()}));
             } else {
                 eprintln!("error: {e}");
             }

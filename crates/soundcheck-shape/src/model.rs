@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::diagnosis::{closest, Diagnosis, Kind};
 use crate::layers::{self, Ctx, Layer, LayerDef};
-use crate::shape::{Dim, Shape, MAX_DIM};
+use crate::shape::{Dim, Shape, MAX_DIM, RANKS};
 use crate::spec::{parse_dims, Api, DataFormat, LayerSpec, ModelSpec, INPUT};
 
 /// One model input.
@@ -373,6 +373,16 @@ impl Model {
                     .expected("every output axis at least 1 long")
                     .cause("an empty axis carries no data; Keras may let it through silently, but training on it is meaningless")
                     .fix("make the input longer on that axis, or shrink what this layer removes")),
+                None if ins.iter().chain([&out.shape]).any(|s| !RANKS.contains(&(s.rank() + 1))) => {
+                    let bad = ins.iter().chain([&out.shape]).find(|s| !RANKS.contains(&(s.rank() + 1))).expect("one is out of range");
+                    let side = if ins.contains(bad) { "input" } else { "output" };
+                    Err(ctx
+                        .diag(Kind::RankMismatch, format!("the {side} {bad} has {} axes with the batch; soundcheck runs tensors of {} to {} axes", bad.rank() + 1, RANKS.start(), RANKS.end()))
+                        .received(bad.to_string())
+                        .expected(format!("{} to {} axes, batch included", RANKS.start(), RANKS.end()))
+                        .cause("the neural engine's tensors have at most 5 axes (a batch of volumes with channels) and at least a batch and one feature axis")
+                        .fix("merge axes with Reshape before this layer (e.g. fold two spatial axes into one), or give each example at least one axis"))
+                }
                 None if out.shape.dims().iter().any(|d| d.is_some_and(|d| d > MAX_DIM)) => Err(ctx
                     .diag(Kind::InvalidSpec, format!("the output {} has an axis longer than {MAX_DIM}", out.shape))
                     .received(ins.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "))

@@ -9,6 +9,11 @@ pub type Dim = Option<usize>;
 /// Bounding sizes here keeps every shape and parameter computation free of overflow.
 pub const MAX_DIM: usize = i32::MAX as usize;
 
+/// The ranks (batch axis included) the neural engine runs: from `(batch, features)` to a batch of
+/// volumes with channels. The shape engine refuses others, so `check` never passes a model the
+/// engine cannot run.
+pub const RANKS: std::ops::RangeInclusive<usize> = 2..=5;
+
 /// The shape of one example, batch axis excluded, as Keras's `input_shape`.
 ///
 /// Displayed the way Keras prints shapes, with the batch axis as `None`: `(None, 513, 25, 1)`.

@@ -1,0 +1,88 @@
+//! What a hostile environment does to the binary: a closed pipe, a full disk, a model the engine
+//! cannot run. Never a panic; a quiet exit or a named error.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::run;
+
+fn repo(p: &str) -> String {
+    format!("{}/../../{p}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    // `soundcheck check ... | head -0`: the reader is gone before the summary is written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
+        .args(["check", &repo("models/vocal-mask.toml")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_behind_standard_output_is_named() {
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
+        .args(["check", &repo("models/vocal-mask.toml")])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_model_of_more_axes_than_the_engine_runs_is_refused_by_check_and_train() {
+    let dir = std::env::temp_dir().join(format!("sc-cli-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("six.toml");
+    std::fs::write(
+        &spec,
+        "input_shape = [2, 2, 2, 2, 2]\nloss = \"mse\"\n[[layers]]\ntype = \"Dense\"\nunits = 1\n",
+    )
+    .unwrap();
+    let (code, out, _) = run(&["check", spec.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error[rank_mismatch]") && out.contains("6 axes"),
+        "{out}"
+    );
+    let x: Vec<f32> = vec![0.5; 4 * 32];
+    soundcheck_npy::write(&dir.join("x.npy"), &[4, 2, 2, 2, 2, 2], &x).unwrap();
+    soundcheck_npy::write(&dir.join("y.npy"), &[4, 2, 2, 2, 2, 1], &[0.0f32; 64]).unwrap();
+    let run_dir = dir.join("run");
+    let (code, _, err) = run(&[
+        "train",
+        "--model",
+        spec.to_str().unwrap(),
+        "--data",
+        dir.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("rank_mismatch") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(
+        !run_dir.join("model.json").exists(),
+        "a refused run leaves nothing"
+    );
+}
