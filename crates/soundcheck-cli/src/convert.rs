@@ -30,6 +30,14 @@ pub struct ConvertArgs {
 }
 
 fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
+    if soundcheck_npy::same_file(&a.input, &a.output) {
+        return Err(Diagnosis::new(
+            Kind::InvalidSpec,
+            format!("{}: the output is the input", a.output.display()),
+        )
+        .expected("an output file other than the input")
+        .fix("write the converted model to a new file; convert never overwrites its input"));
+    }
     let spec = load_spec(&a.input)?;
     let ext = a
         .output

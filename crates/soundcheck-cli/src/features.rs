@@ -455,6 +455,16 @@ fn run_all(a: &FeaturesArgs) -> Result<Vec<Result<serde_json::Value, AudioError>
         ));
     }
     let outs = outputs(a)?;
+    for out in &outs {
+        if let Some(input) = a.audio.iter().find(|i| soundcheck_npy::same_file(i, out)) {
+            return Err(bad(
+                "-o",
+                out.display(),
+                format!("a file other than the input {}", input.display()),
+                "features never overwrite their audio: choose another output",
+            ));
+        }
+    }
     let progress = crate::progress::Progress::new("features", a.audio.len());
     let results = a
         .audio

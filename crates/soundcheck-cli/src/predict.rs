@@ -48,6 +48,16 @@ fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
             expected: "a positive number of examples".into(),
         });
     }
+    if soundcheck_npy::same_file(&a.input, &a.output) {
+        return Err(TaskError::Option {
+            name: "output",
+            actual: a.output.display().to_string(),
+            expected: format!(
+                "a file other than the input {} (predictions never overwrite it)",
+                a.input.display()
+            ),
+        });
+    }
     let net = RunDir::open(&a.run).network(device)?;
     let x = soundcheck_npy::read(&a.input).map_err(|e| TaskError::file(&a.input, e))?;
     let bad_input = |actual: String, hint: &str| TaskError::Folder {

@@ -86,3 +86,35 @@ fn a_model_of_more_axes_than_the_engine_runs_is_refused_by_check_and_train() {
         "a refused run leaves nothing"
     );
 }
+
+#[test]
+fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
+    let dir = std::env::temp_dir().join(format!("sc-cli-inplace-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let wav = dir.join("clip.wav");
+    let tone: Vec<f32> = (0..22050).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
+    soundcheck_audio::write_wav(&wav, &[tone], 22050).unwrap();
+    let before = std::fs::read(&wav).unwrap();
+    // The same file spelled through a `..` detour.
+    let sneaky = dir.join("sub").join("..").join("clip.wav");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let (code, _, err) = run(&[
+        "features",
+        "mel",
+        wav.to_str().unwrap(),
+        "-o",
+        sneaky.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("other than the input"), "{err}");
+    assert_eq!(std::fs::read(&wav).unwrap(), before, "the input is intact");
+
+    let spec = repo("models/mfcc-lstm.toml");
+    let copy = dir.join("m.toml");
+    std::fs::copy(&spec, &copy).unwrap();
+    let (code, _, err) = run(&["convert", copy.to_str().unwrap(), copy.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the output is the input"), "{err}");
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&spec).unwrap());
+}

@@ -407,6 +407,20 @@ pub fn separate_files(
     progress: &dyn Progress,
 ) -> Result<Vec<SeparatedFile>> {
     for (i, m) in mixtures.iter().enumerate() {
+        let dir = output_dir(out, m);
+        let target = format!("{}.wav", separator.target);
+        for written in [dir.join(&target), dir.join("accompaniment.wav")] {
+            if let Some(input) = mixtures
+                .iter()
+                .find(|x| soundcheck_npy::same_file(x, &written))
+            {
+                return Err(TaskError::Folder {
+                    path: written,
+                    actual: format!("would replace the input {}", input.display()),
+                    hint: "separate into another -o folder; inputs are never overwritten".into(),
+                });
+            }
+        }
         if let Some(other) = mixtures[..i]
             .iter()
             .find(|o| output_dir(out, o) == output_dir(out, m))
