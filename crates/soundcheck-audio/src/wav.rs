@@ -164,7 +164,16 @@ fn u32le(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-fn probe(f: &mut File) -> Option<Layout> {
+/// The layout of a WAV soundcheck reads itself (`Ok(None)` for symphonia to handle), or why a
+/// RIFF/WAVE header is impossible. A header with 0 Hz or 0 channels is refused here, before any
+/// decoder sees it: symphonia panics on a 0 Hz time base.
+fn probe(f: &mut File) -> std::result::Result<Option<Layout>, String> {
+    let mut impossible = None;
+    let layout = probe_layout(f, &mut impossible);
+    impossible.map_or(Ok(layout), Err)
+}
+
+fn probe_layout(f: &mut File, impossible: &mut Option<String>) -> Option<Layout> {
     let mut head = [0u8; 12];
     f.read_exact(&mut head).ok()?;
     if &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
@@ -187,6 +196,12 @@ fn probe(f: &mut File) -> Option<Layout> {
                 let mut tag = u16le(&b[0..2]);
                 let channels = u16le(&b[2..4]) as usize;
                 let sample_rate = u32le(&b[4..8]);
+                if channels == 0 || sample_rate == 0 {
+                    *impossible = Some(format!(
+                        "the header says {sample_rate} Hz and {channels} channel(s); expected a positive rate and channel count"
+                    ));
+                    return None;
+                }
                 let block_align = u16le(&b[12..14]) as usize;
                 let bits = u16le(&b[14..16]);
                 if tag == 0xFFFE && size >= 40 {
@@ -263,8 +278,15 @@ pub(crate) fn open(path: &Path) -> Result<Option<WavFile>> {
         path: path.to_path_buf(),
         source: e,
     })?;
-    let Some(layout) = probe(&mut file) else {
-        return Ok(None);
+    let layout = match probe(&mut file) {
+        Ok(Some(layout)) => layout,
+        Ok(None) => return Ok(None),
+        Err(actual) => {
+            return Err(AudioError::Corrupt {
+                path: path.to_path_buf(),
+                actual,
+            })
+        }
     };
     let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let frame_bytes = layout.frame_bytes() as u64;

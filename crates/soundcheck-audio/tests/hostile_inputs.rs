@@ -1,0 +1,45 @@
+//! Audio files whose headers lie: refused by name before any decoder sees them, never a panic.
+
+use soundcheck_audio::{decode, AudioError, AudioSource};
+
+/// A 16-bit PCM WAV of 100 frames whose header claims `rate` Hz and `channels` channels.
+fn wav_with_header(name: &str, rate: u32, channels: u16) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("sc-hostile-{name}-{}.wav", std::process::id()));
+    let data = vec![0u8; 200];
+    let align = channels.max(1) * 2;
+    let mut b = Vec::new();
+    b.extend(b"RIFF");
+    b.extend((36 + data.len() as u32).to_le_bytes());
+    b.extend(b"WAVEfmt ");
+    b.extend(16u32.to_le_bytes());
+    b.extend(1u16.to_le_bytes());
+    b.extend(channels.to_le_bytes());
+    b.extend(rate.to_le_bytes());
+    b.extend((rate * u32::from(align)).to_le_bytes());
+    b.extend(align.to_le_bytes());
+    b.extend(16u16.to_le_bytes());
+    b.extend(b"data");
+    b.extend((data.len() as u32).to_le_bytes());
+    b.extend(&data);
+    std::fs::write(&path, b).unwrap();
+    path
+}
+
+#[test]
+fn a_header_of_zero_hertz_or_zero_channels_is_a_named_error() {
+    for (name, rate, channels) in [("rate0", 0, 1), ("ch0", 22050, 0)] {
+        let path = wav_with_header(name, rate, channels);
+        let e = decode(&path).unwrap_err();
+        assert!(matches!(e, AudioError::Corrupt { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!(
+                "the header says {rate} Hz and {channels} channel(s)"
+            )),
+            "{text}"
+        );
+        // The streaming reader (separate) refuses it the same way.
+        let e = AudioSource::open(&path).err().expect("refused").to_string();
+        assert!(e.contains("the header says"), "{e}");
+    }
+}
