@@ -150,14 +150,7 @@ struct SeparatedAll {
 
 fn separate(a: &SeparateArgs, device: &Device) -> Result<SeparatedAll, TaskError> {
     let mut separator = Separator::load(&a.run, device)?;
-    if a.patch_hop == 0 {
-        return Err(TaskError::Option {
-            name: "patch-hop",
-            actual: "0".into(),
-            expected: "a positive number of frames".into(),
-        });
-    }
-    separator.config.patch_hop = a.patch_hop;
+    separator.set_patch_hop(a.patch_hop)?;
     let files = separate_files(&separator, &a.mixtures, &a.out, a.png, &Bars::default())?;
     Ok(SeparatedAll {
         target: separator.target,

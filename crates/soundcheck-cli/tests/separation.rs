@@ -101,6 +101,24 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
     assert_eq!(code, 2);
     assert!(stderr.contains("would both be written to"), "{stderr}");
 
+    // A patch hop longer than the run's patches would leave frames unseparated: refused.
+    let (code, _, stderr) = run(&[
+        "separate",
+        mix_path.to_str().unwrap(),
+        "--run",
+        d.join("run").to_str().unwrap(),
+        "-o",
+        d.join("gaps").to_str().unwrap(),
+        "--patch-hop",
+        "26",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--patch-hop 26: expected 1 to 25"),
+        "{stderr}"
+    );
+    assert!(!d.join("gaps").exists(), "nothing written");
+
     // A directory that is not a separation run is named.
     let (code, _, stderr) = run(&[
         "separate",

@@ -325,11 +325,41 @@ impl Classifier {
         let run = RunDir::open(run);
         let net = run.network(device)?;
         let record = run.read_json(RunDir::CLASSES, "soundcheck train classification")?;
-        let pre = Preprocess::from_json(&record).ok_or_else(|| TaskError::Folder {
+        let bad = |actual: String| TaskError::Folder {
             path: run.file(RunDir::CLASSES),
-            actual: "incomplete preprocessing record".into(),
-            hint: "train the run again".into(),
-        })?;
+            actual,
+            hint: "the record does not belong to this model or is damaged: train the run again"
+                .into(),
+        };
+        let pre = Preprocess::from_json(&record)
+            .ok_or_else(|| bad("incomplete preprocessing record".into()))?;
+        // Each of these would otherwise panic or give wrong labels with exit 0.
+        let features = pre.features.features();
+        let units = net
+            .model()
+            .check()
+            .layers
+            .last()
+            .and_then(|l| l.output_shape.last());
+        if pre.maxlen == 0 {
+            return Err(bad(
+                "maxlen is 0; expected at least one frame per clip".into()
+            ));
+        }
+        if pre.standardiser.mean.len() != features || pre.standardiser.std.len() != features {
+            return Err(bad(format!(
+                "standardisation vectors of {} and {} values for {features} features per frame",
+                pre.standardiser.mean.len(),
+                pre.standardiser.std.len()
+            )));
+        }
+        if units.is_some_and(|u| u != pre.classes.len()) {
+            return Err(bad(format!(
+                "{} classes for a model with {} outputs",
+                pre.classes.len(),
+                units.unwrap_or(0)
+            )));
+        }
         Ok(Classifier { net, pre, record })
     }
 

@@ -164,10 +164,24 @@ impl RunDir {
         )?)
     }
 
-    /// The run's network with its trained weights.
+    /// The run's network with its trained weights, refused when a weight is NaN or infinite
+    /// (a diverged run, a damaged file): it would give NaN outputs with exit 0.
     pub fn network(&self, device: &Device) -> Result<Network> {
         let spec = self.spec("soundcheck train")?;
-        let weights = read_weights(&self.file(RunDir::WEIGHTS))?;
+        let path = self.file(RunDir::WEIGHTS);
+        let weights = read_weights(&path)?;
+        let mut keys: Vec<&String> = weights.keys().collect();
+        keys.sort();
+        if let Some(key) = keys
+            .into_iter()
+            .find(|k| weights[*k].1.iter().any(|v| !v.is_finite()))
+        {
+            return Err(TaskError::Folder {
+                path,
+                actual: format!("weight '{key}' holds NaN or infinite values"),
+                hint: "the run diverged or the file is damaged: train the run again (a lower learning rate, --clip-norm 1.0)".into(),
+            });
+        }
         Ok(Network::new(&spec, &weights, device)?)
     }
 }

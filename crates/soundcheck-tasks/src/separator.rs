@@ -283,10 +283,21 @@ impl Separator {
         let run = RunDir::open(run);
         let net = run.network(device)?;
         let v = run.read_json(RunDir::SEPARATION, "soundcheck train separation")?;
-        let (config, target) =
-            SeparationConfig::from_json(&v).ok_or_else(|| TaskError::Folder {
+        let (config, target) = SeparationConfig::from_json(&v)
+            .filter(|(c, _)| {
+                [
+                    c.sample_rate as usize,
+                    c.n_fft,
+                    c.hop_length,
+                    c.patch,
+                    c.patch_hop,
+                ]
+                .iter()
+                .all(|&x| x > 0)
+            })
+            .ok_or_else(|| TaskError::Folder {
                 path: run.file(RunDir::SEPARATION),
-                actual: "incomplete settings".into(),
+                actual: "incomplete settings (a rate, size or hop missing or 0)".into(),
                 hint: "train the run again".into(),
             })?;
         Ok(Separator {
@@ -294,6 +305,23 @@ impl Separator {
             config,
             target,
         })
+    }
+
+    /// Starts patches every `hop` frames when separating (training's hop is the default). A hop
+    /// longer than a patch would leave frames no patch covers, unseparated: it is refused.
+    pub fn set_patch_hop(&mut self, hop: usize) -> Result<()> {
+        let patch = self.config.patch;
+        if !(1..=patch).contains(&hop) {
+            return Err(TaskError::Option {
+                name: "patch-hop",
+                actual: hop.to_string(),
+                expected: format!(
+                    "1 to {patch} frames (the run's patch length): a longer hop leaves frames no patch covers"
+                ),
+            });
+        }
+        self.config.patch_hop = hop;
+        Ok(())
     }
 
     /// Separates one file into `dir` (`<target>.wav`, `accompaniment.wav` at the input's rate

@@ -159,6 +159,44 @@ fn the_classification_quickstart_and_its_classifier_run_as_a_library() {
         p.windows(2).all(|w| w[0] >= w[1]),
         "most probable first: {p:?}"
     );
+
+    // Damaged or foreign records are refused by load, never run into a panic or wrong labels.
+    let refused = |edit: &dyn Fn(&Path)| -> String {
+        let copy = d.join("edited");
+        let _ = std::fs::remove_dir_all(&copy);
+        std::fs::create_dir_all(&copy).unwrap();
+        for f in [RunDir::MODEL, RunDir::WEIGHTS, RunDir::CLASSES] {
+            std::fs::copy(report.run_dir.join(f), copy.join(f)).unwrap();
+        }
+        edit(&copy);
+        soundcheck_tasks::Classifier::load(&copy, &Device::flex())
+            .err()
+            .expect("refused")
+            .to_string()
+    };
+    let record = |dir: &Path, key: &str, value: serde_json::Value| {
+        let path = dir.join(RunDir::CLASSES);
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        v[key] = value;
+        std::fs::write(&path, v.to_string()).unwrap();
+    };
+    let e = refused(&|dir| record(dir, "maxlen", 0.into()));
+    assert!(e.contains("maxlen is 0"), "{e}");
+    let e = refused(&|dir| record(dir, "mean", serde_json::json!([0.0, 1.0])));
+    assert!(
+        e.contains("standardisation vectors of 2 and 13 values for 13 features"),
+        "{e}"
+    );
+    let e = refused(&|dir| record(dir, "classes", serde_json::json!(["a", "b"])));
+    assert!(e.contains("2 classes for a model with 7 outputs"), "{e}");
+    let e = refused(&|dir| {
+        let path = dir.join(RunDir::WEIGHTS);
+        let mut w = soundcheck_nn::read_weights(&path).unwrap();
+        w.values_mut().next().unwrap().1[0] = f32::NAN;
+        soundcheck_nn::write_weights(&path, &w, &Default::default()).unwrap();
+    });
+    assert!(e.contains("holds NaN or infinite values"), "{e}");
 }
 
 #[test]
