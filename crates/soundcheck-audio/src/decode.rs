@@ -91,6 +91,15 @@ pub(crate) fn open_file(path: &Path) -> Result<File> {
         path: path.to_path_buf(),
         source: e,
     })?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(AudioError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "a folder, not an audio file: name the files in it",
+            ),
+        });
+    }
     if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(AudioError::Empty {
             path: path.to_path_buf(),

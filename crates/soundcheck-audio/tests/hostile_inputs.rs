@@ -43,3 +43,13 @@ fn a_header_of_zero_hertz_or_zero_channels_is_a_named_error() {
         assert!(e.contains("the header says"), "{e}");
     }
 }
+
+#[test]
+fn a_folder_given_as_audio_is_named_as_a_folder() {
+    let e = decode(&std::env::temp_dir()).unwrap_err();
+    assert!(e.to_string().contains("a folder, not an audio file"), "{e}");
+    let e = AudioSource::open(&std::env::temp_dir())
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("a folder, not an audio file"), "{e}");
+}

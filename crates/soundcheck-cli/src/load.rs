@@ -35,6 +35,10 @@ fn read_text(path: &Path) -> Result<String, Diagnosis> {
     })
 }
 
+/// The largest `config.json` read from a `.keras` archive: a model config is kilobytes to a few
+/// megabytes; more is a damaged file or a decompression bomb, never inflated into memory.
+const MAX_KERAS_CONFIG: u64 = 64 << 20;
+
 /// The `config.json` inside a `.keras` archive.
 fn keras_archive_config(path: &Path) -> Result<Value, Diagnosis> {
     let file = std::fs::File::open(path).map_err(|e| {
@@ -58,14 +62,36 @@ fn keras_archive_config(path: &Path) -> Result<Value, Diagnosis> {
             "save the model with Keras 3: model.save('model.keras')",
         )
     })?;
-    let mut text = String::new();
-    entry.read_to_string(&mut text).map_err(|e| {
-        unusable(
+    if entry.size() > MAX_KERAS_CONFIG {
+        return Err(unusable(
             path,
-            format!("config.json cannot be read ({e})"),
-            "save the model again",
-        )
-    })?;
+            format!(
+                "config.json inflates to {} bytes, more than the {} MiB a model config can take",
+                entry.size(),
+                MAX_KERAS_CONFIG >> 20
+            ),
+            "save the model again with model.save('model.keras'); this archive is damaged or not a Keras model",
+        ));
+    }
+    let mut text = String::new();
+    // The declared size can lie: never read past the bound either way.
+    (&mut entry)
+        .take(MAX_KERAS_CONFIG + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| {
+            unusable(
+                path,
+                format!("config.json cannot be read ({e})"),
+                "save the model again",
+            )
+        })?;
+    if text.len() as u64 > MAX_KERAS_CONFIG {
+        return Err(unusable(
+            path,
+            format!("config.json is larger than the {} MiB a model config can take", MAX_KERAS_CONFIG >> 20),
+            "save the model again with model.save('model.keras'); this archive is damaged or not a Keras model",
+        ));
+    }
     serde_json::from_str(&text).map_err(|e| {
         unusable(
             path,

@@ -190,6 +190,12 @@ fn layer_nodes(
     auto: &mut AutoNames,
 ) -> Result<Vec<Node>, Diagnosis> {
     let mut nodes: Vec<Node> = Vec::new();
+    // Name → position, so a spec of many layers is checked in linear time.
+    let mut index: HashMap<String, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), i))
+        .collect();
     for ls in spec.layers.iter().filter(|l| !is_input_type(&l.type_name)) {
         let mut config = ls.config.clone();
         // Keras builds the wrapped layer first, so it takes its automatic name first.
@@ -211,7 +217,7 @@ fn layer_nodes(
             }
         }
         let name = ls.name.clone().unwrap_or_else(|| auto.next(&ls.type_name));
-        if names.contains(&name) {
+        if index.contains_key(&name) {
             return Err(invalid(format!("two layers are named '{name}'"))
                 .at(&name, &ls.type_name)
                 .fix(format!("rename one of them, e.g. '{name}_2'")));
@@ -223,7 +229,7 @@ fn layer_nodes(
             None => vec![names.len() - 1],
             Some(list) => list
                 .iter()
-                .map(|r| resolve_ref(r, names, spec, &name, &ls.type_name))
+                .map(|r| resolve_ref(r, &index, names, spec, &name, &ls.type_name))
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let layer = layers::parse(&name, &ls.type_name, config, spec.data_format, &mut |t| {
@@ -237,6 +243,7 @@ fn layer_nodes(
             },
             inputs: refs,
         });
+        index.insert(name.clone(), names.len());
         names.push(name);
     }
     if nodes.is_empty() {
@@ -585,6 +592,7 @@ fn smallest_ok(from: usize, ok: impl Fn(usize) -> bool) -> Option<usize> {
 
 fn resolve_ref(
     r: &str,
+    index: &HashMap<String, usize>,
     names: &[String],
     spec: &ModelSpec,
     layer: &str,
@@ -593,7 +601,7 @@ fn resolve_ref(
     if r == INPUT {
         return Ok(0);
     }
-    if let Some(i) = names.iter().position(|n| n == r) {
+    if let Some(&i) = index.get(r) {
         return Ok(i);
     }
     let later = spec.layers.iter().any(|l| l.name.as_deref() == Some(r));
