@@ -143,6 +143,12 @@ impl MelFilterbank {
     /// An `n_mels` so large that some filters cover no FFT bin (librosa only warns: those
     /// channels would be silent), naming the largest `n_mels` that works; bad fmin/fmax.
     pub fn new(sr: u32, n_fft: usize, cfg: &MelConfig) -> Result<MelFilterbank> {
+        // The STFT's bounds on n_fft, checked before a filterbank of that width is allocated.
+        StftConfig {
+            n_fft,
+            ..Default::default()
+        }
+        .validate()?;
         let sr_f = sr as f64;
         let fmax = cfg.fmax.unwrap_or(sr_f / 2.0);
         if cfg.n_mels == 0 {

@@ -47,6 +47,10 @@ impl Default for StftConfig {
     }
 }
 
+/// The largest FFT size: its spectra and a mel filterbank over it stay within memory (a 10⁸-point
+/// FFT would ask 25 GB for 128 mel bands).
+pub const MAX_N_FFT: usize = 1 << 20;
+
 impl StftConfig {
     /// The window length in samples.
     pub fn win(&self) -> usize {
@@ -65,12 +69,12 @@ impl StftConfig {
 
     /// Checks the settings as librosa does, naming the parameter that cannot be used.
     pub fn validate(&self) -> Result<()> {
-        if self.n_fft < 2 {
+        if !(2..=MAX_N_FFT).contains(&self.n_fft) {
             return Err(invalid(
                 "n_fft",
                 self.n_fft,
-                "an integer ≥ 2",
-                "librosa's default is 2048",
+                format!("an integer from 2 to {MAX_N_FFT} (a 23.8 s window at 44.1 kHz)"),
+                "librosa's default is 2048; a larger FFT makes spectra and filterbanks of gigabytes",
             ));
         }
         let win = self.win();

@@ -53,3 +53,20 @@ fn a_folder_given_as_audio_is_named_as_a_folder() {
         .expect("refused");
     assert!(e.to_string().contains("a folder, not an audio file"), "{e}");
 }
+
+#[test]
+fn an_fft_size_that_would_ask_gigabytes_is_refused_before_allocating() {
+    let cfg = soundcheck_audio::MelConfig::default();
+    let e = soundcheck_audio::MelFilterbank::new(22050, 100_000_000, &cfg)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        e.contains("n_fft=100000000 is invalid: expected an integer from 2 to 1048576"),
+        "{e}"
+    );
+    let stft = soundcheck_audio::StftConfig {
+        n_fft: 100_000_000,
+        ..Default::default()
+    };
+    assert!(soundcheck_audio::stft(&[0.0; 16], &stft).is_err());
+}
