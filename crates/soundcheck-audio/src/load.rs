@@ -168,6 +168,17 @@ fn excerpt(path: &Path, opts: &LoadOptions, native: u32, frames: usize) -> Resul
         Some(d) => (start + (d * native as f64) as usize).min(frames),
         None => frames,
     };
+    if opts.duration == Some(0.0) || (start < frames && start >= end) {
+        return Err(invalid(
+            "duration",
+            opts.duration.unwrap_or(0.0),
+            format!(
+                "a duration of at least one sample ({:.6} s at {native} Hz)",
+                1.0 / native as f64
+            ),
+            "leave it unset to load the rest of the file",
+        ));
+    }
     if start >= end {
         return Err(AudioError::TooShort {
             what: format!("{} from offset {} s", path.display(), opts.offset),

@@ -70,3 +70,31 @@ fn an_fft_size_that_would_ask_gigabytes_is_refused_before_allocating() {
     };
     assert!(soundcheck_audio::stft(&[0.0; 16], &stft).is_err());
 }
+
+#[test]
+fn a_duration_of_zero_names_the_duration_not_the_offset() {
+    let path = std::env::temp_dir().join(format!("sc-hostile-dur-{}.wav", std::process::id()));
+    soundcheck_audio::write_wav(&path, &[vec![0.1; 2205]], 22050).unwrap();
+    let opts = soundcheck_audio::LoadOptions {
+        sr: None,
+        duration: Some(0.0),
+        ..Default::default()
+    };
+    let e = soundcheck_audio::load(&path, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("duration=0 is invalid") && !e.contains("offset"),
+        "{e}"
+    );
+    // An offset past the end still says so.
+    let opts = soundcheck_audio::LoadOptions {
+        sr: None,
+        offset: 5.0,
+        ..Default::default()
+    };
+    let e = soundcheck_audio::load(&path, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("use a smaller offset"), "{e}");
+}
