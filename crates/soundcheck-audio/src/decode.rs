@@ -249,8 +249,16 @@ pub(crate) fn truncated(path: &Path, announced: u64, frames: usize) -> AudioErro
 
 /// Decodes any supported file with symphonia.
 pub(crate) fn decode_symphonia(file: File, path: &Path, mono: bool) -> Result<Decoded> {
+    let file_len = file.metadata().map_or(0, |m| m.len());
     let mut packets = Packets::open(file, path)?;
-    let reserve = packets.announced.unwrap_or(0) as usize;
+    // A header's frame count only sizes the first allocation, and a damaged header cannot ask
+    // for more than the file could hold: 32 frames a byte is beyond any codec's compression
+    // (Vorbis at its lowest rates holds about 11). Found by the fuzz tests: a flipped byte asked
+    // for 41 GB.
+    let reserve = packets
+        .announced
+        .unwrap_or(0)
+        .min(file_len.saturating_mul(32)) as usize;
     let mut channels: Vec<Vec<f32>> = Vec::new();
     while packets.next_into(&mut channels, mono, reserve)? {}
     if mono && packets.channels > 1 {
