@@ -13,9 +13,18 @@ fn repo(p: &str) -> String {
 
 #[test]
 fn a_closed_pipe_ends_the_output_quietly() {
-    // `soundcheck check ... | head -0`: the reader is gone before the summary is written.
+    // `soundcheck check ... --json | head -c 0`: the report (≈ 300 KB, far more than a pipe
+    // holds) is written after the reader is gone, so the write surely meets a closed pipe.
+    let dir = std::env::temp_dir().join(format!("sc-cli-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("long.toml");
+    let mut text = String::from("input_shape = [4]\n");
+    for _ in 0..4000 {
+        text.push_str("[[layers]]\ntype = \"Activation\"\nactivation = \"relu\"\n");
+    }
+    std::fs::write(&spec, text).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
-        .args(["check", &repo("models/vocal-mask.toml")])
+        .args(["check", spec.to_str().unwrap(), "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
