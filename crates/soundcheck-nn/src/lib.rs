@@ -2,11 +2,13 @@
 //! Keras weights and Keras's numbers, and trained with Keras's losses and optimizers.
 //!
 //! Variables keep Keras's layout and names, so weights move between Keras and soundcheck in
-//! safetensors files; layers convert to burn's channels-first layout inside.
+//! safetensors files. On the CPU the convolutions run our own channels_last kernels
+//! (`kernels`); elsewhere layers convert to burn's channels-first layout inside.
 
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod kernels;
 mod layers;
 pub mod loss;
 pub mod network;

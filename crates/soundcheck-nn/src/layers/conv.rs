@@ -8,10 +8,11 @@ use soundcheck_shape::layers::{Conv, ConvKind, Padding};
 use soundcheck_shape::spec::DataFormat;
 
 use super::activation::Activation;
-use super::layout::{from_channels_first, to_channels_first};
+use super::layout::{from_channels_first, from_channels_last, to_channels_first, to_channels_last};
 use super::spatial::{crop, pad};
 use super::{bias_tensor, Build, Op, Unary};
 use crate::error::Result;
+use crate::kernels;
 use crate::network::Pass;
 use crate::tensor::{Binary, DynTensor};
 use crate::variables::Variables;
@@ -182,6 +183,9 @@ impl Convolution {
     /// - output: `(batch, *out_spatial, filters)` in the same layout
     fn run(&self, x: DynTensor, vars: &Variables) -> DynTensor {
         let c = &self.conv;
+        if c.groups == 1 && !self.w.depthwise && kernels::on_flex(&x.device()) {
+            return self.act.run(self.run_channels_last(x, vars));
+        }
         let x = to_channels_first(x, c.data_format);
         let dims = x.dims();
         let bias = bias_tensor(vars, self.b);
@@ -210,6 +214,68 @@ impl Convolution {
             _ => unreachable!("the shape engine checked the conv input rank"),
         };
         self.act.run(from_channels_first(y, c.data_format))
+    }
+}
+
+impl Convolution {
+    /// The same convolution on our channels_last CPU kernel: Keras's layout and kernel as they
+    /// are (a Conv1D is a Conv2D of height 1; channels_first data is permuted around it).
+    fn run_channels_last(&self, x: DynTensor, vars: &Variables) -> DynTensor {
+        let c = &self.conv;
+        let x = to_channels_last(x, c.data_format);
+        let dims = x.dims();
+        let wshape = &vars.get(self.w.var).shape;
+        // A rank-3 input is (batch, length, channels): height 1, the length as the width.
+        let (input, kernel, stride, dilation, pad) = if dims.len() == 3 {
+            let span = self.span(0);
+            (
+                [1, dims[1]],
+                [1, c.kernel[0]],
+                [1, c.strides[0]],
+                [1, c.dilation[0]],
+                [(0, 0), pads(c.padding, dims[1], span, c.strides[0])],
+            )
+        } else {
+            (
+                [dims[1], dims[2]],
+                [c.kernel[0], c.kernel[1]],
+                [c.strides[0], c.strides[1]],
+                [c.dilation[0], c.dilation[1]],
+                [
+                    pads(c.padding, dims[1], self.span(0), c.strides[0]),
+                    pads(c.padding, dims[2], self.span(1), c.strides[1]),
+                ],
+            )
+        };
+        let g = kernels::Conv2dGeometry {
+            batch: dims[0],
+            input,
+            in_c: dims[dims.len() - 1],
+            out_c: c.filters,
+            kernel,
+            stride,
+            dilation,
+            pad,
+        };
+        let w = match wshape.len() {
+            3 => vars
+                .tensor::<3>(self.w.var)
+                .reshape([1, kernel[1], g.in_c, c.filters]),
+            _ => vars.tensor::<4>(self.w.var),
+        };
+        let x4 = match x {
+            DynTensor::R3(x) => x.reshape([g.batch, 1, input[1], g.in_c]),
+            DynTensor::R4(x) => x,
+            _ => unreachable!("the shape engine checked the conv input rank"),
+        };
+        let y = kernels::conv2d_nhwc(x4, w, bias_tensor(vars, self.b), g);
+        let [oh, ow] = g.output();
+        let y = if dims.len() == 3 {
+            DynTensor::R3(y.reshape([g.batch, ow, c.filters]))
+        } else {
+            DynTensor::R4(y.reshape([g.batch, oh, ow, c.filters]))
+        };
+        from_channels_last(y, c.data_format)
     }
 }
 

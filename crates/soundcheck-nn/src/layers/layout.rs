@@ -1,5 +1,5 @@
 //! Layouts: Keras's channels_last at the layer boundaries, burn's channels-first inside its
-//! convolutions and pools.
+//! convolutions and pools, channels_last inside our CPU kernels.
 
 use soundcheck_shape::spec::DataFormat;
 
@@ -29,6 +29,26 @@ pub(crate) fn from_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
         (_, 3) => x.permute(&[0, 2, 1]),
         (_, 4) => x.permute(&[0, 2, 3, 1]),
         (_, r) => unreachable!("conv and pool outputs have rank 3 or 4, not {r}"),
+    }
+}
+
+/// Moves the channel axis from the layer's data format to channels_last (for our CPU kernels).
+///
+/// # Shapes
+/// - `x`: `(batch, channels, *spatial)` for channels_first (rank 3 or 4), else unchanged
+/// - output: `(batch, *spatial, channels)`
+pub(crate) fn to_channels_last(x: DynTensor, df: DataFormat) -> DynTensor {
+    match df {
+        DataFormat::ChannelsLast => x,
+        DataFormat::ChannelsFirst => from_channels_first(x, DataFormat::ChannelsLast),
+    }
+}
+
+/// The inverse of [`to_channels_last`].
+pub(crate) fn from_channels_last(x: DynTensor, df: DataFormat) -> DynTensor {
+    match df {
+        DataFormat::ChannelsLast => x,
+        DataFormat::ChannelsFirst => to_channels_first(x, DataFormat::ChannelsLast),
     }
 }
 

@@ -2,8 +2,11 @@
 
 use soundcheck_shape::layers as spec;
 
+use burn::tensor::Tensor;
+
 use super::{Build, Unary};
 use crate::error::Result;
+use crate::kernels;
 use crate::network::Pass;
 use crate::tensor::{each_rank, Binary, DynTensor};
 use crate::variables::Variables;
@@ -46,6 +49,43 @@ impl BatchNorm {
     }
 }
 
+impl BatchNorm {
+    /// Moves the moving statistics towards the batch's (applied after the step).
+    fn move_statistics(&self, mean: &[f32], var: &[f32], vars: &Variables, pass: &mut Pass) {
+        for (idx, batch) in [(self.mean, mean), (self.var, var)] {
+            let moved = vars
+                .get(idx)
+                .values()
+                .iter()
+                .zip(batch)
+                .map(|(old, b)| old * self.momentum + b * (1.0 - self.momentum))
+                .collect();
+            pass.moving.push((idx, moved));
+        }
+    }
+
+    /// Training over the last axis on our CPU kernel: moments, normalisation and its backward
+    /// in a few passes.
+    fn train_channels_last(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> DynTensor {
+        let dims = x.dims();
+        let c = dims[self.axis];
+        let device = x.device();
+        let DynTensor::R2(x2) = x.reshape(&[dims.iter().product::<usize>() / c, c]) else {
+            unreachable!("reshaped to rank 2")
+        };
+        let gamma = self
+            .gamma
+            .map_or_else(|| Tensor::ones([c], &device), |g| vars.flat(g));
+        let beta = self
+            .beta
+            .map_or_else(|| Tensor::zeros([c], &device), |b| vars.flat(b));
+        let (y, m) = kernels::batch_norm_train(x2, gamma, beta, self.eps);
+        let m = m.into_data().try_into_vec_as::<f32>().expect("float data");
+        self.move_statistics(&m[..c], &m[c..], vars, pass);
+        DynTensor::R2(y).reshape(&dims)
+    }
+}
+
 impl Unary for BatchNorm {
     /// # Shapes
     /// - input: any rank, `axis` the normalised one; output: the same shape
@@ -53,19 +93,14 @@ impl Unary for BatchNorm {
         let dims = x.dims();
         let mut shape = vec![1; dims.len()];
         shape[self.axis] = dims[self.axis];
-        let (mu, sigma2) = if pass.training.is_some() {
+        let training = pass.training.is_some();
+        if training && self.axis == dims.len() - 1 && kernels::on_flex(&x.device()) {
+            return Ok(self.train_channels_last(x, vars, pass));
+        }
+        let (mu, sigma2) = if training {
             let others: Vec<usize> = (0..dims.len()).filter(|&a| a != self.axis).collect();
             let (m, v) = x.clone().moments(&others);
-            for (idx, batch) in [(self.mean, m.to_vec()), (self.var, v.to_vec())] {
-                let moved = vars
-                    .get(idx)
-                    .values()
-                    .iter()
-                    .zip(&batch)
-                    .map(|(old, b)| old * self.momentum + b * (1.0 - self.momentum))
-                    .collect();
-                pass.moving.push((idx, moved));
-            }
+            self.move_statistics(&m.to_vec(), &v.to_vec(), vars, pass);
             (m, v)
         } else {
             (

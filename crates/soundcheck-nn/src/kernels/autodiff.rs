@@ -1,0 +1,185 @@
+//! [`CpuKernels`] inside burn's autodiff: each forward kernel registers a backward step that
+//! runs the matching gradient kernels on the inner backend. Gradients of gradients are not
+//! tracked (no second-order training): the gradient kernels called on an autodiff backend run on
+//! the inner one and return constants.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend};
+
+use super::{Conv2dGeometry, CpuKernels};
+
+/// The backward step of [`CpuKernels::conv2d_nhwc`]: each tracked parent gets its gradient.
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl<B: Backend + CpuKernels> Backward<B, 3> for Conv2dBackward {
+    type State = (NodeId, NodeId, Conv2dGeometry);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x, w, g) = ops.state;
+        let x = ckpt.retrieve_node_output::<FloatTensor<B>>(x);
+        let w = ckpt.retrieve_node_output::<FloatTensor<B>>(w);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::conv2d_nhwc_grad_input(w, dy.clone(), g));
+        }
+        if let Some(node) = node_w {
+            grads.register::<B>(node.id, B::conv2d_nhwc_grad_weight(x, dy.clone(), g));
+        }
+        if let Some(node) = node_b {
+            grads.register::<B>(node.id, B::conv2d_nhwc_grad_bias(dy, g));
+        }
+    }
+}
+
+/// The backward step of [`CpuKernels::batch_norm_last_axis`]; the moments (parent 1) are functions
+/// of `x` whose effect the formula already includes, so they get no gradient of their own.
+#[derive(Debug)]
+struct BatchNormBackward;
+
+impl<B: Backend + CpuKernels> Backward<B, 4> for BatchNormBackward {
+    type State = (NodeId, NodeId, NodeId, f32);
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
+        let [node_x, _, node_gamma, node_beta] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x, m, gamma, eps) = ops.state;
+        let x = ckpt.retrieve_node_output::<FloatTensor<B>>(x);
+        let m = ckpt.retrieve_node_output::<FloatTensor<B>>(m);
+        let gamma = ckpt.retrieve_node_output::<FloatTensor<B>>(gamma);
+        let (dx, dgamma, dbeta) = B::batch_norm_last_axis_backward(x, dy, m, gamma, eps);
+        for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
+impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
+    fn conv2d_nhwc(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        g: Conv2dGeometry,
+    ) -> FloatTensor<Self> {
+        let prep = Conv2dBackward.prepare::<C>([x.node(), w.node(), b.node()]);
+        match prep.compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&w), g);
+                let y = B::conv2d_nhwc(
+                    x.into_primitive(),
+                    w.into_primitive(),
+                    b.into_primitive(),
+                    g,
+                );
+                prep.finish(state, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::conv2d_nhwc(
+                x.into_primitive(),
+                w.into_primitive(),
+                b.into_primitive(),
+                g,
+            )),
+        }
+    }
+
+    fn conv2d_nhwc_grad_input(
+        w: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        g: Conv2dGeometry,
+    ) -> FloatTensor<Self> {
+        constant::<B, C>(B::conv2d_nhwc_grad_input(
+            w.into_primitive(),
+            dy.into_primitive(),
+            g,
+        ))
+    }
+
+    fn conv2d_nhwc_grad_weight(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        g: Conv2dGeometry,
+    ) -> FloatTensor<Self> {
+        constant::<B, C>(B::conv2d_nhwc_grad_weight(
+            x.into_primitive(),
+            dy.into_primitive(),
+            g,
+        ))
+    }
+
+    fn conv2d_nhwc_grad_bias(dy: FloatTensor<Self>, g: Conv2dGeometry) -> FloatTensor<Self> {
+        constant::<B, C>(B::conv2d_nhwc_grad_bias(dy.into_primitive(), g))
+    }
+
+    fn channel_moments(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        constant::<B, C>(B::channel_moments(x.into_primitive()))
+    }
+
+    fn batch_norm_last_axis(
+        x: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f32,
+    ) -> FloatTensor<Self> {
+        let prep = BatchNormBackward.prepare::<C>([x.node(), m.node(), gamma.node(), beta.node()]);
+        match prep.compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&m),
+                    prep.checkpoint(&gamma),
+                    eps,
+                );
+                let y = B::batch_norm_last_axis(
+                    x.into_primitive(),
+                    m.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    eps,
+                );
+                prep.finish(state, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::batch_norm_last_axis(
+                x.into_primitive(),
+                m.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                eps,
+            )),
+        }
+    }
+
+    fn batch_norm_last_axis_backward(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        eps: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (dx, dg, db) = B::batch_norm_last_axis_backward(
+            x.into_primitive(),
+            dy.into_primitive(),
+            m.into_primitive(),
+            gamma.into_primitive(),
+            eps,
+        );
+        (
+            constant::<B, C>(dx),
+            constant::<B, C>(dg),
+            constant::<B, C>(db),
+        )
+    }
+}
+
+/// An inner-backend result as an untracked autodiff tensor.
+fn constant<B: Backend, C: CheckpointStrategy>(t: FloatTensor<B>) -> FloatTensor<Autodiff<B, C>> {
+    FloatTensor::<Autodiff<B, C>>::new(t)
+}

@@ -1,0 +1,536 @@
+//! Channels_last 2-D convolution on the CPU: forward, input gradient, weight gradient and bias
+//! gradient over plain slices, as gemms on L2-sized tiles of an im2col matrix.
+//!
+//! Why not burn-flex's convolution: it works channels-first, allocates and zeroes a fresh im2col
+//! buffer per (image, 512-pixel) tile and runs its gemm with M = output channels (32 for the seed
+//! nets, a poor shape for the micro-kernel); its weight gradient is burn's generic "convolution
+//! with batch and channels swapped" over a 236 MB im2col matrix. Here a tile is a run of output
+//! pixels of one image, its im2col rows (`kh·kw·in` values each, Keras's kernel order) live in a
+//! reused per-thread buffer, and one gemm with M = pixels, K = `kh·kw·in`, N = `out` writes the
+//! tile's NHWC output rows in place. Keras's kernel `(kh, kw, in, out)` is already the row-major
+//! K × N matrix. Measurements: BENCHMARKS.md, "Neural engine: own convolution kernels".
+
+use std::cell::RefCell;
+
+use gemm::{gemm, Parallelism};
+use rayon::prelude::*;
+
+/// The geometry of one channels_last convolution (groups = 1).
+///
+/// # Shapes
+/// - input `x`: `(batch, in_h, in_w, in_c)`
+/// - kernel `w`: `(kh, kw, in_c, out_c)` (Keras's layout)
+/// - output `y`: `(batch, out_h, out_w, out_c)`
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dGeometry {
+    /// Batch size.
+    pub batch: usize,
+    /// Input height and width.
+    pub input: [usize; 2],
+    /// Input channels.
+    pub in_c: usize,
+    /// Output channels.
+    pub out_c: usize,
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Strides along height and width.
+    pub stride: [usize; 2],
+    /// Dilation along height and width.
+    pub dilation: [usize; 2],
+    /// Zero padding `(begin, end)` along height and width.
+    pub pad: [(usize, usize); 2],
+}
+
+impl Conv2dGeometry {
+    /// Output height and width.
+    pub fn output(&self) -> [usize; 2] {
+        std::array::from_fn(|a| {
+            let span = self.dilation[a] * (self.kernel[a] - 1) + 1;
+            (self.input[a] + self.pad[a].0 + self.pad[a].1 - span) / self.stride[a] + 1
+        })
+    }
+
+    /// For stride 1, the convolution whose output is this one's input gradient: `dy`
+    /// convolved with the kernel flipped in space and transposed in channels ([`flipped`]),
+    /// padded so that each input position sees every output it contributed to.
+    fn transposed(&self) -> Option<Conv2dGeometry> {
+        if self.stride != [1, 1] {
+            return None;
+        }
+        let span = |a: usize| self.dilation[a] * (self.kernel[a] - 1) + 1;
+        let pad = |a: usize| -> Option<(usize, usize)> {
+            let (b, e) = self.pad[a];
+            Some((span(a).checked_sub(1 + b)?, span(a).checked_sub(1 + e)?))
+        };
+        Some(Conv2dGeometry {
+            input: self.output(),
+            in_c: self.out_c,
+            out_c: self.in_c,
+            pad: [pad(0)?, pad(1)?],
+            ..*self
+        })
+    }
+
+    /// Values in one im2col row: the kernel's reach over all input channels.
+    fn k(&self) -> usize {
+        self.kernel[0] * self.kernel[1] * self.in_c
+    }
+
+    fn in_len(&self) -> usize {
+        self.input[0] * self.input[1] * self.in_c
+    }
+
+    fn out_pixels(&self) -> usize {
+        let [oh, ow] = self.output();
+        oh * ow
+    }
+
+    /// A 1×1 kernel, stride 1, no padding: the input rows are the im2col rows.
+    fn pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.pad == [(0, 0); 2]
+    }
+
+    /// Output pixels per tile: an im2col tile of about 256 KB stays in L2 beside the kernel.
+    fn tile(&self) -> usize {
+        ((64 * 1024) / self.k()).clamp(16, 1024)
+    }
+
+    /// Copies the im2col rows of output pixels `p0..p0 + rows` of one image into `col`
+    /// (`rows × k`), with zeros where the kernel reaches into the padding.
+    fn im2col(&self, x: &[f32], p0: usize, col: &mut [f32]) {
+        let [ih, iw] = self.input;
+        let [_, ow] = self.output();
+        let c = self.in_c;
+        let [kh, kw] = self.kernel;
+        for (r, row) in col.chunks_exact_mut(self.k()).enumerate() {
+            let (oy, ox) = ((p0 + r) / ow, (p0 + r) % ow);
+            for i in 0..kh {
+                let y = (oy * self.stride[0] + i * self.dilation[0]).wrapping_sub(self.pad[0].0);
+                for j in 0..kw {
+                    let dst = &mut row[(i * kw + j) * c..][..c];
+                    let x_ =
+                        (ox * self.stride[1] + j * self.dilation[1]).wrapping_sub(self.pad[1].0);
+                    if y < ih && x_ < iw {
+                        dst.copy_from_slice(&x[(y * iw + x_) * c..][..c]);
+                    } else {
+                        dst.fill(0.0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the im2col-shaped gradient `dcol` of pixels `p0..` back onto the input positions
+    /// it was read from: the transpose of [`im2col`](Self::im2col).
+    fn col2im_add(&self, dcol: &[f32], p0: usize, dx: &mut [f32]) {
+        let [ih, iw] = self.input;
+        let [_, ow] = self.output();
+        let c = self.in_c;
+        let [kh, kw] = self.kernel;
+        for (r, row) in dcol.chunks_exact(self.k()).enumerate() {
+            let (oy, ox) = ((p0 + r) / ow, (p0 + r) % ow);
+            for i in 0..kh {
+                let y = (oy * self.stride[0] + i * self.dilation[0]).wrapping_sub(self.pad[0].0);
+                if y >= ih {
+                    continue;
+                }
+                for j in 0..kw {
+                    let x_ =
+                        (ox * self.stride[1] + j * self.dilation[1]).wrapping_sub(self.pad[1].0);
+                    if x_ < iw {
+                        let src = &row[(i * kw + j) * c..][..c];
+                        let dst = &mut dx[(y * iw + x_) * c..][..c];
+                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Each thread's im2col tile, reused across tiles, layers and steps (never zeroed: every
+    /// tile overwrites the rows it uses).
+    static COL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+fn with_col<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    COL.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() < len {
+            c.resize(len, 0.0);
+        }
+        f(&mut c[..len])
+    })
+}
+
+/// `dst (m × n, row stride ldd) = [dst +] lhs (m × k) · rhs (k × n)`, each operand given by its
+/// row and column strides. One thread: the callers parallelise over tiles.
+#[allow(clippy::too_many_arguments)]
+fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: &[f32],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+) {
+    assert!(dst.len() >= m * n, "matmul output too short");
+    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
+    assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+    // SAFETY: the asserts above keep every index the gemm touches inside the three slices;
+    // `dst` is exclusively borrowed and does not alias the inputs.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        )
+    }
+}
+
+/// The convolution's output `(batch, out_h, out_w, out_c)`, with `bias` added.
+pub fn forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let (k, co, pixels) = (g.k(), g.out_c, g.out_pixels());
+    assert_eq!(x.len(), g.batch * g.in_len(), "conv2d input length");
+    assert_eq!(w.len(), k * co, "conv2d kernel length");
+    let mut y = vec![0.0; g.batch * pixels * co];
+    let tile = g.tile();
+    y.par_chunks_mut(pixels * co)
+        .zip(x.par_chunks(g.in_len().max(1)))
+        .for_each(|(yi, xi)| {
+            yi.par_chunks_mut(tile * co)
+                .enumerate()
+                .for_each(|(t, yt)| {
+                    let rows = yt.len() / co;
+                    if let Some(b) = bias {
+                        yt.chunks_exact_mut(co).for_each(|r| r.copy_from_slice(b));
+                    }
+                    if g.pointwise() {
+                        let xt = &xi[t * tile * k..][..rows * k];
+                        matmul((rows, co, k), yt, bias.is_some(), xt, (k, 1), w, (co, 1));
+                    } else {
+                        with_col(rows * k, |col| {
+                            g.im2col(xi, t * tile, col);
+                            matmul((rows, co, k), yt, bias.is_some(), col, (k, 1), w, (co, 1));
+                        });
+                    }
+                });
+        });
+    y
+}
+
+/// The gradient with respect to the input, from the output's gradient `dy`.
+pub fn grad_input(g: &Conv2dGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (k, co, pixels) = (g.k(), g.out_c, g.out_pixels());
+    assert_eq!(
+        dy.len(),
+        g.batch * pixels * co,
+        "conv2d output gradient length"
+    );
+    if let Some(t) = g.transposed() {
+        // A gemm with K = kh·kw·out instead of one with K = out and a scatter: 2–3× faster
+        // for the seed nets' 32-channel layers.
+        return forward(&t, dy, &flipped(g, w), None);
+    }
+    let mut dx = vec![0.0; g.batch * g.in_len()];
+    let tile = g.tile();
+    // dcol = dy · wᵀ: `w` read as the co × k matrix it transposes to.
+    let wt = (1, co);
+    if g.pointwise() {
+        // Input rows and output rows are the same pixels: no scatter, tiles are independent.
+        dx.par_chunks_mut(tile * k)
+            .zip(dy.par_chunks(tile * co))
+            .for_each(|(dxt, dyt)| {
+                let rows = dyt.len() / co;
+                matmul((rows, k, co), dxt, false, dyt, (co, 1), w, wt);
+            });
+        return dx;
+    }
+    // Tiles of one image scatter onto overlapping input rows, so images run in parallel and
+    // the tiles of one image in turn.
+    dx.par_chunks_mut(g.in_len().max(1))
+        .zip(dy.par_chunks(pixels * co))
+        .for_each(|(dxi, dyi)| {
+            for (t, dyt) in dyi.chunks(tile * co).enumerate() {
+                let rows = dyt.len() / co;
+                with_col(rows * k, |dcol| {
+                    matmul((rows, k, co), dcol, false, dyt, (co, 1), w, wt);
+                    g.col2im_add(dcol, t * tile, dxi);
+                });
+            }
+        });
+    dx
+}
+
+/// The kernel `(kh, kw, in, out)` flipped in both spatial axes, with in and out swapped.
+fn flipped(g: &Conv2dGeometry, w: &[f32]) -> Vec<f32> {
+    let [kh, kw] = g.kernel;
+    let (ci, co) = (g.in_c, g.out_c);
+    let mut f = Vec::with_capacity(w.len());
+    for i in (0..kh).rev() {
+        for j in (0..kw).rev() {
+            for o in 0..co {
+                f.extend((0..ci).map(|c| w[((i * kw + j) * ci + c) * co + o]));
+            }
+        }
+    }
+    f
+}
+
+/// The gradient with respect to the kernel, `(kh, kw, in_c, out_c)`: the sum over tiles of
+/// colᵀ · dy, accumulated per thread and then added up.
+pub fn grad_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (k, co, pixels) = (g.k(), g.out_c, g.out_pixels());
+    assert_eq!(x.len(), g.batch * g.in_len(), "conv2d input length");
+    assert_eq!(
+        dy.len(),
+        g.batch * pixels * co,
+        "conv2d output gradient length"
+    );
+    let tile = g.tile();
+    let tiles_per_image = pixels.div_ceil(tile);
+    (0..g.batch * tiles_per_image)
+        .into_par_iter()
+        .fold(
+            || vec![0.0f32; k * co],
+            |mut dw, i| {
+                let (n, t) = (i / tiles_per_image, i % tiles_per_image);
+                let p0 = t * tile;
+                let rows = tile.min(pixels - p0);
+                let xi = &x[n * g.in_len()..][..g.in_len()];
+                let dyt = &dy[(n * pixels + p0) * co..][..rows * co];
+                if g.pointwise() {
+                    let xt = &xi[p0 * k..][..rows * k];
+                    matmul((k, co, rows), &mut dw, true, xt, (1, k), dyt, (co, 1));
+                } else {
+                    with_col(rows * k, |col| {
+                        g.im2col(xi, p0, col);
+                        matmul((k, co, rows), &mut dw, true, col, (1, k), dyt, (co, 1));
+                    });
+                }
+                dw
+            },
+        )
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        })
+        .unwrap_or_else(|| vec![0.0; k * co])
+}
+
+/// The gradient with respect to the bias: `dy` summed over every pixel of every image.
+pub fn grad_bias(out_c: usize, dy: &[f32]) -> Vec<f32> {
+    dy.par_chunks(out_c * 1024)
+        .fold(
+            || vec![0.0f32; out_c],
+            |mut db, chunk| {
+                for row in chunk.chunks_exact(out_c) {
+                    db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
+                }
+                db
+            },
+        )
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        })
+        .unwrap_or_else(|| vec![0.0; out_c])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, one output value at a time.
+    fn direct(g: &Conv2dGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+        let [oh, ow] = g.output();
+        let [ih, iw] = g.input;
+        let (ci, co) = (g.in_c, g.out_c);
+        let mut y = Vec::new();
+        for n in 0..g.batch {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for o in 0..co {
+                        let mut s = bias.map_or(0.0, |b| b[o]) as f64;
+                        for i in 0..g.kernel[0] {
+                            for j in 0..g.kernel[1] {
+                                let y_ = (oy * g.stride[0] + i * g.dilation[0]) as isize
+                                    - g.pad[0].0 as isize;
+                                let x_ = (ox * g.stride[1] + j * g.dilation[1]) as isize
+                                    - g.pad[1].0 as isize;
+                                if y_ < 0 || x_ < 0 || y_ >= ih as isize || x_ >= iw as isize {
+                                    continue;
+                                }
+                                for c in 0..ci {
+                                    let xv =
+                                        x[((n * ih + y_ as usize) * iw + x_ as usize) * ci + c];
+                                    let wv = w[((i * g.kernel[1] + j) * ci + c) * co + o];
+                                    s += xv as f64 * wv as f64;
+                                }
+                            }
+                        }
+                        y.push(s as f32);
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        // A fixed pseudo-random sequence in [-1, 1): no dependency for test data.
+        let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Odd shapes: strides, dilation, asymmetric padding, 1×1, a tile boundary inside a row.
+    fn geometries() -> Vec<Conv2dGeometry> {
+        let base = Conv2dGeometry {
+            batch: 2,
+            input: [7, 9],
+            in_c: 3,
+            out_c: 5,
+            kernel: [3, 3],
+            stride: [1, 1],
+            dilation: [1, 1],
+            pad: [(1, 1), (1, 1)],
+        };
+        vec![
+            base,
+            Conv2dGeometry {
+                stride: [2, 3],
+                pad: [(0, 1), (2, 0)],
+                ..base
+            },
+            Conv2dGeometry {
+                dilation: [2, 1],
+                kernel: [2, 3],
+                pad: [(0, 0); 2],
+                ..base
+            },
+            Conv2dGeometry {
+                kernel: [1, 1],
+                pad: [(0, 0); 2],
+                ..base
+            },
+            Conv2dGeometry {
+                kernel: [1, 1],
+                stride: [2, 2],
+                pad: [(0, 0); 2],
+                ..base
+            },
+            Conv2dGeometry {
+                kernel: [1, 5],
+                input: [1, 40],
+                pad: [(0, 0), (4, 0)],
+                ..base
+            },
+            // K = 4·4·300: a tile of 16 pixels, so 4 tiles per image, the last ragged.
+            Conv2dGeometry {
+                in_c: 300,
+                input: [5, 11],
+                kernel: [4, 4],
+                pad: [(1, 2), (2, 1)],
+                ..base
+            },
+        ]
+    }
+
+    fn close(a: &[f32], b: &[f32], tol: f32) {
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= tol * (1.0 + y.abs()), "at {i}: {x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn forward_matches_the_definition() {
+        for g in geometries() {
+            let [oh, ow] = g.output();
+            let x = values(g.batch * g.in_len(), 1);
+            let w = values(g.k() * g.out_c, 2);
+            let b = values(g.out_c, 3);
+            let y = forward(&g, &x, &w, Some(&b));
+            assert_eq!(y.len(), g.batch * oh * ow * g.out_c, "{g:?}");
+            close(&y, &direct(&g, &x, &w, Some(&b)), 1e-4);
+            close(&forward(&g, &x, &w, None), &direct(&g, &x, &w, None), 1e-4);
+        }
+    }
+
+    /// The gradients are the transposes of the forward map: for a random `dy`, `<dy, conv(x)>`
+    /// must equal `<grad_input(dy), x>` and `<grad_weight(dy), w>` (the convolution is linear in
+    /// each), and a finite difference of the loss `<dy, conv(x)>` must match both.
+    #[test]
+    fn gradients_are_the_adjoints_and_match_finite_differences() {
+        for g in geometries() {
+            let x = values(g.batch * g.in_len(), 4);
+            let w = values(g.k() * g.out_c, 5);
+            let dy = values(g.batch * g.out_pixels() * g.out_c, 6);
+            let dot = |a: &[f32], b: &[f32]| {
+                a.iter()
+                    .zip(b)
+                    .map(|(a, b)| *a as f64 * *b as f64)
+                    .sum::<f64>()
+            };
+            let loss = |x: &[f32], w: &[f32]| dot(&dy, &direct(&g, x, w, None));
+            let dx = grad_input(&g, &w, &dy);
+            let dw = grad_weight(&g, &x, &dy);
+            let l = loss(&x, &w);
+            assert!((dot(&dx, &x) - l).abs() < 1e-3 * (1.0 + l.abs()), "{g:?}");
+            assert!((dot(&dw, &w) - l).abs() < 1e-3 * (1.0 + l.abs()), "{g:?}");
+            // Central differences at a few positions (the loss is linear, so they are exact up
+            // to rounding).
+            let h = 1e-2;
+            for &i in &[0, x.len() / 3, x.len() - 1] {
+                let (mut xp, mut xm) = (x.clone(), x.clone());
+                xp[i] += h;
+                xm[i] -= h;
+                let fd = (loss(&xp, &w) - loss(&xm, &w)) / (2.0 * h as f64);
+                assert!(
+                    (fd - dx[i] as f64).abs() < 1e-3 * (1.0 + fd.abs()),
+                    "dx[{i}] {g:?}"
+                );
+            }
+            for &i in &[0, w.len() / 2, w.len() - 1] {
+                let (mut wp, mut wm) = (w.clone(), w.clone());
+                wp[i] += h;
+                wm[i] -= h;
+                let fd = (loss(&x, &wp) - loss(&x, &wm)) / (2.0 * h as f64);
+                assert!(
+                    (fd - dw[i] as f64).abs() < 1e-3 * (1.0 + fd.abs()),
+                    "dw[{i}] {g:?}"
+                );
+            }
+            let db = grad_bias(g.out_c, &dy);
+            for (o, d) in db.iter().enumerate() {
+                let s: f64 = dy.iter().skip(o).step_by(g.out_c).map(|v| *v as f64).sum();
+                assert!((s - *d as f64).abs() < 1e-3, "db[{o}]");
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! [`CpuKernels`] on burn-flex: the slice kernels on the tensors' storage (borrowed when
+//! contiguous, the usual case) and results moved into new tensors without a copy.
+
+use std::borrow::Cow;
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::Flex;
+use burn::tensor::TensorData;
+
+use super::{batch_norm, conv2d, Conv2dGeometry, CpuKernels};
+
+fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(s) if t.is_contiguous() => Cow::Borrowed(s),
+        _ => Cow::Owned(
+            t.to_contiguous()
+                .as_slice::<f32>()
+                .expect("contiguous")
+                .to_vec(),
+        ),
+    }
+}
+
+fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+fn shape(t: &FlexTensor) -> Vec<usize> {
+    t.layout().shape().to_vec()
+}
+
+impl CpuKernels for Flex {
+    fn conv2d_nhwc(x: FlexTensor, w: FlexTensor, b: FlexTensor, g: Conv2dGeometry) -> FlexTensor {
+        let y = conv2d::forward(&g, &values(&x), &values(&w), Some(&values(&b)));
+        let [oh, ow] = g.output();
+        tensor(y, vec![g.batch, oh, ow, g.out_c])
+    }
+
+    fn conv2d_nhwc_grad_input(w: FlexTensor, dy: FlexTensor, g: Conv2dGeometry) -> FlexTensor {
+        let dx = conv2d::grad_input(&g, &values(&w), &values(&dy));
+        tensor(dx, vec![g.batch, g.input[0], g.input[1], g.in_c])
+    }
+
+    fn conv2d_nhwc_grad_weight(x: FlexTensor, dy: FlexTensor, g: Conv2dGeometry) -> FlexTensor {
+        let dw = conv2d::grad_weight(&g, &values(&x), &values(&dy));
+        tensor(dw, vec![g.kernel[0], g.kernel[1], g.in_c, g.out_c])
+    }
+
+    fn conv2d_nhwc_grad_bias(dy: FlexTensor, g: Conv2dGeometry) -> FlexTensor {
+        tensor(conv2d::grad_bias(g.out_c, &values(&dy)), vec![g.out_c])
+    }
+
+    fn channel_moments(x: FlexTensor) -> FlexTensor {
+        let c = *shape(&x).last().expect("rank ≥ 1");
+        tensor(batch_norm::moments(&values(&x), c), vec![2 * c])
+    }
+
+    fn batch_norm_last_axis(
+        x: FlexTensor,
+        m: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        eps: f32,
+    ) -> FlexTensor {
+        let y = batch_norm::forward(
+            &values(&x),
+            &values(&m),
+            &values(&gamma),
+            &values(&beta),
+            eps,
+        );
+        tensor(y, shape(&x))
+    }
+
+    fn batch_norm_last_axis_backward(
+        x: FlexTensor,
+        dy: FlexTensor,
+        m: FlexTensor,
+        gamma: FlexTensor,
+        eps: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (dx, dg, db) =
+            batch_norm::backward(&values(&x), &values(&dy), &values(&m), &values(&gamma), eps);
+        let c = dg.len();
+        (
+            tensor(dx, shape(&x)),
+            tensor(dg, vec![c]),
+            tensor(db, vec![c]),
+        )
+    }
+}

@@ -1,0 +1,118 @@
+//! Our own CPU kernels inside burn, for the layers that dominate training time: channels_last
+//! convolution and batch normalisation. A backend extension ([`CpuKernels`]) is implemented for
+//! burn-flex (`flex.rs`, over the slice kernels of `conv2d.rs` and `batch_norm.rs`) and for its
+//! autodiff (`autodiff.rs`, with hand-written backward passes). Other devices (wgpu) keep burn's
+//! own ops: the layers ask [`on_flex`] which path to take.
+
+mod autodiff;
+pub mod batch_norm;
+pub mod conv2d;
+mod flex;
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Backend, DispatchDevice};
+use burn::tensor::{Device, Tensor};
+
+pub use conv2d::Conv2dGeometry;
+
+/// Whether `device` runs on burn-flex (with or without autodiff), where these kernels apply.
+pub(crate) fn on_flex(device: &Device) -> bool {
+    matches!(
+        device.clone().inner().as_dispatch(),
+        DispatchDevice::Flex(_)
+    )
+}
+
+/// The kernels, as operations on a backend's float tensors.
+#[backend_extension(Flex, Autodiff)]
+pub trait CpuKernels: Backend {
+    /// Channels_last convolution with bias (see [`Conv2dGeometry`] for the shapes).
+    fn conv2d_nhwc(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        g: Conv2dGeometry,
+    ) -> FloatTensor<Self>;
+    /// The input gradient of [`conv2d_nhwc`](CpuKernels::conv2d_nhwc).
+    fn conv2d_nhwc_grad_input(
+        w: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        g: Conv2dGeometry,
+    ) -> FloatTensor<Self>;
+    /// The kernel gradient of [`conv2d_nhwc`](CpuKernels::conv2d_nhwc).
+    fn conv2d_nhwc_grad_weight(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        g: Conv2dGeometry,
+    ) -> FloatTensor<Self>;
+    /// The bias gradient of [`conv2d_nhwc`](CpuKernels::conv2d_nhwc).
+    fn conv2d_nhwc_grad_bias(dy: FloatTensor<Self>, g: Conv2dGeometry) -> FloatTensor<Self>;
+    /// The batch's per-channel mean and variance over every axis but the last, `(2·channels)`;
+    /// not differentiated (the normalisation's backward accounts for them).
+    fn channel_moments(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// Batch normalisation over the last axis with the batch's own moments `m` (from
+    /// [`channel_moments`](CpuKernels::channel_moments)).
+    fn batch_norm_last_axis(
+        x: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f32,
+    ) -> FloatTensor<Self>;
+    /// The gradients `(dx, dγ, dβ)` of [`batch_norm_last_axis`](CpuKernels::batch_norm_last_axis).
+    fn batch_norm_last_axis_backward(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        eps: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+type Dispatch = burn::backend::Dispatch;
+
+/// Channels_last 2-D convolution on flex (see [`Conv2dGeometry`]); `w` in Keras's layout.
+///
+/// # Shapes
+/// - `x`: `(batch, in_h, in_w, in_c)`, `w`: `(kh, kw, in_c, out_c)`, `b`: `(out_c)`
+/// - output: `(batch, out_h, out_w, out_c)`
+pub(crate) fn conv2d_nhwc(
+    x: Tensor<4>,
+    w: Tensor<4>,
+    b: Option<Tensor<1>>,
+    g: Conv2dGeometry,
+) -> Tensor<4> {
+    let b = b.unwrap_or_else(|| Tensor::zeros([g.out_c], &x.device()));
+    let y = <Dispatch as CpuKernels>::conv2d_nhwc(
+        x.into_dispatch(),
+        w.into_dispatch(),
+        b.into_dispatch(),
+        g,
+    );
+    Tensor::from_dispatch(y)
+}
+
+/// Training-mode batch normalisation over the last axis on flex: the normalised tensor and
+/// the batch's moments `(2·channels)` (means, then variances) for the moving statistics.
+///
+/// # Shapes
+/// - `x`: `(rows, channels)` (leading axes flattened); `gamma`, `beta`: `(channels)`
+/// - output: as `x`, and `(2·channels)`
+pub(crate) fn batch_norm_train(
+    x: Tensor<2>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    eps: f32,
+) -> (Tensor<2>, Tensor<1>) {
+    let m = Tensor::<1>::from_dispatch(<Dispatch as CpuKernels>::channel_moments(
+        x.clone().into_dispatch(),
+    ));
+    let y = <Dispatch as CpuKernels>::batch_norm_last_axis(
+        x.into_dispatch(),
+        m.clone().into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        eps,
+    );
+    (Tensor::from_dispatch(y), m)
+}
