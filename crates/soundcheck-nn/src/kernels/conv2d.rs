@@ -15,6 +15,8 @@ use std::cell::RefCell;
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
+use super::conv2d_direct;
+
 /// The geometry of one channels_last convolution (groups = 1).
 ///
 /// # Shapes
@@ -212,6 +214,11 @@ pub fn forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -
     assert_eq!(x.len(), g.batch * g.in_len(), "conv2d input length");
     assert_eq!(w.len(), k * co, "conv2d kernel length");
     let mut y = vec![0.0; g.batch * pixels * co];
+    if conv2d_direct::takes(co) {
+        let zeros = vec![0.0; co];
+        conv2d_direct::forward(g, x, w, bias.unwrap_or(&zeros), &mut y);
+        return y;
+    }
     let tile = g.tile();
     y.par_chunks_mut(pixels * co)
         .zip(x.par_chunks(g.in_len().max(1)))
@@ -295,16 +302,25 @@ fn flipped(g: &Conv2dGeometry, w: &[f32]) -> Vec<f32> {
     f
 }
 
-/// The gradient with respect to the kernel, `(kh, kw, in_c, out_c)`: the sum over tiles of
-/// colᵀ · dy, accumulated per thread and then added up.
+/// The gradient with respect to the kernel, `(kh, kw, in_c, out_c)`.
 pub fn grad_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    let (k, co, pixels) = (g.k(), g.out_c, g.out_pixels());
+    let (co, pixels) = (g.out_c, g.out_pixels());
     assert_eq!(x.len(), g.batch * g.in_len(), "conv2d input length");
     assert_eq!(
         dy.len(),
         g.batch * pixels * co,
         "conv2d output gradient length"
     );
+    if conv2d_direct::takes(co) {
+        return conv2d_direct::grad_weight(g, x, dy);
+    }
+    grad_weight_im2col(g, x, dy)
+}
+
+/// [`grad_weight`] through im2col tiles and gemm: the sum over tiles of colᵀ · dy, accumulated
+/// per thread and then added up.
+pub(super) fn grad_weight_im2col(g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (k, co, pixels) = (g.k(), g.out_c, g.out_pixels());
     let tile = g.tile();
     let tiles_per_image = pixels.div_ceil(tile);
     (0..g.batch * tiles_per_image)
@@ -356,11 +372,16 @@ pub fn grad_bias(out_c: usize, dy: &[f32]) -> Vec<f32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// The definition, one output value at a time.
-    fn direct(g: &Conv2dGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    pub(in crate::kernels) fn direct(
+        g: &Conv2dGeometry,
+        x: &[f32],
+        w: &[f32],
+        bias: Option<&[f32]>,
+    ) -> Vec<f32> {
         let [oh, ow] = g.output();
         let [ih, iw] = g.input;
         let (ci, co) = (g.in_c, g.out_c);
@@ -395,7 +416,7 @@ mod tests {
         y
     }
 
-    fn values(n: usize, seed: u32) -> Vec<f32> {
+    pub(in crate::kernels) fn values(n: usize, seed: u32) -> Vec<f32> {
         // A fixed pseudo-random sequence in [-1, 1): no dependency for test data.
         let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
         (0..n)
@@ -461,7 +482,7 @@ mod tests {
         ]
     }
 
-    fn close(a: &[f32], b: &[f32], tol: f32) {
+    pub(in crate::kernels) fn close(a: &[f32], b: &[f32], tol: f32) {
         assert_eq!(a.len(), b.len());
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             assert!((x - y).abs() <= tol * (1.0 + y.abs()), "at {i}: {x} vs {y}");

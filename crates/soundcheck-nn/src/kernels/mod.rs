@@ -7,6 +7,7 @@
 mod autodiff;
 pub mod batch_norm;
 pub mod conv2d;
+mod conv2d_direct;
 mod flex;
 
 use burn::backend::tensor::FloatTensor;
