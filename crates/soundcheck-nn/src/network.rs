@@ -12,6 +12,30 @@ use crate::tensor::DynTensor;
 use crate::variables::Variables;
 use crate::weights::Weights;
 
+/// Lets a layer take over the activation layer that alone reads its output (BatchNormalization
+/// then ReLU: one pass instead of two); the activation layer then passes its input through.
+/// The shapes and the values are those of the two layers.
+fn fuse_activations(model: &Model, ops: &mut [Box<dyn Op>]) {
+    let n_in = model.inputs.len();
+    let mut readers = vec![0usize; n_in + model.nodes.len()];
+    for node in &model.nodes {
+        for &i in &node.inputs {
+            readers[i] += 1;
+        }
+    }
+    for &o in &model.outputs {
+        readers[o] += 1;
+    }
+    for j in 0..ops.len() {
+        let (Some(act), [i]) = (ops[j].activation(), model.nodes[j].inputs.as_slice()) else {
+            continue;
+        };
+        if *i >= n_in && readers[*i] == 1 && ops[*i - n_in].absorb(act) {
+            ops[j] = Box::new(layers::Activate(layers::Activation::Linear));
+        }
+    }
+}
+
 /// A checked spec as a network: its layers' ops, its variables and the device they live on.
 pub struct Network {
     model: Model,
@@ -100,6 +124,7 @@ impl Network {
             };
             ops.push(layers::build(&node.def, &b)?);
         }
+        fuse_activations(&model, &mut ops);
         let inferred = report
             .layers
             .iter()

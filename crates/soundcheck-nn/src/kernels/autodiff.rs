@@ -44,16 +44,16 @@ impl<B: Backend + CpuKernels> Backward<B, 3> for Conv2dBackward {
 struct BatchNormBackward;
 
 impl<B: Backend + CpuKernels> Backward<B, 4> for BatchNormBackward {
-    type State = (NodeId, NodeId, NodeId, f32);
+    /// The checkpointed `x`, moments, γ and β, ε and whether a ReLU is fused.
+    type State = ([NodeId; 4], f32, bool);
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
         let [node_x, _, node_gamma, node_beta] = ops.parents;
         let dy = grads.consume::<B>(&ops.node);
-        let (x, m, gamma, eps) = ops.state;
-        let x = ckpt.retrieve_node_output::<FloatTensor<B>>(x);
-        let m = ckpt.retrieve_node_output::<FloatTensor<B>>(m);
-        let gamma = ckpt.retrieve_node_output::<FloatTensor<B>>(gamma);
-        let (dx, dgamma, dbeta) = B::batch_norm_last_axis_backward(x, dy, m, gamma, eps);
+        let (ids, eps, relu) = ops.state;
+        let [x, m, gamma, beta] = ids.map(|id| ckpt.retrieve_node_output::<FloatTensor<B>>(id));
+        let (dx, dgamma, dbeta) =
+            B::batch_norm_last_axis_backward(x, dy, m, gamma, beta, eps, relu);
         for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, grad);
@@ -128,22 +128,25 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         eps: f32,
+        relu: bool,
     ) -> FloatTensor<Self> {
         let prep = BatchNormBackward.prepare::<C>([x.node(), m.node(), gamma.node(), beta.node()]);
         match prep.compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
-                let state = (
+                let ids = [
                     prep.checkpoint(&x),
                     prep.checkpoint(&m),
                     prep.checkpoint(&gamma),
-                    eps,
-                );
+                    prep.checkpoint(&beta),
+                ];
+                let state = (ids, eps, relu);
                 let y = B::batch_norm_last_axis(
                     x.into_primitive(),
                     m.into_primitive(),
                     gamma.into_primitive(),
                     beta.into_primitive(),
                     eps,
+                    relu,
                 );
                 prep.finish(state, y)
             }
@@ -153,6 +156,7 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
                 gamma.into_primitive(),
                 beta.into_primitive(),
                 eps,
+                relu,
             )),
         }
     }
@@ -162,14 +166,18 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
         dy: FloatTensor<Self>,
         m: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
         eps: f32,
+        relu: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let (dx, dg, db) = B::batch_norm_last_axis_backward(
             x.into_primitive(),
             dy.into_primitive(),
             m.into_primitive(),
             gamma.into_primitive(),
+            beta.into_primitive(),
             eps,
+            relu,
         );
         (
             constant::<B, C>(dx),

@@ -9,6 +9,10 @@
 //! `dx = inv·(g − mean(g) − x̂·mean(g·x̂))`, `dγ = Σ dy·x̂`, `dβ = Σ dy`.
 //! (TensorFlow stops the gradient through the mean inside the variance; the term it drops is a
 //! multiple of Σ(x − μ) = 0, so both agree.)
+//!
+//! A ReLU that follows the normalisation (Keras's `BatchNormalization` then `Activation('relu')`)
+//! is fused in: the forward writes `max(0, y)` and the backward zeroes `dy` where `y ≤ 0`,
+//! recomputing `y` from `x`, so the activation costs no pass and no tensor of its own.
 
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -100,26 +104,35 @@ fn affine(m: &[f32], gamma: &[f32], beta: &[f32], eps: f32) -> (Vec<f32>, Vec<f3
     (inv, a, b)
 }
 
-/// `y = x·a + b` per channel, with the batch's moments `m` (from [`moments`]).
+/// `y = x·a + b` per channel, with the batch's moments `m` (from [`moments`]), then
+/// `max(0, y)` if `relu`.
 ///
 /// # Shapes
 /// - `x`: `(rows, channels)`; `m`: `(2·channels)`; `gamma`, `beta`: `(channels)`; output: as `x`
-pub fn forward(x: &[f32], m: &[f32], gamma: &[f32], beta: &[f32], eps: f32) -> Vec<f32> {
+pub fn forward(
+    x: &[f32],
+    m: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+    relu: bool,
+) -> Vec<f32> {
     let c = gamma.len();
     let (_, a, b) = affine(m, gamma, beta, eps);
     let mut y = vec![0.0f32; x.len()];
     y.par_chunks_mut(ROWS_PER_TASK * c)
         .zip(x.par_chunks(ROWS_PER_TASK * c))
-        .for_each(|(y, x)| scale_shift(x, &a, &b, y));
+        .for_each(|(y, x)| scale_shift(x, &a, &b, relu, y));
     y
 }
 
 #[multiversion(targets("x86_64+avx2+fma"))]
-fn scale_shift(x: &[f32], a: &[f32], b: &[f32], y: &mut [f32]) {
+fn scale_shift(x: &[f32], a: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
     let c = a.len();
+    let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
     for (yr, xr) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
         for (((y, x), a), b) in yr.iter_mut().zip(xr).zip(a).zip(b) {
-            *y = x * a + b;
+            *y = (x * a + b).max(floor);
         }
     }
 }
@@ -127,24 +140,28 @@ fn scale_shift(x: &[f32], a: &[f32], b: &[f32], y: &mut [f32]) {
 /// The gradients `(dx, dγ, dβ)` of [`forward`] with the batch's own moments `m`.
 ///
 /// # Shapes
-/// - `x`, `dy`: `(rows, channels)`; `m`: `(2·channels)`; `gamma`: `(channels)`
+/// - `x`, `dy`: `(rows, channels)`; `m`: `(2·channels)`; `gamma`, `beta`: `(channels)`
 /// - output: `dx` as `x`; `dγ`, `dβ`: `(channels)`
 pub fn backward(
     x: &[f32],
     dy: &[f32],
     m: &[f32],
     gamma: &[f32],
+    beta: &[f32],
     eps: f32,
+    relu: bool,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let c = gamma.len();
     let rows = x.len() / c;
-    let (inv, _, _) = affine(m, gamma, gamma, eps);
+    let (inv, a, b) = affine(m, gamma, beta, eps);
     let mean = &m[..c];
-    // Σ dy and Σ dy·(x − μ) per channel.
+    // The ReLU passes dy where y = x·a + b > 0; without one, everywhere.
+    let gate = Gate { a: &a, b: &b, relu };
+    // Σ g and Σ g·(x − μ) per channel, g the gated dy.
     let sums = channel_sums(rows, c, 2, |range, acc| {
         let span = range.start * c..range.end * c;
         let (sd, sdx) = acc.split_at_mut(c);
-        grad_sums(&x[span.clone()], &dy[span], mean, sd, sdx);
+        grad_sums(&x[span.clone()], &dy[span], mean, &gate, sd, sdx);
     });
     let n = rows.max(1) as f32;
     let dbeta: Vec<f32> = sums[..c].iter().map(|&s| s as f32).collect();
@@ -153,7 +170,7 @@ pub fn backward(
         .zip(&inv)
         .map(|(&s, i)| s as f32 * i)
         .collect();
-    // dx = k·(dy − Σdy/n) − (x − μ)·q: with k = γ·inv and q = γ·inv³·Σdy(x − μ)/n.
+    // dx = k·(g − Σg/n) − (x − μ)·q: with k = γ·inv and q = γ·inv³·Σg(x − μ)/n.
     let k: Vec<f32> = gamma.iter().zip(&inv).map(|(g, i)| g * i).collect();
     let q: Vec<f32> = (0..c)
         .map(|i| gamma[i] * inv[i].powi(3) * sums[c + i] as f32 / n)
@@ -165,12 +182,30 @@ pub fn backward(
             x.par_chunks(ROWS_PER_TASK * c)
                 .zip(dy.par_chunks(ROWS_PER_TASK * c)),
         )
-        .for_each(|(dx, (x, dy))| grad_input(x, dy, mean, &dmean, &k, &q, dx));
+        .for_each(|(dx, (x, dy))| grad_input(x, dy, mean, &gate, &dmean, &k, &q, dx));
     (dx, dgamma, dbeta)
 }
 
+/// Where the fused ReLU lets the gradient through.
+struct Gate<'a> {
+    a: &'a [f32],
+    b: &'a [f32],
+    relu: bool,
+}
+
+impl Gate<'_> {
+    #[inline(always)]
+    fn pass(&self, i: usize, x: f32, dy: f32) -> f32 {
+        if !self.relu || x * self.a[i] + self.b[i] > 0.0 {
+            dy
+        } else {
+            0.0
+        }
+    }
+}
+
 #[multiversion(targets("x86_64+avx2+fma"))]
-fn grad_sums(x: &[f32], dy: &[f32], mean: &[f32], sd: &mut [f64], sdx: &mut [f64]) {
+fn grad_sums(x: &[f32], dy: &[f32], mean: &[f32], gate: &Gate, sd: &mut [f64], sdx: &mut [f64]) {
     let c = mean.len();
     let mut ps = vec![0.0f32; c];
     let mut psx = vec![0.0f32; c];
@@ -179,8 +214,9 @@ fn grad_sums(x: &[f32], dy: &[f32], mean: &[f32], sd: &mut [f64], sdx: &mut [f64
         psx.fill(0.0);
         for (xr, dr) in xb.chunks_exact(c).zip(db.chunks_exact(c)) {
             for i in 0..c {
-                ps[i] += dr[i];
-                psx[i] += dr[i] * (xr[i] - mean[i]);
+                let g = gate.pass(i, xr[i], dr[i]);
+                ps[i] += g;
+                psx[i] += g * (xr[i] - mean[i]);
             }
         }
         for i in 0..c {
@@ -191,10 +227,12 @@ fn grad_sums(x: &[f32], dy: &[f32], mean: &[f32], sd: &mut [f64], sdx: &mut [f64
 }
 
 #[multiversion(targets("x86_64+avx2+fma"))]
+#[allow(clippy::too_many_arguments)]
 fn grad_input(
     x: &[f32],
     dy: &[f32],
     mean: &[f32],
+    gate: &Gate,
     dmean: &[f32],
     k: &[f32],
     q: &[f32],
@@ -207,7 +245,8 @@ fn grad_input(
         .zip(dy.chunks_exact(c))
     {
         for i in 0..c {
-            dxr[i] = k[i] * (dr[i] - dmean[i]) - (xr[i] - mean[i]) * q[i];
+            let g = gate.pass(i, xr[i], dr[i]);
+            dxr[i] = k[i] * (g - dmean[i]) - (xr[i] - mean[i]) * q[i];
         }
     }
 }
@@ -226,18 +265,29 @@ mod tests {
         for (a, b) in m.iter().zip(expect) {
             assert!((a - b).abs() < 1e-6, "{m:?}");
         }
-        let y = forward(&x, &m, &[2.0, 1.0], &[0.5, -1.0], 1e-3);
+        let y = forward(&x, &m, &[2.0, 1.0], &[0.5, -1.0], 1e-3, false);
         let s = 2.0 / (2.0f32 / 3.0 + 1e-3).sqrt();
         let expect = [0.5 - s, -1.0, 0.5, -1.0, 0.5 + s, -1.0];
         for (a, b) in y.iter().zip(expect) {
             assert!((a - b).abs() < 1e-5, "{y:?}");
         }
+        let r = forward(&x, &m, &[2.0, 1.0], &[0.5, -1.0], 1e-3, true);
+        for (a, b) in r.iter().zip(expect) {
+            assert!((a - b.max(0.0)).abs() < 1e-5, "{r:?}");
+        }
     }
 
     /// The backward against central differences of `L = Σ dy·y`, where the moments move with
-    /// `x` (recomputed at each perturbed point), on a ragged number of rows.
+    /// `x` (recomputed at each perturbed point), on a ragged number of rows; with and without
+    /// the fused ReLU.
     #[test]
     fn backward_matches_finite_differences() {
+        for relu in [false, true] {
+            backward_case(relu);
+        }
+    }
+
+    fn backward_case(relu: bool) {
         let c = 3;
         let rows = 2 * ROWS_PER_TASK + 7;
         let wave = |n: usize, f: f32| -> Vec<f32> {
@@ -251,10 +301,14 @@ mod tests {
         let beta = [0.1, 0.2, -0.3];
         let eps = 1e-3;
         let loss = |x: &[f32], gamma: &[f32]| -> f64 {
-            let y = forward(x, &moments(x, c), gamma, &beta, eps);
+            let y = forward(x, &moments(x, c), gamma, &beta, eps, relu);
             y.iter().zip(&dy).map(|(a, b)| *a as f64 * *b as f64).sum()
         };
-        let (dx, dgamma, dbeta) = backward(&x, &dy, &moments(&x, c), &gamma, eps);
+        let loss_beta = |beta: &[f32]| -> f64 {
+            let y = forward(&x, &moments(&x, c), &gamma, beta, eps, relu);
+            y.iter().zip(&dy).map(|(a, b)| *a as f64 * *b as f64).sum()
+        };
+        let (dx, dgamma, dbeta) = backward(&x, &dy, &moments(&x, c), &gamma, &beta, eps, relu);
         let h = 1e-2;
         for &i in &[0, 1, 2, rows * c / 2, rows * c - 1] {
             let (mut xp, mut xm) = (x.clone(), x.clone());
@@ -276,10 +330,14 @@ mod tests {
                 (fd - dgamma[i] as f64).abs() < 1e-2 * (1.0 + fd.abs()),
                 "dgamma[{i}]"
             );
-            let s: f64 = dy.iter().skip(i).step_by(c).map(|v| *v as f64).sum();
+            let (mut bp, mut bm) = (beta, beta);
+            bp[i] += h;
+            bm[i] -= h;
+            let fd = (loss_beta(&bp) - loss_beta(&bm)) / (2.0 * h as f64);
             assert!(
-                (s - dbeta[i] as f64).abs() < 1e-2 * (1.0 + s.abs()),
-                "dbeta[{i}]"
+                (fd - dbeta[i] as f64).abs() < 1e-2 * (1.0 + fd.abs()),
+                "dbeta[{i}] (relu {relu}): {fd} vs {}",
+                dbeta[i]
             );
         }
     }

@@ -61,14 +61,10 @@ impl CpuKernels for Flex {
         gamma: FlexTensor,
         beta: FlexTensor,
         eps: f32,
+        relu: bool,
     ) -> FlexTensor {
-        let y = batch_norm::forward(
-            &values(&x),
-            &values(&m),
-            &values(&gamma),
-            &values(&beta),
-            eps,
-        );
+        let (x_, m, g, b) = (values(&x), values(&m), values(&gamma), values(&beta));
+        let y = batch_norm::forward(&x_, &m, &g, &b, eps, relu);
         tensor(y, shape(&x))
     }
 
@@ -77,10 +73,13 @@ impl CpuKernels for Flex {
         dy: FlexTensor,
         m: FlexTensor,
         gamma: FlexTensor,
+        beta: FlexTensor,
         eps: f32,
+        relu: bool,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let (dx, dg, db) =
-            batch_norm::backward(&values(&x), &values(&dy), &values(&m), &values(&gamma), eps);
+        let (x_, dy, m) = (values(&x), values(&dy), values(&m));
+        let (g, b) = (values(&gamma), values(&beta));
+        let (dx, dg, db) = batch_norm::backward(&x_, &dy, &m, &g, &b, eps, relu);
         let c = dg.len();
         (
             tensor(dx, shape(&x)),

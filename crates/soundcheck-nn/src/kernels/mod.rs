@@ -52,21 +52,25 @@ pub trait CpuKernels: Backend {
     /// not differentiated (the normalisation's backward accounts for them).
     fn channel_moments(x: FloatTensor<Self>) -> FloatTensor<Self>;
     /// Batch normalisation over the last axis with the batch's own moments `m` (from
-    /// [`channel_moments`](CpuKernels::channel_moments)).
+    /// [`channel_moments`](CpuKernels::channel_moments)), then a ReLU if `relu`.
     fn batch_norm_last_axis(
         x: FloatTensor<Self>,
         m: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         eps: f32,
+        relu: bool,
     ) -> FloatTensor<Self>;
     /// The gradients `(dx, dγ, dβ)` of [`batch_norm_last_axis`](CpuKernels::batch_norm_last_axis).
+    #[allow(clippy::too_many_arguments)]
     fn batch_norm_last_axis_backward(
         x: FloatTensor<Self>,
         dy: FloatTensor<Self>,
         m: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
         eps: f32,
+        relu: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
@@ -93,8 +97,9 @@ pub(crate) fn conv2d_nhwc(
     Tensor::from_dispatch(y)
 }
 
-/// Training-mode batch normalisation over the last axis on flex: the normalised tensor and
-/// the batch's moments `(2·channels)` (means, then variances) for the moving statistics.
+/// Training-mode batch normalisation over the last axis on flex, with a fused ReLU if `relu`:
+/// the normalised tensor and the batch's moments `(2·channels)` (means, then variances) for the
+/// moving statistics.
 ///
 /// # Shapes
 /// - `x`: `(rows, channels)` (leading axes flattened); `gamma`, `beta`: `(channels)`
@@ -104,6 +109,7 @@ pub(crate) fn batch_norm_train(
     gamma: Tensor<1>,
     beta: Tensor<1>,
     eps: f32,
+    relu: bool,
 ) -> (Tensor<2>, Tensor<1>) {
     let m = Tensor::<1>::from_dispatch(<Dispatch as CpuKernels>::channel_moments(
         x.clone().into_dispatch(),
@@ -114,6 +120,7 @@ pub(crate) fn batch_norm_train(
         gamma.into_dispatch(),
         beta.into_dispatch(),
         eps,
+        relu,
     );
     (Tensor::from_dispatch(y), m)
 }

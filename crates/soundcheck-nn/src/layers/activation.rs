@@ -95,7 +95,7 @@ impl Activation {
 }
 
 /// Activation, ReLU, LeakyReLU, ELU and Softmax layers.
-pub(crate) struct Activate(Activation);
+pub(crate) struct Activate(pub(crate) Activation);
 
 impl Activate {
     pub(crate) fn build(spec: &Spec, b: &Build) -> Result<Activate> {
@@ -110,6 +110,10 @@ impl Unary for Activate {
 
     fn keeps_mask(&self) -> bool {
         true
+    }
+
+    fn activation(&self) -> Option<Activation> {
+        Some(self.0)
     }
 }
 

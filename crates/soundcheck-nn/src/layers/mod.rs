@@ -29,6 +29,7 @@ use crate::network::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::{keras_initial, Variables};
 use crate::weights::Weights;
+pub(crate) use activation::{Activate, Activation};
 
 /// One layer's forward pass with its weights (indices into the network's [`Variables`]).
 pub(crate) trait Op {
@@ -49,6 +50,17 @@ pub(crate) trait Op {
     fn keeps_mask(&self) -> bool {
         false
     }
+
+    /// The activation, if the layer only applies one (an Activation or ReLU layer).
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+
+    /// Takes over the activation of the layer that alone reads this layer's output, if it can
+    /// apply it cheaper itself; that layer then passes its input through.
+    fn absorb(&mut self, _: Activation) -> bool {
+        false
+    }
 }
 
 /// A layer of one input: every layer but the merges.
@@ -62,6 +74,16 @@ pub(crate) trait Unary {
 
     /// See [`Op::keeps_mask`].
     fn keeps_mask(&self) -> bool {
+        false
+    }
+
+    /// See [`Op::activation`].
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+
+    /// See [`Op::absorb`].
+    fn absorb(&mut self, _: Activation) -> bool {
         false
     }
 }
@@ -79,6 +101,14 @@ impl<T: Unary> Op for T {
 
     fn keeps_mask(&self) -> bool {
         Unary::keeps_mask(self)
+    }
+
+    fn activation(&self) -> Option<Activation> {
+        Unary::activation(self)
+    }
+
+    fn absorb(&mut self, act: Activation) -> bool {
+        Unary::absorb(self, act)
     }
 }
 

@@ -4,7 +4,7 @@ use soundcheck_shape::layers as spec;
 
 use burn::tensor::Tensor;
 
-use super::{Build, Unary};
+use super::{Activation, Build, Unary};
 use crate::error::Result;
 use crate::kernels;
 use crate::network::Pass;
@@ -30,6 +30,8 @@ pub(crate) struct BatchNorm {
     var: usize,
     eps: f32,
     momentum: f32,
+    /// The activation of the next layer, taken over (see [`Unary::absorb`]).
+    then: Activation,
 }
 
 impl BatchNorm {
@@ -45,6 +47,7 @@ impl BatchNorm {
             var: w.get("moving_variance", &[c])?,
             eps: bn.epsilon,
             momentum: bn.momentum,
+            then: Activation::Linear,
         })
     }
 }
@@ -79,7 +82,8 @@ impl BatchNorm {
         let beta = self
             .beta
             .map_or_else(|| Tensor::zeros([c], &device), |b| vars.flat(b));
-        let (y, m) = kernels::batch_norm_train(x2, gamma, beta, self.eps);
+        let relu = self.then == Activation::Relu;
+        let (y, m) = kernels::batch_norm_train(x2, gamma, beta, self.eps, relu);
         let m = m.into_data().try_into_vec_as::<f32>().expect("float data");
         self.move_statistics(&m[..c], &m[c..], vars, pass);
         DynTensor::R2(y).reshape(&dims)
@@ -110,7 +114,18 @@ impl Unary for BatchNorm {
         };
         let std = each_rank!(sigma2, t => (t + self.eps).sqrt());
         let y = x.zip_with(mu, Binary::Sub).zip_with(std, Binary::Div);
-        Ok(scale_shift(y, self.gamma, self.beta, vars, &shape))
+        Ok(self
+            .then
+            .run(scale_shift(y, self.gamma, self.beta, vars, &shape)))
+    }
+
+    /// A following ReLU: the training kernel applies it in the same pass.
+    fn absorb(&mut self, act: Activation) -> bool {
+        if act == Activation::Relu && self.then == Activation::Linear {
+            self.then = act;
+            return true;
+        }
+        false
     }
 }
 
