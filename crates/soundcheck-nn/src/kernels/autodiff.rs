@@ -11,7 +11,7 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend};
 
-use super::{Conv2dGeometry, CpuKernels};
+use super::{Conv2dGeometry, CpuKernels, LstmShape};
 
 /// The backward step of [`CpuKernels::conv2d_nhwc`]: each tracked parent gets its gradient.
 #[derive(Debug)]
@@ -55,6 +55,29 @@ impl<B: Backend + CpuKernels> Backward<B, 4> for BatchNormBackward {
         let (dx, dgamma, dbeta) =
             B::batch_norm_last_axis_backward(x, dy, m, gamma, beta, eps, relu);
         for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+}
+
+/// The backward step of [`CpuKernels::lstm`]: back-propagation through time with the states
+/// the forward kept (held here, not recomputed).
+#[derive(Debug)]
+struct LstmBackward;
+
+impl<B: Backend + CpuKernels> Backward<B, 2> for LstmBackward {
+    /// The checkpointed recurrent kernel, the mask, the kept states and the shape.
+    type State = (NodeId, FloatTensor<B>, FloatTensor<B>, LstmShape);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
+        let [node_xw, node_u] = ops.parents;
+        let dout = grads.consume::<B>(&ops.node);
+        let (u, mask, saved, s) = ops.state;
+        let u = ckpt.retrieve_node_output::<FloatTensor<B>>(u);
+        let (dxw, du) = B::lstm_backward(dout, u, mask, saved, s);
+        for (node, grad) in [(node_xw, dxw), (node_u, du)] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, grad);
             }
@@ -184,6 +207,59 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
             constant::<B, C>(dg),
             constant::<B, C>(db),
         )
+    }
+
+    fn lstm(
+        xw: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        s: LstmShape,
+    ) -> FloatTensor<Self> {
+        let mask = mask.into_primitive();
+        let prep = LstmBackward.prepare::<C>([xw.node(), u.node()]);
+        match prep.compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let u_id = prep.checkpoint(&u);
+                let (out, saved) =
+                    B::lstm_saving(xw.into_primitive(), u.into_primitive(), mask.clone(), s);
+                prep.finish((u_id, mask, saved, s), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::lstm(xw.into_primitive(), u.into_primitive(), mask, s))
+            }
+        }
+    }
+
+    fn lstm_saving(
+        xw: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        s: LstmShape,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (out, saved) = B::lstm_saving(
+            xw.into_primitive(),
+            u.into_primitive(),
+            mask.into_primitive(),
+            s,
+        );
+        (constant::<B, C>(out), constant::<B, C>(saved))
+    }
+
+    fn lstm_backward(
+        dout: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        saved: FloatTensor<Self>,
+        s: LstmShape,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (dxw, du) = B::lstm_backward(
+            dout.into_primitive(),
+            u.into_primitive(),
+            mask.into_primitive(),
+            saved.into_primitive(),
+            s,
+        );
+        (constant::<B, C>(dxw), constant::<B, C>(du))
     }
 }
 

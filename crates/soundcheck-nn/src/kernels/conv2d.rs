@@ -12,10 +12,10 @@
 
 use std::cell::RefCell;
 
-use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
 use super::conv2d_direct;
+use super::matmul::matmul;
 
 /// The geometry of one channels_last convolution (groups = 1).
 ///
@@ -164,48 +164,6 @@ fn with_col<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
         }
         f(&mut c[..len])
     })
-}
-
-/// `dst (m × n, row stride ldd) = [dst +] lhs (m × k) · rhs (k × n)`, each operand given by its
-/// row and column strides. One thread: the callers parallelise over tiles.
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    accumulate: bool,
-    lhs: &[f32],
-    (lhs_rs, lhs_cs): (usize, usize),
-    rhs: &[f32],
-    (rhs_rs, rhs_cs): (usize, usize),
-) {
-    assert!(dst.len() >= m * n, "matmul output too short");
-    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
-    assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    // SAFETY: the asserts above keep every index the gemm touches inside the three slices;
-    // `dst` is exclusively borrowed and does not alias the inputs.
-    unsafe {
-        gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        )
-    }
 }
 
 /// The convolution's output `(batch, out_h, out_w, out_c)`, with `bias` added.

@@ -7,7 +7,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::TensorData;
 
-use super::{batch_norm, conv2d, Conv2dGeometry, CpuKernels};
+use super::{batch_norm, conv2d, lstm, Conv2dGeometry, CpuKernels, LstmShape};
 
 fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
@@ -85,6 +85,48 @@ impl CpuKernels for Flex {
             tensor(dx, shape(&x)),
             tensor(dg, vec![c]),
             tensor(db, vec![c]),
+        )
+    }
+
+    fn lstm(xw: FlexTensor, u: FlexTensor, mask: FlexTensor, s: LstmShape) -> FlexTensor {
+        let (out, _) = lstm::forward(&s, &values(&xw), &values(&u), &values(&mask), false);
+        let per_row = out.len() / s.batch.max(1);
+        tensor(out, vec![s.batch, per_row])
+    }
+
+    fn lstm_saving(
+        xw: FlexTensor,
+        u: FlexTensor,
+        mask: FlexTensor,
+        s: LstmShape,
+    ) -> (FlexTensor, FlexTensor) {
+        let (out, saved) = lstm::forward(&s, &values(&xw), &values(&u), &values(&mask), true);
+        let per_row = out.len() / s.batch.max(1);
+        let saved_len = saved.len();
+        (
+            tensor(out, vec![s.batch, per_row]),
+            tensor(saved, vec![saved_len]),
+        )
+    }
+
+    fn lstm_backward(
+        dout: FlexTensor,
+        u: FlexTensor,
+        mask: FlexTensor,
+        saved: FlexTensor,
+        s: LstmShape,
+    ) -> (FlexTensor, FlexTensor) {
+        let (dxw, du) = lstm::backward(
+            &s,
+            &values(&dout),
+            &values(&u),
+            &values(&mask),
+            &values(&saved),
+        );
+        let g4 = 4 * s.units;
+        (
+            tensor(dxw, vec![s.batch, s.time, g4]),
+            tensor(du, vec![s.units, g4]),
         )
     }
 }

@@ -1,6 +1,7 @@
 //! Our own CPU kernels inside burn, for the layers that dominate training time: channels_last
-//! convolution and batch normalisation. A backend extension ([`CpuKernels`]) is implemented for
-//! burn-flex (`flex.rs`, over the slice kernels of `conv2d.rs` and `batch_norm.rs`) and for its
+//! convolution, batch normalisation and the LSTM recurrence. A backend extension ([`CpuKernels`]) is implemented for
+//! burn-flex (`flex.rs`, over the slice kernels of `conv2d.rs`, `conv2d_direct.rs`,
+//! `batch_norm.rs` and `lstm.rs`) and for its
 //! autodiff (`autodiff.rs`, with hand-written backward passes). Other devices (wgpu) keep burn's
 //! own ops: the layers ask [`on_flex`] which path to take.
 
@@ -9,12 +10,15 @@ pub mod batch_norm;
 pub mod conv2d;
 mod conv2d_direct;
 mod flex;
+pub mod lstm;
+mod matmul;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, DispatchDevice};
 use burn::tensor::{Device, Tensor};
 
 pub use conv2d::Conv2dGeometry;
+pub use lstm::LstmShape;
 
 /// Whether `device` runs on burn-flex (with or without autodiff), where these kernels apply.
 pub(crate) fn on_flex(device: &Device) -> bool {
@@ -72,6 +76,29 @@ pub trait CpuKernels: Backend {
         eps: f32,
         relu: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    /// The LSTM recurrence over input projections `xw` with recurrent kernel `u` and timestep
+    /// mask `mask` (see [`LstmShape`]).
+    fn lstm(
+        xw: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        s: LstmShape,
+    ) -> FloatTensor<Self>;
+    /// [`lstm`](CpuKernels::lstm), also returning what its backward needs.
+    fn lstm_saving(
+        xw: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        s: LstmShape,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+    /// The gradients `(d xw, d u)` of [`lstm`](CpuKernels::lstm).
+    fn lstm_backward(
+        dout: FloatTensor<Self>,
+        u: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        saved: FloatTensor<Self>,
+        s: LstmShape,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
 }
 
 type Dispatch = burn::backend::Dispatch;
@@ -123,4 +150,20 @@ pub(crate) fn batch_norm_train(
         relu,
     );
     (Tensor::from_dispatch(y), m)
+}
+
+/// The LSTM recurrence on flex (see [`LstmShape`]).
+///
+/// # Shapes
+/// - `xw`: `(batch, time, 4·units)`, the input projections with the bias; `u`:
+///   `(units, 4·units)`; `mask`: `(batch, time)`, 1 for a real step
+/// - output: `(batch, time·units)` with `s.sequences`, else `(batch, units)`
+pub(crate) fn lstm(xw: Tensor<3>, u: Tensor<2>, mask: Tensor<2>, s: LstmShape) -> Tensor<2> {
+    let y = <Dispatch as CpuKernels>::lstm(
+        xw.into_dispatch(),
+        u.into_dispatch(),
+        mask.into_dispatch(),
+        s,
+    );
+    Tensor::from_dispatch(y)
 }

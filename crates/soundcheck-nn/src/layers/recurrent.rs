@@ -6,6 +6,7 @@ use soundcheck_shape::layers::{Activation, Function, Rnn, RnnCell};
 
 use super::{Build, Unary, WeightSource};
 use crate::error::Result;
+use crate::kernels;
 use crate::network::Pass;
 use crate::tensor::{Binary, DynTensor};
 use crate::variables::Variables;
@@ -111,6 +112,23 @@ impl Recurrent {
             xw = xw + b.unsqueeze::<2>();
         }
         let xw = xw.reshape([n, t, g * u]);
+        if self.cell == RnnCell::Lstm && kernels::on_flex(&device) {
+            let s = kernels::LstmShape {
+                batch: n,
+                time: t,
+                units: u,
+                reverse,
+                sequences: self.return_sequences,
+            };
+            let mask = mask
+                .cloned()
+                .unwrap_or_else(|| Tensor::ones([n, t], &device));
+            let y = kernels::lstm(xw, ru, mask, s);
+            return match self.return_sequences {
+                true => DynTensor::R3(y.reshape([n, t, u])),
+                false => DynTensor::R2(y),
+            };
+        }
         let mut h = Tensor::<2>::zeros([n, u], &device);
         let mut c = Tensor::<2>::zeros([n, u], &device);
         let mut outs = Vec::with_capacity(if self.return_sequences { t } else { 0 });
