@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod allocator;
 pub mod error;
 pub mod kernels;
 mod layers;

@@ -42,28 +42,55 @@ fn level() -> Option<Level> {
 /// Whether the direct kernels take a convolution with `out_c` output channels (for the kernel
 /// gradient, `out_c` is the layer's; for the forward pass, the channels it writes).
 pub(super) fn takes(out_c: usize) -> bool {
-    out_c % 16 == 0 && level().is_some()
+    out_c.is_multiple_of(16) && level().is_some()
 }
 
-/// The input of each image, zero-padded on all sides by the geometry's padding, so the
-/// kernels read without bounds tests: `(batch, in_h + pads, in_w + pads, in_c)`.
-fn padded(g: &Conv2dGeometry, x: &[f32]) -> (Vec<f32>, [usize; 2]) {
+/// Padded copies of earlier calls, reused: a training step pads two tensors of tens of MB per
+/// convolution, and fresh allocations of that size come from the OS each time (page faults
+/// and zeroing cost more than the copy itself).
+static PADDED: std::sync::Mutex<Vec<Vec<f32>>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs `f` on the input of each image zero-padded on all sides by the geometry's padding, so
+/// the kernels read without bounds tests: `(batch, in_h + pads, in_w + pads, in_c)`, with its
+/// padded height and width. Without padding, `f` reads `x` itself.
+fn with_padded<R>(g: &Conv2dGeometry, x: &[f32], f: impl FnOnce(&[f32], [usize; 2]) -> R) -> R {
     let [ih, iw] = g.input;
     let (hp, wp) = (ih + g.pad[0].0 + g.pad[0].1, iw + g.pad[1].0 + g.pad[1].1);
-    let c = g.in_c;
     if g.pad == [(0, 0); 2] {
-        return (x.to_vec(), [hp, wp]);
+        return f(x, [hp, wp]);
     }
-    let mut xp = vec![0.0f32; g.batch * hp * wp * c];
-    xp.par_chunks_mut(hp * wp * c)
+    let c = g.in_c;
+    let len = g.batch * hp * wp * c;
+    let mut xp = PADDED
+        .lock()
+        .map(|mut p| p.pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    xp.resize(len, 0.0);
+    let (top, left) = (g.pad[0].0, g.pad[1].0);
+    xp[..len]
+        .par_chunks_mut(hp * wp * c)
         .zip(x.par_chunks(ih * iw * c))
         .for_each(|(xpi, xi)| {
+            // Every value is written: the buffer holds an earlier call's data.
+            xpi[..top * wp * c].fill(0.0);
+            xpi[(top + ih) * wp * c..].fill(0.0);
             for (y, row) in xi.chunks_exact(iw * c).enumerate() {
-                let at = ((y + g.pad[0].0) * wp + g.pad[1].0) * c;
-                xpi[at..at + iw * c].copy_from_slice(row);
+                let line = &mut xpi[(top + y) * wp * c..(top + y + 1) * wp * c];
+                line[..left * c].fill(0.0);
+                line[left * c..(left + iw) * c].copy_from_slice(row);
+                line[(left + iw) * c..].fill(0.0);
             }
         });
-    (xp, [hp, wp])
+    let r = f(&xp[..len], [hp, wp]);
+    if let Ok(mut pool) = PADDED.lock() {
+        // Two suffice: a forward and a backward convolution never overlap.
+        if pool.len() < 2 {
+            pool.push(xp);
+        }
+    }
+    r
 }
 
 /// Offsets in the padded image of each kernel tap `(i, j)` from the tap `(0, 0)`, in Keras's
@@ -99,34 +126,35 @@ fn forward_with(
     bias: &[f32],
     y: &mut [f32],
 ) {
-    let (xp, [hp, wp]) = padded(g, x);
-    let taps = taps(g, wp);
-    let [oh, ow] = g.output();
-    let co = g.out_c;
-    let image = hp * wp * g.in_c;
-    // One task per output row of one image: enough tasks for both cores at any batch size.
-    y.par_chunks_mut(ow * co).enumerate().for_each(|(r, yr)| {
-        let (n, oy) = (r / oh, r % oh);
-        let row = Row {
-            xp: &xp[n * image..(n + 1) * image],
-            base: oy * g.stride[0] * wp * g.in_c,
-            step: g.stride[1] * g.in_c,
-            taps: &taps,
-            ci: g.in_c,
-            w,
-            co,
-            bias,
-        };
-        // SAFETY: the CPU has `level`'s instructions (`level()` or `levels()` found them);
-        // the kernels assert that their reads and writes stay inside the slices.
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            match level {
-                Level::Avx512 => avx512::forward_row(&row, yr),
-                Level::Avx2 => avx2::forward_row(&row, yr),
+    with_padded(g, x, |xp, [hp, wp]| {
+        let taps = taps(g, wp);
+        let [oh, ow] = g.output();
+        let co = g.out_c;
+        let image = hp * wp * g.in_c;
+        // One task per output row of one image: enough tasks for both cores at any batch size.
+        y.par_chunks_mut(ow * co).enumerate().for_each(|(r, yr)| {
+            let (n, oy) = (r / oh, r % oh);
+            let row = Row {
+                xp: &xp[n * image..(n + 1) * image],
+                base: oy * g.stride[0] * wp * g.in_c,
+                step: g.stride[1] * g.in_c,
+                taps: &taps,
+                ci: g.in_c,
+                w,
+                co,
+                bias,
+            };
+            // SAFETY: the CPU has `level`'s instructions (`level()` or `levels()` found them);
+            // the kernels assert that their reads and writes stay inside the slices.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                match level {
+                    Level::Avx512 => avx512::forward_row(&row, yr),
+                    Level::Avx2 => avx2::forward_row(&row, yr),
+                }
             }
-        }
-    });
+        });
+    })
 }
 
 /// One output row's inputs.
@@ -327,51 +355,52 @@ pub(super) fn grad_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32>
 }
 
 fn grad_weight_with(level: Level, g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    let (xp, [hp, wp]) = padded(g, x);
-    let taps = taps(g, wp);
-    let [oh, ow] = g.output();
-    let (ci, co) = (g.in_c, g.out_c);
-    let k = g.kernel[0] * g.kernel[1] * ci;
-    let pixels = oh * ow;
-    let chunks = pixels.div_ceil(WGRAD_PIXELS);
-    (0..g.batch * chunks)
-        .into_par_iter()
-        .fold(
-            || vec![0.0f32; k * co],
-            |mut dw, i| {
-                let (n, p0) = (i / chunks, (i % chunks) * WGRAD_PIXELS);
-                let span = Span {
-                    xp: &xp[n * hp * wp * ci..(n + 1) * hp * wp * ci],
-                    dy: &dy[n * pixels * co..(n + 1) * pixels * co],
-                    pixels: p0..(p0 + WGRAD_PIXELS).min(pixels),
-                    row_step: g.stride[0] * wp * ci,
-                    step: g.stride[1] * ci,
-                    taps: &taps,
-                    ci,
-                    co,
-                };
-                // Each pixel's window offset, computed once for all taps and blocks.
-                let windows: Vec<usize> = span
-                    .pixels
-                    .clone()
-                    .map(|p| (p / ow) * span.row_step + (p % ow) * span.step)
-                    .collect();
-                // SAFETY: as in `forward_with`.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    match level {
-                        Level::Avx512 => avx512::wgrad_span(&span, &windows, &mut dw),
-                        Level::Avx2 => avx2::wgrad_span(&span, &windows, &mut dw),
+    with_padded(g, x, |xp, [hp, wp]| {
+        let taps = taps(g, wp);
+        let [oh, ow] = g.output();
+        let (ci, co) = (g.in_c, g.out_c);
+        let k = g.kernel[0] * g.kernel[1] * ci;
+        let pixels = oh * ow;
+        let chunks = pixels.div_ceil(WGRAD_PIXELS);
+        (0..g.batch * chunks)
+            .into_par_iter()
+            .fold(
+                || vec![0.0f32; k * co],
+                |mut dw, i| {
+                    let (n, p0) = (i / chunks, (i % chunks) * WGRAD_PIXELS);
+                    let span = Span {
+                        xp: &xp[n * hp * wp * ci..(n + 1) * hp * wp * ci],
+                        dy: &dy[n * pixels * co..(n + 1) * pixels * co],
+                        pixels: p0..(p0 + WGRAD_PIXELS).min(pixels),
+                        row_step: g.stride[0] * wp * ci,
+                        step: g.stride[1] * ci,
+                        taps: &taps,
+                        ci,
+                        co,
+                    };
+                    // Each pixel's window offset, computed once for all taps and blocks.
+                    let windows: Vec<usize> = span
+                        .pixels
+                        .clone()
+                        .map(|p| (p / ow) * span.row_step + (p % ow) * span.step)
+                        .collect();
+                    // SAFETY: as in `forward_with`.
+                    #[cfg(target_arch = "x86_64")]
+                    unsafe {
+                        match level {
+                            Level::Avx512 => avx512::wgrad_span(&span, &windows, &mut dw),
+                            Level::Avx2 => avx2::wgrad_span(&span, &windows, &mut dw),
+                        }
                     }
-                }
-                dw
-            },
-        )
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
-        })
-        .unwrap_or_else(|| vec![0.0; k * co])
+                    dw
+                },
+            )
+            .reduce_with(|mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                a
+            })
+            .unwrap_or_else(|| vec![0.0; k * co])
+    })
 }
 
 /// A run of output pixels of one image, for the kernel gradient.
