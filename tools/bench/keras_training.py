@@ -16,7 +16,11 @@ from safetensors.numpy import load_file  # noqa: E402
 from keras_shapes import build  # noqa: E402
 
 d = os.path.join(os.path.dirname(__file__), "..", "..", "crates", "soundcheck-nn", "tests", "fixtures")
-for name, batch, steps, loss in [("resmask32", 16, 6, "mse"), ("mfcc_lstm", 32, 21, "sparse_categorical_crossentropy")]:
+for name, batch, steps, loss in [
+    ("resmask32", 16, 6, "mse"),
+    ("mfcc_lstm", 32, 21, "sparse_categorical_crossentropy"),
+    ("convbank_residual", 32, 21, "mse"),
+]:
     spec = json.load(open(os.path.join(d, name, "model.json")))
     model, _ = build(spec)
     w = load_file(os.path.join(d, name, "weights.safetensors"))
@@ -25,7 +29,8 @@ for name, batch, steps, loss in [("resmask32", 16, 6, "mse"), ("mfcc_lstm", 32, 
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
     rng = np.random.default_rng(0)
     x = rng.normal(size=[batch] + spec["input_shape"]).astype("float32")
-    y = rng.uniform(size=x.shape).astype("float32") if loss == "mse" else (np.arange(batch) % 10)
+    out_shape = (batch,) + tuple(model.output_shape[1:])
+    y = rng.uniform(size=out_shape).astype("float32") if loss == "mse" else (np.arange(batch) % 10)
     model.train_on_batch(x, y)
     ts = []
     for _ in range(steps - 1):

@@ -1,6 +1,7 @@
 //! Inference batches of the two reference models, beside Keras (`tools/bench/nn_inference.sh`):
-//! the separation seed's residual mask net at batch 16 of 513×25×1, and the MFCC LSTM (LSTM 64,
-//! Dense 10) at batch 32 of 100×13, with the weights of the Keras fixtures.
+//! the separation seed's residual mask net at batch 16 of 513×25×1, the MFCC LSTM (LSTM 64,
+//! Dense 10) at batch 32 of 100×13, and seed 004's Conv1D bank with its strided residual at
+//! batch 32 of 800×1, with the weights of the Keras fixtures.
 
 mod common;
 
@@ -20,7 +21,11 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    for (name, batch, runs) in [("resmask32", 16usize, 5usize), ("mfcc_lstm", 32, 20)] {
+    for (name, batch, runs) in [
+        ("resmask32", 16usize, 5usize),
+        ("mfcc_lstm", 32, 20),
+        ("convbank_residual", 32, 20),
+    ] {
         let (net, shape, x) = common::fixture_network(name, batch);
         let t = median_ms(runs, || {
             std::hint::black_box(net.forward(&shape, x.clone()).expect("forward"));

@@ -1,6 +1,7 @@
 //! Training steps of the two reference models, beside Keras (`tools/bench/nn_training.sh`): the
-//! separation seed's residual mask net at batch 16 of 513×25×1 (MSE, Adam) and the MFCC LSTM
-//! (LSTM 64, Dense 10) at batch 32 of 100×13 (sparse categorical cross-entropy, Adam). A step is
+//! separation seed's residual mask net at batch 16 of 513×25×1 (MSE, Adam), the MFCC LSTM
+//! (LSTM 64, Dense 10) at batch 32 of 100×13 (sparse categorical cross-entropy, Adam), and seed
+//! 004's Conv1D bank with its strided residual at batch 32 of 800×1 (MSE, Adam). A step is
 //! the time between two batch reports of the trainer: gather, forward, backward, Adam update.
 
 mod common;
@@ -16,14 +17,13 @@ fn main() {
     for (name, batch, steps, loss) in [
         ("resmask32", 16usize, 6usize, Loss::MeanSquaredError),
         ("mfcc_lstm", 32, 21, Loss::SparseCategoricalCrossentropy),
+        ("convbank_residual", 32, 21, Loss::MeanSquaredError),
     ] {
         let (mut net, shape, x) = common::fixture_network(name, batch);
-        let n = x.len();
         let (y, y_shape) = if loss == Loss::MeanSquaredError {
-            (
-                (0..n).map(|i| (i % 3) as f32 / 2.0).collect(),
-                shape.clone(),
-            )
+            let (out_shape, _) = net.forward(&shape, x.clone()).expect("forward");
+            let n: usize = out_shape.iter().product();
+            ((0..n).map(|i| (i % 3) as f32 / 2.0).collect(), out_shape)
         } else {
             ((0..batch).map(|i| (i % 10) as f32).collect(), vec![batch])
         };
