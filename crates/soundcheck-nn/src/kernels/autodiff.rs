@@ -85,6 +85,28 @@ impl<B: Backend + CpuKernels> Backward<B, 2> for LstmBackward {
     }
 }
 
+/// The backward step of [`CpuKernels::scale_shift_last_axis`]: the input's gradient only.
+#[derive(Debug)]
+struct ScaleShiftBackward;
+
+impl<B: Backend + CpuKernels> Backward<B, 1> for ScaleShiftBackward {
+    /// The checkpointed input, `a`, `b` and whether a ReLU is fused.
+    type State = (NodeId, FloatTensor<B>, FloatTensor<B>, bool);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x, a, b, relu) = ops.state;
+        if let Some(node) = node_x {
+            let x = ckpt.retrieve_node_output::<FloatTensor<B>>(x);
+            grads.register::<B>(
+                node.id,
+                B::scale_shift_last_axis_backward(x, dy, a, b, relu),
+            );
+        }
+    }
+}
+
 impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
     fn conv2d_nhwc(
         x: FloatTensor<Self>,
@@ -260,6 +282,45 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
             s,
         );
         (constant::<B, C>(dxw), constant::<B, C>(du))
+    }
+
+    fn scale_shift_last_axis(
+        x: FloatTensor<Self>,
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        let (a, b) = (a.into_primitive(), b.into_primitive());
+        match ScaleShiftBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_id = prep.checkpoint(&x);
+                let y = B::scale_shift_last_axis(x.into_primitive(), a.clone(), b.clone(), relu);
+                prep.finish((x_id, a, b, relu), y)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::scale_shift_last_axis(x.into_primitive(), a, b, relu))
+            }
+        }
+    }
+
+    fn scale_shift_last_axis_backward(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        constant::<B, C>(B::scale_shift_last_axis_backward(
+            x.into_primitive(),
+            dy.into_primitive(),
+            a.into_primitive(),
+            b.into_primitive(),
+            relu,
+        ))
     }
 }
 

@@ -117,13 +117,8 @@ pub fn forward(
     eps: f32,
     relu: bool,
 ) -> Vec<f32> {
-    let c = gamma.len();
     let (_, a, b) = affine(m, gamma, beta, eps);
-    let mut y = vec![0.0f32; x.len()];
-    y.par_chunks_mut(ROWS_PER_TASK * c)
-        .zip(x.par_chunks(ROWS_PER_TASK * c))
-        .for_each(|(y, x)| scale_shift(x, &a, &b, relu, y));
-    y
+    scale_shift_forward(x, &a, &b, relu)
 }
 
 #[multiversion(targets("x86_64+avx2+fma"))]
@@ -135,6 +130,44 @@ fn scale_shift(x: &[f32], a: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
             *y = (x * a + b).max(floor);
         }
     }
+}
+
+/// `y = x·a + b` per channel (then `max(0, y)` if `relu`): batch normalisation with the moving
+/// statistics folded into `a` and `b`, at inference.
+///
+/// # Shapes
+/// - `x`: `(rows, channels)`; `a`, `b`: `(channels)`; output: as `x`
+pub fn scale_shift_forward(x: &[f32], a: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
+    let c = a.len();
+    let mut y = vec![0.0f32; x.len()];
+    y.par_chunks_mut(ROWS_PER_TASK * c)
+        .zip(x.par_chunks(ROWS_PER_TASK * c))
+        .for_each(|(y, x)| scale_shift(x, a, b, relu, y));
+    y
+}
+
+/// The input gradient of [`scale_shift_forward`] (`a` and `b` are constants there).
+pub fn scale_shift_backward(x: &[f32], dy: &[f32], a: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
+    let c = a.len();
+    let gate = Gate { a, b, relu };
+    let mut dx = vec![0.0f32; x.len()];
+    dx.par_chunks_mut(ROWS_PER_TASK * c)
+        .zip(
+            x.par_chunks(ROWS_PER_TASK * c)
+                .zip(dy.par_chunks(ROWS_PER_TASK * c)),
+        )
+        .for_each(|(dx, (x, dy))| {
+            for ((dxr, xr), dr) in dx
+                .chunks_exact_mut(c)
+                .zip(x.chunks_exact(c))
+                .zip(dy.chunks_exact(c))
+            {
+                for i in 0..c {
+                    dxr[i] = gate.pass(i, xr[i], dr[i]) * a[i];
+                }
+            }
+        });
+    dx
 }
 
 /// The gradients `(dx, dγ, dβ)` of [`forward`] with the batch's own moments `m`.
@@ -257,6 +290,15 @@ mod tests {
 
     /// Two channels of three rows, written out: channel 0 = 1, 2, 3 (μ 2, σ² 2/3), channel 1 =
     /// 4, 4, 4 (μ 4, σ² 0).
+    #[test]
+    fn scale_shift_backward_gates_and_scales() {
+        // y = max(0, 2x − 1): dx = 2·dy where 2x − 1 > 0.
+        let dx = scale_shift_backward(&[0.0, 1.0, 0.4, 0.6], &[1.0; 4], &[2.0], &[-1.0], true);
+        assert_eq!(dx, [0.0, 2.0, 0.0, 2.0]);
+        let dx = scale_shift_backward(&[0.0, 1.0], &[1.0, 3.0], &[2.0], &[-1.0], false);
+        assert_eq!(dx, [2.0, 6.0]);
+    }
+
     #[test]
     fn moments_and_forward_are_the_written_out_formulas() {
         let x = [1.0, 4.0, 2.0, 4.0, 3.0, 4.0];

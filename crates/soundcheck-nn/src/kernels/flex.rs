@@ -129,4 +129,26 @@ impl CpuKernels for Flex {
             tensor(du, vec![s.units, g4]),
         )
     }
+
+    fn scale_shift_last_axis(
+        x: FlexTensor,
+        a: FlexTensor,
+        b: FlexTensor,
+        relu: bool,
+    ) -> FlexTensor {
+        let y = batch_norm::scale_shift_forward(&values(&x), &values(&a), &values(&b), relu);
+        tensor(y, shape(&x))
+    }
+
+    fn scale_shift_last_axis_backward(
+        x: FlexTensor,
+        dy: FlexTensor,
+        a: FlexTensor,
+        b: FlexTensor,
+        relu: bool,
+    ) -> FlexTensor {
+        let (x_, dy) = (values(&x), values(&dy));
+        let dx = batch_norm::scale_shift_backward(&x_, &dy, &values(&a), &values(&b), relu);
+        tensor(dx, shape(&x))
+    }
 }

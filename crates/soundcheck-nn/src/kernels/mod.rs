@@ -76,6 +76,22 @@ pub trait CpuKernels: Backend {
         eps: f32,
         relu: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    /// `x·a + b` per channel of the last axis, then a ReLU if `relu` (batch normalisation at
+    /// inference); differentiated in `x` only.
+    fn scale_shift_last_axis(
+        x: FloatTensor<Self>,
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self>;
+    /// The input gradient of [`scale_shift_last_axis`](CpuKernels::scale_shift_last_axis).
+    fn scale_shift_last_axis_backward(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self>;
     /// The LSTM recurrence over input projections `xw` with recurrent kernel `u` and timestep
     /// mask `mask` (see [`LstmShape`]).
     fn lstm(
@@ -164,6 +180,20 @@ pub(crate) fn lstm(xw: Tensor<3>, u: Tensor<2>, mask: Tensor<2>, s: LstmShape) -
         u.into_dispatch(),
         mask.into_dispatch(),
         s,
+    );
+    Tensor::from_dispatch(y)
+}
+
+/// `x·a + b` per channel of the last axis on flex, then a ReLU if `relu`.
+///
+/// # Shapes
+/// - `x`: `(rows, channels)`; `a`, `b`: `(channels)`; output: as `x`
+pub(crate) fn scale_shift(x: Tensor<2>, a: Tensor<1>, b: Tensor<1>, relu: bool) -> Tensor<2> {
+    let y = <Dispatch as CpuKernels>::scale_shift_last_axis(
+        x.into_dispatch(),
+        a.into_dispatch(),
+        b.into_dispatch(),
+        relu,
     );
     Tensor::from_dispatch(y)
 }

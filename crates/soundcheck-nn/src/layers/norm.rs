@@ -2,7 +2,7 @@
 
 use soundcheck_shape::layers as spec;
 
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, TensorData};
 
 use super::{Activation, Build, Unary};
 use crate::error::Result;
@@ -67,6 +67,30 @@ impl BatchNorm {
         }
     }
 
+    /// Inference over the last axis on our CPU kernel: the moving statistics, γ and β folded
+    /// into one scale and one shift per channel, applied in one pass with the fused ReLU.
+    fn infer_channels_last(&self, x: DynTensor, vars: &Variables) -> DynTensor {
+        let dims = x.dims();
+        let c = dims[self.axis];
+        let values = |v: Option<usize>, default: f32| match v {
+            Some(i) => vars.get(i).values(),
+            None => vec![default; c],
+        };
+        let (mean, var) = (values(Some(self.mean), 0.0), values(Some(self.var), 1.0));
+        let (gamma, beta) = (values(self.gamma, 1.0), values(self.beta, 0.0));
+        let a: Vec<f32> = (0..c)
+            .map(|i| gamma[i] / (var[i] + self.eps).sqrt())
+            .collect();
+        let b: Vec<f32> = (0..c).map(|i| beta[i] - mean[i] * a[i]).collect();
+        let device = x.device();
+        let DynTensor::R2(x2) = x.reshape(&[dims.iter().product::<usize>() / c, c]) else {
+            unreachable!("reshaped to rank 2")
+        };
+        let tensor = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [c]), &device);
+        let y = kernels::scale_shift(x2, tensor(a), tensor(b), self.then == Activation::Relu);
+        DynTensor::R2(y).reshape(&dims)
+    }
+
     /// Training over the last axis on our CPU kernel: moments, normalisation and its backward
     /// in a few passes.
     fn train_channels_last(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> DynTensor {
@@ -98,8 +122,11 @@ impl Unary for BatchNorm {
         let mut shape = vec![1; dims.len()];
         shape[self.axis] = dims[self.axis];
         let training = pass.training.is_some();
-        if training && self.axis == dims.len() - 1 && kernels::on_flex(&x.device()) {
-            return Ok(self.train_channels_last(x, vars, pass));
+        if self.axis == dims.len() - 1 && kernels::on_flex(&x.device()) {
+            return Ok(match training {
+                true => self.train_channels_last(x, vars, pass),
+                false => self.infer_channels_last(x, vars),
+            });
         }
         let (mu, sigma2) = if training {
             let others: Vec<usize> = (0..dims.len()).filter(|&a| a != self.axis).collect();
