@@ -21,11 +21,16 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    // `cargo bench --bench <this> -- <name>` runs the models whose name contains <name>.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     for (name, batch, runs) in [
         ("resmask32", 16usize, 5usize),
         ("mfcc_lstm", 32, 20),
         ("convbank_residual", 32, 20),
     ] {
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
         let (net, shape, x) = common::fixture_network(name, batch);
         let t = median_ms(runs, || {
             std::hint::black_box(net.forward(&shape, x.clone()).expect("forward"));

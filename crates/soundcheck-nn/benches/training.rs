@@ -14,11 +14,16 @@ use soundcheck_data::ArrayDataset;
 use soundcheck_nn::{Event, Loss, TrainConfig, Trainer};
 
 fn main() {
+    // `cargo bench --bench <this> -- <name>` runs the models whose name contains <name>.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     for (name, batch, steps, loss) in [
         ("resmask32", 16usize, 6usize, Loss::MeanSquaredError),
         ("mfcc_lstm", 32, 21, Loss::SparseCategoricalCrossentropy),
         ("convbank_residual", 32, 21, Loss::MeanSquaredError),
     ] {
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
         let (mut net, shape, x) = common::fixture_network(name, batch);
         let (y, y_shape) = if loss == Loss::MeanSquaredError {
             let (out_shape, _) = net.forward(&shape, x.clone()).expect("forward");

@@ -108,6 +108,14 @@ impl Conv2dGeometry {
             let (oy, ox) = ((p0 + r) / ow, (p0 + r) % ow);
             for i in 0..kh {
                 let y = (oy * self.stride[0] + i * self.dilation[0]).wrapping_sub(self.pad[0].0);
+                let x0 = (ox * self.stride[1]).wrapping_sub(self.pad[1].0);
+                if y < ih && self.dilation[1] == 1 && x0 < iw && x0 + kw <= iw {
+                    // The kernel row lies inside the image: its taps are one contiguous run
+                    // (one copy instead of one per tap, which matters when `in_c` is small).
+                    let at = (y * iw + x0) * c;
+                    row[i * kw * c..(i + 1) * kw * c].copy_from_slice(&x[at..at + kw * c]);
+                    continue;
+                }
                 for j in 0..kw {
                     let dst = &mut row[(i * kw + j) * c..][..c];
                     let x_ =
