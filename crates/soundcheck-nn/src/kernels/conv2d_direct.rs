@@ -193,24 +193,42 @@ macro_rules! kernels {
             pub(super) unsafe fn forward_row(row: &Row, y: &mut [f32]) {
                 let pixels = y.len() / row.co;
                 let blocks = row.co / B;
+                // Blocks of nearly equal size, at most the register block: 25 pixels run as
+                // 9 + 8 + 8, not 12 + 12 + 1 (a one-pixel block waits on its FMA latency).
+                let n = pixels.div_ceil($p);
                 let mut p = 0;
-                while p + $p <= pixels {
+                for k in 0..n {
+                    let len = pixels / n + usize::from(k < pixels % n);
                     for b in 0..blocks {
-                        forward_block::<$p, $nv>(row, p, b * B, y);
+                        forward_block_of(len, row, p, b * B, y);
                     }
-                    p += $p;
+                    p += len;
                 }
-                // Rows that are not a multiple of the block: one pixel at a time, and channel
-                // counts that are a multiple of 16 but not of B: one vector at a time.
-                for p in p..pixels {
-                    for b in 0..blocks {
-                        forward_block::<1, $nv>(row, p, b * B, y);
-                    }
-                }
+                // Channel counts that are a multiple of 16 but not of B: one vector at a time.
                 for p in 0..pixels {
                     for c0 in (blocks * B..row.co).step_by($lanes) {
                         forward_block::<1, 1>(row, p, c0, y);
                     }
+                }
+            }
+
+            /// [`forward_block`] with the pixel count chosen at run time.
+            #[target_feature(enable = $feature)]
+            unsafe fn forward_block_of(len: usize, row: &Row, p0: usize, c0: usize, y: &mut [f32]) {
+                match len {
+                    1 => forward_block::<1, $nv>(row, p0, c0, y),
+                    2 => forward_block::<2, $nv>(row, p0, c0, y),
+                    3 => forward_block::<3, $nv>(row, p0, c0, y),
+                    4 => forward_block::<4, $nv>(row, p0, c0, y),
+                    5 => forward_block::<5, $nv>(row, p0, c0, y),
+                    6 => forward_block::<6, $nv>(row, p0, c0, y),
+                    7 => forward_block::<7, $nv>(row, p0, c0, y),
+                    8 => forward_block::<8, $nv>(row, p0, c0, y),
+                    9 => forward_block::<9, $nv>(row, p0, c0, y),
+                    10 => forward_block::<10, $nv>(row, p0, c0, y),
+                    11 => forward_block::<11, $nv>(row, p0, c0, y),
+                    12 => forward_block::<12, $nv>(row, p0, c0, y),
+                    _ => unreachable!("blocks hold at most {} pixels", $p),
                 }
             }
 
