@@ -17,32 +17,30 @@
 use multiversion::multiversion;
 use rayon::prelude::*;
 
+use super::reduce::ordered_sum;
+
 /// Rows of `channels` values handed to one task: big enough to amortise the task, small enough
 /// to share a batch between two cores.
 const ROWS_PER_TASK: usize = 4096;
 
-/// Per-channel sums of `f(row)` over every row, added up across tasks in f64.
+/// Per-channel sums of `f(rows)` over every row, added up across tasks in f64 (in a fixed
+/// order: the same bits on every run).
 fn channel_sums(
     rows: usize,
     channels: usize,
     width: usize,
     f: impl Fn(std::ops::Range<usize>, &mut [f64]) + Sync,
 ) -> Vec<f64> {
-    (0..rows.div_ceil(ROWS_PER_TASK))
-        .into_par_iter()
-        .fold(
-            || vec![0.0f64; width * channels],
-            |mut acc, t| {
+    ordered_sum(
+        rows.div_ceil(ROWS_PER_TASK),
+        width * channels,
+        |tasks, acc| {
+            for t in tasks {
                 let r0 = t * ROWS_PER_TASK;
-                f(r0..(r0 + ROWS_PER_TASK).min(rows), &mut acc);
-                acc
-            },
-        )
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
-        })
-        .unwrap_or_else(|| vec![0.0; width * channels])
+                f(r0..(r0 + ROWS_PER_TASK).min(rows), acc);
+            }
+        },
+    )
 }
 
 /// The batch's mean and (biased) variance per channel: `[mean; channels]` then

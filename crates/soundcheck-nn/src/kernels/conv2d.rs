@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use super::conv2d_direct;
 use super::matmul::matmul;
+use super::reduce::ordered_sum;
 
 /// The geometry of one channels_last convolution (groups = 1).
 ///
@@ -289,52 +290,35 @@ pub(super) fn grad_weight_im2col(g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> V
     let (k, co, pixels) = (g.k(), g.out_c, g.out_pixels());
     let tile = g.tile();
     let tiles_per_image = pixels.div_ceil(tile);
-    (0..g.batch * tiles_per_image)
-        .into_par_iter()
-        .fold(
-            || vec![0.0f32; k * co],
-            |mut dw, i| {
-                let (n, t) = (i / tiles_per_image, i % tiles_per_image);
-                let p0 = t * tile;
-                let rows = tile.min(pixels - p0);
-                let xi = &x[n * g.in_len()..][..g.in_len()];
-                let dyt = &dy[(n * pixels + p0) * co..][..rows * co];
-                if g.pointwise() {
-                    let xt = &xi[p0 * k..][..rows * k];
-                    matmul((k, co, rows), &mut dw, true, xt, (1, k), dyt, (co, 1));
-                } else {
-                    with_col(rows * k, |col| {
-                        g.im2col(xi, p0, col);
-                        matmul((k, co, rows), &mut dw, true, col, (1, k), dyt, (co, 1));
-                    });
-                }
-                dw
-            },
-        )
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
-        })
-        .unwrap_or_else(|| vec![0.0; k * co])
+    ordered_sum(g.batch * tiles_per_image, k * co, |tasks, dw| {
+        for i in tasks {
+            let (n, t) = (i / tiles_per_image, i % tiles_per_image);
+            let p0 = t * tile;
+            let rows = tile.min(pixels - p0);
+            let xi = &x[n * g.in_len()..][..g.in_len()];
+            let dyt = &dy[(n * pixels + p0) * co..][..rows * co];
+            if g.pointwise() {
+                let xt = &xi[p0 * k..][..rows * k];
+                matmul((k, co, rows), dw, true, xt, (1, k), dyt, (co, 1));
+            } else {
+                with_col(rows * k, |col| {
+                    g.im2col(xi, p0, col);
+                    matmul((k, co, rows), dw, true, col, (1, k), dyt, (co, 1));
+                });
+            }
+        }
+    })
 }
 
 /// The gradient with respect to the bias: `dy` summed over every pixel of every image.
 pub fn grad_bias(out_c: usize, dy: &[f32]) -> Vec<f32> {
-    dy.par_chunks(out_c * 1024)
-        .fold(
-            || vec![0.0f32; out_c],
-            |mut db, chunk| {
-                for row in chunk.chunks_exact(out_c) {
-                    db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
-                }
-                db
-            },
-        )
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
-        })
-        .unwrap_or_else(|| vec![0.0; out_c])
+    let rows = dy.len() / out_c.max(1);
+    ordered_sum(rows.div_ceil(1024), out_c, |tasks, db| {
+        let chunk = &dy[tasks.start * 1024 * out_c..(tasks.end * 1024).min(rows) * out_c];
+        for row in chunk.chunks_exact(out_c) {
+            db.iter_mut().zip(row).for_each(|(d, v)| *d += v);
+        }
+    })
 }
 
 #[cfg(test)]

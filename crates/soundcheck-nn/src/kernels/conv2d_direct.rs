@@ -13,6 +13,7 @@
 use rayon::prelude::*;
 
 use super::conv2d::Conv2dGeometry;
+use super::reduce::ordered_sum;
 
 /// The instruction set the kernels run with, decided once per process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -380,44 +381,35 @@ fn grad_weight_with(level: Level, g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> 
         let k = g.kernel[0] * g.kernel[1] * ci;
         let pixels = oh * ow;
         let chunks = pixels.div_ceil(WGRAD_PIXELS);
-        (0..g.batch * chunks)
-            .into_par_iter()
-            .fold(
-                || vec![0.0f32; k * co],
-                |mut dw, i| {
-                    let (n, p0) = (i / chunks, (i % chunks) * WGRAD_PIXELS);
-                    let span = Span {
-                        xp: &xp[n * hp * wp * ci..(n + 1) * hp * wp * ci],
-                        dy: &dy[n * pixels * co..(n + 1) * pixels * co],
-                        pixels: p0..(p0 + WGRAD_PIXELS).min(pixels),
-                        row_step: g.stride[0] * wp * ci,
-                        step: g.stride[1] * ci,
-                        taps: &taps,
-                        ci,
-                        co,
-                    };
-                    // Each pixel's window offset, computed once for all taps and blocks.
-                    let windows: Vec<usize> = span
-                        .pixels
-                        .clone()
-                        .map(|p| (p / ow) * span.row_step + (p % ow) * span.step)
-                        .collect();
-                    // SAFETY: as in `forward_with`.
-                    #[cfg(target_arch = "x86_64")]
-                    unsafe {
-                        match level {
-                            Level::Avx512 => avx512::wgrad_span(&span, &windows, &mut dw),
-                            Level::Avx2 => avx2::wgrad_span(&span, &windows, &mut dw),
-                        }
+        ordered_sum(g.batch * chunks, k * co, |tasks, dw| {
+            for i in tasks {
+                let (n, p0) = (i / chunks, (i % chunks) * WGRAD_PIXELS);
+                let span = Span {
+                    xp: &xp[n * hp * wp * ci..(n + 1) * hp * wp * ci],
+                    dy: &dy[n * pixels * co..(n + 1) * pixels * co],
+                    pixels: p0..(p0 + WGRAD_PIXELS).min(pixels),
+                    row_step: g.stride[0] * wp * ci,
+                    step: g.stride[1] * ci,
+                    taps: &taps,
+                    ci,
+                    co,
+                };
+                // Each pixel's window offset, computed once for all taps and blocks.
+                let windows: Vec<usize> = span
+                    .pixels
+                    .clone()
+                    .map(|p| (p / ow) * span.row_step + (p % ow) * span.step)
+                    .collect();
+                // SAFETY: as in `forward_with`.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    match level {
+                        Level::Avx512 => avx512::wgrad_span(&span, &windows, dw),
+                        Level::Avx2 => avx2::wgrad_span(&span, &windows, dw),
                     }
-                    dw
-                },
-            )
-            .reduce_with(|mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                a
-            })
-            .unwrap_or_else(|| vec![0.0; k * co])
+                }
+            }
+        })
     })
 }
 

@@ -12,6 +12,7 @@ mod conv2d_direct;
 mod flex;
 pub mod lstm;
 mod matmul;
+mod reduce;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, DispatchDevice};
