@@ -54,11 +54,8 @@ impl<B: Backend + CpuKernels> Backward<B, 4> for BatchNormBackward {
         let [x, m, gamma, beta] = ids.map(|id| ckpt.retrieve_node_output::<FloatTensor<B>>(id));
         let (dx, dgamma, dbeta) =
             B::batch_norm_last_axis_backward(x, dy, m, gamma, beta, eps, relu);
-        for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, grad);
-            }
-        }
+        let ids = [node_x, node_gamma, node_beta].map(|n| n.map(|n| n.id));
+        register::<B>(grads, ids.into_iter().zip([dx, dgamma, dbeta]));
     }
 }
 
@@ -77,11 +74,8 @@ impl<B: Backend + CpuKernels> Backward<B, 2> for LstmBackward {
         let (u, mask, saved, s) = ops.state;
         let u = ckpt.retrieve_node_output::<FloatTensor<B>>(u);
         let (dxw, du) = B::lstm_backward(dout, u, mask, saved, s);
-        for (node, grad) in [(node_xw, dxw), (node_u, du)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, grad);
-            }
-        }
+        let ids = [node_xw, node_u].map(|n| n.map(|n| n.id));
+        register::<B>(grads, ids.into_iter().zip([dxw, du]));
     }
 }
 
@@ -321,6 +315,18 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
             b.into_primitive(),
             relu,
         ))
+    }
+}
+
+/// Hands each tracked parent (those with a node) its gradient.
+fn register<B: Backend>(
+    grads: &mut Gradients,
+    pairs: impl IntoIterator<Item = (Option<NodeId>, FloatTensor<B>)>,
+) {
+    for (id, grad) in pairs {
+        if let Some(id) = id {
+            grads.register::<B>(id, grad);
+        }
     }
 }
 
