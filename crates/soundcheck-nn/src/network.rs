@@ -12,10 +12,11 @@ use crate::tensor::DynTensor;
 use crate::variables::Variables;
 use crate::weights::Weights;
 
-/// Lets a layer take over the activation layer that alone reads its output (BatchNormalization
-/// then ReLU: one pass instead of two); the activation layer then passes its input through.
-/// The shapes and the values are those of the two layers.
-fn fuse_activations(model: &Model, ops: &mut [Box<dyn Op>]) {
+/// Lets a layer take over the layer that alone reads its output: an activation layer
+/// (BatchNormalization then ReLU: one pass instead of two), or a whole layer (a convolution then
+/// BatchNormalization: at inference, no pass of its own). The taken layer's place passes its
+/// input through. The shapes and the values are those of the separate layers.
+fn fuse_layers(model: &Model, ops: &mut [Box<dyn Op>]) {
     let n_in = model.inputs.len();
     let mut readers = vec![0usize; n_in + model.nodes.len()];
     for node in &model.nodes {
@@ -26,12 +27,27 @@ fn fuse_activations(model: &Model, ops: &mut [Box<dyn Op>]) {
     for &o in &model.outputs {
         readers[o] += 1;
     }
+    let pass_through = || -> Box<dyn Op> { Box::new(layers::Activate(layers::Activation::Linear)) };
     for j in 0..ops.len() {
         let (Some(act), [i]) = (ops[j].activation(), model.nodes[j].inputs.as_slice()) else {
             continue;
         };
         if *i >= n_in && readers[*i] == 1 && ops[*i - n_in].absorb(act) {
-            ops[j] = Box::new(layers::Activate(layers::Activation::Linear));
+            ops[j] = pass_through();
+        }
+    }
+    // Then whole layers (a convolution takes the BatchNormalization after it, which may hold
+    // a ReLU by now).
+    for j in 0..ops.len() {
+        let [i] = model.nodes[j].inputs.as_slice() else {
+            continue;
+        };
+        if *i < n_in || readers[*i] != 1 || !ops[j].is_channel_affine() {
+            continue;
+        }
+        let next = std::mem::replace(&mut ops[j], pass_through());
+        if let Err(next) = ops[*i - n_in].absorb_layer(next) {
+            ops[j] = next;
         }
     }
 }
@@ -125,7 +141,7 @@ impl Network {
             };
             ops.push(layers::build(&node.def, &b)?);
         }
-        fuse_activations(&model, &mut ops);
+        fuse_layers(&model, &mut ops);
         let inferred = report
             .layers
             .iter()

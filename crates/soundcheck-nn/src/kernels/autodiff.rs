@@ -129,6 +129,20 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
         }
     }
 
+    fn conv2d_nhwc_affine(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        relu: bool,
+        g: Conv2dGeometry,
+    ) -> FloatTensor<Self> {
+        // With a tape, the two tracked ops (the fusion only saves a pass at inference).
+        let y = Self::conv2d_nhwc(x, w, b, g);
+        Self::scale_shift_last_axis(y, scale, shift, relu)
+    }
+
     fn conv2d_nhwc_grad_input(
         w: FloatTensor<Self>,
         dy: FloatTensor<Self>,

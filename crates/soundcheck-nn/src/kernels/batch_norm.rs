@@ -17,6 +17,7 @@
 use multiversion::multiversion;
 use rayon::prelude::*;
 
+use super::conv2d::relu_if;
 use super::reduce::ordered_sum;
 
 /// Rows of `channels` values handed to one task: big enough to amortise the task, small enough
@@ -122,10 +123,9 @@ pub fn forward(
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn scale_shift(x: &[f32], a: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
     let c = a.len();
-    let floor = if relu { 0.0 } else { f32::NEG_INFINITY };
     for (yr, xr) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
         for (((y, x), a), b) in yr.iter_mut().zip(xr).zip(a).zip(b) {
-            *y = (x * a + b).max(floor);
+            *y = relu_if(relu, x * a + b);
         }
     }
 }

@@ -175,15 +175,60 @@ fn with_col<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
+/// A per-output-channel map applied to the convolution's result before it is stored:
+/// `y·scale + shift`, then `max(0, ·)` if `relu` (a BatchNormalization at inference, and the
+/// ReLU after it, folded into the convolution).
+#[derive(Clone, Copy, Debug)]
+pub struct Affine<'a> {
+    /// Per output channel.
+    pub scale: &'a [f32],
+    /// Per output channel.
+    pub shift: &'a [f32],
+    /// Clamp at zero after the map.
+    pub relu: bool,
+}
+
+impl Affine<'_> {
+    /// Applies the map to rows of `scale.len()` channels.
+    fn apply(&self, y: &mut [f32]) {
+        for row in y.chunks_exact_mut(self.scale.len()) {
+            for ((v, a), b) in row.iter_mut().zip(self.scale).zip(self.shift) {
+                *v = relu_if(self.relu, *v * a + b);
+            }
+        }
+    }
+}
+
+/// `max(0, y)` if `relu`, else `y`; a NaN stays NaN (`f32::max` would drop it).
+#[inline(always)]
+pub(super) fn relu_if(relu: bool, y: f32) -> f32 {
+    if relu && y < 0.0 {
+        0.0
+    } else {
+        y
+    }
+}
+
 /// The convolution's output `(batch, out_h, out_w, out_c)`, with `bias` added.
 pub fn forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    forward_affine(g, x, w, bias, None)
+}
+
+/// [`forward`], then `then` applied to each output value before it is stored.
+pub fn forward_affine(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    then: Option<&Affine>,
+) -> Vec<f32> {
     let (k, co, pixels) = (g.k(), g.out_c, g.out_pixels());
     assert_eq!(x.len(), g.batch * g.in_len(), "conv2d input length");
     assert_eq!(w.len(), k * co, "conv2d kernel length");
     let mut y = vec![0.0; g.batch * pixels * co];
     if conv2d_direct::takes(co) {
         let zeros = vec![0.0; co];
-        conv2d_direct::forward(g, x, w, bias.unwrap_or(&zeros), &mut y);
+        conv2d_direct::forward(g, x, w, bias.unwrap_or(&zeros), then, &mut y);
         return y;
     }
     let tile = g.tile();
@@ -205,6 +250,9 @@ pub fn forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -
                             g.im2col(xi, t * tile, col);
                             matmul((rows, co, k), yt, bias.is_some(), col, (k, 1), w, (co, 1));
                         });
+                    }
+                    if let Some(then) = then {
+                        then.apply(yt);
                     }
                 });
         });
@@ -450,6 +498,45 @@ pub(super) mod tests {
             assert_eq!(y.len(), g.batch * oh * ow * g.out_c, "{g:?}");
             close(&y, &direct(&g, &x, &w, Some(&b)), 1e-4);
             close(&forward(&g, &x, &w, None), &direct(&g, &x, &w, None), 1e-4);
+        }
+    }
+
+    /// The stored map is the convolution then the map, for both paths (direct: 32 outputs;
+    /// im2col: 5), with and without the ReLU, and a NaN stays NaN.
+    #[test]
+    fn affine_is_applied_as_values_are_stored() {
+        for out_c in [32, 5] {
+            let g = Conv2dGeometry {
+                out_c,
+                ..geometries()[1]
+            };
+            let x = values(g.batch * g.in_len(), 31);
+            let w = values(g.k() * out_c, 32);
+            let b = values(out_c, 33);
+            let (scale, shift) = (values(out_c, 34), values(out_c, 35));
+            let plain = forward(&g, &x, &w, Some(&b));
+            for relu in [false, true] {
+                let then = Affine {
+                    scale: &scale,
+                    shift: &shift,
+                    relu,
+                };
+                let y = forward_affine(&g, &x, &w, Some(&b), Some(&then));
+                let want: Vec<f32> = plain
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| relu_if(relu, v * scale[i % out_c] + shift[i % out_c]))
+                    .collect();
+                close(&y, &want, 1e-5);
+            }
+            let mut xn = x.clone();
+            xn[0] = f32::NAN;
+            let then = Affine {
+                scale: &scale,
+                shift: &shift,
+                relu: true,
+            };
+            assert!(forward_affine(&g, &xn, &w, Some(&b), Some(&then))[0].is_nan());
         }
     }
 

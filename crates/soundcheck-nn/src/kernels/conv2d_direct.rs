@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use super::conv2d::Conv2dGeometry;
+use super::conv2d::{Affine, Conv2dGeometry};
 use super::reduce::ordered_sum;
 
 /// The instruction set the kernels run with, decided once per process.
@@ -108,15 +108,16 @@ fn taps(g: &Conv2dGeometry, wp: usize) -> Vec<usize> {
 
 /// The convolution's output into `y` (`(batch, out_h, out_w, out_c)`), bias included.
 /// Call only when [`takes`]`(g.out_c)`.
-pub(super) fn forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
-    forward_with(
-        level().expect("`takes` checked the instruction set"),
-        g,
-        x,
-        w,
-        bias,
-        y,
-    )
+pub(super) fn forward(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    then: Option<&Affine>,
+    y: &mut [f32],
+) {
+    let level = level().expect("`takes` checked the instruction set");
+    forward_with(level, g, x, w, bias, then, y)
 }
 
 fn forward_with(
@@ -125,6 +126,7 @@ fn forward_with(
     x: &[f32],
     w: &[f32],
     bias: &[f32],
+    then: Option<&Affine>,
     y: &mut [f32],
 ) {
     with_padded(g, x, |xp, [hp, wp]| {
@@ -144,6 +146,7 @@ fn forward_with(
                 w,
                 co,
                 bias,
+                then,
             };
             // SAFETY: the CPU has `level`'s instructions (`level()` or `levels()` found them);
             // the kernels assert that their reads and writes stay inside the slices.
@@ -171,6 +174,8 @@ struct Row<'a> {
     w: &'a [f32],
     co: usize,
     bias: &'a [f32],
+    /// Applied to the accumulators before they are stored.
+    then: Option<&'a Affine<'a>>,
 }
 
 /// The kernels for one instruction set: vectors of `$lanes` floats, blocks of `$p`
@@ -180,7 +185,7 @@ struct Row<'a> {
 /// the intrinsics inline.
 macro_rules! kernels {
     ($name:ident, $feature:literal, $lanes:literal, $p:literal, $nv:literal, $r:literal,
-     $load:ident, $store:ident, $splat:ident, $fma:ident, $add:ident) => {
+     $load:ident, $store:ident, $splat:ident, $fma:ident, $add:ident, $max:ident) => {
         #[cfg(target_arch = "x86_64")]
         mod $name {
             use std::arch::x86_64::*;
@@ -270,6 +275,21 @@ macro_rules! kernels {
                     }
                 }
                 assert!((p0 + P) * co <= y.len());
+                if let Some(then) = row.then {
+                    assert!(then.scale.len() == co && then.shift.len() == co);
+                    let zero = $splat(0.0);
+                    for v in 0..NV {
+                        let a = $load(then.scale.as_ptr().add(c0 + v * $lanes));
+                        let b = $load(then.shift.as_ptr().add(c0 + v * $lanes));
+                        for acc in acc.iter_mut() {
+                            acc[v] = $fma(acc[v], a, b);
+                            if then.relu {
+                                // max(0, y) with y second: a NaN stays NaN.
+                                acc[v] = $max(zero, acc[v]);
+                            }
+                        }
+                    }
+                }
                 for (p, a) in acc.iter().enumerate() {
                     for (v, a) in a.iter().enumerate() {
                         $store(y.as_mut_ptr().add((p0 + p) * co + c0 + v * $lanes), *a);
@@ -438,7 +458,8 @@ kernels!(
     _mm512_storeu_ps,
     _mm512_set1_ps,
     _mm512_fmadd_ps,
-    _mm512_add_ps
+    _mm512_add_ps,
+    _mm512_max_ps
 );
 kernels!(
     avx2,
@@ -451,7 +472,8 @@ kernels!(
     _mm256_storeu_ps,
     _mm256_set1_ps,
     _mm256_fmadd_ps,
-    _mm256_add_ps
+    _mm256_add_ps,
+    _mm256_max_ps
 );
 
 #[cfg(test)]
@@ -531,7 +553,7 @@ mod tests {
                 let w = values(g.kernel[0] * g.kernel[1] * g.in_c * g.out_c, 8);
                 let b = values(g.out_c, 9);
                 let mut y = vec![0.0; g.batch * oh * ow * g.out_c];
-                forward_with(level, &g, &x, &w, &b, &mut y);
+                forward_with(level, &g, &x, &w, &b, None, &mut y);
                 close(&y, &direct(&g, &x, &w, Some(&b)), 1e-4);
                 // The kernel gradient is the adjoint of the forward map in `w`:
                 // <dw, w> = <dy, conv(x, w)>.

@@ -36,6 +36,27 @@ impl CpuKernels for Flex {
         tensor(y, vec![g.batch, oh, ow, g.out_c])
     }
 
+    fn conv2d_nhwc_affine(
+        x: FlexTensor,
+        w: FlexTensor,
+        b: FlexTensor,
+        scale: FlexTensor,
+        shift: FlexTensor,
+        relu: bool,
+        g: Conv2dGeometry,
+    ) -> FlexTensor {
+        let (scale, shift) = (values(&scale), values(&shift));
+        let then = conv2d::Affine {
+            scale: &scale,
+            shift: &shift,
+            relu,
+        };
+        let (x, w, b) = (values(&x), values(&w), values(&b));
+        let y = conv2d::forward_affine(&g, &x, &w, Some(&b), Some(&then));
+        let [oh, ow] = g.output();
+        tensor(y, vec![g.batch, oh, ow, g.out_c])
+    }
+
     fn conv2d_nhwc_grad_input(w: FlexTensor, dy: FlexTensor, g: Conv2dGeometry) -> FlexTensor {
         let dx = conv2d::grad_input(&g, &values(&w), &values(&dy));
         tensor(dx, vec![g.batch, g.input[0], g.input[1], g.in_c])

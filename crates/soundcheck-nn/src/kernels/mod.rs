@@ -39,6 +39,18 @@ pub trait CpuKernels: Backend {
         b: FloatTensor<Self>,
         g: Conv2dGeometry,
     ) -> FloatTensor<Self>;
+    /// [`conv2d_nhwc`](CpuKernels::conv2d_nhwc), then `y·scale + shift` per output channel and
+    /// a ReLU if `relu` (a BatchNormalization at inference folded in); differentiated as the
+    /// two ops it stands for, with `scale` and `shift` constant.
+    fn conv2d_nhwc_affine(
+        x: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        relu: bool,
+        g: Conv2dGeometry,
+    ) -> FloatTensor<Self>;
     /// The input gradient of [`conv2d_nhwc`](CpuKernels::conv2d_nhwc).
     fn conv2d_nhwc_grad_input(
         w: FloatTensor<Self>,
@@ -136,6 +148,28 @@ pub(crate) fn conv2d_nhwc(
         x.into_dispatch(),
         w.into_dispatch(),
         b.into_dispatch(),
+        g,
+    );
+    Tensor::from_dispatch(y)
+}
+
+/// [`conv2d_nhwc`] with a per-channel `y·scale + shift` (then a ReLU if `relu`) applied as each
+/// value is stored.
+pub(crate) fn conv2d_nhwc_affine(
+    x: Tensor<4>,
+    w: Tensor<4>,
+    b: Option<Tensor<1>>,
+    (scale, shift, relu): (Tensor<1>, Tensor<1>, bool),
+    g: Conv2dGeometry,
+) -> Tensor<4> {
+    let b = b.unwrap_or_else(|| Tensor::zeros([g.out_c], &x.device()));
+    let y = <Dispatch as CpuKernels>::conv2d_nhwc_affine(
+        x.into_dispatch(),
+        w.into_dispatch(),
+        b.into_dispatch(),
+        scale.into_dispatch(),
+        shift.into_dispatch(),
+        relu,
         g,
     );
     Tensor::from_dispatch(y)

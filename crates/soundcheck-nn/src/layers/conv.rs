@@ -3,14 +3,14 @@
 
 use burn::tensor::module::{conv1d, conv2d, conv_transpose1d, conv_transpose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, TensorData};
 use soundcheck_shape::layers::{Conv, ConvKind, Padding};
 use soundcheck_shape::spec::DataFormat;
 
 use super::activation::Activation;
 use super::layout::{from_channels_first, from_channels_last, to_channels_first, to_channels_last};
 use super::spatial::{crop, pad};
-use super::{bias_tensor, Build, Op, Unary};
+use super::{bias_tensor, Build, ChannelAffine, Op, Unary};
 use crate::error::Result;
 use crate::kernels;
 use crate::network::Pass;
@@ -44,12 +44,14 @@ pub(crate) fn build(c: &Conv, b: &Build) -> Result<Box<dyn Op>> {
             )?,
             b: b.weights.bias(c.use_bias, c.filters)?,
             act,
+            next: None,
         }),
         ConvKind::Transpose => Box::new(Transpose(Convolution {
             conv: c.clone(),
             w: kernel("kernel", false, &kernel_shape(&[c.filters, channels]))?,
             b: b.weights.bias(c.use_bias, c.filters)?,
             act,
+            next: None,
         })),
         ConvKind::Depthwise => {
             let dm = c.depth_multiplier;
@@ -58,6 +60,7 @@ pub(crate) fn build(c: &Conv, b: &Build) -> Result<Box<dyn Op>> {
                 conv: depthwise(c, channels),
                 b: b.weights.bias(c.use_bias, channels * dm)?,
                 act,
+                next: None,
             })
         }
         ConvKind::Separable => {
@@ -76,6 +79,7 @@ pub(crate) fn build(c: &Conv, b: &Build) -> Result<Box<dyn Op>> {
                 },
                 b: None,
                 act: Activation::Linear,
+                next: None,
             };
             let pointwise = Convolution {
                 conv: Conv {
@@ -89,6 +93,7 @@ pub(crate) fn build(c: &Conv, b: &Build) -> Result<Box<dyn Op>> {
                 w: kernel("pointwise_kernel", false, &pointwise_shape)?,
                 b: b.weights.bias(c.use_bias, c.filters)?,
                 act,
+                next: None,
             };
             Box::new(Separable {
                 depthwise,
@@ -171,6 +176,10 @@ struct Convolution {
     w: Kernel,
     b: Option<usize>,
     act: Activation,
+    /// The BatchNormalization that alone reads this convolution's output, taken over (see
+    /// [`Unary::absorb_layer`]): folded into the kernel's store at inference, run after it
+    /// otherwise.
+    next: Option<Box<dyn Op>>,
 }
 
 impl Convolution {
@@ -183,8 +192,8 @@ impl Convolution {
     /// - output: `(batch, *out_spatial, filters)` in the same layout
     fn run(&self, x: DynTensor, vars: &Variables) -> DynTensor {
         let c = &self.conv;
-        if c.groups == 1 && !self.w.depthwise && kernels::on_flex(&x.device()) {
-            return self.act.run(self.run_channels_last(x, vars));
+        if self.on_kernel(&x) {
+            return self.act.run(self.run_channels_last(x, vars, None));
         }
         let x = to_channels_first(x, c.data_format);
         let dims = x.dims();
@@ -218,9 +227,20 @@ impl Convolution {
 }
 
 impl Convolution {
+    /// Whether the convolution runs on our CPU kernel.
+    fn on_kernel(&self, x: &DynTensor) -> bool {
+        self.conv.groups == 1 && !self.w.depthwise && kernels::on_flex(&x.device())
+    }
+
     /// The same convolution on our channels_last CPU kernel: Keras's layout and kernel as they
-    /// are (a Conv1D is a Conv2D of height 1; channels_first data is permuted around it).
-    fn run_channels_last(&self, x: DynTensor, vars: &Variables) -> DynTensor {
+    /// are (a Conv1D is a Conv2D of height 1; channels_first data is permuted around it), with
+    /// `then` applied to each value as it is stored.
+    fn run_channels_last(
+        &self,
+        x: DynTensor,
+        vars: &Variables,
+        then: Option<ChannelAffine>,
+    ) -> DynTensor {
         let c = &self.conv;
         let x = to_channels_last(x, c.data_format);
         let dims = x.dims();
@@ -268,7 +288,15 @@ impl Convolution {
             DynTensor::R4(x) => x,
             _ => unreachable!("the shape engine checked the conv input rank"),
         };
-        let y = kernels::conv2d_nhwc(x4, w, bias_tensor(vars, self.b), g);
+        let bias = bias_tensor(vars, self.b);
+        let y = match then {
+            None => kernels::conv2d_nhwc(x4, w, bias, g),
+            Some((scale, shift, relu)) => {
+                let device = x4.device();
+                let t = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [c.filters]), &device);
+                kernels::conv2d_nhwc_affine(x4, w, bias, (t(scale), t(shift), relu), g)
+            }
+        };
         let [oh, ow] = g.output();
         let y = if dims.len() == 3 {
             DynTensor::R3(y.reshape([g.batch, ow, c.filters]))
@@ -280,8 +308,34 @@ impl Convolution {
 }
 
 impl Unary for Convolution {
-    fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        Ok(self.run(x, vars))
+    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+        let Some(next) = &self.next else {
+            return Ok(self.run(x, vars));
+        };
+        if pass.training.is_none() && self.on_kernel(&x) {
+            if let Some(affine) = next.channel_affine(vars) {
+                return Ok(self.run_channels_last(x, vars, Some(affine)));
+            }
+        }
+        let y = self.run(x, vars);
+        next.forward(vec![y], vars, pass)
+    }
+
+    /// A BatchNormalization over the channels of channels_last data, when nothing comes
+    /// between them (no activation of the convolution's own).
+    fn absorb_layer(&mut self, next: Box<dyn Op>) -> std::result::Result<(), Box<dyn Op>> {
+        let c = &self.conv;
+        let fits = self.next.is_none()
+            && self.act == Activation::Linear
+            && c.groups == 1
+            && !self.w.depthwise
+            && c.data_format == DataFormat::ChannelsLast
+            && next.is_channel_affine();
+        if !fits {
+            return Err(next);
+        }
+        self.next = Some(next);
+        Ok(())
     }
 }
 
@@ -311,7 +365,9 @@ impl Unary for Transpose {
     /// - input: `(batch, *spatial, in)`; output: `(batch, *conv.out_len(spatial), filters)`
     ///   (channels_last; channels_first alike)
     fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let Transpose(Convolution { conv, w, b, act }) = self;
+        let Transpose(Convolution {
+            conv, w, b, act, ..
+        }) = self;
         let x = to_channels_first(x, conv.data_format);
         let dims = x.dims();
         let full = match (x, w.burn(vars)) {

@@ -61,7 +61,29 @@ pub(crate) trait Op {
     fn absorb(&mut self, _: Activation) -> bool {
         false
     }
+
+    /// Takes the layer that alone reads this layer's output, to run the two as one where it
+    /// can (a convolution and the BatchNormalization after it, at inference); hands it back if
+    /// not. The taken layer's place then passes its input through.
+    fn absorb_layer(&mut self, next: Box<dyn Op>) -> std::result::Result<(), Box<dyn Op>> {
+        Err(next)
+    }
+
+    /// Whether the layer is, at inference, a per-channel map of the last axis (see
+    /// [`Op::channel_affine`]).
+    fn is_channel_affine(&self) -> bool {
+        false
+    }
+
+    /// At inference, the layer as `(scale, shift, relu)` per channel of the last axis:
+    /// `max(0, x·scale + shift)` if `relu`, else `x·scale + shift`.
+    fn channel_affine(&self, _: &Variables) -> Option<ChannelAffine> {
+        None
+    }
 }
+
+/// Per-channel scale and shift of the last axis, and whether a ReLU follows.
+pub(crate) type ChannelAffine = (Vec<f32>, Vec<f32>, bool);
 
 /// A layer of one input: every layer but the merges.
 pub(crate) trait Unary {
@@ -86,6 +108,21 @@ pub(crate) trait Unary {
     fn absorb(&mut self, _: Activation) -> bool {
         false
     }
+
+    /// See [`Op::absorb_layer`].
+    fn absorb_layer(&mut self, next: Box<dyn Op>) -> std::result::Result<(), Box<dyn Op>> {
+        Err(next)
+    }
+
+    /// See [`Op::is_channel_affine`].
+    fn is_channel_affine(&self) -> bool {
+        false
+    }
+
+    /// See [`Op::channel_affine`].
+    fn channel_affine(&self, _: &Variables) -> Option<ChannelAffine> {
+        None
+    }
 }
 
 impl<T: Unary> Op for T {
@@ -109,6 +146,18 @@ impl<T: Unary> Op for T {
 
     fn absorb(&mut self, act: Activation) -> bool {
         Unary::absorb(self, act)
+    }
+
+    fn absorb_layer(&mut self, next: Box<dyn Op>) -> std::result::Result<(), Box<dyn Op>> {
+        Unary::absorb_layer(self, next)
+    }
+
+    fn is_channel_affine(&self) -> bool {
+        Unary::is_channel_affine(self)
+    }
+
+    fn channel_affine(&self, vars: &Variables) -> Option<ChannelAffine> {
+        Unary::channel_affine(self, vars)
     }
 }
 

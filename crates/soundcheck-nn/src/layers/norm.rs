@@ -4,7 +4,7 @@ use soundcheck_shape::layers as spec;
 
 use burn::tensor::{Tensor, TensorData};
 
-use super::{Activation, Build, Unary};
+use super::{Activation, Build, ChannelAffine, Unary};
 use crate::error::Result;
 use crate::kernels;
 use crate::network::Pass;
@@ -32,6 +32,8 @@ pub(crate) struct BatchNorm {
     momentum: f32,
     /// The activation of the next layer, taken over (see [`Unary::absorb`]).
     then: Activation,
+    /// Whether `axis` is the last one (channels, for channels_last data).
+    last_axis: bool,
 }
 
 impl BatchNorm {
@@ -48,6 +50,7 @@ impl BatchNorm {
             eps: bn.epsilon,
             momentum: bn.momentum,
             then: Activation::Linear,
+            last_axis: axis == b.input.len(),
         })
     }
 }
@@ -67,21 +70,29 @@ impl BatchNorm {
         }
     }
 
-    /// Inference over the last axis on our CPU kernel: the moving statistics, γ and β folded
-    /// into one scale and one shift per channel, applied in one pass with the fused ReLU.
-    fn infer_channels_last(&self, x: DynTensor, vars: &Variables) -> DynTensor {
-        let dims = x.dims();
-        let c = dims[self.axis];
+    /// The moving statistics, γ and β folded into one scale and one shift per channel.
+    fn folded(&self, vars: &Variables) -> (Vec<f32>, Vec<f32>) {
+        let mean = vars.get(self.mean).values();
+        let var = vars.get(self.var).values();
+        let c = mean.len();
         let values = |v: Option<usize>, default: f32| match v {
             Some(i) => vars.get(i).values(),
             None => vec![default; c],
         };
-        let (mean, var) = (values(Some(self.mean), 0.0), values(Some(self.var), 1.0));
         let (gamma, beta) = (values(self.gamma, 1.0), values(self.beta, 0.0));
         let a: Vec<f32> = (0..c)
             .map(|i| gamma[i] / (var[i] + self.eps).sqrt())
             .collect();
-        let b: Vec<f32> = (0..c).map(|i| beta[i] - mean[i] * a[i]).collect();
+        let b = (0..c).map(|i| beta[i] - mean[i] * a[i]).collect();
+        (a, b)
+    }
+
+    /// Inference over the last axis on our CPU kernel: [`folded`](Self::folded) applied in one
+    /// pass with the fused ReLU.
+    fn infer_channels_last(&self, x: DynTensor, vars: &Variables) -> DynTensor {
+        let dims = x.dims();
+        let c = dims[self.axis];
+        let (a, b) = self.folded(vars);
         let device = x.device();
         let DynTensor::R2(x2) = x.reshape(&[dims.iter().product::<usize>() / c, c]) else {
             unreachable!("reshaped to rank 2")
@@ -144,6 +155,17 @@ impl Unary for BatchNorm {
         Ok(self
             .then
             .run(scale_shift(y, self.gamma, self.beta, vars, &shape)))
+    }
+
+    fn is_channel_affine(&self) -> bool {
+        self.last_axis && matches!(self.then, Activation::Linear | Activation::Relu)
+    }
+
+    fn channel_affine(&self, vars: &Variables) -> Option<ChannelAffine> {
+        self.is_channel_affine().then(|| {
+            let (a, b) = self.folded(vars);
+            (a, b, self.then == Activation::Relu)
+        })
     }
 
     /// A following ReLU: the training kernel applies it in the same pass.
