@@ -224,9 +224,7 @@ impl Convolution {
         };
         self.act.run(from_channels_first(y, c.data_format))
     }
-}
 
-impl Convolution {
     /// Whether the convolution runs on our CPU kernel.
     fn on_kernel(&self, x: &DynTensor) -> bool {
         self.conv.groups == 1 && !self.w.depthwise && kernels::on_flex(&x.device())

@@ -157,8 +157,9 @@ impl Unary for BatchNorm {
             .run(scale_shift(y, self.gamma, self.beta, vars, &shape)))
     }
 
+    // `then` is only ever Linear or a ReLU (see `absorb`), both of which the map applies.
     fn is_channel_affine(&self) -> bool {
-        self.last_axis && matches!(self.then, Activation::Linear | Activation::Relu)
+        self.last_axis
     }
 
     fn channel_affine(&self, vars: &Variables) -> Option<ChannelAffine> {
