@@ -37,6 +37,7 @@ mod progress;
 mod quickstart;
 mod report;
 mod separate;
+mod songs;
 mod train;
 
 use std::process::ExitCode;
@@ -76,6 +77,7 @@ enum Command {
     /// Run the whole job on built-in demo data (no downloads): vocal separation, or
     /// `quickstart classification`
     Quickstart(quickstart::QuickstartArgs),
+    Songs(songs::SongsArgs),
 }
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
         Command::EvaluateClassifier(a) => classify::run_evaluate(&a, &device),
         Command::Separate(a) => separate::run_separate(&a, &device),
         Command::Quickstart(a) => quickstart::run(&a, &device),
+        Command::Songs(a) => songs::run(&a),
     };
     ExitCode::from(code)
 }

@@ -20,6 +20,7 @@ pub mod run_dir;
 pub mod separation;
 pub mod separation_patches;
 pub mod separator;
+pub mod songs;
 
 pub use classification::{fill_classes, LengthPolicy, Preprocess};
 pub use classifier::{
