@@ -26,6 +26,9 @@ pub struct FitArgs {
     /// Stop after this many epochs without a lower validation loss
     #[arg(long)]
     pub patience: Option<usize>,
+    /// Stop after the epoch that ends past this many minutes of training
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
     /// Seed of the initial weights, the split, the shuffles and the dropout draws
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -47,6 +50,7 @@ impl FitArgs {
             schedule: self.schedule.clone(),
             clip_norm: self.clip_norm,
             patience: self.patience,
+            max_minutes: self.max_minutes,
             seed: self.seed,
         }
     }

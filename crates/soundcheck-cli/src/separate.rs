@@ -49,6 +49,11 @@ pub struct SeparationArgs {
     /// [default: $XDG_CACHE_HOME/soundcheck, else ~/.cache/soundcheck, else the run folder]
     #[arg(long)]
     pub cache: Option<PathBuf>,
+    /// Train on this many random mixes per epoch (one track's target over another's
+    /// accompaniment, random excerpts, gains and channel blends; Open-Unmix's augmentation)
+    /// instead of the tracks' own patches; 0 turns it off
+    #[arg(long, default_value_t = 0)]
+    pub mixes: usize,
     #[command(flatten)]
     pub fit: FitArgs,
 }
@@ -95,6 +100,7 @@ impl SeparationArgs {
             target: self.target.clone(),
             config: self.config()?,
             cache: self.cache(),
+            mixes: self.mixes,
             fit: self.fit.options(),
             out: self.fit.out()?.to_path_buf(),
         })

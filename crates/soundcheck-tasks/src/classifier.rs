@@ -253,9 +253,15 @@ pub fn train_classifier(
     if !val_x.is_empty() {
         trainer = trainer.with_validation(Arc::new(pre.dataset(val_x, &val_y)?));
     }
-    let mut training = fit(&mut trainer, train_ds, &run, loss, progress, &mut |_, _| {
-        None
-    })?;
+    let mut training = fit(
+        &mut trainer,
+        train_ds,
+        &run,
+        loss,
+        progress,
+        &mut |_, _| None,
+        opts.fit.max_minutes,
+    )?;
     drop(trainer);
     let classifier = Classifier { net, pre, record };
     let test = if test.is_empty() {

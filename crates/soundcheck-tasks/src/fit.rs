@@ -37,6 +37,10 @@ pub struct FitOptions {
     pub clip_norm: Option<f32>,
     /// Stop after this many epochs without a lower validation loss.
     pub patience: Option<usize>,
+    /// Stop after the epoch that ends past this many minutes of training; not saved with the
+    /// run.
+    #[serde(skip)]
+    pub max_minutes: Option<f64>,
     /// Seed of the initial weights, the split, the shuffles and the dropout draws.
     pub seed: u64,
 }
@@ -51,6 +55,7 @@ impl Default for FitOptions {
             schedule: "constant".into(),
             clip_norm: None,
             patience: None,
+            max_minutes: None,
             seed: 0,
         }
     }
@@ -80,6 +85,16 @@ impl FitOptions {
                 "learning-rate",
                 self.learning_rate.to_string(),
                 "a positive number, e.g. 0.001",
+            ));
+        }
+        if self
+            .max_minutes
+            .is_some_and(|m| !(m > 0.0 && m.is_finite()))
+        {
+            return Err(bad(
+                "max-minutes",
+                format!("{:?}", self.max_minutes),
+                "a positive number of minutes, e.g. 30",
             ));
         }
         if self.clip_norm.is_some_and(|c| c.is_nan() || c <= 0.0) {
@@ -151,6 +166,8 @@ pub struct TrainSummary {
     pub resumed_from_epoch: Option<usize>,
     /// Early stopping ended the run.
     pub stopped_early: bool,
+    /// The time budget (`max_minutes`) ended the run.
+    pub out_of_time: bool,
     /// Wall-clock seconds of the whole command.
     pub seconds: f64,
     /// The trained weights file.
@@ -175,6 +192,7 @@ impl TrainSummary {
             epochs: history.len(),
             resumed_from_epoch: None,
             stopped_early: outcome.stopped_early,
+            out_of_time: false,
             seconds: 0.0,
             weights: run.file(RunDir::WEIGHTS),
             log: run.file(RunDir::LOG),
@@ -197,6 +215,9 @@ impl TrainSummary {
         }
         if self.stopped_early {
             s.push_str(" (stopped early: no lower val_loss)");
+        }
+        if self.out_of_time {
+            s.push_str(" (stopped: the time budget was spent)");
         }
         s.push_str(&format!("; run in {}", self.run_dir.display()));
         s
@@ -230,7 +251,9 @@ pub fn check_data(net: &Network, ds: &dyn Dataset, cfg: &TrainConfig) -> Result<
 }
 
 /// Trains in `run` with a progress stage per epoch and an epoch line (with `metric`'s text),
-/// then draws the curves. Returns the summary (its `seconds` left to the caller).
+/// then draws the curves. With `max_minutes`, training stops after the epoch that ends past
+/// the budget (the epoch's checkpoint is kept, so `--resume` can continue). Returns the
+/// summary (its `seconds` left to the caller).
 pub fn fit(
     trainer: &mut Trainer,
     ds: Arc<dyn Dataset>,
@@ -238,8 +261,11 @@ pub fn fit(
     loss: Loss,
     progress: &dyn Progress,
     metric: EpochMetric,
+    max_minutes: Option<f64>,
 ) -> Result<TrainSummary> {
     let epochs = trainer.config().epochs;
+    let t0 = Instant::now();
+    let mut out_of_time = false;
     let mut started = Instant::now();
     let mut observe = |e: Event| {
         match e {
@@ -258,6 +284,10 @@ pub fn fit(
                     .map(|m| format!(" - {m}"))
                     .unwrap_or_default();
                 progress.note(&format!("{}{extra}", epoch_line(h, epochs)));
+                if max_minutes.is_some_and(|m| t0.elapsed().as_secs_f64() >= 60.0 * m) {
+                    out_of_time = h.epoch < epochs;
+                    return ControlFlow::Break(());
+                }
             }
         }
         ControlFlow::Continue(())
@@ -272,7 +302,9 @@ pub fn fit(
             ));
         }
     }
-    Ok(TrainSummary::new(run, loss, &outcome, &history))
+    let mut summary = TrainSummary::new(run, loss, &outcome, &history);
+    summary.out_of_time = out_of_time;
+    Ok(summary)
 }
 
 /// Writes curves.png (loss and validation loss per epoch) and, for classifiers, accuracy.png.
@@ -416,7 +448,15 @@ fn run_arrays(
             "the run already has {done} epochs; pass a larger --epochs to continue it"
         ));
     }
-    let mut summary = fit(&mut trainer, ds, &run, loss, progress, &mut |_, _| None)?;
+    let mut summary = fit(
+        &mut trainer,
+        ds,
+        &run,
+        loss,
+        progress,
+        &mut |_, _| None,
+        opts.fit.max_minutes,
+    )?;
     summary.resumed_from_epoch = resuming.then_some(done);
     summary.seconds = t0.elapsed().as_secs_f64();
     Ok(summary)

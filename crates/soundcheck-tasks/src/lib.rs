@@ -18,6 +18,7 @@ pub mod progress;
 pub mod quickstart;
 pub mod run_dir;
 pub mod separation;
+pub mod separation_mixes;
 pub mod separation_patches;
 pub mod separator;
 pub mod songs;
@@ -35,6 +36,7 @@ pub use progress::{Progress, Quiet};
 pub use quickstart::{classification_quickstart, separation_quickstart};
 pub use run_dir::RunDir;
 pub use separation::{Chunking, Separated, SeparationConfig, SeparationError};
+pub use separation_mixes::MixDataset;
 pub use separation_patches::PatchDataset;
 pub use separator::{
     separate_files, train_separator, SeparationTrained, SeparationTraining, Separator,

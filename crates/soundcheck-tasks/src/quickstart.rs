@@ -116,6 +116,7 @@ pub fn separation_quickstart(
         target: "vocals".into(),
         config: SeparationConfig::default(),
         cache: Some(out.join("cache")),
+        mixes: 0,
         fit: FitOptions {
             epochs,
             batch_size: 16,

@@ -20,6 +20,7 @@ use crate::plot::{write_png, Axes};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
 use crate::separation::{Chunking, SeparationConfig};
+use crate::separation_mixes::MixDataset;
 use crate::separation_patches::PatchDataset;
 
 /// Epochs between held-out SDR measurements while training.
@@ -42,6 +43,8 @@ pub struct SeparationTraining {
     /// Where the tracks' spectrograms are cached (its `separation/` subfolder); default the
     /// run folder's `cache/`.
     pub cache: Option<PathBuf>,
+    /// Random mixes per epoch ([`MixDataset`]); 0 trains on the tracks' own patches.
+    pub mixes: usize,
     /// The training options.
     pub fit: FitOptions,
     /// The run folder.
@@ -110,7 +113,15 @@ pub fn train_separator(
     let cfg = &opts.config;
     RunDir::check_new(&opts.out)?;
     let cache_dir = opts.cache.clone().unwrap_or_else(|| opts.out.join("cache"));
-    let (cache, CachedTracks { train, val, held }) = cache_tracks(opts, &cache_dir, progress)?;
+    let (
+        cache,
+        CachedTracks {
+            train,
+            waves,
+            val,
+            held,
+        },
+    ) = cache_tracks(opts, &cache_dir, progress)?;
     if train.is_empty() {
         return Err(TaskError::Folder {
             path: opts.data.clone(),
@@ -121,9 +132,23 @@ pub fn train_separator(
     let patches = |entries: &[PathBuf]| {
         PatchDataset::open(cfg, entries).map_err(|e| TaskError::file(&cache_dir, e))
     };
-    let (train_ds, val_ds) = (Arc::new(patches(&train)?), patches(&val)?);
+    let val_ds = patches(&val)?;
+    let train_ds: Arc<dyn Dataset> = if opts.mixes > 0 {
+        let mixes = MixDataset::open(cfg, &waves, opts.mixes, opts.fit.seed)
+            .map_err(|e| TaskError::file(&cache_dir, e))?;
+        progress.note(&format!(
+            "{} random mixes of {}×{}×1 per epoch from {} tracks' stems",
+            opts.mixes,
+            cfg.bins(),
+            cfg.patch,
+            waves.len()
+        ));
+        Arc::new(mixes)
+    } else {
+        Arc::new(patches(&train)?)
+    };
     progress.note(&format!(
-        "{} training patches of {}×{}×1 from {} tracks, {} validation patches from {} held-out tracks (spectrograms in {})",
+        "{} training examples of {}×{}×1 from {} tracks, {} validation patches from {} held-out tracks (spectrograms in {})",
         train_ds.len(), cfg.bins(), cfg.patch, train.len(), val_ds.len(), val.len(), cache.dir().display()
     ));
     let loss = Loss::parse(spec.loss.as_deref().unwrap_or("mean_absolute_error"))?;
@@ -161,7 +186,15 @@ pub fn train_separator(
         });
         Some(format!("{key} {sdr:.2} dB"))
     };
-    let mut training = fit(&mut trainer, train_ds, &run, loss, progress, &mut metric)?;
+    let mut training = fit(
+        &mut trainer,
+        train_ds,
+        &run,
+        loss,
+        progress,
+        &mut metric,
+        opts.fit.max_minutes,
+    )?;
     drop(trainer);
     // The last epoch's measurement when it was taken (a run stopped early was not measured).
     let val_sdr = history
@@ -182,6 +215,8 @@ pub fn train_separator(
 /// tracks the SDR is measured on.
 struct CachedTracks {
     train: Vec<PathBuf>,
+    /// The training tracks' waveforms, when training on random mixes.
+    waves: Vec<PathBuf>,
     val: Vec<PathBuf>,
     held: Vec<Track>,
 }
@@ -215,9 +250,18 @@ fn cache_tracks(
                 hint: "choose a writable folder with --cache DIR".into(),
             }
         })?;
+    let waveforms = json!({"layout": "(samples, [target L, target R, rest L, rest R]) waveform",
+        "target": opts.target, "sample_rate": cfg.sample_rate});
+    let wave_cache = FeatureCache::new(&cache_dir.join("separation"), waveforms.to_string())
+        .map_err(|e| TaskError::Folder {
+            path: cache_dir.to_path_buf(),
+            actual: e.to_string(),
+            hint: "choose a writable folder with --cache DIR".into(),
+        })?;
     progress.start("tracks", files.len());
     let mut tracks = CachedTracks {
         train: Vec::new(),
+        waves: Vec::new(),
         val: Vec::new(),
         held: Vec::new(),
     };
@@ -245,6 +289,15 @@ fn cache_tracks(
             }
         } else {
             tracks.train.push(entry);
+            if opts.mixes > 0 {
+                tracks
+                    .waves
+                    .push(wave_cache.ensure(&sources, || -> Result<_> {
+                        let track = load_track(tf, &opts.target)?;
+                        cfg.track_waveforms(&track)
+                            .map_err(|e| TaskError::file(&track.name, e))
+                    })?);
+            }
         }
         progress.step();
     }

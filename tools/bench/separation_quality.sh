@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Separation quality on realistic songs (issue 15): generate the benchmark set (24 training and
+# 6 test songs of 30 s from FluidR3_GM; `apt install fluid-soundfont-gm`), score the mixture and
+# the oracle IRM, train a recipe under a time budget, separate the test songs with it and score
+# them with BSS Eval v4 (museval's metrics). Usage:
+#   tools/bench/separation_quality.sh [WORK_DIR] [-- extra `train separation` flags]
+# The default recipe is the README's; pass e.g. `-- --model models/vocal-mask.toml` to compare.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=${1:-bench-separation}
+shift || true
+[ "${1:-}" = "--" ] && shift
+minutes=${MINUTES:-30}
+sc=(cargo run -q -p soundcheck-cli --)
+[ -d "$work/songs" ] || "${sc[@]}" songs --out "$work/songs"
+refs=$work/refs
+rm -rf "$refs" && mkdir -p "$refs"
+for d in "$work"/songs/test/*/; do
+  n=$(basename "$d")
+  mkdir -p "$refs/$n"
+  for f in vocals accompaniment mixture; do ln -s "$(realpath "$d/$f.wav")" "$refs/$n/$f.wav"; done
+done
+"${sc[@]}" evaluate --reference "$refs" --estimate "$refs" --baselines --json > "$work/baselines.json"
+run=$work/run-$(date +%Y%m%d-%H%M%S)
+"${sc[@]}" train separation --data "$work/songs" --max-minutes "$minutes" --epochs 1000 \
+  --cache "$work/cache" --out "$run" --json "$@" > "$run.json"
+est=$run-separated
+for d in "$refs"/*/; do
+  n=$(basename "$d")
+  "${sc[@]}" separate --run "$run" --patch-hop 12 -o "$est/tmp-$n" "$d/mixture.wav" > /dev/null
+  mv "$est/tmp-$n/mixture" "$est/$n" && rmdir "$est/tmp-$n"
+done
+"${sc[@]}" evaluate --reference "$refs" --estimate "$est" --json > "$run-scores.json"
+python3 - "$work/baselines.json" "$run-scores.json" "$run.json" <<'PY'
+import json, sys
+b, s, t = (json.load(open(p)) for p in sys.argv[1:4])
+m = b["median_baselines"]
+print(f"trained {t['epochs']} epochs in {t['seconds']:.0f} s")
+for stem in ("vocals", "accompaniment"):
+    print(f"{stem}: SDR {s['median'][stem]['sdr']:.2f} dB (mixture {m['mixture'][stem]['sdr']:.2f}, "
+          f"oracle IRM {m['oracle_irm'][stem]['sdr']:.2f}); SIR {s['median'][stem]['sir']:.2f}, "
+          f"SAR {s['median'][stem]['sar']:.2f}")
+PY
