@@ -38,7 +38,7 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
     );
     assert!(d.join("report.json").exists());
     for f in ["vocals.wav", "accompaniment.wav", "mask.png", "mixture.png"] {
-        assert!(d.join("separated/song06").join(f).exists(), "{f}");
+        assert!(d.join("separated/song12").join(f).exists(), "{f}");
     }
 
     // A stereo 44.1 kHz mixture: outputs at 44.1 kHz, two channels, summing to the input.

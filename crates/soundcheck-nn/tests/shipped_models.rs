@@ -35,7 +35,13 @@ fn every_shipped_model_runs_to_its_inferred_shape() {
         assert!(y.iter().all(|v| v.is_finite()), "{}", path.display());
         ran.push(spec.name.clone().unwrap_or_default());
     }
-    for expected in ["vocal-mask", "vocal-mask-small", "vocal-unet", "mfcc-lstm"] {
+    for expected in [
+        "vocal-mask",
+        "vocal-mask-small",
+        "vocal-unet",
+        "vocal-unet-norm",
+        "mfcc-lstm",
+    ] {
         assert!(
             ran.iter().any(|n| n == expected),
             "{expected} not among {ran:?}"

@@ -29,7 +29,7 @@ pub use classifier::{
     Scores,
 };
 pub use demo::{demo_clip, write_classification_demo, DEMO_CLASSES, DEMO_RATE};
-pub use demo_tracks::{demo_song, write_separation_demo, Song};
+pub use demo_tracks::write_separation_demo;
 pub use error::{FailureKind, Result, TaskError};
 pub use fit::{fit, resume_arrays, train_arrays, ArrayTraining, FitOptions, TrainSummary};
 pub use progress::{Progress, Quiet};
