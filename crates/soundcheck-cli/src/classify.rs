@@ -9,6 +9,7 @@ use soundcheck_data::{ClipFeatures, FeatureKind, Side};
 use soundcheck_nn::Device;
 use soundcheck_tasks::classifier::Labelled;
 use soundcheck_tasks::{
+    FitOptions,
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
     LengthPolicy, RunDir, Scores, TaskError,
 };
@@ -84,7 +85,7 @@ impl ClassificationArgs {
             fill_classes: self.fill_classes,
             validation_split: self.validation_split,
             test_split: self.test_split,
-            fit: self.fit.options(),
+            fit: self.fit.options(FitOptions::default()),
             out: self.fit.out()?.to_path_buf(),
         })
     }

@@ -7,19 +7,22 @@ use soundcheck_tasks::{FitOptions, TaskError};
 
 #[derive(Args, Clone)]
 pub struct FitArgs {
-    /// Total epochs (with --resume, the run continues up to this count)
-    #[arg(long, default_value_t = 10)]
-    pub epochs: usize,
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
+    /// Total epochs (with --resume, the run continues up to this count) [default: 10; train
+    /// separation: 16]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Examples per step [default: 32; train separation: 16]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     /// adam, adamw or sgd (momentum 0.9)
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
     #[arg(long, default_value_t = 1e-3)]
     pub learning_rate: f64,
     /// constant, step:EPOCHS:FACTOR (× FACTOR every EPOCHS epochs) or cosine (to 0 at the end)
-    #[arg(long, default_value = "constant")]
-    pub schedule: String,
+    /// [default: constant; train separation: cosine]
+    #[arg(long)]
+    pub schedule: Option<String>,
     /// Clip the gradients' global norm (Keras's global_clipnorm)
     #[arg(long)]
     pub clip_norm: Option<f32>,
@@ -41,13 +44,14 @@ pub struct FitArgs {
 }
 
 impl FitArgs {
-    pub fn options(&self) -> FitOptions {
+    /// The options: the flags given, the task's `defaults` for the others.
+    pub fn options(&self, defaults: FitOptions) -> FitOptions {
         FitOptions {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
+            epochs: self.epochs.unwrap_or(defaults.epochs),
+            batch_size: self.batch_size.unwrap_or(defaults.batch_size),
             optimizer: self.optimizer.clone(),
             learning_rate: self.learning_rate,
-            schedule: self.schedule.clone(),
+            schedule: self.schedule.clone().unwrap_or(defaults.schedule),
             clip_norm: self.clip_norm,
             patience: self.patience,
             max_minutes: self.max_minutes,

@@ -22,7 +22,7 @@ const INFERENCE_PATCH_HOP: usize = 22;
 
 #[derive(Args, Clone)]
 #[command(
-    after_help = "Example:\n  soundcheck train separation --data musdb18hq/ --model models/vocal-mask.toml --epochs 20 --out runs/vocals\n\nDATA is DSD100 (Mixtures/, Sources/) or MUSDB18-HQ (train/, test/); the test tracks are held out for validation."
+    after_help = "Examples:\n  soundcheck train separation --data musdb18hq/ --max-minutes 30 --out runs/vocals\n  soundcheck train separation --data musdb18hq/ --model models/vocal-mask.toml --mixes 0 --epochs 20 --out runs/seed\n\nDATA is DSD100 (Mixtures/, Sources/) or MUSDB18-HQ (train/, test/); the test tracks are held out for validation."
 )]
 pub struct SeparationArgs {
     /// DSD100 or MUSDB18-HQ folder
@@ -32,7 +32,7 @@ pub struct SeparationArgs {
     #[arg(long, default_value = "vocals")]
     pub target: String,
     /// Model spec taking (bins, patch, 1) magnitude patches and returning the target's magnitude
-    #[arg(long, default_value = "models/vocal-mask.toml")]
+    #[arg(long, default_value = "models/vocal-unet-norm.toml")]
     pub model: PathBuf,
     #[arg(long, default_value_t = 1024)]
     pub n_fft: usize,
@@ -52,7 +52,7 @@ pub struct SeparationArgs {
     /// Train on this many random mixes per epoch (one track's target over another's
     /// accompaniment, random excerpts, gains and channel blends; Open-Unmix's augmentation)
     /// instead of the tracks' own patches; 0 turns it off
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = SeparationTraining::DEFAULT_MIXES)]
     pub mixes: usize,
     #[command(flatten)]
     pub fit: FitArgs,
@@ -101,7 +101,7 @@ impl SeparationArgs {
             config: self.config()?,
             cache: self.cache(),
             mixes: self.mixes,
-            fit: self.fit.options(),
+            fit: self.fit.options(SeparationTraining::fit_defaults()),
             out: self.fit.out()?.to_path_buf(),
         })
     }

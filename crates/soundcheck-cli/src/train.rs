@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use soundcheck_nn::Device;
-use soundcheck_tasks::{resume_arrays, train_arrays, ArrayTraining, TaskError, TrainSummary};
+use soundcheck_tasks::{
+    resume_arrays, train_arrays, ArrayTraining, FitOptions, TaskError, TrainSummary,
+};
 
 use crate::fit_args::FitArgs;
 use crate::load::load_spec;
@@ -60,7 +62,7 @@ fn train(a: &TrainArgs, device: &Device) -> Result<TrainSummary, TaskError> {
         expected: "DIR, a directory with x.npy and y.npy".into(),
     })?;
     if a.resume {
-        return resume_arrays(out, data, a.fit.epochs, device, &Bars::default());
+        return resume_arrays(out, data, a.fit.epochs.unwrap_or(FitOptions::default().epochs), device, &Bars::default());
     }
     let model = a.model.as_ref().ok_or_else(|| TaskError::Option {
         name: "model",
@@ -71,7 +73,7 @@ fn train(a: &TrainArgs, device: &Device) -> Result<TrainSummary, TaskError> {
         data: data.clone(),
         loss: a.loss.clone(),
         validation_split: a.validation_split,
-        fit: a.fit.options(),
+        fit: a.fit.options(FitOptions::default()),
         out: out.to_path_buf(),
     };
     train_arrays(&opts, &load_spec(model)?, device, &Bars::default())

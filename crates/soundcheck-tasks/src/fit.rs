@@ -93,14 +93,14 @@ impl FitOptions {
         {
             return Err(bad(
                 "max-minutes",
-                format!("{:?}", self.max_minutes),
+                self.max_minutes.unwrap_or_default().to_string(),
                 "a positive number of minutes, e.g. 30",
             ));
         }
         if self.clip_norm.is_some_and(|c| c.is_nan() || c <= 0.0) {
             return Err(bad(
                 "clip-norm",
-                format!("{:?}", self.clip_norm),
+                self.clip_norm.unwrap_or_default().to_string(),
                 "a positive norm, e.g. 1.0",
             ));
         }

@@ -101,6 +101,28 @@ fn an_array_run_trains_resumes_and_keeps_its_files() {
 }
 
 #[test]
+fn a_spent_time_budget_ends_the_run_after_the_epoch_that_crossed_it() {
+    let d = tmp("budget");
+    write_data(&d);
+    let opts = ArrayTraining {
+        data: d.clone(),
+        loss: None,
+        validation_split: 0.0,
+        fit: FitOptions {
+            epochs: 5,
+            max_minutes: Some(1e-9),
+            ..FitOptions::default()
+        },
+        out: d.join("run"),
+    };
+    let s = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap();
+    assert_eq!(s.epochs, 1);
+    assert!(s.out_of_time && s.line().contains("time budget"), "{}", s.line());
+    // The epoch's checkpoint is kept: the run resumes from it.
+    assert!(d.join("run").join(RunDir::CHECKPOINT).exists());
+}
+
+#[test]
 fn bad_options_and_misfit_data_are_named_before_anything_is_written() {
     let d = tmp("refusals");
     write_data(&d);
@@ -127,8 +149,15 @@ fn bad_options_and_misfit_data_are_named_before_anything_is_written() {
             .starts_with("--schedule linear: expected constant, cosine"),
         "{e}"
     );
-    // A model taking 3 features: a shape failure (exit 1), found before the run folder exists.
     opts.fit.schedule = "constant".into();
+    opts.fit.max_minutes = Some(-1.0);
+    let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--max-minutes -1: expected a positive number of minutes, e.g. 30"
+    );
+    opts.fit.max_minutes = None;
+    // A model taking 3 features: a shape failure (exit 1), found before the run folder exists.
     let wide =
         ModelSpec::from_toml_str("input_shape = [3]\n[[layers]]\ntype = \"Dense\"\nunits = 1\n")
             .unwrap();
