@@ -9,9 +9,8 @@ use soundcheck_data::{ClipFeatures, FeatureKind, Side};
 use soundcheck_nn::Device;
 use soundcheck_tasks::classifier::Labelled;
 use soundcheck_tasks::{
-    FitOptions,
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
-    LengthPolicy, RunDir, Scores, TaskError,
+    FitOptions, LengthPolicy, RunDir, Scores, TaskError,
 };
 
 use crate::fit_args::FitArgs;

@@ -62,7 +62,13 @@ fn train(a: &TrainArgs, device: &Device) -> Result<TrainSummary, TaskError> {
         expected: "DIR, a directory with x.npy and y.npy".into(),
     })?;
     if a.resume {
-        return resume_arrays(out, data, a.fit.epochs.unwrap_or(FitOptions::default().epochs), device, &Bars::default());
+        return resume_arrays(
+            out,
+            data,
+            a.fit.epochs.unwrap_or(FitOptions::default().epochs),
+            device,
+            &Bars::default(),
+        );
     }
     let model = a.model.as_ref().ok_or_else(|| TaskError::Option {
         name: "model",

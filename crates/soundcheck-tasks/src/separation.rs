@@ -39,6 +39,13 @@ impl Default for SeparationConfig {
 /// recording's; the floor keeps silence from being blown up.
 pub(crate) const SCALE_FLOOR: f32 = 1e-3;
 
+/// Scales a training pair by its mixture patch's peak (at least [`SCALE_FLOOR`]).
+pub(crate) fn scale_by_mixture_peak(input: &mut [f32], target: &mut [f32]) {
+    let scale = input.iter().fold(SCALE_FLOOR, |m, &v| m.max(v));
+    input.iter_mut().for_each(|v| *v /= scale);
+    target.iter_mut().for_each(|v| *v /= scale);
+}
+
 /// A separated mixture: `[channel][sample]` at the input's rate, and the mask `(bins, frames)`.
 pub struct Separated {
     /// The target at the input's rate and channels.

@@ -9,7 +9,7 @@ use soundcheck_audio::{magnitude, resample, stft, StftConfig};
 use soundcheck_data::{DataError, Dataset, SplitMix64, Track};
 use soundcheck_npy::RowReader;
 
-use crate::separation::{SeparationConfig, SCALE_FLOOR};
+use crate::separation::{scale_by_mixture_peak, SeparationConfig};
 
 /// Columns of a track's waveform file: target left, target right, rest left, rest right.
 const COLUMNS: usize = 4;
@@ -202,9 +202,7 @@ impl Dataset for MixDataset {
         for ((f, t), &v) in y.indexed_iter() {
             target[f * patch + t] = v;
         }
-        let scale = input.iter().fold(SCALE_FLOOR, |m, &v| m.max(v));
-        input.iter_mut().for_each(|v| *v /= scale);
-        target.iter_mut().for_each(|v| *v /= scale);
+        scale_by_mixture_peak(input, target);
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use soundcheck_audio::{magnitude, stft, AudioError};
 use soundcheck_data::{DataError, Dataset};
 use soundcheck_npy::RowReader;
 
-use crate::separation::{SeparationConfig, SCALE_FLOOR};
+use crate::separation::{scale_by_mixture_peak, SeparationConfig};
 
 impl SeparationConfig {
     /// A track's mixture and target magnitude spectrograms in the layout [`PatchDataset`] reads:
@@ -121,9 +121,7 @@ impl Dataset for PatchDataset {
                 target[f * self.patch + t] = frame[bins + f];
             }
         }
-        let scale = input.iter().fold(SCALE_FLOOR, |m, &v| m.max(v));
-        input.iter_mut().for_each(|v| *v /= scale);
-        target.iter_mut().for_each(|v| *v /= scale);
+        scale_by_mixture_peak(input, target);
         Ok(())
     }
 }
@@ -131,6 +129,7 @@ impl Dataset for PatchDataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::separation::SCALE_FLOOR;
 
     #[test]
     fn patches_read_from_disk_are_the_spectrogram_windows_scaled_by_the_mixture_peak() {

@@ -117,7 +117,11 @@ fn a_spent_time_budget_ends_the_run_after_the_epoch_that_crossed_it() {
     };
     let s = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap();
     assert_eq!(s.epochs, 1);
-    assert!(s.out_of_time && s.line().contains("time budget"), "{}", s.line());
+    assert!(
+        s.out_of_time && s.line().contains("time budget"),
+        "{}",
+        s.line()
+    );
     // The epoch's checkpoint is kept: the run resumes from it.
     assert!(d.join("run").join(RunDir::CHECKPOINT).exists());
 }

@@ -90,7 +90,8 @@ fn load_font(path: &Path) -> Result<Arc<SoundFont>> {
 /// Composes, renders and writes `set`'s songs under `dir` (`train/songNN/`, `test/songNN/`,
 /// each with `mixture.wav`, the stems `vocals`, `drums`, `bass`, `other` and
 /// `accompaniment` (the last three's sum), stereo float WAV; the mixture is the stems' sum), and `songs.json`. `dir` must be new or empty: songs
-/// are never written over a user's files. Songs render in parallel and are deterministic.
+/// are never written over a user's files. Songs render in parallel and are deterministic;
+/// `songs.json` is written last, so a folder without it was interrupted.
 ///
 /// # Errors
 /// An unreadable SoundFont, a non-empty `dir`, a file that cannot be written.
@@ -105,6 +106,14 @@ pub fn write_songs(
             name: "seconds",
             actual: format!("{} with {} songs", set.seconds, set.train + set.test),
             expected: "0 < seconds ≤ 600 and at least one song".into(),
+        });
+    }
+    // The synthesiser's range.
+    if !(16000..=192000).contains(&set.sample_rate) {
+        return Err(TaskError::Option {
+            name: "sample-rate",
+            actual: set.sample_rate.to_string(),
+            expected: "a rate from 16000 to 192000 Hz, e.g. 44100".into(),
         });
     }
     let io = |e: std::io::Error| TaskError::io(dir, "use the folder", e);
@@ -184,4 +193,57 @@ pub fn write_songs(
     )
     .map_err(|e| TaskError::io(&path, "write", e))?;
     Ok(facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::Quiet;
+
+    #[test]
+    fn bad_settings_a_used_folder_and_a_missing_soundfont_are_refused_before_writing() {
+        let dir = std::env::temp_dir().join(format!("sc-songs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let font = dir.join("none.sf2");
+        let refuse = |set: &SongSet, out: &Path| {
+            write_songs(&font, out, set, &Quiet)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = refuse(
+            &SongSet {
+                sample_rate: 8000,
+                ..SongSet::default()
+            },
+            &dir,
+        );
+        assert!(
+            e.starts_with("--sample-rate 8000: expected a rate from 16000"),
+            "{e}"
+        );
+        let e = refuse(
+            &SongSet {
+                seconds: 0.0,
+                ..SongSet::default()
+            },
+            &dir,
+        );
+        assert!(e.starts_with("--seconds 0 with 30 songs"), "{e}");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("mine.txt"), b"keep").unwrap();
+        let e = refuse(&SongSet::default(), &dir);
+        assert!(e.contains("is not empty"), "{e}");
+        let out = dir.join("songs");
+        let e = refuse(&SongSet::default(), &out);
+        assert!(
+            e.contains("none.sf2") && e.contains("fluid-soundfont-gm"),
+            "{e}"
+        );
+        std::fs::write(&font, b"RIFF not a soundfont").unwrap();
+        let e = refuse(&SongSet::default(), &out);
+        assert!(e.contains("not a SoundFont 2 file"), "{e}");
+        assert!(!out.exists(), "nothing written");
+        assert_eq!(std::fs::read(dir.join("mine.txt")).unwrap(), b"keep");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
