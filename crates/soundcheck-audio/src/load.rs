@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use crate::decode::{decode, decode_mono};
 use crate::error::{check_finite, hound_io, invalid, AudioError, Result};
 use crate::resample::{resample, resample_blocks};
+use crate::stream::AudioSource;
 
 /// `librosa.load` options, with its defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,18 +113,34 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Audio> {
             }
         }
     }
-    let decoded = if opts.mono {
-        decode_mono(path)?
+    // A plain WAV is read over the excerpt only: `duration=1` of a two-hour file reads one
+    // second, not the whole file. Compressed formats decode from the start.
+    let (mut channels, native) = if crate::wav::open(path)?.is_some() {
+        let mut src = AudioSource::open(path)?;
+        let native = src.sample_rate();
+        let (start, end) = excerpt(path, opts, native, src.frames())?;
+        let channels = src.read(start, end)?;
+        let channels = if opts.mono {
+            vec![to_mono(&channels)]
+        } else {
+            channels
+        };
+        (channels, native)
     } else {
-        decode(path)?
+        let decoded = if opts.mono {
+            decode_mono(path)?
+        } else {
+            decode(path)?
+        };
+        let native = decoded.sample_rate;
+        let (start, end) = excerpt(path, opts, native, decoded.frames())?;
+        let mut channels = decoded.channels;
+        for c in &mut channels {
+            c.truncate(end);
+            c.drain(..start);
+        }
+        (channels, native)
     };
-    let native = decoded.sample_rate;
-    let (start, end) = excerpt(path, opts, native, decoded.frames())?;
-    let mut channels = decoded.channels;
-    for c in &mut channels {
-        c.truncate(end);
-        c.drain(..start);
-    }
     // NaN or inf in any channel survives the mixdown, so checking what is kept suffices.
     for c in &channels {
         check_finite(&path.display().to_string(), c)?;

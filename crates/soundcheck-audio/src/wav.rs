@@ -290,8 +290,15 @@ pub(crate) fn open(path: &Path) -> Result<Option<WavFile>> {
     };
     let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let frame_bytes = layout.frame_bytes() as u64;
-    let announced = (layout.data_len / frame_bytes) as usize;
     let available = (file_len.saturating_sub(layout.data_offset) / frame_bytes) as usize;
+    // A WAV written to a pipe (ffmpeg, sox) cannot seek back to fill in its sizes: its data
+    // size says 0xFFFFFFFF, "unknown", and the data runs to the end of the file, as libsndfile
+    // reads it.
+    let announced = if layout.data_len == u64::from(u32::MAX) {
+        available
+    } else {
+        (layout.data_len / frame_bytes) as usize
+    };
     if available < announced {
         return Err(AudioError::Corrupt {
             path: path.to_path_buf(),

@@ -98,3 +98,88 @@ fn a_duration_of_zero_names_the_duration_not_the_offset() {
         .to_string();
     assert!(e.contains("use a smaller offset"), "{e}");
 }
+
+/// A stereo 16-bit WAV of `frames` frames (sample `i` of channel `c` is `i · (c + 1)` mod 2¹⁵)
+/// with the data size field set to `data_size` (`None`: the true size).
+fn stereo_wav(name: &str, frames: usize, data_size: Option<u32>) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("sc-hostile-{name}-{}.wav", std::process::id()));
+    let mut b = Vec::new();
+    let len = (frames * 4) as u32;
+    b.extend(b"RIFF");
+    b.extend(data_size.map_or(36 + len, |_| u32::MAX).to_le_bytes());
+    b.extend(b"WAVEfmt ");
+    b.extend(16u32.to_le_bytes());
+    b.extend(1u16.to_le_bytes());
+    b.extend(2u16.to_le_bytes());
+    b.extend(8000u32.to_le_bytes());
+    b.extend((8000u32 * 4).to_le_bytes());
+    b.extend(4u16.to_le_bytes());
+    b.extend(16u16.to_le_bytes());
+    b.extend(b"data");
+    b.extend(data_size.unwrap_or(len).to_le_bytes());
+    for i in 0..frames {
+        for c in 0..2 {
+            b.extend((((i * (c + 1)) % 32768) as i16).to_le_bytes());
+        }
+    }
+    std::fs::write(&path, b).unwrap();
+    path
+}
+
+#[test]
+fn a_wav_streamed_to_a_pipe_with_unknown_sizes_reads_to_its_end() {
+    // ffmpeg and sox write 0xFFFFFFFF when they cannot seek back to fill in the sizes.
+    let piped = stereo_wav("piped", 1000, Some(u32::MAX));
+    let plain = stereo_wav("plain", 1000, None);
+    let (a, b) = (decode(&piped).unwrap(), decode(&plain).unwrap());
+    assert_eq!(a.frames(), 1000);
+    assert_eq!(a.channels, b.channels);
+    assert_eq!(a.channels[1][3], 6.0 / 32768.0);
+    let mut src = AudioSource::open(&piped).unwrap();
+    assert_eq!(src.frames(), 1000);
+    assert_eq!(
+        src.read(10, 20).unwrap(),
+        b.channels
+            .iter()
+            .map(|c| c[10..20].to_vec())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn an_excerpt_of_a_long_wav_reads_only_its_span() {
+    // Two hours of stereo at 8 kHz announced, the file extended sparsely: reading it whole
+    // would allocate 460 MB; `duration` reads its second.
+    let path = stereo_wav("long", 8000 * 3, None);
+    let frames = 2 * 3600 * 8000u64;
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(44 + 4 * frames).unwrap();
+        f.seek(SeekFrom::Start(4)).unwrap();
+        f.write_all(&(36 + 4 * frames as u32).to_le_bytes())
+            .unwrap();
+        f.seek(SeekFrom::Start(40)).unwrap();
+        f.write_all(&((4 * frames) as u32).to_le_bytes()).unwrap();
+    }
+    let opts = soundcheck_audio::LoadOptions {
+        sr: None,
+        mono: false,
+        offset: 1.0,
+        duration: Some(1.0),
+        ..Default::default()
+    };
+    let a = soundcheck_audio::load(&path, &opts).unwrap();
+    assert_eq!(
+        (a.sample_rate, a.channels.len(), a.channels[0].len()),
+        (8000, 2, 8000)
+    );
+    assert_eq!(a.channels[0][5], (8005 % 32768) as f32 / 32768.0);
+    let mono = soundcheck_audio::load(&path, &soundcheck_audio::LoadOptions { mono: true, ..opts })
+        .unwrap();
+    assert_eq!(
+        mono.channels[0][5],
+        (8005.0f32 / 32768.0 + 16010.0 / 32768.0) / 2.0
+    );
+    std::fs::remove_file(&path).unwrap();
+}
