@@ -391,28 +391,55 @@ fn opt_string_list(
     }
 }
 
-/// Parses a shape list whose entries are positive integers or `null`/`"None"` (unknown).
+/// Parses a shape list whose entries are positive integers or `null`/`"None"` (unknown). A bad
+/// entry is named by its position, with why it cannot be a size.
 pub fn parse_dims(v: &Value, key: &str) -> Result<Vec<Dim>, Diagnosis> {
-    let err = |got: &Value| {
-        invalid(format!(
-            "'{key}' must list positive integers or null for a variable axis"
-        ))
-        .received(got.to_string())
-        .expected("e.g. [513, 25, 1], or [null, 13] (\"None\" in TOML) for a variable length")
-        .cause("the batch axis is not part of the shape: give one example's shape")
-        .fix(format!("write {key} as a list like [513, 25, 1]"))
-    };
-    let items = v.as_array().ok_or_else(|| err(v))?;
+    let items = v.as_array().ok_or_else(|| {
+        invalid(format!("'{key}' must be a list of axis sizes"))
+            .received(v.to_string())
+            .expected("e.g. [513, 25, 1], or [null, 13] (\"None\" in TOML) for a variable length")
+            .cause("a shape is one example's axes, the batch axis left out")
+            .fix(format!("write {key} as a list like [513, 25, 1]"))
+    })?;
     items
         .iter()
-        .map(|x| match x {
-            Value::Null => Ok(None),
-            Value::String(s) if s == "None" => Ok(None),
-            _ => x
-                .as_u64()
-                .filter(|&d| d > 0 && d <= crate::shape::MAX_DIM as u64)
-                .map(|d| Some(d as usize))
-                .ok_or_else(|| err(v)),
+        .enumerate()
+        .map(|(i, x)| {
+            let bad = |why: String, cause: String| {
+                invalid(format!("axis {i} of '{key}' is {x}: {why}"))
+                    .received(v.to_string())
+                    .expected("positive whole sizes, or null (\"None\" in TOML) for a variable axis")
+                    .cause(cause)
+                    .fix(format!(
+                        "write axis {i} as its size, or null if its length varies"
+                    ))
+            };
+            match x {
+                Value::Null => Ok(None),
+                Value::String(s) if s == "None" => Ok(None),
+                _ => match (x.as_u64(), x.as_i64()) {
+                    (Some(0), _) => Err(bad(
+                        "an axis of size 0".into(),
+                        "an axis of size 0 holds no values, so no example could be fed".into(),
+                    )),
+                    (Some(d), _) if d > crate::shape::MAX_DIM as u64 => Err(bad(
+                        format!("above the largest size, {}", crate::shape::MAX_DIM),
+                        "sizes are bounded so that every tensor soundcheck builds fits in memory"
+                            .into(),
+                    )),
+                    (Some(d), _) => Ok(Some(d as usize)),
+                    (None, Some(d)) => Err(bad(
+                        "a size cannot be negative".into(),
+                        format!(
+                            "{d} means \"infer this axis\" in a Reshape or NumPy; an input's axis of unknown length is null (None in Keras)"
+                        ),
+                    )),
+                    _ => Err(bad(
+                        "not a whole number".into(),
+                        "an axis holds a whole number of values".into(),
+                    )),
+                },
+            }
         })
         .collect()
 }
@@ -508,11 +535,38 @@ config = { units = 10, activation = "softmax" }
     }
 
     #[test]
-    fn bad_input_shape_explains_the_batch_axis() {
-        let e = ModelSpec::from_json_str(
-            r#"{"input_shape": [0, 3], "layers": [{"type": "Dense", "units": 1}]}"#,
-        )
-        .unwrap_err();
-        assert!(e.cause.contains("batch axis"));
+    fn a_bad_input_shape_entry_is_named_with_why_it_cannot_be_a_size() {
+        let err = |shape: &str| {
+            ModelSpec::from_json_str(&format!(
+                r#"{{"input_shape": {shape}, "layers": [{{"type": "Dense", "units": 1}}]}}"#
+            ))
+            .unwrap_err()
+        };
+        let e = err("[0, 3]");
+        assert!(
+            e.title.contains("axis 0 of 'input_shape' is 0"),
+            "{}",
+            e.title
+        );
+        let e = err("[13, -1]");
+        assert!(
+            e.title
+                .contains("axis 1 of 'input_shape' is -1: a size cannot be negative"),
+            "{}",
+            e.title
+        );
+        assert!(e.cause.contains("null (None in Keras)"), "{}", e.cause);
+        assert!(e.fix.contains("null if its length varies"), "{}", e.fix);
+        let e = err("[2.5]");
+        assert!(
+            e.title.contains("is 2.5: not a whole number"),
+            "{}",
+            e.title
+        );
+        let e = err("[99999999999]");
+        assert!(e.title.contains("above the largest size"), "{}", e.title);
+        let e = err("13");
+        assert!(e.cause.contains("batch axis left out"), "{}", e.cause);
+        assert_eq!(e.kind, Kind::InvalidSpec);
     }
 }
