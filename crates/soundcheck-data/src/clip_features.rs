@@ -5,7 +5,8 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use soundcheck_audio::{
-    delta, load, melspectrogram, mfcc, power_to_db, LoadOptions, MelConfig, Ref, StftConfig,
+    delta, load, melspectrogram, mfcc, power_to_db, LoadOptions, MelConfig, MelFilterbank, Ref,
+    StftConfig,
 };
 
 use crate::error::{DataError, Result};
@@ -81,6 +82,50 @@ impl ClipFeatures {
             self.n_fft,
             self.hop_length
         )
+    }
+
+    /// Checks the settings before any clip is read, so that a bad one is named once, as a
+    /// setting, rather than as every clip's failure.
+    ///
+    /// # Errors
+    /// The parameter librosa would refuse: the FFT size, the hop, the rate, the mel or MFCC
+    /// count.
+    pub fn validate(&self) -> Result<()> {
+        let stft = StftConfig {
+            n_fft: self.n_fft,
+            hop_length: Some(self.hop_length),
+            ..Default::default()
+        };
+        stft.validate()?;
+        if self.sample_rate == 0 {
+            return Err(soundcheck_audio::AudioError::InvalidParameter {
+                name: "sr",
+                actual: "0".into(),
+                expected: "a positive rate in Hz".into(),
+                hint: "librosa's default is 22050".into(),
+            }
+            .into());
+        }
+        let mel = match self.kind {
+            FeatureKind::Mfcc { .. } => MelConfig::default(),
+            FeatureKind::LogMel { n_mels } => MelConfig {
+                n_mels,
+                ..Default::default()
+            },
+        };
+        MelFilterbank::new(self.sample_rate, self.n_fft, &mel)?;
+        if let FeatureKind::Mfcc { n_mfcc } = self.kind {
+            if n_mfcc == 0 || n_mfcc > mel.n_mels {
+                return Err(soundcheck_audio::AudioError::InvalidParameter {
+                    name: "n_mfcc",
+                    actual: n_mfcc.to_string(),
+                    expected: format!("1 ≤ n_mfcc ≤ n_mels = {}", mel.n_mels),
+                    hint: "librosa's default is 20".into(),
+                }
+                .into());
+            }
+        }
+        Ok(())
     }
 
     /// The features of one clip.

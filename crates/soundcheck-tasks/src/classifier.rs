@@ -196,6 +196,7 @@ pub fn train_classifier(
 ) -> Result<ClassificationTrained> {
     let t0 = Instant::now();
     RunDir::check_new(&opts.out)?;
+    opts.features.validate()?;
     let set = ClassSet::open(&opts.data)?;
     let mut spec = spec.clone();
     if opts.fill_classes {
@@ -339,7 +340,11 @@ impl Classifier {
         };
         let pre = Preprocess::from_json(&record)
             .ok_or_else(|| bad("incomplete preprocessing record".into()))?;
-        // Each of these would otherwise panic or give wrong labels with exit 0.
+        // Each of these would otherwise panic, give wrong labels with exit 0, or blame every
+        // audio file for the record's fault.
+        pre.features
+            .validate()
+            .map_err(|e| bad(format!("its feature settings cannot be used ({e})")))?;
         let features = pre.features.features();
         let units = net
             .model()

@@ -221,6 +221,18 @@ fn the_classification_quickstart_and_its_classifier_run_as_a_library() {
         e.contains("standardisation vectors of 2 and 13 values for 13 features"),
         "{e}"
     );
+    // A damaged feature setting is the record's fault, not every audio file's.
+    let e = refused(&|dir| {
+        let path = dir.join(RunDir::CLASSES);
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        v["features"]["n_fft"] = 0.into();
+        std::fs::write(&path, v.to_string()).unwrap();
+    });
+    assert!(
+        e.contains("classes.json: its feature settings cannot be used") && e.contains("n_fft"),
+        "{e}"
+    );
     let e = refused(&|dir| record(dir, "classes", serde_json::json!(["a", "b"])));
     assert!(e.contains("2 classes for a model with 7 outputs"), "{e}");
     let e = refused(&|dir| {
