@@ -119,6 +119,25 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
     );
     assert!(!d.join("gaps").exists(), "nothing written");
 
+    // A mixture that fails after its folder was made (a rate the resampler refuses: 10000019 Hz
+    // shares no factor with the model's 22050) leaves no folder behind, and no partial WAV.
+    let odd = d.join("odd.wav");
+    soundcheck_audio::write_wav(&odd, &[vec![0.1f32; 1000]], 10_000_019).unwrap();
+    let (code, _, stderr) = run(&[
+        "separate",
+        odd.to_str().unwrap(),
+        "--run",
+        d.join("run").to_str().unwrap(),
+        "-o",
+        d.join("fails").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("10000019"), "{stderr}");
+    assert!(
+        !d.join("fails/odd").exists(),
+        "a failed separation leaves no folder"
+    );
+
     // A directory that is not a separation run is named.
     let (code, _, stderr) = run(&[
         "separate",

@@ -405,10 +405,29 @@ impl Separator {
         png: bool,
         progress: &dyn Progress,
     ) -> Result<SeparatedFile> {
-        let cfg = &self.config;
         let mut src = AudioSource::open(path).map_err(|e| TaskError::file(path, e))?;
-        let rate = src.sample_rate();
+        let created = !dir.exists();
         std::fs::create_dir_all(dir).map_err(|e| TaskError::io(dir, "create the folder", e))?;
+        let outcome = self.separate_into(path, &mut src, dir, png, progress);
+        if outcome.is_err() && created {
+            // The streams removed their partial files; the folder made for them goes too (only
+            // if empty), so a failure leaves nothing that looks like an output.
+            let _ = std::fs::remove_dir(dir);
+        }
+        outcome
+    }
+
+    /// [`Separator::separate_file`] once the input is open and the folder exists.
+    fn separate_into(
+        &self,
+        path: &Path,
+        src: &mut AudioSource,
+        dir: &Path,
+        png: bool,
+        progress: &dyn Progress,
+    ) -> Result<SeparatedFile> {
+        let cfg = &self.config;
+        let rate = src.sample_rate();
         let stream = |name: &str| {
             let out = dir.join(name);
             WavStream::create(&out, src.channels(), rate).map_err(|e| TaskError::file(&out, e))
@@ -425,7 +444,7 @@ impl Separator {
         let mask = cfg
             .separate_stream(
                 &self.net,
-                &mut src,
+                src,
                 &mut target_out,
                 &mut rest_out,
                 chunking,
