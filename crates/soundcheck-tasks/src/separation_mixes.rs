@@ -123,18 +123,22 @@ impl MixDataset {
         })
     }
 
-    /// Reads `n` samples of track `t` from `offset`: its target and its rest, each blended
-    /// from left and right with weight `w` on the left.
-    fn excerpt(&self, t: usize, offset: usize, w: f32) -> Result<(Vec<f32>, Vec<f32>), DataError> {
+    /// Reads one patch's samples of track `t` from `offset` and blends left and right (weight
+    /// `w` on the left) of its target (`column` 0) or its rest (`column` 2).
+    fn excerpt(
+        &self,
+        t: usize,
+        offset: usize,
+        w: f32,
+        column: usize,
+    ) -> Result<Vec<f32>, DataError> {
         let n = self.cfg.patch_samples();
         let mut rows = vec![0f32; n * COLUMNS];
         self.tracks[t].read_rows(offset, &mut rows)?;
-        let blend = |c: usize| -> Vec<f32> {
-            rows.chunks_exact(COLUMNS)
-                .map(|r| w * r[c] + (1.0 - w) * r[c + 1])
-                .collect()
-        };
-        Ok((blend(0), blend(2)))
+        Ok(rows
+            .chunks_exact(COLUMNS)
+            .map(|r| w * r[column] + (1.0 - w) * r[column + 1])
+            .collect())
     }
 }
 
@@ -175,8 +179,8 @@ impl Dataset for MixDataset {
         let mut gain = || (GAIN.0 + (GAIN.1 - GAIN.0) * rng.uniform()) as f32;
         let (gt, gr) = (gain(), gain());
         let w = rng.uniform() as f32;
-        let (voice, _) = self.excerpt(a, oa, w)?;
-        let (_, rest) = self.excerpt(b, ob, w)?;
+        let voice = self.excerpt(a, oa, w, 0)?;
+        let rest = self.excerpt(b, ob, w, 2)?;
         let tgt: Vec<f32> = voice.iter().map(|v| gt * v).collect();
         let mix: Vec<f32> = tgt.iter().zip(&rest).map(|(v, r)| v + gr * r).collect();
         let cfg = StftConfig {
