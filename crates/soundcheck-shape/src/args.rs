@@ -179,11 +179,15 @@ impl Args {
             return Ok(vec![(x, x); n]);
         }
         let items = v.as_array().ok_or_else(err)?;
-        if n == 1 && items.len() == 2 && items.iter().all(|x| x.is_u64()) {
-            return Ok(vec![(
-                nonneg(&items[0]).unwrap_or(0),
-                nonneg(&items[1]).unwrap_or(0),
-            )]);
+        if n == 1 {
+            // A 1-D layer takes one (before, after) pair, not a tuple of pairs.
+            return match items.as_slice() {
+                [a, b] => Ok(vec![(
+                    nonneg(a).ok_or_else(err)?,
+                    nonneg(b).ok_or_else(err)?,
+                )]),
+                _ => Err(err()),
+            };
         }
         if items.len() != n {
             return Err(err());
@@ -236,37 +240,96 @@ impl Args {
         items.iter().map(|x| x.as_i64().ok_or_else(err)).collect()
     }
 
-    /// A boolean, or `default` when absent.
+    /// A flag, or `default` when absent. Keras reads flags by Python truth: null and 0 are
+    /// false, other numbers true. Of strings only "true" is taken: Keras would read any
+    /// non-empty string, "false" included, as true, which is never what a spec means.
     pub fn bool(&mut self, key: &str, default: bool) -> Result<bool, Diagnosis> {
-        match self.take(key) {
-            None => Ok(default),
-            Some(v) => v
-                .as_bool()
-                .ok_or_else(|| self.error(key, "true or false", &v)),
+        let v = match self.take_raw(key) {
+            None => return Ok(default),
+            Some(v) => v,
+        };
+        match &v {
+            Value::Null => Ok(false),
+            Value::Bool(b) => Ok(*b),
+            Value::Number(n) => Ok(n.as_f64().is_some_and(|x| x != 0.0)),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+            _ => {
+                let mut d = self.error(key, "true or false", &v);
+                if v.is_string() {
+                    d.cause = format!(
+                        "Keras reads every non-empty string as True, so {v} would silently mean true"
+                    );
+                    d.fix = format!("write {key} = true or {key} = false, without quotes");
+                }
+                Err(d)
+            }
         }
     }
 
-    /// A number, or `default` when absent.
+    /// A number, or `default` when absent. An explicit null is refused: Keras turns these
+    /// arguments into floats (`float(None)` raises) or computes with them.
     pub fn float(&mut self, key: &str, default: f64) -> Result<f64, Diagnosis> {
-        match self.take(key) {
+        match self.take_raw(key) {
             None => Ok(default),
             Some(v) => v.as_f64().ok_or_else(|| self.error(key, "a number", &v)),
         }
     }
 
-    /// A number Keras requires (Dropout's `rate`, GaussianNoise's `stddev`).
-    pub fn required_float(&mut self, key: &str) -> Result<f64, Diagnosis> {
-        let v = self.take(key);
-        let v = self.required(key, "a number", v)?;
-        v.as_f64().ok_or_else(|| self.error(key, "a number", &v))
+    /// A number of at least 0, or `default` when absent (ReLU's slope and threshold).
+    pub fn non_negative(&mut self, key: &str, default: f64) -> Result<f64, Diagnosis> {
+        self.bounded(key, Some(default), 0.0, f64::INFINITY, "a number ≥ 0")
     }
 
-    /// One of `options`, compared case-insensitively as Keras does; returns the canonical spelling.
+    /// A required number in [0, 1]: Dropout's `rate`, GaussianNoise's `stddev`.
+    pub fn fraction(&mut self, key: &str) -> Result<f64, Diagnosis> {
+        self.bounded(key, None, 0.0, 1.0, "a number between 0 and 1")
+    }
+
+    fn bounded(
+        &mut self,
+        key: &str,
+        default: Option<f64>,
+        lo: f64,
+        hi: f64,
+        expected: &str,
+    ) -> Result<f64, Diagnosis> {
+        let v = match self.take_raw(key) {
+            None => return self.required(key, expected, default),
+            Some(v) => v,
+        };
+        v.as_f64()
+            .filter(|x| (lo..=hi).contains(x))
+            .ok_or_else(|| self.error(key, expected, &v))
+    }
+
+    /// One of `options`, compared case-insensitively as Keras does for padding and data
+    /// formats of convolutions; returns the canonical spelling.
     pub fn choice(
         &mut self,
         key: &str,
         options: &[&'static str],
         default: &'static str,
+    ) -> Result<&'static str, Diagnosis> {
+        self.pick(key, options, default, str::eq_ignore_ascii_case)
+    }
+
+    /// One of `options`, spelled exactly (pooling's `padding`: Keras passes it on unchanged
+    /// and the backend knows only the lower-case names).
+    pub fn exact_choice(
+        &mut self,
+        key: &str,
+        options: &[&'static str],
+        default: &'static str,
+    ) -> Result<&'static str, Diagnosis> {
+        self.pick(key, options, default, |a, b| a == b)
+    }
+
+    fn pick(
+        &mut self,
+        key: &str,
+        options: &[&'static str],
+        default: &'static str,
+        same: impl Fn(&str, &str) -> bool,
     ) -> Result<&'static str, Diagnosis> {
         let v = match self.take(key) {
             None => return Ok(default),
@@ -280,17 +343,18 @@ impl Args {
         let s = v
             .as_str()
             .ok_or_else(|| self.error(key, &format!("one of {expected}"), &v))?;
-        options
-            .iter()
-            .find(|o| o.eq_ignore_ascii_case(s))
-            .copied()
-            .ok_or_else(|| {
-                let mut d = self.error(key, &format!("one of {expected}"), &v);
-                if let Some(c) = closest(s, options.iter().copied()) {
-                    d.fix = format!("did you mean '{c}'? Set '{key}' to one of {expected}");
-                }
-                d
-            })
+        options.iter().find(|o| same(o, s)).copied().ok_or_else(|| {
+            let mut d = self.error(key, &format!("one of {expected}"), &v);
+            let near = options
+                .iter()
+                .find(|o| o.eq_ignore_ascii_case(s))
+                .copied()
+                .or_else(|| closest(s, options.iter().copied()));
+            if let Some(c) = near {
+                d.fix = format!("did you mean '{c}'? Set '{key}' to one of {expected}");
+            }
+            d
+        })
     }
 
     /// Rejects any argument that was neither read nor listed in `ignored` (arguments that do not

@@ -6,11 +6,14 @@
 use serde_json::Value;
 use soundcheck_shape::{keras, summary::summary, Kind, Model, ModelSpec};
 
-fn generated() -> Vec<Value> {
-    include_str!("fixtures/keras_generated.jsonl")
-        .lines()
+fn jsonl(text: &str) -> Vec<Value> {
+    text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+fn generated() -> Vec<Value> {
+    jsonl(include_str!("fixtures/keras_generated.jsonl"))
 }
 
 /// The kinds that explain each Keras error message.
@@ -54,14 +57,43 @@ const KNOWN_GAPS: &[(&str, &str)] = &[(
 fn generated_suite_matches_keras() {
     let cases = generated();
     assert!(cases.len() >= 300, "{} cases", cases.len());
+    let (ok, rejected) = compare_with_keras(&cases, &[]);
+    assert!(
+        ok >= 200 && rejected >= 40,
+        "{ok} accepted, {rejected} rejected"
+    );
+}
+
+/// Every shape-relevant argument of every layer class with the values users get wrong, as
+/// `tools/fixtures/keras_arguments.py` recorded Keras taking or refusing them.
+#[test]
+fn argument_rules_match_keras() {
+    let cases = jsonl(include_str!("fixtures/keras_arguments.jsonl"));
+    const BATCH_AXIS: &str = "Concatenate along the batch axis: Keras builds it, but the output holds more examples than the input";
+    let refused = [
+        ("concatenate-677", BATCH_AXIS),
+        ("concatenate-678", BATCH_AXIS),
+    ];
+    let (ok, rejected) = compare_with_keras(&cases, &refused);
+    assert!(
+        ok >= 250 && rejected >= 250,
+        "{ok} accepted, {rejected} rejected"
+    );
+}
+
+/// Checks each case as Keras did: the same shapes and parameter counts where Keras builds and
+/// runs the model, a diagnosis of a matching kind where it fails. `refused` names the cases
+/// soundcheck refuses on purpose although Keras builds them, each with the reason.
+/// Returns (accepted, rejected).
+fn compare_with_keras(cases: &[Value], refused: &[(&str, &str)]) -> (usize, usize) {
     let (mut ok, mut rejected, mut zero) = (0, 0, 0);
     let mut failures = Vec::new();
-    for c in &cases {
+    for c in cases {
         let id = c["id"].as_str().unwrap();
         let e = &c["expected"];
-        let spec = ModelSpec::from_value(&c["model"])
-            .unwrap_or_else(|d| panic!("{id}: spec unreadable: {d}"));
-        let outcome = Model::from_spec(&spec).map(|m| m.check());
+        let outcome = ModelSpec::from_value(&c["model"])
+            .and_then(|spec| Model::from_spec(&spec))
+            .map(|m| m.check());
         // Keras's symbolic shape can disagree with what its call returns (e.g.
         // TimeDistributed(GlobalAveragePooling1D) over (T, F)): such a model is broken, and
         // soundcheck must reject it.
@@ -81,6 +113,21 @@ fn generated_suite_matches_keras() {
         };
         let keras_ok = e["ok"] == true && symbolic_matches_call;
         let zero_length = e["zero_length"] == true;
+        if let Some((_, why)) = refused.iter().find(|(r, _)| *r == id) {
+            let refusal = match &outcome {
+                Ok(report) => report.error.as_ref(),
+                Err(d) => Some(d),
+            };
+            assert!(
+                keras_ok,
+                "{id} is listed as refused ({why}) but Keras fails too"
+            );
+            match refusal {
+                Some(d) if !d.fix.is_empty() => rejected += 1,
+                _ => failures.push(format!("{id}: should be refused ({why})")),
+            }
+            continue;
+        }
         match (&outcome, keras_ok && !zero_length) {
             (Ok(report), true) => {
                 if let Some(err) = &report.error {
@@ -161,10 +208,7 @@ fn generated_suite_matches_keras() {
         failures.len(),
         failures.join("\n")
     );
-    assert!(
-        ok >= 200 && rejected >= 40,
-        "{ok} accepted, {rejected} rejected"
-    );
+    (ok, rejected)
 }
 
 fn fixture(name: &str) -> String {

@@ -5,8 +5,10 @@ use std::fmt;
 
 use serde_json::Value;
 
+use super::{Ctx, Output};
 use crate::args::Args;
-use crate::diagnosis::{closest, Diagnosis};
+use crate::diagnosis::{closest, Diagnosis, Kind};
+use crate::shape::Shape;
 
 macro_rules! functions {
     ($($name:literal => $variant:ident),* $(,)?) => {
@@ -81,14 +83,13 @@ const ALIASES: &[(&str, Function)] = &[
 ];
 
 impl Function {
-    /// Looks an identifier up as Keras spells it, aliases included (case-insensitive, as
-    /// soundcheck has always read specs).
+    /// Looks an identifier up as Keras spells it, aliases included. Case counts, as in
+    /// `keras.activations.get`: `"ReLU"` is refused there.
     pub fn lookup(name: &str) -> Option<Function> {
-        let lower = name.to_lowercase();
-        Function::canonical(&lower).or_else(|| {
+        Function::canonical(name).or_else(|| {
             ALIASES
                 .iter()
-                .find(|(alias, _)| *alias == lower)
+                .find(|(alias, _)| *alias == name)
                 .map(|&(_, f)| f)
         })
     }
@@ -166,44 +167,53 @@ impl Activation {
         }
         let mut d = a.error(key, "a Keras activation name such as 'relu'", &v);
         let known = Function::all_names().collect::<Vec<_>>().join(", ");
-        d.fix = match name.and_then(|s| closest(s, Function::all_names())) {
-            Some(c) => format!("did you mean '{c}'? Known activations: {known}"),
-            None => format!("use one of: {known}"),
-        };
+        let lower = name
+            .map(str::to_lowercase)
+            .filter(|l| Function::lookup(l).is_some());
+        if let Some(c) = lower {
+            d.cause = format!(
+                "Keras's activation identifiers are lower case: it refuses {v} (\"Could not interpret activation function identifier\")"
+            );
+            d.fix = format!("write '{c}'");
+        } else {
+            d.fix = match name.and_then(|s| closest(s, Function::all_names())) {
+                Some(c) => format!("did you mean '{c}'? Known activations: {known}"),
+                None => format!("use one of: {known}"),
+            };
+        }
         Err(d)
     }
 
     /// Parses the layers that only apply an activation, by Keras class name.
     pub fn layer(type_name: &str, a: &mut Args) -> Result<Activation, Diagnosis> {
-        let number = |a: &mut Args, key: &str, default: f64| -> Result<f32, Diagnosis> {
-            Ok(a.float(key, default)? as f32)
-        };
         let layer = match type_name {
             "Activation" => Activation::argument(a, "activation")?,
+            // Keras refuses a negative cap, slope or threshold, and a null slope or threshold.
             "ReLU" => {
                 let max_value = match a.take("max_value") {
                     None => None,
                     Some(v) => Some(
                         v.as_f64()
-                            .ok_or_else(|| a.error("max_value", "a number or null", &v))?
+                            .filter(|&m| m >= 0.0)
+                            .ok_or_else(|| a.error("max_value", "a number ≥ 0 or null", &v))?
                             as f32,
                     ),
                 };
                 Activation::Relu {
                     max_value,
-                    negative_slope: number(a, "negative_slope", 0.0)?,
-                    threshold: number(a, "threshold", 0.0)?,
+                    negative_slope: a.non_negative("negative_slope", 0.0)? as f32,
+                    threshold: a.non_negative("threshold", 0.0)? as f32,
                 }
             }
             // Keras 3 still takes Keras 2's `alpha` for the slope, with a deprecation warning.
             "LeakyReLU" => {
-                let legacy = number(a, "alpha", 0.3)?;
+                let legacy = a.non_negative("alpha", 0.3)?;
                 Activation::LeakyRelu {
-                    negative_slope: number(a, "negative_slope", legacy as f64)?,
+                    negative_slope: a.non_negative("negative_slope", legacy)? as f32,
                 }
             }
             "ELU" => Activation::Elu {
-                alpha: number(a, "alpha", 1.0)?,
+                alpha: a.float("alpha", 1.0)? as f32,
             },
             _ => Activation::Softmax {
                 axes: a.int_list("axis", &[-1])?,
@@ -211,6 +221,29 @@ impl Activation {
         };
         a.finish(&[])?;
         Ok(layer)
+    }
+}
+
+impl Activation {
+    /// # Shapes
+    /// - input: any shape
+    /// - output: the same; Softmax's axes must exist (Keras numbering, batch 0)
+    pub fn infer(&self, ctx: &Ctx, x: &Shape) -> Result<Output, Diagnosis> {
+        if let Activation::Softmax { axes } = self {
+            let ndim = x.ndim() as i64;
+            if let Some(&bad) = axes.iter().find(|&&a| a < -ndim || a >= ndim) {
+                return Err(ctx
+                    .diag(
+                        Kind::InvalidSpec,
+                        format!("Softmax axis {bad} does not exist for inputs of ndim={ndim}"),
+                    )
+                    .received(x.to_string())
+                    .expected(format!("axes between -{ndim} and {}", ndim - 1))
+                    .cause("Keras fails when the layer is called")
+                    .fix("normalise over the class axis, usually the last: axis=-1"));
+            }
+        }
+        Ok(Output::new(x.clone(), 0))
     }
 }
 
@@ -306,5 +339,18 @@ mod tests {
             }
         );
         assert!(layer("ELU", json!({"alpha": "x"})).is_err());
+        assert!(layer("LeakyReLU", json!({"negative_slope": -0.1})).is_err());
+        assert!(layer("ReLU", json!({"threshold": null})).is_err());
+    }
+
+    #[test]
+    fn identifiers_are_case_sensitive_as_in_keras() {
+        let e = Activation::argument(&mut args(json!({"activation": "ReLU"})), "activation")
+            .unwrap_err();
+        assert_eq!(e.fix, "write 'relu'");
+        assert!(e.cause.contains("lower case"), "{}", e.cause);
+        let e = Activation::argument(&mut args(json!({"activation": "Swish"})), "activation")
+            .unwrap_err();
+        assert_eq!(e.fix, "write 'swish'");
     }
 }

@@ -99,7 +99,19 @@ impl Merge {
         } else {
             self.axis
         };
-        if a <= 0 || a >= ndim {
+        if a == 0 {
+            // Keras builds this, but the output's batch no longer matches the input's.
+            return Err(ctx
+                .diag(
+                    Kind::InvalidSpec,
+                    format!("Concatenate axis {} is the batch axis", self.axis),
+                )
+                .received(list_inputs(ctx, inputs))
+                .expected(format!("an axis between 1 and {} (or -1)", ndim - 1))
+                .cause("Keras builds it, but the output then holds more examples than the input: predictions no longer line up with examples and fit's labels cannot match")
+                .fix("concatenate along a non-batch axis, usually the channels: axis=-1"));
+        }
+        if a < 0 || a >= ndim {
             return Err(ctx
                 .diag(
                     Kind::InvalidSpec,

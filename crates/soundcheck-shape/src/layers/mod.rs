@@ -281,9 +281,8 @@ impl LayerDef {
         }
         let x = &inputs[0];
         match &self.layer {
-            Layer::Activation(_) | Layer::Noise(_) | Layer::Masking { .. } => {
-                Ok(Output::new(x.clone(), 0))
-            }
+            Layer::Activation(a) => a.infer(ctx, x),
+            Layer::Noise(_) | Layer::Masking { .. } => Ok(Output::new(x.clone(), 0)),
             Layer::Dense(d) => d.infer(ctx, x),
             Layer::Embedding(e) => Ok(e.infer(x)),
             Layer::Flatten => Ok(Output::new(reshaping::flatten(x), 0)),

@@ -42,7 +42,8 @@ impl Noise {
         "GaussianDropout",
     ];
 
-    /// Keras requires `rate` (`stddev` for GaussianNoise): a layer without it is refused.
+    /// Keras requires `rate` (`stddev` for GaussianNoise), between 0 and 1 (the bound holds
+    /// for `stddev` too): a layer without it, or out of range, is refused.
     pub fn parse(
         type_name: &str,
         a: &mut Args,
@@ -50,16 +51,16 @@ impl Noise {
     ) -> Result<Noise, Diagnosis> {
         let noise = match type_name {
             "GaussianNoise" => Noise::Gaussian {
-                stddev: a.required_float("stddev")? as f32,
+                stddev: a.fraction("stddev")? as f32,
             },
             "GaussianDropout" => Noise::GaussianDropout {
-                rate: a.required_float("rate")? as f32,
+                rate: a.fraction("rate")? as f32,
             },
             "Dropout" => Noise::Dropout {
-                rate: a.required_float("rate")? as f32,
+                rate: a.fraction("rate")? as f32,
             },
             _ => Noise::SpatialDropout {
-                rate: a.required_float("rate")? as f32,
+                rate: a.fraction("rate")? as f32,
                 data_format: DataFormat::parse(a.choice(
                     "data_format",
                     &DataFormat::NAMES,

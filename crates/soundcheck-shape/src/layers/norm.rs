@@ -124,7 +124,14 @@ impl LayerNorm {
         let center = a.bool("center", true)?;
         let scale = a.bool("scale", true)?;
         let rms_scaling = a.bool("rms_scaling", false)?;
-        let epsilon = a.float("epsilon", 1e-3)? as f32;
+        // Keras hands a null epsilon to ops.layer_normalization, which uses backend.epsilon().
+        let epsilon = match a.take_raw("epsilon") {
+            Some(serde_json::Value::Null) => 1e-7,
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| a.error("epsilon", "a number", &v))? as f32,
+            None => 1e-3,
+        };
         a.finish(GAMMA_BETA_ARGS)?;
         Ok(LayerNorm {
             axes,

@@ -53,11 +53,13 @@ impl Pool {
     /// Parses the arguments of pooling class `type_name`.
     pub fn parse(type_name: &str, a: &mut Args, default_df: DataFormat) -> Result<Pool, Diagnosis> {
         let (op, rank) = Pool::kind_of(type_name).expect("dispatched on a pooling class");
-        let pool = a.tuple("pool_size", rank, Some(2))?;
+        // Keras 3's AveragePooling has no default pool_size; MaxPooling's is 2.
+        let default_pool = (op == PoolOp::Max).then_some(2);
+        let pool = a.tuple("pool_size", rank, default_pool)?;
         let strides = a
             .opt_tuple("strides", rank)?
             .unwrap_or_else(|| pool.clone());
-        let same = a.choice("padding", &["valid", "same"], "valid")? == "same";
+        let same = a.exact_choice("padding", &["valid", "same"], "valid")? == "same";
         let data_format = data_format(a, default_df)?;
         a.finish(&[])?;
         Ok(Pool {

@@ -62,6 +62,8 @@ impl SpatialEdit {
     ) -> Result<SpatialEdit, Diagnosis> {
         let (op, rank) = SpatialEdit::kind_of_op(type_name).expect("dispatched on a spatial class");
         let edit = match op {
+            // Keras's UpSampling1D takes one integer, not a tuple.
+            Op::UpSample if rank == 1 => Edit::UpSample(vec![a.positive("size", Some(2))?]),
             Op::UpSample => Edit::UpSample(a.tuple("size", rank, Some(2))?),
             Op::Pad => Edit::Pad(a.pairs("padding", rank, 1)?),
             Op::Crop => Edit::Crop(a.pairs("cropping", rank, if rank == 1 { 1 } else { 0 })?),
