@@ -48,6 +48,8 @@ struct Outcome {
     error: Option<Diagnosis>,
     predict: Option<Value>,
     min_input: Option<Value>,
+    /// The spec declares no input shape and the fed array's shape built it (Keras's deferred build).
+    built_from_feed: bool,
 }
 
 fn analyse(a: &CheckArgs) -> Outcome {
@@ -57,6 +59,7 @@ fn analyse(a: &CheckArgs) -> Outcome {
         error: None,
         predict: None,
         min_input: None,
+        built_from_feed: false,
     };
     let spec = match load_spec(&a.model) {
         Ok(s) => s,
@@ -65,8 +68,15 @@ fn analyse(a: &CheckArgs) -> Outcome {
             return out;
         }
     };
-    let model = match Model::from_spec(&spec) {
-        Ok(m) => m,
+    let built = match feed_shape(a).ok().flatten() {
+        Some(feed) => Model::from_spec_on_feed(&spec, &feed),
+        None => Model::from_spec(&spec).map(|m| (m, false)),
+    };
+    let model = match built {
+        Ok((m, from_feed)) => {
+            out.built_from_feed = from_feed;
+            m
+        }
         Err(mut e) => {
             if e.layer.is_none() {
                 e.title = format!("{}: {}", a.model.display(), e.title);
@@ -186,10 +196,16 @@ fn print_json(o: &Outcome) {
     if let Some(m) = &o.min_input {
         v["min_input"] = m.clone();
     }
+    if o.built_from_feed {
+        v["built_from_feed"] = json!(true);
+    }
     outln!("{v}");
 }
 
 fn print_text(o: &Outcome) {
+    if o.built_from_feed {
+        outln!("The spec declares no input shape: built on the fed array's shape, as Keras builds on its first batch.");
+    }
     if let (Some(m), Some(r)) = (&o.model, &o.report) {
         if !r.layers.is_empty() || r.ok() {
             if !r.ok() {

@@ -162,6 +162,20 @@ fn unusable_files_exit_2_and_name_the_file() {
         assert!(out.contains("error[invalid_spec]"), "{out}");
         assert!(out.contains(needle), "{path}: {out}");
     }
+    // Keras's deferred build: the fed array's shape builds a spec that declares none.
+    let (code, out, _) = run(&["check", no_input.to_str().unwrap(), "--feed", "32,13"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("built on the fed array's shape"), "{out}");
+    let (code, v) = json_of(&[
+        "check",
+        no_input.to_str().unwrap(),
+        "--feed",
+        "32,13",
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(v["built_from_feed"], true);
+    assert_eq!(v["predict_output_shapes"], serde_json::json!([[32, 3]]));
     let (code, v) = json_of(&["check", empty.to_str().unwrap(), "--json"]);
     assert_eq!(code, 2);
     assert_eq!(v["error"]["kind"], "invalid_spec");

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::diagnosis::{Diagnosis, Kind};
-use crate::spec::{dims_to_value, Api, DataFormat, LayerSpec, ModelSpec};
+use crate::spec::{dims_to_value, parse_dims, strip_batch, Api, DataFormat, LayerSpec, ModelSpec};
 
 fn invalid(title: impl Into<String>) -> Diagnosis {
     Diagnosis::new(Kind::InvalidSpec, title)
@@ -88,6 +88,7 @@ pub fn from_keras(v: &Value) -> Result<ModelSpec, Diagnosis> {
         .as_array()
         .ok_or_else(|| invalid("the Keras config has no layer list"))?;
     let mut layers = Vec::new();
+    let mut input_shape = None;
     for (i, kl) in klayers.iter().enumerate() {
         let type_name = kl
             .get("class_name")
@@ -132,10 +133,16 @@ pub fn from_keras(v: &Value) -> Result<ModelSpec, Diagnosis> {
         } else {
             clean_config(&cfg)
         };
-        // Sequential configs without an InputLayer keep the input shape in build_config.
+        // Sequential configs without an InputLayer keep the input shape in build_config
+        // (Keras 3) or in the first layer's batch_input_shape (Keras 2).
         if i == 0 && type_name != "InputLayer" {
-            if let Some(s) = kl.get("build_config").and_then(|b| b.get("input_shape")) {
-                config.insert("batch_input_shape".into(), s.clone());
+            let legacy = config.remove("batch_input_shape");
+            if let Some(s) = kl
+                .get("build_config")
+                .and_then(|b| b.get("input_shape"))
+                .or(legacy.as_ref())
+            {
+                input_shape = Some(parse_dims(&strip_batch(s), "input_shape")?);
             }
         }
         layers.push(LayerSpec {
@@ -175,7 +182,7 @@ pub fn from_keras(v: &Value) -> Result<ModelSpec, Diagnosis> {
             .map(str::to_string),
         api: Some(api),
         data_format: DataFormat::ChannelsLast,
-        input_shape: None,
+        input_shape,
         input_dtype: None,
         loss,
         layers,

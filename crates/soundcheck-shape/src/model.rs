@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::diagnosis::{closest, Diagnosis, Kind};
 use crate::layers::{self, Ctx, Layer, LayerDef};
 use crate::shape::{Dim, Shape, MAX_DIM, RANKS};
-use crate::spec::{parse_dims, Api, DataFormat, LayerSpec, ModelSpec, INPUT};
+use crate::spec::{parse_dims, strip_batch, Api, DataFormat, LayerSpec, ModelSpec, INPUT};
 
 /// One model input.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,25 +133,16 @@ impl AutoNames {
     }
 }
 
-/// The model's inputs: `input_shape`, Input layers, or the first layer's `input_shape`.
+/// The model's inputs: `input_shape`, Input layers, or the first layer's `input_shape`, with
+/// Keras 3's rules where a shape is declared twice (`tools/fixtures` probe, Keras 3.15.1): an
+/// Input layer wins over a first layer's `input_shape`; two declarations on one layer, a
+/// second Input layer in a chain, and `batch_input_shape` on a layer are refused.
 fn input_nodes(spec: &ModelSpec, auto: &mut AutoNames) -> Result<Vec<InputNode>, Diagnosis> {
     let mut inputs: Vec<InputNode> = Vec::new();
-    if let Some(s) = &spec.input_shape {
-        inputs.push(InputNode {
-            name: "input_layer".into(),
-            shape: Shape(s.clone()),
-            explicit: false,
-        });
-    }
     for (idx, ls) in spec.layers.iter().enumerate() {
+        declared_once(ls, idx)?;
         if !is_input_type(&ls.type_name) {
             continue;
-        }
-        if spec.input_shape.is_some() {
-            return Err(
-                invalid("the input shape is given twice: input_shape and an Input layer")
-                    .fix("keep one: remove input_shape at the top, or the Input layer"),
-            );
         }
         let shape = shape_from_config(ls)?.ok_or_else(|| {
             invalid(format!("Input layer layers[{idx}] has no shape"))
@@ -163,17 +154,49 @@ fn input_nodes(spec: &ModelSpec, auto: &mut AutoNames) -> Result<Vec<InputNode>,
             explicit: true,
         });
     }
+    let chain = spec.api == Some(Api::Sequential) || spec.layers.iter().all(|l| l.inputs.is_none());
+    if chain && inputs.len() > 1 {
+        return Err(invalid(format!(
+            "the model has {} Input layers but is a chain of layers",
+            inputs.len()
+        ))
+        .received(inputs.iter().map(|i| format!("'{}' {}", i.name, i.shape)).collect::<Vec<_>>().join(", "))
+        .expected("one Input layer, or 'inputs' naming which layer reads which input")
+        .cause("Keras's Sequential refuses a second Input layer (\"You cannot add a different Input layer to it\")")
+        .fix("remove the extra Input layer; for a model with several inputs, give each layer its 'inputs'"));
+    }
+    if let Some(s) = &spec.input_shape {
+        match inputs.as_slice() {
+            [] => inputs.push(InputNode {
+                name: "input_layer".into(),
+                shape: Shape(s.clone()),
+                explicit: false,
+            }),
+            [only] if only.shape.dims() == s.as_slice() => {}
+            _ => {
+                return Err(invalid(
+                    "the input shape is given twice: input_shape and an Input layer",
+                )
+                .received(format!(
+                    "input_shape {} and {}",
+                    Shape(s.clone()),
+                    inputs
+                        .iter()
+                        .map(|i| format!("'{}' {}", i.name, i.shape))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .fix("keep one: remove input_shape at the top, or the Input layer"))
+            }
+        }
+    }
     if inputs.is_empty() {
         let first = spec.layers.iter().find(|l| !is_input_type(&l.type_name));
         let shape = match first {
             Some(l) => shape_from_config(l)?,
             None => None,
         }
-        .ok_or_else(|| {
-            invalid("the model has no input shape")
-                .cause("soundcheck needs one example's shape to infer the others")
-                .fix("add input_shape = [...] at the top of the spec (batch axis excluded), or an Input layer first")
-        })?;
+        .ok_or_else(|| unbuilt(spec))?;
         inputs.push(InputNode {
             name: "input_layer".into(),
             shape: Shape(shape),
@@ -181,6 +204,85 @@ fn input_nodes(spec: &ModelSpec, auto: &mut AutoNames) -> Result<Vec<InputNode>,
         });
     }
     Ok(inputs)
+}
+
+/// The diagnosis of a spec that declares no input: Keras builds such a model on its first
+/// batch. Says which ranks the layers accept, found by checking the spec on probe shapes.
+fn unbuilt(spec: &ModelSpec) -> Diagnosis {
+    let fits = |dims: Vec<Dim>| {
+        let mut probe = spec.clone();
+        probe.input_shape = Some(dims);
+        Model::from_spec(&probe).is_ok_and(|m| m.check().ok())
+    };
+    let mut accepted = Vec::new();
+    let mut any_last = true;
+    for rank in 1..=4 {
+        // Large enough for a deep pooling stack, small enough that Flatten stays in int32.
+        let side = if rank <= 3 { 256 } else { 64 };
+        if fits(vec![Some(side); rank]) {
+            accepted.push(format!("ndim {}", rank + 1));
+            any_last &= [1, 2, 3, 13].iter().all(|&last| {
+                let mut dims = vec![Some(side); rank];
+                dims[rank - 1] = Some(last);
+                fits(dims)
+            });
+        }
+    }
+    let mut d = invalid("the model has no input shape: Keras builds it on the first batch")
+        .cause("no input_shape, Input layer or first-layer input_shape is given; Keras builds a model like this from the first array it is called on, so its shapes exist only then")
+        .fix("check it against your data with --feed (e.g. --feed 32,100,13) or --data x.npy, or declare input_shape = [...] at the top of the spec (batch axis excluded)");
+    if !accepted.is_empty() {
+        let last = if any_last {
+            ", any size on the last axis"
+        } else {
+            ""
+        };
+        d = d.expected(format!(
+            "its layers accept arrays of {} (batch axis included){last}",
+            accepted.join(" or ")
+        ));
+    }
+    d
+}
+
+/// Refuses the declarations Keras 3 refuses on one layer: two shapes on an Input layer, and
+/// on other layers `batch_input_shape`/`batch_shape` (Keras 2 only) or `input_dim` with
+/// `input_shape`.
+fn declared_once(ls: &LayerSpec, idx: usize) -> Result<(), Diagnosis> {
+    let name = ls.name.clone().unwrap_or_else(|| format!("layers[{idx}]"));
+    let keys = |list: &[&'static str]| -> Vec<&'static str> {
+        list.iter()
+            .copied()
+            .filter(|k| ls.config.contains_key(*k))
+            .collect()
+    };
+    if is_input_type(&ls.type_name) {
+        let given = keys(&["shape", "input_shape", "batch_shape", "batch_input_shape"]);
+        if given.len() > 1 {
+            return Err(invalid(format!("Input layer '{name}' is given its shape twice"))
+                .at(&name, &ls.type_name)
+                .received(given.join(" and "))
+                .expected("one of shape, batch_shape")
+                .cause("Keras refuses it: \"You cannot pass both `shape` and `batch_shape` at the same time\"")
+                .fix(format!("keep only shape = [..] (batch axis excluded); remove {}", given[1..].join(", "))));
+        }
+        return Ok(());
+    }
+    let batch = keys(&["batch_input_shape", "batch_shape"]);
+    if let Some(k) = batch.first() {
+        return Err(invalid(format!("layer '{name}' has '{k}', which Keras 3 removed"))
+            .at(&name, &ls.type_name)
+            .received(format!("{k} = {}", ls.config[*k]))
+            .cause(format!("Keras 3 refuses it: \"Unrecognized keyword arguments passed to {}\"", ls.type_name))
+            .fix("write input_shape = [..] at the top of the spec without the batch axis, or an InputLayer with batch_shape first"));
+    }
+    if keys(&["input_dim", "input_shape"]).len() == 2 && ls.type_name != "Embedding" {
+        return Err(invalid(format!("layer '{name}' is given its input twice: input_dim and input_shape"))
+            .at(&name, &ls.type_name)
+            .cause(format!("Keras refuses it: \"Unrecognized keyword arguments passed to {}: {{'input_shape': ...}}\"", ls.type_name))
+            .fix("keep one: input_shape = [..] (batch axis excluded)"));
+    }
+    Ok(())
 }
 
 /// Every layer but the inputs, parsed, named (after `names`, which it extends) and wired.
@@ -254,6 +356,16 @@ fn layer_nodes(
     Ok(nodes)
 }
 
+/// Whether nothing in the spec declares the input shape.
+fn is_unbuilt(spec: &ModelSpec) -> bool {
+    spec.input_shape.is_none()
+        && !spec.layers.iter().any(|l| is_input_type(&l.type_name))
+        && spec
+            .layers
+            .first()
+            .is_some_and(|l| shape_from_config(l).is_ok_and(|s| s.is_none()))
+}
+
 fn is_input_type(t: &str) -> bool {
     t == "InputLayer" || t == "Input"
 }
@@ -278,13 +390,6 @@ fn shape_from_config(spec: &LayerSpec) -> Result<Option<Vec<Dim>>, Diagnosis> {
         return Ok(Some(vec![Some(d as usize)]));
     }
     Ok(None)
-}
-
-fn strip_batch(v: &Value) -> Value {
-    match v.as_array() {
-        Some(a) if !a.is_empty() => Value::Array(a[1..].to_vec()),
-        _ => v.clone(),
-    }
 }
 
 impl Model {
@@ -328,6 +433,24 @@ impl Model {
             loss: spec.loss.clone(),
             input_dtype: spec.input_dtype.clone(),
         })
+    }
+
+    /// Keras's deferred build: a spec that declares no input shape is built from the first
+    /// array it is given, here `feed` (batch axis first). Returns the model and whether `feed`
+    /// built it; a spec with an input shape is built from the spec alone.
+    pub fn from_spec_on_feed(spec: &ModelSpec, feed: &[usize]) -> Result<(Model, bool), Diagnosis> {
+        match Model::from_spec(spec) {
+            Err(e)
+                if is_unbuilt(spec)
+                    && feed.len() >= 2
+                    && feed.iter().all(|d| (1..=MAX_DIM).contains(d)) =>
+            {
+                let mut built = spec.clone();
+                built.input_shape = Some(feed[1..].iter().map(|&d| Some(d)).collect());
+                Model::from_spec(&built).map(|m| (m, true)).map_err(|_| e)
+            }
+            other => other.map(|m| (m, false)),
+        }
     }
 
     /// Name of node `i` (inputs first, then layers).

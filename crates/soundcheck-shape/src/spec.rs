@@ -391,6 +391,14 @@ fn opt_string_list(
     }
 }
 
+/// A full shape (a JSON list, batch axis first) without its batch axis.
+pub(crate) fn strip_batch(v: &Value) -> Value {
+    match v.as_array() {
+        Some(a) if !a.is_empty() => Value::Array(a[1..].to_vec()),
+        _ => v.clone(),
+    }
+}
+
 /// Parses a shape list whose entries are positive integers or `null`/`"None"` (unknown). A bad
 /// entry is named by its position, with why it cannot be a size.
 pub fn parse_dims(v: &Value, key: &str) -> Result<Vec<Dim>, Diagnosis> {

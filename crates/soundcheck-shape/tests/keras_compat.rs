@@ -281,3 +281,97 @@ fn summaries_match_keras_character_for_character() {
         assert_eq!(got.trim_end(), text.as_str().unwrap().trim_end(), "{id}");
     }
 }
+
+fn inputs_fixture() -> Value {
+    serde_json::from_str(include_str!("fixtures/keras_inputs.json")).unwrap()
+}
+
+fn sequential(layers: &Value) -> ModelSpec {
+    ModelSpec::from_value(&serde_json::json!({"api": "sequential", "layers": layers})).unwrap()
+}
+
+/// Input shapes declared twice or in Keras 2's spelling, as `tools/fixtures/keras_inputs.py`
+/// recorded Keras 3 building or refusing each Sequential model.
+#[test]
+fn input_declarations_match_keras() {
+    let fixture = inputs_fixture();
+    for c in fixture["declarations"].as_array().unwrap() {
+        let (id, e) = (&c["id"], &c["expected"]);
+        let outcome = Model::from_spec(&sequential(&c["layers"]));
+        match (outcome, e["ok"] == true) {
+            (Ok(m), true) => {
+                let r = m.check();
+                assert!(r.ok(), "{id}: {:?}", r.error);
+                let input = m.inputs[0].shape.to_json_with_batch();
+                assert_eq!(input, e["input_shape"], "{id}");
+                let out = r.layers.last().unwrap().output_shape.to_json_with_batch();
+                assert_eq!(out, e["output_shape"], "{id}");
+            }
+            (Err(d), false) => {
+                assert_eq!(d.kind, Kind::InvalidSpec, "{id}");
+                assert!(!d.fix.is_empty(), "{id}: no fix");
+            }
+            (Ok(_), false) => panic!(
+                "{id}: Keras refuses it ({}), soundcheck builds it",
+                e["message"]
+            ),
+            (Err(d), true) => panic!("{id}: Keras builds it, soundcheck says {d}"),
+        }
+    }
+}
+
+/// Models with no input shape: unbuilt until the first batch, then checked on its shape, as
+/// Keras does.
+#[test]
+fn deferred_builds_match_keras() {
+    let fixture = inputs_fixture();
+    for c in fixture["deferred"].as_array().unwrap() {
+        let (id, e) = (&c["id"], &c["expected"]);
+        assert_eq!(e["built_before_call"], false, "{id}");
+        let spec = sequential(&c["layers"]);
+        let unbuilt = Model::from_spec(&spec).unwrap_err();
+        assert!(
+            unbuilt.title.contains("Keras builds it on the first batch"),
+            "{id}: {unbuilt}"
+        );
+        assert!(unbuilt.fix.contains("--feed"), "{id}");
+        let feed: Vec<usize> = serde_json::from_value(c["feed"].clone()).unwrap();
+        let (model, built_by_feed) = Model::from_spec_on_feed(&spec, &feed).unwrap();
+        assert!(built_by_feed, "{id}");
+        let outcome = match model.check().error {
+            Some(d) => Err(d),
+            None => soundcheck_shape::feed::check_feed(&model, &feed),
+        };
+        match (outcome, e["ok"] == true) {
+            (Ok(outs), true) => {
+                assert_eq!(serde_json::json!(outs[0]), e["output_shape"], "{id}");
+            }
+            (Err(d), false) => assert!(!d.fix.is_empty(), "{id}: no fix"),
+            (Ok(o), false) => panic!(
+                "{id}: Keras fails ({}), soundcheck gives {o:?}",
+                e["message"]
+            ),
+            (Err(d), true) => panic!("{id}: Keras runs it, soundcheck says {d}"),
+        }
+    }
+}
+
+#[test]
+fn an_unbuilt_model_says_which_arrays_it_accepts() {
+    let layers = serde_json::json!([{"type": "LSTM", "config": {"units": 4}}]);
+    let d = Model::from_spec(&sequential(&layers)).unwrap_err();
+    assert_eq!(
+        d.expected.as_deref(),
+        Some("its layers accept arrays of ndim 3 (batch axis included), any size on the last axis")
+    );
+    let layers = serde_json::json!([{"type": "Dense", "config": {"units": 4}}]);
+    let d = Model::from_spec(&sequential(&layers)).unwrap_err();
+    assert!(
+        d.expected
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("its layers accept arrays of ndim 2 or ndim 3 or ndim 4"),
+        "{:?}",
+        d.expected
+    );
+}
