@@ -118,9 +118,7 @@ impl Labels<'_> {
             head.accepts(per) || (per.last() == Some(&1) && head.accepts(&per[..per.len() - 1]));
         if index_per_example {
             if self.classes == Some(1) {
-                return Some(Err(self.base("sparse_categorical_crossentropy needs one output per class")
-                    .cause("the model ends in a single unit; a class index needs a probability for every class")
-                    .fix("for two classes use Dense(1, activation='sigmoid') with binary_crossentropy; for K classes Dense(K, activation='softmax')")));
+                return Some(Err(self.one_unit()));
             }
             return Some(Ok(()));
         }
@@ -130,10 +128,22 @@ impl Labels<'_> {
             .fix("use loss='categorical_crossentropy', or np.argmax(y, axis=-1) to get class indices")))
     }
 
+    /// A categorical loss over a single output unit: Keras trains it, but the loss normalises
+    /// one unit to a probability of 1, so it is always 0 (or fails on a class index of 1).
+    fn one_unit(&self) -> Diagnosis {
+        let loss = self.loss.unwrap_or_default();
+        self.base(format!("{loss} needs one output per class"))
+            .cause(format!("the model ends in a single unit: {loss} normalises it to a probability of 1, so the loss is always 0 and nothing is learnt (Keras trains without a complaint)"))
+            .fix("for two classes use binary_crossentropy with Dense(1, activation='sigmoid'); for K classes end with Dense(K, activation='softmax')")
+    }
+
     /// The categorical losses: one-hot rows of the output's size.
     fn categorical(&self) -> Option<Result<(), Diagnosis>> {
         let (out, per, loss) = (&self.out, self.per, self.loss.unwrap_or_default());
         let n_cls = fmt_dim(self.classes);
+        if self.classes == Some(1) {
+            return Some(Err(self.one_unit()));
+        }
         if out.accepts(per) {
             return Some(Ok(()));
         }
@@ -166,7 +176,7 @@ impl Labels<'_> {
     /// Regression and binary losses (or none given): labels shaped as the output.
     fn other_loss(&self) -> Option<Result<(), Diagnosis>> {
         let (out, per, classes) = (&self.out, self.per, self.classes);
-        if out.accepts(per) || (per.is_empty() && classes == Some(1) && out.rank() == 1) {
+        if out.accepts(per) || self.squeezed_output_accepts() {
             return Some(Ok(()));
         }
         if self.loss == Some("binary_crossentropy")
@@ -187,9 +197,50 @@ impl Labels<'_> {
         integer_classes.then_some(Ok(()))
     }
 
+    /// Keras drops an output's trailing size-1 axis when the labels have one axis fewer
+    /// (`squeeze_or_expand_to_same_rank`): (n, T) labels fit a (n, T, 1) output.
+    fn squeezed_output_accepts(&self) -> bool {
+        let dims = self.out.dims();
+        dims.last() == Some(&Some(1)) && Shape(dims[..dims.len() - 1].to_vec()).accepts(self.per)
+    }
+
+    /// Whether Keras's loss would broadcast these labels against the output and train: after
+    /// its squeeze of a trailing 1, numpy's rules, aligned from the right.
+    fn keras_broadcasts(&self) -> bool {
+        let full = |d: &[Option<usize>]| -> Vec<Option<usize>> {
+            std::iter::once(Some(self.labels[0]))
+                .chain(d.iter().copied())
+                .collect()
+        };
+        let mut y: Vec<Option<usize>> = self.labels.iter().map(|&d| Some(d)).collect();
+        let mut p = full(self.out.dims());
+        if y.len() == p.len() + 1 && y.last() == Some(&Some(1)) {
+            y.pop();
+        } else if p.len() == y.len() + 1 && p.last() == Some(&Some(1)) {
+            p.pop();
+        }
+        y.iter()
+            .rev()
+            .zip(p.iter().rev())
+            .all(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => a == b || *a == 1 || *b == 1,
+                _ => true,
+            })
+    }
+
     /// Labels that fit no reading: per frame against a pooled output, the reverse, or sizes
-    /// that differ.
+    /// that differ. Where Keras would broadcast them and train anyway, the cause says so.
     fn mismatch(&self) -> Diagnosis {
+        let mut d = self.mismatch_kind();
+        if self.keras_broadcasts() {
+            d.cause.push_str(
+                ". Keras would not stop you: its loss broadcasts these labels against the output and trains on a target the model cannot mean",
+            );
+        }
+        d
+    }
+
+    fn mismatch_kind(&self) -> Diagnosis {
         let (out, per) = (&self.out, self.per);
         if per.len() > out.rank() {
             return self.base("the labels are per frame but the output is pooled")

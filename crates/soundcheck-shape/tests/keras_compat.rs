@@ -375,3 +375,46 @@ fn an_unbuilt_model_says_which_arrays_it_accepts() {
         d.expected
     );
 }
+
+/// Label shape × loss × output, as `tools/fixtures/keras_labels.py` recorded one Keras `fit`
+/// step training or failing.
+#[test]
+fn labels_match_keras() {
+    let cases = jsonl(include_str!("fixtures/keras_labels.jsonl"));
+    let mut failures = Vec::new();
+    for c in &cases {
+        let id = c["id"].as_str().unwrap();
+        let model = Model::from_spec(&ModelSpec::from_value(&c["model"]).unwrap()).unwrap();
+        let shape: Vec<usize> = serde_json::from_value(c["labels_shape"].clone()).unwrap();
+        let integer = c["labels_integer"].as_bool();
+        let got =
+            soundcheck_shape::labels::check_labels(&model, &shape, integer, c["loss"].as_str());
+        match (got, c["expected"]["ok"] == true) {
+            (Ok(()), true) => {}
+            (Err(d), false) => {
+                if d.fix.is_empty() {
+                    failures.push(format!("{id}: {} has no fix", d.kind));
+                }
+            }
+            (Ok(()), false) => failures.push(format!(
+                "{id}: Keras fails ({}), soundcheck accepts",
+                c["expected"]["message"]
+            )),
+            // Keras also trains where its loss broadcasts the labels, or where a categorical
+            // loss over one unit is always 0: soundcheck refuses those on purpose and says why.
+            (Err(d), true)
+                if d.cause.contains("Keras would not stop you")
+                    || d.cause.contains("Keras trains without a complaint") => {}
+            (Err(d), true) => {
+                failures.push(format!("{id}: Keras trains, soundcheck says {}", d.title))
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} label cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
