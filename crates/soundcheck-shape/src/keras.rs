@@ -297,8 +297,8 @@ fn has_data_format(type_name: &str) -> bool {
     (type_name.contains("Conv")
         || type_name.contains("Pooling")
         || type_name.contains("ZeroPadding")
-        || type_name == "UpSampling2D"
-        || type_name == "Cropping2D"
+        || type_name.starts_with("UpSampling")
+        || type_name.starts_with("Cropping")
         || type_name == "Flatten")
         && type_name != "UpSampling1D"
         && type_name != "Cropping1D"

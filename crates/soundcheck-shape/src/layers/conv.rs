@@ -1,4 +1,5 @@
-//! Convolutions: Conv1D/2D, their transposes, separable and depthwise variants.
+//! Convolutions: Conv1D/2D/3D, their transposes, separable and depthwise variants (1-D and 2-D
+//! only, as in Keras).
 
 use super::layout::{self, TooShort};
 use super::{Activation, Ctx, Output};
@@ -26,8 +27,10 @@ impl ConvKind {
         Some(match type_name {
             "Conv1D" => (ConvKind::Standard, 1),
             "Conv2D" => (ConvKind::Standard, 2),
+            "Conv3D" => (ConvKind::Standard, 3),
             "Conv1DTranspose" => (ConvKind::Transpose, 1),
             "Conv2DTranspose" => (ConvKind::Transpose, 2),
+            "Conv3DTranspose" => (ConvKind::Transpose, 3),
             "SeparableConv1D" => (ConvKind::Separable, 1),
             "SeparableConv2D" => (ConvKind::Separable, 2),
             "DepthwiseConv1D" => (ConvKind::Depthwise, 1),

@@ -23,10 +23,10 @@ pub fn spatial_axes(df: DataFormat, k: usize) -> Vec<usize> {
 }
 
 fn spatial_names(k: usize) -> &'static [&'static str] {
-    if k == 1 {
-        &["steps"]
-    } else {
-        &["rows", "cols"]
+    match k {
+        1 => &["steps"],
+        2 => &["rows", "cols"],
+        _ => &["depth", "rows", "cols"],
     }
 }
 

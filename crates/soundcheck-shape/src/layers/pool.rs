@@ -44,8 +44,10 @@ impl Pool {
         Some(match type_name {
             "MaxPooling1D" => (PoolOp::Max, 1),
             "MaxPooling2D" => (PoolOp::Max, 2),
+            "MaxPooling3D" => (PoolOp::Max, 3),
             "AveragePooling1D" => (PoolOp::Average, 1),
             "AveragePooling2D" => (PoolOp::Average, 2),
+            "AveragePooling3D" => (PoolOp::Average, 3),
             _ => return None,
         })
     }
@@ -145,8 +147,10 @@ impl GlobalPool {
         Some(match type_name {
             "GlobalMaxPooling1D" => (PoolOp::Max, 1),
             "GlobalMaxPooling2D" => (PoolOp::Max, 2),
+            "GlobalMaxPooling3D" => (PoolOp::Max, 3),
             "GlobalAveragePooling1D" => (PoolOp::Average, 1),
             "GlobalAveragePooling2D" => (PoolOp::Average, 2),
+            "GlobalAveragePooling3D" => (PoolOp::Average, 3),
             _ => return None,
         })
     }

@@ -41,10 +41,13 @@ impl SpatialEdit {
         Some(match type_name {
             "UpSampling1D" => (Op::UpSample, 1),
             "UpSampling2D" => (Op::UpSample, 2),
+            "UpSampling3D" => (Op::UpSample, 3),
             "ZeroPadding1D" => (Op::Pad, 1),
             "ZeroPadding2D" => (Op::Pad, 2),
+            "ZeroPadding3D" => (Op::Pad, 3),
             "Cropping1D" => (Op::Crop, 1),
             "Cropping2D" => (Op::Crop, 2),
+            "Cropping3D" => (Op::Crop, 3),
             _ => return None,
         })
     }
@@ -66,7 +69,8 @@ impl SpatialEdit {
             Op::UpSample if rank == 1 => Edit::UpSample(vec![a.positive("size", Some(2))?]),
             Op::UpSample => Edit::UpSample(a.tuple("size", rank, Some(2))?),
             Op::Pad => Edit::Pad(a.pairs("padding", rank, 1)?),
-            Op::Crop => Edit::Crop(a.pairs("cropping", rank, if rank == 1 { 1 } else { 0 })?),
+            // Keras's defaults: Cropping1D (1, 1), Cropping2D none, Cropping3D 1 on each side.
+            Op::Crop => Edit::Crop(a.pairs("cropping", rank, if rank == 2 { 0 } else { 1 })?),
         };
         // Keras's UpSampling1D and Cropping1D have no data_format: they read (steps, features).
         let has_df = !(rank == 1 && matches!(op, Op::UpSample | Op::Crop));
