@@ -1,7 +1,9 @@
-//! Convolutions: Conv1D/2D (grouped, dilated, causal), DepthwiseConv1D/2D,
-//! SeparableConv1D/2D and Conv1D/2DTranspose, on burn's channels-first convolutions.
+//! Convolutions: Conv1D/2D/3D (grouped, dilated, causal), DepthwiseConv1D/2D,
+//! SeparableConv1D/2D and Conv1D/2D/3DTranspose, on burn's channels-first convolutions.
 
-use burn::tensor::module::{conv1d, conv2d, conv_transpose1d, conv_transpose2d};
+use burn::tensor::module::{
+    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Tensor, TensorData};
 use soundcheck_shape::layers::{Conv, ConvKind, Padding};
@@ -122,6 +124,7 @@ struct Kernel {
 enum BurnKernel {
     W1(Tensor<3>),
     W2(Tensor<4>),
+    W3(Tensor<5>),
 }
 
 impl Kernel {
@@ -142,7 +145,9 @@ impl Kernel {
                         .reshape([n, 1, s[0]]),
                 )
             }
-            (_, false) => BurnKernel::W2(vars.tensor::<4>(self.var).permute([3, 2, 0, 1])),
+            (4, false) => BurnKernel::W2(vars.tensor::<4>(self.var).permute([3, 2, 0, 1])),
+            // Keras has no depthwise 3-D convolution.
+            (_, false) => BurnKernel::W3(vars.tensor::<5>(self.var).permute([4, 3, 0, 1, 2])),
             (_, true) => {
                 let n = s[2] * s[3];
                 BurnKernel::W2(
@@ -170,7 +175,7 @@ pub(crate) fn pads(padding: Padding, l: usize, span: usize, stride: usize) -> (u
     }
 }
 
-/// Conv1D/2D and DepthwiseConv1D/2D (a grouped convolution).
+/// Conv1D/2D/3D and DepthwiseConv1D/2D (a grouped convolution).
 struct Convolution {
     conv: Conv,
     w: Kernel,
@@ -220,14 +225,35 @@ impl Convolution {
                 };
                 DynTensor::R4(conv2d(x, w, bias, opts))
             }
+            (DynTensor::R5(x), BurnKernel::W3(w)) => {
+                // burn's conv3d takes symmetric padding only: Keras's (uneven for 'same') is
+                // added to the input first.
+                let mut sides = vec![(0, 0), (0, 0)];
+                sides.extend(
+                    (0..3).map(|i| pads(c.padding, dims[2 + i], self.span(i), c.strides[i])),
+                );
+                let DynTensor::R5(x) = pad(DynTensor::R5(x), &sides) else {
+                    unreachable!("padding keeps the rank")
+                };
+                let opts = ConvOptions {
+                    stride: [c.strides[0], c.strides[1], c.strides[2]],
+                    padding: [(0, 0); 3],
+                    dilation: [c.dilation[0], c.dilation[1], c.dilation[2]],
+                    groups: c.groups,
+                };
+                DynTensor::R5(conv3d(x, w, bias, opts))
+            }
             _ => unreachable!("the shape engine checked the conv input rank"),
         };
         self.act.run(from_channels_first(y, c.data_format))
     }
 
-    /// Whether the convolution runs on our CPU kernel.
+    /// Whether the convolution runs on our CPU kernel (1-D and 2-D ones).
     fn on_kernel(&self, x: &DynTensor) -> bool {
-        self.conv.groups == 1 && !self.w.depthwise && kernels::on_flex(&x.device())
+        self.conv.groups == 1
+            && !self.w.depthwise
+            && self.conv.rank <= 2
+            && kernels::on_flex(&x.device())
     }
 
     /// The same convolution on our channels_last CPU kernel: Keras's layout and kernel as they
@@ -351,7 +377,7 @@ impl Unary for Separable {
     }
 }
 
-/// Conv1D/2DTranspose.
+/// Conv1D/2D/3DTranspose.
 struct Transpose(Convolution);
 
 impl Unary for Transpose {
@@ -390,6 +416,18 @@ impl Unary for Transpose {
                     padding: [0, 0],
                     padding_out: [0, 0],
                     dilation: [conv.dilation[0], conv.dilation[1]],
+                    groups: 1,
+                },
+            )),
+            (DynTensor::R5(x), BurnKernel::W3(w)) => DynTensor::R5(conv_transpose3d(
+                x,
+                w,
+                None,
+                ConvTransposeOptions {
+                    stride: [conv.strides[0], conv.strides[1], conv.strides[2]],
+                    padding: [0, 0, 0],
+                    padding_out: [0, 0, 0],
+                    dilation: [conv.dilation[0], conv.dilation[1], conv.dilation[2]],
                     groups: 1,
                 },
             )),

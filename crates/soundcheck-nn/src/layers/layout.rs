@@ -8,14 +8,16 @@ use crate::tensor::DynTensor;
 /// Moves the channel axis from the layer's data format to channels-first.
 ///
 /// # Shapes
-/// - `x`: `(batch, *spatial, channels)` for channels_last (rank 3 or 4), else unchanged
+/// - `x`: `(batch, *spatial, channels)` for channels_last (rank 3 to 5), else unchanged
 /// - output: `(batch, channels, *spatial)`
 pub(crate) fn to_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
-    match (df, x.dims().len()) {
-        (DataFormat::ChannelsFirst, _) => x,
-        (_, 3) => x.permute(&[0, 2, 1]),
-        (_, 4) => x.permute(&[0, 3, 1, 2]),
-        (_, r) => unreachable!("conv and pool inputs have rank 3 or 4, not {r}"),
+    let r = x.dims().len();
+    match df {
+        DataFormat::ChannelsFirst => x,
+        DataFormat::ChannelsLast => {
+            let perm: Vec<usize> = [0, r - 1].into_iter().chain(1..r - 1).collect();
+            x.permute(&perm)
+        }
     }
 }
 
@@ -24,18 +26,20 @@ pub(crate) fn to_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
 /// # Shapes
 /// - `x`: `(batch, channels, *spatial)`; output: the layer's data format
 pub(crate) fn from_channels_first(x: DynTensor, df: DataFormat) -> DynTensor {
-    match (df, x.dims().len()) {
-        (DataFormat::ChannelsFirst, _) => x,
-        (_, 3) => x.permute(&[0, 2, 1]),
-        (_, 4) => x.permute(&[0, 2, 3, 1]),
-        (_, r) => unreachable!("conv and pool outputs have rank 3 or 4, not {r}"),
+    let r = x.dims().len();
+    match df {
+        DataFormat::ChannelsFirst => x,
+        DataFormat::ChannelsLast => {
+            let perm: Vec<usize> = [0].into_iter().chain(2..r).chain([1]).collect();
+            x.permute(&perm)
+        }
     }
 }
 
 /// Moves the channel axis from the layer's data format to channels_last (for our CPU kernels).
 ///
 /// # Shapes
-/// - `x`: `(batch, channels, *spatial)` for channels_first (rank 3 or 4), else unchanged
+/// - `x`: `(batch, channels, *spatial)` for channels_first (rank 3 to 5), else unchanged
 /// - output: `(batch, *spatial, channels)`
 pub(crate) fn to_channels_last(x: DynTensor, df: DataFormat) -> DynTensor {
     match df {

@@ -1,7 +1,8 @@
-//! Pooling: Max/AveragePooling1D/2D and GlobalMax/AveragePooling1D/2D.
+//! Pooling: Max/AveragePooling1D/2D/3D and GlobalMax/AveragePooling1D/2D/3D.
 
 use burn::tensor::module::{avg_pool1d, avg_pool2d, max_pool1d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
+use burn::tensor::Tensor;
 use soundcheck_shape::layers::{self as spec, Padding, PoolOp};
 
 use super::conv::pads;
@@ -39,51 +40,104 @@ impl Unary for Pool {
             };
             pads(padding, dims[2 + i], p.pool[i], p.strides[i])
         };
-        let y = match (x, p.op) {
-            (DynTensor::R3(x), PoolOp::Max) => DynTensor::R3(max_pool1d(
+        let y = match x {
+            DynTensor::R3(x) => DynTensor::R3(pool1d(p.op, x, p.pool[0], p.strides[0], pad(0))),
+            DynTensor::R4(x) => DynTensor::R4(pool2d(
+                p.op,
                 x,
-                MaxPoolOptions {
-                    kernel_size: [p.pool[0]],
-                    stride: [p.strides[0]],
-                    padding: [pad(0)],
-                    dilation: [1],
-                    ceil_mode: false,
-                },
+                [p.pool[0], p.pool[1]],
+                [p.strides[0], p.strides[1]],
+                [pad(0), pad(1)],
             )),
-            (DynTensor::R3(x), PoolOp::Average) => DynTensor::R3(avg_pool1d(
-                x,
-                AvgPoolOptions {
-                    kernel_size: [p.pool[0]],
-                    stride: [p.strides[0]],
-                    padding: [pad(0)],
-                    count_include_pad: false,
-                    ceil_mode: false,
-                },
-            )),
-            (DynTensor::R4(x), PoolOp::Max) => DynTensor::R4(max_pool2d(
-                x,
-                MaxPoolOptions {
-                    kernel_size: [p.pool[0], p.pool[1]],
-                    stride: [p.strides[0], p.strides[1]],
-                    padding: [pad(0), pad(1)],
-                    dilation: [1, 1],
-                    ceil_mode: false,
-                },
-            )),
-            (DynTensor::R4(x), PoolOp::Average) => DynTensor::R4(avg_pool2d(
-                x,
-                AvgPoolOptions {
-                    kernel_size: [p.pool[0], p.pool[1]],
-                    stride: [p.strides[0], p.strides[1]],
-                    padding: [pad(0), pad(1)],
-                    count_include_pad: false,
-                    ceil_mode: false,
-                },
-            )),
+            DynTensor::R5(x) => DynTensor::R5(pool3d(p, x, [pad(0), pad(1), pad(2)])),
             _ => unreachable!("the shape engine checked the pool input rank"),
         };
         Ok(from_channels_first(y, p.data_format))
     }
+}
+
+/// A 1-D pool of `(batch, channels, steps)`.
+fn pool1d(op: PoolOp, x: Tensor<3>, k: usize, stride: usize, pad: (usize, usize)) -> Tensor<3> {
+    match op {
+        PoolOp::Max => max_pool1d(
+            x,
+            MaxPoolOptions {
+                kernel_size: [k],
+                stride: [stride],
+                padding: [pad],
+                dilation: [1],
+                ceil_mode: false,
+            },
+        ),
+        PoolOp::Average => avg_pool1d(
+            x,
+            AvgPoolOptions {
+                kernel_size: [k],
+                stride: [stride],
+                padding: [pad],
+                count_include_pad: false,
+                ceil_mode: false,
+            },
+        ),
+    }
+}
+
+/// A 2-D pool of `(batch, channels, rows, cols)`.
+fn pool2d(
+    op: PoolOp,
+    x: Tensor<4>,
+    k: [usize; 2],
+    stride: [usize; 2],
+    pad: [(usize, usize); 2],
+) -> Tensor<4> {
+    match op {
+        PoolOp::Max => max_pool2d(
+            x,
+            MaxPoolOptions {
+                kernel_size: k,
+                stride,
+                padding: pad,
+                dilation: [1, 1],
+                ceil_mode: false,
+            },
+        ),
+        PoolOp::Average => avg_pool2d(
+            x,
+            AvgPoolOptions {
+                kernel_size: k,
+                stride,
+                padding: pad,
+                count_include_pad: false,
+                ceil_mode: false,
+            },
+        ),
+    }
+}
+
+/// A 3-D pool of `(batch, channels, depth, rows, cols)` as a 2-D pool of every depth slice,
+/// then a 1-D pool along depth: burn has no 3-D pool, and both operations separate over a box
+/// window. The max of a box is the max of its slices' maxima; the mean of its real elements is
+/// the mean over real slices of the slices' means, because every slice of one window has the
+/// same count of real elements.
+fn pool3d(p: &spec::Pool, x: Tensor<5>, pad: [(usize, usize); 3]) -> Tensor<5> {
+    let [b, c, d, h, w] = x.dims();
+    let y = pool2d(
+        p.op,
+        x.reshape([b, c * d, h, w]),
+        [p.pool[1], p.pool[2]],
+        [p.strides[1], p.strides[2]],
+        [pad[1], pad[2]],
+    );
+    let [_, _, oh, ow] = y.dims();
+    let along_depth = y
+        .reshape([b, c, d, oh * ow])
+        .swap_dims(2, 3)
+        .reshape([b, c * oh * ow, d]);
+    let z = pool1d(p.op, along_depth, p.pool[0], p.strides[0], pad[0]);
+    let od = z.dims()[2];
+    z.reshape([b, c, oh * ow, od])
+        .swap_dims(2, 3)
+        .reshape([b, c, od, oh, ow])
 }
 
 /// A max or mean over all spatial axes.
@@ -108,6 +162,10 @@ impl Unary for GlobalPool {
             (DynTensor::R3(t), PoolOp::Max) => DynTensor::R3(t.max_dim(2)),
             (DynTensor::R4(t), PoolOp::Average) => DynTensor::R4(t.mean_dim(3).mean_dim(2)),
             (DynTensor::R4(t), PoolOp::Max) => DynTensor::R4(t.max_dim(3).max_dim(2)),
+            (DynTensor::R5(t), PoolOp::Average) => {
+                DynTensor::R5(t.mean_dim(4).mean_dim(3).mean_dim(2))
+            }
+            (DynTensor::R5(t), PoolOp::Max) => DynTensor::R5(t.max_dim(4).max_dim(3).max_dim(2)),
             _ => unreachable!("the shape engine checked the pool input rank"),
         };
         Ok(if g.keepdims {

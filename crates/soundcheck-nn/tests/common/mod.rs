@@ -19,6 +19,8 @@ pub const KERAS_MODELS: &[&str] = &[
     "embedding_lstm",
     "transposed_2d",
     "transposed_1d",
+    "volumes_3d",
+    "volumes_3d_head",
 ];
 
 pub fn fixture(name: &str) -> PathBuf {
