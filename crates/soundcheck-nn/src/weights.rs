@@ -62,17 +62,18 @@ pub fn read_with_metadata(path: &Path) -> Result<(Weights, BTreeMap<String, Stri
             .map(|d| d.as_u64().map(|d| d as usize))
             .collect::<Option<_>>()
             .ok_or_else(|| bad(format!("'{name}' has a bad shape")))?;
-        let (a, b) = match t["data_offsets"]
-            .as_array()
-            .map(|o| (o[0].as_u64(), o[1].as_u64()))
-        {
-            Some((Some(a), Some(b))) => (a as usize, b as usize),
+        let (a, b) = match t["data_offsets"].as_array().map(Vec::as_slice) {
+            Some([a, b]) => match (a.as_u64(), b.as_u64()) {
+                (Some(a), Some(b)) => (a as usize, b as usize),
+                _ => return Err(bad(format!("'{name}' has bad data offsets"))),
+            },
             _ => return Err(bad(format!("'{name}' has bad data offsets"))),
         };
         let raw = data
             .get(a..b)
             .ok_or_else(|| bad(format!("'{name}' lies past the end of the file")))?;
-        if raw.len() != shape.iter().product::<usize>() * 4 {
+        let bytes_needed = shape.iter().try_fold(4usize, |n, &d| n.checked_mul(d));
+        if bytes_needed != Some(raw.len()) {
             return Err(bad(format!(
                 "'{name}' holds {} bytes for shape {shape:?}",
                 raw.len()

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::diagnosis::{closest, Diagnosis, Kind};
+use crate::identifiers;
 use crate::shape::MAX_DIM;
 
 /// Arguments every Keras layer accepts that never change a shape.
@@ -361,7 +362,9 @@ impl Args {
     /// change shapes: initializers, regularizers, ...).
     pub fn finish(&mut self, ignored: &[&str]) -> Result<(), Diagnosis> {
         for k in BASE_ARGS.iter().chain(ignored) {
-            self.map.remove(*k);
+            if let Some(v) = self.map.remove(*k) {
+                self.check_identifier(k, &v)?;
+            }
         }
         let Some((key, value)) = self.map.iter().next() else {
             return Ok(());
@@ -387,6 +390,43 @@ impl Args {
         .fix(format!(
             "{hint}remove '{key}' or rename it to an accepted argument"
         )))
+    }
+}
+
+impl Args {
+    /// An initializer, regularizer or constraint argument must name what Keras's registry
+    /// resolves, spelled as Keras spells it.
+    fn check_identifier(&self, key: &str, v: &Value) -> Result<(), Diagnosis> {
+        let Some(registry) = identifiers::registry_of(key) else {
+            return Ok(());
+        };
+        let Err(name) = registry.resolves(v) else {
+            return Ok(());
+        };
+        let kind = registry.kind;
+        let mut d = self.error(
+            key,
+            &format!("a Keras {kind} name, null, or a serialized {kind}"),
+            v,
+        );
+        d.cause = format!(
+            "Keras refuses it: \"Could not interpret {kind} identifier: {}\"",
+            name.as_deref().unwrap_or("...")
+        );
+        let names = registry.names.iter().copied();
+        let near = name.as_deref().and_then(|n| {
+            registry
+                .names
+                .iter()
+                .find(|c| c.eq_ignore_ascii_case(n) || c.replace('_', "").eq_ignore_ascii_case(n))
+                .copied()
+                .or_else(|| closest(n, names))
+        });
+        d.fix = match near {
+            Some(c) => format!("did you mean '{c}'? Keras's {kind} names are case-sensitive"),
+            None => format!("use one of: {}", registry.names.join(", ")),
+        };
+        Err(d)
     }
 }
 
