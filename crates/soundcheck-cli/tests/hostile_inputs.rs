@@ -5,6 +5,9 @@ mod common;
 
 use std::process::{Command, Stdio};
 
+use proptest::prelude::{any, ProptestConfig};
+use proptest::sample::Index;
+
 use common::run;
 
 fn repo(p: &str) -> String {
@@ -152,4 +155,55 @@ fn a_keras_archive_that_inflates_past_the_bound_is_refused_without_inflating_it(
         out.contains("config.json inflates to 83886080 bytes"),
         "{out}"
     );
+}
+
+/// `check` on a `.keras` archive at `bytes`: exit 0, 1 or 2 with a report, never a panic.
+fn check_archive(bytes: &[u8]) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "sc-keras-fuzz-{}-{}.keras",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, bytes).unwrap();
+    let (code, out, err) = run(&["check", path.to_str().unwrap(), "--json"]);
+    let _ = std::fs::remove_file(&path);
+    assert!((0..=2).contains(&code), "exit {code}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(v["ok"].is_boolean(), "{out}");
+}
+
+proptest::proptest! {
+    // Each case runs the binary: fewer cases than the in-process fuzz tests.
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A Keras 3 archive with bytes altered and its end cut: the zip reader, the inflater and
+    /// the config parser refuse it by name or read what is left.
+    #[test]
+    fn altered_keras_archives_are_read_or_refused(
+        edits in proptest::collection::vec((any::<Index>(), any::<u8>()), 1..6),
+        cut in any::<Index>(),
+    ) {
+        let mut bytes = std::fs::read(repo(
+            "crates/soundcheck-shape/tests/fixtures/keras_json/sequential-mfcc-lstm.keras",
+        ))
+        .unwrap();
+        for (at, b) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+        }
+        let keep = bytes.len() - cut.index(bytes.len() / 4 + 1);
+        check_archive(&bytes[..keep]);
+    }
+
+    #[test]
+    fn any_bytes_named_keras_are_refused(
+        bytes in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let mut b = b"PK\x03\x04".to_vec();
+        b.extend(bytes);
+        check_archive(&b);
+    }
 }
