@@ -216,9 +216,7 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], sample_rate: u32) -> Result
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
+    let tmp = soundcheck_npy::TempFile::for_target(path);
     let spec = hound::WavSpec {
         channels: channels.len() as u16,
         sample_rate,
@@ -226,7 +224,7 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], sample_rate: u32) -> Result
         sample_format: hound::SampleFormat::Float,
     };
     let write = || -> std::result::Result<(), hound::Error> {
-        let mut w = hound::WavWriter::create(&tmp, spec)?;
+        let mut w = hound::WavWriter::create(tmp.path(), spec)?;
         for i in 0..channels.first().map_or(0, Vec::len) {
             for c in channels {
                 w.write_sample(c[i])?;
@@ -234,11 +232,8 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], sample_rate: u32) -> Result
         }
         w.finalize()
     };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(hound_io(e)));
-    }
-    std::fs::rename(&tmp, path).map_err(fail)
+    write().map_err(|e| fail(hound_io(e)))?;
+    tmp.commit(path).map_err(fail)
 }
 
 #[cfg(test)]

@@ -170,11 +170,11 @@ impl AudioSource {
 }
 
 /// A 32-bit float WAV written piece by piece to `<path>.tmp` and renamed into place by
-/// [`WavStream::finish`]; dropped unfinished, it removes the temporary file, so a failed run
-/// never leaves a partial file under the real name.
+/// [`WavStream::finish`]; dropped unfinished (or stopped by a signal the CLI handles), the
+/// temporary file is removed, so a failed run never leaves a partial file under the real name.
 pub struct WavStream {
     path: PathBuf,
-    tmp: PathBuf,
+    tmp: Option<soundcheck_npy::TempFile>,
     writer: Option<hound::WavWriter<std::io::BufWriter<File>>>,
 }
 
@@ -182,22 +182,20 @@ impl WavStream {
     /// # Errors
     /// The temporary file cannot be created.
     pub fn create(path: &Path, channels: usize, sample_rate: u32) -> Result<WavStream> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
+        let tmp = soundcheck_npy::TempFile::for_target(path);
         let spec = hound::WavSpec {
             channels: channels as u16,
             sample_rate,
             bits_per_sample: 32,
             sample_format: hound::SampleFormat::Float,
         };
-        let writer = hound::WavWriter::create(&tmp, spec).map_err(|e| AudioError::Write {
+        let writer = hound::WavWriter::create(tmp.path(), spec).map_err(|e| AudioError::Write {
             path: path.to_path_buf(),
             source: hound_io(e),
         })?;
         Ok(WavStream {
             path: path.to_path_buf(),
-            tmp,
+            tmp: Some(tmp),
             writer: Some(writer),
         })
     }
@@ -231,15 +229,8 @@ impl WavStream {
     pub fn finish(mut self) -> Result<()> {
         let w = self.writer.take().expect("not finished");
         w.finalize().map_err(|e| self.fail(hound_io(e)))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.fail(e))
-    }
-}
-
-impl Drop for WavStream {
-    fn drop(&mut self) {
-        if self.writer.is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
+        let tmp = self.tmp.take().expect("not finished");
+        tmp.commit(&self.path).map_err(|e| self.fail(e))
     }
 }
 

@@ -82,6 +82,10 @@ enum Command {
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
 fn main() -> ExitCode {
+    // Ctrl-C or a SIGTERM (a scheduler's kill) ends the run without leaving partial files: the
+    // temporary files of unfinished writes are deleted first. 130 is what a shell reports for
+    // Ctrl-C. A handler that cannot be installed only loses this cleanup.
+    let _ = ctrlc::set_handler(|| soundcheck_npy::remove_temporary_files_and_exit(130));
     let cli = Cli::parse();
     let device = match device::parse(&cli.device) {
         Ok(d) => d,

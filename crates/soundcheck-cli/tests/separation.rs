@@ -138,6 +138,8 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
         "a failed separation leaves no folder"
     );
 
+    interrupted_separation_leaves_no_partial_file(&d);
+
     // A directory that is not a separation run is named.
     let (code, _, stderr) = run(&[
         "separate",
@@ -153,4 +155,49 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
         "{stderr}"
     );
     std::fs::remove_dir_all(d).unwrap();
+}
+
+/// Ctrl-C during `separate`: the process ends with 130 and its unfinished WAVs (`*.wav.tmp`)
+/// are gone. Needs the quickstart's run in `d/run`.
+#[cfg(unix)]
+fn interrupted_separation_leaves_no_partial_file(d: &std::path::Path) {
+    use std::process::{Command, Stdio};
+    // Three minutes of stereo: long enough to be caught while its stems are being written.
+    let long = d.join("long.wav");
+    let n = 44100 * 180;
+    let tone: Vec<f32> = (0..n)
+        .map(|i| 0.2 * ((i % 100) as f32 / 50.0 - 1.0))
+        .collect();
+    soundcheck_audio::write_wav(&long, &[tone.clone(), tone], 44100).unwrap();
+    let out = d.join("interrupted");
+    let child = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
+        .args(["separate", long.to_str().unwrap(), "--run"])
+        .arg(d.join("run"))
+        .arg("-o")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let partial = out.join("long/vocals.wav.tmp");
+    let start = std::time::Instant::now();
+    while !partial.exists() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no partial WAV appeared within 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(130), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(out.join("long"))
+        .map(|r| r.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "an interrupted separation left {left:?}");
 }

@@ -6,6 +6,10 @@
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+mod temp;
+
+pub use temp::{remove_temporary_files_and_exit, TempFile};
+
 /// A `.npy` problem, naming the file: what was found, what to do, and the io error behind it
 /// when there is one (its kind kept).
 #[derive(Debug, thiserror::Error)]
@@ -396,16 +400,10 @@ pub fn same_file(input: &Path, output: &Path) -> bool {
 /// Writes `bytes` to `path` through a temporary file and a rename, so an interrupted write never
 /// leaves a partial file that looks complete.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
-        .and_then(|_| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let tmp = TempFile::for_target(path);
+    std::fs::File::create(tmp.path())
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))?;
+    tmp.commit(path)
 }
 
 /// Writes an array as `.npy`, atomically.
