@@ -131,15 +131,7 @@ pub fn train_separator(
     let cfg = &opts.config;
     RunDir::check_new(&opts.out)?;
     let cache_dir = opts.cache.clone().unwrap_or_else(|| opts.out.join("cache"));
-    let (
-        cache,
-        CachedTracks {
-            train,
-            waves,
-            val,
-            held,
-        },
-    ) = cache_tracks(opts, &cache_dir, progress)?;
+    let (cache, CachedTracks { train, val, held }) = cache_tracks(opts, &cache_dir, progress)?;
     if train.is_empty() {
         return Err(TaskError::Folder {
             path: opts.data.clone(),
@@ -151,22 +143,15 @@ pub fn train_separator(
         PatchDataset::open(cfg, entries).map_err(|e| TaskError::file(&cache_dir, e))
     };
     let val_ds = patches(&val)?;
-    let train_ds: Arc<dyn Dataset> = if opts.mixes > 0 {
-        let mixes = MixDataset::open(cfg, &waves, opts.mixes, opts.fit.seed)
+    let (train_ds, source): (Arc<dyn Dataset>, _) = if opts.mixes > 0 {
+        let mixes = MixDataset::open(cfg, &train, opts.mixes, opts.fit.seed)
             .map_err(|e| TaskError::file(&cache_dir, e))?;
-        progress.note(&format!(
-            "{} random mixes of {}×{}×1 per epoch from {} tracks' stems",
-            opts.mixes,
-            cfg.bins(),
-            cfg.patch,
-            waves.len()
-        ));
-        Arc::new(mixes)
+        (Arc::new(mixes), "random mixes of the stems of")
     } else {
-        Arc::new(patches(&train)?)
+        (Arc::new(patches(&train)?), "patches of")
     };
     progress.note(&format!(
-        "{} training examples of {}×{}×1 from {} tracks, {} validation patches from {} held-out tracks (spectrograms in {})",
+        "{} training examples of {}×{}×1 per epoch ({source} {} tracks), {} validation patches from {} held-out tracks (cache in {})",
         train_ds.len(), cfg.bins(), cfg.patch, train.len(), val_ds.len(), val.len(), cache.dir().display()
     ));
     let loss = Loss::parse(spec.loss.as_deref().unwrap_or("mean_absolute_error"))?;
@@ -232,9 +217,8 @@ pub fn train_separator(
 /// The training and validation tracks' spectrogram files, and the excerpts of the held-out
 /// tracks the SDR is measured on.
 struct CachedTracks {
+    /// The training tracks' cache entries: spectrograms, or waveforms for random mixes.
     train: Vec<PathBuf>,
-    /// The training tracks' waveforms, when training on random mixes.
-    waves: Vec<PathBuf>,
     val: Vec<PathBuf>,
     held: Vec<Track>,
 }
@@ -279,7 +263,6 @@ fn cache_tracks(
     progress.start("tracks", files.len());
     let mut tracks = CachedTracks {
         train: Vec::new(),
-        waves: Vec::new(),
         val: Vec::new(),
         held: Vec::new(),
     };
@@ -289,33 +272,39 @@ fn cache_tracks(
             .chain(&tf.accompaniment)
             .map(PathBuf::as_path)
             .collect();
-        let entry = cache.ensure(&sources, || -> Result<_> {
+        let load = || -> Result<Track> {
             let track = load_track(tf, &opts.target)?;
             if let Some(w) = track.mixture_warning() {
                 progress.note(&format!("warning: {w}"));
             }
-            let (mix, tgt) = mono_at(&track, cfg.sample_rate)?;
-            cfg.track_spectra(&mix, &tgt)
-                .map_err(|e| TaskError::file(&track.name, e))
-        })?;
+            Ok(track)
+        };
+        let spectra = || {
+            cache.ensure(&sources, || -> Result<_> {
+                let track = load()?;
+                let (mix, tgt) = mono_at(&track, cfg.sample_rate)?;
+                cfg.track_spectra(&mix, &tgt)
+                    .map_err(|e| TaskError::file(&track.name, e))
+            })
+        };
         if h {
-            tracks.val.push(entry);
+            tracks.val.push(spectra()?);
             if tracks.held.len() < VAL_SDR_TRACKS {
                 tracks
                     .held
                     .push(load_track(tf, &opts.target)?.excerpt(VAL_SDR_SECONDS));
             }
+        } else if opts.mixes > 0 {
+            // Random mixes read the stems' waveforms; the track's spectrograms would go unused.
+            tracks
+                .train
+                .push(wave_cache.ensure(&sources, || -> Result<_> {
+                    let track = load()?;
+                    cfg.track_waveforms(&track)
+                        .map_err(|e| TaskError::file(&track.name, e))
+                })?);
         } else {
-            tracks.train.push(entry);
-            if opts.mixes > 0 {
-                tracks
-                    .waves
-                    .push(wave_cache.ensure(&sources, || -> Result<_> {
-                        let track = load_track(tf, &opts.target)?;
-                        cfg.track_waveforms(&track)
-                            .map_err(|e| TaskError::file(&track.name, e))
-                    })?);
-            }
+            tracks.train.push(spectra()?);
         }
         progress.step();
     }
