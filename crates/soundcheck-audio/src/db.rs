@@ -31,11 +31,32 @@ pub fn power_to_db(
 
 /// [`power_to_db`], reusing the input's memory (for a spectrogram nobody needs in power).
 pub(crate) fn power_to_db_in_place(
-    mut s: Array2<f32>,
+    s: Array2<f32>,
     reference: Ref,
     amin: f32,
     top_db: Option<f32>,
 ) -> Result<Array2<f32>> {
+    let mut one = power_to_db_channels(vec![s], reference, amin, top_db)?;
+    Ok(one.pop().expect("one channel in, one out"))
+}
+
+fn data(s: &mut Array2<f32>) -> &mut [f32] {
+    s.as_slice_memory_order_mut()
+        .expect("made contiguous before use")
+}
+
+/// [`power_to_db`] of one signal's channels, as librosa converts a `(channels, …)` array: the
+/// `Ref::Max` reference and the `top_db` floor come from every channel together, so a quiet
+/// channel is clipped against the loud one, not against itself.
+///
+/// # Shapes
+/// Each channel any shape; the outputs keep each input's shape and layout.
+pub fn power_to_db_channels(
+    mut channels: Vec<Array2<f32>>,
+    reference: Ref,
+    amin: f32,
+    top_db: Option<f32>,
+) -> Result<Vec<Array2<f32>>> {
     // Written to reject NaN too.
     if amin.is_nan() || amin <= 0.0 {
         return Err(invalid(
@@ -56,27 +77,42 @@ pub(crate) fn power_to_db_in_place(
         }
     }
     // Memory order in, memory order out: a frame-contiguous spectrogram stays frame-contiguous.
-    let Some(data) = s.as_slice_memory_order_mut() else {
-        return power_to_db_in_place(s.as_standard_layout().to_owned(), reference, amin, top_db);
-    };
+    for s in &mut channels {
+        if s.as_slice_memory_order().is_none() {
+            *s = s.as_standard_layout().to_owned();
+        }
+    }
     let ref_value = match reference {
         Ref::Value(v) => v.abs(),
-        Ref::Max => data
-            .par_iter()
-            .fold(|| 0f32, |m, &v| m.max(v.abs()))
-            .reduce(|| 0f32, f32::max),
+        Ref::Max => channels
+            .iter_mut()
+            .map(|s| {
+                data(s)
+                    .par_iter()
+                    .fold(|| 0f32, |m, &v| m.max(v.abs()))
+                    .reduce(|| 0f32, f32::max)
+            })
+            .fold(0f32, f32::max),
     };
     let offset = 10.0 * amin.max(ref_value).log10();
-    let max = data
-        .par_chunks_mut(CHUNK)
-        .map(|c| to_db(c, amin, offset))
-        .reduce(|| f32::NEG_INFINITY, f32::max);
+    let max = channels
+        .iter_mut()
+        .map(|s| {
+            data(s)
+                .par_chunks_mut(CHUNK)
+                .map(|c| to_db(c, amin, offset))
+                .reduce(|| f32::NEG_INFINITY, f32::max)
+        })
+        .fold(f32::NEG_INFINITY, f32::max);
     if let Some(t) = top_db {
         let floor = max - t;
-        data.par_chunks_mut(CHUNK)
-            .for_each(|c| c.iter_mut().for_each(|v| *v = v.max(floor)));
+        for s in &mut channels {
+            data(s)
+                .par_chunks_mut(CHUNK)
+                .for_each(|c| c.iter_mut().for_each(|v| *v = v.max(floor)));
+        }
     }
-    Ok(s)
+    Ok(channels)
 }
 
 /// Values per parallel task of the dB passes.
@@ -159,11 +195,24 @@ pub fn amplitude_to_db(
     amin: f32,
     top_db: Option<f32>,
 ) -> Result<Array2<f32>> {
+    let mut one = amplitude_to_db_channels(std::slice::from_ref(s), reference, amin, top_db)?;
+    Ok(one.pop().expect("one channel in, one out"))
+}
+
+/// [`amplitude_to_db`] of one signal's channels, with librosa's whole-array reference and floor
+/// (see [`power_to_db_channels`]).
+pub fn amplitude_to_db_channels(
+    channels: &[Array2<f32>],
+    reference: Ref,
+    amin: f32,
+    top_db: Option<f32>,
+) -> Result<Vec<Array2<f32>>> {
     let reference = match reference {
         Ref::Value(v) => Ref::Value(v * v),
         Ref::Max => Ref::Max,
     };
-    power_to_db_in_place(s.mapv(|v| v * v), reference, amin * amin, top_db)
+    let squared = channels.iter().map(|s| s.mapv(|v| v * v)).collect();
+    power_to_db_channels(squared, reference, amin * amin, top_db)
 }
 
 #[cfg(test)]
@@ -187,5 +236,24 @@ mod tests {
         assert!(worst <= 2.0, "{worst} ulp");
         assert_eq!(log10_normal(1.0), 0.0);
         assert_eq!(log10_normal(f32::INFINITY), f32::INFINITY);
+    }
+
+    #[test]
+    fn channels_share_the_reference_and_the_floor() {
+        // Power 1 and 1e-10 (0 and -100 dB): alone, the quiet channel would be its own ceiling;
+        // together, it is floored at 0 - 80 dB.
+        let loud = Array2::from_elem((1, 2), 1.0f32);
+        let quiet = Array2::from_elem((1, 2), 1e-10f32);
+        let out = power_to_db_channels(
+            vec![loud, quiet.clone()],
+            Ref::Value(1.0),
+            1e-10,
+            Some(80.0),
+        )
+        .unwrap();
+        assert_eq!(out[0][[0, 0]], 0.0);
+        assert_eq!(out[1][[0, 0]], -80.0);
+        let alone = power_to_db(&quiet, Ref::Value(1.0), 1e-10, Some(80.0)).unwrap();
+        assert_eq!(alone[[0, 0]], -100.0);
     }
 }

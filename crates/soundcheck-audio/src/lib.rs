@@ -28,7 +28,7 @@ mod wav;
 
 use ndarray::Array2;
 
-pub use db::{amplitude_to_db, power_to_db, Ref};
+pub use db::{amplitude_to_db, amplitude_to_db_channels, power_to_db, power_to_db_channels, Ref};
 pub use decode::{decode, decode_mono, Decoded};
 pub use error::{AudioError, Result};
 pub use load::{load, to_mono, write_wav, Audio, LoadOptions};
@@ -66,11 +66,26 @@ pub fn mfcc(
     n_mfcc: usize,
     lifter: f32,
 ) -> Result<Array2<f32>> {
-    let log_mel = db::power_to_db_in_place(
-        melspectrogram(y, sr, stft_cfg, mel_cfg)?,
-        Ref::Value(1.0),
-        1e-10,
-        Some(80.0),
-    )?;
-    mfcc_from_log_mel(&log_mel, n_mfcc, lifter)
+    let mut one = mfcc_channels(&[y], sr, stft_cfg, mel_cfg, n_mfcc, lifter)?;
+    Ok(one.pop().expect("one channel in, one out"))
+}
+
+/// [`mfcc`] of one signal's channels, as `librosa.feature.mfcc` of a `(channels, n)` array:
+/// the log-mel spectrograms share one `top_db` floor, set by the loudest channel.
+pub fn mfcc_channels(
+    channels: &[&[f32]],
+    sr: u32,
+    stft_cfg: &StftConfig,
+    mel_cfg: &MelConfig,
+    n_mfcc: usize,
+    lifter: f32,
+) -> Result<Vec<Array2<f32>>> {
+    let mels = channels
+        .iter()
+        .map(|y| melspectrogram(y, sr, stft_cfg, mel_cfg))
+        .collect::<Result<Vec<_>>>()?;
+    db::power_to_db_channels(mels, Ref::Value(1.0), 1e-10, Some(80.0))?
+        .iter()
+        .map(|log_mel| mfcc_from_log_mel(log_mel, n_mfcc, lifter))
+        .collect()
 }

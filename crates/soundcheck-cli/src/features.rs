@@ -64,6 +64,9 @@ pub struct FeaturesArgs {
     /// Keep the channels apart instead of averaging them (librosa mono=False)
     #[arg(long)]
     no_mono: bool,
+    /// Average the channels (librosa mono=True, the default; accepted for librosa's spelling)
+    #[arg(long, conflicts_with = "no_mono")]
+    mono: bool,
     /// Start this many seconds into each file
     #[arg(long, default_value_t = 0.0)]
     offset: f64,
@@ -249,27 +252,35 @@ impl FeaturesArgs {
         }
     }
 
-    /// One channel's real feature matrix (features, frames).
-    fn real_matrix(&self, y: &[f32], sr: u32) -> Result<Array2<f32>, AudioError> {
+    /// The channels' real feature matrices (features, frames). Decibels and MFCCs treat the
+    /// channels as librosa treats a `(channels, n)` array: one reference and one `top_db` floor
+    /// for all, set by the loudest channel.
+    fn real_matrices(
+        &self,
+        channels: &[Vec<f32>],
+        sr: u32,
+    ) -> Result<Vec<Array2<f32>>, AudioError> {
         let cfg = self.stft_cfg();
-        let db = |m: Array2<f32>, amplitude: bool| -> Result<Array2<f32>, AudioError> {
-            match (self.db, amplitude) {
-                (false, _) => Ok(m),
-                (true, true) => {
-                    audio::amplitude_to_db(&m, Ref::Value(1.0), 1e-5, Some(self.top_db))
-                }
-                (true, false) => audio::power_to_db(&m, Ref::Value(1.0), 1e-10, Some(self.top_db)),
+        if self.kind == FeatureKind::Mfcc {
+            let ys: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
+            return audio::mfcc_channels(&ys, sr, &cfg, &self.mel_cfg(), self.n_mfcc, self.lifter);
+        }
+        let raw = channels
+            .iter()
+            .map(|y| match self.kind {
+                FeatureKind::Magnitude => Ok(audio::magnitude(&audio::stft(y, &cfg)?)),
+                FeatureKind::Power => Ok(audio::power(&audio::stft(y, &cfg)?)),
+                FeatureKind::Mel => audio::melspectrogram(y, sr, &cfg, &self.mel_cfg()),
+                _ => Err(bad("KIND", "waveform/stft", "a real spectral feature", "")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match (self.db, self.kind == FeatureKind::Magnitude) {
+            (false, _) => Ok(raw),
+            (true, true) => {
+                audio::amplitude_to_db_channels(&raw, Ref::Value(1.0), 1e-5, Some(self.top_db))
             }
-        };
-        match self.kind {
-            FeatureKind::Magnitude => db(audio::magnitude(&audio::stft(y, &cfg)?), true),
-            FeatureKind::Power => db(audio::power(&audio::stft(y, &cfg)?), false),
-            FeatureKind::Mel => db(audio::melspectrogram(y, sr, &cfg, &self.mel_cfg())?, false),
-            FeatureKind::Mfcc => {
-                audio::mfcc(y, sr, &cfg, &self.mel_cfg(), self.n_mfcc, self.lifter)
-            }
-            FeatureKind::Waveform | FeatureKind::Stft => {
-                Err(bad("KIND", "waveform/stft", "a real spectral feature", ""))
+            (true, false) => {
+                audio::power_to_db_channels(raw, Ref::Value(1.0), 1e-10, Some(self.top_db))
             }
         }
     }
@@ -310,11 +321,7 @@ impl FeaturesArgs {
                 picture: Some(picture),
             });
         }
-        let mats = loaded
-            .channels
-            .iter()
-            .map(|y| self.real_matrix(y, sr))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mats = self.real_matrices(&loaded.channels, sr)?;
         // The picture is in dB: MFCCs and --db output already are; the rest is converted.
         let picture = if self.db || self.kind == FeatureKind::Mfcc {
             mats[0].clone()

@@ -128,6 +128,18 @@ fn stft_is_complex64_and_time_major_transposes() {
         &tmp("wave.npy"),
     );
     assert_eq!(st.shape, vec![2, 11025]);
+    // librosa's spelling of the default, mono=True, is accepted and means the same.
+    let mono = written(
+        &[
+            "waveform",
+            fixture(STEREO).to_str().unwrap(),
+            "--mono",
+            "--sr",
+            "native",
+        ],
+        &tmp("wave_mono.npy"),
+    );
+    assert_eq!(mono.shape, vec![11025]);
 }
 
 #[test]
