@@ -97,9 +97,11 @@ fn compare_with_keras(cases: &[Value], refused: &[(&str, &str)]) -> (usize, usiz
     for c in cases {
         let id = c["id"].as_str().unwrap();
         let e = &c["expected"];
-        let outcome = ModelSpec::from_value(&c["model"])
-            .and_then(|spec| Model::from_spec(&spec))
-            .map(|m| m.check());
+        // A spec Keras's arguments make unreadable is a refusal like any other.
+        let outcome = match ModelSpec::from_value(&c["model"]) {
+            Ok(spec) => Model::from_spec(&spec).map(|m| m.check()),
+            Err(d) => Err(d),
+        };
         // Keras's symbolic shape can disagree with what its call returns (e.g.
         // TimeDistributed(GlobalAveragePooling1D) over (T, F)): such a model is broken, and
         // soundcheck must reject it.
