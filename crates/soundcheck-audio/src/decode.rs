@@ -131,8 +131,20 @@ pub(crate) struct Packets {
     buf: Option<AudioBuffer<f32>>,
 }
 
+/// Runs a call into symphonia, turning a panic inside it into a named error: a damaged file can
+/// trip its arithmetic (the fuzz tests found symphonia-bundle-mp3 0.5.5 subtracting an MP3's
+/// LAME delay and padding from a smaller Xing frame count).
+fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(corrupt(path, "the decoder failed on damaged data")))
+}
+
 impl Packets {
     pub fn open(file: File, path: &Path) -> Result<Packets> {
+        guarded(path, || Packets::open_unguarded(file, path))
+    }
+
+    fn open_unguarded(file: File, path: &Path) -> Result<Packets> {
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -189,6 +201,16 @@ impl Packets {
     /// for `reserve` frames): its channels as they are, or summed into one when `mono`. `false`
     /// at the end of the stream.
     pub fn next_into(
+        &mut self,
+        out: &mut Vec<Vec<f32>>,
+        mono: bool,
+        reserve: usize,
+    ) -> Result<bool> {
+        let path = self.path.clone();
+        guarded(&path, || self.next_into_unguarded(out, mono, reserve))
+    }
+
+    fn next_into_unguarded(
         &mut self,
         out: &mut Vec<Vec<f32>>,
         mono: bool,

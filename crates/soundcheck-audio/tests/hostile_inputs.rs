@@ -182,3 +182,21 @@ fn an_excerpt_of_a_long_wav_reads_only_its_span() {
     );
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn an_mp3_whose_frame_count_is_below_its_encoder_delay_is_a_named_error() {
+    // The fixture's Info (Xing) tag announces 11 MPEG frames; 1 frame is fewer samples than the
+    // LAME delay and padding, which symphonia subtracts without a check (found by fuzzing).
+    let mut bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/audio/mp3_44100_2ch.mp3"),
+    )
+    .unwrap();
+    let tag = bytes.windows(4).position(|w| w == b"Info").unwrap();
+    bytes[tag + 8..tag + 12].copy_from_slice(&1u32.to_be_bytes());
+    let path = std::env::temp_dir().join(format!("sc-info-{}.mp3", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let e = soundcheck_audio::decode(&path).unwrap_err().to_string();
+    let _ = std::fs::remove_file(&path);
+    assert!(e.contains("sc-info-") && e.contains("damaged"), "{e}");
+}
