@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::{json, Value};
-use soundcheck_shape::feed::check_feed;
+use soundcheck_shape::feed::{check_feed, check_feed_dtype};
 use soundcheck_shape::labels::check_labels;
 use soundcheck_shape::summary::summary;
 use soundcheck_shape::{Diagnosis, Model, Report};
@@ -113,15 +113,21 @@ fn feed_shape(a: &CheckArgs) -> Result<Option<Vec<usize>>, Diagnosis> {
     if let Some(f) = &a.feed {
         return parse_shape(f, "--feed").map(Some);
     }
-    if let Some(p) = &a.data {
-        let x = if p.is_dir() {
-            p.join("x.npy")
-        } else {
-            p.clone()
-        };
+    if let Some(x) = data_inputs(a) {
         return read_npy_header(&x).map(|h| Some(h.shape));
     }
     Ok(None)
+}
+
+/// The inputs array `--data` names: the file, or `x.npy` of a dataset folder.
+fn data_inputs(a: &CheckArgs) -> Option<PathBuf> {
+    a.data.as_ref().map(|p| {
+        if p.is_dir() {
+            p.join("x.npy")
+        } else {
+            p.clone()
+        }
+    })
 }
 
 /// The labels to check: `--labels` (a shape or a .npy file), or `y.npy` of a `--data` folder.
@@ -138,6 +144,9 @@ fn feed_and_labels(a: &CheckArgs, model: &Model) -> Result<(), Diagnosis> {
     let feed = feed_shape(a)?;
     if let Some(feed) = &feed {
         check_feed(model, feed)?;
+    }
+    if let Some(x) = data_inputs(a) {
+        check_feed_dtype(model, read_npy_header(&x)?.is_integer())?;
     }
     if let Some(l) = &labels_source(a) {
         let (shape, integer) = if l.to_lowercase().ends_with(".npy") {

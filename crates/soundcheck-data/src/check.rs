@@ -1,9 +1,9 @@
 //! Before the first step: the dataset's example shape, target shape and dtypes against the model
 //! and loss, with the shape engine's diagnoses.
 
-use soundcheck_shape::feed::check_feed;
+use soundcheck_shape::feed::{check_feed, check_feed_dtype};
 use soundcheck_shape::labels::check_labels;
-use soundcheck_shape::{Diagnosis, Kind, Model};
+use soundcheck_shape::{Diagnosis, Model};
 
 use crate::dataset::Dataset;
 
@@ -21,24 +21,7 @@ pub fn check_dataset(
         .chain(ds.input_shape().iter().copied())
         .collect();
     check_feed(model, &feed)?;
-    if model
-        .input_dtype
-        .as_deref()
-        .is_some_and(|d| d.starts_with("int") || d.starts_with("uint"))
-        && !ds.integer_inputs()
-    {
-        return Err(Diagnosis::new(
-            Kind::FeedMismatch,
-            "the inputs are floats but the model takes integer ids",
-        )
-        .received("float inputs")
-        .expected(format!(
-            "{} inputs (an Embedding's token ids)",
-            model.input_dtype.as_deref().unwrap_or("int")
-        ))
-        .cause("an Embedding looks up rows by integer id; floats would be truncated silently")
-        .fix("save the inputs as integers (x.astype(np.int64)) or drop the Embedding"));
-    }
+    check_feed_dtype(model, ds.integer_inputs())?;
     let labels: Vec<usize> = std::iter::once(n)
         .chain(ds.target_shape().iter().copied())
         .collect();

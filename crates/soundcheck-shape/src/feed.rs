@@ -2,6 +2,7 @@
 //! input, and saying what Keras would have done with it.
 
 use crate::diagnosis::{Diagnosis, Kind};
+use crate::layers::Layer;
 use crate::model::Model;
 use crate::shape::{fmt_array_shape, fmt_dim, python_tuple, Shape};
 use crate::spec::Api;
@@ -102,6 +103,38 @@ fn keras_outcome(model: &Model, feed: &[usize]) -> String {
             e.layer.unwrap_or_default()
         ),
     }
+}
+
+/// Checks the element type of the fed array: a model whose first input carries token ids (an
+/// integer `input_dtype`, or an Embedding reading it) refuses float data. Keras accepts it and
+/// truncates every value to an id, which is never right for features.
+pub fn check_feed_dtype(model: &Model, integer: bool) -> Result<(), Diagnosis> {
+    let declared_int = model
+        .input_dtype
+        .as_deref()
+        .is_some_and(|d| d.starts_with("int") || d.starts_with("uint"));
+    let embedding = model
+        .nodes
+        .iter()
+        .find(|n| n.inputs.contains(&0) && matches!(n.def.layer, Layer::Embedding(_)));
+    if integer || !(declared_int || embedding.is_some()) {
+        return Ok(());
+    }
+    let mut d = Diagnosis::new(
+        Kind::FeedMismatch,
+        "the inputs are floats but the model takes integer ids",
+    )
+    .received("float inputs")
+    .expected(format!(
+        "{} inputs (an Embedding's token ids)",
+        model.input_dtype.as_deref().unwrap_or("integer")
+    ))
+    .cause("an Embedding looks up rows by integer id; Keras accepts floats and truncates each to an id, silently")
+    .fix("save the inputs as integers (x.astype(np.int64)) if they are ids; if they are features, drop the Embedding");
+    if let Some(e) = embedding {
+        d = d.at(&e.def.name, &e.def.type_name);
+    }
+    Err(d)
 }
 
 /// Checks an array of shape `feed` (batch axis first) against the model's first input.
@@ -424,6 +457,20 @@ kernel_size = 3
 type = "MaxPooling1D"
 pool_size = 4
 "#;
+
+    #[test]
+    fn float_data_into_an_embedding_is_flagged_although_keras_truncates_it() {
+        // No input_dtype: Keras's Input is float32 and the Embedding casts each value to an id.
+        let m = model(
+            "input_shape = [20]\n[[layers]]\ntype = \"Embedding\"\ninput_dim = 100\noutput_dim = 8\n",
+        );
+        let d = check_feed_dtype(&m, false).unwrap_err();
+        assert_eq!(d.kind, Kind::FeedMismatch);
+        assert_eq!(d.layer.as_deref(), Some("embedding"));
+        assert!(check_feed_dtype(&m, true).is_ok());
+        // Floats are what a model without token ids takes.
+        assert!(check_feed_dtype(&model(VARIABLE), false).is_ok());
+    }
 
     #[test]
     fn a_variable_length_input_fed_too_short_is_a_negative_dimension() {
