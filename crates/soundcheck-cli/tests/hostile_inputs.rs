@@ -176,8 +176,11 @@ fn check_archive(bytes: &[u8]) {
 }
 
 proptest::proptest! {
-    // Each case runs the binary: fewer cases than the in-process fuzz tests.
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    // Each case runs the binary: fewer cases than the in-process fuzz tests by default;
+    // PROPTEST_CASES still sets them for a long session.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
+    ))]
 
     /// A Keras 3 archive with bytes altered and its end cut: the zip reader, the inflater and
     /// the config parser refuse it by name or read what is left.
