@@ -10,6 +10,8 @@
 //! | `filters.mel`, `feature.melspectrogram` | [`MelFilterbank`], [`melspectrogram`] |
 //! | `feature.mfcc`, `feature.delta` | [`mfcc()`], [`delta`] |
 //! | `util.frame`, `util.fix_length` | [`frame`], [`fix_length`] |
+//! | `feature.rms`, `feature.zero_crossing_rate` | [`rms()`], [`zero_crossing_rate`] |
+//! | `feature.spectral_{centroid,bandwidth,rolloff,flatness}` | [`spectral_centroid`], [`spectral_bandwidth`], [`spectral_rolloff`], [`spectral_flatness`] |
 
 #![warn(missing_docs)]
 
@@ -22,8 +24,10 @@ mod memo;
 pub mod mfcc;
 pub mod resample;
 mod rfft;
+pub mod spectral;
 pub mod stft;
 pub mod stream;
+pub mod temporal;
 mod wav;
 
 use ndarray::Array2;
@@ -35,8 +39,12 @@ pub use load::{load, to_mono, write_wav, Audio, LoadOptions};
 pub use mel::{hz_to_mel, mel_frequencies, mel_to_hz, MelConfig, MelFilterbank};
 pub use mfcc::{dct_matrix, delta, mfcc_from_log_mel};
 pub use resample::resample;
+pub use spectral::{
+    fft_frequencies, spectral_bandwidth, spectral_centroid, spectral_flatness, spectral_rolloff,
+};
 pub use stft::{fix_length, frame, istft, magnitude, n_frames, power, stft, PadMode, StftConfig};
 pub use stream::{AudioSource, WavStream};
+pub use temporal::{rms, zero_crossing_rate};
 
 /// `librosa.feature.melspectrogram(y=y, sr=sr, power=2.0, ...)`.
 ///
