@@ -25,6 +25,37 @@ pub enum FeatureKind {
     Mel,
     /// MFCCs: (n_mfcc, frames)
     Mfcc,
+    /// Root mean square of each frame of n_fft samples: (1, frames)
+    Rms,
+    /// Share of sign changes in each frame of n_fft samples: (1, frames)
+    #[value(alias = "zero_crossing_rate")]
+    ZeroCrossingRate,
+    /// Magnitude-weighted mean frequency in Hz: (1, frames)
+    #[value(alias = "spectral_centroid")]
+    SpectralCentroid,
+    /// Magnitude-weighted spread around the centroid in Hz (p = 2): (1, frames)
+    #[value(alias = "spectral_bandwidth")]
+    SpectralBandwidth,
+    /// Frequency below which 85 % of the magnitude lies, in Hz: (1, frames)
+    #[value(alias = "spectral_rolloff")]
+    SpectralRolloff,
+    /// Geometric over arithmetic mean of the power spectrum: (1, frames)
+    #[value(alias = "spectral_flatness")]
+    SpectralFlatness,
+}
+
+impl FeatureKind {
+    /// A spectrogram-like matrix (bins × frames) a picture can show.
+    fn is_spectrogram(self) -> bool {
+        matches!(
+            self,
+            FeatureKind::Stft
+                | FeatureKind::Magnitude
+                | FeatureKind::Power
+                | FeatureKind::Mel
+                | FeatureKind::Mfcc
+        )
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -193,9 +224,9 @@ impl FeaturesArgs {
 
     fn validate(&self) -> Result<(), AudioError> {
         if self.db
-            && matches!(
+            && !matches!(
                 self.kind,
-                FeatureKind::Waveform | FeatureKind::Stft | FeatureKind::Mfcc
+                FeatureKind::Magnitude | FeatureKind::Power | FeatureKind::Mel
             )
         {
             return Err(bad(
@@ -211,6 +242,14 @@ impl FeaturesArgs {
                 self.patch.unwrap_or(0),
                 "a spectral KIND (stft, magnitude, power, mel, mfcc)",
                 "cut waveforms with frame() instead",
+            ));
+        }
+        if self.png.is_some() && !self.kind.is_spectrogram() {
+            return Err(bad(
+                "--png",
+                "set",
+                "a spectrogram KIND (stft, magnitude, power, mel, mfcc)",
+                "the other kinds are one value per sample or per frame: plot the .npy",
             ));
         }
         if self.patch == Some(0) {
@@ -271,7 +310,33 @@ impl FeaturesArgs {
                 FeatureKind::Magnitude => Ok(audio::magnitude(&audio::stft(y, &cfg)?)),
                 FeatureKind::Power => Ok(audio::power(&audio::stft(y, &cfg)?)),
                 FeatureKind::Mel => audio::melspectrogram(y, sr, &cfg, &self.mel_cfg()),
-                _ => Err(bad("KIND", "waveform/stft", "a real spectral feature", "")),
+                FeatureKind::Rms => audio::rms(y, cfg.n_fft, cfg.hop(), cfg.center),
+                FeatureKind::ZeroCrossingRate => {
+                    audio::zero_crossing_rate(y, cfg.n_fft, cfg.hop(), cfg.center)
+                }
+                FeatureKind::SpectralCentroid => audio::spectral_centroid(
+                    &audio::magnitude(&audio::stft(y, &cfg)?),
+                    sr,
+                    cfg.n_fft,
+                ),
+                FeatureKind::SpectralBandwidth => audio::spectral_bandwidth(
+                    &audio::magnitude(&audio::stft(y, &cfg)?),
+                    sr,
+                    cfg.n_fft,
+                    2.0,
+                ),
+                FeatureKind::SpectralRolloff => audio::spectral_rolloff(
+                    &audio::magnitude(&audio::stft(y, &cfg)?),
+                    sr,
+                    cfg.n_fft,
+                    0.85,
+                ),
+                FeatureKind::SpectralFlatness => {
+                    audio::spectral_flatness(&audio::magnitude(&audio::stft(y, &cfg)?), 2.0, 1e-10)
+                }
+                FeatureKind::Waveform | FeatureKind::Stft | FeatureKind::Mfcc => {
+                    Err(bad("KIND", "waveform/stft", "a real spectral feature", ""))
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         match (self.db, self.kind == FeatureKind::Magnitude) {
@@ -323,12 +388,19 @@ impl FeaturesArgs {
         }
         let mats = self.real_matrices(&loaded.channels, sr)?;
         // The picture is in dB: MFCCs and --db output already are; the rest is converted.
-        let picture = if self.db || self.kind == FeatureKind::Mfcc {
-            mats[0].clone()
+        let picture = if !self.kind.is_spectrogram() {
+            None
+        } else if self.db || self.kind == FeatureKind::Mfcc {
+            Some(mats[0].clone())
         } else if self.kind == FeatureKind::Magnitude {
-            audio::amplitude_to_db(&mats[0], Ref::Max, 1e-5, Some(80.0))?
+            Some(audio::amplitude_to_db(
+                &mats[0],
+                Ref::Max,
+                1e-5,
+                Some(80.0),
+            )?)
         } else {
-            audio::power_to_db(&mats[0], Ref::Max, 1e-10, Some(80.0))?
+            Some(audio::power_to_db(&mats[0], Ref::Max, 1e-10, Some(80.0))?)
         };
         let (shape, data, dropped) = self.arrange(&mats, path)?;
         Ok(Feature {
@@ -336,7 +408,7 @@ impl FeaturesArgs {
             data: Data::Real(data),
             sample_rate: sr,
             dropped,
-            picture: Some(picture),
+            picture,
         })
     }
 

@@ -140,6 +140,26 @@ fn stft_is_complex64_and_time_major_transposes() {
         &tmp("wave_mono.npy"),
     );
     assert_eq!(mono.shape, vec![11025]);
+    // The frame-wise descriptors: one row per channel, librosa's frame count (center=True).
+    let frames = 1 + 11025 / 512;
+    for kind in [
+        "rms",
+        "zero_crossing_rate",
+        "spectral-centroid",
+        "spectral_rolloff",
+    ] {
+        let f = written(
+            &[
+                kind,
+                fixture(STEREO).to_str().unwrap(),
+                "--no-mono",
+                "--sr",
+                "native",
+            ],
+            &tmp(&format!("{kind}.npy")),
+        );
+        assert_eq!(f.shape, vec![2, 1, frames], "{kind}");
+    }
 }
 
 #[test]
@@ -165,7 +185,7 @@ fn bad_inputs_and_arguments_are_named() {
     let o = out.to_str().unwrap();
     let (stereo, truncated) = (fixture(STEREO), fixture("audio/bad_truncated.wav"));
     let (s, t) = (stereo.to_str().unwrap(), truncated.to_str().unwrap());
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["mel", t, "-o", o],
             "bad_truncated.wav: the audio data is damaged or truncated",
@@ -193,6 +213,10 @@ fn bad_inputs_and_arguments_are_named() {
             "expected at least 20000",
         ),
         (&["mfcc", s, "-o", o, "--db"], "--db=set is invalid"),
+        (
+            &["rms", s, "-o", o, "--png", "x.png"],
+            "--png=set is invalid",
+        ),
     ];
     for (args, needle) in cases {
         let (code, stdout, stderr) = run(args);
