@@ -139,6 +139,10 @@ pub struct FeaturesArgs {
     /// With --db: floor at max − top_db
     #[arg(long, default_value_t = 80.0)]
     top_db: f32,
+    /// Stack the feature with its deltas along the feature axis: 1 gives [F; delta(F)], 2 adds
+    /// delta(F, order=2), as the usual np.vstack of librosa.feature.delta (width 9)
+    #[arg(long, value_name = "ORDER", value_parser = clap::value_parser!(u8).range(1..=2))]
+    delta: Option<u8>,
     /// Write (frames, features) instead of librosa's (features, frames)
     #[arg(long)]
     time_major: bool,
@@ -151,6 +155,16 @@ pub struct FeaturesArgs {
     /// Print a JSON summary of what was written
     #[arg(long)]
     json: bool,
+}
+
+/// `np.vstack([m, delta(m), ..., delta(m, order=order)])` with librosa's width 9.
+fn with_deltas(m: &Array2<f32>, order: usize) -> Result<Array2<f32>, AudioError> {
+    let mut rows = vec![m.clone()];
+    for o in 1..=order {
+        rows.push(audio::delta(m, 9, o)?);
+    }
+    let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+    Ok(ndarray::concatenate(ndarray::Axis(0), &views).expect("equal frame counts"))
 }
 
 /// An n-dimensional feature array in C order.
@@ -242,6 +256,14 @@ impl FeaturesArgs {
                 self.patch.unwrap_or(0),
                 "a spectral KIND (stft, magnitude, power, mel, mfcc)",
                 "cut waveforms with frame() instead",
+            ));
+        }
+        if self.delta.is_some() && matches!(self.kind, FeatureKind::Waveform | FeatureKind::Stft) {
+            return Err(bad(
+                "--delta",
+                self.delta.unwrap_or(0),
+                "a real frame-wise KIND (magnitude, power, mel, mfcc, rms, ...)",
+                "deltas are taken along frames of a real feature",
             ));
         }
         if self.png.is_some() && !self.kind.is_spectrogram() {
@@ -401,6 +423,14 @@ impl FeaturesArgs {
             )?)
         } else {
             Some(audio::power_to_db(&mats[0], Ref::Max, 1e-10, Some(80.0))?)
+        };
+        // The picture shows the feature itself; the deltas join the written array only.
+        let mats = match self.delta {
+            None => mats,
+            Some(order) => mats
+                .iter()
+                .map(|m| with_deltas(m, order.into()))
+                .collect::<Result<Vec<_>, _>>()?,
         };
         let (shape, data, dropped) = self.arrange(&mats, path)?;
         Ok(Feature {

@@ -160,6 +160,25 @@ fn stft_is_complex64_and_time_major_transposes() {
         );
         assert_eq!(f.shape, vec![2, 1, frames], "{kind}");
     }
+    // --delta 2: [F; delta(F); delta(F, order=2)], the deltas as soundcheck_audio computes them
+    // (checked against librosa in its own tests).
+    let plain = written(
+        &["mfcc", fixture(STEREO).to_str().unwrap()],
+        &tmp("m20.npy"),
+    );
+    let stacked = written(
+        &["mfcc", fixture(STEREO).to_str().unwrap(), "--delta", "2"],
+        &tmp("m60.npy"),
+    );
+    let t = plain.shape[1];
+    assert_eq!(stacked.shape, vec![60, t]);
+    assert_eq!(&stacked.data[..20 * t], &plain.data[..]);
+    let m = ndarray::Array2::from_shape_vec((20, t), plain.data).unwrap();
+    let d2 = soundcheck_audio::delta(&m, 9, 2).unwrap();
+    assert_eq!(
+        &stacked.data[40 * t..],
+        d2.as_standard_layout().as_slice().unwrap()
+    );
 }
 
 #[test]
