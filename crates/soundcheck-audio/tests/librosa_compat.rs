@@ -346,7 +346,8 @@ fn multichannel_reductions_span_every_channel() {
     }
 }
 
-/// rms, zero_crossing_rate and the spectral shape descriptors against librosa
+/// rms, zero_crossing_rate, the spectral shape descriptors and a magnitude (power=1) mel
+/// spectrogram against librosa
 /// (`tools/fixtures/librosa_spectral.py`: a chirp with silent frames and white noise, librosa's
 /// default frames and `n_fft` 1024 / hop 256 without centring). Within 1e-4 of each output's
 /// peak; zero crossings exactly.
@@ -357,7 +358,7 @@ fn frame_features_match() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     let read = |name: &str| soundcheck_npy::read(&dir.join(name)).unwrap();
     let cases = index["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 24);
+    assert_eq!(cases.len(), 28);
     for c in cases {
         let y = read(c["signal"].as_str().unwrap()).data;
         let want = read(c["output"].as_str().unwrap());
@@ -383,6 +384,13 @@ fn frame_features_match() {
             "spectral_bandwidth" => audio::spectral_bandwidth(&s(), sr, n_fft, 2.0),
             "spectral_rolloff" => audio::spectral_rolloff(&s(), sr, n_fft, 0.85),
             "spectral_flatness" => audio::spectral_flatness(&s(), 2.0, 1e-10),
+            "melspectrogram_power1" => {
+                Ok(
+                    audio::MelFilterbank::cached(sr, n_fft, &MelConfig::default())
+                        .unwrap()
+                        .apply(&s()),
+                )
+            }
             other => panic!("unknown kind {other}"),
         }
         .unwrap();

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use realfft::num_complex::Complex32;
 use serde_json::json;
 use soundcheck_audio::{
-    self as audio, AudioError, LoadOptions, MelConfig, PadMode, Ref, StftConfig,
+    self as audio, AudioError, LoadOptions, MelConfig, MelFilterbank, PadMode, Ref, StftConfig,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -129,6 +129,10 @@ pub struct FeaturesArgs {
     htk: bool,
     #[arg(long, value_enum, default_value = "slaney")]
     norm: NormArg,
+    /// Exponent of the magnitude under the mel filterbank (librosa's `power`): 2 for a power
+    /// mel spectrogram, 1 for a magnitude one
+    #[arg(long, default_value_t = 2.0)]
+    power: f32,
     #[arg(long, default_value_t = 20)]
     n_mfcc: usize,
     #[arg(long, default_value_t = 0.0)]
@@ -258,6 +262,16 @@ impl FeaturesArgs {
                 "cut waveforms with frame() instead",
             ));
         }
+        if self.power != 2.0
+            && (self.kind != FeatureKind::Mel || !(self.power > 0.0 && self.power.is_finite()))
+        {
+            return Err(bad(
+                "--power",
+                self.power,
+                "a positive exponent, with KIND mel",
+                "librosa's default is 2 (power); 1 gives a magnitude mel spectrogram",
+            ));
+        }
         if self.delta.is_some() && matches!(self.kind, FeatureKind::Waveform | FeatureKind::Stft) {
             return Err(bad(
                 "--delta",
@@ -331,7 +345,14 @@ impl FeaturesArgs {
             .map(|y| match self.kind {
                 FeatureKind::Magnitude => Ok(audio::magnitude(&audio::stft(y, &cfg)?)),
                 FeatureKind::Power => Ok(audio::power(&audio::stft(y, &cfg)?)),
-                FeatureKind::Mel => audio::melspectrogram(y, sr, &cfg, &self.mel_cfg()),
+                // The fused pass squares the magnitudes; other exponents go through |S|^power.
+                FeatureKind::Mel if self.power == 2.0 => {
+                    audio::melspectrogram(y, sr, &cfg, &self.mel_cfg())
+                }
+                FeatureKind::Mel => {
+                    let s = audio::magnitude(&audio::stft(y, &cfg)?).mapv(|v| v.powf(self.power));
+                    Ok(MelFilterbank::cached(sr, cfg.n_fft, &self.mel_cfg())?.apply(&s))
+                }
                 FeatureKind::Rms => audio::rms(y, cfg.n_fft, cfg.hop(), cfg.center),
                 FeatureKind::ZeroCrossingRate => {
                     audio::zero_crossing_rate(y, cfg.n_fft, cfg.hop(), cfg.center)
