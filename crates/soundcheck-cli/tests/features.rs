@@ -204,7 +204,7 @@ fn bad_inputs_and_arguments_are_named() {
     let o = out.to_str().unwrap();
     let (stereo, truncated) = (fixture(STEREO), fixture("audio/bad_truncated.wav"));
     let (s, t) = (stereo.to_str().unwrap(), truncated.to_str().unwrap());
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (
             &["mel", t, "-o", o],
             "bad_truncated.wav: the audio data is damaged or truncated",
@@ -235,6 +235,10 @@ fn bad_inputs_and_arguments_are_named() {
         (
             &["rms", s, "-o", o, "--png", "x.png"],
             "--png=set is invalid",
+        ),
+        (
+            &["mfcc", s, "-o", o, "--power", "1"],
+            "--power=1 is invalid",
         ),
     ];
     for (args, needle) in cases {
