@@ -1,0 +1,34 @@
+"""librosa's side of the descriptor benchmark, on the file the Rust chain bench wrote.
+Usage: librosa_descriptors.py DATA_DIR"""
+import os
+import statistics
+import sys
+import time
+
+import librosa
+import numpy as np
+
+
+def med(f, runs=9):
+    ts = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+y, sr = librosa.load(os.path.join(sys.argv[1], "long_10min_44k_stereo.wav"))
+rows = [
+    ("rms", lambda: librosa.feature.rms(y=y)),
+    ("zero_crossing_rate", lambda: librosa.feature.zero_crossing_rate(y)),
+    ("spectral_centroid", lambda: librosa.feature.spectral_centroid(y=y, sr=sr)),
+    ("spectral_bandwidth", lambda: librosa.feature.spectral_bandwidth(y=y, sr=sr)),
+    ("spectral_rolloff", lambda: librosa.feature.spectral_rolloff(y=y, sr=sr)),
+    ("spectral_flatness", lambda: librosa.feature.spectral_flatness(y=y)),
+]
+for _, f in rows:
+    f()
+print(f"librosa {librosa.__version__} (numpy {np.__version__}), 10 min at 22050 Hz mono, each from y, median of 9:")
+for name, f in rows:
+    print(f"  {name:<24} {med(f) * 1e3:>8.1f} ms")
