@@ -5,9 +5,11 @@
 //! `cargo bench -p soundcheck-audio --bench chain -- DATA_DIR` (the files are created there once).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use rayon::prelude::*;
+mod common;
+
+use common::time;
 use soundcheck_audio as audio;
 use soundcheck_audio::{LoadOptions, MelConfig, Ref, StftConfig};
 
@@ -55,19 +57,6 @@ fn ensure(path: &Path, seconds: usize, sr: u32, channels: usize) {
     }
     w.finalize().expect("finalize");
     std::fs::rename(&tmp, path).expect("rename");
-}
-
-/// Median wall time of `runs` runs, in seconds.
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
-    let mut v: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v[runs / 2]
 }
 
 fn main() {

@@ -7,23 +7,12 @@
 //! the file there).
 
 use std::path::PathBuf;
-use std::time::Instant;
 
+mod common;
+
+use common::time;
 use soundcheck_audio as audio;
 use soundcheck_audio::{LoadOptions, StftConfig};
-
-/// Median wall time of `runs` runs, in seconds.
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
-    let mut v: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v[runs / 2]
-}
 
 fn main() {
     let dir = PathBuf::from(

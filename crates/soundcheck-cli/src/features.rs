@@ -340,42 +340,37 @@ impl FeaturesArgs {
             let ys: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
             return audio::mfcc_channels(&ys, sr, &cfg, &self.mel_cfg(), self.n_mfcc, self.lifter);
         }
+        let magnitude = |y: &[f32]| -> Result<Array2<f32>, AudioError> {
+            Ok(audio::magnitude(&audio::stft(y, &cfg)?))
+        };
         let raw = channels
             .iter()
             .map(|y| match self.kind {
-                FeatureKind::Magnitude => Ok(audio::magnitude(&audio::stft(y, &cfg)?)),
+                FeatureKind::Magnitude => magnitude(y),
                 FeatureKind::Power => Ok(audio::power(&audio::stft(y, &cfg)?)),
                 // The fused pass squares the magnitudes; other exponents go through |S|^power.
                 FeatureKind::Mel if self.power == 2.0 => {
                     audio::melspectrogram(y, sr, &cfg, &self.mel_cfg())
                 }
                 FeatureKind::Mel => {
-                    let s = audio::magnitude(&audio::stft(y, &cfg)?).mapv(|v| v.powf(self.power));
+                    let s = magnitude(y)?.mapv(|v| v.powf(self.power));
                     Ok(MelFilterbank::cached(sr, cfg.n_fft, &self.mel_cfg())?.apply(&s))
                 }
                 FeatureKind::Rms => audio::rms(y, cfg.n_fft, cfg.hop(), cfg.center),
                 FeatureKind::ZeroCrossingRate => {
                     audio::zero_crossing_rate(y, cfg.n_fft, cfg.hop(), cfg.center)
                 }
-                FeatureKind::SpectralCentroid => audio::spectral_centroid(
-                    &audio::magnitude(&audio::stft(y, &cfg)?),
-                    sr,
-                    cfg.n_fft,
-                ),
-                FeatureKind::SpectralBandwidth => audio::spectral_bandwidth(
-                    &audio::magnitude(&audio::stft(y, &cfg)?),
-                    sr,
-                    cfg.n_fft,
-                    2.0,
-                ),
-                FeatureKind::SpectralRolloff => audio::spectral_rolloff(
-                    &audio::magnitude(&audio::stft(y, &cfg)?),
-                    sr,
-                    cfg.n_fft,
-                    0.85,
-                ),
+                FeatureKind::SpectralCentroid => {
+                    audio::spectral_centroid(&magnitude(y)?, sr, cfg.n_fft)
+                }
+                FeatureKind::SpectralBandwidth => {
+                    audio::spectral_bandwidth(&magnitude(y)?, sr, cfg.n_fft, 2.0)
+                }
+                FeatureKind::SpectralRolloff => {
+                    audio::spectral_rolloff(&magnitude(y)?, sr, cfg.n_fft, 0.85)
+                }
                 FeatureKind::SpectralFlatness => {
-                    audio::spectral_flatness(&audio::magnitude(&audio::stft(y, &cfg)?), 2.0, 1e-10)
+                    audio::spectral_flatness(&magnitude(y)?, 2.0, 1e-10)
                 }
                 FeatureKind::Waveform | FeatureKind::Stft | FeatureKind::Mfcc => {
                     Err(bad("KIND", "waveform/stft", "a real spectral feature", ""))
