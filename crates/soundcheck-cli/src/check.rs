@@ -4,10 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::{json, Value};
-use soundcheck_shape::feed::{check_feed, check_feed_dtype};
-use soundcheck_shape::labels::check_labels;
-use soundcheck_shape::summary::summary;
-use soundcheck_shape::{Diagnosis, Model, Report};
+use soundcheck_shape::inspect::{inspect, Data, Inspection};
+use soundcheck_shape::Diagnosis;
 
 use crate::load::{load_spec, parse_shape, read_npy_header};
 
@@ -43,80 +41,61 @@ pub struct CheckArgs {
 
 /// Everything `check` found, for text or JSON output.
 struct Outcome {
-    model: Option<Model>,
-    report: Option<Report>,
-    error: Option<Diagnosis>,
-    predict: Option<Value>,
+    inspection: Inspection,
     min_input: Option<Value>,
-    /// The spec declares no input shape and the fed array's shape built it (Keras's deferred build).
-    built_from_feed: bool,
 }
 
 fn analyse(a: &CheckArgs) -> Outcome {
-    let mut out = Outcome {
-        model: None,
-        report: None,
-        error: None,
-        predict: None,
-        min_input: None,
-        built_from_feed: false,
+    let inspection = match load_spec(&a.model).and_then(|spec| {
+        let data = data_of(a)?;
+        Ok(inspect(&spec, &data, Some(&a.model.display().to_string())))
+    }) {
+        Ok(i) => i,
+        Err(e) => Inspection::failed(e),
     };
-    let spec = match load_spec(&a.model) {
-        Ok(s) => s,
-        Err(e) => {
-            out.error = Some(e);
-            return out;
-        }
-    };
-    let built = match feed_shape(a).ok().flatten() {
-        Some(feed) => Model::from_spec_on_feed(&spec, &feed),
-        None => Model::from_spec(&spec).map(|m| (m, false)),
-    };
-    let model = match built {
-        Ok((m, from_feed)) => {
-            out.built_from_feed = from_feed;
-            m
-        }
-        Err(mut e) => {
-            if e.layer.is_none() {
-                e.title = format!("{}: {}", a.model.display(), e.title);
-            }
-            out.error = Some(e);
-            return out;
-        }
-    };
-    let report = model.check();
-    out.error = report.error.clone();
-    if a.min_input {
-        out.min_input = Some(Value::Array(
-            model
-                .min_input()
-                .iter()
-                .map(|m| json!({"axis": m.axis, "declared": m.declared, "min": m.min, "limited_by": m.limited_by, "exact": m.exact}))
-                .collect(),
-        ));
+    let min_input = inspection
+        .model
+        .as_ref()
+        .filter(|_| a.min_input)
+        .map(|model| {
+            Value::Array(
+                model
+                    .min_input()
+                    .iter()
+                    .map(|m| json!({"axis": m.axis, "declared": m.declared, "min": m.min, "limited_by": m.limited_by, "exact": m.exact}))
+                    .collect(),
+            )
+        });
+    Outcome {
+        inspection,
+        min_input,
     }
-    if out.error.is_none() {
-        out.error = feed_and_labels(a, &model).err();
-        if out.error.is_none() {
-            if let Some(feed) = feed_shape(a).ok().flatten() {
-                out.predict = check_feed(&model, &feed).ok().map(|p| json!(p));
-            }
-        }
-    }
-    out.model = Some(model);
-    out.report = Some(report);
-    out
 }
 
-fn feed_shape(a: &CheckArgs) -> Result<Option<Vec<usize>>, Diagnosis> {
+/// The flags' data: `--feed` or the `--data` array's header, and `--labels` (a shape or a .npy
+/// header) or the `--data` folder's `y.npy`.
+fn data_of(a: &CheckArgs) -> Result<Data, Diagnosis> {
+    let mut data = Data {
+        loss: a.loss.clone(),
+        ..Data::default()
+    };
     if let Some(f) = &a.feed {
-        return parse_shape(f, "--feed").map(Some);
+        data.feed = Some(parse_shape(f, "--feed")?);
+    } else if let Some(x) = data_inputs(a) {
+        let h = read_npy_header(&x)?;
+        data.feed_integer = Some(h.is_integer());
+        data.feed = Some(h.shape);
     }
-    if let Some(x) = data_inputs(a) {
-        return read_npy_header(&x).map(|h| Some(h.shape));
+    if let Some(l) = labels_source(a) {
+        if l.to_lowercase().ends_with(".npy") {
+            let h = read_npy_header(std::path::Path::new(&l))?;
+            data.labels_integer = Some(h.is_integer());
+            data.labels = Some(h.shape);
+        } else {
+            data.labels = Some(parse_shape(&l, "--labels")?);
+        }
     }
-    Ok(None)
+    Ok(data)
 }
 
 /// The inputs array `--data` names: the file, or `x.npy` of a dataset folder.
@@ -140,89 +119,17 @@ fn labels_source(a: &CheckArgs) -> Option<String> {
     })
 }
 
-fn feed_and_labels(a: &CheckArgs, model: &Model) -> Result<(), Diagnosis> {
-    let feed = feed_shape(a)?;
-    if let Some(feed) = &feed {
-        check_feed(model, feed)?;
-    }
-    if let Some(x) = data_inputs(a) {
-        check_feed_dtype(model, read_npy_header(&x)?.is_integer())?;
-    }
-    if let Some(l) = &labels_source(a) {
-        let (shape, integer) = if l.to_lowercase().ends_with(".npy") {
-            let h = read_npy_header(std::path::Path::new(l))?;
-            let int = h.is_integer();
-            (h.shape, Some(int))
-        } else {
-            (parse_shape(l, "--labels")?, None)
-        };
-        if let (Some(f), Some(&n)) = (&feed, shape.first()) {
-            if f[0] != n {
-                return Err(Diagnosis::new(
-                    soundcheck_shape::Kind::LabelMismatch,
-                    format!("{} examples but {n} labels", f[0]),
-                )
-                .received(format!(
-                    "labels {}",
-                    soundcheck_shape::shape::fmt_array_shape(&shape)
-                ))
-                .expected(format!("{} label rows, one per example", f[0]))
-                .fix("give exactly one label per example (same first axis as the data)"));
-            }
-        }
-        check_labels(model, &shape, integer, a.loss.as_deref())?;
-    }
-    Ok(())
-}
-
-fn layers_json(report: &Option<Report>) -> Value {
-    Value::Array(
-        report
-            .iter()
-            .flat_map(|r| &r.layers)
-            .map(|l| json!({"name": l.name, "type": l.type_name, "output_shape": l.output_shape.to_json_with_batch(), "params": l.params()}))
-            .collect(),
-    )
-}
-
 fn print_json(o: &Outcome) {
-    let mut v = json!({"ok": o.error.is_none(), "layers": layers_json(&o.report)});
-    match &o.error {
-        None => {
-            let r = o
-                .report
-                .as_ref()
-                .expect("a report exists when nothing failed");
-            v["total_params"] = json!(r.total_params());
-            v["trainable_params"] = json!(r.trainable_params());
-            v["non_trainable_params"] = json!(r.non_trainable_params());
-        }
-        Some(e) => v["error"] = e.to_json(),
-    }
-    if let Some(p) = &o.predict {
-        v["predict_output_shapes"] = p.clone();
-    }
+    let mut v = o.inspection.to_json();
     if let Some(m) = &o.min_input {
         v["min_input"] = m.clone();
-    }
-    if o.built_from_feed {
-        v["built_from_feed"] = json!(true);
     }
     outln!("{v}");
 }
 
+/// The inspection's report, with the smallest input per axis between the table and the verdict.
 fn print_text(o: &Outcome) {
-    if o.built_from_feed {
-        outln!("The spec declares no input shape: built on the fed array's shape, as Keras builds on its first batch.");
-    }
-    if let (Some(m), Some(r)) = (&o.model, &o.report) {
-        if !r.layers.is_empty() || r.ok() {
-            if !r.ok() {
-                outln!("Layers inferred before the problem:");
-            }
-            out!("{}", summary(m, r));
-        }
-    }
+    out!("{}", o.inspection.render_layers());
     if let Some(mins) = o.min_input.as_ref().and_then(Value::as_array) {
         outln!("\nSmallest input per axis (batch axis = 0):");
         for m in mins {
@@ -245,19 +152,7 @@ fn print_text(o: &Outcome) {
             outln!("  axis {} (declared {declared}): {line}", m["axis"]);
         }
     }
-    match &o.error {
-        None => outln!("\nok: every layer fits"),
-        Some(e) => {
-            if o.report.is_some() {
-                outln!();
-            }
-            out!("{}", e.render());
-        }
-    }
-    if let Some(p) = o.predict.as_ref().and_then(Value::as_array) {
-        let shapes: Vec<String> = p.iter().map(Value::to_string).collect();
-        outln!("the fed array gives output shape(s) {}", shapes.join(", "));
-    }
+    out!("{}", o.inspection.render_verdict());
 }
 
 pub fn run(a: &CheckArgs) -> u8 {
@@ -267,5 +162,5 @@ pub fn run(a: &CheckArgs) -> u8 {
     } else {
         print_text(&o);
     }
-    crate::report::diagnosis_code(o.error.as_ref())
+    crate::report::diagnosis_code(o.inspection.error.as_ref())
 }

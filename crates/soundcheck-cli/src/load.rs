@@ -128,11 +128,7 @@ pub fn load_spec(path: &Path) -> Result<ModelSpec, Diagnosis> {
                     )),
                 )
             })?;
-            if keras::is_keras_config(&v) {
-                keras::from_keras(&v).map_err(located)
-            } else {
-                ModelSpec::from_value(&v).map_err(located)
-            }
+            keras::spec_from_json(&v).map_err(located)
         }
         _ => Err(unusable(
             path,

@@ -71,6 +71,16 @@ fn history_names(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// A model from JSON of either kind, told apart by content: a Keras `model.to_json()` config or a
+/// soundcheck spec.
+pub fn spec_from_json(v: &Value) -> Result<ModelSpec, Diagnosis> {
+    if is_keras_config(v) {
+        from_keras(v)
+    } else {
+        ModelSpec::from_value(v)
+    }
+}
+
 /// Converts a Keras 3 Sequential or Functional config into a soundcheck spec.
 pub fn from_keras(v: &Value) -> Result<ModelSpec, Diagnosis> {
     let class = v.get("class_name").and_then(Value::as_str).unwrap_or("");

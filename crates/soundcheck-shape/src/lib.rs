@@ -24,6 +24,7 @@ pub mod args;
 pub mod diagnosis;
 pub mod feed;
 pub mod identifiers;
+pub mod inspect;
 pub mod keras;
 pub mod labels;
 pub mod layers;
