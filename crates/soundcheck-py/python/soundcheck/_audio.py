@@ -1,0 +1,101 @@
+"""librosa's core functions: load, resample, stft, istft, magnitude/power, dB scaling."""
+
+import os
+
+import numpy as np
+
+from . import _native
+from ._arrays import audio_rows, complex_dtype, matrix_rows, only, real_dtype, unfold
+from ._native import SoundcheckError
+
+HANN = ("hann", "hann_window")
+
+
+def load(path, *, sr=22050, mono=True, offset=0.0, duration=None, dtype=np.float32):
+    """`librosa.load`: decode WAV/FLAC/OGG/MP3, take the excerpt, mix to mono, resample.
+
+    Returns ``(y, sr)`` with ``y`` of shape ``(n,)`` when mono, else ``(channels, n)``.
+    """
+    path = os.fspath(path)
+    y, rate = _native.load(path, sr, bool(mono), float(offset), None if duration is None else float(duration))
+    y = y[0] if mono else y
+    return y.astype(dtype, copy=False), rate
+
+
+def resample(y, *, orig_sr, target_sr, res_type="soxr_hq", fix=True, scale=False, axis=-1):
+    """`librosa.resample` along `axis` (soxr_hq's band-limited response; see BENCHMARKS.md)."""
+    only("res_type", res_type, ("soxr_hq",), "soundcheck has one resampler, which follows soxr_hq")
+    only("fix", fix, (True,), "the output always has ceil(n · target_sr / orig_sr) samples, as fix=True")
+    a = np.moveaxis(np.asarray(y), axis, -1)
+    rows, lead, dtype = audio_rows(a)
+    out = unfold(_native.resample(rows, int(orig_sr), int(target_sr)), lead)
+    if scale:
+        out /= np.sqrt(float(target_sr) / float(orig_sr))
+    return np.moveaxis(out.astype(real_dtype(dtype), copy=False), -1, axis)
+
+
+def _check_window(window):
+    only("window", window, HANN, "soundcheck's STFT uses librosa's default Hann window")
+
+
+def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True, dtype=None,
+         pad_mode="constant"):
+    """`librosa.stft`: ``(..., 1 + n_fft/2, n_frames)`` complex."""
+    _check_window(window)
+    rows, lead, in_dtype = audio_rows(y)
+    out = unfold(_native.stft(rows, n_fft, hop_length, win_length, bool(center), pad_mode), lead)
+    return out.astype(dtype or complex_dtype(in_dtype), copy=False)
+
+
+def istft(stft_matrix, *, hop_length=None, win_length=None, n_fft=None, window="hann", center=True,
+          dtype=None, length=None):
+    """`librosa.istft`: the signal ``(..., n)`` back from ``(..., 1 + n_fft/2, n_frames)``."""
+    _check_window(window)
+    mats, lead, in_dtype = matrix_rows(stft_matrix, "stft_matrix", np.complex64)
+    if n_fft is None:
+        n_fft = 2 * (mats.shape[1] - 1)
+    out = unfold(_native.istft(mats, n_fft, hop_length, win_length, bool(center), length), lead)
+    return out.astype(dtype or real_dtype(in_dtype), copy=False)
+
+
+def spectrogram(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True,
+                pad_mode="constant", power=1.0):
+    """``np.abs(librosa.stft(y, ...)) ** power`` in one pass, without the complex array."""
+    _check_window(window)
+    rows, lead, in_dtype = audio_rows(y)
+    out = _native.spectrogram(rows, n_fft, hop_length, win_length, bool(center), pad_mode, float(power))
+    return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
+
+
+def magnitude(y, **stft_kwargs):
+    """``np.abs(librosa.stft(y, **stft_kwargs))``."""
+    return spectrogram(y, power=1.0, **stft_kwargs)
+
+
+def power(y, **stft_kwargs):
+    """``np.abs(librosa.stft(y, **stft_kwargs)) ** 2``."""
+    return spectrogram(y, power=2.0, **stft_kwargs)
+
+
+def _to_db(native, S, ref, amin, top_db):
+    a = np.asarray(S)
+    if np.iscomplexobj(a):
+        a = np.abs(a)
+    if callable(ref):
+        ref = ref(np.abs(a))
+    a32 = np.ascontiguousarray(a, dtype=np.float32)
+    if top_db is not None:
+        top_db = float(top_db)
+    out = native(a32, float(ref), float(amin), top_db)
+    return out.astype(real_dtype(a.dtype), copy=False)
+
+
+def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0):
+    """`librosa.power_to_db`; `ref` a number or a function of the magnitudes (``np.max``);
+    the `top_db` floor is set by the whole array, every channel together, as librosa sets it."""
+    return _to_db(_native.power_to_db, S, ref, amin, top_db)
+
+
+def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0):
+    """`librosa.amplitude_to_db`."""
+    return _to_db(_native.amplitude_to_db, S, ref, amin, top_db)

@@ -1,0 +1,35 @@
+"""museval's `evaluate`: BSS Eval v4 images, per window."""
+
+import numpy as np
+
+from . import _native
+from ._arrays import only
+from ._native import SoundcheckError
+
+
+def _sources(a, name):
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim > 3 or a.ndim == 0:
+        raise SoundcheckError(f"{name} has shape {a.shape}: expected (nsrc, nsampl, nchan) as museval takes it")
+    # np.atleast_3d, as museval's bss_eval: (nsampl,) → (1, nsampl, 1); (nsrc, nsampl) → (nsrc, nsampl, 1).
+    return np.atleast_3d(a)
+
+
+def evaluate(references, estimates, win=1 * 44100, hop=1 * 44100, mode="v4", padding=True):
+    """`museval.evaluate`: ``(SDR, ISR, SIR, SAR)``, each ``(nsrc, nwin)``, NaN for windows where
+    a reference is silent, as museval gives."""
+    only("mode", mode, ("v4",), "soundcheck computes BSS Eval v4 (filters over the whole track)")
+    refs = _sources(references, "references")
+    ests = _sources(estimates, "estimates")
+    if padding and ests.shape[1] != refs.shape[1]:
+        if ests.shape[1] > refs.shape[1]:
+            ests = ests[:, : refs.shape[1], :]
+        else:
+            ests = np.pad(ests, [(0, 0), (0, refs.shape[1] - ests.shape[1]), (0, 0)])
+    if refs.shape != ests.shape:
+        raise SoundcheckError(
+            f"references {refs.shape} and estimates {ests.shape} differ: give one estimate per reference source, "
+            "with the same samples and channels (or padding=True for the length)"
+        )
+    win, hop = int(win), int(hop)
+    return _native.bss_eval(np.ascontiguousarray(refs), np.ascontiguousarray(ests), win, hop)

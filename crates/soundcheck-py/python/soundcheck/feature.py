@@ -1,0 +1,157 @@
+"""`librosa.feature`: mel spectrogram, MFCC, delta and the frame-wise descriptors, with
+librosa's names, defaults and axes (features on the second-to-last axis, frames on the last)."""
+
+import numpy as np
+
+from . import _native
+from ._arrays import audio_rows, matrix_rows, only, real_dtype, unfold
+from ._audio import _check_window
+from ._native import SoundcheckError
+
+
+def _signal_or_spectrogram(y, S, what):
+    if (y is None) == (S is None):
+        raise SoundcheckError(f"{what}: give exactly one of y= (audio) or S= (a spectrogram)")
+
+
+def _mel_options(n_mels=128, fmin=0.0, fmax=None, htk=False, norm="slaney", dtype=np.float32):
+    only("norm", norm, ("slaney", None), "soundcheck implements Slaney area normalisation or none")
+    return (int(n_mels), float(fmin), None if fmax is None else float(fmax), bool(htk), norm == "slaney"), dtype
+
+
+def _spectrogram(y, S, n_fft, hop_length, win_length, window, center, pad_mode, power):
+    """librosa's `_spectrogram`: S as given (n_fft from its bins), or |stft(y)|^power."""
+    if S is not None:
+        S = np.asarray(S)
+        if S.ndim < 2:
+            raise SoundcheckError(f"S has shape {S.shape}: expected (..., 1 + n_fft/2, n_frames)")
+        return matrix_rows(S)[0], S.shape[:-2], S.dtype, 2 * (S.shape[-2] - 1)
+    _check_window(window)
+    rows, lead, dtype = audio_rows(y)
+    mags = _native.spectrogram(rows, n_fft, hop_length, win_length, bool(center), pad_mode, float(power))
+    return mags, lead, dtype, n_fft
+
+
+def melspectrogram(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
+                   window="hann", center=True, pad_mode="constant", power=2.0, **kwargs):
+    """`librosa.feature.melspectrogram`: ``(..., n_mels, n_frames)``."""
+    _signal_or_spectrogram(y, S, "melspectrogram")
+    mel, dtype = _mel_options(**kwargs)
+    if S is not None:
+        mats, lead, in_dtype = matrix_rows(S)
+        n_fft = 2 * (mats.shape[1] - 1)
+        out = _native.mel_from_spectrogram(mats, int(sr), n_fft, *mel)
+    else:
+        _check_window(window)
+        rows, lead, in_dtype = audio_rows(y)
+        out = _native.melspectrogram(rows, int(sr), n_fft, hop_length, win_length, bool(center), pad_mode,
+                                     float(power), *mel)
+    return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
+
+
+def mfcc(*, y=None, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifter=0, mel_norm="slaney",
+         **kwargs):
+    """`librosa.feature.mfcc`: ``(..., n_mfcc, n_frames)``. From `y`, the log-mel spectrogram's
+    80 dB floor is set by the whole array (every channel together), as librosa sets it."""
+    only("dct_type", dct_type, (2,), "soundcheck computes librosa's default DCT-II")
+    only("norm", norm, ("ortho",), "soundcheck computes librosa's default orthonormal DCT")
+    if S is not None:
+        if y is not None:
+            raise SoundcheckError("mfcc: give exactly one of y= (audio) or S= (a log-power mel spectrogram)")
+        mats, lead, in_dtype = matrix_rows(S)
+        out = _native.mfcc_from_log_mel(mats, int(n_mfcc), float(lifter))
+        return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
+    if y is None:
+        raise SoundcheckError("mfcc: give y= (audio) or S= (a log-power mel spectrogram)")
+    stft_args = {k: kwargs.pop(k) for k in ("n_fft", "hop_length", "win_length", "window", "center",
+                                            "pad_mode", "power") if k in kwargs}
+    mel, dtype = _mel_options(norm=mel_norm, **kwargs)
+    _check_window(stft_args.get("window", "hann"))
+    rows, lead, in_dtype = audio_rows(y)
+    out = _native.mfcc(rows, int(sr), stft_args.get("n_fft", 2048), stft_args.get("hop_length", 512),
+                       stft_args.get("win_length"), bool(stft_args.get("center", True)),
+                       stft_args.get("pad_mode", "constant"), float(stft_args.get("power", 2.0)), *mel,
+                       int(n_mfcc), float(lifter))
+    return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
+
+
+def delta(data, *, width=9, order=1, axis=-1, mode="interp", **kwargs):
+    """`librosa.feature.delta` (Savitzky–Golay, mode 'interp') along `axis`."""
+    only("mode", mode, ("interp",), "soundcheck implements librosa's default 'interp' edges")
+    if kwargs:
+        raise SoundcheckError(f"delta: unsupported options {sorted(kwargs)}")
+    a = np.moveaxis(np.asarray(data), axis, -1)
+    if a.ndim == 0:
+        raise SoundcheckError("delta: data is a scalar; expected an array with a time axis")
+    rows = np.ascontiguousarray(a.reshape(-1, a.shape[-1]), dtype=np.float32)
+    out = _native.delta(rows, int(width), int(order)).reshape(a.shape)
+    return np.moveaxis(out.astype(real_dtype(a.dtype), copy=False), -1, axis)
+
+
+def rms(*, y=None, S=None, frame_length=2048, hop_length=512, center=True, pad_mode="constant",
+        dtype=np.float32):
+    """`librosa.feature.rms`: ``(..., 1, n_frames)``."""
+    _signal_or_spectrogram(y, S, "rms")
+    if S is not None:
+        # librosa's spectrogram route (Parseval): every bin counts twice but DC and, for an even
+        # frame, Nyquist.
+        x = np.abs(np.asarray(S)) ** 2
+        x[..., 0, :] *= 0.5
+        if frame_length % 2 == 0:
+            x[..., -1, :] *= 0.5
+        return np.sqrt(2 * np.sum(x, axis=-2, keepdims=True) / frame_length**2).astype(dtype, copy=False)
+    only("pad_mode", pad_mode, ("constant",), "frames are centred with zeros, librosa's default")
+    rows, lead, _ = audio_rows(y)
+    return unfold(_native.rms(rows, int(frame_length), int(hop_length), bool(center)), lead).astype(dtype, copy=False)
+
+
+def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True, **kwargs):
+    """`librosa.feature.zero_crossing_rate` with its defaults (threshold 1e-10, zero counts as
+    positive, edges padded): ``(..., 1, n_frames)``."""
+    if kwargs:
+        raise SoundcheckError(
+            f"zero_crossing_rate: options {sorted(kwargs)} are not supported; soundcheck uses librosa's defaults"
+        )
+    rows, lead, in_dtype = audio_rows(y)
+    out = _native.zero_crossing_rate(rows, int(frame_length), int(hop_length), bool(center))
+    return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
+
+
+def _descriptor(native, y, S, n_fft, hop_length, win_length, window, center, pad_mode, power, args):
+    _signal_or_spectrogram(y, S, native.__name__)
+    mags, lead, in_dtype, n_fft = _spectrogram(y, S, n_fft, hop_length, win_length, window, center, pad_mode,
+                                               power)
+    return unfold(native(mags, *args(n_fft)), lead).astype(real_dtype(in_dtype), copy=False)
+
+
+def spectral_centroid(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, freq=None, win_length=None,
+                      window="hann", center=True, pad_mode="constant"):
+    """`librosa.feature.spectral_centroid`: ``(..., 1, n_frames)`` in Hz."""
+    only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
+    return _descriptor(_native.spectral_centroid, y, S, n_fft, hop_length, win_length, window, center, pad_mode,
+                       1.0, lambda n: (int(sr), n))
+
+
+def spectral_bandwidth(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
+                       window="hann", center=True, pad_mode="constant", freq=None, centroid=None, norm=True, p=2):
+    """`librosa.feature.spectral_bandwidth`: ``(..., 1, n_frames)`` in Hz."""
+    only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
+    only("centroid", centroid, (None,), "the centroid is computed from S, as librosa's default")
+    only("norm", norm, (True,), "each frame is normalised, librosa's default")
+    return _descriptor(_native.spectral_bandwidth, y, S, n_fft, hop_length, win_length, window, center,
+                       pad_mode, 1.0, lambda n: (int(sr), n, float(p)))
+
+
+def spectral_rolloff(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
+                     window="hann", center=True, pad_mode="constant", freq=None, roll_percent=0.85):
+    """`librosa.feature.spectral_rolloff`: ``(..., 1, n_frames)`` in Hz."""
+    only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
+    return _descriptor(_native.spectral_rolloff, y, S, n_fft, hop_length, win_length, window, center, pad_mode,
+                       1.0, lambda n: (int(sr), n, float(roll_percent)))
+
+
+def spectral_flatness(*, y=None, S=None, n_fft=2048, hop_length=512, win_length=None, window="hann",
+                      center=True, pad_mode="constant", amin=1e-10, power=2.0):
+    """`librosa.feature.spectral_flatness`: ``(..., 1, n_frames)``."""
+    return _descriptor(_native.spectral_flatness, y, S, n_fft, hop_length, win_length, window, center,
+                       pad_mode, 1.0, lambda n: (float(power), float(amin)))

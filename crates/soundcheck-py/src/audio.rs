@@ -1,0 +1,598 @@
+//! The librosa-compatible front end: every transform of soundcheck-audio over the rows of a
+//! `(rows, n)` array (the Python half folds librosa's leading axes into rows and back).
+
+use std::path::PathBuf;
+
+use ndarray::{Array2, Array3, ArrayView2, Axis};
+use numpy::{Complex32, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn};
+use pyo3::prelude::*;
+use soundcheck_audio as audio;
+use soundcheck_audio::{LoadOptions, MelConfig, MelFilterbank, PadMode, Ref, StftConfig};
+
+use crate::convert::{flat, output, view2, view3};
+use crate::errors::{argument, to_py};
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(resample, m)?)?;
+    m.add_function(wrap_pyfunction!(stft, m)?)?;
+    m.add_function(wrap_pyfunction!(istft, m)?)?;
+    m.add_function(wrap_pyfunction!(spectrogram, m)?)?;
+    m.add_function(wrap_pyfunction!(power_to_db, m)?)?;
+    m.add_function(wrap_pyfunction!(amplitude_to_db, m)?)?;
+    m.add_function(wrap_pyfunction!(mel_filters, m)?)?;
+    m.add_function(wrap_pyfunction!(melspectrogram, m)?)?;
+    m.add_function(wrap_pyfunction!(mel_from_spectrogram, m)?)?;
+    m.add_function(wrap_pyfunction!(mfcc, m)?)?;
+    m.add_function(wrap_pyfunction!(mfcc_from_log_mel, m)?)?;
+    m.add_function(wrap_pyfunction!(delta, m)?)?;
+    m.add_function(wrap_pyfunction!(rms, m)?)?;
+    m.add_function(wrap_pyfunction!(zero_crossing_rate, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral_centroid, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral_bandwidth, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral_rolloff, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral_flatness, m)?)?;
+    Ok(())
+}
+
+/// The rows of a C-contiguous `(rows, n)` array, as slices.
+fn rows<'a, T>(a: &'a ArrayView2<'a, T>) -> PyResult<Vec<&'a [T]>> {
+    let n = a.ncols();
+    let data = a
+        .as_slice()
+        .ok_or_else(|| to_py("internal: the array is not C-contiguous"))?;
+    if n == 0 {
+        return Ok(vec![&[][..]; a.nrows()]);
+    }
+    Ok(data.chunks(n).collect())
+}
+
+/// One output per row, stacked along a new first axis.
+fn stack<T: Clone + num_zero::Zero>(parts: Vec<Array2<T>>) -> PyResult<Array3<T>> {
+    let (r, c) = parts.first().map_or((0, 0), Array2::dim);
+    let mut out = Array3::<T>::from_elem((parts.len(), r, c), T::zero());
+    for (mut slot, p) in out.axis_iter_mut(Axis(0)).zip(&parts) {
+        if p.dim() != (r, c) {
+            return Err(to_py("internal: rows gave outputs of different shapes"));
+        }
+        slot.assign(p);
+    }
+    Ok(out)
+}
+
+/// `Zero` for the two element types returned, without a num-traits dependency.
+mod num_zero {
+    pub trait Zero {
+        fn zero() -> Self;
+    }
+    impl Zero for f32 {
+        fn zero() -> Self {
+            0.0
+        }
+    }
+    impl Zero for numpy::Complex32 {
+        fn zero() -> Self {
+            numpy::Complex32::new(0.0, 0.0)
+        }
+    }
+}
+
+fn stft_config(
+    n_fft: usize,
+    hop_length: Option<usize>,
+    win_length: Option<usize>,
+    center: bool,
+    pad_mode: &str,
+) -> PyResult<StftConfig> {
+    let pad_mode = match pad_mode {
+        "constant" => PadMode::Constant,
+        "reflect" => PadMode::Reflect,
+        other => {
+            return Err(argument(
+                "pad_mode",
+                format!("'{other}'"),
+                "'constant' (librosa's default) or 'reflect'",
+            ))
+        }
+    };
+    let cfg = StftConfig {
+        n_fft,
+        hop_length,
+        win_length,
+        center,
+        pad_mode,
+    };
+    cfg.validate().map_err(to_py)?;
+    Ok(cfg)
+}
+
+fn mel_config(
+    n_mels: usize,
+    fmin: f64,
+    fmax: Option<f64>,
+    htk: bool,
+    slaney_norm: bool,
+) -> MelConfig {
+    MelConfig {
+        n_mels,
+        fmin,
+        fmax,
+        htk,
+        slaney_norm,
+    }
+}
+
+/// `librosa.load`: `(channels, n)` float32 and the rate.
+#[pyfunction]
+#[pyo3(signature = (path, sr, mono, offset, duration))]
+fn load(
+    py: Python<'_>,
+    path: PathBuf,
+    sr: Option<u32>,
+    mono: bool,
+    offset: f64,
+    duration: Option<f64>,
+) -> PyResult<(Bound<'_, PyArrayDyn<f32>>, u32)> {
+    let opts = LoadOptions {
+        sr,
+        mono,
+        offset,
+        duration,
+    };
+    let loaded = py
+        .detach(|| audio::load(&path, &opts))
+        .map_err(to_py)?;
+    let n = loaded.channels.first().map_or(0, Vec::len);
+    let flat: Vec<f32> = loaded.channels.concat();
+    let a = Array2::from_shape_vec((loaded.channels.len(), n), flat).map_err(to_py)?;
+    Ok((output(py, a)?, loaded.sample_rate))
+}
+
+#[pyfunction]
+fn resample<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    orig_sr: u32,
+    target_sr: u32,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let view = view2(&y)?;
+    let rs = rows(&view)?;
+    let out = py
+        .detach(|| {
+            rs.iter()
+                .map(|r| audio::resample(r, orig_sr, target_sr))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(to_py)?;
+    let n = out.first().map_or(0, Vec::len);
+    let a = Array2::from_shape_vec((out.len(), n), out.concat()).map_err(to_py)?;
+    output(py, a)
+}
+
+#[pyfunction]
+#[pyo3(signature = (y, n_fft, hop_length, win_length, center, pad_mode))]
+fn stft<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    n_fft: usize,
+    hop_length: Option<usize>,
+    win_length: Option<usize>,
+    center: bool,
+    pad_mode: &str,
+) -> PyResult<Bound<'py, PyArrayDyn<Complex32>>> {
+    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    let view = view2(&y)?;
+    let rs = rows(&view)?;
+    let parts = py
+        .detach(|| {
+            rs.iter()
+                .map(|r| audio::stft(r, &cfg))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+#[pyfunction]
+#[pyo3(signature = (s, n_fft, hop_length, win_length, center, length))]
+fn istft<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, Complex32>,
+    n_fft: usize,
+    hop_length: Option<usize>,
+    win_length: Option<usize>,
+    center: bool,
+    length: Option<usize>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = stft_config(n_fft, hop_length, win_length, center, "constant")?;
+    let view = view3(&s)?;
+    let out = py
+        .detach(|| {
+            view.axis_iter(Axis(0))
+                .map(|m| audio::istft(m, &cfg, length))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(to_py)?;
+    let n = out.first().map_or(0, Vec::len);
+    let a = Array2::from_shape_vec((out.len(), n), out.concat()).map_err(to_py)?;
+    output(py, a)
+}
+
+/// `|stft(y)|^power` per row: librosa's `_spectrogram` helper behind every feature taking `y`.
+#[pyfunction]
+#[pyo3(signature = (y, n_fft, hop_length, win_length, center, pad_mode, power))]
+#[allow(clippy::too_many_arguments)]
+fn spectrogram<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    n_fft: usize,
+    hop_length: Option<usize>,
+    win_length: Option<usize>,
+    center: bool,
+    pad_mode: &str,
+    power: f32,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    check_power(power)?;
+    let view = view2(&y)?;
+    let rs = rows(&view)?;
+    let parts = py
+        .detach(|| {
+            rs.iter()
+                .map(|r| magnitude_power(r, &cfg, power))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+fn check_power(power: f32) -> PyResult<()> {
+    if power > 0.0 && power.is_finite() {
+        Ok(())
+    } else {
+        Err(argument(
+            "power",
+            power,
+            "a positive exponent (1 for magnitude, 2 for power, librosa's default)",
+        ))
+    }
+}
+
+fn magnitude_power(y: &[f32], cfg: &StftConfig, power: f32) -> audio::Result<Array2<f32>> {
+    let s = audio::stft(y, cfg)?;
+    Ok(if power == 2.0 {
+        audio::power(&s)
+    } else {
+        let mut m = audio::magnitude(&s);
+        if power != 1.0 {
+            m.mapv_inplace(|v| v.powf(power));
+        }
+        m
+    })
+}
+
+/// dB of a whole array: librosa takes `ref=np.max` and the `top_db` floor over every element.
+fn db_any<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArrayDyn<'py, f32>,
+    convert: impl Fn(&Array2<f32>) -> audio::Result<Array2<f32>> + Send + Sync,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let (flat, shape) = flat(&s)?;
+    let out = py
+        .detach(|| {
+            let whole = ArrayView2::from_shape((1, flat.len()), flat)
+                .expect("one row of every element")
+                .to_owned();
+            convert(&whole)
+        })
+        .map_err(to_py)?;
+    output(py, out.into_shape_with_order(shape).map_err(to_py)?)
+}
+
+#[pyfunction]
+#[pyo3(signature = (s, ref_value, amin, top_db))]
+fn power_to_db<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArrayDyn<'py, f32>,
+    ref_value: f32,
+    amin: f32,
+    top_db: Option<f32>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    db_any(py, s, |x| {
+        audio::power_to_db(x, Ref::Value(ref_value), amin, top_db)
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (s, ref_value, amin, top_db))]
+fn amplitude_to_db<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArrayDyn<'py, f32>,
+    ref_value: f32,
+    amin: f32,
+    top_db: Option<f32>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    db_any(py, s, |x| {
+        audio::amplitude_to_db(x, Ref::Value(ref_value), amin, top_db)
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (sr, n_fft, n_mels, fmin, fmax, htk, slaney_norm))]
+fn mel_filters(
+    py: Python<'_>,
+    sr: u32,
+    n_fft: usize,
+    n_mels: usize,
+    fmin: f64,
+    fmax: Option<f64>,
+    htk: bool,
+    slaney_norm: bool,
+) -> PyResult<Bound<'_, PyArrayDyn<f32>>> {
+    let cfg = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let fb = MelFilterbank::new(sr, n_fft, &cfg).map_err(to_py)?;
+    output(py, fb.weights)
+}
+
+#[pyfunction]
+#[pyo3(signature = (y, sr, n_fft, hop_length, win_length, center, pad_mode, power, n_mels, fmin, fmax, htk, slaney_norm))]
+#[allow(clippy::too_many_arguments)]
+fn melspectrogram<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    hop_length: Option<usize>,
+    win_length: Option<usize>,
+    center: bool,
+    pad_mode: &str,
+    power: f32,
+    n_mels: usize,
+    fmin: f64,
+    fmax: Option<f64>,
+    htk: bool,
+    slaney_norm: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    check_power(power)?;
+    let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let view = view2(&y)?;
+    let rs = rows(&view)?;
+    let parts = py
+        .detach(|| mels(&rs, sr, &cfg, &mel, power))
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+/// Mel spectrograms of each row; power 2 takes the fused path that never stores the spectrum.
+fn mels(
+    rs: &[&[f32]],
+    sr: u32,
+    cfg: &StftConfig,
+    mel: &MelConfig,
+    power: f32,
+) -> audio::Result<Vec<Array2<f32>>> {
+    let fb = MelFilterbank::cached(sr, cfg.n_fft, mel)?;
+    rs.iter()
+        .map(|r| {
+            if power == 2.0 {
+                fb.melspectrogram(r, cfg)
+            } else {
+                Ok(fb.apply(&magnitude_power(r, cfg, power)?))
+            }
+        })
+        .collect()
+}
+
+/// The mel filterbank applied to given spectrograms `(rows, 1 + n_fft/2, frames)`.
+#[pyfunction]
+#[pyo3(signature = (s, sr, n_fft, n_mels, fmin, fmax, htk, slaney_norm))]
+#[allow(clippy::too_many_arguments)]
+fn mel_from_spectrogram<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    n_mels: usize,
+    fmin: f64,
+    fmax: Option<f64>,
+    htk: bool,
+    slaney_norm: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let fb = MelFilterbank::cached(sr, n_fft, &mel).map_err(to_py)?;
+    let view = view3(&s)?;
+    let bins = 1 + n_fft / 2;
+    if view.shape()[1] != bins {
+        return Err(argument(
+            "S",
+            format!("with {} frequency bins", view.shape()[1]),
+            &format!("1 + n_fft/2 = {bins} bins for n_fft={n_fft}; pass the n_fft S was computed with"),
+        ));
+    }
+    let parts = py.detach(|| {
+        view.axis_iter(Axis(0))
+            .map(|m| fb.apply(&m.to_owned()))
+            .collect::<Vec<_>>()
+    });
+    output(py, stack(parts)?)
+}
+
+#[pyfunction]
+#[pyo3(signature = (y, sr, n_fft, hop_length, win_length, center, pad_mode, power, n_mels, fmin, fmax, htk, slaney_norm, n_mfcc, lifter))]
+#[allow(clippy::too_many_arguments)]
+fn mfcc<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    hop_length: Option<usize>,
+    win_length: Option<usize>,
+    center: bool,
+    pad_mode: &str,
+    power: f32,
+    n_mels: usize,
+    fmin: f64,
+    fmax: Option<f64>,
+    htk: bool,
+    slaney_norm: bool,
+    n_mfcc: usize,
+    lifter: f32,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    check_power(power)?;
+    let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let view = view2(&y)?;
+    let rs = rows(&view)?;
+    let parts = py
+        .detach(|| -> audio::Result<Vec<Array2<f32>>> {
+            if power == 2.0 {
+                return audio::mfcc_channels(&rs, sr, &cfg, &mel, n_mfcc, lifter);
+            }
+            let log = audio::power_to_db_channels(
+                mels(&rs, sr, &cfg, &mel, power)?,
+                Ref::Value(1.0),
+                1e-10,
+                Some(80.0),
+            )?;
+            log.iter()
+                .map(|l| audio::mfcc_from_log_mel(l, n_mfcc, lifter))
+                .collect()
+        })
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+#[pyfunction]
+fn mfcc_from_log_mel<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    n_mfcc: usize,
+    lifter: f32,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let view = view3(&s)?;
+    let parts = py
+        .detach(|| {
+            view.axis_iter(Axis(0))
+                .map(|m| audio::mfcc_from_log_mel(&m.to_owned(), n_mfcc, lifter))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+/// `librosa.feature.delta` along the last axis of `(rows, frames)`.
+#[pyfunction]
+fn delta<'py>(
+    py: Python<'py>,
+    data: PyReadonlyArray2<'py, f32>,
+    width: usize,
+    order: usize,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let view = view2(&data)?.to_owned();
+    let out = py
+        .detach(|| audio::delta(&view, width, order))
+        .map_err(to_py)?;
+    output(py, out)
+}
+
+/// A frame-wise descriptor of each row of `y`: `(rows, 1, frames)`.
+fn framewise<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    f: impl Fn(&[f32]) -> audio::Result<Array2<f32>> + Send + Sync,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let view = view2(&y)?;
+    let rs = rows(&view)?;
+    let parts = py
+        .detach(|| rs.iter().map(|r| f(r)).collect::<Result<Vec<_>, _>>())
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+#[pyfunction]
+fn rms<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    frame_length: usize,
+    hop_length: usize,
+    center: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    framewise(py, y, |r| {
+        audio::rms(r, frame_length, hop_length, center)
+    })
+}
+
+#[pyfunction]
+fn zero_crossing_rate<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    frame_length: usize,
+    hop_length: usize,
+    center: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    framewise(py, y, |r| {
+        audio::zero_crossing_rate(r, frame_length, hop_length, center)
+    })
+}
+
+/// A descriptor of each given magnitude spectrogram `(rows, bins, frames)`: `(rows, 1, frames)`.
+fn per_spectrogram<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    f: impl Fn(&Array2<f32>) -> audio::Result<Array2<f32>> + Send + Sync,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let view = view3(&s)?;
+    let parts = py
+        .detach(|| {
+            view.axis_iter(Axis(0))
+                .map(|m| f(&m.to_owned()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+#[pyfunction]
+fn spectral_centroid<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    per_spectrogram(py, s, |m| audio::spectral_centroid(m, sr, n_fft))
+}
+
+#[pyfunction]
+fn spectral_bandwidth<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    p: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    per_spectrogram(py, s, |m| audio::spectral_bandwidth(m, sr, n_fft, p))
+}
+
+#[pyfunction]
+fn spectral_rolloff<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    roll_percent: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    per_spectrogram(py, s, |m| {
+        audio::spectral_rolloff(m, sr, n_fft, roll_percent)
+    })
+}
+
+#[pyfunction]
+fn spectral_flatness<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    power: f64,
+    amin: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    per_spectrogram(py, s, |m| audio::spectral_flatness(m, power, amin))
+}

@@ -1,0 +1,24 @@
+//! `soundcheck._native`: the Rust half of the Python package. Each function takes numpy arrays
+//! already shaped `(rows, …)` by the Python half (which owns librosa's signatures, defaults and
+//! leading-axis handling), releases the GIL while it computes, and returns new numpy arrays.
+//! Every failure is a `soundcheck.SoundcheckError` (a `ValueError`) carrying the Rust message.
+
+use pyo3::prelude::*;
+
+mod audio;
+mod check;
+mod convert;
+mod errors;
+mod eval;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add(
+        "SoundcheckError",
+        m.py().get_type::<errors::SoundcheckError>(),
+    )?;
+    audio::register(m)?;
+    check::register(m)?;
+    eval::register(m)?;
+    Ok(())
+}

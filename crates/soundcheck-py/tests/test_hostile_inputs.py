@@ -1,0 +1,107 @@
+"""Bad input gets a SoundcheckError (a ValueError) naming what is wrong, never a crash of the
+interpreter, a silent wrong answer or an overwritten file."""
+
+import zipfile
+
+import numpy as np
+import pytest
+
+import soundcheck as sc
+
+Y = np.sin(np.arange(22050, dtype=np.float32) * 0.05)
+
+
+@pytest.mark.parametrize(
+    "call, says",
+    [
+        (lambda: sc.stft(Y, n_fft=0), "n_fft=0"),
+        (lambda: sc.stft(Y, n_fft=1 << 30), "n_fft"),
+        (lambda: sc.stft(Y, hop_length=0), "hop_length"),
+        (lambda: sc.stft(Y, win_length=4096), "win_length"),
+        (lambda: sc.stft(Y, window="hamming"), "window"),
+        (lambda: sc.stft(Y, pad_mode="edge"), "pad_mode"),
+        (lambda: sc.stft(np.arange(100)), "dtype int64"),
+        (lambda: sc.stft(np.float32(1.0)), "scalar"),
+        (lambda: sc.stft(np.array([0.0, np.nan] * 2000, np.float32)), "finite"),
+        (lambda: sc.istft(sc.stft(Y), n_fft=1000), "n_fft"),
+        (lambda: sc.power_to_db(np.ones(10), amin=0.0), "amin"),
+        (lambda: sc.power_to_db(np.ones(10), top_db=-1.0), "top_db"),
+        (lambda: sc.resample(Y, orig_sr=0, target_sr=16000), "orig_sr"),
+        (lambda: sc.resample(Y, orig_sr=22050, target_sr=16000, res_type="kaiser_best"), "res_type"),
+        (lambda: sc.filters.mel(sr=22050, n_fft=256, n_mels=500), "n_mels"),
+        (lambda: sc.feature.melspectrogram(y=Y, power=0.0), "power"),
+        (lambda: sc.feature.mfcc(y=Y, dct_type=3), "dct_type"),
+        (lambda: sc.feature.mfcc(y=Y, lifter=-1), "lifter"),
+        (lambda: sc.feature.delta(np.ones((4, 5), np.float32)), "width"),
+        (lambda: sc.feature.delta(np.ones((4, 50), np.float32), width=4), "width"),
+        (lambda: sc.feature.spectral_rolloff(y=Y, roll_percent=1.5), "roll_percent"),
+        (lambda: sc.feature.melspectrogram(y=Y, S=np.ones((1025, 3))), "exactly one"),
+        (lambda: sc.feature.zero_crossing_rate(Y, threshold=0.1), "threshold"),
+        (lambda: sc.evaluate(np.ones((2, 100, 1)), np.ones((3, 100, 1)), win=10, hop=10), "differ"),
+        (lambda: sc.evaluate(np.ones((1, 100, 1)), np.ones((1, 100, 1)), win=0, hop=10), "window"),
+        (lambda: sc.evaluate(np.ones((1, 100, 1)), np.ones((1, 100, 1)), mode="v3"), "mode"),
+        (lambda: sc.check(42), "expected a Keras model"),
+        (lambda: sc.check("model.h5"), "unknown model file type"),
+        (lambda: sc.check({"input_shape": [10], "layers": []}, x=(-1, 10)), "negative"),
+    ],
+)
+def test_bad_arguments_name_themselves(call, says):
+    with pytest.raises(ValueError) as e:
+        call()
+    assert isinstance(e.value, sc.SoundcheckError)
+    assert says.lower() in str(e.value).lower(), str(e.value)
+
+
+def test_files_that_are_not_audio_or_not_models(tmp_path):
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    with pytest.raises(sc.SoundcheckError, match="notes.wav"):
+        sc.load(text)
+    with pytest.raises(sc.SoundcheckError, match="missing.flac"):
+        sc.load(tmp_path / "missing.flac")
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(sc.SoundcheckError, match="broken.keras"):
+        sc.check(broken)
+    empty = tmp_path / "empty.keras"
+    with zipfile.ZipFile(empty, "w") as z:
+        z.writestr("metadata.json", "{}")
+    with pytest.raises(sc.SoundcheckError, match="config.json"):
+        sc.check(empty)
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    report = sc.check(garbage)
+    assert not report.ok and "garbage.json" in str(report)
+
+
+def test_an_unusable_spec_is_a_report_not_an_exception():
+    for units in (0, -3, "8", None):
+        report = sc.check({"input_shape": [10], "layers": [{"type": "Dense", "units": units}]})
+        assert not report.ok
+        assert report.error.kind == "invalid_spec"
+        assert "units" in str(report)
+    with pytest.raises(sc.ShapeError, match="units"):
+        sc.check({"input_shape": [10], "layers": [{"type": "Dense", "units": 0}]}, raise_on_error=True)
+
+
+def test_random_bytes_never_crash_the_interpreter(tmp_path):
+    rng = np.random.default_rng(7)
+    for i in range(200):
+        blob = rng.integers(0, 256, size=int(rng.integers(0, 400)), dtype=np.uint8).tobytes()
+        for ext in (".wav", ".flac", ".ogg", ".mp3"):
+            path = tmp_path / f"f{i}{ext}"
+            path.write_bytes(b"RIFF" + blob if ext == ".wav" and i % 2 else blob)
+            try:
+                sc.load(path, sr=None)
+            except sc.SoundcheckError:
+                pass
+
+
+def test_inputs_are_never_modified():
+    y = Y.copy()
+    S = np.abs(sc.stft(y)) ** 2
+    S_before = S.copy()
+    sc.power_to_db(S, ref=np.max)
+    sc.feature.mfcc(y=y)
+    np.testing.assert_array_equal(y, Y)
+    np.testing.assert_array_equal(S, S_before)

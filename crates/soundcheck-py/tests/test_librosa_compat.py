@@ -1,0 +1,209 @@
+"""soundcheck's librosa functions against librosa 0.11.0's own outputs (fixtures from
+tools/fixtures/librosa_features.py, librosa_spectral.py and librosa_multichannel.py)."""
+
+import json
+
+import numpy as np
+import pytest
+
+import soundcheck as sc
+from conftest import AUDIO, librosa_cases, max_rel_error, npy
+
+# STFT, mel and feature paths: within 1e-4 of the output's peak (the issue's bar); dB values
+# and MFCCs within 1e-3 dB.
+REL = 1e-4
+DB = 1e-3
+
+
+def signal(case):
+    """The case's input signal; `tile` repeats it (30 s from 3 s) and is no librosa parameter."""
+    return np.tile(npy(case["inputs"][0]), case["params"].get("tile", 1))
+
+
+def params(case):
+    return {k: v for k, v in case["params"].items() if k != "tile"}
+
+
+@pytest.mark.parametrize("case", librosa_cases("stft"), ids=lambda c: c["output"])
+def test_stft(case):
+    got = sc.stft(signal(case), **case["params"])
+    assert got.dtype == np.complex64
+    assert max_rel_error(got, npy(case["output"])) <= REL
+
+
+@pytest.mark.parametrize("case", librosa_cases("magnitude") + librosa_cases("power"), ids=lambda c: c["output"])
+def test_magnitude_and_power(case):
+    f = sc.magnitude if case["func"] == "magnitude" else sc.power
+    assert max_rel_error(f(signal(case), **case["params"]), npy(case["output"])) <= REL
+
+
+@pytest.mark.parametrize("case", librosa_cases("istft"), ids=lambda c: c["output"])
+def test_istft(case):
+    S, p = npy(case["inputs"][0]), case["params"]
+    got, want = sc.istft(S, **p), npy(case["output"])
+    assert got.shape == want.shape
+    # As the Rust test: where the summed squared (periodic Hann) window is below 1e-3 of its top,
+    # librosa divides by almost nothing too; those samples are compared loosely.
+    n_fft, hop = p["n_fft"], p["hop_length"]
+    w2 = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)) ** 2
+    wss = np.zeros(n_fft + hop * (S.shape[1] - 1))
+    for t in range(S.shape[1]):
+        wss[t * hop:t * hop + n_fft] += w2
+    pad = n_fft // 2 if p.get("center", True) else 0
+    at = wss[pad:pad + len(want)]
+    well = np.zeros(len(want), bool)
+    well[:len(at)] = at >= 1e-3 * wss.max()
+    err = np.abs(got - want)
+    assert err[well].max() <= 1e-6
+    assert err[~well].max(initial=0) <= 1e-2
+
+
+@pytest.mark.parametrize("case", librosa_cases("mel_filters"), ids=lambda c: c["output"])
+def test_mel_filters(case):
+    assert max_rel_error(sc.filters.mel(**case["params"]), npy(case["output"])) <= REL
+
+
+@pytest.mark.parametrize("case", librosa_cases("melspectrogram"), ids=lambda c: c["output"])
+def test_melspectrogram(case):
+    got = sc.feature.melspectrogram(y=signal(case), **case["params"])
+    assert max_rel_error(got, npy(case["output"])) <= REL
+
+
+@pytest.mark.parametrize("case", librosa_cases("mfcc"), ids=lambda c: c["output"])
+def test_mfcc(case):
+    got = sc.feature.mfcc(y=signal(case), **params(case))
+    want = npy(case["output"])
+    assert got.shape == want.shape
+    assert np.max(np.abs(got - want)) <= DB
+
+
+@pytest.mark.parametrize("case", librosa_cases("power_to_db") + librosa_cases("amplitude_to_db"),
+                         ids=lambda c: c["output"])
+def test_decibels(case):
+    params = dict(case["params"])
+    if params.get("ref") == "max":
+        params["ref"] = np.max
+    f = sc.power_to_db if case["func"] == "power_to_db" else sc.amplitude_to_db
+    got = f(npy(case["inputs"][0]), **params)
+    want = npy(case["output"])
+    assert got.shape == want.shape
+    assert np.max(np.abs(got - want)) <= DB
+
+
+@pytest.mark.parametrize("case", librosa_cases("delta"), ids=lambda c: c["output"])
+def test_delta(case):
+    got = sc.feature.delta(npy(case["inputs"][0]), **case["params"])
+    assert np.max(np.abs(got - npy(case["output"]))) <= DB
+
+
+def low_pass(x, sr, cutoff_hz):
+    spec = np.fft.rfft(x)
+    spec[np.fft.rfftfreq(len(x), 1 / sr) >= cutoff_hz] = 0
+    return np.fft.irfft(spec, len(x))
+
+
+@pytest.mark.parametrize("case", librosa_cases("resample"), ids=lambda c: c["output"])
+def test_resample_matches_soxr_in_the_passband(case):
+    p = case["params"]
+    got = sc.resample(signal(case), orig_sr=p["orig_sr"], target_sr=p["target_sr"])
+    want = npy(case["output"])
+    assert got.shape == want.shape, "ceil(n · target / orig) samples"
+    # As the Rust test: both filters pass everything below 85 % of the lower Nyquist; the first
+    # and last 128 samples follow the abrupt start and stop, which the filters smear differently.
+    lp = low_pass(got.astype(np.float64) - want, p["target_sr"], 0.85 * min(p["orig_sr"], p["target_sr"]) / 2)
+    peak = np.max(np.abs(want))
+    assert np.max(np.abs(lp[128:-128])) <= 2e-4 * peak
+    assert np.max(np.abs(np.r_[lp[:128], lp[-128:]])) <= 1e-2 * peak
+
+
+@pytest.mark.parametrize("case", librosa_cases("decode"), ids=lambda c: c["output"])
+def test_load_at_the_native_rate_decodes_as_libsndfile(case):
+    y, sr = sc.load(AUDIO / "fixtures" / case["inputs"][0], sr=None, mono=False)
+    want = npy(case["output"])
+    assert sr == case["sample_rate"]
+    assert y.shape == want.shape, "(channels, n)"
+    assert np.max(np.abs(y - want)) <= (1e-5 if case["lossy"] else 6e-8)
+
+
+@pytest.mark.parametrize("case", librosa_cases("load"), ids=lambda c: c["output"])
+def test_load(case):
+    p = case["params"]
+    y, sr = sc.load(AUDIO / "fixtures" / case["inputs"][0], **p)
+    want = npy(case["output"])
+    assert y.dtype == np.float32
+    assert y.shape == want.shape
+    # Resampled loads differ by the resampling filters (see the resample test); excerpts at the
+    # native rate are exact.
+    assert np.max(np.abs(y - want)) <= (6e-8 if p.get("sr", 22050) is None else 2e-2)
+
+
+def test_librosa_defaults_and_dtypes():
+    y = npy("in_s0_7.npy")
+    assert sc.feature.mfcc(y=y).shape == (20, 1 + len(y) // 512)
+    assert sc.stft(y.astype(np.float64)).dtype == np.complex128
+    assert sc.feature.melspectrogram(y=y).dtype == np.float32
+
+
+def test_multichannel_reductions_span_every_channel():
+    """A stereo file whose right channel is 50 dB below its left: librosa floors both channels
+    against the loud one (tools/fixtures/librosa_multichannel.py)."""
+    folder = "fixtures_multichannel"
+    y, sr = sc.load(AUDIO / folder / "stereo_unequal.wav", sr=None, mono=False)
+    got = {
+        "mfcc": sc.feature.mfcc(y=y, sr=sr),
+        "mel_db": sc.power_to_db(sc.feature.melspectrogram(y=y, sr=sr)),
+        "magnitude_db": sc.amplitude_to_db(np.abs(sc.stft(y, n_fft=512, hop_length=512))),
+        "power_db_max": sc.power_to_db(np.abs(sc.stft(y, n_fft=512, hop_length=512)) ** 2, ref=np.max),
+    }
+    for name, g in got.items():
+        want = npy(f"{name}.npy", folder)
+        assert g.shape == want.shape, name
+        assert np.max(np.abs(g - want)) <= DB, name
+
+
+SPECTRAL = json.loads((AUDIO / "fixtures_spectral" / "index.json").read_text())
+
+
+@pytest.mark.parametrize("case", SPECTRAL["cases"], ids=lambda c: c["output"])
+def test_frame_features(case):
+    y = npy(case["signal"], "fixtures_spectral")
+    frames = dict(n_fft=case["n_fft"], hop_length=case["hop_length"], center=case["center"])
+    kind, sr = case["kind"], case["sr"]
+    if kind in ("rms", "zero_crossing_rate"):
+        f = sc.feature.rms if kind == "rms" else sc.feature.zero_crossing_rate
+        kwargs = {"y": y} if kind == "rms" else {}
+        got = f(*([] if kwargs else [y]), frame_length=case["n_fft"], hop_length=case["hop_length"],
+                center=case["center"], **kwargs)
+    elif kind == "melspectrogram_power1":
+        got = sc.feature.melspectrogram(y=y, sr=sr, power=1.0, **frames)
+    elif kind == "spectral_flatness":
+        got = sc.feature.spectral_flatness(y=y, **frames)
+    else:
+        got = getattr(sc.feature, kind)(y=y, sr=sr, **frames)
+    want = npy(case["output"], "fixtures_spectral")
+    if kind == "zero_crossing_rate":
+        np.testing.assert_array_equal(got, want)
+    else:
+        assert max_rel_error(got, want) <= REL
+
+
+def test_features_from_a_given_spectrogram_equal_those_from_audio():
+    y = npy("in_s3.npy")
+    S = sc.magnitude(y, n_fft=2048, hop_length=512)
+    for name in ("spectral_centroid", "spectral_bandwidth", "spectral_rolloff"):
+        f = getattr(sc.feature, name)
+        np.testing.assert_allclose(f(S=S), f(y=y), rtol=1e-6)
+    np.testing.assert_allclose(sc.feature.melspectrogram(S=S**2), sc.feature.melspectrogram(y=y), rtol=1e-5,
+                               atol=1e-6)
+    log_mel = sc.power_to_db(sc.feature.melspectrogram(y=y))
+    np.testing.assert_allclose(sc.feature.mfcc(S=log_mel), sc.feature.mfcc(y=y), atol=1e-4)
+
+
+def test_leading_axes_are_kept():
+    y = npy("in_s0_7.npy")
+    batch = np.stack([np.stack([y, 0.5 * y])] * 3)  # (3, 2, n)
+    out = sc.feature.melspectrogram(y=batch)
+    assert out.shape[:2] == (3, 2)
+    np.testing.assert_allclose(out[1, 0], sc.feature.melspectrogram(y=y), rtol=1e-6)
+    back = sc.istft(sc.stft(batch), length=len(y))
+    assert back.shape == batch.shape
