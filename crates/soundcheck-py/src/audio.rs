@@ -47,34 +47,17 @@ fn rows<'a, T>(a: &'a ArrayView2<'a, T>) -> PyResult<Vec<&'a [T]>> {
     Ok(data.chunks(n).collect())
 }
 
-/// One output per row, stacked along a new first axis.
-fn stack<T: Clone + num_zero::Zero>(parts: Vec<Array2<T>>) -> PyResult<Array3<T>> {
+/// One output per row, stacked along a new first axis (in C order, whatever each part's layout).
+fn stack<T: Clone>(parts: Vec<Array2<T>>) -> PyResult<Array3<T>> {
     let (r, c) = parts.first().map_or((0, 0), Array2::dim);
-    let mut out = Array3::<T>::from_elem((parts.len(), r, c), T::zero());
-    for (mut slot, p) in out.axis_iter_mut(Axis(0)).zip(&parts) {
+    let mut data = Vec::with_capacity(parts.len() * r * c);
+    for p in &parts {
         if p.dim() != (r, c) {
             return Err(to_py("internal: rows gave outputs of different shapes"));
         }
-        slot.assign(p);
+        data.extend(p.iter().cloned());
     }
-    Ok(out)
-}
-
-/// `Zero` for the two element types returned, without a num-traits dependency.
-mod num_zero {
-    pub trait Zero {
-        fn zero() -> Self;
-    }
-    impl Zero for f32 {
-        fn zero() -> Self {
-            0.0
-        }
-    }
-    impl Zero for numpy::Complex32 {
-        fn zero() -> Self {
-            numpy::Complex32::new(0.0, 0.0)
-        }
-    }
+    Array3::from_shape_vec((parts.len(), r, c), data).map_err(to_py)
 }
 
 fn stft_config(
@@ -139,9 +122,7 @@ fn load(
         offset,
         duration,
     };
-    let loaded = py
-        .detach(|| audio::load(&path, &opts))
-        .map_err(to_py)?;
+    let loaded = py.detach(|| audio::load(&path, &opts)).map_err(to_py)?;
     let n = loaded.channels.first().map_or(0, Vec::len);
     let flat: Vec<f32> = loaded.channels.concat();
     let a = Array2::from_shape_vec((loaded.channels.len(), n), flat).map_err(to_py)?;
@@ -319,6 +300,7 @@ fn amplitude_to_db<'py>(
 
 #[pyfunction]
 #[pyo3(signature = (sr, n_fft, n_mels, fmin, fmax, htk, slaney_norm))]
+#[allow(clippy::too_many_arguments)]
 fn mel_filters(
     py: Python<'_>,
     sr: u32,
@@ -407,7 +389,9 @@ fn mel_from_spectrogram<'py>(
         return Err(argument(
             "S",
             format!("with {} frequency bins", view.shape()[1]),
-            &format!("1 + n_fft/2 = {bins} bins for n_fft={n_fft}; pass the n_fft S was computed with"),
+            &format!(
+                "1 + n_fft/2 = {bins} bins for n_fft={n_fft}; pass the n_fft S was computed with"
+            ),
         ));
     }
     let parts = py.detach(|| {
@@ -518,9 +502,7 @@ fn rms<'py>(
     hop_length: usize,
     center: bool,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    framewise(py, y, |r| {
-        audio::rms(r, frame_length, hop_length, center)
-    })
+    framewise(py, y, |r| audio::rms(r, frame_length, hop_length, center))
 }
 
 #[pyfunction]

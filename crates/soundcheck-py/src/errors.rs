@@ -19,5 +19,7 @@ pub fn to_py(e: impl std::fmt::Display) -> PyErr {
 
 /// An argument the caller gave that cannot be used, named with its value.
 pub fn argument(name: &str, value: impl std::fmt::Display, expected: &str) -> PyErr {
-    SoundcheckError::new_err(format!("{name}={value} cannot be used: expected {expected}"))
+    SoundcheckError::new_err(format!(
+        "{name}={value} cannot be used: expected {expected}"
+    ))
 }

@@ -3,6 +3,9 @@
 //! leading-axis handling), releases the GIL while it computes, and returns new numpy arrays.
 //! Every failure is a `soundcheck.SoundcheckError` (a `ValueError`) carrying the Rust message.
 
+// Diagnoses are large by design (shapes, cause, fix), as in soundcheck-shape.
+#![allow(clippy::result_large_err)]
+
 use pyo3::prelude::*;
 
 mod audio;
