@@ -12,9 +12,12 @@
 //! | `util.frame`, `util.fix_length` | [`frame`], [`fix_length`] |
 //! | `feature.rms`, `feature.zero_crossing_rate` | [`rms()`], [`zero_crossing_rate`] |
 //! | `feature.spectral_{centroid,bandwidth,rolloff,flatness}` | [`spectral_centroid`], [`spectral_bandwidth`], [`spectral_rolloff`], [`spectral_flatness`] |
+//! | `feature.spectral_contrast` | [`spectral_contrast()`], [`spectral_contrast_channels`] |
+//! | `onset.onset_strength` | [`onset_strength_channels`] |
 
 #![warn(missing_docs)]
 
+pub mod contrast;
 pub mod db;
 pub mod decode;
 pub mod error;
@@ -22,6 +25,7 @@ pub mod load;
 pub mod mel;
 mod memo;
 pub mod mfcc;
+pub mod onset;
 pub mod resample;
 mod rfft;
 pub mod spectral;
@@ -32,12 +36,14 @@ mod wav;
 
 use ndarray::Array2;
 
+pub use contrast::{spectral_contrast, spectral_contrast_channels, ContrastConfig};
 pub use db::{amplitude_to_db, amplitude_to_db_channels, power_to_db, power_to_db_channels, Ref};
 pub use decode::{decode, decode_mono, Decoded};
 pub use error::{AudioError, Result};
 pub use load::{load, to_mono, write_wav, Audio, LoadOptions};
 pub use mel::{hz_to_mel, mel_frequencies, mel_to_hz, MelConfig, MelFilterbank};
 pub use mfcc::{dct_matrix, delta, mfcc_from_log_mel};
+pub use onset::{onset_strength_channels, OnsetConfig};
 pub use resample::resample;
 pub use spectral::{
     fft_frequencies, spectral_bandwidth, spectral_centroid, spectral_flatness, spectral_rolloff,

@@ -32,7 +32,7 @@ fn l1(c: &ArrayView1<f32>) -> f64 {
     }
 }
 
-fn check_bins(s: &Array2<f32>, n_fft: usize) -> Result<()> {
+pub(crate) fn check_bins(s: &Array2<f32>, n_fft: usize) -> Result<()> {
     if s.nrows() != n_fft / 2 + 1 {
         return Err(invalid(
             "n_fft",

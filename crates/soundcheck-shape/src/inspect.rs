@@ -191,17 +191,15 @@ fn check_data(model: &Model, data: &Data) -> Result<Option<PredictShapes>, Diagn
         check_feed_dtype(model, integer)?;
     }
     if let Some(labels) = &data.labels {
-        if let (Some(f), Some(&n)) = (&data.feed, labels.first()) {
-            if f.first() != Some(&n) {
+        let examples = data.feed.as_ref().and_then(|f| f.first().copied());
+        if let (Some(examples), Some(&n)) = (examples, labels.first()) {
+            if examples != n {
                 return Err(Diagnosis::new(
                     Kind::LabelMismatch,
-                    format!("{} examples but {n} labels", f.first().copied().unwrap_or(0)),
+                    format!("{examples} examples but {n} labels"),
                 )
                 .received(format!("labels {}", fmt_array_shape(labels)))
-                .expected(format!(
-                    "{} label rows, one per example",
-                    f.first().copied().unwrap_or(0)
-                ))
+                .expected(format!("{examples} label rows, one per example"))
                 .fix("give exactly one label per example (same first axis as the data)"));
             }
         }
@@ -233,7 +231,10 @@ mod tests {
         assert!(i.ok(), "{}", i.render());
         assert_eq!(i.predict, Some(vec![vec![Some(32), Some(4)]]));
         assert!(i.render().contains("ok: every layer fits"));
-        assert_eq!(i.to_json()["total_params"], 4 * (8 * (13 + 8 + 1)) + 8 * 4 + 4);
+        assert_eq!(
+            i.to_json()["total_params"],
+            4 * (8 * (13 + 8 + 1)) + 8 * 4 + 4
+        );
     }
 
     #[test]

@@ -1,0 +1,240 @@
+//! `librosa.feature.spectral_contrast`: per octave band and frame, the dB difference between the
+//! band's peak (mean of its loudest bins) and valley (mean of its quietest bins).
+
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
+
+use crate::db::{power_to_db_channels, Ref};
+use crate::error::{invalid, Result};
+use crate::spectral::fft_frequencies;
+
+/// `spectral_contrast` parameters, librosa's names and defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContrastConfig {
+    /// Lower edge of the first octave band, Hz (200).
+    pub fmin: f64,
+    /// Octave bands above the one below `fmin` (6): `n_bands + 1` rows out.
+    pub n_bands: usize,
+    /// Share of a band's bins averaged for its peak and for its valley (0.02).
+    pub quantile: f64,
+    /// Peak − valley in magnitude instead of the dB difference (false).
+    pub linear: bool,
+}
+
+impl Default for ContrastConfig {
+    fn default() -> Self {
+        ContrastConfig {
+            fmin: 200.0,
+            n_bands: 6,
+            quantile: 0.02,
+            linear: false,
+        }
+    }
+}
+
+/// The bins each band averages over, and how many of its sorted bins make the peak and valley.
+#[derive(Debug)]
+struct Band {
+    bins: std::ops::Range<usize>,
+    take: usize,
+}
+
+/// librosa's band layout: band k holds the bins in `[octa[k], octa[k+1]]` Hz, plus the bin just
+/// below (k > 0), less its top bin (k < n_bands); the last band runs to Nyquist. The quantile
+/// count is taken over the band before its top bin is dropped, rounded half to even (np.rint).
+fn bands(sr: u32, n_fft: usize, cfg: &ContrastConfig) -> Result<Vec<Band>> {
+    if !(cfg.fmin > 0.0 && cfg.fmin.is_finite()) {
+        return Err(invalid(
+            "fmin",
+            cfg.fmin,
+            "a positive frequency in Hz",
+            "librosa's default is 200",
+        ));
+    }
+    if cfg.n_bands == 0 {
+        return Err(invalid(
+            "n_bands",
+            0,
+            "a positive integer",
+            "librosa's default is 6",
+        ));
+    }
+    if !(cfg.quantile > 0.0 && cfg.quantile < 1.0) {
+        return Err(invalid(
+            "quantile",
+            cfg.quantile,
+            "a number in (0, 1)",
+            "librosa's default is 0.02",
+        ));
+    }
+    let nyquist = 0.5 * f64::from(sr);
+    let top = cfg.fmin * 2f64.powi(i32::try_from(cfg.n_bands - 1).unwrap_or(i32::MAX));
+    if top >= nyquist {
+        return Err(invalid(
+            "n_bands",
+            cfg.n_bands,
+            format!("bands whose lower edges stay below Nyquist ({nyquist} Hz); fmin·2^(n_bands−1) is {top} Hz"),
+            "reduce fmin or n_bands",
+        ));
+    }
+    let freq = fft_frequencies(sr, n_fft);
+    let mut edges = vec![0.0];
+    edges.extend((0..=cfg.n_bands).map(|k| cfg.fmin * 2f64.powi(k as i32)));
+    let mut out = Vec::with_capacity(cfg.n_bands + 1);
+    for k in 0..=cfg.n_bands {
+        let (lo, hi) = (edges[k], edges[k + 1]);
+        let inside: Vec<usize> = (0..freq.len())
+            .filter(|&i| freq[i] >= lo && freq[i] <= hi)
+            .collect();
+        let (Some(&first), Some(&last)) = (inside.first(), inside.last()) else {
+            return Err(invalid(
+                "n_fft",
+                n_fft,
+                format!("at least one bin in every band; {lo:.1}–{hi:.1} Hz has none"),
+                "use a larger n_fft or a higher fmin",
+            ));
+        };
+        let start = if k > 0 {
+            first.saturating_sub(1)
+        } else {
+            first
+        };
+        let end = if k == cfg.n_bands {
+            freq.len()
+        } else {
+            last + 1
+        };
+        let counted = end - start;
+        let take = ((cfg.quantile * counted as f64).round_ties_even() as usize).max(1);
+        let bins = if k < cfg.n_bands {
+            start..end - 1
+        } else {
+            start..end
+        };
+        if bins.is_empty() {
+            return Err(invalid(
+                "n_fft",
+                n_fft,
+                format!("at least two bins in the {lo:.1}–{hi:.1} Hz band"),
+                "use a larger n_fft or a higher fmin",
+            ));
+        }
+        // numpy's slices stop at the end: a count above the band's size averages all of it.
+        let take = take.min(bins.len());
+        out.push(Band { bins, take });
+    }
+    Ok(out)
+}
+
+/// Peaks and valleys `(n_bands + 1, frames)` of one magnitude spectrogram.
+fn peaks_valleys(s: &Array2<f32>, bands: &[Band]) -> (Array2<f32>, Array2<f32>) {
+    let frames = s.ncols();
+    let cols: Vec<_> = s.axis_iter(Axis(1)).collect();
+    let per_frame: Vec<Vec<(f32, f32)>> = cols
+        .into_par_iter()
+        .map(|c| {
+            let mut scratch = Vec::new();
+            bands
+                .iter()
+                .map(|b| {
+                    scratch.clear();
+                    scratch.extend(b.bins.clone().map(|i| c[i]));
+                    scratch.sort_unstable_by(f32::total_cmp);
+                    let n = b.take;
+                    let mean = |v: &[f32]| {
+                        (v.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64) as f32
+                    };
+                    (mean(&scratch[scratch.len() - n..]), mean(&scratch[..n]))
+                })
+                .collect()
+        })
+        .collect();
+    let mut peak = Array2::zeros((bands.len(), frames));
+    let mut valley = Array2::zeros((bands.len(), frames));
+    for (t, f) in per_frame.iter().enumerate() {
+        for (k, &(p, v)) in f.iter().enumerate() {
+            peak[[k, t]] = p;
+            valley[[k, t]] = v;
+        }
+    }
+    (peak, valley)
+}
+
+/// `librosa.feature.spectral_contrast(S=s, sr=sr, n_fft=n_fft, ...)` of one signal's channels.
+/// In dB (the default), each side is `power_to_db` with librosa's defaults over the whole array,
+/// every channel together, as librosa converts a `(channels, …)` array.
+///
+/// # Shapes
+/// - each channel: `(1 + n_fft/2, n_frames)` magnitudes
+/// - output per channel: `(n_bands + 1, n_frames)`
+pub fn spectral_contrast_channels(
+    channels: &[Array2<f32>],
+    sr: u32,
+    n_fft: usize,
+    cfg: &ContrastConfig,
+) -> Result<Vec<Array2<f32>>> {
+    for s in channels {
+        crate::spectral::check_bins(s, n_fft)?;
+    }
+    let bands = bands(sr, n_fft, cfg)?;
+    let (peaks, valleys): (Vec<_>, Vec<_>) =
+        channels.iter().map(|s| peaks_valleys(s, &bands)).unzip();
+    if cfg.linear {
+        return Ok(peaks.into_iter().zip(valleys).map(|(p, v)| p - v).collect());
+    }
+    let db = |x| power_to_db_channels(x, Ref::Value(1.0), 1e-10, Some(80.0));
+    Ok(db(peaks)?
+        .into_iter()
+        .zip(db(valleys)?)
+        .map(|(p, v)| p - v)
+        .collect())
+}
+
+/// [`spectral_contrast_channels`] of one spectrogram.
+pub fn spectral_contrast(
+    s: &Array2<f32>,
+    sr: u32,
+    n_fft: usize,
+    cfg: &ContrastConfig,
+) -> Result<Array2<f32>> {
+    let mut one = spectral_contrast_channels(std::slice::from_ref(s), sr, n_fft, cfg)?;
+    Ok(one.pop().expect("one channel in, one out"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_follow_librosas_layout_at_its_defaults() {
+        // sr 22050, n_fft 2048: bins are 10.77 Hz apart. Band 0 is 0–200 Hz: bins 0..=18, less
+        // its top bin; band 6 (6400–12800 Hz) takes the bin below 6400 and runs to Nyquist.
+        let b = bands(22050, 2048, &ContrastConfig::default()).unwrap();
+        assert_eq!(b.len(), 7);
+        assert_eq!(b[0].bins, 0..18);
+        assert_eq!(b[0].take, 1); // rint(0.02 · 19) = 0 → at least 1
+        assert_eq!(b[6].bins.end, 1025);
+        assert_eq!(
+            b[6].bins.start,
+            (6400.0f64 / (22050.0 / 2048.0)).ceil() as usize - 1
+        );
+    }
+
+    #[test]
+    fn a_flat_spectrum_has_no_contrast() {
+        let s = Array2::from_elem((1025, 3), 0.5f32);
+        let c = spectral_contrast(&s, 22050, 2048, &ContrastConfig::default()).unwrap();
+        assert_eq!(c.dim(), (7, 3));
+        assert!(c.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn bands_above_nyquist_are_refused_with_the_value() {
+        let cfg = ContrastConfig {
+            n_bands: 7,
+            ..ContrastConfig::default()
+        };
+        let e = bands(22050, 2048, &cfg).unwrap_err().to_string();
+        assert!(e.contains("n_bands=7"), "{e}");
+    }
+}
