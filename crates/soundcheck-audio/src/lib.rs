@@ -43,7 +43,7 @@ pub use error::{AudioError, Result};
 pub use load::{load, to_mono, write_wav, Audio, LoadOptions};
 pub use mel::{hz_to_mel, mel_frequencies, mel_to_hz, MelConfig, MelFilterbank};
 pub use mfcc::{dct_matrix, delta, mfcc_from_log_mel};
-pub use onset::{onset_strength_channels, OnsetConfig};
+pub use onset::{onset_strength_channels, onset_strength_from_spectrogram, OnsetConfig};
 pub use resample::resample;
 pub use spectral::{
     fft_frequencies, spectral_bandwidth, spectral_centroid, spectral_flatness, spectral_rolloff,

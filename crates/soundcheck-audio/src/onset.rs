@@ -98,16 +98,7 @@ pub fn onset_strength_channels(
     mel: &MelConfig,
     cfg: &OnsetConfig,
 ) -> Result<Vec<Vec<f32>>> {
-    for (name, v) in [("lag", cfg.lag), ("max_size", cfg.max_size)] {
-        if v == 0 {
-            return Err(invalid(
-                name,
-                v,
-                "a positive integer",
-                "librosa's default is 1",
-            ));
-        }
-    }
+    check(cfg)?;
     let stft = StftConfig {
         n_fft,
         hop_length: Some(hop_length),
@@ -120,13 +111,53 @@ pub fn onset_strength_channels(
         .map(|y| fb.melspectrogram(y, &stft))
         .collect::<Result<Vec<_>>>()?;
     let logs = power_to_db_channels(mels, Ref::Value(1.0), 1e-10, Some(80.0))?;
+    logs.iter()
+        .map(|s| onset_strength_from_spectrogram(s, n_fft, hop_length, cfg))
+        .collect()
+}
+
+/// `librosa.onset.onset_strength(S=s, n_fft=..., hop_length=..., ...)`: the flux of a given
+/// (log-power) spectrogram; `n_fft` and `hop_length` only set the centring shift.
+///
+/// # Shapes
+/// - `s`: `(bins, n_frames)`
+/// - output: `(n_frames,)`
+pub fn onset_strength_from_spectrogram(
+    s: &Array2<f32>,
+    n_fft: usize,
+    hop_length: usize,
+    cfg: &OnsetConfig,
+) -> Result<Vec<f32>> {
+    check(cfg)?;
+    if hop_length == 0 {
+        return Err(invalid(
+            "hop_length",
+            0,
+            "a positive integer",
+            "librosa's default is 512",
+        ));
+    }
     let pad = cfg.lag
         + if cfg.center {
             n_fft / (2 * hop_length)
         } else {
             0
         };
-    Ok(logs.iter().map(|s| flux(s, cfg, pad)).collect())
+    Ok(flux(s, cfg, pad))
+}
+
+fn check(cfg: &OnsetConfig) -> Result<()> {
+    for (name, v) in [("lag", cfg.lag), ("max_size", cfg.max_size)] {
+        if v == 0 {
+            return Err(invalid(
+                name,
+                v,
+                "a positive integer",
+                "librosa's default is 1",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

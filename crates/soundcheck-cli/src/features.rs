@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use realfft::num_complex::Complex32;
 use serde_json::json;
 use soundcheck_audio::{
-    self as audio, AudioError, LoadOptions, MelConfig, MelFilterbank, PadMode, Ref, StftConfig,
+    self as audio, AudioError, ContrastConfig, LoadOptions, MelConfig, MelFilterbank, OnsetConfig,
+    PadMode, Ref, StftConfig,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -42,6 +43,12 @@ pub enum FeatureKind {
     /// Geometric over arithmetic mean of the power spectrum: (1, frames)
     #[value(alias = "spectral_flatness")]
     SpectralFlatness,
+    /// Peak-to-valley dB of 6 octave bands from 200 Hz and the band below: (7, frames)
+    #[value(alias = "spectral_contrast")]
+    SpectralContrast,
+    /// Onset strength, the spectral flux of the log mel spectrogram: (frames,)
+    #[value(alias = "onset_strength")]
+    OnsetStrength,
 }
 
 impl FeatureKind {
@@ -336,13 +343,53 @@ impl FeaturesArgs {
         sr: u32,
     ) -> Result<Vec<Array2<f32>>, AudioError> {
         let cfg = self.stft_cfg();
-        if self.kind == FeatureKind::Mfcc {
-            let ys: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
-            return audio::mfcc_channels(&ys, sr, &cfg, &self.mel_cfg(), self.n_mfcc, self.lifter);
-        }
         let magnitude = |y: &[f32]| -> Result<Array2<f32>, AudioError> {
             Ok(audio::magnitude(&audio::stft(y, &cfg)?))
         };
+        let ys: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
+        match self.kind {
+            FeatureKind::Mfcc => {
+                return audio::mfcc_channels(
+                    &ys,
+                    sr,
+                    &cfg,
+                    &self.mel_cfg(),
+                    self.n_mfcc,
+                    self.lifter,
+                )
+            }
+            FeatureKind::SpectralContrast => {
+                let mags = ys
+                    .iter()
+                    .map(|y| magnitude(y))
+                    .collect::<Result<Vec<_>, _>>()?;
+                return audio::spectral_contrast_channels(
+                    &mags,
+                    sr,
+                    cfg.n_fft,
+                    &ContrastConfig::default(),
+                );
+            }
+            FeatureKind::OnsetStrength => {
+                let onset = OnsetConfig {
+                    center: cfg.center,
+                    ..OnsetConfig::default()
+                };
+                let curves = audio::onset_strength_channels(
+                    &ys,
+                    sr,
+                    cfg.n_fft,
+                    cfg.hop(),
+                    &self.mel_cfg(),
+                    &onset,
+                )?;
+                return Ok(curves
+                    .into_iter()
+                    .map(|v| Array2::from_shape_vec((1, v.len()), v).expect("one row"))
+                    .collect());
+            }
+            _ => {}
+        }
         let raw = channels
             .iter()
             .map(|y| match self.kind {
@@ -372,7 +419,11 @@ impl FeaturesArgs {
                 FeatureKind::SpectralFlatness => {
                     audio::spectral_flatness(&magnitude(y)?, 2.0, 1e-10)
                 }
-                FeatureKind::Waveform | FeatureKind::Stft | FeatureKind::Mfcc => {
+                FeatureKind::Waveform
+                | FeatureKind::Stft
+                | FeatureKind::Mfcc
+                | FeatureKind::SpectralContrast
+                | FeatureKind::OnsetStrength => {
                     Err(bad("KIND", "waveform/stft", "a real spectral feature", ""))
                 }
             })
@@ -491,7 +542,10 @@ impl FeaturesArgs {
             }
             return Ok((vec![n, f, p, c], v, t - n * p));
         }
-        let mut shape = if self.time_major {
+        // librosa's onset strength of a signal has no feature axis: (frames,).
+        let mut shape = if self.kind == FeatureKind::OnsetStrength && f == 1 {
+            vec![t]
+        } else if self.time_major {
             vec![t, f]
         } else {
             vec![f, t]

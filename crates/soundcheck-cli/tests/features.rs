@@ -160,6 +160,25 @@ fn stft_is_complex64_and_time_major_transposes() {
         );
         assert_eq!(f.shape, vec![2, 1, frames], "{kind}");
     }
+    // librosa's shapes: contrast (n_bands + 1, frames) per channel; onset strength (frames,),
+    // (channels, frames) with --no-mono.
+    let src = fixture(STEREO);
+    let src = src.to_str().unwrap();
+    let contrast = written(
+        &["spectral_contrast", src, "--no-mono", "--sr", "native"],
+        &tmp("contrast.npy"),
+    );
+    assert_eq!(contrast.shape, vec![2, 7, frames]);
+    let onset = written(
+        &["onset_strength", src, "--sr", "native"],
+        &tmp("onset.npy"),
+    );
+    assert_eq!(onset.shape, vec![frames]);
+    let onsets = written(
+        &["onset-strength", src, "--no-mono", "--sr", "native"],
+        &tmp("onsets.npy"),
+    );
+    assert_eq!(onsets.shape, vec![2, frames]);
     // --delta 2: [F; delta(F); delta(F, order=2)], the deltas as soundcheck_audio computes them
     // (checked against librosa in its own tests).
     let plain = written(

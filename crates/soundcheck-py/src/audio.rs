@@ -7,9 +7,11 @@ use ndarray::{Array2, Array3, ArrayView2, Axis};
 use numpy::{Complex32, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 use soundcheck_audio as audio;
-use soundcheck_audio::{LoadOptions, MelConfig, MelFilterbank, PadMode, Ref, StftConfig};
+use soundcheck_audio::{
+    ContrastConfig, LoadOptions, MelConfig, MelFilterbank, OnsetConfig, PadMode, Ref, StftConfig,
+};
 
-use crate::convert::{flat, output, view2, view3};
+use crate::convert::{flat, output, rows_out, view2, view3};
 use crate::errors::{argument, to_py};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -32,6 +34,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spectral_bandwidth, m)?)?;
     m.add_function(wrap_pyfunction!(spectral_rolloff, m)?)?;
     m.add_function(wrap_pyfunction!(spectral_flatness, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral_contrast, m)?)?;
+    m.add_function(wrap_pyfunction!(onset_strength, m)?)?;
+    m.add_function(wrap_pyfunction!(onset_strength_from_spectrogram, m)?)?;
     Ok(())
 }
 
@@ -123,10 +128,7 @@ fn load(
         duration,
     };
     let loaded = py.detach(|| audio::load(&path, &opts)).map_err(to_py)?;
-    let n = loaded.channels.first().map_or(0, Vec::len);
-    let flat: Vec<f32> = loaded.channels.concat();
-    let a = Array2::from_shape_vec((loaded.channels.len(), n), flat).map_err(to_py)?;
-    Ok((output(py, a)?, loaded.sample_rate))
+    Ok((rows_out(py, loaded.channels)?, loaded.sample_rate))
 }
 
 #[pyfunction]
@@ -145,9 +147,7 @@ fn resample<'py>(
                 .collect::<Result<Vec<_>, _>>()
         })
         .map_err(to_py)?;
-    let n = out.first().map_or(0, Vec::len);
-    let a = Array2::from_shape_vec((out.len(), n), out.concat()).map_err(to_py)?;
-    output(py, a)
+    rows_out(py, out)
 }
 
 #[pyfunction]
@@ -194,9 +194,7 @@ fn istft<'py>(
                 .collect::<Result<Vec<_>, _>>()
         })
         .map_err(to_py)?;
-    let n = out.first().map_or(0, Vec::len);
-    let a = Array2::from_shape_vec((out.len(), n), out.concat()).map_err(to_py)?;
-    output(py, a)
+    rows_out(py, out)
 }
 
 /// `|stft(y)|^power` per row: librosa's `_spectrogram` helper behind every feature taking `y`.
@@ -577,4 +575,99 @@ fn spectral_flatness<'py>(
     amin: f64,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     per_spectrogram(py, s, |m| audio::spectral_flatness(m, power, amin))
+}
+
+/// Contrast of given magnitude spectrograms `(rows, bins, frames)`; the dB floors span every row.
+#[pyfunction]
+#[pyo3(signature = (s, sr, n_fft, fmin, n_bands, quantile, linear))]
+#[allow(clippy::too_many_arguments)]
+fn spectral_contrast<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    fmin: f64,
+    n_bands: usize,
+    quantile: f64,
+    linear: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = ContrastConfig {
+        fmin,
+        n_bands,
+        quantile,
+        linear,
+    };
+    let view = view3(&s)?;
+    let mats: Vec<Array2<f32>> = view.axis_iter(Axis(0)).map(|m| m.to_owned()).collect();
+    let parts = py
+        .detach(|| audio::spectral_contrast_channels(&mats, sr, n_fft, &cfg))
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+fn onset_config(lag: usize, max_size: usize, detrend: bool, center: bool) -> OnsetConfig {
+    OnsetConfig {
+        lag,
+        max_size,
+        detrend,
+        center,
+    }
+}
+
+/// Onset strength of each row of `y`: `(rows, frames)`; the dB floor spans every row.
+#[pyfunction]
+#[pyo3(signature = (y, sr, n_fft, hop_length, lag, max_size, detrend, center, n_mels, fmin, fmax, htk, slaney_norm))]
+#[allow(clippy::too_many_arguments)]
+fn onset_strength<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    hop_length: usize,
+    lag: usize,
+    max_size: usize,
+    detrend: bool,
+    center: bool,
+    n_mels: usize,
+    fmin: f64,
+    fmax: Option<f64>,
+    htk: bool,
+    slaney_norm: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = onset_config(lag, max_size, detrend, center);
+    let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let view = view2(&y)?;
+    let rs = rows(&view)?;
+    let curves = py
+        .detach(|| audio::onset_strength_channels(&rs, sr, n_fft, hop_length, &mel, &cfg))
+        .map_err(to_py)?;
+    rows_out(py, curves)
+}
+
+/// Onset strength of given log-power spectrograms `(rows, bins, frames)`: `(rows, frames)`.
+#[pyfunction]
+#[pyo3(signature = (s, n_fft, hop_length, lag, max_size, detrend, center))]
+#[allow(clippy::too_many_arguments)]
+fn onset_strength_from_spectrogram<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    n_fft: usize,
+    hop_length: usize,
+    lag: usize,
+    max_size: usize,
+    detrend: bool,
+    center: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = onset_config(lag, max_size, detrend, center);
+    let view = view3(&s)?;
+    let curves = py
+        .detach(|| {
+            view.axis_iter(Axis(0))
+                .map(|m| {
+                    audio::onset_strength_from_spectrogram(&m.to_owned(), n_fft, hop_length, &cfg)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(to_py)?;
+    rows_out(py, curves)
 }

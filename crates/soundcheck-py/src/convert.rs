@@ -57,3 +57,15 @@ pub fn output<'py, T: Element + Clone, D: Dimension>(
     }
     PyArray1::from_vec(py, data).reshape(shape)
 }
+
+/// Equal-length rows as one new `(rows, n)` numpy array.
+pub fn rows_out<T: Element + Clone>(
+    py: Python<'_>,
+    rows: Vec<Vec<T>>,
+) -> PyResult<Bound<'_, PyArrayDyn<T>>> {
+    let n = rows.first().map_or(0, Vec::len);
+    output(
+        py,
+        ndarray::Array2::from_shape_vec((rows.len(), n), rows.concat()).map_err(to_py)?,
+    )
+}

@@ -1,11 +1,10 @@
 //! museval's `evaluate` (BSS Eval v4 images) over `(nsrc, nsampl, nchan)` float64 arrays.
 
-use ndarray::Array2;
 use numpy::{PyArrayDyn, PyReadonlyArray3};
 use pyo3::prelude::*;
 use soundcheck_eval::bss::bss_eval_v4;
 
-use crate::convert::{output, view3};
+use crate::convert::{rows_out, view3};
 use crate::errors::to_py;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -40,10 +39,10 @@ fn bss_eval<'py>(
     let m = py
         .detach(|| bss_eval_v4(&refs, &ests, win, hop))
         .map_err(to_py)?;
-    let grid = |rows: Vec<Vec<f64>>| -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
-        let n = rows.first().map_or(0, Vec::len);
-        let a = Array2::from_shape_vec((rows.len(), n), rows.concat()).map_err(to_py)?;
-        output(py, a)
-    };
-    Ok((grid(m.sdr)?, grid(m.isr)?, grid(m.sir)?, grid(m.sar)?))
+    Ok((
+        rows_out(py, m.sdr)?,
+        rows_out(py, m.isr)?,
+        rows_out(py, m.sir)?,
+        rows_out(py, m.sar)?,
+    ))
 }

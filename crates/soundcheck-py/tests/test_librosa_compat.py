@@ -154,6 +154,8 @@ def test_multichannel_reductions_span_every_channel():
         "mel_db": sc.power_to_db(sc.feature.melspectrogram(y=y, sr=sr)),
         "magnitude_db": sc.amplitude_to_db(np.abs(sc.stft(y, n_fft=512, hop_length=512))),
         "power_db_max": sc.power_to_db(np.abs(sc.stft(y, n_fft=512, hop_length=512)) ** 2, ref=np.max),
+        "spectral_contrast": sc.feature.spectral_contrast(y=y, sr=sr),
+        "onset_strength": sc.onset.onset_strength(y=y, sr=sr)[:, None, :],
     }
     for name, g in got.items():
         want = npy(f"{name}.npy", folder)
@@ -178,6 +180,10 @@ def test_frame_features(case):
         got = sc.feature.melspectrogram(y=y, sr=sr, power=1.0, **frames)
     elif kind == "spectral_flatness":
         got = sc.feature.spectral_flatness(y=y, **frames)
+    elif kind.startswith("onset_strength"):
+        superflux = kind.endswith("superflux")
+        got = sc.onset.onset_strength(y=y, sr=sr, lag=2 if superflux else 1, max_size=3 if superflux else 1,
+                                      detrend=kind.endswith("detrend"), **frames)
     else:
         got = getattr(sc.feature, kind)(y=y, sr=sr, **frames)
     want = npy(case["output"], "fixtures_spectral")
@@ -190,13 +196,14 @@ def test_frame_features(case):
 def test_features_from_a_given_spectrogram_equal_those_from_audio():
     y = npy("in_s3.npy")
     S = sc.magnitude(y, n_fft=2048, hop_length=512)
-    for name in ("spectral_centroid", "spectral_bandwidth", "spectral_rolloff"):
+    for name in ("spectral_centroid", "spectral_bandwidth", "spectral_rolloff", "spectral_contrast"):
         f = getattr(sc.feature, name)
         np.testing.assert_allclose(f(S=S), f(y=y), rtol=1e-6)
     np.testing.assert_allclose(sc.feature.melspectrogram(S=S**2), sc.feature.melspectrogram(y=y), rtol=1e-5,
                                atol=1e-6)
     log_mel = sc.power_to_db(sc.feature.melspectrogram(y=y))
     np.testing.assert_allclose(sc.feature.mfcc(S=log_mel), sc.feature.mfcc(y=y), atol=1e-4)
+    np.testing.assert_allclose(sc.onset.onset_strength(S=log_mel), sc.onset.onset_strength(y=y), atol=1e-5)
 
 
 def test_leading_axes_are_kept():

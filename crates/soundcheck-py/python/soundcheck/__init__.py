@@ -5,13 +5,14 @@
 - librosa's functions under librosa's names, signatures and defaults, at Rust speed:
   ``load``, ``resample``, ``stft``, ``istft``, ``power_to_db``, ``amplitude_to_db``,
   ``filters.mel``, ``feature.melspectrogram``, ``feature.mfcc``, ``feature.delta``,
-  ``feature.rms``, ``feature.zero_crossing_rate``, ``feature.spectral_*``.
+  ``feature.rms``, ``feature.zero_crossing_rate``, ``feature.spectral_*`` (centroid, bandwidth,
+  rolloff, flatness, contrast), ``onset.onset_strength``.
 - museval's ``evaluate``.
 
 Every failure raises ``SoundcheckError`` (a ``ValueError``) naming the argument and the fix.
 """
 
-from . import feature, filters
+from . import feature, filters, onset
 from ._audio import amplitude_to_db, istft, load, magnitude, power, power_to_db, resample, spectrogram, stft
 from ._check import Layer, Report, ShapeError, check
 from ._eval import evaluate
@@ -22,5 +23,5 @@ __version__ = "0.1.0"
 __all__ = [
     "SoundcheckError", "ShapeError", "Report", "Layer", "check", "evaluate",
     "load", "resample", "stft", "istft", "magnitude", "power", "spectrogram",
-    "power_to_db", "amplitude_to_db", "feature", "filters",
+    "power_to_db", "amplitude_to_db", "feature", "filters", "onset",
 ]

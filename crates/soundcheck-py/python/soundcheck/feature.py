@@ -117,11 +117,15 @@ def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True, **k
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 
-def _descriptor(native, y, S, n_fft, hop_length, win_length, window, center, pad_mode, power, args):
+def _descriptor(native, y, S, n_fft, hop_length, win_length, window, center, pad_mode, power, args,
+                in_hz=False):
+    """A descriptor of |stft(y)| or of S. librosa returns frequencies (and contrast) in float64,
+    computed against its float64 bin frequencies; the other descriptors in the input's dtype."""
     _signal_or_spectrogram(y, S, native.__name__)
     mags, lead, in_dtype, n_fft = _spectrogram(y, S, n_fft, hop_length, win_length, window, center, pad_mode,
                                                power)
-    return unfold(native(mags, *args(n_fft)), lead).astype(real_dtype(in_dtype), copy=False)
+    dtype = np.float64 if in_hz else real_dtype(in_dtype)
+    return unfold(native(mags, *args(n_fft)), lead).astype(dtype, copy=False)
 
 
 def spectral_centroid(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, freq=None, win_length=None,
@@ -129,7 +133,7 @@ def spectral_centroid(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, f
     """`librosa.feature.spectral_centroid`: ``(..., 1, n_frames)`` in Hz."""
     only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
     return _descriptor(_native.spectral_centroid, y, S, n_fft, hop_length, win_length, window, center, pad_mode,
-                       1.0, lambda n: (int(sr), n))
+                       1.0, lambda n: (int(sr), n), in_hz=True)
 
 
 def spectral_bandwidth(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
@@ -139,7 +143,7 @@ def spectral_bandwidth(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, 
     only("centroid", centroid, (None,), "the centroid is computed from S, as librosa's default")
     only("norm", norm, (True,), "each frame is normalised, librosa's default")
     return _descriptor(_native.spectral_bandwidth, y, S, n_fft, hop_length, win_length, window, center,
-                       pad_mode, 1.0, lambda n: (int(sr), n, float(p)))
+                       pad_mode, 1.0, lambda n: (int(sr), n, float(p)), in_hz=True)
 
 
 def spectral_rolloff(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
@@ -147,7 +151,7 @@ def spectral_rolloff(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, wi
     """`librosa.feature.spectral_rolloff`: ``(..., 1, n_frames)`` in Hz."""
     only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
     return _descriptor(_native.spectral_rolloff, y, S, n_fft, hop_length, win_length, window, center, pad_mode,
-                       1.0, lambda n: (int(sr), n, float(roll_percent)))
+                       1.0, lambda n: (int(sr), n, float(roll_percent)), in_hz=True)
 
 
 def spectral_flatness(*, y=None, S=None, n_fft=2048, hop_length=512, win_length=None, window="hann",
@@ -155,3 +159,16 @@ def spectral_flatness(*, y=None, S=None, n_fft=2048, hop_length=512, win_length=
     """`librosa.feature.spectral_flatness`: ``(..., 1, n_frames)``."""
     return _descriptor(_native.spectral_flatness, y, S, n_fft, hop_length, win_length, window, center,
                        pad_mode, 1.0, lambda n: (float(power), float(amin)))
+
+
+def spectral_contrast(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None, window="hann",
+                      center=True, pad_mode="constant", freq=None, fmin=200.0, n_bands=6, quantile=0.02,
+                      linear=False):
+    """`librosa.feature.spectral_contrast`: ``(..., n_bands + 1, n_frames)``; in dB, the peaks'
+    and the valleys' floors are each set by the whole array, as librosa sets them."""
+    only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
+    if isinstance(n_bands, bool) or not isinstance(n_bands, (int, np.integer)) or n_bands < 1:
+        raise SoundcheckError(f"n_bands={n_bands!r} cannot be used: expected a positive integer (librosa's default 6)")
+    return _descriptor(_native.spectral_contrast, y, S, n_fft, hop_length, win_length, window, center, pad_mode,
+                       1.0, lambda n: (int(sr), n, float(fmin), int(n_bands), float(quantile), bool(linear)),
+                       in_hz=True)
