@@ -12,11 +12,13 @@
 //! | `util.frame`, `util.fix_length` | [`frame`], [`fix_length`] |
 //! | `feature.rms`, `feature.zero_crossing_rate` | [`rms()`], [`zero_crossing_rate`] |
 //! | `feature.spectral_{centroid,bandwidth,rolloff,flatness}` | [`spectral_centroid`], [`spectral_bandwidth`], [`spectral_rolloff`], [`spectral_flatness`] |
+//! | `feature.chroma_stft`, `filters.chroma`, `estimate_tuning` | [`chroma_stft_channels`], [`chroma_filters`], [`estimate_tuning`] |
 //! | `feature.spectral_contrast` | [`spectral_contrast()`], [`spectral_contrast_channels`] |
 //! | `onset.onset_strength` | [`onset_strength_channels`] |
 
 #![warn(missing_docs)]
 
+pub mod chroma;
 pub mod contrast;
 pub mod db;
 pub mod decode;
@@ -36,6 +38,7 @@ mod wav;
 
 use ndarray::Array2;
 
+pub use chroma::{chroma_filters, chroma_stft_channels, estimate_tuning, ChromaConfig};
 pub use contrast::{spectral_contrast, spectral_contrast_channels, ContrastConfig};
 pub use db::{amplitude_to_db, amplitude_to_db_channels, power_to_db, power_to_db_channels, Ref};
 pub use decode::{decode, decode_mono, Decoded};

@@ -349,6 +349,18 @@ fn multichannel_reductions_span_every_channel() {
             .unwrap(),
         ),
         (
+            "chroma_stft",
+            audio::chroma_stft_channels(
+                &ch.iter()
+                    .map(|y| audio::power(&audio::stft(y, &defaults).unwrap()))
+                    .collect::<Vec<_>>(),
+                sr,
+                2048,
+                &audio::ChromaConfig::default(),
+            )
+            .unwrap(),
+        ),
+        (
             "onset_strength",
             audio::onset_strength_channels(&ch, sr, 2048, 512, &mel, &OnsetConfig::default())
                 .unwrap()
@@ -378,7 +390,7 @@ fn frame_features_match() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     let read = |name: &str| soundcheck_npy::read(&dir.join(name)).unwrap();
     let cases = index["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 44);
+    assert_eq!(cases.len(), 52);
     for c in cases {
         let y = read(c["signal"].as_str().unwrap()).data;
         let want = read(c["output"].as_str().unwrap());
@@ -410,6 +422,24 @@ fn frame_features_match() {
             "spectral_bandwidth" => audio::spectral_bandwidth(&s(), sr, n_fft, 2.0),
             "spectral_rolloff" => audio::spectral_rolloff(&s(), sr, n_fft, 0.85),
             "spectral_flatness" => audio::spectral_flatness(&s(), 2.0, 1e-10),
+            "chroma_stft" | "chroma_stft_tuning0" => {
+                let power = vec![audio::power(&audio::stft(&y, &cfg).unwrap())];
+                // librosa.estimate_tuning's value for this spectrogram, the same histogram bin
+                // (serde_json's default float parsing may be one ulp off the written value).
+                let tuning = audio::estimate_tuning(&power, sr, n_fft, 12);
+                let want = c["tuning"].as_f64().unwrap();
+                assert!(
+                    (tuning - want).abs() < 1e-12,
+                    "{}: tuning {tuning} vs {want}",
+                    c["output"]
+                );
+                let chroma = audio::ChromaConfig {
+                    tuning: kind.ends_with("tuning0").then_some(0.0),
+                    ..Default::default()
+                };
+                audio::chroma_stft_channels(&power, sr, n_fft, &chroma)
+                    .map(|mut v| v.pop().unwrap())
+            }
             "spectral_contrast" => {
                 audio::spectral_contrast(&s(), sr, n_fft, &audio::ContrastConfig::default())
             }
