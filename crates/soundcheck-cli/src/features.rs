@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use realfft::num_complex::Complex32;
 use serde_json::json;
 use soundcheck_audio::{
-    self as audio, AudioError, ContrastConfig, LoadOptions, MelConfig, MelFilterbank, OnsetConfig,
-    PadMode, Ref, StftConfig,
+    self as audio, AudioError, ChromaConfig, ContrastConfig, LoadOptions, MelConfig, MelFilterbank,
+    OnsetConfig, PadMode, Ref, StftConfig,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -43,6 +43,10 @@ pub enum FeatureKind {
     /// Geometric over arithmetic mean of the power spectrum: (1, frames)
     #[value(alias = "spectral_flatness")]
     SpectralFlatness,
+    /// Energy per pitch class, C to B, after estimating the tuning (librosa.feature.chroma_stft):
+    /// (12, frames)
+    #[value(alias = "chroma_stft", alias = "chroma-stft")]
+    Chroma,
     /// Peak-to-valley dB of 6 octave bands from 200 Hz and the band below: (7, frames)
     #[value(alias = "spectral_contrast")]
     SpectralContrast,
@@ -370,6 +374,18 @@ impl FeaturesArgs {
                     &ContrastConfig::default(),
                 );
             }
+            FeatureKind::Chroma => {
+                let power = ys
+                    .iter()
+                    .map(|y| Ok(audio::power(&audio::stft(y, &cfg)?)))
+                    .collect::<Result<Vec<_>, AudioError>>()?;
+                return audio::chroma_stft_channels(
+                    &power,
+                    sr,
+                    cfg.n_fft,
+                    &ChromaConfig::default(),
+                );
+            }
             FeatureKind::OnsetStrength => {
                 let onset = OnsetConfig {
                     center: cfg.center,
@@ -423,6 +439,7 @@ impl FeaturesArgs {
                 | FeatureKind::Stft
                 | FeatureKind::Mfcc
                 | FeatureKind::SpectralContrast
+                | FeatureKind::Chroma
                 | FeatureKind::OnsetStrength => {
                     Err(bad("KIND", "waveform/stft", "a real spectral feature", ""))
                 }

@@ -169,6 +169,8 @@ fn stft_is_complex64_and_time_major_transposes() {
         &tmp("contrast.npy"),
     );
     assert_eq!(contrast.shape, vec![2, 7, frames]);
+    let chroma = written(&["chroma_stft", src, "--sr", "native"], &tmp("chroma.npy"));
+    assert_eq!(chroma.shape, vec![12, frames]);
     let onset = written(
         &["onset_strength", src, "--sr", "native"],
         &tmp("onset.npy"),

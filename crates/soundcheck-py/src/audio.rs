@@ -8,7 +8,8 @@ use numpy::{Complex32, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3, PyReadonl
 use pyo3::prelude::*;
 use soundcheck_audio as audio;
 use soundcheck_audio::{
-    ContrastConfig, LoadOptions, MelConfig, MelFilterbank, OnsetConfig, PadMode, Ref, StftConfig,
+    ChromaConfig, ContrastConfig, LoadOptions, MelConfig, MelFilterbank, OnsetConfig, PadMode, Ref,
+    StftConfig,
 };
 
 use crate::convert::{flat, output, rows_out, view2, view3};
@@ -35,6 +36,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spectral_rolloff, m)?)?;
     m.add_function(wrap_pyfunction!(spectral_flatness, m)?)?;
     m.add_function(wrap_pyfunction!(spectral_contrast, m)?)?;
+    m.add_function(wrap_pyfunction!(chroma_filters, m)?)?;
+    m.add_function(wrap_pyfunction!(chroma_stft, m)?)?;
+    m.add_function(wrap_pyfunction!(estimate_tuning, m)?)?;
     m.add_function(wrap_pyfunction!(onset_strength, m)?)?;
     m.add_function(wrap_pyfunction!(onset_strength_from_spectrogram, m)?)?;
     Ok(())
@@ -50,6 +54,11 @@ fn rows<'a, T>(a: &'a ArrayView2<'a, T>) -> PyResult<Vec<&'a [T]>> {
         return Ok(vec![&[][..]; a.nrows()]);
     }
     Ok(data.chunks(n).collect())
+}
+
+/// The matrices of a `(rows, a, b)` array, owned (the transforms take `Array2`).
+fn matrices(s: &PyReadonlyArray3<'_, f32>) -> PyResult<Vec<Array2<f32>>> {
+    Ok(view3(s)?.axis_iter(Axis(0)).map(|m| m.to_owned()).collect())
 }
 
 /// One output per row, stacked along a new first axis (in C order, whatever each part's layout).
@@ -597,8 +606,7 @@ fn spectral_contrast<'py>(
         quantile,
         linear,
     };
-    let view = view3(&s)?;
-    let mats: Vec<Array2<f32>> = view.axis_iter(Axis(0)).map(|m| m.to_owned()).collect();
+    let mats = matrices(&s)?;
     let parts = py
         .detach(|| audio::spectral_contrast_channels(&mats, sr, n_fft, &cfg))
         .map_err(to_py)?;
@@ -670,4 +678,83 @@ fn onset_strength_from_spectrogram<'py>(
         })
         .map_err(to_py)?;
     rows_out(py, curves)
+}
+
+fn chroma_config(
+    n_chroma: usize,
+    tuning: Option<f64>,
+    ctroct: f64,
+    octwidth: Option<f64>,
+    base_c: bool,
+) -> ChromaConfig {
+    ChromaConfig {
+        n_chroma,
+        tuning,
+        ctroct,
+        octwidth,
+        base_c,
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (sr, n_fft, tuning, n_chroma, ctroct, octwidth, base_c))]
+#[allow(clippy::too_many_arguments)]
+fn chroma_filters(
+    py: Python<'_>,
+    sr: u32,
+    n_fft: usize,
+    tuning: f64,
+    n_chroma: usize,
+    ctroct: f64,
+    octwidth: Option<f64>,
+    base_c: bool,
+) -> PyResult<Bound<'_, PyArrayDyn<f32>>> {
+    let cfg = chroma_config(n_chroma, Some(tuning), ctroct, octwidth, base_c);
+    output(
+        py,
+        audio::chroma_filters(sr, n_fft, tuning, &cfg).map_err(to_py)?,
+    )
+}
+
+/// Chroma of given power spectrograms `(rows, bins, frames)`; one tuning for every row.
+#[pyfunction]
+#[pyo3(signature = (s, sr, n_fft, tuning, n_chroma, ctroct, octwidth, base_c))]
+#[allow(clippy::too_many_arguments)]
+fn chroma_stft<'py>(
+    py: Python<'py>,
+    s: PyReadonlyArray3<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    tuning: Option<f64>,
+    n_chroma: usize,
+    ctroct: f64,
+    octwidth: Option<f64>,
+    base_c: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = chroma_config(n_chroma, tuning, ctroct, octwidth, base_c);
+    let mats = matrices(&s)?;
+    let parts = py
+        .detach(|| audio::chroma_stft_channels(&mats, sr, n_fft, &cfg))
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+/// The tuning of given spectrograms `(rows, bins, frames)`, all rows together.
+#[pyfunction]
+fn estimate_tuning(
+    py: Python<'_>,
+    s: PyReadonlyArray3<'_, f32>,
+    sr: u32,
+    n_fft: usize,
+    bins_per_octave: usize,
+) -> PyResult<f64> {
+    if bins_per_octave == 0 {
+        return Err(crate::errors::argument(
+            "bins_per_octave",
+            0,
+            "a positive integer (librosa's default 12)",
+        ));
+    }
+    let mats = matrices(&s)?;
+    Ok(py.detach(|| audio::estimate_tuning(&mats, sr, n_fft, bins_per_octave)))
 }

@@ -156,6 +156,7 @@ def test_multichannel_reductions_span_every_channel():
         "power_db_max": sc.power_to_db(np.abs(sc.stft(y, n_fft=512, hop_length=512)) ** 2, ref=np.max),
         "spectral_contrast": sc.feature.spectral_contrast(y=y, sr=sr),
         "onset_strength": sc.onset.onset_strength(y=y, sr=sr)[:, None, :],
+        "chroma_stft": sc.feature.chroma_stft(y=y, sr=sr),
     }
     for name, g in got.items():
         want = npy(f"{name}.npy", folder)
@@ -180,6 +181,10 @@ def test_frame_features(case):
         got = sc.feature.melspectrogram(y=y, sr=sr, power=1.0, **frames)
     elif kind == "spectral_flatness":
         got = sc.feature.spectral_flatness(y=y, **frames)
+    elif kind.startswith("chroma_stft"):
+        power = np.abs(sc.stft(y, **frames)) ** 2
+        assert sc.estimate_tuning(S=power, sr=sr) == pytest.approx(case["tuning"], abs=1e-12)
+        got = sc.feature.chroma_stft(y=y, sr=sr, tuning=0.0 if kind.endswith("tuning0") else None, **frames)
     elif kind.startswith("onset_strength"):
         superflux = kind.endswith("superflux")
         got = sc.onset.onset_strength(y=y, sr=sr, lag=2 if superflux else 1, max_size=3 if superflux else 1,

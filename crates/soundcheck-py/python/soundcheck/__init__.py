@@ -6,14 +6,16 @@
   ``load``, ``resample``, ``stft``, ``istft``, ``power_to_db``, ``amplitude_to_db``,
   ``filters.mel``, ``feature.melspectrogram``, ``feature.mfcc``, ``feature.delta``,
   ``feature.rms``, ``feature.zero_crossing_rate``, ``feature.spectral_*`` (centroid, bandwidth,
-  rolloff, flatness, contrast), ``onset.onset_strength``.
+  rolloff, flatness, contrast), ``feature.chroma_stft``, ``filters.chroma``, ``estimate_tuning``,
+  ``onset.onset_strength``.
 - museval's ``evaluate``.
 
 Every failure raises ``SoundcheckError`` (a ``ValueError``) naming the argument and the fix.
 """
 
 from . import feature, filters, onset
-from ._audio import amplitude_to_db, istft, load, magnitude, power, power_to_db, resample, spectrogram, stft
+from ._audio import (amplitude_to_db, estimate_tuning, istft, load, magnitude, power, power_to_db, resample,
+                     spectrogram, stft)
 from ._check import Layer, Report, ShapeError, check
 from ._eval import evaluate
 from ._native import SoundcheckError
@@ -22,6 +24,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SoundcheckError", "ShapeError", "Report", "Layer", "check", "evaluate",
-    "load", "resample", "stft", "istft", "magnitude", "power", "spectrogram",
+    "load", "resample", "stft", "istft", "magnitude", "power", "spectrogram", "estimate_tuning",
     "power_to_db", "amplitude_to_db", "feature", "filters", "onset",
 ]

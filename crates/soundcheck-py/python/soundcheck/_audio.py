@@ -99,3 +99,22 @@ def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0):
 def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0):
     """`librosa.amplitude_to_db`."""
     return _to_db(_native.amplitude_to_db, S, ref, amin, top_db)
+
+
+def estimate_tuning(*, y=None, sr=22050, S=None, n_fft=2048, resolution=0.01, bins_per_octave=12, **kwargs):
+    """`librosa.estimate_tuning`: the deviation from A440 in fractions of a bin, from piptrack's
+    peaks (150 Hz to 4 kHz) over the whole array; 0.0 when there are none."""
+    only("resolution", resolution, (0.01,), "tuning is histogrammed in hundredths of a bin, librosa's default")
+    if kwargs:
+        raise SoundcheckError(f"estimate_tuning: piptrack options {sorted(kwargs)} are not supported; "
+                              "soundcheck uses librosa's defaults")
+    if (y is None) == (S is None):
+        raise SoundcheckError("estimate_tuning: give exactly one of y= (audio) or S= (a spectrogram)")
+    if S is not None:
+        mats, _, _ = matrix_rows(np.abs(np.asarray(S)))
+        n_fft = 2 * (mats.shape[1] - 1)
+    else:
+        mats = spectrogram(y, n_fft=n_fft, power=1.0)
+        mats = mats.reshape((-1,) + mats.shape[-2:])
+    return float(_native.estimate_tuning(np.ascontiguousarray(mats, dtype=np.float32), int(sr), int(n_fft),
+                                         int(bins_per_octave)))

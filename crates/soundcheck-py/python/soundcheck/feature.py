@@ -172,3 +172,21 @@ def spectral_contrast(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, w
     return _descriptor(_native.spectral_contrast, y, S, n_fft, hop_length, win_length, window, center, pad_mode,
                        1.0, lambda n: (int(sr), n, float(fmin), int(n_bands), float(quantile), bool(linear)),
                        in_hz=True)
+
+
+def _chroma_options(ctroct=5.0, octwidth=2, norm=2, base_c=True, dtype=np.float32):
+    only("norm", norm, (2,), "filters.chroma normalises each bin's weights by their L2 norm, librosa's default")
+    return float(ctroct), None if octwidth is None else float(octwidth), bool(base_c)
+
+
+def chroma_stft(*, y=None, sr=22050, S=None, norm=np.inf, n_fft=2048, hop_length=512, win_length=None,
+                window="hann", center=True, pad_mode="constant", tuning=None, n_chroma=12, **kwargs):
+    """`librosa.feature.chroma_stft`: ``(..., n_chroma, n_frames)``, each frame scaled to a
+    maximum of 1. With ``tuning=None`` the tuning is estimated once from the whole array (every
+    channel together), as librosa estimates it."""
+    only("norm", norm, (np.inf,), "each frame is scaled by its maximum (norm=np.inf), librosa's default")
+    _signal_or_spectrogram(y, S, "chroma_stft")
+    power, lead, in_dtype, n_fft = _spectrogram(y, S, n_fft, hop_length, win_length, window, center, pad_mode, 2.0)
+    out = _native.chroma_stft(power, int(sr), n_fft, None if tuning is None else float(tuning), int(n_chroma),
+                              *_chroma_options(**kwargs))
+    return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)

@@ -12,3 +12,11 @@ def mel(*, sr, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False, norm="slaney",
     fb = _native.mel_filters(int(sr), int(n_fft), int(n_mels), float(fmin),
                              None if fmax is None else float(fmax), bool(htk), norm == "slaney")
     return fb.astype(dtype, copy=False)
+
+
+def chroma(*, sr, n_fft, n_chroma=12, tuning=0.0, ctroct=5.0, octwidth=2, norm=2, base_c=True, dtype=np.float32):
+    """`librosa.filters.chroma`: the ``(n_chroma, 1 + n_fft/2)`` filterbank."""
+    only("norm", norm, (2,), "each bin's weights are normalised by their L2 norm, librosa's default")
+    fb = _native.chroma_filters(int(sr), int(n_fft), float(tuning), int(n_chroma), float(ctroct),
+                                None if octwidth is None else float(octwidth), bool(base_c))
+    return fb.astype(dtype, copy=False)
