@@ -20,7 +20,7 @@ use crate::report::report;
 
 #[derive(Args, Clone)]
 #[command(
-    after_help = "Example:\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --epochs 30 --out runs/sounds  --fill-classes\n\n--fill-classes sets the last Dense layer's units to the number of classes found (the shipped specs declare 10)."
+    after_help = "Examples:\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --epochs 30 --out runs/sounds  --fill-classes\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --features mfcc,chroma,contrast --n-mfcc 20 --out runs/stacked --fill-classes\n\n--fill-classes sets the last Dense layer's units to the number of classes found (the shipped specs declare 10)."
 )]
 pub struct ClassificationArgs {
     /// A folder per class (DATA/<label>/*.wav|flac|ogg|mp3) or a CSV manifest (path,label[,split])
@@ -29,13 +29,25 @@ pub struct ClassificationArgs {
     /// Model spec: models/mfcc-lstm.toml, mfcc-conv1d.toml, mfcc-cnn-lstm.toml, or your own
     #[arg(long)]
     pub model: PathBuf,
+    /// Features stacked per frame, in order: mfcc, mel (log-mel), chroma, contrast, rms, zcr,
+    /// centroid, bandwidth, rolloff, flatness (librosa's function names work too)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "mfcc",
+        conflicts_with = "log_mel"
+    )]
+    pub features: Vec<String>,
     /// MFCCs per frame (librosa's n_mfcc)
     #[arg(long, default_value_t = 13)]
     pub n_mfcc: usize,
-    /// Log-mel bands instead of MFCCs
+    /// Mel bands of `mel` in --features
+    #[arg(long, default_value_t = 128)]
+    pub n_mels: usize,
+    /// Log-mel bands instead of MFCCs (the same as --features mel --n-mels N)
     #[arg(long)]
     pub log_mel: Option<usize>,
-    /// Append first and second deltas (width 9)
+    /// Append first and second deltas of the stack (width 9)
     #[arg(long)]
     pub deltas: bool,
     /// Frames per clip after padding/truncation; default the 95th percentile of training clips
@@ -67,11 +79,14 @@ impl ClassificationArgs {
         Ok(ClassificationTraining {
             data: self.data.clone(),
             features: ClipFeatures {
-                kind: match self.log_mel {
-                    Some(n_mels) => FeatureKind::LogMel { n_mels },
-                    None => FeatureKind::Mfcc {
-                        n_mfcc: self.n_mfcc,
-                    },
+                kinds: match self.log_mel {
+                    Some(n_mels) => vec![FeatureKind::LogMel { n_mels }],
+                    None => self
+                        .features
+                        .iter()
+                        .map(|f| FeatureKind::parse(f, self.n_mfcc, self.n_mels))
+                        .collect::<Result<_, _>>()
+                        .map_err(TaskError::from)?,
                 },
                 deltas: self.deltas,
                 ..Default::default()

@@ -98,6 +98,55 @@ fn quickstart_classifies_its_demo_sounds_and_the_run_serves_classify_and_evaluat
         stderr.contains("label_mismatch") && stderr.contains("10"),
         "{stderr}"
     );
+
+    // Stacked features (the np.vstack([mfcc, chroma, contrast]).T recipe): 13 + 12 + 7 = 32 per
+    // frame. A spec declaring 32 trains and its run classifies; the shipped 13 is diagnosed.
+    let stacked_spec = d.join("stacked.toml");
+    std::fs::write(
+        &stacked_spec,
+        "input_shape = [\"None\", 32]\nloss = \"sparse_categorical_crossentropy\"\n[[layers]]\ntype = \"LSTM\"\nunits = 8\n[[layers]]\ntype = \"Dense\"\nunits = 7\nactivation = \"softmax\"\n",
+    )
+    .unwrap();
+    let train_stacked = |spec: &str, out: &str| {
+        run(&[
+            "train",
+            "classification",
+            "--data",
+            d.join("data").to_str().unwrap(),
+            "--model",
+            spec,
+            "--features",
+            "mfcc,chroma_stft,contrast",
+            "--fill-classes",
+            "--out",
+            d.join(out).to_str().unwrap(),
+            "--epochs",
+            "1",
+        ])
+    };
+    let (code, _, stderr) = train_stacked(stacked_spec.to_str().unwrap(), "run3");
+    assert_eq!(code, 0, "{stderr}");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run3/classes.json")).unwrap())
+            .unwrap();
+    let kinds: Vec<&str> = record["features"]["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["mfcc", "chroma", "contrast"]);
+    let (code, _, stderr) = run(&[
+        "classify",
+        "--run",
+        d.join("run3").to_str().unwrap(),
+        clip.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let lstm = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/mfcc-lstm.toml");
+    let (code, _, stderr) = train_stacked(lstm, "run4");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("32"), "{stderr}");
     std::fs::remove_dir_all(d).unwrap();
 }
 

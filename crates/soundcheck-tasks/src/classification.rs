@@ -112,13 +112,15 @@ impl Preprocess {
 
     /// The record a run keeps (`classes.json`).
     pub fn to_json(&self) -> Value {
-        let (kind, n) = match self.features.kind {
-            FeatureKind::Mfcc { n_mfcc } => ("mfcc", n_mfcc),
-            FeatureKind::LogMel { n_mels } => ("logmel", n_mels),
-        };
+        let kinds: Vec<Value> = self
+            .features
+            .kinds
+            .iter()
+            .map(|k| json!({"kind": k.name(), "n": k.size()}))
+            .collect();
         json!({
             "classes": self.classes,
-            "features": {"kind": kind, "n": n, "deltas": self.features.deltas,
+            "features": {"kinds": kinds, "deltas": self.features.deltas,
                           "sample_rate": self.features.sample_rate, "n_fft": self.features.n_fft,
                           "hop_length": self.features.hop_length},
             "maxlen": self.maxlen, "padding": side_name(self.padding),
@@ -127,10 +129,20 @@ impl Preprocess {
         })
     }
 
-    /// The preprocessing of a run's record; `None` when a field is missing.
+    /// The preprocessing of a run's record; `None` when a field is missing. Records written
+    /// before features could be stacked (one `kind` and its `n`) read as a stack of one.
     pub fn from_json(v: &Value) -> Option<Preprocess> {
         let f = &v["features"];
-        let n = f["n"].as_u64()? as usize;
+        let kind = |k: &Value| -> Option<FeatureKind> {
+            let n = k["n"].as_u64()? as usize;
+            FeatureKind::parse(k["kind"].as_str()?, n, n)
+                .ok()
+                .filter(|kind| kind.size() == n)
+        };
+        let kinds = match f["kinds"].as_array() {
+            Some(list) => list.iter().map(kind).collect::<Option<Vec<_>>>()?,
+            None => vec![kind(f)?],
+        };
         let floats = |k: &str| -> Option<Vec<f32>> {
             v[k].as_array()?
                 .iter()
@@ -150,11 +162,7 @@ impl Preprocess {
                 .collect::<Option<_>>()?,
             features: ClipFeatures {
                 sample_rate: f["sample_rate"].as_u64()? as u32,
-                kind: match f["kind"].as_str()? {
-                    "mfcc" => FeatureKind::Mfcc { n_mfcc: n },
-                    "logmel" => FeatureKind::LogMel { n_mels: n },
-                    _ => return None,
-                },
+                kinds,
                 deltas: f["deltas"].as_bool()?,
                 n_fft: f["n_fft"].as_u64()? as usize,
                 hop_length: f["hop_length"].as_u64()? as usize,
@@ -202,7 +210,7 @@ mod tests {
         let p = Preprocess::fit(
             vec!["a".into(), "b".into()],
             ClipFeatures {
-                kind: FeatureKind::Mfcc { n_mfcc: 1 },
+                kinds: vec![FeatureKind::Mfcc { n_mfcc: 1 }],
                 ..Default::default()
             },
             &LengthPolicy {
@@ -221,6 +229,41 @@ mod tests {
         assert!(
             (x[0] + r3).abs() < 1e-5 && (x[1] - r3).abs() < 1e-5 && x[2] == 0.0,
             "{x:?}"
+        );
+    }
+
+    #[test]
+    fn stacked_features_round_trip_and_older_records_still_read() {
+        let stacked = ClipFeatures {
+            kinds: vec![
+                FeatureKind::Mfcc { n_mfcc: 20 },
+                FeatureKind::Chroma,
+                FeatureKind::Contrast,
+                FeatureKind::Rms,
+            ],
+            deltas: true,
+            ..Default::default()
+        };
+        assert_eq!(stacked.features(), 3 * (20 + 12 + 7 + 1));
+        let p = Preprocess {
+            classes: vec!["a".into()],
+            features: stacked,
+            maxlen: 4,
+            padding: Side::Pre,
+            truncating: Side::Pre,
+            standardiser: Standardiser {
+                mean: vec![0.0],
+                std: vec![1.0],
+            },
+        };
+        assert_eq!(Preprocess::from_json(&p.to_json()), Some(p.clone()));
+        let mut old = p.to_json();
+        old["features"] = json!({"kind": "logmel", "n": 64, "deltas": false,
+            "sample_rate": 22050, "n_fft": 2048, "hop_length": 512});
+        let read = Preprocess::from_json(&old).unwrap();
+        assert_eq!(
+            read.features.kinds,
+            vec![FeatureKind::LogMel { n_mels: 64 }]
         );
     }
 }

@@ -227,7 +227,7 @@ pub fn classification_quickstart(
     let opts = ClassificationTraining {
         data,
         features: ClipFeatures {
-            kind: FeatureKind::Mfcc { n_mfcc: 13 },
+            kinds: vec![FeatureKind::Mfcc { n_mfcc: 13 }],
             ..Default::default()
         },
         length: LengthPolicy {
