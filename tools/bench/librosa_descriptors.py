@@ -26,6 +26,9 @@ rows = [
     ("spectral_bandwidth", lambda: librosa.feature.spectral_bandwidth(y=y, sr=sr)),
     ("spectral_rolloff", lambda: librosa.feature.spectral_rolloff(y=y, sr=sr)),
     ("spectral_flatness", lambda: librosa.feature.spectral_flatness(y=y)),
+    ("spectral_contrast", lambda: librosa.feature.spectral_contrast(y=y, sr=sr)),
+    ("chroma_stft", lambda: librosa.feature.chroma_stft(y=y, sr=sr)),
+    ("onset_strength", lambda: librosa.onset.onset_strength(y=y, sr=sr)),
 ]
 for _, f in rows:
     f()

@@ -1,5 +1,5 @@
 //! The frame-wise descriptors (rms, zero_crossing_rate, spectral_centroid/bandwidth/rolloff/
-//! flatness), each from the waveform as `librosa.feature.*(y=y)` computes it, on the 10-minute
+//! flatness/contrast, chroma_stft, onset_strength), each from the waveform as `librosa.feature.*(y=y)` computes it, on the 10-minute
 //! file of the chain bench loaded at 22050 Hz mono. `tools/bench/audio_descriptors.sh` runs it
 //! beside librosa.
 //!
@@ -12,7 +12,9 @@ mod common;
 
 use common::time;
 use soundcheck_audio as audio;
-use soundcheck_audio::{LoadOptions, StftConfig};
+use soundcheck_audio::{
+    ChromaConfig, ContrastConfig, Descriptor, LoadOptions, MelConfig, OnsetConfig, StftConfig,
+};
 
 fn main() {
     let dir = PathBuf::from(
@@ -28,7 +30,6 @@ fn main() {
         .remove(0);
     let cfg = StftConfig::default();
     let (sr, n_fft, hop) = (22050, cfg.n_fft, cfg.hop());
-    let mag = || audio::magnitude(&audio::stft(&y, &cfg).expect("stft"));
     let runs = 9;
     let rows = [
         ("rms", time(runs, || audio::rms(&y, n_fft, hop, true))),
@@ -38,19 +39,49 @@ fn main() {
         ),
         (
             "spectral_centroid",
-            time(runs, || audio::spectral_centroid(&mag(), sr, n_fft)),
+            time(runs, || Descriptor::Centroid.of_signal(&y, sr, &cfg)),
         ),
         (
             "spectral_bandwidth",
-            time(runs, || audio::spectral_bandwidth(&mag(), sr, n_fft, 2.0)),
+            time(runs, || {
+                Descriptor::Bandwidth { p: 2.0 }.of_signal(&y, sr, &cfg)
+            }),
         ),
         (
             "spectral_rolloff",
-            time(runs, || audio::spectral_rolloff(&mag(), sr, n_fft, 0.85)),
+            time(runs, || {
+                Descriptor::Rolloff { roll_percent: 0.85 }.of_signal(&y, sr, &cfg)
+            }),
         ),
         (
             "spectral_flatness",
-            time(runs, || audio::spectral_flatness(&mag(), 2.0, 1e-10)),
+            time(runs, || {
+                Descriptor::Flatness {
+                    power: 2.0,
+                    amin: 1e-10,
+                }
+                .of_signal(&y, sr, &cfg)
+            }),
+        ),
+        (
+            "spectral_contrast",
+            time(runs, || {
+                audio::spectral_contrast_of_signals(&[&y], sr, &cfg, &ContrastConfig::default())
+            }),
+        ),
+        (
+            "chroma_stft",
+            time(runs, || {
+                let power = [audio::power(&audio::stft(&y, &cfg).expect("stft"))];
+                audio::chroma_stft_channels(&power, sr, n_fft, &ChromaConfig::default())
+            }),
+        ),
+        (
+            "onset_strength",
+            time(runs, || {
+                let (mel, onset) = (MelConfig::default(), OnsetConfig::default());
+                audio::onset_strength_channels(&[&y], sr, n_fft, hop, &mel, &onset)
+            }),
         ),
     ];
     println!(

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use crate::db::{power_to_db_channels, Ref};
 use crate::error::{invalid, Result};
 use crate::spectral::fft_frequencies;
+use crate::stft::{for_each_block, StftConfig};
 
 /// `spectral_contrast` parameters, librosa's names and defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,38 +127,119 @@ fn bands(sr: u32, n_fft: usize, cfg: &ContrastConfig) -> Result<Vec<Band>> {
     Ok(out)
 }
 
-/// Peaks and valleys `(n_bands + 1, frames)` of one magnitude spectrogram.
-fn peaks_valleys(s: &Array2<f32>, bands: &[Band]) -> (Array2<f32>, Array2<f32>) {
-    let frames = s.ncols();
-    let cols: Vec<_> = s.axis_iter(Axis(1)).collect();
-    let per_frame: Vec<Vec<(f32, f32)>> = cols
-        .into_par_iter()
-        .map(|c| {
-            let mut scratch = Vec::new();
-            bands
-                .iter()
-                .map(|b| {
-                    scratch.clear();
-                    scratch.extend(b.bins.clone().map(|i| c[i]));
-                    scratch.sort_unstable_by(f32::total_cmp);
-                    let n = b.take;
-                    let mean = |v: &[f32]| {
-                        (v.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64) as f32
-                    };
-                    (mean(&scratch[scratch.len() - n..]), mean(&scratch[..n]))
-                })
-                .collect()
-        })
-        .collect();
-    let mut peak = Array2::zeros((bands.len(), frames));
-    let mut valley = Array2::zeros((bands.len(), frames));
-    for (t, f) in per_frame.iter().enumerate() {
-        for (k, &(p, v)) in f.iter().enumerate() {
-            peak[[k, t]] = p;
-            valley[[k, t]] = v;
+/// One frame's band peaks then band valleys, `out = [peak_0 .. peak_n, valley_0 .. valley_n]`.
+fn frame_means(c: &[f32], bands: &[Band], scratch: &mut Vec<f32>, out: &mut [f32]) {
+    let nb = bands.len();
+    for (k, b) in bands.iter().enumerate() {
+        scratch.clear();
+        scratch.extend_from_slice(&c[b.bins.clone()]);
+        let (n, len) = (b.take, scratch.len());
+        let mean = |v: &[f32]| (v.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64) as f32;
+        // Only the n smallest and n largest matter: two selections instead of a sort.
+        if n < len {
+            scratch.select_nth_unstable_by(n, f32::total_cmp);
         }
+        out[nb + k] = mean(&scratch[..n]);
+        if n < len {
+            scratch.select_nth_unstable_by(len - n - 1, f32::total_cmp);
+        }
+        out[k] = mean(&scratch[len - n..]);
     }
-    (peak, valley)
+}
+
+/// Peaks and valleys `(n_bands + 1, frames)` from frame-major `[peaks, valleys]` rows.
+fn split(per_frame: &[f32], nb: usize) -> (Array2<f32>, Array2<f32>) {
+    let frames = per_frame.len() / (2 * nb);
+    let at = |t: usize, k: usize| per_frame[t * 2 * nb + k];
+    (
+        Array2::from_shape_fn((nb, frames), |(k, t)| at(t, k)),
+        Array2::from_shape_fn((nb, frames), |(k, t)| at(t, nb + k)),
+    )
+}
+
+/// Peaks and valleys of one magnitude spectrogram.
+fn peaks_valleys(s: &Array2<f32>, bands: &[Band]) -> (Array2<f32>, Array2<f32>) {
+    let nb = bands.len();
+    let cols: Vec<_> = s.axis_iter(Axis(1)).collect();
+    let mut per_frame = vec![0f32; 2 * nb * cols.len()];
+    per_frame.par_chunks_mut(2 * nb).zip(cols).for_each_init(
+        || (Vec::new(), Vec::new()),
+        |(col, scratch), (out, c)| {
+            col.clear();
+            col.extend(c.iter());
+            frame_means(col, bands, scratch, out);
+        },
+    );
+    split(&per_frame, nb)
+}
+
+/// Peaks and valleys of one signal's magnitude spectrogram, each frame reduced as soon as its
+/// FFT is done (no STFT or magnitude array is stored).
+fn peaks_valleys_of_signal(
+    y: &[f32],
+    stft: &StftConfig,
+    bands: &[Band],
+) -> Result<(Array2<f32>, Array2<f32>)> {
+    let (nb, n_freq) = (bands.len(), stft.n_freq());
+    let (_, per_frame) = for_each_block(
+        y,
+        stft,
+        2 * nb,
+        || (vec![0f32; n_freq], Vec::new()),
+        |(mag, scratch), spectra, out| {
+            for (o, spectrum) in out
+                .chunks_exact_mut(2 * nb)
+                .zip(spectra.chunks_exact(n_freq))
+            {
+                for (m, c) in mag.iter_mut().zip(spectrum) {
+                    *m = c.norm();
+                }
+                frame_means(mag, bands, scratch, o);
+            }
+        },
+    )?;
+    Ok(split(&per_frame, nb))
+}
+
+/// Contrast from peaks and valleys: their difference, or (the default) the difference of their
+/// dB values, each side's floor set by every channel together.
+fn contrast(
+    peaks: Vec<Array2<f32>>,
+    valleys: Vec<Array2<f32>>,
+    linear: bool,
+) -> Result<Vec<Array2<f32>>> {
+    if linear {
+        return Ok(peaks.into_iter().zip(valleys).map(|(p, v)| p - v).collect());
+    }
+    let db = |x| power_to_db_channels(x, Ref::Value(1.0), 1e-10, Some(80.0));
+    Ok(db(peaks)?
+        .into_iter()
+        .zip(db(valleys)?)
+        .map(|(p, v)| p - v)
+        .collect())
+}
+
+/// [`spectral_contrast_channels`] of signals (`librosa.feature.spectral_contrast(y=y, ...)`
+/// of a `(channels, n)` array), without storing their spectrograms.
+///
+/// # Shapes
+/// - each channel: `(n,)`
+/// - output per channel: `(n_bands + 1, n_frames)`
+pub fn spectral_contrast_of_signals(
+    channels: &[&[f32]],
+    sr: u32,
+    stft: &StftConfig,
+    cfg: &ContrastConfig,
+) -> Result<Vec<Array2<f32>>> {
+    stft.validate()?;
+    let bands = bands(sr, stft.n_fft, cfg)?;
+    let (peaks, valleys): (Vec<_>, Vec<_>) = channels
+        .iter()
+        .map(|y| peaks_valleys_of_signal(y, stft, &bands))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    contrast(peaks, valleys, cfg.linear)
 }
 
 /// `librosa.feature.spectral_contrast(S=s, sr=sr, n_fft=n_fft, ...)` of one signal's channels.
@@ -179,15 +261,7 @@ pub fn spectral_contrast_channels(
     let bands = bands(sr, n_fft, cfg)?;
     let (peaks, valleys): (Vec<_>, Vec<_>) =
         channels.iter().map(|s| peaks_valleys(s, &bands)).unzip();
-    if cfg.linear {
-        return Ok(peaks.into_iter().zip(valleys).map(|(p, v)| p - v).collect());
-    }
-    let db = |x| power_to_db_channels(x, Ref::Value(1.0), 1e-10, Some(80.0));
-    Ok(db(peaks)?
-        .into_iter()
-        .zip(db(valleys)?)
-        .map(|(p, v)| p - v)
-        .collect())
+    contrast(peaks, valleys, cfg.linear)
 }
 
 /// [`spectral_contrast_channels`] of one spectrogram.
@@ -226,6 +300,20 @@ mod tests {
         let c = spectral_contrast(&s, 22050, 2048, &ContrastConfig::default()).unwrap();
         assert_eq!(c.dim(), (7, 3));
         assert!(c.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn from_the_signal_equals_from_its_spectrogram() {
+        let y: Vec<f32> = (0..30000)
+            .map(|i| ((i as f32) * 0.031).sin() * ((i as f32) * 0.0007).cos())
+            .collect();
+        let stft = StftConfig::default();
+        let mag = crate::stft::magnitude(&crate::stft::stft(&y, &stft).unwrap());
+        let cfg = ContrastConfig::default();
+        assert_eq!(
+            spectral_contrast_of_signals(&[&y], 22050, &stft, &cfg).unwrap(),
+            spectral_contrast_channels(&[mag], 22050, 2048, &cfg).unwrap()
+        );
     }
 
     #[test]

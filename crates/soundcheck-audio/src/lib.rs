@@ -39,7 +39,9 @@ mod wav;
 use ndarray::Array2;
 
 pub use chroma::{chroma_filters, chroma_stft_channels, estimate_tuning, ChromaConfig};
-pub use contrast::{spectral_contrast, spectral_contrast_channels, ContrastConfig};
+pub use contrast::{
+    spectral_contrast, spectral_contrast_channels, spectral_contrast_of_signals, ContrastConfig,
+};
 pub use db::{amplitude_to_db, amplitude_to_db_channels, power_to_db, power_to_db_channels, Ref};
 pub use decode::{decode, decode_mono, Decoded};
 pub use error::{AudioError, Result};
@@ -50,6 +52,7 @@ pub use onset::{onset_strength_channels, onset_strength_from_spectrogram, OnsetC
 pub use resample::resample;
 pub use spectral::{
     fft_frequencies, spectral_bandwidth, spectral_centroid, spectral_flatness, spectral_rolloff,
+    Descriptor,
 };
 pub use stft::{fix_length, frame, istft, magnitude, n_frames, power, stft, PadMode, StftConfig};
 pub use stream::{AudioSource, WavStream};

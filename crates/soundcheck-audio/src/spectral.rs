@@ -6,6 +6,7 @@ use ndarray::{Array2, ArrayView1, Axis};
 use rayon::prelude::*;
 
 use crate::error::{invalid, Result};
+use crate::stft::{for_each_block, StftConfig};
 
 /// The centre frequency of each STFT bin (`librosa.fft_frequencies`).
 pub fn fft_frequencies(sr: u32, n_fft: usize) -> Vec<f64> {
@@ -14,16 +15,167 @@ pub fn fft_frequencies(sr: u32, n_fft: usize) -> Vec<f64> {
         .collect()
 }
 
-/// One value per frame, computed from each column of `s` in parallel.
-fn per_frame(s: &Array2<f32>, f: impl Fn(ArrayView1<f32>) -> f64 + Sync) -> Array2<f32> {
-    let cols: Vec<ArrayView1<f32>> = s.axis_iter(Axis(1)).collect();
-    let out: Vec<f32> = cols.into_par_iter().map(|c| f(c) as f32).collect();
-    Array2::from_shape_vec((1, out.len()), out).expect("one row of frames")
+/// A spectral shape descriptor: one value per frame of a magnitude spectrum.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Descriptor {
+    /// `spectral_centroid`: the magnitude-weighted mean frequency, Hz.
+    Centroid,
+    /// `spectral_bandwidth(p=...)`: the `p`-th order spread around the centroid, Hz.
+    Bandwidth {
+        /// Order of the spread (librosa's default 2).
+        p: f64,
+    },
+    /// `spectral_rolloff(roll_percent=...)`: the lowest bin frequency below which that share of
+    /// the magnitude lies, Hz.
+    Rolloff {
+        /// Share of the magnitude (librosa's default 0.85).
+        roll_percent: f64,
+    },
+    /// `spectral_flatness(power=..., amin=...)`: geometric over arithmetic mean of
+    /// `max(amin, S^power)`.
+    Flatness {
+        /// Exponent of the magnitude (librosa's default 2).
+        power: f64,
+        /// Floor of each value (librosa's default 1e-10).
+        amin: f64,
+    },
 }
 
-/// A column's L1 norm, or 1 where it is below the smallest normal float (librosa's
+impl Descriptor {
+    /// Checks the parameters as librosa does, naming the one that cannot be used.
+    fn validate(self) -> Result<()> {
+        let positive = |name, v: f64, default| {
+            if v.is_nan() || v <= 0.0 {
+                Err(invalid(
+                    name,
+                    v,
+                    "a positive number",
+                    format!("librosa's default is {default}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Descriptor::Centroid => Ok(()),
+            Descriptor::Bandwidth { p } => positive("p", p, "2"),
+            Descriptor::Rolloff { roll_percent } if !(roll_percent > 0.0 && roll_percent < 1.0) => {
+                Err(invalid(
+                    "roll_percent",
+                    roll_percent,
+                    "a number strictly between 0 and 1",
+                    "librosa's default is 0.85",
+                ))
+            }
+            Descriptor::Rolloff { .. } => Ok(()),
+            Descriptor::Flatness { power, amin } => {
+                positive("amin", amin, "1e-10")?;
+                positive("power", power, "2")
+            }
+        }
+    }
+
+    /// The value of one frame's magnitudes `c` (bins at `freq`).
+    fn of_frame(self, c: &[f32], freq: &[f64]) -> f64 {
+        match self {
+            Descriptor::Centroid => centroid_of(c, freq),
+            Descriptor::Bandwidth { p } => {
+                let centroid = centroid_of(c, freq);
+                let norm = l1(c);
+                // p = 2 (librosa's default) as a square and a square root: a power per bin
+                // would cost more than the FFT.
+                let spread = |d: f64| if p == 2.0 { d * d } else { d.abs().powf(p) };
+                let sum = c
+                    .iter()
+                    .zip(freq)
+                    .map(|(&v, &f)| f64::from(v) / norm * spread(f - centroid))
+                    .sum::<f64>();
+                if p == 2.0 {
+                    sum.sqrt()
+                } else {
+                    sum.powf(1.0 / p)
+                }
+            }
+            Descriptor::Rolloff { roll_percent } => {
+                // The running sum stays in f32, as numpy's cumsum of float32 keeps it, so the
+                // chosen bin matches.
+                let total: f32 = c.iter().fold(0f32, |a, &v| a + v);
+                let threshold = roll_percent * f64::from(total);
+                let mut running = 0f32;
+                for (&v, &f) in c.iter().zip(freq) {
+                    running += v;
+                    if f64::from(running) >= threshold {
+                        return f;
+                    }
+                }
+                f64::NAN
+            }
+            Descriptor::Flatness { power, amin } => flatness_of(c, power, amin),
+        }
+    }
+
+    /// The descriptor of a magnitude spectrogram (`librosa.feature.spectral_*(S=s, ...)`).
+    ///
+    /// # Shapes
+    /// - `s`: `(1 + n_fft/2, n_frames)` magnitudes
+    /// - output: `(1, n_frames)`
+    pub fn of_spectrogram(self, s: &Array2<f32>, sr: u32, n_fft: usize) -> Result<Array2<f32>> {
+        self.validate()?;
+        if !matches!(self, Descriptor::Flatness { .. }) {
+            check_bins(s, n_fft)?;
+        }
+        let freq = fft_frequencies(sr, n_fft);
+        let cols: Vec<ArrayView1<f32>> = s.axis_iter(Axis(1)).collect();
+        let out: Vec<f32> = cols
+            .into_par_iter()
+            .map_init(Vec::new, |scratch, c| {
+                let c = match c.as_slice() {
+                    Some(c) => c,
+                    None => {
+                        scratch.clear();
+                        scratch.extend(c.iter());
+                        scratch.as_slice()
+                    }
+                };
+                self.of_frame(c, &freq) as f32
+            })
+            .collect();
+        Ok(Array2::from_shape_vec((1, out.len()), out).expect("one row of frames"))
+    }
+
+    /// The descriptor of a signal (`librosa.feature.spectral_*(y=y, ...)`), each frame's
+    /// magnitudes reduced as soon as its FFT is done: no complex STFT or magnitude array is
+    /// stored, and the frames are spread over the threads. The same numbers as
+    /// [`Descriptor::of_spectrogram`] of `magnitude(stft(y))`.
+    ///
+    /// # Shapes
+    /// - `y`: `(n_samples,)`
+    /// - output: `(1, n_frames)`
+    pub fn of_signal(self, y: &[f32], sr: u32, cfg: &StftConfig) -> Result<Array2<f32>> {
+        self.validate()?;
+        let freq = fft_frequencies(sr, cfg.n_fft);
+        let n_freq = cfg.n_freq();
+        let (frames, out) = for_each_block(
+            y,
+            cfg,
+            1,
+            || vec![0f32; n_freq],
+            |mag, spectra, out| {
+                for (o, spectrum) in out.iter_mut().zip(spectra.chunks_exact(n_freq)) {
+                    for (m, c) in mag.iter_mut().zip(spectrum) {
+                        *m = c.norm();
+                    }
+                    *o = self.of_frame(mag, &freq) as f32;
+                }
+            },
+        )?;
+        Ok(Array2::from_shape_vec((1, frames), out).expect("one row of frames"))
+    }
+}
+
+/// A frame's L1 norm, or 1 where it is below the smallest normal float (librosa's
 /// `util.normalize(norm=1)`: silent frames stay zero instead of dividing by zero).
-fn l1(c: &ArrayView1<f32>) -> f64 {
+fn l1(c: &[f32]) -> f64 {
     let n: f64 = c.iter().map(|&v| f64::from(v)).sum();
     if n < f64::from(f32::MIN_POSITIVE) {
         1.0
@@ -44,13 +196,43 @@ pub(crate) fn check_bins(s: &Array2<f32>, n_fft: usize) -> Result<()> {
     Ok(())
 }
 
-fn centroid_of(c: &ArrayView1<f32>, freq: &[f64]) -> f64 {
+fn centroid_of(c: &[f32], freq: &[f64]) -> f64 {
     let norm = l1(c);
     c.iter()
         .zip(freq)
         .map(|(&v, &f)| f * f64::from(v))
         .sum::<f64>()
         / norm
+}
+
+/// `exp(mean(ln x)) / mean(x)` of `x = max(amin, c^power)`. The logarithms are summed as the log
+/// of a running product, renormalised by its binary exponent: one multiply per bin instead of a
+/// logarithm, the same value to f64 rounding.
+fn flatness_of(c: &[f32], power: f64, amin: f64) -> f64 {
+    let n = c.len() as f64;
+    let (mut product, mut exponent, mut sum) = (1f64, 0i64, 0f64);
+    for &v in c {
+        let v = f64::from(v);
+        let p = if power == 2.0 { v * v } else { v.powf(power) };
+        let x = amin.max(p);
+        sum += x;
+        product *= x;
+        if !(1e-150..=1e150).contains(&product) {
+            let (m, e) = frexp(product);
+            product = m;
+            exponent += e;
+        }
+    }
+    let mean_log = (product.ln() + exponent as f64 * std::f64::consts::LN_2) / n;
+    mean_log.exp() / (sum / n)
+}
+
+/// `x = m · 2^e` with `0.5 ≤ m < 1`, for a positive normal `x`.
+fn frexp(x: f64) -> (f64, i64) {
+    let bits = x.to_bits();
+    let e = ((bits >> 52) & 0x7ff) as i64 - 1022;
+    let m = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    (m, e)
 }
 
 /// `librosa.feature.spectral_centroid(S=s, sr=sr, n_fft=n_fft)`: each frame's mean frequency,
@@ -60,9 +242,7 @@ fn centroid_of(c: &ArrayView1<f32>, freq: &[f64]) -> f64 {
 /// - `s`: `(1 + n_fft/2, n_frames)` magnitudes
 /// - output: `(1, n_frames)` in Hz
 pub fn spectral_centroid(s: &Array2<f32>, sr: u32, n_fft: usize) -> Result<Array2<f32>> {
-    check_bins(s, n_fft)?;
-    let freq = fft_frequencies(sr, n_fft);
-    Ok(per_frame(s, |c| centroid_of(&c, &freq)))
+    Descriptor::Centroid.of_spectrogram(s, sr, n_fft)
 }
 
 /// `librosa.feature.spectral_bandwidth(S=s, sr=sr, n_fft=n_fft, p=p)`: the `p`-th order spread
@@ -72,30 +252,10 @@ pub fn spectral_centroid(s: &Array2<f32>, sr: u32, n_fft: usize) -> Result<Array
 /// - `s`: `(1 + n_fft/2, n_frames)` magnitudes
 /// - output: `(1, n_frames)` in Hz
 pub fn spectral_bandwidth(s: &Array2<f32>, sr: u32, n_fft: usize, p: f64) -> Result<Array2<f32>> {
-    check_bins(s, n_fft)?;
-    if p.is_nan() || p <= 0.0 {
-        return Err(invalid(
-            "p",
-            p,
-            "a positive number",
-            "librosa's default is 2",
-        ));
-    }
-    let freq = fft_frequencies(sr, n_fft);
-    Ok(per_frame(s, |c| {
-        let centroid = centroid_of(&c, &freq);
-        let norm = l1(&c);
-        c.iter()
-            .zip(&freq)
-            .map(|(&v, &f)| f64::from(v) / norm * (f - centroid).abs().powf(p))
-            .sum::<f64>()
-            .powf(1.0 / p)
-    }))
+    Descriptor::Bandwidth { p }.of_spectrogram(s, sr, n_fft)
 }
 
-/// `librosa.feature.spectral_rolloff(S=s, sr=sr, n_fft=n_fft, roll_percent=...)`: the lowest
-/// bin frequency below which `roll_percent` of the frame's magnitude lies. The running sum is
-/// kept in f32, as numpy's `cumsum` of float32 keeps it, so the chosen bin matches.
+/// `librosa.feature.spectral_rolloff(S=s, sr=sr, n_fft=n_fft, roll_percent=...)`.
 ///
 /// # Shapes
 /// - `s`: `(1 + n_fft/2, n_frames)` magnitudes
@@ -106,28 +266,7 @@ pub fn spectral_rolloff(
     n_fft: usize,
     roll_percent: f64,
 ) -> Result<Array2<f32>> {
-    check_bins(s, n_fft)?;
-    if !(roll_percent > 0.0 && roll_percent < 1.0) {
-        return Err(invalid(
-            "roll_percent",
-            roll_percent,
-            "a number strictly between 0 and 1",
-            "librosa's default is 0.85",
-        ));
-    }
-    let freq = fft_frequencies(sr, n_fft);
-    Ok(per_frame(s, |c| {
-        let total: f32 = c.iter().fold(0f32, |a, &v| a + v);
-        let threshold = roll_percent * f64::from(total);
-        let mut running = 0f32;
-        for (&v, &f) in c.iter().zip(&freq) {
-            running += v;
-            if f64::from(running) >= threshold {
-                return f;
-            }
-        }
-        f64::NAN
-    }))
+    Descriptor::Rolloff { roll_percent }.of_spectrogram(s, sr, n_fft)
 }
 
 /// `librosa.feature.spectral_flatness(S=s, power=power, amin=amin)`: the geometric mean of each
@@ -137,32 +276,9 @@ pub fn spectral_rolloff(
 /// - `s`: `(n_bins, n_frames)` magnitudes
 /// - output: `(1, n_frames)`
 pub fn spectral_flatness(s: &Array2<f32>, power: f64, amin: f64) -> Result<Array2<f32>> {
-    if amin.is_nan() || amin <= 0.0 {
-        return Err(invalid(
-            "amin",
-            amin,
-            "a positive number",
-            "librosa's default is 1e-10",
-        ));
-    }
-    if power.is_nan() || power <= 0.0 {
-        return Err(invalid(
-            "power",
-            power,
-            "a positive number",
-            "librosa's default is 2",
-        ));
-    }
-    let n = s.nrows() as f64;
-    Ok(per_frame(s, |c| {
-        let (mut logs, mut sum) = (0f64, 0f64);
-        for &v in c.iter() {
-            let x = amin.max(f64::from(v).powf(power));
-            logs += x.ln();
-            sum += x;
-        }
-        (logs / n).exp() / (sum / n)
-    }))
+    // Flatness reads no frequencies: any number of bins is fine.
+    let n_fft = 2 * s.nrows().saturating_sub(1);
+    Descriptor::Flatness { power, amin }.of_spectrogram(s, 1, n_fft)
 }
 
 #[cfg(test)]
@@ -182,5 +298,45 @@ mod tests {
         // A flat spectrum is flat.
         let flat = Array2::from_elem((3, 1), 0.5f32);
         assert!((spectral_flatness(&flat, 2.0, 1e-10).unwrap()[[0, 0]] - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_running_product_keeps_the_mean_log_over_many_tiny_bins() {
+        // 1025 bins of 1e-5 (power 1e-10 each): a plain product would underflow after 31 bins.
+        let c = vec![1e-5f32; 1025];
+        let got = flatness_of(&c, 2.0, 1e-12);
+        assert!((got - 1.0).abs() < 1e-9, "{got}");
+        let mut tone = vec![1e-5f32; 1025];
+        tone[100] = 1.0;
+        let want = {
+            let x: Vec<f64> = tone.iter().map(|&v| f64::from(v) * f64::from(v)).collect();
+            let n = x.len() as f64;
+            (x.iter().map(|v| v.ln()).sum::<f64>() / n).exp() / (x.iter().sum::<f64>() / n)
+        };
+        assert!((flatness_of(&tone, 2.0, 1e-12) - want).abs() < 1e-12 * want.abs().max(1.0));
+    }
+
+    #[test]
+    fn from_the_signal_equals_from_its_spectrogram() {
+        let y: Vec<f32> = (0..20000)
+            .map(|i| ((i as f32) * 0.05).sin() + 0.1 * ((i * 7 % 13) as f32 - 6.0) / 6.0)
+            .collect();
+        let cfg = StftConfig::default();
+        let mag = crate::stft::magnitude(&crate::stft::stft(&y, &cfg).unwrap());
+        for d in [
+            Descriptor::Centroid,
+            Descriptor::Bandwidth { p: 2.0 },
+            Descriptor::Rolloff { roll_percent: 0.85 },
+            Descriptor::Flatness {
+                power: 2.0,
+                amin: 1e-10,
+            },
+        ] {
+            assert_eq!(
+                d.of_signal(&y, 22050, &cfg).unwrap(),
+                d.of_spectrogram(&mag, 22050, 2048).unwrap(),
+                "{d:?}"
+            );
+        }
     }
 }

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use realfft::num_complex::Complex32;
 use serde_json::json;
 use soundcheck_audio::{
-    self as audio, AudioError, ChromaConfig, ContrastConfig, LoadOptions, MelConfig, MelFilterbank,
-    OnsetConfig, PadMode, Ref, StftConfig,
+    self as audio, AudioError, ChromaConfig, ContrastConfig, Descriptor, LoadOptions, MelConfig,
+    MelFilterbank, OnsetConfig, PadMode, Ref, StftConfig,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -363,14 +363,10 @@ impl FeaturesArgs {
                 )
             }
             FeatureKind::SpectralContrast => {
-                let mags = ys
-                    .iter()
-                    .map(|y| magnitude(y))
-                    .collect::<Result<Vec<_>, _>>()?;
-                return audio::spectral_contrast_channels(
-                    &mags,
+                return audio::spectral_contrast_of_signals(
+                    &ys,
                     sr,
-                    cfg.n_fft,
+                    &cfg,
                     &ContrastConfig::default(),
                 );
             }
@@ -423,18 +419,18 @@ impl FeaturesArgs {
                 FeatureKind::ZeroCrossingRate => {
                     audio::zero_crossing_rate(y, cfg.n_fft, cfg.hop(), cfg.center)
                 }
-                FeatureKind::SpectralCentroid => {
-                    audio::spectral_centroid(&magnitude(y)?, sr, cfg.n_fft)
-                }
+                FeatureKind::SpectralCentroid => Descriptor::Centroid.of_signal(y, sr, &cfg),
                 FeatureKind::SpectralBandwidth => {
-                    audio::spectral_bandwidth(&magnitude(y)?, sr, cfg.n_fft, 2.0)
+                    Descriptor::Bandwidth { p: 2.0 }.of_signal(y, sr, &cfg)
                 }
                 FeatureKind::SpectralRolloff => {
-                    audio::spectral_rolloff(&magnitude(y)?, sr, cfg.n_fft, 0.85)
+                    Descriptor::Rolloff { roll_percent: 0.85 }.of_signal(y, sr, &cfg)
                 }
-                FeatureKind::SpectralFlatness => {
-                    audio::spectral_flatness(&magnitude(y)?, 2.0, 1e-10)
+                FeatureKind::SpectralFlatness => Descriptor::Flatness {
+                    power: 2.0,
+                    amin: 1e-10,
                 }
+                .of_signal(y, sr, &cfg),
                 FeatureKind::Waveform
                 | FeatureKind::Stft
                 | FeatureKind::Mfcc

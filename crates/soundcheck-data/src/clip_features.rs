@@ -8,8 +8,8 @@ use std::path::Path;
 use ndarray::{concatenate, Array2, Axis};
 use rayon::prelude::*;
 use soundcheck_audio::{
-    self as audio, delta, load, AudioError, ChromaConfig, ContrastConfig, LoadOptions, MelConfig,
-    MelFilterbank, Ref, StftConfig,
+    self as audio, delta, load, AudioError, ChromaConfig, ContrastConfig, Descriptor, LoadOptions,
+    MelConfig, MelFilterbank, Ref, StftConfig,
 };
 
 use crate::error::{DataError, Result};
@@ -137,7 +137,6 @@ impl FeatureKind {
 
     /// `(size, frames)` of one mono clip.
     fn matrix(self, y: &[f32], sr: u32, stft: &StftConfig) -> audio::Result<Array2<f32>> {
-        let magnitude = || Ok::<_, AudioError>(audio::magnitude(&audio::stft(y, stft)?));
         let (n_fft, hop) = (stft.n_fft, stft.hop());
         match self {
             FeatureKind::Mfcc { n_mfcc } => audio::mfcc(y, sr, stft, &self.mel(), n_mfcc, 0.0),
@@ -149,14 +148,21 @@ impl FeatureKind {
                     .map(|mut v| v.remove(0))
             }
             FeatureKind::Contrast => {
-                audio::spectral_contrast(&magnitude()?, sr, n_fft, &ContrastConfig::default())
+                audio::spectral_contrast_of_signals(&[y], sr, stft, &ContrastConfig::default())
+                    .map(|mut v| v.remove(0))
             }
             FeatureKind::Rms => audio::rms(y, n_fft, hop, true),
             FeatureKind::ZeroCrossingRate => audio::zero_crossing_rate(y, n_fft, hop, true),
-            FeatureKind::Centroid => audio::spectral_centroid(&magnitude()?, sr, n_fft),
-            FeatureKind::Bandwidth => audio::spectral_bandwidth(&magnitude()?, sr, n_fft, 2.0),
-            FeatureKind::Rolloff => audio::spectral_rolloff(&magnitude()?, sr, n_fft, 0.85),
-            FeatureKind::Flatness => audio::spectral_flatness(&magnitude()?, 2.0, 1e-10),
+            FeatureKind::Centroid => Descriptor::Centroid.of_signal(y, sr, stft),
+            FeatureKind::Bandwidth => Descriptor::Bandwidth { p: 2.0 }.of_signal(y, sr, stft),
+            FeatureKind::Rolloff => {
+                Descriptor::Rolloff { roll_percent: 0.85 }.of_signal(y, sr, stft)
+            }
+            FeatureKind::Flatness => Descriptor::Flatness {
+                power: 2.0,
+                amin: 1e-10,
+            }
+            .of_signal(y, sr, stft),
         }
     }
 

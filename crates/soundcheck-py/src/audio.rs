@@ -8,8 +8,8 @@ use numpy::{Complex32, PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3, PyReadonl
 use pyo3::prelude::*;
 use soundcheck_audio as audio;
 use soundcheck_audio::{
-    ChromaConfig, ContrastConfig, LoadOptions, MelConfig, MelFilterbank, OnsetConfig, PadMode, Ref,
-    StftConfig,
+    ChromaConfig, ContrastConfig, Descriptor, LoadOptions, MelConfig, MelFilterbank, OnsetConfig,
+    PadMode, Ref, StftConfig,
 };
 
 use crate::convert::{flat, output, rows_out, view2, view3};
@@ -36,6 +36,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spectral_rolloff, m)?)?;
     m.add_function(wrap_pyfunction!(spectral_flatness, m)?)?;
     m.add_function(wrap_pyfunction!(spectral_contrast, m)?)?;
+    m.add_function(wrap_pyfunction!(descriptor_of_signal, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral_contrast_of_signal, m)?)?;
     m.add_function(wrap_pyfunction!(chroma_filters, m)?)?;
     m.add_function(wrap_pyfunction!(chroma_stft, m)?)?;
     m.add_function(wrap_pyfunction!(estimate_tuning, m)?)?;
@@ -757,4 +759,67 @@ fn estimate_tuning(
     }
     let mats = matrices(&s)?;
     Ok(py.detach(|| audio::estimate_tuning(&mats, sr, n_fft, bins_per_octave)))
+}
+
+/// A spectral descriptor of each row of `y`, each frame reduced inside the STFT (nothing stored):
+/// `(rows, 1, frames)`. `kind` is centroid, bandwidth (`a` = p), rolloff (`a` = roll_percent)
+/// or flatness (`a` = power, `b` = amin).
+#[pyfunction]
+#[pyo3(signature = (y, sr, n_fft, hop_length, win_length, center, pad_mode, kind, a, b))]
+#[allow(clippy::too_many_arguments)]
+fn descriptor_of_signal<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    hop_length: Option<usize>,
+    win_length: Option<usize>,
+    center: bool,
+    pad_mode: &str,
+    kind: &str,
+    a: f64,
+    b: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    let d = match kind {
+        "centroid" => Descriptor::Centroid,
+        "bandwidth" => Descriptor::Bandwidth { p: a },
+        "rolloff" => Descriptor::Rolloff { roll_percent: a },
+        "flatness" => Descriptor::Flatness { power: a, amin: b },
+        other => return Err(to_py(format!("internal: unknown descriptor '{other}'"))),
+    };
+    framewise(py, y, |r| d.of_signal(r, sr, &cfg))
+}
+
+/// Contrast of each row of `y` without storing spectrograms; the dB floors span every row.
+#[pyfunction]
+#[pyo3(signature = (y, sr, n_fft, hop_length, win_length, center, pad_mode, fmin, n_bands, quantile, linear))]
+#[allow(clippy::too_many_arguments)]
+fn spectral_contrast_of_signal<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    sr: u32,
+    n_fft: usize,
+    hop_length: Option<usize>,
+    win_length: Option<usize>,
+    center: bool,
+    pad_mode: &str,
+    fmin: f64,
+    n_bands: usize,
+    quantile: f64,
+    linear: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    let contrast = ContrastConfig {
+        fmin,
+        n_bands,
+        quantile,
+        linear,
+    };
+    let view = view2(&y)?;
+    let rs = rows(&view)?;
+    let parts = py
+        .detach(|| audio::spectral_contrast_of_signals(&rs, sr, &cfg, &contrast))
+        .map_err(to_py)?;
+    output(py, stack(parts)?)
 }

@@ -117,23 +117,32 @@ def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True, **k
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 
-def _descriptor(native, y, S, n_fft, hop_length, win_length, window, center, pad_mode, power, args,
-                in_hz=False):
-    """A descriptor of |stft(y)| or of S. librosa returns frequencies (and contrast) in float64,
-    computed against its float64 bin frequencies; the other descriptors in the input's dtype."""
-    _signal_or_spectrogram(y, S, native.__name__)
-    mags, lead, in_dtype, n_fft = _spectrogram(y, S, n_fft, hop_length, win_length, window, center, pad_mode,
-                                               power)
-    dtype = np.float64 if in_hz else real_dtype(in_dtype)
-    return unfold(native(mags, *args(n_fft)), lead).astype(dtype, copy=False)
+def _descriptor(kind, y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode, a=0.0, b=0.0,
+                in_hz=True):
+    """A spectral descriptor of S, or of |stft(y)| reduced frame by frame inside the STFT (no
+    spectrogram stored). librosa returns frequencies in float64, computed against its float64
+    bin frequencies; flatness in the input's dtype."""
+    _signal_or_spectrogram(y, S, f"spectral_{kind}")
+    if S is not None:
+        mats, lead, in_dtype = matrix_rows(S)
+        n_fft = 2 * (mats.shape[1] - 1)
+        native = getattr(_native, f"spectral_{kind}")
+        args = {"centroid": (int(sr), n_fft), "bandwidth": (int(sr), n_fft, float(a)),
+                "rolloff": (int(sr), n_fft, float(a)), "flatness": (float(a), float(b))}[kind]
+        out = native(mats, *args)
+    else:
+        _check_window(window)
+        rows, lead, in_dtype = audio_rows(y)
+        out = _native.descriptor_of_signal(rows, int(sr), n_fft, hop_length, win_length, bool(center), pad_mode,
+                                           kind, float(a), float(b))
+    return unfold(out, lead).astype(np.float64 if in_hz else real_dtype(in_dtype), copy=False)
 
 
 def spectral_centroid(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, freq=None, win_length=None,
                       window="hann", center=True, pad_mode="constant"):
     """`librosa.feature.spectral_centroid`: ``(..., 1, n_frames)`` in Hz."""
     only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
-    return _descriptor(_native.spectral_centroid, y, S, n_fft, hop_length, win_length, window, center, pad_mode,
-                       1.0, lambda n: (int(sr), n), in_hz=True)
+    return _descriptor("centroid", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode)
 
 
 def spectral_bandwidth(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
@@ -142,23 +151,22 @@ def spectral_bandwidth(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, 
     only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
     only("centroid", centroid, (None,), "the centroid is computed from S, as librosa's default")
     only("norm", norm, (True,), "each frame is normalised, librosa's default")
-    return _descriptor(_native.spectral_bandwidth, y, S, n_fft, hop_length, win_length, window, center,
-                       pad_mode, 1.0, lambda n: (int(sr), n, float(p)), in_hz=True)
+    return _descriptor("bandwidth", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode, a=p)
 
 
 def spectral_rolloff(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
                      window="hann", center=True, pad_mode="constant", freq=None, roll_percent=0.85):
     """`librosa.feature.spectral_rolloff`: ``(..., 1, n_frames)`` in Hz."""
     only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
-    return _descriptor(_native.spectral_rolloff, y, S, n_fft, hop_length, win_length, window, center, pad_mode,
-                       1.0, lambda n: (int(sr), n, float(roll_percent)), in_hz=True)
+    return _descriptor("rolloff", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode,
+                       a=roll_percent)
 
 
 def spectral_flatness(*, y=None, S=None, n_fft=2048, hop_length=512, win_length=None, window="hann",
                       center=True, pad_mode="constant", amin=1e-10, power=2.0):
     """`librosa.feature.spectral_flatness`: ``(..., 1, n_frames)``."""
-    return _descriptor(_native.spectral_flatness, y, S, n_fft, hop_length, win_length, window, center,
-                       pad_mode, 1.0, lambda n: (float(power), float(amin)))
+    return _descriptor("flatness", y, S, 22050, n_fft, hop_length, win_length, window, center, pad_mode,
+                       a=power, b=amin, in_hz=False)
 
 
 def spectral_contrast(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None, window="hann",
@@ -169,9 +177,18 @@ def spectral_contrast(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, w
     only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
     if isinstance(n_bands, bool) or not isinstance(n_bands, (int, np.integer)) or n_bands < 1:
         raise SoundcheckError(f"n_bands={n_bands!r} cannot be used: expected a positive integer (librosa's default 6)")
-    return _descriptor(_native.spectral_contrast, y, S, n_fft, hop_length, win_length, window, center, pad_mode,
-                       1.0, lambda n: (int(sr), n, float(fmin), int(n_bands), float(quantile), bool(linear)),
-                       in_hz=True)
+    _signal_or_spectrogram(y, S, "spectral_contrast")
+    if S is not None:
+        mats, lead, _ = matrix_rows(S)
+        out = _native.spectral_contrast(mats, int(sr), 2 * (mats.shape[1] - 1), float(fmin), int(n_bands),
+                                        float(quantile), bool(linear))
+    else:
+        _check_window(window)
+        rows, lead, _ = audio_rows(y)
+        out = _native.spectral_contrast_of_signal(rows, int(sr), n_fft, hop_length, win_length, bool(center),
+                                                  pad_mode, float(fmin), int(n_bands), float(quantile),
+                                                  bool(linear))
+    return unfold(out, lead).astype(np.float64, copy=False)
 
 
 def _chroma_options(ctroct=5.0, octwidth=2, norm=2, base_c=True, dtype=np.float32):
