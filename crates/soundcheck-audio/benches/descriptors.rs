@@ -72,7 +72,7 @@ fn main() {
         (
             "chroma_stft",
             time(runs, || {
-                let power = [audio::power(&audio::stft(&y, &cfg).expect("stft"))];
+                let power = [audio::power_spectrogram(&y, &cfg).expect("stft")];
                 audio::chroma_stft_channels(&power, sr, n_fft, &ChromaConfig::default())
             }),
         ),

@@ -54,7 +54,10 @@ pub use spectral::{
     fft_frequencies, spectral_bandwidth, spectral_centroid, spectral_flatness, spectral_rolloff,
     Descriptor,
 };
-pub use stft::{fix_length, frame, istft, magnitude, n_frames, power, stft, PadMode, StftConfig};
+pub use stft::{
+    fix_length, frame, istft, magnitude, n_frames, power, power_spectrogram, stft, PadMode,
+    StftConfig,
+};
 pub use stream::{AudioSource, WavStream};
 pub use temporal::{rms, zero_crossing_rate};
 

@@ -254,6 +254,28 @@ pub fn stft(y: &[f32], cfg: &StftConfig) -> Result<Array2<Complex32>> {
     Ok(Array2::from_shape_vec((n_freq, frames).f(), out).expect("n_freq · frames elements"))
 }
 
+/// `|stft(y)|²` without storing the complex STFT: each block's spectra are squared as soon as
+/// they are computed. The same values as [`power`] of [`stft`].
+///
+/// # Shapes
+/// - `y`: `(n_samples,)`
+/// - output: `(1 + n_fft/2, n_frames)`, stored frame by frame
+pub fn power_spectrogram(y: &[f32], cfg: &StftConfig) -> Result<Array2<f32>> {
+    let n_freq = cfg.n_freq();
+    let (frames, out) = for_each_block(
+        y,
+        cfg,
+        n_freq,
+        || (),
+        |_, spectra, out| {
+            for (o, c) in out.iter_mut().zip(spectra) {
+                *o = c.norm_sqr();
+            }
+        },
+    )?;
+    Ok(Array2::from_shape_vec((n_freq, frames).f(), out).expect("n_freq · frames elements"))
+}
+
 /// `|S|` of a complex spectrogram, keeping its layout.
 pub fn magnitude(s: &Array2<Complex32>) -> Array2<f32> {
     s.mapv(|c| c.norm())

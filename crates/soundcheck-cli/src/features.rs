@@ -373,7 +373,7 @@ impl FeaturesArgs {
             FeatureKind::Chroma => {
                 let power = ys
                     .iter()
-                    .map(|y| Ok(audio::power(&audio::stft(y, &cfg)?)))
+                    .map(|y| audio::power_spectrogram(y, &cfg))
                     .collect::<Result<Vec<_>, AudioError>>()?;
                 return audio::chroma_stft_channels(
                     &power,

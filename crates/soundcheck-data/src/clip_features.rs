@@ -143,7 +143,7 @@ impl FeatureKind {
             FeatureKind::LogMel { .. } => audio::melspectrogram(y, sr, stft, &self.mel())
                 .and_then(|s| audio::power_to_db(&s, Ref::Value(1.0), 1e-10, Some(80.0))),
             FeatureKind::Chroma => {
-                let power = [audio::power(&audio::stft(y, stft)?)];
+                let power = [audio::power_spectrogram(y, stft)?];
                 audio::chroma_stft_channels(&power, sr, n_fft, &ChromaConfig::default())
                     .map(|mut v| v.remove(0))
             }

@@ -249,16 +249,14 @@ fn check_power(power: f32) -> PyResult<()> {
 }
 
 fn magnitude_power(y: &[f32], cfg: &StftConfig, power: f32) -> audio::Result<Array2<f32>> {
-    let s = audio::stft(y, cfg)?;
-    Ok(if power == 2.0 {
-        audio::power(&s)
-    } else {
-        let mut m = audio::magnitude(&s);
-        if power != 1.0 {
-            m.mapv_inplace(|v| v.powf(power));
-        }
-        m
-    })
+    if power == 2.0 {
+        return audio::power_spectrogram(y, cfg);
+    }
+    let mut m = audio::magnitude(&audio::stft(y, cfg)?);
+    if power != 1.0 {
+        m.mapv_inplace(|v| v.powf(power));
+    }
+    Ok(m)
 }
 
 /// dB of a whole array: librosa takes `ref=np.max` and the `top_db` floor over every element.
