@@ -149,28 +149,49 @@ struct Extremes {
 
 impl Extremes {
     fn of(&mut self, v: &[f32], n: usize) -> (&[f32], &[f32]) {
-        let (low, high) = (&mut self.low, &mut self.high);
-        low.clear();
-        high.clear();
+        let n = n.min(v.len());
         // Magnitudes mostly fall with frequency: the smallest are sought from the top of the band
-        // and the largest from the bottom, so that most values fail the first comparison.
-        for &x in v.iter().rev() {
-            if low.len() < n || x < low[n - 1] {
-                if low.len() == n {
-                    low.pop();
-                }
-                low.insert(low.partition_point(|&e| e <= x), x);
-            }
+        // and the largest from the bottom, so that most values fail the one comparison against
+        // the current bound.
+        keep(
+            &mut self.low,
+            v.iter().rev().copied(),
+            n,
+            |x, bound| x < bound,
+            n.saturating_sub(1),
+        );
+        keep(
+            &mut self.high,
+            v.iter().copied(),
+            n,
+            |x, bound| x > bound,
+            0,
+        );
+        (&self.low, &self.high)
+    }
+}
+
+/// The `n` values of `values` that `beats` the rest, sorted ascending in `kept`; the bound to beat
+/// is `kept[edge]` (the largest kept for the smallest values, the smallest kept for the largest).
+fn keep(
+    kept: &mut Vec<f32>,
+    mut values: impl Iterator<Item = f32>,
+    n: usize,
+    beats: impl Fn(f32, f32) -> bool,
+    edge: usize,
+) {
+    kept.clear();
+    kept.extend(values.by_ref().take(n));
+    kept.sort_unstable_by(f32::total_cmp);
+    let Some(mut bound) = kept.get(edge).copied() else {
+        return;
+    };
+    for x in values {
+        if beats(x, bound) {
+            kept.remove(edge);
+            kept.insert(kept.partition_point(|&e| e <= x), x);
+            bound = kept[edge];
         }
-        for &x in v {
-            if high.len() < n || x > high[0] {
-                if high.len() == n {
-                    high.remove(0);
-                }
-                high.insert(high.partition_point(|&e| e <= x), x);
-            }
-        }
-        (low, high)
     }
 }
 
