@@ -2,21 +2,13 @@
 Usage: librosa_chain.py DATA_DIR"""
 import glob
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 import librosa
 
-
-def med(f, runs=9):
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import med  # noqa: E402
 
 
 d = sys.argv[1]

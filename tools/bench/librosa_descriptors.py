@@ -1,21 +1,13 @@
 """librosa's side of the descriptor benchmark, on the file the Rust chain bench wrote.
 Usage: librosa_descriptors.py DATA_DIR"""
 import os
-import statistics
 import sys
-import time
 
 import librosa
 import numpy as np
 
-
-def med(f, runs=9):
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import med  # noqa: E402
 
 
 y, sr = librosa.load(os.path.join(sys.argv[1], "long_10min_44k_stereo.wav"))

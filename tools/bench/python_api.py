@@ -14,7 +14,6 @@ Run in a venv with the package and the references:
 
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -26,16 +25,8 @@ import soundfile as sf
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tools", "fixtures"))
-
-
-def med(f, runs):
-    f()  # warm-up: caches (filterbanks, FFT plans, imports) on both sides
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import med  # noqa: E402
 
 
 def row(what, ours, theirs, ref):
@@ -82,7 +73,7 @@ def main():
     ours = mfcc_with(sc)()
     theirs = mfcc_with(librosa)()
     assert ours.shape == theirs.shape
-    row("MFCC chain, 10 min 44.1 kHz stereo", med(mfcc_with(sc), 5), med(mfcc_with(librosa), 5),
+    row("MFCC chain, 10 min 44.1 kHz stereo", med(mfcc_with(sc), 5, warm_up=True), med(mfcc_with(librosa), 5, warm_up=True),
         "librosa.load + librosa.feature.mfcc")
 
     nsrc, nchan, sr, seconds = 4, 2, 44100, 30
@@ -93,8 +84,8 @@ def main():
     b = museval.evaluate(refs, ests, win=sr, hop=sr)
     worst = max(float(np.nanmax(np.abs(x - y))) for x, y in zip(a, b))
     assert worst < 0.01, f"evaluate differs from museval by {worst} dB"
-    row("evaluate, 4 stereo sources × 30 s", med(lambda: sc.evaluate(refs, ests, win=sr, hop=sr), 3),
-        med(lambda: museval.evaluate(refs, ests, win=sr, hop=sr), 3), "museval.evaluate")
+    row("evaluate, 4 stereo sources × 30 s", med(lambda: sc.evaluate(refs, ests, win=sr, hop=sr), 3, warm_up=True),
+        med(lambda: museval.evaluate(refs, ests, win=sr, hop=sr), 3, warm_up=True), "museval.evaluate")
 
     spec_path = os.path.join(ROOT, "models", "vocal-mask.toml")
     with open(spec_path, "rb") as f:
@@ -103,12 +94,12 @@ def main():
     x = np.zeros((16, 513, 25, 1), np.float32)
     assert sc.check(spec_path, x, x).ok
     assert sc.check(model, x, x).total_params == model.count_params()
-    keras_build = med(lambda: build(spec)[0].count_params(), 5)
-    row("check the seed mask net (spec file, x, y)", med(lambda: sc.check(spec_path, x, x), 50), keras_build,
+    keras_build = med(lambda: build(spec)[0].count_params(), 5, warm_up=True)
+    row("check the seed mask net (spec file, x, y)", med(lambda: sc.check(spec_path, x, x), 50, warm_up=True), keras_build,
         "building it in Keras + count_params")
-    row("check a live Keras model object (to_json included)", med(lambda: sc.check(model, x, x), 20), keras_build,
+    row("check a live Keras model object (to_json included)", med(lambda: sc.check(model, x, x), 20, warm_up=True), keras_build,
         "building it in Keras + count_params")
-    print(f"\nOf the last row, Keras's own model.to_json() takes {med(model.to_json, 20) * 1e3:.1f} ms "
+    print(f"\nOf the last row, Keras's own model.to_json() takes {med(model.to_json, 20, warm_up=True) * 1e3:.1f} ms "
           f"(keras backend: {keras.backend.backend()}).")
 
 
