@@ -29,12 +29,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mfcc, m)?)?;
     m.add_function(wrap_pyfunction!(mfcc_from_log_mel, m)?)?;
     m.add_function(wrap_pyfunction!(delta, m)?)?;
-    m.add_function(wrap_pyfunction!(rms, m)?)?;
-    m.add_function(wrap_pyfunction!(zero_crossing_rate, m)?)?;
-    m.add_function(wrap_pyfunction!(spectral_centroid, m)?)?;
-    m.add_function(wrap_pyfunction!(spectral_bandwidth, m)?)?;
-    m.add_function(wrap_pyfunction!(spectral_rolloff, m)?)?;
-    m.add_function(wrap_pyfunction!(spectral_flatness, m)?)?;
+    m.add_function(wrap_pyfunction!(frame_feature, m)?)?;
+    m.add_function(wrap_pyfunction!(descriptor_of_spectrogram, m)?)?;
     m.add_function(wrap_pyfunction!(spectral_contrast, m)?)?;
     m.add_function(wrap_pyfunction!(descriptor_of_signal, m)?)?;
     m.add_function(wrap_pyfunction!(spectral_contrast_of_signal, m)?)?;
@@ -74,6 +70,28 @@ fn stack<T: Clone>(parts: Vec<Array2<T>>) -> PyResult<Array3<T>> {
         data.extend(p.iter().cloned());
     }
     Array3::from_shape_vec((parts.len(), r, c), data).map_err(to_py)
+}
+
+/// `f` of all the rows of `y` together (the transforms whose dB floor or tuning spans every
+/// channel), computed without the GIL; the outputs stacked `(rows, …)`.
+fn with_rows<'py, T: numpy::Element + Clone + Send>(
+    py: Python<'py>,
+    y: &PyReadonlyArray2<'py, f32>,
+    f: impl Fn(&[&[f32]]) -> audio::Result<Vec<Array2<T>>> + Send + Sync,
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    let view = view2(y)?;
+    let rs = rows(&view)?;
+    let parts = py.detach(|| f(&rs)).map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+/// `f` of each row of `y`, as [`with_rows`].
+fn map_rows<'py, T: numpy::Element + Clone + Send>(
+    py: Python<'py>,
+    y: &PyReadonlyArray2<'py, f32>,
+    f: impl Fn(&[f32]) -> audio::Result<Array2<T>> + Send + Sync,
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    with_rows(py, y, |rs| rs.iter().map(|r| f(r)).collect())
 }
 
 fn stft_config(
@@ -173,16 +191,7 @@ fn stft<'py>(
     pad_mode: &str,
 ) -> PyResult<Bound<'py, PyArrayDyn<Complex32>>> {
     let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
-    let view = view2(&y)?;
-    let rs = rows(&view)?;
-    let parts = py
-        .detach(|| {
-            rs.iter()
-                .map(|r| audio::stft(r, &cfg))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(to_py)?;
-    output(py, stack(parts)?)
+    map_rows(py, &y, |r| audio::stft(r, &cfg))
 }
 
 #[pyfunction]
@@ -224,16 +233,7 @@ fn spectrogram<'py>(
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
     check_power(power)?;
-    let view = view2(&y)?;
-    let rs = rows(&view)?;
-    let parts = py
-        .detach(|| {
-            rs.iter()
-                .map(|r| magnitude_power(r, &cfg, power))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(to_py)?;
-    output(py, stack(parts)?)
+    map_rows(py, &y, |r| magnitude_power(r, &cfg, power))
 }
 
 fn check_power(power: f32) -> PyResult<()> {
@@ -345,12 +345,7 @@ fn melspectrogram<'py>(
     let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
     check_power(power)?;
     let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
-    let view = view2(&y)?;
-    let rs = rows(&view)?;
-    let parts = py
-        .detach(|| mels(&rs, sr, &cfg, &mel, power))
-        .map_err(to_py)?;
-    output(py, stack(parts)?)
+    with_rows(py, &y, |rs| mels(rs, sr, &cfg, &mel, power))
 }
 
 /// Mel spectrograms of each row; power 2 takes the fused path that never stores the spectrum.
@@ -433,25 +428,20 @@ fn mfcc<'py>(
     let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
     check_power(power)?;
     let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
-    let view = view2(&y)?;
-    let rs = rows(&view)?;
-    let parts = py
-        .detach(|| -> audio::Result<Vec<Array2<f32>>> {
-            if power == 2.0 {
-                return audio::mfcc_channels(&rs, sr, &cfg, &mel, n_mfcc, lifter);
-            }
-            let log = audio::power_to_db_channels(
-                mels(&rs, sr, &cfg, &mel, power)?,
-                Ref::Value(1.0),
-                1e-10,
-                Some(80.0),
-            )?;
-            log.iter()
-                .map(|l| audio::mfcc_from_log_mel(l, n_mfcc, lifter))
-                .collect()
-        })
-        .map_err(to_py)?;
-    output(py, stack(parts)?)
+    with_rows(py, &y, |rs| {
+        if power == 2.0 {
+            return audio::mfcc_channels(rs, sr, &cfg, &mel, n_mfcc, lifter);
+        }
+        let log = audio::power_to_db_channels(
+            mels(rs, sr, &cfg, &mel, power)?,
+            Ref::Value(1.0),
+            1e-10,
+            Some(80.0),
+        )?;
+        log.iter()
+            .map(|l| audio::mfcc_from_log_mel(l, n_mfcc, lifter))
+            .collect()
+    })
 }
 
 #[pyfunction]
@@ -487,103 +477,58 @@ fn delta<'py>(
     output(py, out)
 }
 
-/// A frame-wise descriptor of each row of `y`: `(rows, 1, frames)`.
-fn framewise<'py>(
-    py: Python<'py>,
-    y: PyReadonlyArray2<'py, f32>,
-    f: impl Fn(&[f32]) -> audio::Result<Array2<f32>> + Send + Sync,
-) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let view = view2(&y)?;
-    let rs = rows(&view)?;
-    let parts = py
-        .detach(|| rs.iter().map(|r| f(r)).collect::<Result<Vec<_>, _>>())
-        .map_err(to_py)?;
-    output(py, stack(parts)?)
-}
-
+/// `rms` or `zero_crossing_rate` of each row of `y`: `(rows, 1, frames)`.
 #[pyfunction]
-fn rms<'py>(
+fn frame_feature<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
+    kind: &str,
     frame_length: usize,
     hop_length: usize,
     center: bool,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    framewise(py, y, |r| audio::rms(r, frame_length, hop_length, center))
+    let f = match kind {
+        "rms" => audio::rms,
+        "zero_crossing_rate" => audio::zero_crossing_rate,
+        other => return Err(to_py(format!("internal: unknown frame feature '{other}'"))),
+    };
+    map_rows(py, &y, |r| f(r, frame_length, hop_length, center))
 }
 
-#[pyfunction]
-fn zero_crossing_rate<'py>(
-    py: Python<'py>,
-    y: PyReadonlyArray2<'py, f32>,
-    frame_length: usize,
-    hop_length: usize,
-    center: bool,
-) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    framewise(py, y, |r| {
-        audio::zero_crossing_rate(r, frame_length, hop_length, center)
+/// The descriptor `kind` names: centroid, bandwidth (`a` = p), rolloff (`a` = roll_percent) or
+/// flatness (`a` = power, `b` = amin).
+fn descriptor(kind: &str, a: f64, b: f64) -> PyResult<Descriptor> {
+    Ok(match kind {
+        "centroid" => Descriptor::Centroid,
+        "bandwidth" => Descriptor::Bandwidth { p: a },
+        "rolloff" => Descriptor::Rolloff { roll_percent: a },
+        "flatness" => Descriptor::Flatness { power: a, amin: b },
+        other => return Err(to_py(format!("internal: unknown descriptor '{other}'"))),
     })
 }
 
-/// A descriptor of each given magnitude spectrogram `(rows, bins, frames)`: `(rows, 1, frames)`.
-fn per_spectrogram<'py>(
+/// A descriptor of given magnitude spectrograms `(rows, bins, frames)`: `(rows, 1, frames)`.
+#[pyfunction]
+#[pyo3(signature = (s, sr, n_fft, kind, a, b))]
+fn descriptor_of_spectrogram<'py>(
     py: Python<'py>,
     s: PyReadonlyArray3<'py, f32>,
-    f: impl Fn(&Array2<f32>) -> audio::Result<Array2<f32>> + Send + Sync,
+    sr: u32,
+    n_fft: usize,
+    kind: &str,
+    a: f64,
+    b: f64,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let view = view3(&s)?;
+    let d = descriptor(kind, a, b)?;
+    let mats = matrices(&s)?;
     let parts = py
         .detach(|| {
-            view.axis_iter(Axis(0))
-                .map(|m| f(&m.to_owned()))
+            mats.iter()
+                .map(|m| d.of_spectrogram(m, sr, n_fft))
                 .collect::<Result<Vec<_>, _>>()
         })
         .map_err(to_py)?;
     output(py, stack(parts)?)
-}
-
-#[pyfunction]
-fn spectral_centroid<'py>(
-    py: Python<'py>,
-    s: PyReadonlyArray3<'py, f32>,
-    sr: u32,
-    n_fft: usize,
-) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    per_spectrogram(py, s, |m| audio::spectral_centroid(m, sr, n_fft))
-}
-
-#[pyfunction]
-fn spectral_bandwidth<'py>(
-    py: Python<'py>,
-    s: PyReadonlyArray3<'py, f32>,
-    sr: u32,
-    n_fft: usize,
-    p: f64,
-) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    per_spectrogram(py, s, |m| audio::spectral_bandwidth(m, sr, n_fft, p))
-}
-
-#[pyfunction]
-fn spectral_rolloff<'py>(
-    py: Python<'py>,
-    s: PyReadonlyArray3<'py, f32>,
-    sr: u32,
-    n_fft: usize,
-    roll_percent: f64,
-) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    per_spectrogram(py, s, |m| {
-        audio::spectral_rolloff(m, sr, n_fft, roll_percent)
-    })
-}
-
-#[pyfunction]
-fn spectral_flatness<'py>(
-    py: Python<'py>,
-    s: PyReadonlyArray3<'py, f32>,
-    power: f64,
-    amin: f64,
-) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    per_spectrogram(py, s, |m| audio::spectral_flatness(m, power, amin))
 }
 
 /// Contrast of given magnitude spectrograms `(rows, bins, frames)`; the dB floors span every row.
@@ -779,14 +724,8 @@ fn descriptor_of_signal<'py>(
     b: f64,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
-    let d = match kind {
-        "centroid" => Descriptor::Centroid,
-        "bandwidth" => Descriptor::Bandwidth { p: a },
-        "rolloff" => Descriptor::Rolloff { roll_percent: a },
-        "flatness" => Descriptor::Flatness { power: a, amin: b },
-        other => return Err(to_py(format!("internal: unknown descriptor '{other}'"))),
-    };
-    framewise(py, y, |r| d.of_signal(r, sr, &cfg))
+    let d = descriptor(kind, a, b)?;
+    map_rows(py, &y, |r| d.of_signal(r, sr, &cfg))
 }
 
 /// Contrast of each row of `y` without storing spectrograms; the dB floors span every row.
@@ -814,10 +753,7 @@ fn spectral_contrast_of_signal<'py>(
         quantile,
         linear,
     };
-    let view = view2(&y)?;
-    let rs = rows(&view)?;
-    let parts = py
-        .detach(|| audio::spectral_contrast_of_signals(&rs, sr, &cfg, &contrast))
-        .map_err(to_py)?;
-    output(py, stack(parts)?)
+    with_rows(py, &y, |rs| {
+        audio::spectral_contrast_of_signals(rs, sr, &cfg, &contrast)
+    })
 }

@@ -102,7 +102,8 @@ def rms(*, y=None, S=None, frame_length=2048, hop_length=512, center=True, pad_m
         return np.sqrt(2 * np.sum(x, axis=-2, keepdims=True) / frame_length**2).astype(dtype, copy=False)
     only("pad_mode", pad_mode, ("constant",), "frames are centred with zeros, librosa's default")
     rows, lead, _ = audio_rows(y)
-    return unfold(_native.rms(rows, int(frame_length), int(hop_length), bool(center)), lead).astype(dtype, copy=False)
+    out = _native.frame_feature(rows, "rms", int(frame_length), int(hop_length), bool(center))
+    return unfold(out, lead).astype(dtype, copy=False)
 
 
 def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True, **kwargs):
@@ -113,7 +114,7 @@ def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True, **k
             f"zero_crossing_rate: options {sorted(kwargs)} are not supported; soundcheck uses librosa's defaults"
         )
     rows, lead, in_dtype = audio_rows(y)
-    out = _native.zero_crossing_rate(rows, int(frame_length), int(hop_length), bool(center))
+    out = _native.frame_feature(rows, "zero_crossing_rate", int(frame_length), int(hop_length), bool(center))
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 
@@ -126,10 +127,7 @@ def _descriptor(kind, y, S, sr, n_fft, hop_length, win_length, window, center, p
     if S is not None:
         mats, lead, in_dtype = matrix_rows(S)
         n_fft = 2 * (mats.shape[1] - 1)
-        native = getattr(_native, f"spectral_{kind}")
-        args = {"centroid": (int(sr), n_fft), "bandwidth": (int(sr), n_fft, float(a)),
-                "rolloff": (int(sr), n_fft, float(a)), "flatness": (float(a), float(b))}[kind]
-        out = native(mats, *args)
+        out = _native.descriptor_of_spectrogram(mats, int(sr), n_fft, kind, float(a), float(b))
     else:
         _check_window(window)
         rows, lead, in_dtype = audio_rows(y)
