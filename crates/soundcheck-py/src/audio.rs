@@ -94,14 +94,17 @@ fn map_rows<'py, T: numpy::Element + Clone + Send>(
     with_rows(py, y, |rs| rs.iter().map(|r| f(r)).collect())
 }
 
+/// STFT settings as the Python half passes them: `(n_fft, hop_length, win_length, center,
+/// pad_mode)`, librosa's names.
+type StftArgs = (usize, Option<usize>, Option<usize>, bool, String);
+
+/// Mel settings: `(n_mels, fmin, fmax, htk, slaney_norm)`.
+type MelArgs = (usize, f64, Option<f64>, bool, bool);
+
 fn stft_config(
-    n_fft: usize,
-    hop_length: Option<usize>,
-    win_length: Option<usize>,
-    center: bool,
-    pad_mode: &str,
+    (n_fft, hop_length, win_length, center, pad_mode): StftArgs,
 ) -> PyResult<StftConfig> {
-    let pad_mode = match pad_mode {
+    let pad_mode = match pad_mode.as_str() {
         "constant" => PadMode::Constant,
         "reflect" => PadMode::Reflect,
         other => {
@@ -123,13 +126,7 @@ fn stft_config(
     Ok(cfg)
 }
 
-fn mel_config(
-    n_mels: usize,
-    fmin: f64,
-    fmax: Option<f64>,
-    htk: bool,
-    slaney_norm: bool,
-) -> MelConfig {
+fn mel_config((n_mels, fmin, fmax, htk, slaney_norm): MelArgs) -> MelConfig {
     MelConfig {
         n_mels,
         fmin,
@@ -180,17 +177,13 @@ fn resample<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (y, n_fft, hop_length, win_length, center, pad_mode))]
+#[pyo3(signature = (y, stft))]
 fn stft<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
-    n_fft: usize,
-    hop_length: Option<usize>,
-    win_length: Option<usize>,
-    center: bool,
-    pad_mode: &str,
+    stft: StftArgs,
 ) -> PyResult<Bound<'py, PyArrayDyn<Complex32>>> {
-    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    let cfg = stft_config(stft)?;
     map_rows(py, &y, |r| audio::stft(r, &cfg))
 }
 
@@ -205,7 +198,7 @@ fn istft<'py>(
     center: bool,
     length: Option<usize>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let cfg = stft_config(n_fft, hop_length, win_length, center, "constant")?;
+    let cfg = stft_config((n_fft, hop_length, win_length, center, "constant".into()))?;
     let view = view3(&s)?;
     let out = py
         .detach(|| {
@@ -219,19 +212,15 @@ fn istft<'py>(
 
 /// `|stft(y)|^power` per row: librosa's `_spectrogram` helper behind every feature taking `y`.
 #[pyfunction]
-#[pyo3(signature = (y, n_fft, hop_length, win_length, center, pad_mode, power))]
+#[pyo3(signature = (y, stft, power))]
 #[allow(clippy::too_many_arguments)]
 fn spectrogram<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
-    n_fft: usize,
-    hop_length: Option<usize>,
-    win_length: Option<usize>,
-    center: bool,
-    pad_mode: &str,
+    stft: StftArgs,
     power: f32,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    let cfg = stft_config(stft)?;
     check_power(power)?;
     map_rows(py, &y, |r| magnitude_power(r, &cfg, power))
 }
@@ -306,45 +295,33 @@ fn amplitude_to_db<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (sr, n_fft, n_mels, fmin, fmax, htk, slaney_norm))]
+#[pyo3(signature = (sr, n_fft, mel))]
 #[allow(clippy::too_many_arguments)]
 fn mel_filters(
     py: Python<'_>,
     sr: u32,
     n_fft: usize,
-    n_mels: usize,
-    fmin: f64,
-    fmax: Option<f64>,
-    htk: bool,
-    slaney_norm: bool,
+    mel: MelArgs,
 ) -> PyResult<Bound<'_, PyArrayDyn<f32>>> {
-    let cfg = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let cfg = mel_config(mel);
     let fb = MelFilterbank::new(sr, n_fft, &cfg).map_err(to_py)?;
     output(py, fb.weights)
 }
 
 #[pyfunction]
-#[pyo3(signature = (y, sr, n_fft, hop_length, win_length, center, pad_mode, power, n_mels, fmin, fmax, htk, slaney_norm))]
+#[pyo3(signature = (y, sr, stft, power, mel))]
 #[allow(clippy::too_many_arguments)]
 fn melspectrogram<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
     sr: u32,
-    n_fft: usize,
-    hop_length: Option<usize>,
-    win_length: Option<usize>,
-    center: bool,
-    pad_mode: &str,
+    stft: StftArgs,
     power: f32,
-    n_mels: usize,
-    fmin: f64,
-    fmax: Option<f64>,
-    htk: bool,
-    slaney_norm: bool,
+    mel: MelArgs,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    let cfg = stft_config(stft)?;
     check_power(power)?;
-    let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let mel = mel_config(mel);
     with_rows(py, &y, |rs| mels(rs, sr, &cfg, &mel, power))
 }
 
@@ -370,20 +347,16 @@ fn mels(
 
 /// The mel filterbank applied to given spectrograms `(rows, 1 + n_fft/2, frames)`.
 #[pyfunction]
-#[pyo3(signature = (s, sr, n_fft, n_mels, fmin, fmax, htk, slaney_norm))]
+#[pyo3(signature = (s, sr, n_fft, mel))]
 #[allow(clippy::too_many_arguments)]
 fn mel_from_spectrogram<'py>(
     py: Python<'py>,
     s: PyReadonlyArray3<'py, f32>,
     sr: u32,
     n_fft: usize,
-    n_mels: usize,
-    fmin: f64,
-    fmax: Option<f64>,
-    htk: bool,
-    slaney_norm: bool,
+    mel: MelArgs,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let mel = mel_config(mel);
     let fb = MelFilterbank::cached(sr, n_fft, &mel).map_err(to_py)?;
     let view = view3(&s)?;
     let bins = 1 + n_fft / 2;
@@ -405,29 +378,21 @@ fn mel_from_spectrogram<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (y, sr, n_fft, hop_length, win_length, center, pad_mode, power, n_mels, fmin, fmax, htk, slaney_norm, n_mfcc, lifter))]
+#[pyo3(signature = (y, sr, stft, power, mel, n_mfcc, lifter))]
 #[allow(clippy::too_many_arguments)]
 fn mfcc<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
     sr: u32,
-    n_fft: usize,
-    hop_length: Option<usize>,
-    win_length: Option<usize>,
-    center: bool,
-    pad_mode: &str,
+    stft: StftArgs,
     power: f32,
-    n_mels: usize,
-    fmin: f64,
-    fmax: Option<f64>,
-    htk: bool,
-    slaney_norm: bool,
+    mel: MelArgs,
     n_mfcc: usize,
     lifter: f32,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    let cfg = stft_config(stft)?;
     check_power(power)?;
-    let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let mel = mel_config(mel);
     with_rows(py, &y, |rs| {
         if power == 2.0 {
             return audio::mfcc_channels(rs, sr, &cfg, &mel, n_mfcc, lifter);
@@ -569,7 +534,7 @@ fn onset_config(lag: usize, max_size: usize, detrend: bool, center: bool) -> Ons
 
 /// Onset strength of each row of `y`: `(rows, frames)`; the dB floor spans every row.
 #[pyfunction]
-#[pyo3(signature = (y, sr, n_fft, hop_length, lag, max_size, detrend, center, n_mels, fmin, fmax, htk, slaney_norm))]
+#[pyo3(signature = (y, sr, n_fft, hop_length, lag, max_size, detrend, center, mel))]
 #[allow(clippy::too_many_arguments)]
 fn onset_strength<'py>(
     py: Python<'py>,
@@ -581,14 +546,10 @@ fn onset_strength<'py>(
     max_size: usize,
     detrend: bool,
     center: bool,
-    n_mels: usize,
-    fmin: f64,
-    fmax: Option<f64>,
-    htk: bool,
-    slaney_norm: bool,
+    mel: MelArgs,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let cfg = onset_config(lag, max_size, detrend, center);
-    let mel = mel_config(n_mels, fmin, fmax, htk, slaney_norm);
+    let mel = mel_config(mel);
     let view = view2(&y)?;
     let rs = rows(&view)?;
     let curves = py
@@ -708,45 +669,37 @@ fn estimate_tuning(
 /// `(rows, 1, frames)`. `kind` is centroid, bandwidth (`a` = p), rolloff (`a` = roll_percent)
 /// or flatness (`a` = power, `b` = amin).
 #[pyfunction]
-#[pyo3(signature = (y, sr, n_fft, hop_length, win_length, center, pad_mode, kind, a, b))]
+#[pyo3(signature = (y, sr, stft, kind, a, b))]
 #[allow(clippy::too_many_arguments)]
 fn descriptor_of_signal<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
     sr: u32,
-    n_fft: usize,
-    hop_length: Option<usize>,
-    win_length: Option<usize>,
-    center: bool,
-    pad_mode: &str,
+    stft: StftArgs,
     kind: &str,
     a: f64,
     b: f64,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    let cfg = stft_config(stft)?;
     let d = descriptor(kind, a, b)?;
     map_rows(py, &y, |r| d.of_signal(r, sr, &cfg))
 }
 
 /// Contrast of each row of `y` without storing spectrograms; the dB floors span every row.
 #[pyfunction]
-#[pyo3(signature = (y, sr, n_fft, hop_length, win_length, center, pad_mode, fmin, n_bands, quantile, linear))]
+#[pyo3(signature = (y, sr, stft, fmin, n_bands, quantile, linear))]
 #[allow(clippy::too_many_arguments)]
 fn spectral_contrast_of_signal<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
     sr: u32,
-    n_fft: usize,
-    hop_length: Option<usize>,
-    win_length: Option<usize>,
-    center: bool,
-    pad_mode: &str,
+    stft: StftArgs,
     fmin: f64,
     n_bands: usize,
     quantile: f64,
     linear: bool,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let cfg = stft_config(n_fft, hop_length, win_length, center, pad_mode)?;
+    let cfg = stft_config(stft)?;
     let contrast = ContrastConfig {
         fmin,
         n_bands,

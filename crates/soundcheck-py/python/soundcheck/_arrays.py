@@ -45,6 +45,12 @@ def complex_dtype(dtype):
     return np.complex128 if real_dtype(dtype) == np.float64 else np.complex64
 
 
+def stft_args(n_fft=2048, hop_length=None, win_length=None, center=True, pad_mode="constant"):
+    """The STFT settings as the Rust side takes them: (n_fft, hop_length, win_length, center, pad_mode)."""
+    return (int(n_fft), None if hop_length is None else int(hop_length),
+            None if win_length is None else int(win_length), bool(center), str(pad_mode))
+
+
 def only(name, value, allowed, why):
     """Refuses an option soundcheck does not implement, instead of silently ignoring it."""
     if isinstance(allowed, tuple):

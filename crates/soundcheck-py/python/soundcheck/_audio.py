@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from . import _native
-from ._arrays import audio_rows, complex_dtype, matrix_rows, only, real_dtype, unfold
+from ._arrays import audio_rows, complex_dtype, matrix_rows, only, real_dtype, stft_args, unfold
 from ._native import SoundcheckError
 
 HANN = ("hann", "hann_window")
@@ -43,7 +43,7 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
     """`librosa.stft`: ``(..., 1 + n_fft/2, n_frames)`` complex."""
     _check_window(window)
     rows, lead, in_dtype = audio_rows(y)
-    out = unfold(_native.stft(rows, n_fft, hop_length, win_length, bool(center), pad_mode), lead)
+    out = unfold(_native.stft(rows, stft_args(n_fft, hop_length, win_length, center, pad_mode)), lead)
     return out.astype(dtype or complex_dtype(in_dtype), copy=False)
 
 
@@ -63,7 +63,7 @@ def spectrogram(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann
     """``np.abs(librosa.stft(y, ...)) ** power`` in one pass, without the complex array."""
     _check_window(window)
     rows, lead, in_dtype = audio_rows(y)
-    out = _native.spectrogram(rows, n_fft, hop_length, win_length, bool(center), pad_mode, float(power))
+    out = _native.spectrogram(rows, stft_args(n_fft, hop_length, win_length, center, pad_mode), float(power))
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 

@@ -4,7 +4,7 @@ librosa's names, defaults and axes (features on the second-to-last axis, frames 
 import numpy as np
 
 from . import _native
-from ._arrays import audio_rows, matrix_rows, only, real_dtype, unfold
+from ._arrays import audio_rows, matrix_rows, only, real_dtype, stft_args, unfold
 from ._audio import _check_window
 from ._native import SoundcheckError
 
@@ -28,7 +28,7 @@ def _spectrogram(y, S, n_fft, hop_length, win_length, window, center, pad_mode, 
         return matrix_rows(S)[0], S.shape[:-2], S.dtype, 2 * (S.shape[-2] - 1)
     _check_window(window)
     rows, lead, dtype = audio_rows(y)
-    mags = _native.spectrogram(rows, n_fft, hop_length, win_length, bool(center), pad_mode, float(power))
+    mags = _native.spectrogram(rows, stft_args(n_fft, hop_length, win_length, center, pad_mode), float(power))
     return mags, lead, dtype, n_fft
 
 
@@ -40,12 +40,12 @@ def melspectrogram(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_
     if S is not None:
         mats, lead, in_dtype = matrix_rows(S)
         n_fft = 2 * (mats.shape[1] - 1)
-        out = _native.mel_from_spectrogram(mats, int(sr), n_fft, *mel)
+        out = _native.mel_from_spectrogram(mats, int(sr), n_fft, mel)
     else:
         _check_window(window)
         rows, lead, in_dtype = audio_rows(y)
-        out = _native.melspectrogram(rows, int(sr), n_fft, hop_length, win_length, bool(center), pad_mode,
-                                     float(power), *mel)
+        out = _native.melspectrogram(rows, int(sr), stft_args(n_fft, hop_length, win_length, center, pad_mode),
+                                     float(power), mel)
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 
@@ -63,15 +63,14 @@ def mfcc(*, y=None, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifte
         return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
     if y is None:
         raise SoundcheckError("mfcc: give y= (audio) or S= (a log-power mel spectrogram)")
-    stft_args = {k: kwargs.pop(k) for k in ("n_fft", "hop_length", "win_length", "window", "center",
-                                            "pad_mode", "power") if k in kwargs}
+    stft_kwargs = {k: kwargs.pop(k) for k in ("n_fft", "hop_length", "win_length", "window", "center",
+                                              "pad_mode", "power") if k in kwargs}
     mel, dtype = _mel_options(norm=mel_norm, **kwargs)
-    _check_window(stft_args.get("window", "hann"))
+    _check_window(stft_kwargs.pop("window", "hann"))
     rows, lead, in_dtype = audio_rows(y)
-    out = _native.mfcc(rows, int(sr), stft_args.get("n_fft", 2048), stft_args.get("hop_length", 512),
-                       stft_args.get("win_length"), bool(stft_args.get("center", True)),
-                       stft_args.get("pad_mode", "constant"), float(stft_args.get("power", 2.0)), *mel,
-                       int(n_mfcc), float(lifter))
+    power = float(stft_kwargs.pop("power", 2.0))
+    out = _native.mfcc(rows, int(sr), stft_args(**{"hop_length": 512, **stft_kwargs}), power, mel, int(n_mfcc),
+                       float(lifter))
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 
@@ -131,7 +130,7 @@ def _descriptor(kind, y, S, sr, n_fft, hop_length, win_length, window, center, p
     else:
         _check_window(window)
         rows, lead, in_dtype = audio_rows(y)
-        out = _native.descriptor_of_signal(rows, int(sr), n_fft, hop_length, win_length, bool(center), pad_mode,
+        out = _native.descriptor_of_signal(rows, int(sr), stft_args(n_fft, hop_length, win_length, center, pad_mode),
                                            kind, float(a), float(b))
     return unfold(out, lead).astype(np.float64 if in_hz else real_dtype(in_dtype), copy=False)
 
@@ -183,9 +182,9 @@ def spectral_contrast(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, w
     else:
         _check_window(window)
         rows, lead, _ = audio_rows(y)
-        out = _native.spectral_contrast_of_signal(rows, int(sr), n_fft, hop_length, win_length, bool(center),
-                                                  pad_mode, float(fmin), int(n_bands), float(quantile),
-                                                  bool(linear))
+        out = _native.spectral_contrast_of_signal(rows, int(sr),
+                                                  stft_args(n_fft, hop_length, win_length, center, pad_mode),
+                                                  float(fmin), int(n_bands), float(quantile), bool(linear))
     return unfold(out, lead).astype(np.float64, copy=False)
 
 

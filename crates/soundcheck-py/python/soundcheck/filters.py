@@ -9,8 +9,8 @@ from ._arrays import only
 def mel(*, sr, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False, norm="slaney", dtype=np.float32):
     """`librosa.filters.mel`: the ``(n_mels, 1 + n_fft/2)`` filterbank."""
     only("norm", norm, ("slaney", None), "soundcheck implements Slaney area normalisation or none")
-    fb = _native.mel_filters(int(sr), int(n_fft), int(n_mels), float(fmin),
-                             None if fmax is None else float(fmax), bool(htk), norm == "slaney")
+    fb = _native.mel_filters(int(sr), int(n_fft), (int(n_mels), float(fmin), None if fmax is None else float(fmax),
+                                                    bool(htk), norm == "slaney"))
     return fb.astype(dtype, copy=False)
 
 

@@ -34,5 +34,5 @@ def onset_strength(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, lag=
     mel, _ = _mel_options(**kwargs)
     rows, lead, _ = audio_rows(y)
     out = _native.onset_strength(rows, int(sr), int(n_fft), int(hop_length), lag, max_size, bool(detrend),
-                                 bool(center), *mel)
+                                 bool(center), mel)
     return unfold(out, lead)
