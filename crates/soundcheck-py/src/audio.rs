@@ -21,8 +21,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stft, m)?)?;
     m.add_function(wrap_pyfunction!(istft, m)?)?;
     m.add_function(wrap_pyfunction!(spectrogram, m)?)?;
-    m.add_function(wrap_pyfunction!(power_to_db, m)?)?;
-    m.add_function(wrap_pyfunction!(amplitude_to_db, m)?)?;
+    m.add_function(wrap_pyfunction!(to_db, m)?)?;
     m.add_function(wrap_pyfunction!(mel_filters, m)?)?;
     m.add_function(wrap_pyfunction!(melspectrogram, m)?)?;
     m.add_function(wrap_pyfunction!(mel_from_spectrogram, m)?)?;
@@ -213,7 +212,6 @@ fn istft<'py>(
 /// `|stft(y)|^power` per row: librosa's `_spectrogram` helper behind every feature taking `y`.
 #[pyfunction]
 #[pyo3(signature = (y, stft, power))]
-#[allow(clippy::too_many_arguments)]
 fn spectrogram<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
@@ -266,37 +264,27 @@ fn db_any<'py>(
     output(py, out.into_shape_with_order(shape).map_err(to_py)?)
 }
 
+/// `power_to_db`, or `amplitude_to_db` with `amplitude`, of the whole array.
 #[pyfunction]
-#[pyo3(signature = (s, ref_value, amin, top_db))]
-fn power_to_db<'py>(
+#[pyo3(signature = (s, amplitude, ref_value, amin, top_db))]
+fn to_db<'py>(
     py: Python<'py>,
     s: PyReadonlyArrayDyn<'py, f32>,
+    amplitude: bool,
     ref_value: f32,
     amin: f32,
     top_db: Option<f32>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    db_any(py, s, |x| {
-        audio::power_to_db(x, Ref::Value(ref_value), amin, top_db)
-    })
-}
-
-#[pyfunction]
-#[pyo3(signature = (s, ref_value, amin, top_db))]
-fn amplitude_to_db<'py>(
-    py: Python<'py>,
-    s: PyReadonlyArrayDyn<'py, f32>,
-    ref_value: f32,
-    amin: f32,
-    top_db: Option<f32>,
-) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    db_any(py, s, |x| {
-        audio::amplitude_to_db(x, Ref::Value(ref_value), amin, top_db)
-    })
+    let convert = if amplitude {
+        audio::amplitude_to_db
+    } else {
+        audio::power_to_db
+    };
+    db_any(py, s, |x| convert(x, Ref::Value(ref_value), amin, top_db))
 }
 
 #[pyfunction]
 #[pyo3(signature = (sr, n_fft, mel))]
-#[allow(clippy::too_many_arguments)]
 fn mel_filters(
     py: Python<'_>,
     sr: u32,
@@ -310,7 +298,6 @@ fn mel_filters(
 
 #[pyfunction]
 #[pyo3(signature = (y, sr, stft, power, mel))]
-#[allow(clippy::too_many_arguments)]
 fn melspectrogram<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
@@ -348,7 +335,6 @@ fn mels(
 /// The mel filterbank applied to given spectrograms `(rows, 1 + n_fft/2, frames)`.
 #[pyfunction]
 #[pyo3(signature = (s, sr, n_fft, mel))]
-#[allow(clippy::too_many_arguments)]
 fn mel_from_spectrogram<'py>(
     py: Python<'py>,
     s: PyReadonlyArray3<'py, f32>,
@@ -379,7 +365,6 @@ fn mel_from_spectrogram<'py>(
 
 #[pyfunction]
 #[pyo3(signature = (y, sr, stft, power, mel, n_mfcc, lifter))]
-#[allow(clippy::too_many_arguments)]
 fn mfcc<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
@@ -499,7 +484,6 @@ fn descriptor_of_spectrogram<'py>(
 /// Contrast of given magnitude spectrograms `(rows, bins, frames)`; the dB floors span every row.
 #[pyfunction]
 #[pyo3(signature = (s, sr, n_fft, fmin, n_bands, quantile, linear))]
-#[allow(clippy::too_many_arguments)]
 fn spectral_contrast<'py>(
     py: Python<'py>,
     s: PyReadonlyArray3<'py, f32>,
@@ -535,7 +519,6 @@ fn onset_config(lag: usize, max_size: usize, detrend: bool, center: bool) -> Ons
 /// Onset strength of each row of `y`: `(rows, frames)`; the dB floor spans every row.
 #[pyfunction]
 #[pyo3(signature = (y, sr, n_fft, hop_length, lag, max_size, detrend, center, mel))]
-#[allow(clippy::too_many_arguments)]
 fn onset_strength<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
@@ -561,7 +544,6 @@ fn onset_strength<'py>(
 /// Onset strength of given log-power spectrograms `(rows, bins, frames)`: `(rows, frames)`.
 #[pyfunction]
 #[pyo3(signature = (s, n_fft, hop_length, lag, max_size, detrend, center))]
-#[allow(clippy::too_many_arguments)]
 fn onset_strength_from_spectrogram<'py>(
     py: Python<'py>,
     s: PyReadonlyArray3<'py, f32>,
@@ -604,7 +586,6 @@ fn chroma_config(
 
 #[pyfunction]
 #[pyo3(signature = (sr, n_fft, tuning, n_chroma, ctroct, octwidth, base_c))]
-#[allow(clippy::too_many_arguments)]
 fn chroma_filters(
     py: Python<'_>,
     sr: u32,
@@ -625,7 +606,6 @@ fn chroma_filters(
 /// Chroma of given power spectrograms `(rows, bins, frames)`; one tuning for every row.
 #[pyfunction]
 #[pyo3(signature = (s, sr, n_fft, tuning, n_chroma, ctroct, octwidth, base_c))]
-#[allow(clippy::too_many_arguments)]
 fn chroma_stft<'py>(
     py: Python<'py>,
     s: PyReadonlyArray3<'py, f32>,
@@ -670,7 +650,6 @@ fn estimate_tuning(
 /// or flatness (`a` = power, `b` = amin).
 #[pyfunction]
 #[pyo3(signature = (y, sr, stft, kind, a, b))]
-#[allow(clippy::too_many_arguments)]
 fn descriptor_of_signal<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
@@ -688,7 +667,6 @@ fn descriptor_of_signal<'py>(
 /// Contrast of each row of `y` without storing spectrograms; the dB floors span every row.
 #[pyfunction]
 #[pyo3(signature = (y, sr, stft, fmin, n_bands, quantile, linear))]
-#[allow(clippy::too_many_arguments)]
 fn spectral_contrast_of_signal<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,

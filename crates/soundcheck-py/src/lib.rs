@@ -5,6 +5,8 @@
 
 // Diagnoses are large by design (shapes, cause, fix), as in soundcheck-shape.
 #![allow(clippy::result_large_err)]
+// The bindings take librosa's keyword parameters one by one, as the Python half passes them.
+#![allow(clippy::too_many_arguments)]
 
 use pyo3::prelude::*;
 

@@ -77,7 +77,7 @@ def power(y, **stft_kwargs):
     return spectrogram(y, power=2.0, **stft_kwargs)
 
 
-def _to_db(native, S, ref, amin, top_db):
+def _to_db(amplitude, S, ref, amin, top_db):
     a = np.asarray(S)
     if np.iscomplexobj(a):
         a = np.abs(a)
@@ -86,19 +86,19 @@ def _to_db(native, S, ref, amin, top_db):
     a32 = np.ascontiguousarray(a, dtype=np.float32)
     if top_db is not None:
         top_db = float(top_db)
-    out = native(a32, float(ref), float(amin), top_db)
+    out = _native.to_db(a32, amplitude, float(ref), float(amin), top_db)
     return out.astype(real_dtype(a.dtype), copy=False)
 
 
 def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0):
     """`librosa.power_to_db`; `ref` a number or a function of the magnitudes (``np.max``);
     the `top_db` floor is set by the whole array, every channel together, as librosa sets it."""
-    return _to_db(_native.power_to_db, S, ref, amin, top_db)
+    return _to_db(False, S, ref, amin, top_db)
 
 
 def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0):
     """`librosa.amplitude_to_db`."""
-    return _to_db(_native.amplitude_to_db, S, ref, amin, top_db)
+    return _to_db(True, S, ref, amin, top_db)
 
 
 def estimate_tuning(*, y=None, sr=22050, S=None, n_fft=2048, resolution=0.01, bins_per_octave=12, **kwargs):
