@@ -79,20 +79,28 @@ fn quickstart_classifies_its_demo_sounds_and_the_run_serves_classify_and_evaluat
         .sum();
     assert_eq!(confusion, 42);
 
+    // One epoch of `train classification` on the quickstart's clips, into d/OUT.
+    let train = |spec: &str, out: &str, extra: &[&str]| {
+        let data = d.join("data");
+        let out = d.join(out);
+        let mut args = vec![
+            "train",
+            "classification",
+            "--data",
+            data.to_str().unwrap(),
+            "--model",
+            spec,
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
     // The shipped spec says 10 classes; without --fill-classes 7 classes are a label_mismatch.
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/mfcc-conv1d.toml");
-    let (code, _, stderr) = run(&[
-        "train",
-        "classification",
-        "--data",
-        d.join("data").to_str().unwrap(),
-        "--model",
-        spec,
-        "--out",
-        d.join("run2").to_str().unwrap(),
-        "--epochs",
-        "1",
-    ]);
+    let (code, _, stderr) = train(spec, "run2", &[]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("label_mismatch") && stderr.contains("10"),
@@ -107,24 +115,8 @@ fn quickstart_classifies_its_demo_sounds_and_the_run_serves_classify_and_evaluat
         "input_shape = [\"None\", 32]\nloss = \"sparse_categorical_crossentropy\"\n[[layers]]\ntype = \"LSTM\"\nunits = 8\n[[layers]]\ntype = \"Dense\"\nunits = 7\nactivation = \"softmax\"\n",
     )
     .unwrap();
-    let train_stacked = |spec: &str, out: &str| {
-        run(&[
-            "train",
-            "classification",
-            "--data",
-            d.join("data").to_str().unwrap(),
-            "--model",
-            spec,
-            "--features",
-            "mfcc,chroma_stft,contrast",
-            "--fill-classes",
-            "--out",
-            d.join(out).to_str().unwrap(),
-            "--epochs",
-            "1",
-        ])
-    };
-    let (code, _, stderr) = train_stacked(stacked_spec.to_str().unwrap(), "run3");
+    let stacked = ["--features", "mfcc,chroma_stft,contrast", "--fill-classes"];
+    let (code, _, stderr) = train(stacked_spec.to_str().unwrap(), "run3", &stacked);
     assert_eq!(code, 0, "{stderr}");
     let record: Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("run3/classes.json")).unwrap())
@@ -144,7 +136,7 @@ fn quickstart_classifies_its_demo_sounds_and_the_run_serves_classify_and_evaluat
     ]);
     assert_eq!(code, 0, "{stderr}");
     let lstm = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/mfcc-lstm.toml");
-    let (code, _, stderr) = train_stacked(lstm, "run4");
+    let (code, _, stderr) = train(lstm, "run4", &stacked);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("32"), "{stderr}");
     std::fs::remove_dir_all(d).unwrap();
