@@ -36,6 +36,10 @@ impl Default for ChromaConfig {
     }
 }
 
+/// The most pitch classes per octave: one per cent. The filterbank holds `n_chroma · n_fft`
+/// weights, so the count a caller passes is bounded before anything is allocated.
+pub const MAX_N_CHROMA: usize = 1200;
+
 /// `octs = log2(f / (A440 / 16))` with A440 moved by `tuning` bins (`librosa.hz_to_octs`).
 fn hz_to_octs(f: f64, tuning: f64, bins_per_octave: usize) -> f64 {
     let a440 = 440.0 * 2f64.powf(tuning / bins_per_octave as f64);
@@ -54,12 +58,12 @@ pub fn chroma_filters(
     cfg: &ChromaConfig,
 ) -> Result<Array2<f32>> {
     let n = cfg.n_chroma;
-    if n == 0 {
+    if !(1..=MAX_N_CHROMA).contains(&n) {
         return Err(invalid(
             "n_chroma",
-            0,
-            "a positive integer",
-            "librosa's default is 12",
+            n,
+            format!("an integer from 1 to {MAX_N_CHROMA} (one bin per cent)"),
+            "librosa's default is 12; 24 or 36 split each semitone",
         ));
     }
     if !tuning.is_finite() {

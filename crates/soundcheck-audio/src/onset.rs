@@ -129,6 +129,14 @@ pub fn onset_strength_from_spectrogram(
     cfg: &OnsetConfig,
 ) -> Result<Vec<f32>> {
     check(cfg)?;
+    if cfg.lag >= s.ncols().max(1) {
+        return Err(invalid(
+            "lag",
+            cfg.lag,
+            format!("fewer than the spectrogram's {} frames", s.ncols()),
+            "librosa's default is 1; a lag this long leaves no frame to compare",
+        ));
+    }
     if hop_length == 0 {
         return Err(invalid(
             "hop_length",

@@ -43,6 +43,8 @@ Y = np.sin(np.arange(22050, dtype=np.float32) * 0.05)
         (lambda: sc.feature.spectral_contrast(y=Y, fmin=-5.0), "fmin"),
         (lambda: sc.onset.onset_strength(y=Y, lag=0), "lag"),
         (lambda: sc.feature.chroma_stft(y=Y, n_chroma=0), "n_chroma"),
+        (lambda: sc.feature.chroma_stft(y=Y, n_chroma=10**9), "n_chroma"),
+        (lambda: sc.onset.onset_strength(y=Y, lag=10**12), "lag"),
         (lambda: sc.feature.chroma_stft(y=Y, norm=2), "norm"),
         (lambda: sc.feature.chroma_stft(y=Y, tuning=float("nan")), "tuning"),
         (lambda: sc.estimate_tuning(y=Y, bins_per_octave=0), "bins_per_octave"),
