@@ -153,44 +153,45 @@ impl Extremes {
         // Magnitudes mostly fall with frequency: the smallest are sought from the top of the band
         // and the largest from the bottom, so that most values fail the one comparison against
         // the current bound.
-        keep(
-            &mut self.low,
-            v.iter().rev().copied(),
-            n,
-            |x, bound| x < bound,
-            n.saturating_sub(1),
-        );
-        keep(
-            &mut self.high,
-            v.iter().copied(),
-            n,
-            |x, bound| x > bound,
-            0,
-        );
+        keep::<true>(&mut self.low, v.iter().rev().copied(), n);
+        keep::<false>(&mut self.high, v.iter().copied(), n);
         (&self.low, &self.high)
     }
 }
 
-/// The `n` values of `values` that `beats` the rest, sorted ascending in `kept`; the bound to beat
-/// is `kept[edge]` (the largest kept for the smallest values, the smallest kept for the largest).
-fn keep(
+/// The `n` smallest (`SMALLEST`) or largest values, sorted ascending in `kept`. The bound to beat
+/// is the largest kept (or the smallest kept), held in a register; a value that beats it is
+/// placed by shifting the few kept values, with no search.
+fn keep<const SMALLEST: bool>(
     kept: &mut Vec<f32>,
     mut values: impl Iterator<Item = f32>,
     n: usize,
-    beats: impl Fn(f32, f32) -> bool,
-    edge: usize,
 ) {
     kept.clear();
     kept.extend(values.by_ref().take(n));
     kept.sort_unstable_by(f32::total_cmp);
-    let Some(mut bound) = kept.get(edge).copied() else {
+    let Some(&(mut bound)) = (if SMALLEST { kept.last() } else { kept.first() }) else {
         return;
     };
     for x in values {
-        if beats(x, bound) {
-            kept.remove(edge);
-            kept.insert(kept.partition_point(|&e| e <= x), x);
-            bound = kept[edge];
+        if SMALLEST && x < bound {
+            // Drop the largest, then shift larger values up one place.
+            let mut i = n - 1;
+            while i > 0 && kept[i - 1] > x {
+                kept[i] = kept[i - 1];
+                i -= 1;
+            }
+            kept[i] = x;
+            bound = kept[n - 1];
+        } else if !SMALLEST && x > bound {
+            // Drop the smallest, then shift smaller values down one place.
+            let mut i = 0;
+            while i + 1 < n && kept[i + 1] < x {
+                kept[i] = kept[i + 1];
+                i += 1;
+            }
+            kept[i] = x;
+            bound = kept[0];
         }
     }
 }
