@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 mod common;
 
-use common::time;
+use common::{data_dir, time};
 use soundcheck_audio as audio;
 use soundcheck_audio::{LoadOptions, MelConfig, Ref, StftConfig};
 
@@ -60,12 +60,7 @@ fn ensure(path: &Path, seconds: usize, sr: u32, channels: usize) {
 }
 
 fn main() {
-    let dir = PathBuf::from(
-        std::env::args()
-            .skip(1)
-            .find(|a| !a.starts_with('-'))
-            .unwrap_or_else(|| "target/bench-data".into()),
-    );
+    let dir = data_dir();
     std::fs::create_dir_all(dir.join("clips")).expect("data dir");
     let long = dir.join("long_10min_44k_stereo.wav");
     ensure(&long, 600, 44100, 2);

@@ -6,23 +6,16 @@
 //! `cargo bench -p soundcheck-audio --bench descriptors -- DATA_DIR` (after the chain bench made
 //! the file there).
 
-use std::path::PathBuf;
-
 mod common;
 
-use common::time;
+use common::{data_dir, time};
 use soundcheck_audio as audio;
 use soundcheck_audio::{
     ChromaConfig, ContrastConfig, Descriptor, LoadOptions, MelConfig, OnsetConfig, StftConfig,
 };
 
 fn main() {
-    let dir = PathBuf::from(
-        std::env::args()
-            .skip(1)
-            .find(|a| !a.starts_with('-'))
-            .unwrap_or_else(|| "target/bench-data".into()),
-    );
+    let dir = data_dir();
     let long = dir.join("long_10min_44k_stereo.wav");
     let y = audio::load(&long, &LoadOptions::default())
         .expect("the chain bench writes the file first")
