@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::decode::{decode, decode_mono};
 use crate::error::{check_finite, hound_io, invalid, AudioError, Result};
-use crate::resample::{resample, resample_blocks};
+use crate::resample::{resample, resample_from};
 use crate::stream::AudioSource;
 
 /// `librosa.load` options, with its defaults.
@@ -101,7 +101,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Audio> {
                 let layout = w.layout;
                 // The first task reads through the file already open; others open their own.
                 let open_file = std::sync::Mutex::new(Some(w.file));
-                let y = resample_blocks(end - start, native, target, || {
+                let y = resample_from(end - start, native, target, || {
                     let file = open_file.lock().unwrap_or_else(|p| p.into_inner()).take();
                     crate::wav::MonoBlocks::new(path, layout, start, end - start, file)
                 })

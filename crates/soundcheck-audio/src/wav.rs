@@ -376,17 +376,14 @@ pub fn read(path: &Path, mono: bool) -> Result<Option<Decoded>> {
     }))
 }
 
-/// Frames `first..first + n` of a plain WAV, mixed to mono, served block by block to the
-/// resampler in cache-sized chunks: a long file streams through without ever being held whole.
+/// Frames `first..first + n` of a plain WAV, mixed to mono, read span by span as the resampler
+/// asks: a long file streams through without ever being held whole.
 pub(crate) struct MonoBlocks<'a> {
     path: &'a Path,
     layout: Layout,
     first: usize,
     n: usize,
     file: Option<File>,
-    /// Mono samples of excerpt frames `chunk_start..chunk_start + chunk.len()`.
-    chunk: Vec<f32>,
-    chunk_start: usize,
     bytes: Vec<u8>,
 }
 
@@ -406,15 +403,18 @@ impl<'a> MonoBlocks<'a> {
             first,
             n,
             file,
-            chunk: Vec::new(),
-            chunk_start: 0,
             bytes: Vec::new(),
         }
     }
+}
 
-    /// Loads `len` excerpt frames from `start` on (a whole number of blocks, so blocks never
-    /// straddle two chunks).
-    fn refill(&mut self, start: usize, len: usize) -> Result<()> {
+impl crate::resample::Source for MonoBlocks<'_> {
+    fn read(&mut self, start: usize, buf: &mut [f32]) -> Result<()> {
+        let (lo, hi) = (start.min(self.n), (start + buf.len()).min(self.n));
+        buf[hi - lo..].fill(0.0);
+        if lo == hi {
+            return Ok(());
+        }
         if self.file.is_none() {
             self.file = Some(File::open(self.path).map_err(|e| AudioError::Io {
                 path: self.path.to_path_buf(),
@@ -423,50 +423,31 @@ impl<'a> MonoBlocks<'a> {
         }
         let fb = self.layout.frame_bytes();
         let f = self.file.as_mut().expect("opened above");
-        self.bytes.resize(len * fb, 0);
+        self.bytes.resize((hi - lo) * fb, 0);
         f.seek(SeekFrom::Start(
-            self.layout.data_offset + ((self.first + start) * fb) as u64,
+            self.layout.data_offset + ((self.first + lo) * fb) as u64,
         ))
         .and_then(|_| f.read_exact(&mut self.bytes))
         .map_err(|e| AudioError::Corrupt {
             path: self.path.to_path_buf(),
             actual: e.to_string(),
         })?;
-        self.chunk.resize(len, 0.0);
+        let out = &mut buf[..hi - lo];
         convert_any(
             self.layout.encoding,
             &self.bytes,
             self.layout.channels,
-            &mut [&mut self.chunk[..]],
+            &mut [&mut *out],
         );
-        self.chunk_start = start;
         if self.layout.encoding == Encoding::F32 {
-            if let Some(p) = self.chunk.iter().position(|v| !v.is_finite()) {
+            if let Some(p) = out.iter().position(|v| !v.is_finite()) {
                 return Err(AudioError::NonFinite {
                     what: self.path.display().to_string(),
-                    index: start + p,
-                    value: self.chunk[p],
+                    index: lo + p,
+                    value: out[p],
                 });
             }
         }
-        Ok(())
-    }
-}
-
-impl crate::resample::Blocks for MonoBlocks<'_> {
-    fn block(&mut self, k: usize, buf: &mut [f32]) -> Result<()> {
-        const BLOCKS_PER_CHUNK: usize = 128;
-        let block = buf.len();
-        let (lo, hi) = ((k * block).min(self.n), ((k + 1) * block).min(self.n));
-        let loaded = self.chunk_start..self.chunk_start + self.chunk.len();
-        if lo < hi && !(loaded.contains(&lo) && hi <= loaded.end) {
-            self.refill(lo, (BLOCKS_PER_CHUNK * block).min(self.n - lo))?;
-        }
-        let have = hi - lo;
-        if have > 0 {
-            buf[..have].copy_from_slice(&self.chunk[lo - self.chunk_start..hi - self.chunk_start]);
-        }
-        buf[have..].fill(0.0);
         Ok(())
     }
 }
