@@ -275,25 +275,36 @@ mod tests {
     }
 
     #[test]
-    fn a_header_rate_that_needs_giant_resampler_blocks_is_an_error_naming_the_file() {
-        // A header rate sharing no factor with 22050 (odd, and not a multiple of 3, 5 or 7):
-        // 10000019 → 22050 would need blocks of 2·10⁷ samples.
-        for (name, channels) in [("prime_mono.wav", 1), ("prime_stereo.wav", 2)] {
-            let path = tmp(name);
-            write_wav(&path, &vec![vec![0.1f32; 1000]; channels], 10_000_019).unwrap();
-            for mono in [true, false] {
-                let opts = LoadOptions {
-                    mono,
-                    ..Default::default()
-                };
-                let e = load(&path, &opts).unwrap_err().to_string();
-                assert!(e.starts_with("sr=22050 is invalid"), "{e}");
-                assert!(
-                    e.contains(&format!("{}: 10000019 → 22050 Hz", path.display())),
-                    "{e}"
-                );
+    fn a_header_rate_far_from_the_target_is_an_error_naming_the_file() {
+        // 100 MHz → 22050 Hz is 4535× (a damaged header); 5 Hz → 22050 Hz is 4410× the other way.
+        for (name, rate, culprit) in [
+            ("fast.wav", 100_000_019, "orig_sr=100000019"),
+            ("slow.wav", 5, "sr=22050"),
+        ] {
+            for channels in [1, 2] {
+                let path = tmp(&format!("{channels}{name}"));
+                write_wav(&path, &vec![vec![0.1f32; 1000]; channels], rate).unwrap();
+                for mono in [true, false] {
+                    let opts = LoadOptions {
+                        mono,
+                        ..Default::default()
+                    };
+                    let e = load(&path, &opts).unwrap_err().to_string();
+                    assert!(e.starts_with(&format!("{culprit} is invalid")), "{e}");
+                    assert!(
+                        e.contains(&format!("{}: {rate} → 22050 Hz", path.display())),
+                        "{e}"
+                    );
+                }
             }
         }
+        // An awkward but real header rate converts.
+        let path = tmp("prime.wav");
+        write_wav(&path, &[vec![0.1f32; 1000]], 10_000_019).unwrap();
+        assert_eq!(
+            load(&path, &LoadOptions::default()).unwrap().channels[0].len(),
+            3
+        );
     }
 
     #[test]

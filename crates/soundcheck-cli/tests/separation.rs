@@ -119,10 +119,10 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
     );
     assert!(!d.join("gaps").exists(), "nothing written");
 
-    // A mixture that fails after its folder was made (a rate the resampler refuses: 10000019 Hz
-    // shares no factor with the model's 22050) leaves no folder behind, and no partial WAV.
+    // A mixture that fails after its folder was made (a rate the resampler refuses: 100 MHz is
+    // over 4096× the model's 22050) leaves no folder behind, and no partial WAV.
     let odd = d.join("odd.wav");
-    soundcheck_audio::write_wav(&odd, &[vec![0.1f32; 1000]], 10_000_019).unwrap();
+    soundcheck_audio::write_wav(&odd, &[vec![0.1f32; 1000]], 100_000_019).unwrap();
     let (code, _, stderr) = run(&[
         "separate",
         odd.to_str().unwrap(),
@@ -132,7 +132,7 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
         d.join("fails").to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("10000019"), "{stderr}");
+    assert!(stderr.contains("100000019"), "{stderr}");
     assert!(
         !d.join("fails/odd").exists(),
         "a failed separation leaves no folder"

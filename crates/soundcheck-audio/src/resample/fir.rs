@@ -154,7 +154,17 @@ mod tests {
     /// use, from an input span that starts before and ends after the signal.
     #[test]
     fn blocks_equal_the_direct_sum() {
-        for (l, m) in [(1, 1), (1, 2), (2, 1), (1, 3), (3, 1), (3, 2), (2, 3), (4, 1), (1, 4)] {
+        for (l, m) in [
+            (1, 1),
+            (1, 2),
+            (2, 1),
+            (1, 3),
+            (3, 1),
+            (3, 2),
+            (2, 3),
+            (4, 1),
+            (1, 4),
+        ] {
             let fn_ = l.max(m) as f64;
             let taps: Vec<f64> = Lowpass::new(0.9, 1.0, fn_, 130.0, None, Taps::OneModulo(4), None)
                 .taps()
@@ -177,12 +187,15 @@ mod tests {
                 let direct: f64 = (0..x.len() as i64)
                     .filter_map(|j| {
                         let t = c + k * m as i64 - j * l as i64;
-                        (t >= 0 && t < taps.len() as i64).then(|| x[j as usize] as f64 * taps[t as usize])
+                        (t >= 0 && t < taps.len() as i64)
+                            .then(|| x[j as usize] as f64 * taps[t as usize])
                     })
                     .sum();
-                assert!((*o as f64 - direct).abs() < 2e-6 * peak as f64, "{l}/{m} at {k}: {o} vs {direct}");
+                assert!(
+                    (*o as f64 - direct).abs() < 2e-6 * peak as f64,
+                    "{l}/{m} at {k}: {o} vs {direct}"
+                );
             }
         }
     }
 }
-impl Fir { pub fn describe(&self) -> String { format!("fir l={} m={} taps={} n={}", self.l, self.m, 2*self.c+1, self.n) } }

@@ -21,7 +21,7 @@ mod poly;
 use rayon::prelude::*;
 
 use crate::error::{invalid, Result};
-use fir::{Fir, FirScratch};
+use fir::FirScratch;
 use plan::Stage;
 
 /// The largest ratio between the two rates, either way. Real conversions stay far below it
@@ -170,7 +170,13 @@ impl<'c> Run<'c> {
     }
 
     /// Final outputs `a..a + out.len()` of an input of `n` samples read through `src`.
-    fn outputs<S: Source>(&mut self, n: usize, src: &mut S, a: usize, out: &mut [f32]) -> Result<()> {
+    fn outputs<S: Source>(
+        &mut self,
+        n: usize,
+        src: &mut S,
+        a: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
         let stages = &self.conv.stages;
         // Back from the output: the span each stage must produce. Before index 0 an
         // intermediate signal is zero, so only indices from 0 on need inputs.
@@ -226,9 +232,12 @@ pub(crate) fn resample_from<S: Source>(
     let conv = Converter::cached(orig_sr, target_sr);
     let written = conv.out_len(n_in).min(want);
     let mut out = vec![0f32; want];
+    // Chunks start at multiples of CHUNK whatever the number of threads: the FFT blocks, and
+    // so the rounding, depend on where a chunk starts.
     let per_task = written
         .div_ceil(rayon::current_num_threads().max(1))
-        .max(CHUNK);
+        .max(1)
+        .next_multiple_of(CHUNK);
     out[..written]
         .par_chunks_mut(per_task)
         .enumerate()

@@ -9,7 +9,7 @@
 //! and a "post" stage for large integer upsampling. Each stage's filter and attenuation budget
 //! depend on the others, so the plan follows soxr's decisions step by step.
 
-use super::design::{db, inverse_response, Lowpass, Taps};
+use super::design::{self, db, inverse_response, Lowpass, Taps};
 use super::fir::Fir;
 use super::poly::{Clock, Poly};
 
@@ -18,8 +18,6 @@ pub(super) const MULT32: f64 = 4294967296.0;
 
 /// HQ's precision in bits.
 const BITS: f64 = 20.0;
-/// soxr's "mode" for 20 bits: `(ceil(bits) − 6) / 4`.
-const MODE: i64 = 3;
 /// The most phases an exact (rational) polyphase stage may have.
 const MAX_PHASES: i64 = 2048;
 /// The coefficient budget of soxr's default runtime spec, in kB.
@@ -44,7 +42,10 @@ pub(super) fn plan(io_ratio: f64) -> Vec<Stage> {
     let mut att_arb = att;
 
     let mut arb_m = io_ratio;
-    let (mut pre_l, mut pre_m, mut shr, mut arb_l, mut post_l, mut post_m) = (1i64, 1i64, 0, 1i64, 1i64, 1i64);
+    // soxr's "mode" for 20 bits, `(ceil(bits) − 6) / 4`, is 3; the branches below are those it
+    // takes for that mode.
+    let (mut arb_l, mut post_l) = (1i64, 1i64);
+    let (mut pre_l, mut pre_m, mut shr, mut post_m);
     let mut upsample;
     let mut rational;
     loop {
@@ -214,8 +215,16 @@ pub(super) fn plan(io_ratio: f64) -> Vec<Stage> {
             level += 1;
         }
         let num_taps = num_coefs * phases - 1;
-        let design =
-            Lowpass::new(fp, fs, fn_, att_arb, Some(num_taps), Taps::Phases(phases), None).taps();
+        let design = Lowpass::new(
+            fp,
+            fs,
+            fn_,
+            att_arb,
+            Some(num_taps),
+            Taps::Phases(phases),
+            None,
+        )
+        .taps();
         let odd = num_coefs & 1 == 1;
         let clock = if rational {
             Clock::Exact {
@@ -230,7 +239,9 @@ pub(super) fn plan(io_ratio: f64) -> Vec<Stage> {
                 step: (arb_m * MULT32 + 0.5) as u64,
             }
         };
-        stages.push(Stage::Poly(Poly::new(&design, num_coefs, phases, level, clock)));
+        stages.push(Stage::Poly(Poly::new(
+            &design, num_coefs, phases, level, clock,
+        )));
     }
     if have_post {
         let (fp, fs) = if upsample {
@@ -261,53 +272,10 @@ fn dft_stage(fp: f64, fs: f64, fn_: f64, att: f64, l: usize, m: usize) -> Fir {
     Fir::new(l, m, taps.iter().map(|t| t * l as f64).collect())
 }
 
-/// A halving. soxr uses fixed equiripple half-band filters here; this is a Kaiser design with
-/// the same job (flat to 1e-6 below a quarter of the input's Nyquist frequency, where the later
-/// stages keep anything, and `att` dB down from three quarters, above which it would alias into
-/// what they keep), so the two agree to the level of their stop bands.
+/// A halving by soxr's equiripple half-band filter: 8 taps a side, or 9 where the stage's
+/// share of the attenuation budget exceeds what 8 give (thresholds from soxr's table, float
+/// constants there).
 fn half_band(att: f64) -> Fir {
-    let taps = Lowpass::new(0.25, 0.75, 1.0, att, None, Taps::OneModulo(2), None).taps();
-    Fir::new(1, 2, taps)
-}
-#[cfg(test)]
-mod dbg_tests {
-    use super::*;
-    #[test]
-    fn dbg_plans() {
-        for (a, b) in [(32000.0, 8000.0), (8000.0, 44100.0), (44100.0, 11025.0), (11025.0, 48000.0)] {
-            let st = plan(a / b);
-            eprintln!("== {a} -> {b}");
-            for s in &st {
-                match s {
-                    Stage::Fir(f) => eprintln!("  {}", f.describe()),
-                    Stage::Poly(p) => eprintln!("  {}", p.describe()),
-                }
-            }
-        }
-    }
-}
-#[cfg(test)]
-mod dbg2 {
-    #[test]
-    fn dbg_halfband() {
-        let f = super::Lowpass::new(0.25, 0.75, 1.0, 132.45, None, super::Taps::OneModulo(2), None).taps();
-        eprintln!("{:?}", f);
-    }
-}
-#[cfg(test)]
-mod dbg3 {
-    #[test]
-    fn dbg_impulse() {
-        let (a, b, n, p): (u32, u32, usize, usize) = (
-            std::env::var("A").unwrap().parse().unwrap(),
-            std::env::var("B").unwrap().parse().unwrap(),
-            std::env::var("N").unwrap().parse().unwrap(),
-            std::env::var("P").unwrap().parse().unwrap(),
-        );
-        let mut x = vec![0f32; n];
-        x[p] = 1.0;
-        let y = crate::resample::resample(&x, a, b).unwrap();
-        let s: Vec<String> = y.iter().map(|v| format!("{v:.9e}")).collect();
-        std::fs::write("/tmp/mine.txt", s.join("\n")).unwrap();
-    }
+    let n = if att > 136.51f32 as f64 { 9 } else { 8 };
+    Fir::new(1, 2, design::half_band(n))
 }

@@ -11,7 +11,11 @@ pub(super) enum Clock {
     /// In units of `1/phases` input samples: `at0 + i·step`.
     Exact { phases: u64, at0: u64, step: u64 },
     /// In 32.32 fixed-point input samples: `at0 + i·step`.
-    Fixed { phase_bits: u32, at0: u64, step: u64 },
+    Fixed {
+        phase_bits: u32,
+        at0: u64,
+        step: u64,
+    },
 }
 
 pub(super) struct Poly {
@@ -122,4 +126,3 @@ impl Poly {
         }
     }
 }
-impl Poly { pub fn describe(&self) -> String { format!("poly taps={} order={} clock={:?} ncoefs={}", self.taps, self.order, self.clock, self.coefs.len()) } }
