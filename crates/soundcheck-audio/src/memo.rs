@@ -1,9 +1,14 @@
 //! Process-wide memo tables for the small, pure, expensive-to-build things every call of a batch
-//! asks for again (windows, DCT matrices, mel filterbanks): built once per parameter set.
+//! asks for again (windows, DCT matrices, mel filterbanks, resampler plans): built once per
+//! parameter set. Keys come from users (a Python session may loop over many rates or sizes), so
+//! a table holds at most [`CAPACITY`] entries and starts afresh when full.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// Entries per table: far more parameter sets than a batch uses at once.
+const CAPACITY: usize = 64;
 
 pub(crate) struct Memo<K, V>(OnceLock<Mutex<HashMap<K, Arc<V>>>>);
 
@@ -27,10 +32,11 @@ impl<K: Eq + Hash, V> Memo<K, V> {
             return Ok(v.clone());
         }
         let v = Arc::new(make()?);
-        table
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, v.clone());
+        let mut table = table.lock().unwrap_or_else(|p| p.into_inner());
+        if table.len() >= CAPACITY {
+            table.clear();
+        }
+        table.insert(key, v.clone());
         Ok(v)
     }
 }

@@ -1,12 +1,13 @@
 //! Property tests on stable Rust: audio files of any bytes, and the fixtures (WAV, FLAC, OGG,
 //! MP3) with bytes altered or cut, decode or are refused by name, through both the whole-file
-//! decoder and the streaming reader, never a panic. `PROPTEST_CASES=100000 cargo test -p
+//! decoder and the streaming reader, never a panic; any pair of rates resamples any signal to
+//! librosa's length, or is refused by name. `PROPTEST_CASES=100000 cargo test -p
 //! soundcheck-audio --test fuzz` runs a long session.
 
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use soundcheck_audio::{decode, AudioSource};
+use soundcheck_audio::{decode, resample, AudioSource};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -74,5 +75,25 @@ proptest! {
         }
         let keep = cut.index(bytes.len() + 1);
         decode_all_ways(&bytes[..keep], ext);
+    }
+
+    #[test]
+    fn any_rate_pair_resamples_or_is_refused(
+        orig in 1u32..400_000,
+        target in 1u32..400_000,
+        y in prop::collection::vec(-1f32..1.0, 0..2000),
+    ) {
+        match resample(&y, orig, target) {
+            Ok(out) => {
+                let want = (y.len() as u64 * target as u64).div_ceil(orig as u64) as usize;
+                prop_assert_eq!(out.len(), if orig == target { y.len() } else { want });
+                prop_assert!(out.iter().all(|v| v.is_finite()));
+            }
+            Err(e) => {
+                let (hi, lo) = (orig.max(target) as u64, orig.min(target) as u64);
+                prop_assert!(hi > 4096 * lo, "{e}");
+                prop_assert!(e.to_string().contains("4096"), "{e}");
+            }
+        }
     }
 }

@@ -36,6 +36,8 @@ pub(super) struct Fir {
 pub(super) struct FirScratch {
     frame: Vec<f32>,
     spectrum: Vec<Complex32>,
+    /// The product in the upsampled domain, bins `0..=n/2`.
+    product: Vec<Complex32>,
     back: Vec<Complex32>,
     res: Vec<f32>,
     scratch: (Scratch, Scratch),
@@ -86,6 +88,7 @@ impl Fir {
         FirScratch {
             frame: vec![0.0; self.n / self.l],
             spectrum: vec![Complex32::new(0.0, 0.0); self.n / self.l / 2 + 1],
+            product: vec![Complex32::new(0.0, 0.0); self.n / 2 + 1],
             back: vec![Complex32::new(0.0, 0.0); self.n / self.m / 2 + 1],
             res: vec![0.0; self.n / self.m],
             scratch: (self.fft.scratch(), self.ifft.scratch()),
@@ -107,7 +110,12 @@ impl Fir {
             super::copy_span(input, in_lo, j0, &mut w.frame);
             self.fft
                 .forward(&mut w.frame, &mut w.spectrum, &mut w.scratch.0);
-            self.multiply(&w.spectrum, &self.spectra[s as usize], &mut w.back);
+            self.multiply(
+                &w.spectrum,
+                &self.spectra[s as usize],
+                &mut w.product,
+                &mut w.back,
+            );
             self.ifft.inverse(&mut w.back, &mut w.res, &mut w.scratch.1);
             out[done..done + count].copy_from_slice(&w.res[r0..r0 + count]);
             done += count;
@@ -115,32 +123,37 @@ impl Fir {
     }
 
     /// The output block's spectrum: the input's (`n/l` points) repeated to `n` points, times the
-    /// filter's, folded onto `n/m` points.
-    fn multiply(&self, x: &[Complex32], g: &[Complex32], back: &mut [Complex32]) {
-        if self.l == 1 && self.m == 1 {
-            for ((b, x), g) in back.iter_mut().zip(x).zip(g) {
-                *b = x * g;
+    /// filter's (`w`, bins `0..=n/2`), folded onto `n/m` points.
+    fn multiply(
+        &self,
+        x: &[Complex32],
+        g: &[Complex32],
+        w: &mut [Complex32],
+        back: &mut [Complex32],
+    ) {
+        let (n, nl) = (self.n, self.n / self.l);
+        if self.l == 1 {
+            for ((w, x), g) in w.iter_mut().zip(x).zip(g) {
+                *w = x * g;
             }
+        } else {
+            // Image by image: bins 0..=nl/2 of the input, then its mirror image, conjugated.
+            for (start, w) in (0..).step_by(nl).zip(w.chunks_mut(nl)) {
+                for (k, w) in w.iter_mut().enumerate() {
+                    let xk = if k <= nl / 2 { x[k] } else { x[nl - k].conj() };
+                    *w = xk * g[start + k];
+                }
+            }
+        }
+        if self.m == 1 {
+            back.copy_from_slice(w);
             return;
         }
-        let (n, nl) = (self.n, self.n / self.l);
-        // Bin `k` of a real signal's spectrum from its non-negative half.
-        let half = |s: &[Complex32], len: usize, k: usize| {
-            let k = k % len;
-            if k <= len / 2 {
-                s[k]
-            } else {
-                s[len - k].conj()
-            }
-        };
+        // Bin j of the n-point spectrum, from its non-negative half.
+        let at = |j: usize| if j <= n / 2 { w[j] } else { w[n - j].conj() };
         let stride = n / self.m;
         for (k, b) in back.iter_mut().enumerate() {
-            *b = (0..self.m)
-                .map(|r| {
-                    let j = (k + r * stride) % n;
-                    half(x, nl, j) * half(g, n, j)
-                })
-                .sum();
+            *b = (0..self.m).map(|r| at(k + r * stride)).sum();
         }
     }
 }

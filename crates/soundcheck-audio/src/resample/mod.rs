@@ -29,13 +29,19 @@ use plan::Stage;
 /// would be that many times larger than the input.
 const MAX_RATIO: u64 = 4096;
 
-/// Final output samples per chunk: each chunk holds every stage's span at once, a few MB.
-const CHUNK: usize = 1 << 16;
+/// Final output samples per chunk, at most: each chunk holds every stage's span at once, reused
+/// chunk after chunk.
+const CHUNK: usize = 1 << 14;
+/// Input samples per chunk, at most (fewer outputs per chunk when downsampling far), so that
+/// memory stays flat at a few hundred kB per task whatever the ratio.
+const CHUNK_IN: f64 = 65536.0;
 
 /// The stages for one rate pair, planned once per pair for the process.
 struct Converter {
     io_ratio: f64,
     stages: Vec<Stage>,
+    /// Final output samples per chunk: a power of two up to [`CHUNK`].
+    chunk: usize,
 }
 
 impl Converter {
@@ -43,9 +49,11 @@ impl Converter {
         static CONVERTERS: crate::memo::Memo<(u32, u32), Converter> = crate::memo::Memo::new();
         CONVERTERS.get_or_build((orig_sr, target_sr), || {
             let io_ratio = orig_sr as f64 / target_sr as f64;
+            let fit = (CHUNK_IN / io_ratio).clamp(256.0, CHUNK as f64) as usize;
             Converter {
                 io_ratio,
                 stages: plan::plan(io_ratio),
+                chunk: 1 << fit.ilog2(),
             }
         })
     }
@@ -151,6 +159,8 @@ struct Run<'c> {
     conv: &'c Converter,
     spans: Vec<(i64, Vec<f32>)>,
     firs: Vec<Option<FirScratch>>,
+    /// The polyphase stage's read positions.
+    at: Vec<poly::At>,
 }
 
 impl<'c> Run<'c> {
@@ -166,6 +176,7 @@ impl<'c> Run<'c> {
                     Stage::Poly(_) => None,
                 })
                 .collect(),
+            at: Vec::new(),
         }
     }
 
@@ -212,7 +223,7 @@ impl<'c> Run<'c> {
                     &mut span[skip..],
                     self.firs[k].as_mut().expect("made for each FFT stage"),
                 ),
-                Stage::Poly(p) => p.process(input, *in_lo, first, &mut span[skip..]),
+                Stage::Poly(p) => p.process(input, *in_lo, first, &mut span[skip..], &mut self.at),
             }
         }
         out.copy_from_slice(&self.spans[stages.len()].1);
@@ -232,19 +243,20 @@ pub(crate) fn resample_from<S: Source>(
     let conv = Converter::cached(orig_sr, target_sr);
     let written = conv.out_len(n_in).min(want);
     let mut out = vec![0f32; want];
-    // Chunks start at multiples of CHUNK whatever the number of threads: the FFT blocks, and
-    // so the rounding, depend on where a chunk starts.
+    // Chunks start at multiples of the chunk length whatever the number of threads: the FFT
+    // blocks, and so the rounding, depend on where a chunk starts.
+    let chunk = conv.chunk;
     let per_task = written
         .div_ceil(rayon::current_num_threads().max(1))
         .max(1)
-        .next_multiple_of(CHUNK);
+        .next_multiple_of(chunk);
     out[..written]
         .par_chunks_mut(per_task)
         .enumerate()
         .try_for_each(|(task, part)| {
             let (mut src, mut run) = (source(), Run::new(&conv));
-            for (c, chunk) in part.chunks_mut(CHUNK).enumerate() {
-                run.outputs(n_in, &mut src, task * per_task + c * CHUNK, chunk)?;
+            for (c, part) in part.chunks_mut(chunk).enumerate() {
+                run.outputs(n_in, &mut src, task * per_task + c * chunk, part)?;
             }
             Ok(())
         })?;

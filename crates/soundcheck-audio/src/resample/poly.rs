@@ -3,7 +3,12 @@
 //! one phase per output position; otherwise the clock is 32.32 fixed point, its top bits pick
 //! one of 2^k phases and the rest interpolate between neighbouring taps with a polynomial.
 
+use multiversion::multiversion;
+
 use super::plan::MULT32;
+
+/// Dot products run this many lanes wide.
+const LANES: usize = 8;
 
 /// Where output `i` falls on the input.
 #[derive(Clone, Copy, Debug)]
@@ -19,7 +24,7 @@ pub(super) enum Clock {
 }
 
 pub(super) struct Poly {
-    /// Taps per phase.
+    /// Taps per phase, padded with zeros to a multiple of [`LANES`].
     taps: usize,
     /// Input samples before the first output's window starts (soxr's preload).
     preload: i64,
@@ -41,7 +46,8 @@ impl Poly {
                 0.0
             }
         };
-        let mut coefs = vec![0f32; phases * taps * (order + 1)];
+        let padded = taps.next_multiple_of(LANES);
+        let mut coefs = vec![0f32; phases * padded * (order + 1)];
         for phase in 0..phases {
             for i in 0..taps {
                 // Tap i of this phase is design tap i·phases + phase − 1; taps are stored in the
@@ -61,14 +67,14 @@ impl Poly {
                         [f0, f1 - f0 - d - c, c, d]
                     }
                 };
-                let at = ((phase * taps + taps - 1 - i) * (order + 1)) as usize;
+                let at = (phase * padded + taps - 1 - i) * (order + 1);
                 for (slot, p) in coefs[at..at + order + 1].iter_mut().zip(powers) {
                     *slot = p as f32;
                 }
             }
         }
         Poly {
-            taps,
+            taps: padded,
             preload: ((taps - 1) >> 1) as i64,
             order,
             clock,
@@ -78,26 +84,30 @@ impl Poly {
 
     /// Output `i`'s first input sample, phase and interpolation fraction.
     fn locate(&self, i: i64) -> (i64, usize, f32) {
+        self.clock_at(i).locate(self.preload)
+    }
+
+    fn clock_at(&self, i: i64) -> Position {
         match self.clock {
             Clock::Exact { phases, at0, step } => {
                 let pos = at0 as u128 + i as u128 * step as u128;
-                (
-                    (pos / phases as u128) as i64 - self.preload,
-                    (pos % phases as u128) as usize,
-                    0.0,
-                )
+                Position::Exact {
+                    whole: (pos / phases as u128) as i64,
+                    phase: (pos % phases as u128) as u64,
+                    phases,
+                    step_whole: (step / phases) as i64,
+                    step_phase: step % phases,
+                }
             }
             Clock::Fixed {
                 phase_bits,
                 at0,
                 step,
-            } => {
-                let t = at0 as u128 + i as u128 * step as u128;
-                let frac = t as u32;
-                let phase = (frac >> (32 - phase_bits)) as usize;
-                let x = (frac.wrapping_shl(phase_bits) as f64 * (1.0 / MULT32)) as f32;
-                ((t >> 32) as i64 - self.preload, phase, x)
-            }
+            } => Position::Fixed {
+                t: at0 as u128 + i as u128 * step as u128,
+                step,
+                phase_bits,
+            },
         }
     }
 
@@ -107,22 +117,107 @@ impl Poly {
     }
 
     /// Outputs `a..a + out.len()` from `input`, which holds samples `in_lo..` (zero outside).
-    pub fn process(&self, input: &[f32], in_lo: i64, a: i64, out: &mut [f32]) {
-        let (n, w) = (self.taps, self.order + 1);
-        for (k, o) in out.iter_mut().enumerate() {
-            let (first, phase, x) = self.locate(a + k as i64);
-            let from = (first - in_lo) as usize;
-            let window = &input[from..from + n];
-            let coefs = &self.coefs[phase * n * w..(phase + 1) * n * w];
-            *o = if w == 1 {
-                window.iter().zip(coefs).map(|(s, c)| s * c).sum()
-            } else {
-                window
-                    .iter()
-                    .zip(coefs.chunks_exact(w))
-                    .map(|(s, p)| s * p.iter().rev().fold(0.0, |acc, c| acc * x + c))
-                    .sum()
-            };
+    pub fn process(&self, input: &[f32], in_lo: i64, a: i64, out: &mut [f32], at: &mut Vec<At>) {
+        let mut clock = self.clock_at(a);
+        at.clear();
+        at.extend((0..out.len()).map(|_| {
+            let (first, phase, x) = clock.locate(self.preload);
+            clock.advance();
+            At {
+                from: (first - in_lo) as usize,
+                phase,
+                x,
+            }
+        }));
+        dots(input, &self.coefs, self.taps, self.order + 1, at, out);
+    }
+}
+
+/// Where one output reads: its window's first sample in the span, phase and fraction.
+pub(super) struct At {
+    from: usize,
+    phase: usize,
+    x: f32,
+}
+
+/// Each output's dot product of its window with its phase's taps (polynomials of degree
+/// `w − 1` in the fraction), [`LANES`] taps at a time.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn dots(input: &[f32], coefs: &[f32], taps: usize, w: usize, at: &[At], out: &mut [f32]) {
+    for (o, at) in out.iter_mut().zip(at) {
+        let window = &input[at.from..at.from + taps];
+        let row = &coefs[at.phase * taps * w..(at.phase + 1) * taps * w];
+        let mut acc = [0f32; LANES];
+        if w == 1 {
+            for (s, c) in window.chunks_exact(LANES).zip(row.chunks_exact(LANES)) {
+                for k in 0..LANES {
+                    acc[k] += s[k] * c[k];
+                }
+            }
+        } else {
+            for (s, c) in window.chunks_exact(LANES).zip(row.chunks_exact(LANES * w)) {
+                for k in 0..LANES {
+                    let p = &c[k * w..(k + 1) * w];
+                    acc[k] += s[k] * p.iter().rev().fold(0.0, |acc, c| acc * at.x + c);
+                }
+            }
+        }
+        // A tree, so the lanes add in registers.
+        let (lo, hi) = acc.split_at(LANES / 2);
+        let half: [f32; LANES / 2] = std::array::from_fn(|k| lo[k] + hi[k]);
+        *o = (half[0] + half[2]) + (half[1] + half[3]);
+    }
+}
+
+/// A clock reading, stepped one output at a time without divisions.
+enum Position {
+    Exact {
+        whole: i64,
+        phase: u64,
+        phases: u64,
+        step_whole: i64,
+        step_phase: u64,
+    },
+    Fixed {
+        t: u128,
+        step: u64,
+        phase_bits: u32,
+    },
+}
+
+impl Position {
+    /// The first input sample of this output's window (`preload` samples before the clock's
+    /// whole part), its phase and interpolation fraction.
+    fn locate(&self, preload: i64) -> (i64, usize, f32) {
+        match *self {
+            Position::Exact { whole, phase, .. } => (whole - preload, phase as usize, 0.0),
+            Position::Fixed { t, phase_bits, .. } => {
+                let frac = t as u32;
+                let phase = frac.checked_shr(32 - phase_bits).unwrap_or(0) as usize;
+                // The bits below the phase, scaled to [0, 1), as soxr computes them.
+                let x = (frac.wrapping_shl(phase_bits) as f64 * (1.0 / MULT32)) as f32;
+                ((t >> 32) as i64 - preload, phase, x)
+            }
+        }
+    }
+
+    fn advance(&mut self) {
+        match self {
+            Position::Exact {
+                whole,
+                phase,
+                phases,
+                step_whole,
+                step_phase,
+            } => {
+                *whole += *step_whole;
+                *phase += *step_phase;
+                if *phase >= *phases {
+                    *phase -= *phases;
+                    *whole += 1;
+                }
+            }
+            Position::Fixed { t, step, .. } => *t += *step as u128,
         }
     }
 }
