@@ -23,7 +23,7 @@ def load(path, *, sr=22050, mono=True, offset=0.0, duration=None, dtype=np.float
 
 
 def resample(y, *, orig_sr, target_sr, res_type="soxr_hq", fix=True, scale=False, axis=-1):
-    """`librosa.resample` along `axis` (soxr_hq's band-limited response; see BENCHMARKS.md)."""
+    """`librosa.resample` along `axis`: soxr's HQ recipe re-implemented, its output to float rounding."""
     only("res_type", res_type, ("soxr_hq",), "soundcheck has one resampler, which follows soxr_hq")
     only("fix", fix, (True,), "the output always has ceil(n · target_sr / orig_sr) samples, as fix=True")
     a = np.moveaxis(np.asarray(y), axis, -1)
