@@ -37,8 +37,11 @@ S = librosa.stft(y)
 P = np.abs(S) ** 2
 M = librosa.feature.melspectrogram(S=P, sr=sr)
 frames = librosa.util.frame(np.pad(y, 1024), frame_length=2048, hop_length=512)
+mono = librosa.to_mono(librosa.load(long, sr=None, mono=False)[0])
 rows = [
     ("load (decode + mono + resample to 22050)", med(lambda: librosa.load(long))),
+    ("resample 44100 → 22050 (10 min, mono)", med(lambda: librosa.resample(mono, orig_sr=44100, target_sr=22050))),
+    ("resample 16000 → 22050 (the same samples)", med(lambda: librosa.resample(mono, orig_sr=16000, target_sr=22050))),
     ("stft (n_fft 2048, hop 512)", med(lambda: librosa.stft(y))),
     ("bare FFT of the same frames", med(lambda: np.fft.rfft(frames, axis=0))),
     ("power + mel (128)", med(lambda: librosa.feature.melspectrogram(S=np.abs(S) ** 2, sr=sr))),

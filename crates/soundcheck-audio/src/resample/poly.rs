@@ -2,6 +2,10 @@
 //! product of the input with one phase of a long filter. With an exact rational clock there is
 //! one phase per output position; otherwise the clock is 32.32 fixed point, its top bits pick
 //! one of 2^k phases and the rest interpolate between neighbouring taps with a polynomial.
+//!
+//! An exact clock's phases repeat with a short period (441 outputs for 16 → 22.05 kHz); the
+//! phases are stored in the order one period uses them, so the dot products stream through the
+//! table instead of jumping around it.
 
 use multiversion::multiversion;
 
@@ -31,8 +35,18 @@ pub(super) struct Poly {
     /// The degree of the coefficient interpolation (0 for an exact clock).
     order: usize,
     clock: Clock,
-    /// `[phase][tap][power]`, taps in input order, powers 0..=order.
+    /// `[row][tap][power]`, taps in input order, powers 0..=order; a row is a phase, in the
+    /// order of [`Period`] for an exact clock.
     coefs: Vec<f32>,
+    period: Option<Period>,
+}
+
+/// One period of an exact clock: output `q·len + r` uses row `r`, and its window starts
+/// `q·advance + first[r]` samples in.
+struct Period {
+    len: usize,
+    first: Vec<i64>,
+    advance: i64,
 }
 
 impl Poly {
@@ -73,41 +87,63 @@ impl Poly {
                 }
             }
         }
+        let preload = ((taps - 1) >> 1) as i64;
+        let period = match clock {
+            Clock::Exact { phases, at0, step } => {
+                let len = (phases / gcd(step, phases)) as usize;
+                let row = padded * (order + 1);
+                let mut by_use = Vec::with_capacity(len * row);
+                let first = (0..len as u64)
+                    .map(|r| {
+                        let pos = at0 + r * step;
+                        let phase = (pos % phases) as usize;
+                        by_use.extend_from_slice(&coefs[phase * row..(phase + 1) * row]);
+                        (pos / phases) as i64 - preload
+                    })
+                    .collect();
+                coefs = by_use;
+                Some(Period {
+                    len,
+                    first,
+                    advance: (len as u64 * step / phases) as i64,
+                })
+            }
+            Clock::Fixed { .. } => None,
+        };
         Poly {
             taps: padded,
-            preload: ((taps - 1) >> 1) as i64,
+            preload,
             order,
             clock,
             coefs,
+            period,
         }
     }
 
-    /// Output `i`'s first input sample, phase and interpolation fraction.
+    /// Output `i`'s first input sample, row and interpolation fraction.
     fn locate(&self, i: i64) -> (i64, usize, f32) {
-        self.clock_at(i).locate(self.preload)
+        self.clock_at(i).locate(self)
     }
 
     fn clock_at(&self, i: i64) -> Position {
-        match self.clock {
-            Clock::Exact { phases, at0, step } => {
-                let pos = at0 as u128 + i as u128 * step as u128;
-                Position::Exact {
-                    whole: (pos / phases as u128) as i64,
-                    phase: (pos % phases as u128) as u64,
-                    phases,
-                    step_whole: (step / phases) as i64,
-                    step_phase: step % phases,
-                }
-            }
-            Clock::Fixed {
-                phase_bits,
-                at0,
-                step,
-            } => Position::Fixed {
+        match (&self.period, self.clock) {
+            (Some(p), _) => Position::Exact {
+                row: (i as u64 % p.len as u64) as usize,
+                base: (i as u64 / p.len as u64) as i64 * p.advance,
+            },
+            (
+                None,
+                Clock::Fixed {
+                    phase_bits,
+                    at0,
+                    step,
+                },
+            ) => Position::Fixed {
                 t: at0 as u128 + i as u128 * step as u128,
                 step,
                 phase_bits,
             },
+            (None, Clock::Exact { .. }) => unreachable!("an exact clock has a period"),
         }
     }
 
@@ -121,8 +157,8 @@ impl Poly {
         let mut clock = self.clock_at(a);
         at.clear();
         at.extend((0..out.len()).map(|_| {
-            let (first, phase, x) = clock.locate(self.preload);
-            clock.advance();
+            let (first, phase, x) = clock.locate(self);
+            clock.advance(self);
             At {
                 from: (first - in_lo) as usize,
                 phase,
@@ -171,53 +207,53 @@ fn dots(input: &[f32], coefs: &[f32], taps: usize, w: usize, at: &[At], out: &mu
 
 /// A clock reading, stepped one output at a time without divisions.
 enum Position {
-    Exact {
-        whole: i64,
-        phase: u64,
-        phases: u64,
-        step_whole: i64,
-        step_phase: u64,
-    },
-    Fixed {
-        t: u128,
-        step: u64,
-        phase_bits: u32,
-    },
+    Exact { row: usize, base: i64 },
+    Fixed { t: u128, step: u64, phase_bits: u32 },
 }
 
 impl Position {
-    /// The first input sample of this output's window (`preload` samples before the clock's
-    /// whole part), its phase and interpolation fraction.
-    fn locate(&self, preload: i64) -> (i64, usize, f32) {
+    /// The first input sample of this output's window, its row and interpolation fraction.
+    fn locate(&self, poly: &Poly) -> (i64, usize, f32) {
         match *self {
-            Position::Exact { whole, phase, .. } => (whole - preload, phase as usize, 0.0),
+            Position::Exact { row, base } => {
+                let p = poly
+                    .period
+                    .as_ref()
+                    .expect("exact positions come from a period");
+                (base + p.first[row], row, 0.0)
+            }
             Position::Fixed { t, phase_bits, .. } => {
                 let frac = t as u32;
                 let phase = frac.checked_shr(32 - phase_bits).unwrap_or(0) as usize;
                 // The bits below the phase, scaled to [0, 1), as soxr computes them.
                 let x = (frac.wrapping_shl(phase_bits) as f64 * (1.0 / MULT32)) as f32;
-                ((t >> 32) as i64 - preload, phase, x)
+                ((t >> 32) as i64 - poly.preload, phase, x)
             }
         }
     }
 
-    fn advance(&mut self) {
+    fn advance(&mut self, poly: &Poly) {
         match self {
-            Position::Exact {
-                whole,
-                phase,
-                phases,
-                step_whole,
-                step_phase,
-            } => {
-                *whole += *step_whole;
-                *phase += *step_phase;
-                if *phase >= *phases {
-                    *phase -= *phases;
-                    *whole += 1;
+            Position::Exact { row, base } => {
+                let p = poly
+                    .period
+                    .as_ref()
+                    .expect("exact positions come from a period");
+                *row += 1;
+                if *row == p.len {
+                    *row = 0;
+                    *base += p.advance;
                 }
             }
             Position::Fixed { t, step, .. } => *t += *step as u128,
         }
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
     }
 }
