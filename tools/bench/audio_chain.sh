@@ -4,7 +4,7 @@
 #   python3 -m venv .venv && .venv/bin/pip install -r tools/fixtures/requirements.txt
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-data=${DATA:-$PWD/target/bench-data}
+data=$(realpath -m "${DATA:-target/bench-data}")  # cargo bench runs in the crate folder
 py=${PYTHON:-.venv/bin/python}
 cargo bench -q -p soundcheck-audio --bench chain -- "$data" >/dev/null   # build, and create the files
 for round in ${ROUNDS:-1 2}; do
