@@ -15,11 +15,13 @@
 //! | `feature.chroma_stft`, `filters.chroma`, `estimate_tuning` | [`chroma_stft_channels`], [`chroma_filters`], [`estimate_tuning`] |
 //! | `feature.spectral_contrast` | [`spectral_contrast()`], [`spectral_contrast_channels`] |
 //! | `onset.onset_strength` | [`onset_strength_channels`] |
+//! | `cqt`, `cqt_frequencies` | [`cqt()`], [`cqt_frequencies`] |
 
 #![warn(missing_docs)]
 
 pub mod chroma;
 pub mod contrast;
+pub mod cqt;
 pub mod db;
 pub mod decode;
 pub mod error;
@@ -42,6 +44,7 @@ pub use chroma::{chroma_filters, chroma_stft_channels, estimate_tuning, ChromaCo
 pub use contrast::{
     spectral_contrast, spectral_contrast_channels, spectral_contrast_of_signals, ContrastConfig,
 };
+pub use cqt::{cqt, cqt_frequencies, CqtConfig, MAX_CQT_BINS};
 pub use db::{amplitude_to_db, amplitude_to_db_channels, power_to_db, power_to_db_channels, Ref};
 pub use decode::{decode, decode_mono, Decoded};
 pub use error::{AudioError, Result};

@@ -33,7 +33,15 @@ fn mat(name: &str) -> Array2<f32> {
 }
 
 fn cmat(name: &str) -> Array2<Complex32> {
-    let a = npy(name);
+    complex_matrix(npy(name))
+}
+
+/// A 2-D complex fixture from another fixture folder.
+fn cmat_in(dir: &std::path::Path, name: &str) -> Array2<Complex32> {
+    complex_matrix(soundcheck_npy::read(&dir.join(name)).unwrap())
+}
+
+fn complex_matrix(a: soundcheck_npy::Array) -> Array2<Complex32> {
     assert!(a.complex);
     let data: Vec<Complex32> = a
         .data
@@ -647,5 +655,46 @@ fn too_many_mels_names_librosas_largest_working_value() {
             "{e}"
         );
         assert!(e.contains(&format!("use n_mels ≤ {largest}")), "{e}");
+    }
+}
+
+/// `librosa.cqt` with its defaults and four other settings (fixtures from
+/// `tools/fixtures/librosa_cqt.py`): same shape, every bin within 1e-4 of the array's peak
+/// magnitude.
+#[test]
+fn cqt_matches_librosa() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures_cqt");
+    let read = |name: &str| soundcheck_npy::read(&dir.join(name)).unwrap();
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let y = read("signal.npy").data;
+    for c in index["cases"].as_array().unwrap() {
+        let p = &c["params"];
+        let d = audio::CqtConfig::default();
+        let cfg = audio::CqtConfig {
+            hop_length: p["hop_length"]
+                .as_u64()
+                .map_or(d.hop_length, |v| v as usize),
+            fmin: p["fmin"].as_f64(),
+            n_bins: p["n_bins"].as_u64().map_or(d.n_bins, |v| v as usize),
+            bins_per_octave: p["bins_per_octave"]
+                .as_u64()
+                .map_or(d.bins_per_octave, |v| v as usize),
+            tuning: p["tuning"].as_f64().unwrap_or(d.tuning),
+            filter_scale: p["filter_scale"].as_f64().unwrap_or(d.filter_scale),
+            sparsity: p["sparsity"].as_f64().unwrap_or(d.sparsity),
+            scale: p["scale"].as_bool().unwrap_or(d.scale),
+        };
+        let got = audio::cqt(&y, 22050, &cfg).unwrap();
+        let name = c["name"].as_str().unwrap();
+        let want = cmat_in(&dir, &format!("{name}.npy"));
+        assert_eq!(got.dim(), want.dim(), "{name}");
+        let peak = want.iter().fold(0f32, |m, v| m.max(v.norm()));
+        let err = got
+            .iter()
+            .zip(want.iter())
+            .fold(0f32, |m, (a, b)| m.max((a - b).norm()));
+        eprintln!("cqt {name}: max error {:.2e} of peak", err / peak);
+        assert!(err <= 1e-4 * peak, "{name}: {err} vs peak {peak}");
     }
 }

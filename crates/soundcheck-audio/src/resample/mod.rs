@@ -75,7 +75,7 @@ impl Stage {
 
 /// Copies samples `from..from + out.len()` of a signal of which `span` holds samples
 /// `span_lo..`, with zeros wherever `span` has none.
-fn copy_span(span: &[f32], span_lo: i64, from: i64, out: &mut [f32]) {
+pub(crate) fn copy_span(span: &[f32], span_lo: i64, from: i64, out: &mut [f32]) {
     let lo = (span_lo - from).clamp(0, out.len() as i64) as usize;
     let hi = (span_lo + span.len() as i64 - from).clamp(lo as i64, out.len() as i64) as usize;
     out[..lo].fill(0.0);
