@@ -240,15 +240,93 @@ pub fn chroma_stft_channels(
         .iter()
         .map(|s| {
             let mut raw = fb.dot(s);
-            for mut col in raw.axis_iter_mut(Axis(1)) {
-                let length = col.iter().fold(0f64, |m, &v| m.max(f64::from(v.abs())));
-                if length >= f64::from(f32::MIN_POSITIVE) {
-                    col.mapv_inplace(|v| (f64::from(v) / length) as f32);
-                }
-            }
+            normalize_frames_by_max(&mut raw);
             raw
         })
         .collect())
+}
+
+/// Each frame divided by its largest value (librosa's `normalize(norm=np.inf, axis=-2)`);
+/// frames whose largest value is below float32's smallest normal are left as they are.
+fn normalize_frames_by_max(chroma: &mut Array2<f32>) {
+    for mut col in chroma.axis_iter_mut(Axis(1)) {
+        let length = col.iter().fold(0f64, |m, &v| m.max(f64::from(v.abs())));
+        if length >= f64::from(f32::MIN_POSITIVE) {
+            col.mapv_inplace(|v| (f64::from(v) / length) as f32);
+        }
+    }
+}
+
+/// `librosa.filters.cq_to_chroma(n_input, bins_per_octave, n_chroma, fmin)` (no window, base
+/// C): which constant-Q bins each pitch class sums, `(n_chroma, n_input)`.
+pub fn cq_to_chroma(
+    n_input: usize,
+    bins_per_octave: usize,
+    n_chroma: usize,
+    fmin: f64,
+) -> Result<Array2<f32>> {
+    if n_chroma == 0 || bins_per_octave % n_chroma != 0 {
+        return Err(invalid(
+            "bins_per_octave",
+            bins_per_octave,
+            format!("a multiple of n_chroma={n_chroma}"),
+            "librosa's chroma_cqt uses 36 bins per octave for 12 pitch classes",
+        ));
+    }
+    let merge = bins_per_octave / n_chroma;
+    // np.repeat(eye) rolled left by merge // 2, tiled over the octaves, rows rolled by the
+    // pitch class of fmin.
+    let midi = (12.0 * (fmin.log2() - 440f64.log2()) + 69.0).rem_euclid(12.0);
+    let roll = (midi * (n_chroma as f64 / 12.0)).round_ties_even() as i64;
+    Ok(Array2::from_shape_fn((n_chroma, n_input), |(c, f)| {
+        let col = (f % bins_per_octave + merge / 2) % bins_per_octave;
+        let row = (c as i64 - roll).rem_euclid(n_chroma as i64) as usize;
+        f32::from(u8::from(col / merge == row))
+    }))
+}
+
+/// `librosa.feature.chroma_cqt(y=y, sr=sr)` for each channel, with librosa's defaults: the
+/// magnitude of a 7-octave, 36-bins-per-octave constant-Q transform from C1, summed into 12
+/// pitch classes and divided by each frame's maximum. The tuning, unless given in `cqt`
+/// (`None` here), is estimated from all channels' magnitude spectrograms together, as librosa
+/// estimates it from a multichannel `y`.
+///
+/// # Shapes
+/// - `channels`: each `(n,)`
+/// - output: each `(n_chroma, frames)`, frames as [`cqt`](crate::cqt()) gives them
+pub fn chroma_cqt_channels(
+    channels: &[&[f32]],
+    sr: u32,
+    cqt: &crate::CqtConfig,
+    tuning: Option<f64>,
+    n_chroma: usize,
+) -> Result<Vec<Array2<f32>>> {
+    let tuning = match tuning {
+        Some(t) => t,
+        None => {
+            let stft = crate::StftConfig::default();
+            let mags = channels
+                .iter()
+                .map(|y| Ok(crate::magnitude(&crate::stft(y, &stft)?)))
+                .collect::<Result<Vec<_>>>()?;
+            estimate_tuning(&mags, sr, stft.n_fft, cqt.bins_per_octave)
+        }
+    };
+    let cfg = crate::CqtConfig {
+        tuning,
+        ..cqt.clone()
+    };
+    let fmin = cfg.fmin.unwrap_or_else(crate::cqt::c1);
+    let filters = cq_to_chroma(cfg.n_bins, cfg.bins_per_octave, n_chroma, fmin)?;
+    channels
+        .iter()
+        .map(|y| {
+            let c = crate::cqt(y, sr, &cfg)?.mapv(|v| v.norm());
+            let mut chroma = filters.dot(&c);
+            normalize_frames_by_max(&mut chroma);
+            Ok(chroma)
+        })
+        .collect()
 }
 
 #[cfg(test)]

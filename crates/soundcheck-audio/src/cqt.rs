@@ -54,7 +54,7 @@ impl Default for CqtConfig {
 }
 
 /// librosa's `note_to_hz('C1')`.
-fn c1() -> f64 {
+pub(crate) fn c1() -> f64 {
     440.0 * 2f64.powf((24.0 - 69.0) / 12.0)
 }
 

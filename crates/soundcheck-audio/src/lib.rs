@@ -16,6 +16,8 @@
 //! | `feature.spectral_contrast` | [`spectral_contrast()`], [`spectral_contrast_channels`] |
 //! | `onset.onset_strength` | [`onset_strength_channels`] |
 //! | `cqt`, `cqt_frequencies` | [`cqt()`], [`cqt_frequencies`] |
+//! | `feature.chroma_cqt`, `filters.cq_to_chroma` | [`chroma_cqt_channels`], [`cq_to_chroma`] |
+//! | `feature.tonnetz` | [`tonnetz()`] |
 
 #![warn(missing_docs)]
 
@@ -36,11 +38,15 @@ pub mod spectral;
 pub mod stft;
 pub mod stream;
 pub mod temporal;
+pub mod tonnetz;
 mod wav;
 
 use ndarray::Array2;
 
-pub use chroma::{chroma_filters, chroma_stft_channels, estimate_tuning, ChromaConfig};
+pub use chroma::{
+    chroma_cqt_channels, chroma_filters, chroma_stft_channels, cq_to_chroma, estimate_tuning,
+    ChromaConfig,
+};
 pub use contrast::{
     spectral_contrast, spectral_contrast_channels, spectral_contrast_of_signals, ContrastConfig,
 };
@@ -63,6 +69,7 @@ pub use stft::{
 };
 pub use stream::{AudioSource, WavStream};
 pub use temporal::{rms, zero_crossing_rate};
+pub use tonnetz::tonnetz;
 
 /// `librosa.feature.melspectrogram(y=y, sr=sr, power=2.0, ...)`.
 ///

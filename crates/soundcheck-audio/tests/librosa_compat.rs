@@ -698,3 +698,52 @@ fn cqt_matches_librosa() {
         assert!(err <= 1e-4 * peak, "{name}: {err} vs peak {peak}");
     }
 }
+
+/// `librosa.feature.chroma_cqt` and `tonnetz` with their defaults (the tuning estimated from the
+/// signal, as librosa does), and chroma_cqt of a stereo signal with tuning 0: same shapes,
+/// within 1e-4 of the peak (fixtures from `tools/fixtures/librosa_cqt.py`).
+#[test]
+fn chroma_cqt_and_tonnetz_match_librosa() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures_cqt");
+    let read = |name: &str| soundcheck_npy::read(&dir.join(name)).unwrap();
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let y = read("signal.npy").data;
+    let cqt = audio::CqtConfig {
+        n_bins: 7 * 36,
+        bins_per_octave: 36,
+        ..Default::default()
+    };
+    let close = |what: &str, got: &Array2<f32>, want: soundcheck_npy::Array| {
+        assert_eq!(got.shape(), &want.shape[want.shape.len() - 2..], "{what}");
+        let peak = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let err = max_error(got.as_slice().unwrap(), &want.data[..got.len()]).0;
+        eprintln!("{what}: max error {:.2e} of peak", err / peak);
+        assert!(err <= 1e-4 * peak, "{what}: {err} vs peak {peak}");
+    };
+    // The tuning librosa estimates for this signal, from its magnitude spectrogram.
+    let mag = audio::magnitude(&audio::stft(&y, &audio::StftConfig::default()).unwrap());
+    let tuning = audio::estimate_tuning(&[mag], 22050, 2048, 36);
+    // (serde_json may read the last digit one ulp off)
+    assert!((tuning - index["features"]["tuning"].as_f64().unwrap()).abs() < 1e-12);
+    let chroma = audio::chroma_cqt_channels(&[&y], 22050, &cqt, None, 12)
+        .unwrap()
+        .remove(0);
+    close("chroma_cqt", &chroma, read("chroma_cqt.npy"));
+    close("tonnetz", &audio::tonnetz(&chroma), read("tonnetz.npy"));
+    let stereo = read("stereo.npy");
+    let n = stereo.shape[1];
+    let (left, right) = stereo.data.split_at(n);
+    let got = audio::chroma_cqt_channels(&[left, right], 22050, &cqt, Some(0.0), 12).unwrap();
+    let want = read("chroma_cqt_stereo_tuning0.npy");
+    let half = want.data.len() / 2;
+    for (k, g) in got.iter().enumerate() {
+        let part = soundcheck_npy::Array {
+            data: want.data[k * half..(k + 1) * half].to_vec(),
+            shape: want.shape[1..].to_vec(),
+            complex: false,
+            integer: false,
+        };
+        close(&format!("chroma_cqt stereo channel {k}"), g, part);
+    }
+}
