@@ -265,7 +265,7 @@ pub fn cq_to_chroma(
     n_chroma: usize,
     fmin: f64,
 ) -> Result<Array2<f32>> {
-    if n_chroma == 0 || bins_per_octave % n_chroma != 0 {
+    if n_chroma == 0 || !bins_per_octave.is_multiple_of(n_chroma) {
         return Err(invalid(
             "bins_per_octave",
             bins_per_octave,

@@ -53,6 +53,15 @@ pub enum FeatureKind {
     /// Onset strength, the spectral flux of the log mel spectrogram: (frames,)
     #[value(alias = "onset_strength")]
     OnsetStrength,
+    /// Constant-Q transform, complex64, librosa.cqt's defaults (84 bins from C1, 12 per
+    /// octave): (84, frames)
+    Cqt,
+    /// Energy per pitch class from a 7-octave, 36-bins-per-octave CQT, tuning estimated
+    /// (librosa.feature.chroma_cqt): (12, frames)
+    #[value(alias = "chroma_cqt")]
+    ChromaCqt,
+    /// Tonal centroids of chroma_cqt on the circles of fifths and thirds: (6, frames)
+    Tonnetz,
 }
 
 impl FeatureKind {
@@ -69,6 +78,16 @@ impl FeatureKind {
     }
 }
 
+/// librosa.feature.chroma_cqt's transform: 7 octaves of 36 bins from C1 at `hop`.
+fn chroma_cqt_config(hop: usize) -> audio::CqtConfig {
+    audio::CqtConfig {
+        hop_length: hop,
+        n_bins: 7 * 36,
+        bins_per_octave: 36,
+        ..Default::default()
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum PadArg {
     Constant,
@@ -81,7 +100,7 @@ pub enum NormArg {
     None,
 }
 
-/// Compute librosa-compatible features and write them as .npy (complex64 for stft).
+/// Compute librosa-compatible features and write them as .npy (complex64 for stft and cqt).
 ///
 /// Defaults are librosa's: sr 22050 mono, n_fft 2048, hop n_fft/4, Hann window, center=True with
 /// zero padding, 128 Slaney mels, 20 MFCCs. Output axes are librosa's ((freq, frames)), or
@@ -283,7 +302,12 @@ impl FeaturesArgs {
                 "librosa's default is 2 (power); 1 gives a magnitude mel spectrogram",
             ));
         }
-        if self.delta.is_some() && matches!(self.kind, FeatureKind::Waveform | FeatureKind::Stft) {
+        if self.delta.is_some()
+            && matches!(
+                self.kind,
+                FeatureKind::Waveform | FeatureKind::Stft | FeatureKind::Cqt
+            )
+        {
             return Err(bad(
                 "--delta",
                 self.delta.unwrap_or(0),
@@ -382,6 +406,15 @@ impl FeaturesArgs {
                     &ChromaConfig::default(),
                 );
             }
+            FeatureKind::ChromaCqt | FeatureKind::Tonnetz => {
+                let chroma =
+                    audio::chroma_cqt_channels(&ys, sr, &chroma_cqt_config(cfg.hop()), None, 12)?;
+                return Ok(if self.kind == FeatureKind::Tonnetz {
+                    chroma.iter().map(audio::tonnetz).collect()
+                } else {
+                    chroma
+                });
+            }
             FeatureKind::OnsetStrength => {
                 let onset = OnsetConfig {
                     center: cfg.center,
@@ -433,9 +466,12 @@ impl FeaturesArgs {
                 .of_signal(y, sr, &cfg),
                 FeatureKind::Waveform
                 | FeatureKind::Stft
+                | FeatureKind::Cqt
                 | FeatureKind::Mfcc
                 | FeatureKind::SpectralContrast
                 | FeatureKind::Chroma
+                | FeatureKind::ChromaCqt
+                | FeatureKind::Tonnetz
                 | FeatureKind::OnsetStrength => {
                     Err(bad("KIND", "waveform/stft", "a real spectral feature", ""))
                 }
@@ -471,11 +507,18 @@ impl FeaturesArgs {
                 picture: None,
             });
         }
-        if self.kind == FeatureKind::Stft {
+        if matches!(self.kind, FeatureKind::Stft | FeatureKind::Cqt) {
+            let cqt = audio::CqtConfig {
+                hop_length: self.stft_cfg().hop(),
+                ..Default::default()
+            };
             let mats = loaded
                 .channels
                 .iter()
-                .map(|y| audio::stft(y, &self.stft_cfg()))
+                .map(|y| match self.kind {
+                    FeatureKind::Cqt => audio::cqt(y, sr, &cqt),
+                    _ => audio::stft(y, &self.stft_cfg()),
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let picture =
                 audio::amplitude_to_db(&audio::magnitude(&mats[0]), Ref::Max, 1e-5, Some(80.0))?;

@@ -180,6 +180,33 @@ fn stft_is_complex64_and_time_major_transposes() {
         &tmp("onsets.npy"),
     );
     assert_eq!(onsets.shape, vec![2, frames]);
+    // The constant-Q kinds: cqt complex (84, frames); chroma_cqt (12, frames) per channel;
+    // tonnetz (6, frames), the library's values (checked against librosa in its own tests).
+    let cqt = written(&["cqt", src, "--sr", "native"], &tmp("cqt.npy"));
+    assert!(cqt.complex);
+    assert_eq!(cqt.shape, vec![84, frames]);
+    let chromas = written(
+        &["chroma_cqt", src, "--no-mono", "--sr", "native"],
+        &tmp("chroma_cqt.npy"),
+    );
+    assert_eq!(chromas.shape, vec![2, 12, frames]);
+    let ton = written(&["tonnetz", src, "--sr", "native"], &tmp("tonnetz.npy"));
+    assert_eq!(ton.shape, vec![6, frames]);
+    let opts = soundcheck_audio::LoadOptions {
+        sr: None,
+        ..Default::default()
+    };
+    let y = soundcheck_audio::load(Path::new(src), &opts).unwrap();
+    let cfg = soundcheck_audio::CqtConfig {
+        n_bins: 7 * 36,
+        bins_per_octave: 36,
+        ..Default::default()
+    };
+    let chroma =
+        soundcheck_audio::chroma_cqt_channels(&[&y.channels[0]], y.sample_rate, &cfg, None, 12)
+            .unwrap();
+    let want = soundcheck_audio::tonnetz(&chroma[0]);
+    assert_eq!(ton.data, want.as_standard_layout().as_slice().unwrap());
     // --delta 2: [F; delta(F); delta(F, order=2)], the deltas as soundcheck_audio computes them
     // (checked against librosa in its own tests).
     let plain = written(
