@@ -36,6 +36,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(chroma_filters, m)?)?;
     m.add_function(wrap_pyfunction!(chroma_stft, m)?)?;
     m.add_function(wrap_pyfunction!(estimate_tuning, m)?)?;
+    m.add_function(wrap_pyfunction!(cqt, m)?)?;
+    m.add_function(wrap_pyfunction!(chroma_cqt, m)?)?;
+    m.add_function(wrap_pyfunction!(cq_to_chroma, m)?)?;
+    m.add_function(wrap_pyfunction!(tonnetz, m)?)?;
     m.add_function(wrap_pyfunction!(onset_strength, m)?)?;
     m.add_function(wrap_pyfunction!(onset_strength_from_spectrogram, m)?)?;
     Ok(())
@@ -622,6 +626,80 @@ fn chroma_stft<'py>(
     let parts = py
         .detach(|| audio::chroma_stft_channels(&mats, sr, n_fft, &cfg))
         .map_err(to_py)?;
+    output(py, stack(parts)?)
+}
+
+/// librosa.cqt's settings: (hop_length, fmin, n_bins, bins_per_octave, tuning, filter_scale,
+/// sparsity, scale).
+type CqtArgs = (usize, Option<f64>, usize, usize, f64, f64, f64, bool);
+
+fn cqt_config(a: CqtArgs) -> audio::CqtConfig {
+    let (hop_length, fmin, n_bins, bins_per_octave, tuning, filter_scale, sparsity, scale) = a;
+    audio::CqtConfig {
+        hop_length,
+        fmin,
+        n_bins,
+        bins_per_octave,
+        tuning,
+        filter_scale,
+        sparsity,
+        scale,
+    }
+}
+
+/// The constant-Q transform of each row of `y`: `(rows, n_bins, frames)` complex.
+#[pyfunction]
+fn cqt<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    sr: u32,
+    cqt: CqtArgs,
+) -> PyResult<Bound<'py, PyArrayDyn<Complex32>>> {
+    let cfg = cqt_config(cqt);
+    map_rows(py, &y, |r| audio::cqt(r, sr, &cfg))
+}
+
+/// chroma_cqt of the rows of `y` `(rows, n_chroma, frames)`; the tuning (when `None`) estimated
+/// from every row together.
+#[pyfunction]
+#[pyo3(signature = (y, sr, cqt, tuning, n_chroma))]
+fn chroma_cqt<'py>(
+    py: Python<'py>,
+    y: PyReadonlyArray2<'py, f32>,
+    sr: u32,
+    cqt: CqtArgs,
+    tuning: Option<f64>,
+    n_chroma: usize,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let cfg = cqt_config(cqt);
+    with_rows(py, &y, |rows| {
+        audio::chroma_cqt_channels(rows, sr, &cfg, tuning, n_chroma)
+    })
+}
+
+/// librosa.filters.cq_to_chroma: `(n_chroma, n_input)`.
+#[pyfunction]
+fn cq_to_chroma<'py>(
+    py: Python<'py>,
+    n_input: usize,
+    bins_per_octave: usize,
+    n_chroma: usize,
+    fmin: f64,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    output(
+        py,
+        audio::cq_to_chroma(n_input, bins_per_octave, n_chroma, fmin).map_err(to_py)?,
+    )
+}
+
+/// Tonal centroids of chromagrams `(rows, n_chroma, frames)`: `(rows, 6, frames)`.
+#[pyfunction]
+fn tonnetz<'py>(
+    py: Python<'py>,
+    chroma: PyReadonlyArray3<'py, f32>,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    let mats = matrices(&chroma)?;
+    let parts = py.detach(|| mats.iter().map(audio::tonnetz).collect::<Vec<_>>());
     output(py, stack(parts)?)
 }
 

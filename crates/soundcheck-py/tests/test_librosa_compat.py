@@ -225,3 +225,42 @@ def test_leading_axes_are_kept():
     np.testing.assert_allclose(out[1, 0], sc.feature.melspectrogram(y=y), rtol=1e-6)
     back = sc.istft(sc.stft(batch), length=len(y))
     assert back.shape == batch.shape
+
+
+CQT = json.loads((AUDIO / "fixtures_cqt" / "index.json").read_text())
+
+
+@pytest.mark.parametrize("case", CQT["cases"], ids=lambda c: c["name"])
+def test_cqt(case):
+    y = npy("signal.npy", "fixtures_cqt")
+    got = sc.cqt(y, sr=22050, **case["params"])
+    want = npy(f"{case['name']}.npy", "fixtures_cqt")
+    assert got.dtype == np.complex64
+    assert max_rel_error(got, want) <= 1e-4
+
+
+def test_chroma_cqt_and_tonnetz():
+    y = npy("signal.npy", "fixtures_cqt")
+    assert abs(sc.estimate_tuning(y=y, sr=22050, bins_per_octave=36) - CQT["features"]["tuning"]) < 1e-12
+    chroma = sc.feature.chroma_cqt(y=y, sr=22050)
+    assert max_rel_error(chroma, npy("chroma_cqt.npy", "fixtures_cqt")) <= 1e-4
+    assert max_rel_error(sc.feature.tonnetz(y=y, sr=22050), npy("tonnetz.npy", "fixtures_cqt")) <= 1e-4
+    assert max_rel_error(sc.feature.tonnetz(chroma=chroma), npy("tonnetz.npy", "fixtures_cqt")) <= 1e-4
+    # From a given transform, as librosa's C= path.
+    C = sc.cqt(y, sr=22050, n_bins=252, bins_per_octave=36, tuning=CQT["features"]["tuning"])
+    assert max_rel_error(sc.feature.chroma_cqt(C=C), npy("chroma_cqt.npy", "fixtures_cqt")) <= 1e-4
+    stereo = npy("stereo.npy", "fixtures_cqt")
+    got = sc.feature.chroma_cqt(y=stereo, sr=22050, tuning=0.0)
+    assert max_rel_error(got, npy("chroma_cqt_stereo_tuning0.npy", "fixtures_cqt")) <= 1e-4
+
+
+def test_cqt_refuses_what_it_does_not_implement():
+    y = npy("signal.npy", "fixtures_cqt")
+    for kwargs, name in [({"norm": 2}, "norm"), ({"window": "hamming"}, "window"), ({"n_bins": 1}, "n_bins"),
+                         ({"n_bins": 200}, "n_bins"), ({"hop_length": 0}, "hop_length"), ({"fmin": -1.0}, "fmin")]:
+        with pytest.raises(sc.SoundcheckError, match=name):
+            sc.cqt(y, sr=22050, **kwargs)
+    with pytest.raises(sc.SoundcheckError, match="bins_per_octave"):
+        sc.feature.chroma_cqt(y=y, bins_per_octave=30)
+    with pytest.raises(sc.SoundcheckError, match="exactly one"):
+        sc.feature.tonnetz()

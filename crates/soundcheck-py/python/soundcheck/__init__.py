@@ -7,15 +7,16 @@
   ``filters.mel``, ``feature.melspectrogram``, ``feature.mfcc``, ``feature.delta``,
   ``feature.rms``, ``feature.zero_crossing_rate``, ``feature.spectral_*`` (centroid, bandwidth,
   rolloff, flatness, contrast), ``feature.chroma_stft``, ``filters.chroma``, ``estimate_tuning``,
-  ``onset.onset_strength``.
+  ``onset.onset_strength``, ``cqt``, ``feature.chroma_cqt``, ``filters.cq_to_chroma``,
+  ``feature.tonnetz``.
 - museval's ``evaluate``.
 
 Every failure raises ``SoundcheckError`` (a ``ValueError``) naming the argument and the fix.
 """
 
 from . import feature, filters, onset
-from ._audio import (amplitude_to_db, estimate_tuning, istft, load, magnitude, power, power_to_db, resample,
-                     spectrogram, stft)
+from ._audio import (amplitude_to_db, cqt, estimate_tuning, istft, load, magnitude, power, power_to_db,
+                     resample, spectrogram, stft)
 from ._check import Layer, Report, ShapeError, check
 from ._eval import evaluate
 from ._native import SoundcheckError
@@ -24,6 +25,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SoundcheckError", "ShapeError", "Report", "Layer", "check", "evaluate",
-    "load", "resample", "stft", "istft", "magnitude", "power", "spectrogram", "estimate_tuning",
+    "load", "resample", "stft", "istft", "cqt", "magnitude", "power", "spectrogram", "estimate_tuning",
     "power_to_db", "amplitude_to_db", "feature", "filters", "onset",
 ]

@@ -118,3 +118,25 @@ def estimate_tuning(*, y=None, sr=22050, S=None, n_fft=2048, resolution=0.01, bi
         mats = mats.reshape((-1,) + mats.shape[-2:])
     return float(_native.estimate_tuning(np.ascontiguousarray(mats, dtype=np.float32), int(sr), int(n_fft),
                                          int(bins_per_octave)))
+
+
+def _cqt_args(hop_length, fmin, n_bins, bins_per_octave, tuning, filter_scale, sparsity, scale):
+    """librosa.cqt's settings as the Rust side takes them."""
+    return (int(hop_length), None if fmin is None else float(fmin), int(n_bins), int(bins_per_octave),
+            float(tuning), float(filter_scale), float(sparsity), bool(scale))
+
+
+def cqt(y, *, sr=22050, hop_length=512, fmin=None, n_bins=84, bins_per_octave=12, tuning=0.0, filter_scale=1,
+        norm=1, sparsity=0.01, window="hann", scale=True, pad_mode="constant", res_type="soxr_hq", dtype=None):
+    """`librosa.cqt`: ``(..., n_bins, n_frames)`` complex. With ``tuning=None`` the tuning is
+    estimated from the whole array, as librosa estimates it."""
+    only("norm", norm, (1,), "each filter is L1-normalised (norm=1), librosa's default")
+    _check_window(window)
+    only("pad_mode", pad_mode, ("constant",), "the frames are zero-padded (pad_mode='constant'), librosa's default")
+    only("res_type", res_type, ("soxr_hq",), "soundcheck has one resampler, which follows soxr_hq")
+    if tuning is None:
+        tuning = estimate_tuning(y=y, sr=sr, bins_per_octave=bins_per_octave)
+    rows, lead, in_dtype = audio_rows(y)
+    out = _native.cqt(rows, int(sr), _cqt_args(hop_length, fmin, n_bins, bins_per_octave, tuning, filter_scale,
+                                               sparsity, scale))
+    return unfold(out, lead).astype(dtype or complex_dtype(in_dtype), copy=False)

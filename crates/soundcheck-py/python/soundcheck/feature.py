@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _native
 from ._arrays import audio_rows, matrix_rows, only, real_dtype, stft_args, unfold
-from ._audio import _check_window
+from ._audio import _check_window, _cqt_args, cqt
 from ._native import SoundcheckError
 
 
@@ -204,3 +204,42 @@ def chroma_stft(*, y=None, sr=22050, S=None, norm=np.inf, n_fft=2048, hop_length
     out = _native.chroma_stft(power, int(sr), n_fft, None if tuning is None else float(tuning), int(n_chroma),
                               *_chroma_options(**kwargs))
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
+
+
+def chroma_cqt(*, y=None, sr=22050, C=None, hop_length=512, fmin=None, norm=np.inf, threshold=0.0, tuning=None,
+               n_chroma=12, n_octaves=7, window=None, bins_per_octave=36, cqt_mode="full"):
+    """`librosa.feature.chroma_cqt`: ``(..., n_chroma, n_frames)`` from a constant-Q transform of
+    ``n_octaves · bins_per_octave`` bins, each frame scaled to a maximum of 1. With
+    ``tuning=None`` the tuning is estimated once from the whole array (every channel together)."""
+    only("norm", norm, (np.inf,), "each frame is scaled by its maximum (norm=np.inf), librosa's default")
+    only("threshold", threshold, (0.0,), "nothing is zeroed below a threshold (0.0), librosa's default")
+    only("window", window, (None,), "pitch classes are not smoothed (window=None), librosa's default")
+    only("cqt_mode", cqt_mode, ("full",), "the full constant-Q transform, librosa's default")
+    if bins_per_octave is None:
+        bins_per_octave = n_chroma
+    n_bins = int(n_octaves) * int(bins_per_octave)
+    if (y is None) == (C is None):
+        raise SoundcheckError("chroma_cqt: give exactly one of y= (audio) or C= (a constant-Q transform)")
+    if C is not None:
+        mags, lead, in_dtype = matrix_rows(np.abs(np.asarray(C)), "C")
+        fb = _native.cq_to_chroma(mags.shape[1], int(bins_per_octave), int(n_chroma),
+                                  32.70319566257483 if fmin is None else float(fmin))
+        out = np.einsum("cf,rft->rct", fb, mags)
+        peak = np.max(np.abs(out), axis=1, keepdims=True)
+        out = np.where(peak < np.finfo(np.float32).tiny, out, out / np.where(peak == 0, 1, peak))
+        return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
+    rows, lead, in_dtype = audio_rows(y)
+    out = _native.chroma_cqt(rows, int(sr), _cqt_args(hop_length, fmin, n_bins, bins_per_octave, 0.0, 1, 0.01, True),
+                             None if tuning is None else float(tuning), int(n_chroma))
+    return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
+
+
+def tonnetz(*, y=None, sr=22050, chroma=None, **kwargs):
+    """`librosa.feature.tonnetz`: ``(..., 6, n_frames)``, the tonal centroids of ``chroma`` (by
+    default ``chroma_cqt(y=y, sr=sr, **kwargs)``) on the circles of fifths, minor and major thirds."""
+    if (y is None) == (chroma is None):
+        raise SoundcheckError("tonnetz: give exactly one of y= (audio) or chroma= (a chromagram)")
+    if chroma is None:
+        chroma = chroma_cqt(y=y, sr=sr, **kwargs)
+    mats, lead, in_dtype = matrix_rows(chroma, "chroma")
+    return unfold(_native.tonnetz(mats), lead).astype(real_dtype(in_dtype), copy=False)

@@ -20,3 +20,13 @@ def chroma(*, sr, n_fft, n_chroma=12, tuning=0.0, ctroct=5.0, octwidth=2, norm=2
     fb = _native.chroma_filters(int(sr), int(n_fft), float(tuning), int(n_chroma), float(ctroct),
                                 None if octwidth is None else float(octwidth), bool(base_c))
     return fb.astype(dtype, copy=False)
+
+
+def cq_to_chroma(n_input, *, bins_per_octave=12, n_chroma=12, fmin=None, window=None, base_c=True, dtype=np.float32):
+    """`librosa.filters.cq_to_chroma`: the ``(n_chroma, n_input)`` map from constant-Q bins to
+    pitch classes."""
+    only("window", window, (None,), "pitch classes are not smoothed (window=None), librosa's default")
+    only("base_c", base_c, (True,), "rows start at C (base_c=True), librosa's default")
+    fb = _native.cq_to_chroma(int(n_input), int(bins_per_octave), int(n_chroma),
+                              32.70319566257483 if fmin is None else float(fmin))
+    return fb.astype(dtype, copy=False)
