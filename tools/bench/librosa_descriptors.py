@@ -21,6 +21,9 @@ rows = [
     ("spectral_contrast", lambda: librosa.feature.spectral_contrast(y=y, sr=sr)),
     ("chroma_stft", lambda: librosa.feature.chroma_stft(y=y, sr=sr)),
     ("onset_strength", lambda: librosa.onset.onset_strength(y=y, sr=sr)),
+    ("cqt", lambda: librosa.cqt(y, sr=sr)),
+    ("chroma_cqt", lambda: librosa.feature.chroma_cqt(y=y, sr=sr)),
+    ("tonnetz", lambda: librosa.feature.tonnetz(y=y, sr=sr)),
 ]
 for _, f in rows:
     f()

@@ -1,5 +1,5 @@
 //! The frame-wise descriptors (rms, zero_crossing_rate, spectral_centroid/bandwidth/rolloff/
-//! flatness/contrast, chroma_stft, onset_strength), each from the waveform as `librosa.feature.*(y=y)` computes it, on the 10-minute
+//! flatness/contrast, chroma_stft, onset_strength, cqt, chroma_cqt, tonnetz), each from the waveform as `librosa.feature.*(y=y)` computes it, on the 10-minute
 //! file of the chain bench loaded at 22050 Hz mono. `tools/bench/audio_descriptors.sh` runs it
 //! beside librosa.
 //!
@@ -13,6 +13,16 @@ use soundcheck_audio as audio;
 use soundcheck_audio::{
     ChromaConfig, ContrastConfig, Descriptor, LoadOptions, MelConfig, OnsetConfig, StftConfig,
 };
+
+/// chroma_cqt with librosa's defaults (7 octaves of 36 bins, tuning estimated).
+fn chroma_cqt(y: &[f32]) -> Vec<ndarray::Array2<f32>> {
+    let cqt = audio::CqtConfig {
+        n_bins: 7 * 36,
+        bins_per_octave: 36,
+        ..Default::default()
+    };
+    audio::chroma_cqt_channels(&[y], 22050, &cqt, None, 12).expect("chroma_cqt")
+}
 
 fn main() {
     let dir = data_dir();
@@ -75,6 +85,15 @@ fn main() {
                 let (mel, onset) = (MelConfig::default(), OnsetConfig::default());
                 audio::onset_strength_channels(&[&y], sr, n_fft, hop, &mel, &onset)
             }),
+        ),
+        (
+            "cqt",
+            time(runs, || audio::cqt(&y, sr, &audio::CqtConfig::default())),
+        ),
+        ("chroma_cqt", time(runs, || chroma_cqt(&y))),
+        (
+            "tonnetz",
+            time(runs, || chroma_cqt(&y).iter().map(audio::tonnetz).count()),
         ),
     ];
     println!(

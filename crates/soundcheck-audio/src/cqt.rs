@@ -98,8 +98,8 @@ struct Basis {
 
 impl Basis {
     /// librosa's `__vqt_filter_fft` at rate `sr` for `freqs` with relative bandwidths `alpha`,
-    /// times `gain`.
-    fn new(sr: f64, freqs: &[f64], alpha: &[f64], cfg: &CqtConfig, gain: f64) -> Basis {
+    /// each row times its `gains` entry.
+    fn new(sr: f64, freqs: &[f64], alpha: &[f64], cfg: &CqtConfig, gains: &[f64]) -> Basis {
         use rustfft::FftPlanner;
         let lengths: Vec<f64> = freqs
             .iter()
@@ -112,7 +112,8 @@ impl Basis {
         let rows = freqs
             .iter()
             .zip(&lengths)
-            .map(|(&f, &len)| {
+            .zip(gains)
+            .map(|((&f, &len), &gain)| {
                 // np.arange(-len // 2, len // 2): floor division of a float length.
                 let (lo, hi) = ((-len / 2.0).floor() as i64, (len / 2.0).floor() as i64);
                 let count = (hi - lo) as usize;
@@ -203,7 +204,8 @@ fn pairwise_sum(v: &[f32]) -> f32 {
 }
 
 /// One octave's response: the rectangular-window STFT of `y` (centred, zero-padded) at `hop`,
-/// each frame's spectrum multiplied by the basis. `(bins, frames)`, frames `1 + len / hop`.
+/// each frame's spectrum multiplied by the basis. Frame-major, `(frames, bins)`, frames
+/// `1 + len / hop`.
 fn response(y: &[f32], hop: usize, basis: &Basis) -> Array2<Complex32> {
     let n_fft = basis.n_fft;
     let frames = 1 + y.len() / hop;
@@ -226,11 +228,7 @@ fn response(y: &[f32], hop: usize, basis: &Basis) -> Array2<Complex32> {
                 }
             }
         });
-    Array2::from_shape_vec((frames, bins), out)
-        .expect("frames × bins")
-        .reversed_axes()
-        .as_standard_layout()
-        .to_owned()
+    Array2::from_shape_vec((frames, bins), out).expect("frames × bins")
 }
 
 /// librosa's count of early halvings: as many as the top filter's cut-off leaves room for,
@@ -324,7 +322,9 @@ pub fn cqt(y: &[f32], sr: u32, cfg: &CqtConfig) -> Result<Array2<Complex32>> {
     }
     // Early halvings, all at once, as librosa resamples by 2^k.
     let k = early_halvings(nyquist, cutoff, cfg.hop_length, n_octaves);
-    let (mut y, mut sr_now, mut hop) = (y.to_vec(), sr as f64, cfg.hop_length);
+    // The signal at the current octave's rate: borrowed until the first halving.
+    let mut y = std::borrow::Cow::Borrowed(y);
+    let (mut sr_now, mut hop) = (sr as f64, cfg.hop_length);
     if k > 0 {
         let factor = 1u32 << k;
         if y.len() < factor as usize {
@@ -337,46 +337,48 @@ pub fn cqt(y: &[f32], sr: u32, cfg: &CqtConfig) -> Result<Array2<Complex32>> {
         }
         hop /= factor as usize;
         sr_now /= factor as f64;
-        y = crate::resample::resample(&y, factor, 1)?;
+        let mut down = crate::resample::resample(&y, factor, 1)?;
         // librosa resamples with scale=True (×√factor), and again ×√factor without `scale`.
         let gain = if cfg.scale {
             (factor as f32).sqrt()
         } else {
             factor as f32
         };
-        y.iter_mut().for_each(|v| *v *= gain);
+        down.iter_mut().for_each(|v| *v *= gain);
+        y = std::borrow::Cow::Owned(down);
     }
     let sr_base = sr_now;
     let mut octaves = Vec::with_capacity(n_octaves);
     for i in 0..n_octaves {
         let hi = cfg.n_bins - n_filters * i;
         let lo = cfg.n_bins.saturating_sub(n_filters * (i + 1));
-        let gain = (sr_base / sr_now).sqrt();
-        let basis = Basis::new(sr_now, &freqs[lo..hi], &alpha[lo..hi], cfg, gain);
+        // librosa's √(sr/my_sr) per octave, and (with `scale`) each bin's 1/√length, folded
+        // into the filters: the response is linear in them.
+        let gains: Vec<f64> = (lo..hi)
+            .map(|b| {
+                let length = cfg.filter_scale / alpha[b] * sr_base / freqs[b];
+                (sr_base / sr_now).sqrt() / if cfg.scale { length.sqrt() } else { 1.0 }
+            })
+            .collect();
+        let basis = Basis::new(sr_now, &freqs[lo..hi], &alpha[lo..hi], cfg, &gains);
         octaves.push(response(&y, hop, &basis));
         if hop % 2 == 0 && i + 1 < n_octaves {
             hop /= 2;
             sr_now /= 2.0;
-            y = crate::resample::resample(&y, 2, 1)?;
-            let gain = std::f32::consts::SQRT_2;
-            y.iter_mut().for_each(|v| *v *= gain);
+            let mut down = crate::resample::resample(&y, 2, 1)?;
+            down.iter_mut().for_each(|v| *v *= std::f32::consts::SQRT_2);
+            y = std::borrow::Cow::Owned(down);
         }
     }
-    let frames = octaves.iter().map(|o| o.ncols()).min().unwrap_or(0);
+    // librosa's __trim_stack: the octaves from the top down, trimmed to the fewest frames.
+    let frames = octaves.iter().map(|o| o.nrows()).min().unwrap_or(0);
     let mut out = Array2::<Complex32>::zeros((cfg.n_bins, frames));
     let mut end = cfg.n_bins;
     for o in &octaves {
-        let n = o.nrows().min(end);
+        let n = o.ncols().min(end);
         out.slice_mut(ndarray::s![end - n..end, ..])
-            .assign(&o.slice(ndarray::s![o.nrows() - n.., ..frames]));
+            .assign(&o.slice(ndarray::s![..frames, o.ncols() - n..]).t());
         end -= n;
-    }
-    if cfg.scale {
-        for ((f, a), mut row) in freqs.iter().zip(&alpha).zip(out.rows_mut()) {
-            let len = cfg.filter_scale / a * sr_base / f;
-            let s = (1.0 / len.sqrt()) as f32;
-            row.iter_mut().for_each(|c| *c *= s);
-        }
     }
     Ok(out)
 }
