@@ -520,6 +520,16 @@ fn thirty_seconds_gives_the_seed_frame_count() {
     }
 }
 
+/// A fixture folder under `tests/` and its `index.json`.
+fn folder(name: &str) -> (std::path::PathBuf, Value) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(name);
+    let index =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    (dir, index)
+}
+
 /// The largest absolute difference and the reference's peak.
 fn max_error(got: &[f32], want: &[f32]) -> (f32, f32) {
     let err = got
@@ -563,10 +573,8 @@ fn resampling_matches_librosa_soxr_hq() {
 /// `tools/fixtures/librosa_resample.py`). Prints the worst error per pair.
 #[test]
 fn resampling_matches_soxr_on_every_rate_pair() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures_resample");
+    let (dir, index) = folder("fixtures_resample");
     let read = |name: &str| soundcheck_npy::read(&dir.join(name)).unwrap().data;
-    let index: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     let outputs = read("outputs.npy");
     let mut worst = 0f32;
     let mut failed = Vec::new();
@@ -663,10 +671,8 @@ fn too_many_mels_names_librosas_largest_working_value() {
 /// magnitude.
 #[test]
 fn cqt_matches_librosa() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures_cqt");
+    let (dir, index) = folder("fixtures_cqt");
     let read = |name: &str| soundcheck_npy::read(&dir.join(name)).unwrap();
-    let index: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     let y = read("signal.npy").data;
     for c in index["cases"].as_array().unwrap() {
         let p = &c["params"];
@@ -704,10 +710,8 @@ fn cqt_matches_librosa() {
 /// within 1e-4 of the peak (fixtures from `tools/fixtures/librosa_cqt.py`).
 #[test]
 fn chroma_cqt_and_tonnetz_match_librosa() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures_cqt");
+    let (dir, index) = folder("fixtures_cqt");
     let read = |name: &str| soundcheck_npy::read(&dir.join(name)).unwrap();
-    let index: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     let y = read("signal.npy").data;
     let cqt = audio::CqtConfig {
         n_bins: 7 * 36,
