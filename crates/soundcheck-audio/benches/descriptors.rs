@@ -16,12 +16,8 @@ use soundcheck_audio::{
 
 /// chroma_cqt with librosa's defaults (7 octaves of 36 bins, tuning estimated).
 fn chroma_cqt(y: &[f32]) -> Vec<ndarray::Array2<f32>> {
-    let cqt = audio::CqtConfig {
-        n_bins: 7 * 36,
-        bins_per_octave: 36,
-        ..Default::default()
-    };
-    audio::chroma_cqt_channels(&[y], 22050, &cqt, None, 12).expect("chroma_cqt")
+    audio::chroma_cqt_channels(&[y], 22050, &audio::CqtConfig::for_chroma(512), None, 12)
+        .expect("chroma_cqt")
 }
 
 fn main() {

@@ -53,6 +53,100 @@ impl Default for CqtConfig {
     }
 }
 
+impl CqtConfig {
+    /// The transform `librosa.feature.chroma_cqt` takes by default: 7 octaves of 36 bins from
+    /// C1, at `hop_length`.
+    pub fn for_chroma(hop_length: usize) -> CqtConfig {
+        CqtConfig {
+            hop_length,
+            n_bins: 7 * 36,
+            bins_per_octave: 36,
+            ..Default::default()
+        }
+    }
+
+    /// Checks the settings for a signal at `sr`, as [`cqt`] does before it reads the signal:
+    /// the named parameter, its value and the fix on failure.
+    pub fn check(&self, sr: u32) -> Result<()> {
+        self.plan(sr).map(|_| ())
+    }
+
+    /// The bins' frequencies, relative bandwidths and the top filter's cut-off, after checking
+    /// every setting.
+    fn plan(&self, sr: u32) -> Result<(Vec<f64>, Vec<f64>, f64)> {
+        let cfg = self;
+        let bpo = cfg.bins_per_octave;
+        if cfg.hop_length == 0 {
+            return Err(invalid("hop_length", 0, "a positive number of samples", ""));
+        }
+        if bpo == 0 {
+            return Err(invalid(
+                "bins_per_octave",
+                0,
+                "at least 1",
+                "12 is librosa's default",
+            ));
+        }
+        if !(2..=MAX_CQT_BINS).contains(&cfg.n_bins) {
+            return Err(invalid(
+                "n_bins",
+                cfg.n_bins,
+                format!("2 to {MAX_CQT_BINS} bins"),
+                "84 (7 octaves of 12) is librosa's default",
+            ));
+        }
+        let fmin = cfg.fmin.unwrap_or_else(c1);
+        if !(fmin.is_finite() && fmin > 0.0) {
+            return Err(invalid("fmin", fmin, "a positive frequency in Hz", ""));
+        }
+        if !(cfg.filter_scale.is_finite() && cfg.filter_scale > 0.0) {
+            return Err(invalid(
+                "filter_scale",
+                cfg.filter_scale,
+                "a positive number",
+                "",
+            ));
+        }
+        if !(0.0..1.0).contains(&cfg.sparsity) {
+            return Err(invalid(
+                "sparsity",
+                cfg.sparsity,
+                "a share in [0, 1)",
+                "0.01 is librosa's",
+            ));
+        }
+        if !cfg.tuning.is_finite() {
+            return Err(invalid(
+                "tuning",
+                cfg.tuning,
+                "a finite fraction of a bin",
+                "",
+            ));
+        }
+        let fmin = fmin * 2f64.powf(cfg.tuning / bpo as f64);
+        let freqs = cqt_frequencies(cfg.n_bins, fmin, bpo);
+        let alpha = relative_bandwidth(&freqs);
+        let cutoff = freqs
+            .iter()
+            .zip(&alpha)
+            .map(|(f, a)| f * (1.0 + 0.5 * HANN_BANDWIDTH / (cfg.filter_scale / a)))
+            .fold(0.0, f64::max);
+        let nyquist = sr as f64 / 2.0;
+        if cutoff > nyquist {
+            return Err(invalid(
+                "n_bins",
+                cfg.n_bins,
+                format!("filters below the Nyquist frequency of {nyquist} Hz"),
+                format!(
+                    "the top bin's filter reaches {cutoff:.1} Hz; use fewer bins, a lower fmin or a \
+                     higher sample rate"
+                ),
+            ));
+        }
+        Ok((freqs, alpha, cutoff))
+    }
+}
+
 /// librosa's `note_to_hz('C1')`.
 pub(crate) fn c1() -> f64 {
     440.0 * 2f64.powf((24.0 - 69.0) / 12.0)
@@ -247,79 +341,14 @@ fn early_halvings(nyquist: f64, cutoff: f64, hop: usize, n_octaves: usize) -> u3
 ///   and hop after librosa's early halvings (`1 + n / hop` when there are none), trimmed to the
 ///   lowest octave's frame count.
 pub fn cqt(y: &[f32], sr: u32, cfg: &CqtConfig) -> Result<Array2<Complex32>> {
-    let bpo = cfg.bins_per_octave;
-    if cfg.hop_length == 0 {
-        return Err(invalid("hop_length", 0, "a positive number of samples", ""));
-    }
-    if bpo == 0 {
-        return Err(invalid(
-            "bins_per_octave",
-            0,
-            "at least 1",
-            "12 is librosa's default",
-        ));
-    }
-    if !(2..=MAX_CQT_BINS).contains(&cfg.n_bins) {
-        return Err(invalid(
-            "n_bins",
-            cfg.n_bins,
-            format!("2 to {MAX_CQT_BINS} bins"),
-            "84 (7 octaves of 12) is librosa's default",
-        ));
-    }
-    let fmin = cfg.fmin.unwrap_or_else(c1);
-    if !(fmin.is_finite() && fmin > 0.0) {
-        return Err(invalid("fmin", fmin, "a positive frequency in Hz", ""));
-    }
-    if !(cfg.filter_scale.is_finite() && cfg.filter_scale > 0.0) {
-        return Err(invalid(
-            "filter_scale",
-            cfg.filter_scale,
-            "a positive number",
-            "",
-        ));
-    }
-    if !(0.0..1.0).contains(&cfg.sparsity) {
-        return Err(invalid(
-            "sparsity",
-            cfg.sparsity,
-            "a share in [0, 1)",
-            "0.01 is librosa's",
-        ));
-    }
-    if !cfg.tuning.is_finite() {
-        return Err(invalid(
-            "tuning",
-            cfg.tuning,
-            "a finite fraction of a bin",
-            "",
-        ));
-    }
     if y.is_empty() {
         return Err(invalid("y", "an empty signal", "at least one sample", ""));
     }
+    let (freqs, alpha, cutoff) = cfg.plan(sr)?;
+    let bpo = cfg.bins_per_octave;
     let n_octaves = cfg.n_bins.div_ceil(bpo);
     let n_filters = bpo.min(cfg.n_bins);
-    let fmin = fmin * 2f64.powf(cfg.tuning / bpo as f64);
-    let freqs = cqt_frequencies(cfg.n_bins, fmin, bpo);
-    let alpha = relative_bandwidth(&freqs);
-    let cutoff = freqs
-        .iter()
-        .zip(&alpha)
-        .map(|(f, a)| f * (1.0 + 0.5 * HANN_BANDWIDTH / (cfg.filter_scale / a)))
-        .fold(0.0, f64::max);
     let nyquist = sr as f64 / 2.0;
-    if cutoff > nyquist {
-        return Err(invalid(
-            "n_bins",
-            cfg.n_bins,
-            format!("filters below the Nyquist frequency of {nyquist} Hz"),
-            format!(
-                "the top bin's filter reaches {cutoff:.1} Hz; use fewer bins, a lower fmin or a \
-                 higher sample rate"
-            ),
-        ));
-    }
     // Early halvings, all at once, as librosa resamples by 2^k.
     let k = early_halvings(nyquist, cutoff, cfg.hop_length, n_octaves);
     // The signal at the current octave's rate: borrowed until the first halving.

@@ -713,11 +713,7 @@ fn chroma_cqt_and_tonnetz_match_librosa() {
     let (dir, index) = folder("fixtures_cqt");
     let read = |name: &str| soundcheck_npy::read(&dir.join(name)).unwrap();
     let y = read("signal.npy").data;
-    let cqt = audio::CqtConfig {
-        n_bins: 7 * 36,
-        bins_per_octave: 36,
-        ..Default::default()
-    };
+    let cqt = audio::CqtConfig::for_chroma(512);
     let close = |what: &str, got: &Array2<f32>, want: soundcheck_npy::Array| {
         assert_eq!(got.shape(), &want.shape[want.shape.len() - 2..], "{what}");
         let peak = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));

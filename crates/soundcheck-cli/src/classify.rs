@@ -30,7 +30,8 @@ pub struct ClassificationArgs {
     #[arg(long)]
     pub model: PathBuf,
     /// Features stacked per frame, in order: mfcc, mel (log-mel), chroma, contrast, rms, zcr,
-    /// centroid, bandwidth, rolloff, flatness (librosa's function names work too)
+    /// centroid, bandwidth, rolloff, flatness, chroma_cqt, tonnetz (librosa's function names
+    /// work too)
     #[arg(
         long,
         value_delimiter = ',',

@@ -78,16 +78,6 @@ impl FeatureKind {
     }
 }
 
-/// librosa.feature.chroma_cqt's transform: 7 octaves of 36 bins from C1 at `hop`.
-fn chroma_cqt_config(hop: usize) -> audio::CqtConfig {
-    audio::CqtConfig {
-        hop_length: hop,
-        n_bins: 7 * 36,
-        bins_per_octave: 36,
-        ..Default::default()
-    }
-}
-
 #[derive(Clone, Copy, ValueEnum)]
 pub enum PadArg {
     Constant,
@@ -407,8 +397,13 @@ impl FeaturesArgs {
                 );
             }
             FeatureKind::ChromaCqt | FeatureKind::Tonnetz => {
-                let chroma =
-                    audio::chroma_cqt_channels(&ys, sr, &chroma_cqt_config(cfg.hop()), None, 12)?;
+                let chroma = audio::chroma_cqt_channels(
+                    &ys,
+                    sr,
+                    &audio::CqtConfig::for_chroma(cfg.hop()),
+                    None,
+                    12,
+                )?;
                 return Ok(if self.kind == FeatureKind::Tonnetz {
                     chroma.iter().map(audio::tonnetz).collect()
                 } else {

@@ -197,11 +197,7 @@ fn stft_is_complex64_and_time_major_transposes() {
         ..Default::default()
     };
     let y = soundcheck_audio::load(Path::new(src), &opts).unwrap();
-    let cfg = soundcheck_audio::CqtConfig {
-        n_bins: 7 * 36,
-        bins_per_octave: 36,
-        ..Default::default()
-    };
+    let cfg = soundcheck_audio::CqtConfig::for_chroma(512);
     let chroma =
         soundcheck_audio::chroma_cqt_channels(&[&y.channels[0]], y.sample_rate, &cfg, None, 12)
             .unwrap();

@@ -44,6 +44,11 @@ pub enum FeatureKind {
     Rolloff,
     /// `feature.spectral_flatness`.
     Flatness,
+    /// `feature.chroma_cqt`: 12 pitch classes from a 7-octave, 36-bins-per-octave CQT, tuning
+    /// estimated per clip.
+    ChromaCqt,
+    /// `feature.tonnetz`: 6 tonal centroids of the clip's chroma_cqt.
+    Tonnetz,
 }
 
 /// The names `--features` takes, with librosa's spelling accepted too.
@@ -58,11 +63,13 @@ const NAMES: &[(&str, &[&str])] = &[
     ("bandwidth", &["spectral_bandwidth"]),
     ("rolloff", &["spectral_rolloff"]),
     ("flatness", &["spectral_flatness"]),
+    ("chroma_cqt", &[]),
+    ("tonnetz", &[]),
 ];
 
 impl FeatureKind {
     /// Parses a feature name (`mfcc`, `mel`, `chroma`, `contrast`, `rms`, `zcr`, `centroid`,
-    /// `bandwidth`, `rolloff`, `flatness`, or librosa's function name); MFCCs and mel bands take
+    /// `bandwidth`, `rolloff`, `flatness`, `chroma_cqt`, `tonnetz`, or librosa's function name); MFCCs and mel bands take
     /// their counts from `n_mfcc` and `n_mels`.
     ///
     /// # Errors
@@ -84,6 +91,8 @@ impl FeatureKind {
             Some("bandwidth") => FeatureKind::Bandwidth,
             Some("rolloff") => FeatureKind::Rolloff,
             Some("flatness") => FeatureKind::Flatness,
+            Some("chroma_cqt") => FeatureKind::ChromaCqt,
+            Some("tonnetz") => FeatureKind::Tonnetz,
             _ => {
                 return Err(DataError::Mismatch {
                     what: format!("feature '{name}'"),
@@ -111,6 +120,8 @@ impl FeatureKind {
             FeatureKind::Bandwidth => "bandwidth",
             FeatureKind::Rolloff => "rolloff",
             FeatureKind::Flatness => "flatness",
+            FeatureKind::ChromaCqt => "chroma_cqt",
+            FeatureKind::Tonnetz => "tonnetz",
         }
     }
 
@@ -121,6 +132,8 @@ impl FeatureKind {
             FeatureKind::LogMel { n_mels } => n_mels,
             FeatureKind::Chroma => ChromaConfig::default().n_chroma,
             FeatureKind::Contrast => ContrastConfig::default().n_bands + 1,
+            FeatureKind::ChromaCqt => 12,
+            FeatureKind::Tonnetz => 6,
             _ => 1,
         }
     }
@@ -163,6 +176,15 @@ impl FeatureKind {
                 amin: 1e-10,
             }
             .of_signal(y, sr, stft),
+            // The CQT's frames are the STFT's (1 + len / hop): its top octave runs at the hop.
+            FeatureKind::ChromaCqt => {
+                audio::chroma_cqt_channels(&[y], sr, &audio::CqtConfig::for_chroma(hop), None, 12)
+                    .map(|mut v| v.remove(0))
+            }
+            FeatureKind::Tonnetz => {
+                audio::chroma_cqt_channels(&[y], sr, &audio::CqtConfig::for_chroma(hop), None, 12)
+                    .map(|v| audio::tonnetz(&v[0]))
+            }
         }
     }
 
@@ -283,6 +305,9 @@ impl ClipFeatures {
                         hint: "librosa's default is 20".into(),
                     }
                     .into());
+                }
+                FeatureKind::ChromaCqt | FeatureKind::Tonnetz => {
+                    audio::CqtConfig::for_chroma(self.hop_length).check(self.sample_rate)?;
                 }
                 FeatureKind::Contrast => {
                     // The band layout is checked on one silent frame.
