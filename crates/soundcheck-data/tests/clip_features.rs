@@ -15,7 +15,7 @@ fn chroma_cqt_and_tonnetz_stack_with_mfccs_frame_by_frame() {
         })
         .collect();
     let path = std::env::temp_dir().join(format!("sc-clip-cqt-{}.wav", std::process::id()));
-    audio::write_wav(&path, &[y.clone()], sr as u32).unwrap();
+    audio::write_wav(&path, std::slice::from_ref(&y), sr as u32).unwrap();
     let kinds = ["mfcc", "chroma_cqt", "tonnetz"]
         .iter()
         .map(|k| FeatureKind::parse(k, 13, 128).unwrap())
