@@ -16,6 +16,10 @@ const HANN_BANDWIDTH: f64 = 1.50018310546875;
 /// The most bins a transform may have (14 octaves at 120 bins per octave, far beyond audio).
 pub const MAX_CQT_BINS: usize = 1680;
 
+/// The longest filter, in samples at the input rate (≈ 48 s at 22050 Hz): its FFT basis is
+/// built in memory, so a tiny `fmin` must not ask for gigabytes.
+pub const MAX_CQT_FILTER: usize = 1 << 20;
+
 /// `librosa.cqt`'s parameters, with its defaults (Hann window, L1-normalised filters, constant
 /// padding: the only window, norm and padding implemented).
 #[derive(Clone, Debug, PartialEq)]
@@ -140,6 +144,19 @@ impl CqtConfig {
                 format!(
                     "the top bin's filter reaches {cutoff:.1} Hz; use fewer bins, a lower fmin or a \
                      higher sample rate"
+                ),
+            ));
+        }
+        let longest = cfg.filter_scale / alpha[0] * sr as f64 / freqs[0];
+        if longest > MAX_CQT_FILTER as f64 {
+            return Err(invalid(
+                "fmin",
+                fmin,
+                format!("a lowest filter of at most {MAX_CQT_FILTER} samples"),
+                format!(
+                    "at {sr} Hz the filter for {:.3} Hz would be {longest:.0} samples long; \
+                     raise fmin (librosa's default is C1, 32.7 Hz) or lower filter_scale",
+                    freqs[0]
                 ),
             ));
         }
@@ -410,4 +427,90 @@ pub fn cqt(y: &[f32], sr: u32, cfg: &CqtConfig) -> Result<Array2<Complex32>> {
         end -= n;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(cfg: CqtConfig, y: &[f32], name: &str) {
+        let e = cqt(y, 22050, &cfg).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{name}=")), "{e}");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_by_name_before_any_work() {
+        let y = [0.0f32; 1000];
+        let d = CqtConfig::default;
+        refused(
+            CqtConfig {
+                hop_length: 0,
+                ..d()
+            },
+            &y,
+            "hop_length",
+        );
+        refused(CqtConfig { n_bins: 1, ..d() }, &y, "n_bins");
+        refused(CqtConfig { n_bins: 200, ..d() }, &y, "n_bins");
+        refused(
+            CqtConfig {
+                bins_per_octave: 0,
+                ..d()
+            },
+            &y,
+            "bins_per_octave",
+        );
+        refused(
+            CqtConfig {
+                fmin: Some(-1.0),
+                ..d()
+            },
+            &y,
+            "fmin",
+        );
+        // A tiny fmin would need a filter of 3.7·10⁸ samples.
+        refused(
+            CqtConfig {
+                fmin: Some(0.001),
+                ..d()
+            },
+            &y,
+            "fmin",
+        );
+        refused(
+            CqtConfig {
+                tuning: f64::NAN,
+                ..d()
+            },
+            &y,
+            "tuning",
+        );
+        refused(
+            CqtConfig {
+                sparsity: 1.0,
+                ..d()
+            },
+            &y,
+            "sparsity",
+        );
+        refused(
+            CqtConfig {
+                filter_scale: 0.0,
+                ..d()
+            },
+            &y,
+            "filter_scale",
+        );
+        refused(d(), &[], "y");
+    }
+
+    /// The pairwise sum covers every value once, across the 128-value split and the 8-lane
+    /// remainder (its agreement with numpy's rounding is what the librosa fixtures check).
+    #[test]
+    fn pairwise_sum_adds_in_numpys_order() {
+        let v: Vec<f32> = (0..300).map(|i| 1.0 + (i as f32) * 1e-7).collect();
+        let exact: f64 = v.iter().map(|&x| f64::from(x)).sum();
+        assert!((f64::from(pairwise_sum(&v)) - exact).abs() < 1e-4);
+        assert_eq!(pairwise_sum(&[1.0, 2.0, 3.0]), 6.0);
+    }
 }
