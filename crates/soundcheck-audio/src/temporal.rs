@@ -57,7 +57,7 @@ fn span(t: usize, hop: usize, frame_length: usize, pad: isize, n: usize) -> (usi
 }
 
 /// Greatest common divisor.
-fn gcd(a: usize, b: usize) -> usize {
+pub(crate) fn gcd(a: usize, b: usize) -> usize {
     if b == 0 {
         a
     } else {

@@ -90,7 +90,7 @@ impl Poly {
         let preload = ((taps - 1) >> 1) as i64;
         let period = match clock {
             Clock::Exact { phases, at0, step } => {
-                let len = (phases / gcd(step, phases)) as usize;
+                let len = phases as usize / crate::temporal::gcd(step as usize, phases as usize);
                 let row = padded * (order + 1);
                 let mut by_use = Vec::with_capacity(len * row);
                 let first = (0..len as u64)
@@ -247,13 +247,5 @@ impl Position {
             }
             Position::Fixed { t, step, .. } => *t += *step as u128,
         }
-    }
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
     }
 }

@@ -3,9 +3,9 @@ librosa's names, defaults and axes (features on the second-to-last axis, frames 
 
 import numpy as np
 
-from . import _native
+from . import _native, filters
 from ._arrays import audio_rows, matrix_rows, only, real_dtype, stft_args, unfold
-from ._audio import _check_window, _cqt_args, cqt
+from ._audio import _check_window, _cqt_args
 from ._native import SoundcheckError
 
 
@@ -222,8 +222,7 @@ def chroma_cqt(*, y=None, sr=22050, C=None, hop_length=512, fmin=None, norm=np.i
         raise SoundcheckError("chroma_cqt: give exactly one of y= (audio) or C= (a constant-Q transform)")
     if C is not None:
         mags, lead, in_dtype = matrix_rows(np.abs(np.asarray(C)), "C")
-        fb = _native.cq_to_chroma(mags.shape[1], int(bins_per_octave), int(n_chroma),
-                                  32.70319566257483 if fmin is None else float(fmin))
+        fb = filters.cq_to_chroma(mags.shape[1], bins_per_octave=bins_per_octave, n_chroma=n_chroma, fmin=fmin)
         out = np.einsum("cf,rft->rct", fb, mags)
         peak = np.max(np.abs(out), axis=1, keepdims=True)
         out = np.where(peak < np.finfo(np.float32).tiny, out, out / np.where(peak == 0, 1, peak))
