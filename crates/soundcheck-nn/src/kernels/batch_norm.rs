@@ -67,7 +67,7 @@ pub fn moments(x: &[f32], channels: usize) -> Vec<f32> {
         .collect()
 }
 
-#[multiversion(targets("x86_64+avx2+fma"))]
+#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 fn sum_and_squares(x: &[f32], s: &mut [f64], s2: &mut [f64]) {
     let c = s.len();
     // f32 partial sums over a short run of rows keep the loop vectorised; f64 holds the total.
@@ -120,7 +120,7 @@ pub fn forward(
     scale_shift_forward(x, &a, &b, relu)
 }
 
-#[multiversion(targets("x86_64+avx2+fma"))]
+#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 fn scale_shift(x: &[f32], a: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
     let c = a.len();
     for (yr, xr) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
@@ -137,7 +137,7 @@ fn scale_shift(x: &[f32], a: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
 /// - `x`: `(rows, channels)`; `a`, `b`: `(channels)`; output: as `x`
 pub fn scale_shift_forward(x: &[f32], a: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
     let c = a.len();
-    let mut y = vec![0.0f32; x.len()];
+    let mut y = super::output_buffer(x.len());
     y.par_chunks_mut(ROWS_PER_TASK * c)
         .zip(x.par_chunks(ROWS_PER_TASK * c))
         .for_each(|(y, x)| scale_shift(x, a, b, relu, y));
@@ -148,7 +148,7 @@ pub fn scale_shift_forward(x: &[f32], a: &[f32], b: &[f32], relu: bool) -> Vec<f
 pub fn scale_shift_backward(x: &[f32], dy: &[f32], a: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
     let c = a.len();
     let gate = Gate { a, b, relu };
-    let mut dx = vec![0.0f32; x.len()];
+    let mut dx = super::output_buffer(x.len());
     dx.par_chunks_mut(ROWS_PER_TASK * c)
         .zip(
             x.par_chunks(ROWS_PER_TASK * c)
@@ -161,7 +161,7 @@ pub fn scale_shift_backward(x: &[f32], dy: &[f32], a: &[f32], b: &[f32], relu: b
                 .zip(dy.chunks_exact(c))
             {
                 for i in 0..c {
-                    dxr[i] = gate.pass(i, xr[i], dr[i]) * a[i];
+                    dxr[i] = gate.pass(xr[i], a[i], b[i], dr[i]) * a[i];
                 }
             }
         });
@@ -207,7 +207,7 @@ pub fn backward(
         .map(|i| gamma[i] * inv[i].powi(3) * sums[c + i] as f32 / n)
         .collect();
     let dmean: Vec<f32> = dbeta.iter().map(|s| s / n).collect();
-    let mut dx = vec![0.0f32; x.len()];
+    let mut dx = super::output_buffer(x.len());
     dx.par_chunks_mut(ROWS_PER_TASK * c)
         .zip(
             x.par_chunks(ROWS_PER_TASK * c)
@@ -225,9 +225,10 @@ struct Gate<'a> {
 }
 
 impl Gate<'_> {
+    /// `dy` where the ReLU let `x·a + b` through (or there is no ReLU), else 0.
     #[inline(always)]
-    fn pass(&self, i: usize, x: f32, dy: f32) -> f32 {
-        if !self.relu || x * self.a[i] + self.b[i] > 0.0 {
+    fn pass(&self, x: f32, a: f32, b: f32, dy: f32) -> f32 {
+        if !self.relu || x * a + b > 0.0 {
             dy
         } else {
             0.0
@@ -235,19 +236,28 @@ impl Gate<'_> {
     }
 }
 
-#[multiversion(targets("x86_64+avx2+fma"))]
+#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 fn grad_sums(x: &[f32], dy: &[f32], mean: &[f32], gate: &Gate, sd: &mut [f64], sdx: &mut [f64]) {
     let c = mean.len();
+    let (a, b) = (&gate.a[..c], &gate.b[..c]);
     let mut ps = vec![0.0f32; c];
     let mut psx = vec![0.0f32; c];
     for (xb, db) in x.chunks(c * 64).zip(dy.chunks(c * 64)) {
         ps.fill(0.0);
         psx.fill(0.0);
         for (xr, dr) in xb.chunks_exact(c).zip(db.chunks_exact(c)) {
-            for i in 0..c {
-                let g = gate.pass(i, xr[i], dr[i]);
-                ps[i] += g;
-                psx[i] += g * (xr[i] - mean[i]);
+            // Zipped, not indexed: without bounds tests the row loop vectorises.
+            for (((((p, px), &x), &dy), &m), (&a, &b)) in ps
+                .iter_mut()
+                .zip(psx.iter_mut())
+                .zip(xr)
+                .zip(dr)
+                .zip(mean)
+                .zip(a.iter().zip(b))
+            {
+                let g = gate.pass(x, a, b, dy);
+                *p += g;
+                *px += g * (x - m);
             }
         }
         for i in 0..c {
@@ -257,7 +267,7 @@ fn grad_sums(x: &[f32], dy: &[f32], mean: &[f32], gate: &Gate, sd: &mut [f64], s
     }
 }
 
-#[multiversion(targets("x86_64+avx2+fma"))]
+#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 #[allow(clippy::too_many_arguments)]
 fn grad_input(
     x: &[f32],
@@ -270,14 +280,22 @@ fn grad_input(
     dx: &mut [f32],
 ) {
     let c = mean.len();
+    let (a, b) = (&gate.a[..c], &gate.b[..c]);
+    let per_channel = || {
+        mean.iter()
+            .zip(dmean)
+            .zip(k.iter().zip(q))
+            .zip(a.iter().zip(b))
+    };
     for ((dxr, xr), dr) in dx
         .chunks_exact_mut(c)
         .zip(x.chunks_exact(c))
         .zip(dy.chunks_exact(c))
     {
-        for i in 0..c {
-            let g = gate.pass(i, xr[i], dr[i]);
-            dxr[i] = k[i] * (g - dmean[i]) - (xr[i] - mean[i]) * q[i];
+        for (((d, &x), &dy), (((&m, &dm), (&k, &q)), (&a, &b))) in
+            dxr.iter_mut().zip(xr).zip(dr).zip(per_channel())
+        {
+            *d = k * (gate.pass(x, a, b, dy) - dm) - (x - m) * q;
         }
     }
 }

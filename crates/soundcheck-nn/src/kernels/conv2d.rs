@@ -225,7 +225,7 @@ pub fn forward_affine(
     let (k, co, pixels) = (g.k(), g.out_c, g.out_pixels());
     assert_eq!(x.len(), g.batch * g.in_len(), "conv2d input length");
     assert_eq!(w.len(), k * co, "conv2d kernel length");
-    let mut y = vec![0.0; g.batch * pixels * co];
+    let mut y = super::output_buffer(g.batch * pixels * co);
     if conv2d_direct::takes(co) {
         let zeros = vec![0.0; co];
         conv2d_direct::forward(g, x, w, bias.unwrap_or(&zeros), then, &mut y);
