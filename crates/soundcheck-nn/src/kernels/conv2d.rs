@@ -79,7 +79,7 @@ impl Conv2dGeometry {
         self.kernel[0] * self.kernel[1] * self.in_c
     }
 
-    fn in_len(&self) -> usize {
+    pub(super) fn in_len(&self) -> usize {
         self.input[0] * self.input[1] * self.in_c
     }
 
@@ -160,13 +160,14 @@ impl Conv2dGeometry {
 }
 
 thread_local! {
-    /// Each thread's im2col tile, reused across tiles, layers and steps (never zeroed: every
-    /// tile overwrites the rows it uses).
-    static COL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// Each thread's scratch tile (an im2col tile, or a strip of padded input rows), reused
+    /// across tiles, layers and steps (never zeroed: every use overwrites what it reads).
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-fn with_col<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    COL.with(|c| {
+/// Runs `f` on this thread's scratch tile of `len` values (their contents are left over).
+pub(super) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() < len {
             c.resize(len, 0.0);
@@ -246,7 +247,7 @@ pub fn forward_affine(
                         let xt = &xi[t * tile * k..][..rows * k];
                         matmul((rows, co, k), yt, bias.is_some(), xt, (k, 1), w, (co, 1));
                     } else {
-                        with_col(rows * k, |col| {
+                        with_scratch(rows * k, |col| {
                             g.im2col(xi, t * tile, col);
                             matmul((rows, co, k), yt, bias.is_some(), col, (k, 1), w, (co, 1));
                         });
@@ -293,7 +294,7 @@ pub fn grad_input(g: &Conv2dGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
         .for_each(|(dxi, dyi)| {
             for (t, dyt) in dyi.chunks(tile * co).enumerate() {
                 let rows = dyt.len() / co;
-                with_col(rows * k, |dcol| {
+                with_scratch(rows * k, |dcol| {
                     matmul((rows, k, co), dcol, false, dyt, (co, 1), w, wt);
                     g.col2im_add(dcol, t * tile, dxi);
                 });
@@ -349,7 +350,7 @@ pub(super) fn grad_weight_im2col(g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> V
                 let xt = &xi[p0 * k..][..rows * k];
                 matmul((k, co, rows), dw, true, xt, (1, k), dyt, (co, 1));
             } else {
-                with_col(rows * k, |col| {
+                with_scratch(rows * k, |col| {
                     g.im2col(xi, p0, col);
                     matmul((k, co, rows), dw, true, col, (1, k), dyt, (co, 1));
                 });

@@ -6,13 +6,13 @@
 //! half of what the FMA units give. gemm's micro-kernel sees K × 32 tiles of an im2col copy it
 //! then packs again; here a block of `P` output pixels × `B` output channels stays in registers
 //! for the whole kernel reach (`kh·kw·in` multiply-adds per value), each step loading `B/16`
-//! kernel vectors and `P` input values from a zero-padded copy of the input. The kernel
+//! kernel vectors and `P` input values from a zero-padded strip of input rows. The kernel
 //! gradient swaps the roles: a block of `R` kernel rows × `B` output channels accumulates over
 //! the pixels. Measurements: BENCHMARKS.md, "Neural engine: own convolution kernels".
 
 use rayon::prelude::*;
 
-use super::conv2d::{Affine, Conv2dGeometry};
+use super::conv2d::{with_scratch, Affine, Conv2dGeometry};
 use super::reduce::ordered_sum;
 
 /// The instruction set the kernels run with, decided once per process.
@@ -46,52 +46,48 @@ pub(super) fn takes(out_c: usize) -> bool {
     out_c.is_multiple_of(16) && level().is_some()
 }
 
-/// Padded copies of earlier calls, reused: a training step pads two tensors of tens of MB per
-/// convolution, and fresh allocations of that size come from the OS each time (page faults
-/// and zeroing cost more than the copy itself).
-static PADDED: std::sync::Mutex<Vec<Vec<f32>>> = std::sync::Mutex::new(Vec::new());
-
-/// Runs `f` on the input of each image zero-padded on all sides by the geometry's padding, so
-/// the kernels read without bounds tests: `(batch, in_h + pads, in_w + pads, in_c)`, with its
-/// padded height and width. Without padding, `f` reads `x` itself.
-fn with_padded<R>(g: &Conv2dGeometry, x: &[f32], f: impl FnOnce(&[f32], [usize; 2]) -> R) -> R {
+/// The padded image's height and width.
+fn padded_size(g: &Conv2dGeometry) -> [usize; 2] {
     let [ih, iw] = g.input;
-    let (hp, wp) = (ih + g.pad[0].0 + g.pad[0].1, iw + g.pad[1].0 + g.pad[1].1);
-    if g.pad == [(0, 0); 2] {
-        return f(x, [hp, wp]);
-    }
-    let c = g.in_c;
-    let len = g.batch * hp * wp * c;
-    let mut xp = PADDED
-        .lock()
-        .map(|mut p| p.pop())
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    xp.resize(len, 0.0);
-    let (top, left) = (g.pad[0].0, g.pad[1].0);
-    xp[..len]
-        .par_chunks_mut(hp * wp * c)
-        .zip(x.par_chunks(ih * iw * c))
-        .for_each(|(xpi, xi)| {
-            // Every value is written: the buffer holds an earlier call's data.
-            xpi[..top * wp * c].fill(0.0);
-            xpi[(top + ih) * wp * c..].fill(0.0);
-            for (y, row) in xi.chunks_exact(iw * c).enumerate() {
-                let line = &mut xpi[(top + y) * wp * c..(top + y + 1) * wp * c];
+    [ih + g.pad[0].0 + g.pad[0].1, iw + g.pad[1].0 + g.pad[1].1]
+}
+
+/// Writes rows `rows` of one image zero-padded on all sides by the geometry's padding
+/// (`(in_h + pads, in_w + pads, in_c)`) into `out`, every value of it.
+fn padded_rows(g: &Conv2dGeometry, xi: &[f32], rows: std::ops::Range<usize>, out: &mut [f32]) {
+    let [ih, iw] = g.input;
+    let [_, wp] = padded_size(g);
+    let (c, top, left) = (g.in_c, g.pad[0].0, g.pad[1].0);
+    for (line, r) in out.chunks_exact_mut(wp * c).zip(rows) {
+        match r.checked_sub(top).filter(|&y| y < ih) {
+            Some(y) => {
                 line[..left * c].fill(0.0);
-                line[left * c..(left + iw) * c].copy_from_slice(row);
+                line[left * c..(left + iw) * c].copy_from_slice(&xi[y * iw * c..][..iw * c]);
                 line[(left + iw) * c..].fill(0.0);
             }
-        });
-    let r = f(&xp[..len], [hp, wp]);
-    if let Ok(mut pool) = PADDED.lock() {
-        // Two suffice: a forward and a backward convolution never overlap.
-        if pool.len() < 2 {
-            pool.push(xp);
+            None => line.fill(0.0),
         }
     }
-    r
+}
+
+/// Runs `f` on padded rows `rows` of image `xi`, so the kernels read without bounds tests: a
+/// strip in this thread's scratch tile (it stays in cache; a padded copy of the whole batch
+/// cost 9 % of a training step in memory traffic), or `xi` itself without padding.
+fn with_padded_rows<R>(
+    g: &Conv2dGeometry,
+    xi: &[f32],
+    rows: std::ops::Range<usize>,
+    f: impl FnOnce(&[f32]) -> R,
+) -> R {
+    let [_, wp] = padded_size(g);
+    let line = wp * g.in_c;
+    if g.pad == [(0, 0); 2] {
+        return f(&xi[rows.start * line..rows.end * line]);
+    }
+    with_scratch(rows.len() * line, |strip| {
+        padded_rows(g, xi, rows, strip);
+        f(strip)
+    })
 }
 
 /// Offsets in the padded image of each kernel tap `(i, j)` from the tap `(0, 0)`, in Keras's
@@ -129,37 +125,53 @@ fn forward_with(
     then: Option<&Affine>,
     y: &mut [f32],
 ) {
-    with_padded(g, x, |xp, [hp, wp]| {
-        let taps = taps(g, wp);
-        let [oh, ow] = g.output();
-        let co = g.out_c;
-        let image = hp * wp * g.in_c;
-        // One task per output row of one image: enough tasks for both cores at any batch size.
-        y.par_chunks_mut(ow * co).enumerate().for_each(|(r, yr)| {
-            let (n, oy) = (r / oh, r % oh);
-            let row = Row {
-                xp: &xp[n * image..(n + 1) * image],
-                base: oy * g.stride[0] * wp * g.in_c,
-                step: g.stride[1] * g.in_c,
-                taps: &taps,
-                ci: g.in_c,
-                w,
-                co,
-                bias,
-                then,
-            };
-            // SAFETY: the CPU has `level`'s instructions (`level()` or `levels()` found them);
-            // the kernels assert that their reads and writes stay inside the slices.
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                match level {
-                    Level::Avx512 => avx512::forward_row(&row, yr),
-                    Level::Avx2 => avx2::forward_row(&row, yr),
-                }
-            }
+    let [_, wp] = padded_size(g);
+    let taps = taps(g, wp);
+    let [oh, ow] = g.output();
+    let co = g.out_c;
+    let reach = (g.kernel[0] - 1) * g.dilation[0] + 1;
+    // Tasks of a few output rows of one image: enough of them for both cores at any batch
+    // size, and their strip of padded input rows stays in L1/L2.
+    y.par_chunks_mut(oh * ow * co)
+        .zip(x.par_chunks(g.in_len().max(1)))
+        .for_each(|(yi, xi)| {
+            yi.par_chunks_mut(FORWARD_ROWS * ow * co)
+                .enumerate()
+                .for_each(|(t, yt)| {
+                    let oy0 = t * FORWARD_ROWS;
+                    let last = oy0 + yt.len() / (ow * co) - 1;
+                    let rows = oy0 * g.stride[0]..last * g.stride[0] + reach;
+                    with_padded_rows(g, xi, rows, |strip| {
+                        for (r, yr) in yt.chunks_exact_mut(ow * co).enumerate() {
+                            let row = Row {
+                                xp: strip,
+                                base: r * g.stride[0] * wp * g.in_c,
+                                step: g.stride[1] * g.in_c,
+                                taps: &taps,
+                                ci: g.in_c,
+                                w,
+                                co,
+                                bias,
+                                then,
+                            };
+                            // SAFETY: the CPU has `level`'s instructions (`level()` or
+                            // `levels()` found them); the kernels assert that their reads and
+                            // writes stay inside the slices.
+                            #[cfg(target_arch = "x86_64")]
+                            unsafe {
+                                match level {
+                                    Level::Avx512 => avx512::forward_row(&row, yr),
+                                    Level::Avx2 => avx2::forward_row(&row, yr),
+                                }
+                            }
+                        }
+                    })
+                });
         });
-    })
 }
+
+/// Output rows per task of the forward pass.
+const FORWARD_ROWS: usize = 8;
 
 /// One output row's inputs.
 struct Row<'a> {
@@ -394,31 +406,37 @@ pub(super) fn grad_weight(g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32>
 }
 
 fn grad_weight_with(level: Level, g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    with_padded(g, x, |xp, [hp, wp]| {
-        let taps = taps(g, wp);
-        let [oh, ow] = g.output();
-        let (ci, co) = (g.in_c, g.out_c);
-        let k = g.kernel[0] * g.kernel[1] * ci;
-        let pixels = oh * ow;
-        let chunks = pixels.div_ceil(WGRAD_PIXELS);
-        ordered_sum(g.batch * chunks, k * co, |tasks, dw| {
-            for i in tasks {
-                let (n, p0) = (i / chunks, (i % chunks) * WGRAD_PIXELS);
+    let [_, wp] = padded_size(g);
+    let taps = taps(g, wp);
+    let [oh, ow] = g.output();
+    let (ci, co) = (g.in_c, g.out_c);
+    let k = g.kernel[0] * g.kernel[1] * ci;
+    let pixels = oh * ow;
+    let chunks = pixels.div_ceil(WGRAD_PIXELS);
+    let reach = (g.kernel[0] - 1) * g.dilation[0] + 1;
+    let row_step = g.stride[0] * wp * ci;
+    ordered_sum(g.batch * chunks, k * co, |tasks, dw| {
+        for i in tasks {
+            let (n, p0) = (i / chunks, (i % chunks) * WGRAD_PIXELS);
+            let span_pixels = p0..(p0 + WGRAD_PIXELS).min(pixels);
+            let (first, last) = (p0 / ow, (span_pixels.end - 1) / ow);
+            let rows = first * g.stride[0]..last * g.stride[0] + reach;
+            let xi = &x[n * g.in_len()..(n + 1) * g.in_len()];
+            with_padded_rows(g, xi, rows, |strip| {
                 let span = Span {
-                    xp: &xp[n * hp * wp * ci..(n + 1) * hp * wp * ci],
+                    xp: strip,
                     dy: &dy[n * pixels * co..(n + 1) * pixels * co],
-                    pixels: p0..(p0 + WGRAD_PIXELS).min(pixels),
-                    row_step: g.stride[0] * wp * ci,
-                    step: g.stride[1] * ci,
+                    pixels: span_pixels,
                     taps: &taps,
                     ci,
                     co,
                 };
-                // Each pixel's window offset, computed once for all taps and blocks.
+                // Each pixel's window offset in the strip, computed once for all taps and
+                // blocks.
                 let windows: Vec<usize> = span
                     .pixels
                     .clone()
-                    .map(|p| (p / ow) * span.row_step + (p % ow) * span.step)
+                    .map(|p| (p / ow - first) * row_step + (p % ow) * g.stride[1] * ci)
                     .collect();
                 // SAFETY: as in `forward_with`.
                 #[cfg(target_arch = "x86_64")]
@@ -428,8 +446,8 @@ fn grad_weight_with(level: Level, g: &Conv2dGeometry, x: &[f32], dy: &[f32]) -> 
                         Level::Avx2 => avx2::wgrad_span(&span, &windows, dw),
                     }
                 }
-            }
-        })
+            })
+        }
     })
 }
 
@@ -438,10 +456,6 @@ struct Span<'a> {
     xp: &'a [f32],
     dy: &'a [f32],
     pixels: std::ops::Range<usize>,
-    /// Offset between output rows' first windows.
-    row_step: usize,
-    /// Offset between neighbouring windows in a row.
-    step: usize,
     taps: &'a [usize],
     ci: usize,
     co: usize,
