@@ -14,11 +14,14 @@
 //! is fused in: the forward writes `max(0, y)` and the backward zeroes `dy` where `y ≤ 0`,
 //! recomputing `y` from `x`, so the activation costs no pass and no tensor of its own.
 
+use std::mem::MaybeUninit;
+
 use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::conv2d::relu_if;
 use super::reduce::ordered_sum;
+use super::{assume_written, output_buffer};
 
 /// Rows of `channels` values handed to one task: big enough to amortise the task, small enough
 /// to share a batch between two cores.
@@ -121,11 +124,11 @@ pub fn forward(
 }
 
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
-fn scale_shift(x: &[f32], a: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
+fn scale_shift(x: &[f32], a: &[f32], b: &[f32], relu: bool, y: &mut [MaybeUninit<f32>]) {
     let c = a.len();
     for (yr, xr) in y.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
         for (((y, x), a), b) in yr.iter_mut().zip(xr).zip(a).zip(b) {
-            *y = relu_if(relu, x * a + b);
+            y.write(relu_if(relu, x * a + b));
         }
     }
 }
@@ -137,18 +140,33 @@ fn scale_shift(x: &[f32], a: &[f32], b: &[f32], relu: bool, y: &mut [f32]) {
 /// - `x`: `(rows, channels)`; `a`, `b`: `(channels)`; output: as `x`
 pub fn scale_shift_forward(x: &[f32], a: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
     let c = a.len();
-    let mut y = super::output_buffer(x.len());
+    assert_rows(x, c);
+    let mut y = output_buffer(x.len());
     y.par_chunks_mut(ROWS_PER_TASK * c)
         .zip(x.par_chunks(ROWS_PER_TASK * c))
         .for_each(|(y, x)| scale_shift(x, a, b, relu, y));
-    y
+    // SAFETY: `x` is whole rows of `c` (asserted), so the chunks cover `y` in whole rows and
+    // `scale_shift` writes every value of each.
+    unsafe { assume_written(y) }
+}
+
+/// Kernels over `(rows, channels)` write their output row by row: a ragged tail would be left
+/// unwritten.
+fn assert_rows(x: &[f32], channels: usize) {
+    assert!(
+        channels > 0 && x.len().is_multiple_of(channels),
+        "{} values are not rows of {channels} channels",
+        x.len()
+    );
 }
 
 /// The input gradient of [`scale_shift_forward`] (`a` and `b` are constants there).
 pub fn scale_shift_backward(x: &[f32], dy: &[f32], a: &[f32], b: &[f32], relu: bool) -> Vec<f32> {
     let c = a.len();
     let gate = Gate { a, b, relu };
-    let mut dx = super::output_buffer(x.len());
+    assert_rows(x, c);
+    assert_eq!(dy.len(), x.len(), "batch norm output gradient length");
+    let mut dx = output_buffer(x.len());
     dx.par_chunks_mut(ROWS_PER_TASK * c)
         .zip(
             x.par_chunks(ROWS_PER_TASK * c)
@@ -161,11 +179,12 @@ pub fn scale_shift_backward(x: &[f32], dy: &[f32], a: &[f32], b: &[f32], relu: b
                 .zip(dy.chunks_exact(c))
             {
                 for i in 0..c {
-                    dxr[i] = gate.pass(xr[i], a[i], b[i], dr[i]) * a[i];
+                    dxr[i].write(gate.pass(xr[i], a[i], b[i], dr[i]) * a[i]);
                 }
             }
         });
-    dx
+    // SAFETY: whole rows (asserted); every value of every row is written above.
+    unsafe { assume_written(dx) }
 }
 
 /// The gradients `(dx, dγ, dβ)` of [`forward`] with the batch's own moments `m`.
@@ -183,6 +202,8 @@ pub fn backward(
     relu: bool,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let c = gamma.len();
+    assert_rows(x, c);
+    assert_eq!(dy.len(), x.len(), "batch norm output gradient length");
     let rows = x.len() / c;
     let (inv, a, b) = affine(m, gamma, beta, eps);
     let mean = &m[..c];
@@ -207,14 +228,15 @@ pub fn backward(
         .map(|i| gamma[i] * inv[i].powi(3) * sums[c + i] as f32 / n)
         .collect();
     let dmean: Vec<f32> = dbeta.iter().map(|s| s / n).collect();
-    let mut dx = super::output_buffer(x.len());
+    let mut dx = output_buffer(x.len());
     dx.par_chunks_mut(ROWS_PER_TASK * c)
         .zip(
             x.par_chunks(ROWS_PER_TASK * c)
                 .zip(dy.par_chunks(ROWS_PER_TASK * c)),
         )
         .for_each(|(dx, (x, dy))| grad_input(x, dy, mean, &gate, &dmean, &k, &q, dx));
-    (dx, dgamma, dbeta)
+    // SAFETY: whole rows (asserted); `grad_input` writes every value of each.
+    (unsafe { assume_written(dx) }, dgamma, dbeta)
 }
 
 /// Where the fused ReLU lets the gradient through.
@@ -277,7 +299,7 @@ fn grad_input(
     dmean: &[f32],
     k: &[f32],
     q: &[f32],
-    dx: &mut [f32],
+    dx: &mut [MaybeUninit<f32>],
 ) {
     let c = mean.len();
     let (a, b) = (&gate.a[..c], &gate.b[..c]);
@@ -295,7 +317,7 @@ fn grad_input(
         for (((d, &x), &dy), (((&m, &dm), (&k, &q)), (&a, &b))) in
             dxr.iter_mut().zip(xr).zip(dr).zip(per_channel())
         {
-            *d = k * (gate.pass(x, a, b, dy) - dm) - (x - m) * q;
+            d.write(k * (gate.pass(x, a, b, dy) - dm) - (x - m) * q);
         }
     }
 }

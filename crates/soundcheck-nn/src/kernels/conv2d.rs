@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use super::conv2d_direct;
 use super::matmul::matmul;
 use super::reduce::ordered_sum;
+use super::{assume_written, output_buffer, written};
 
 /// The geometry of one channels_last convolution (groups = 1).
 ///
@@ -226,11 +227,13 @@ pub fn forward_affine(
     let (k, co, pixels) = (g.k(), g.out_c, g.out_pixels());
     assert_eq!(x.len(), g.batch * g.in_len(), "conv2d input length");
     assert_eq!(w.len(), k * co, "conv2d kernel length");
-    let mut y = super::output_buffer(g.batch * pixels * co);
+    let mut y = output_buffer(g.batch * pixels * co);
+    let zeros = vec![0.0; co];
+    let bias_or_zeros = bias.unwrap_or(&zeros);
     if conv2d_direct::takes(co) {
-        let zeros = vec![0.0; co];
-        conv2d_direct::forward(g, x, w, bias.unwrap_or(&zeros), then, &mut y);
-        return y;
+        conv2d_direct::forward(g, x, w, bias_or_zeros, then, &mut y);
+        // SAFETY: the direct kernels write every output value (all pixels, all channel blocks).
+        return unsafe { assume_written(y) };
     }
     let tile = g.tile();
     y.par_chunks_mut(pixels * co)
@@ -240,16 +243,21 @@ pub fn forward_affine(
                 .enumerate()
                 .for_each(|(t, yt)| {
                     let rows = yt.len() / co;
-                    if let Some(b) = bias {
-                        yt.chunks_exact_mut(co).for_each(|r| r.copy_from_slice(b));
+                    // The gemm adds to the tile: it starts as the bias (or zeros).
+                    for r in yt.chunks_exact_mut(co) {
+                        r.iter_mut().zip(bias_or_zeros).for_each(|(v, &b)| {
+                            v.write(b);
+                        });
                     }
+                    // SAFETY: `pixels × co` splits into whole rows of `co`, each just written.
+                    let yt = unsafe { written(yt) };
                     if g.pointwise() {
                         let xt = &xi[t * tile * k..][..rows * k];
-                        matmul((rows, co, k), yt, bias.is_some(), xt, (k, 1), w, (co, 1));
+                        matmul((rows, co, k), yt, true, xt, (k, 1), w, (co, 1));
                     } else {
                         with_scratch(rows * k, |col| {
                             g.im2col(xi, t * tile, col);
-                            matmul((rows, co, k), yt, bias.is_some(), col, (k, 1), w, (co, 1));
+                            matmul((rows, co, k), yt, true, col, (k, 1), w, (co, 1));
                         });
                     }
                     if let Some(then) = then {
@@ -257,7 +265,8 @@ pub fn forward_affine(
                     }
                 });
         });
-    y
+    // SAFETY: every tile was written before the gemm.
+    unsafe { assume_written(y) }
 }
 
 /// The gradient with respect to the input, from the output's gradient `dy`.

@@ -10,6 +10,8 @@
 //! gradient swaps the roles: a block of `R` kernel rows × `B` output channels accumulates over
 //! the pixels. Measurements: BENCHMARKS.md, "Neural engine: own convolution kernels".
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::conv2d::{with_scratch, Affine, Conv2dGeometry};
@@ -110,7 +112,7 @@ pub(super) fn forward(
     w: &[f32],
     bias: &[f32],
     then: Option<&Affine>,
-    y: &mut [f32],
+    y: &mut [MaybeUninit<f32>],
 ) {
     let level = level().expect("`takes` checked the instruction set");
     forward_with(level, g, x, w, bias, then, y)
@@ -123,7 +125,7 @@ fn forward_with(
     w: &[f32],
     bias: &[f32],
     then: Option<&Affine>,
-    y: &mut [f32],
+    y: &mut [MaybeUninit<f32>],
 ) {
     let [_, wp] = padded_size(g);
     let taps = taps(g, wp);
@@ -202,13 +204,15 @@ macro_rules! kernels {
         mod $name {
             use std::arch::x86_64::*;
 
+            use std::mem::MaybeUninit;
+
             use super::{Row, Span};
 
             /// Channels per block.
             const B: usize = $lanes * $nv;
 
             #[target_feature(enable = $feature)]
-            pub(super) unsafe fn forward_row(row: &Row, y: &mut [f32]) {
+            pub(super) unsafe fn forward_row(row: &Row, y: &mut [MaybeUninit<f32>]) {
                 let pixels = y.len() / row.co;
                 let blocks = row.co / B;
                 // Blocks of nearly equal size, at most the register block: 25 pixels run as
@@ -232,7 +236,13 @@ macro_rules! kernels {
 
             /// [`forward_block`] with the pixel count chosen at run time.
             #[target_feature(enable = $feature)]
-            unsafe fn forward_block_of(len: usize, row: &Row, p0: usize, c0: usize, y: &mut [f32]) {
+            unsafe fn forward_block_of(
+                len: usize,
+                row: &Row,
+                p0: usize,
+                c0: usize,
+                y: &mut [MaybeUninit<f32>],
+            ) {
                 match len {
                     1 => forward_block::<1, $nv>(row, p0, c0, y),
                     2 => forward_block::<2, $nv>(row, p0, c0, y),
@@ -256,7 +266,7 @@ macro_rules! kernels {
                 row: &Row,
                 p0: usize,
                 c0: usize,
-                y: &mut [f32],
+                y: &mut [MaybeUninit<f32>],
             ) {
                 let (ci, co) = (row.ci, row.co);
                 let first = row.base + p0 * row.step;
@@ -304,7 +314,12 @@ macro_rules! kernels {
                 }
                 for (p, a) in acc.iter().enumerate() {
                     for (v, a) in a.iter().enumerate() {
-                        $store(y.as_mut_ptr().add((p0 + p) * co + c0 + v * $lanes), *a);
+                        $store(
+                            y.as_mut_ptr()
+                                .cast::<f32>()
+                                .add((p0 + p) * co + c0 + v * $lanes),
+                            *a,
+                        );
                     }
                 }
             }
@@ -566,8 +581,11 @@ mod tests {
                 let x = values(g.batch * g.input[0] * g.input[1] * g.in_c, 7);
                 let w = values(g.kernel[0] * g.kernel[1] * g.in_c * g.out_c, 8);
                 let b = values(g.out_c, 9);
-                let mut y = vec![0.0; g.batch * oh * ow * g.out_c];
+                // NaN where the kernel would fail to write.
+                let mut y = vec![MaybeUninit::new(f32::NAN); g.batch * oh * ow * g.out_c];
                 forward_with(level, &g, &x, &w, &b, None, &mut y);
+                // SAFETY: every value was initialised (as NaN) before the kernel ran.
+                let y = unsafe { crate::kernels::assume_written(y) };
                 close(&y, &direct(&g, &x, &w, Some(&b)), 1e-4);
                 // The kernel gradient is the adjoint of the forward map in `w`:
                 // <dw, w> = <dy, conv(x, w)>.

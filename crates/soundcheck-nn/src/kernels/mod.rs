@@ -14,6 +14,8 @@ pub mod lstm;
 mod matmul;
 mod reduce;
 
+use std::mem::MaybeUninit;
+
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, DispatchDevice};
 use burn::tensor::{Device, Tensor};
@@ -21,20 +23,33 @@ use burn::tensor::{Device, Tensor};
 pub use conv2d::Conv2dGeometry;
 pub use lstm::LstmShape;
 
-/// A buffer of `len` values for a kernel that writes every one of them before anything reads
-/// them (its output). Not `vec![0.0; len]`: calloc re-zeroes reused heap blocks, and zeroing
-/// tensors of tens of MB that are overwritten at once took 9 % of the mask net's training step.
-pub(crate) fn output_buffer(len: usize) -> Vec<f32> {
+/// A kernel's output buffer of `len` values, not yet written. Not `vec![0.0; len]`: calloc
+/// re-zeroes reused heap blocks, and zeroing tensors of tens of MB that a kernel overwrites at
+/// once took a fifth of the mask net's training step.
+pub(crate) fn output_buffer(len: usize) -> Vec<MaybeUninit<f32>> {
     let mut v = Vec::with_capacity(len);
-    // SAFETY: the capacity is `len`; every bit pattern is a valid f32, and each caller's kernel
-    // writes all `len` values before the buffer is read or returned (the kernel tests compare
-    // every output value against the definitions).
-    unsafe { v.set_len(len) };
-    if cfg!(test) {
-        // A value a kernel forgot to write shows up as NaN in the unit tests' comparisons.
-        v.fill(f32::NAN);
-    }
+    v.resize_with(len, MaybeUninit::uninit);
     v
+}
+
+/// The buffer's values, once a kernel has written every one of them.
+///
+/// # Safety
+/// Every element of `v` has been written.
+pub(crate) unsafe fn assume_written(v: Vec<MaybeUninit<f32>>) -> Vec<f32> {
+    let mut v = std::mem::ManuallyDrop::new(v);
+    // SAFETY: `MaybeUninit<f32>` has `f32`'s size and alignment, the allocation is handed over
+    // whole (pointer, length, capacity), and the caller vouches that every value is written.
+    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast(), v.len(), v.capacity()) }
+}
+
+/// A part of an output buffer as values, once every one of them is written.
+///
+/// # Safety
+/// Every element of `s` has been written.
+pub(crate) unsafe fn written(s: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    // SAFETY: as in `assume_written`, for a borrowed part.
+    unsafe { &mut *(s as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 /// Whether `device` runs on burn-flex (with or without autodiff), where these kernels apply.
