@@ -12,7 +12,7 @@ use soundcheck_shape::spec::DataFormat;
 use super::activation::Activation;
 use super::layout::{from_channels_first, from_channels_last, to_channels_first, to_channels_last};
 use super::spatial::{crop, pad};
-use super::{bias_tensor, Build, ChannelAffine, Op, Unary};
+use super::{bias_tensor, Branch, Build, ChannelAffine, Op, Unary};
 use crate::error::Result;
 use crate::kernels;
 use crate::network::Pass;
@@ -343,6 +343,26 @@ impl Unary for Convolution {
         }
         let y = self.run(x, vars);
         next.forward(vec![y], vars, pass)
+    }
+
+    /// A channels_last Conv1D of stride 1, dilation 1, 'same' padding and one group.
+    fn bank_branch(&self) -> Option<Branch> {
+        let c = &self.conv;
+        let fits = self.next.is_none()
+            && c.kind == ConvKind::Standard
+            && c.rank == 1
+            && c.groups == 1
+            && c.strides == [1]
+            && c.dilation == [1]
+            && c.padding == Padding::Same
+            && c.data_format == DataFormat::ChannelsLast;
+        fits.then_some(Branch {
+            kernel: c.kernel[0],
+            filters: c.filters,
+            w: self.w.var,
+            b: self.b,
+            act: self.act,
+        })
     }
 
     /// A BatchNormalization over the channels of channels_last data, when nothing comes

@@ -18,6 +18,10 @@ impl MergeLayer {
 }
 
 impl Op for MergeLayer {
+    fn joins_channels(&self) -> bool {
+        self.0.op == MergeOp::Concatenate && self.0.axis == -1
+    }
+
     /// # Shapes
     /// - inputs: two or more of one rank; element-wise merges broadcast size-1 axes and align
     ///   lower ranks from the right

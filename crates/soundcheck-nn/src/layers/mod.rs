@@ -7,6 +7,7 @@
 
 mod activation;
 mod conv;
+mod conv_bank;
 mod core;
 mod layout;
 mod merge;
@@ -30,6 +31,7 @@ use crate::tensor::DynTensor;
 use crate::variables::{keras_initial, Variables};
 use crate::weights::Weights;
 pub(crate) use activation::{Activate, Activation};
+pub(crate) use conv_bank::{Branch, ConvBank, TakenOver};
 
 /// One layer's forward pass with its weights (indices into the network's [`Variables`]).
 pub(crate) trait Op {
@@ -80,6 +82,21 @@ pub(crate) trait Op {
     fn channel_affine(&self, _: &Variables) -> Option<ChannelAffine> {
         None
     }
+
+    /// The layer as a branch of a convolution bank (see [`ConvBank`]), if it can be one.
+    fn bank_branch(&self) -> Option<Branch> {
+        None
+    }
+
+    /// Whether the layer concatenates its inputs along the last axis.
+    fn joins_channels(&self) -> bool {
+        false
+    }
+
+    /// Whether a later layer took over this layer's work ([`TakenOver`]).
+    fn taken_over(&self) -> bool {
+        false
+    }
 }
 
 /// Per-channel scale and shift of the last axis, and whether a ReLU follows.
@@ -123,6 +140,11 @@ pub(crate) trait Unary {
     fn channel_affine(&self, _: &Variables) -> Option<ChannelAffine> {
         None
     }
+
+    /// See [`Op::bank_branch`].
+    fn bank_branch(&self) -> Option<Branch> {
+        None
+    }
 }
 
 impl<T: Unary> Op for T {
@@ -158,6 +180,10 @@ impl<T: Unary> Op for T {
 
     fn channel_affine(&self, vars: &Variables) -> Option<ChannelAffine> {
         Unary::channel_affine(self, vars)
+    }
+
+    fn bank_branch(&self) -> Option<Branch> {
+        Unary::bank_branch(self)
     }
 }
 

@@ -1,0 +1,216 @@
+//! A bank of Conv1D branches run as one convolution: branches of kernel sizes 1, 2, …, 8 over
+//! the same input, joined by a Concatenate over channels (seed 004's filter bank). Each branch
+//! alone is a few thousand multiply-adds behind its own im2col, gemm, activation and tape
+//! entries, eight times over plus the concatenation; one convolution whose kernel holds every
+//! branch's kernel, zero-padded to a common window, does the same work in one pass (the bank's
+//! training step 10.5 → 6.6 ms in the measurement that motivated it; BENCHMARKS.md).
+//!
+//! The values are the branches' exactly: with stride 1, 'same' padding puts a kernel of size
+//! `k` at `(k − 1) / 2` samples before each output sample, so branch `k`'s taps sit at offset
+//! `left − (k − 1) / 2` of the common window, `left` being the largest such lead. The weights
+//! stay the branches' own variables; the combined kernel is built from them on every pass, so
+//! their gradients are the slices of its gradient.
+
+use burn::tensor::module::conv1d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::Tensor;
+
+use super::activation::Activation;
+use super::{bias_tensor, Op};
+use crate::error::Result;
+use crate::kernels::{self, Conv2dGeometry};
+use crate::network::Pass;
+use crate::tensor::DynTensor;
+use crate::variables::Variables;
+
+/// One Conv1D of a bank: channels_last, stride 1, dilation 1, 'same' padding, one group.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Branch {
+    pub(crate) kernel: usize,
+    pub(crate) filters: usize,
+    /// The kernel variable `(kernel, in, filters)`.
+    pub(crate) w: usize,
+    pub(crate) b: Option<usize>,
+    pub(crate) act: Activation,
+}
+
+impl Branch {
+    /// Samples of input the kernel reads before the output sample ('same' padding, stride 1).
+    fn lead(&self) -> usize {
+        (self.kernel - 1) / 2
+    }
+
+    /// Samples it reads after it.
+    fn lag(&self) -> usize {
+        self.kernel - 1 - self.lead()
+    }
+}
+
+/// The bank's branches, in the Concatenate's order, as one convolution.
+pub(crate) struct ConvBank {
+    branches: Vec<Branch>,
+    /// The common window's lead and lag.
+    lead: usize,
+    lag: usize,
+}
+
+impl ConvBank {
+    /// A bank of `branches` sharing one activation; `None` if they do not.
+    pub(crate) fn new(branches: Vec<Branch>) -> Option<ConvBank> {
+        let act = branches.first()?.act;
+        if branches.iter().any(|b| b.act != act) {
+            return None;
+        }
+        let lead = branches.iter().map(Branch::lead).max()?;
+        let lag = branches.iter().map(Branch::lag).max()?;
+        Some(ConvBank {
+            branches,
+            lead,
+            lag,
+        })
+    }
+
+    /// The combined kernel `(lead + lag + 1, in, Σ filters)` and bias (`None` if no branch
+    /// has one).
+    fn kernel(&self, vars: &Variables, in_c: usize) -> (Tensor<3>, Option<Tensor<1>>) {
+        let window = self.lead + self.lag + 1;
+        let device = vars.tensor::<3>(self.branches[0].w).device();
+        let zeros = |n: usize, f: usize| Tensor::<3>::zeros([n, in_c, f], &device);
+        let parts = self.branches.iter().map(|b| {
+            let before = self.lead - b.lead();
+            let after = window - b.kernel - before;
+            let mut taps = vec![vars.tensor::<3>(b.w)];
+            if before > 0 {
+                taps.insert(0, zeros(before, b.filters));
+            }
+            if after > 0 {
+                taps.push(zeros(after, b.filters));
+            }
+            Tensor::cat(taps, 0)
+        });
+        let w = Tensor::cat(parts.collect(), 2);
+        let bias = self.branches.iter().any(|b| b.b.is_some()).then(|| {
+            let parts = self.branches.iter().map(|b| {
+                bias_tensor(vars, b.b).unwrap_or_else(|| Tensor::zeros([b.filters], &device))
+            });
+            Tensor::cat(parts.collect(), 0)
+        });
+        (w, bias)
+    }
+}
+
+impl Op for ConvBank {
+    /// # Shapes
+    /// - inputs: the branches' common input `(batch, length, in)`, once per branch
+    /// - output: `(batch, length, Σ filters)`, the branches' outputs side by side
+    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let Some(DynTensor::R3(x)) = inputs.into_iter().next() else {
+            unreachable!("the shape engine checked the Conv1D input rank")
+        };
+        let [n, len, in_c] = x.dims();
+        let (w, bias) = self.kernel(vars, in_c);
+        let [window, _, filters] = w.dims();
+        let y = if kernels::on_flex(&x.device()) {
+            let g = Conv2dGeometry {
+                batch: n,
+                input: [1, len],
+                in_c,
+                out_c: filters,
+                kernel: [1, window],
+                stride: [1, 1],
+                dilation: [1, 1],
+                pad: [(0, 0), (self.lead, self.lag)],
+            };
+            let w = w.reshape([1, window, in_c, filters]);
+            kernels::conv2d_nhwc(x.reshape([n, 1, len, in_c]), w, bias, g)
+                .reshape([n, len, filters])
+        } else {
+            let opts = ConvOptions {
+                stride: [1],
+                padding: [(self.lead, self.lag)],
+                dilation: [1],
+                groups: 1,
+            };
+            conv1d(x.permute([0, 2, 1]), w.permute([2, 1, 0]), bias, opts).permute([0, 2, 1])
+        };
+        Ok(self.branches[0].act.run(DynTensor::R3(y)))
+    }
+}
+
+/// A layer whose work a later one took over (a bank's branch): it passes its input on, and its
+/// output is not the shape the engine inferred for it.
+pub(crate) struct TakenOver;
+
+impl Op for TakenOver {
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        Ok(inputs.into_iter().next().expect("one input"))
+    }
+
+    fn taken_over(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::layers::testing::{network, run};
+
+    /// A bank of kernel sizes 1–4 (two filters each, bias, leaky ReLU) against the same
+    /// branches written out: kernel size k reads `(k − 1) / 2` samples before each output.
+    #[test]
+    fn bank_equals_its_branches() {
+        let layers: String = (1..=4)
+            .map(|k| {
+                format!("[[layers]]\ntype = \"Conv1D\"\nname = \"k{k}\"\nfilters = 2\nkernel_size = {k}\npadding = \"same\"\nactivation = \"leaky_relu\"\ninputs = [\"input\"]\n\n")
+            })
+            .chain(["[[layers]]\ntype = \"Concatenate\"\ninputs = [\"k1\", \"k2\", \"k3\", \"k4\"]\n".to_string()])
+            .collect();
+        let value = |k: usize, i: usize| ((k * 31 + i * 7) % 11) as f32 / 5.0 - 1.0;
+        let mut weights = Vec::new();
+        for k in 1..=4 {
+            let w: Vec<f32> = (0..k * 2 * 2).map(|i| value(k, i)).collect();
+            let b: Vec<f32> = (0..2).map(|i| value(k + 10, i)).collect();
+            weights.push((format!("k{k}/kernel"), vec![k, 2, 2], w));
+            weights.push((format!("k{k}/bias"), vec![2], b));
+        }
+        let weights: Vec<(&str, &[usize], Vec<f32>)> = weights
+            .iter()
+            .map(|(k, s, v)| (k.as_str(), s.as_slice(), v.clone()))
+            .collect();
+        let net = network("[9, 2]", &layers, &weights);
+        assert_eq!(
+            net.taken_over_layers(),
+            4,
+            "the bank runs as one convolution"
+        );
+        let (len, batch) = (9, 2);
+        let x: Vec<f32> = (0..batch * len * 2).map(|i| value(99, i)).collect();
+        let (shape, y) = run(&net, &[batch, len, 2], x.clone());
+        assert_eq!(shape, [batch, len, 8]);
+        let leaky = |v: f32| if v < 0.0 { 0.2 * v } else { v };
+        for n in 0..batch {
+            for t in 0..len {
+                for k in 1..=4usize {
+                    for f in 0..2 {
+                        let mut s = value(k + 10, f);
+                        for j in 0..k {
+                            let Some(at) = (t + j).checked_sub((k - 1) / 2).filter(|&a| a < len)
+                            else {
+                                continue;
+                            };
+                            for c in 0..2 {
+                                s += x[(n * len + at) * 2 + c] * value(k, (j * 2 + c) * 2 + f);
+                            }
+                        }
+                        let got = y[(n * len + t) * 8 + (k - 1) * 2 + f];
+                        assert!(
+                            (got - leaky(s)).abs() < 1e-5,
+                            "n{n} t{t} k{k} f{f}: {got} vs {}",
+                            leaky(s)
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
