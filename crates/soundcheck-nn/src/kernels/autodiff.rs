@@ -101,6 +101,26 @@ impl<B: Backend + CpuKernels> Backward<B, 1> for ScaleShiftBackward {
     }
 }
 
+/// The backward step of [`CpuKernels::add_relu`]: both operands get the gated gradient.
+#[derive(Debug)]
+struct AddReluBackward;
+
+impl<B: Backend + CpuKernels> Backward<B, 2> for AddReluBackward {
+    /// The checkpointed operands.
+    type State = [NodeId; 2];
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
+        let [node_a, node_b] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let [a, b] = ops
+            .state
+            .map(|id| ckpt.retrieve_node_output::<FloatTensor<B>>(id));
+        let g = B::add_relu_backward(a, b, dy);
+        let ids = [node_a, node_b].map(|n| n.map(|n| n.id));
+        register::<B>(grads, ids.into_iter().zip([g.clone(), g]));
+    }
+}
+
 impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, C> {
     fn conv2d_nhwc(
         x: FloatTensor<Self>,
@@ -328,6 +348,35 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
             a.into_primitive(),
             b.into_primitive(),
             relu,
+        ))
+    }
+
+    fn add_relu(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        match AddReluBackward
+            .prepare::<C>([a.node(), b.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let ids = [prep.checkpoint(&a), prep.checkpoint(&b)];
+                let y = B::add_relu(a.into_primitive(), b.into_primitive());
+                prep.finish(ids, y)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::add_relu(a.into_primitive(), b.into_primitive()))
+            }
+        }
+    }
+
+    fn add_relu_backward(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        constant::<B, C>(B::add_relu_backward(
+            a.into_primitive(),
+            b.into_primitive(),
+            dy.into_primitive(),
         ))
     }
 }

@@ -7,7 +7,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::TensorData;
 
-use super::{batch_norm, conv2d, lstm, Conv2dGeometry, CpuKernels, LstmShape};
+use super::{batch_norm, conv2d, lstm, residual, Conv2dGeometry, CpuKernels, LstmShape};
 
 fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
@@ -171,5 +171,15 @@ impl CpuKernels for Flex {
         let (x_, dy) = (values(&x), values(&dy));
         let dx = batch_norm::scale_shift_backward(&x_, &dy, &values(&a), &values(&b), relu);
         tensor(dx, shape(&x))
+    }
+
+    fn add_relu(a: FlexTensor, b: FlexTensor) -> FlexTensor {
+        let y = residual::forward(&values(&a), &values(&b));
+        tensor(y, shape(&a))
+    }
+
+    fn add_relu_backward(a: FlexTensor, b: FlexTensor, dy: FlexTensor) -> FlexTensor {
+        let dx = residual::backward(&values(&a), &values(&b), &values(&dy));
+        tensor(dx, shape(&a))
     }
 }

@@ -13,6 +13,7 @@ mod flex;
 pub mod lstm;
 mod matmul;
 mod reduce;
+pub mod residual;
 
 use std::mem::MaybeUninit;
 
@@ -135,6 +136,14 @@ pub trait CpuKernels: Backend {
         a: FloatTensor<Self>,
         b: FloatTensor<Self>,
         relu: bool,
+    ) -> FloatTensor<Self>;
+    /// `max(0, a + b)` element-wise, `a` and `b` of one shape (a residual Add, then its ReLU).
+    fn add_relu(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// The gradient of [`add_relu`](CpuKernels::add_relu) for either operand.
+    fn add_relu_backward(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
     /// The LSTM recurrence over input projections `xw` with recurrent kernel `u` and timestep
     /// mask `mask` (see [`LstmShape`]).
@@ -261,5 +270,14 @@ pub(crate) fn scale_shift(x: Tensor<2>, a: Tensor<1>, b: Tensor<1>, relu: bool) 
         b.into_dispatch(),
         relu,
     );
+    Tensor::from_dispatch(y)
+}
+
+/// `max(0, a + b)` element-wise on flex (a residual Add and its ReLU in one pass).
+///
+/// # Shapes
+/// - `a`, `b`: any, the same; output: as `a`
+pub(crate) fn add_relu(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+    let y = <Dispatch as CpuKernels>::add_relu(a.into_dispatch(), b.into_dispatch());
     Tensor::from_dispatch(y)
 }

@@ -2,24 +2,40 @@
 
 use soundcheck_shape::layers::{Merge, MergeOp};
 
-use super::Op;
+use super::{Activation, Op};
 use crate::error::Result;
+use crate::kernels;
 use crate::network::Pass;
 use crate::tensor::{each_rank, Binary, DynTensor};
 use crate::variables::Variables;
 
 /// Combines its inputs element-wise (broadcasting as Keras does) or along an axis.
-pub(crate) struct MergeLayer(Merge);
+pub(crate) struct MergeLayer {
+    merge: Merge,
+    /// An Add whose ReLU layer it took over (see [`Op::absorb`]).
+    relu: bool,
+}
 
 impl MergeLayer {
     pub(crate) fn build(m: &Merge) -> MergeLayer {
-        MergeLayer(m.clone())
+        MergeLayer {
+            merge: m.clone(),
+            relu: false,
+        }
     }
 }
 
 impl Op for MergeLayer {
     fn joins_channels(&self) -> bool {
-        self.0.op == MergeOp::Concatenate && self.0.axis == -1
+        self.merge.op == MergeOp::Concatenate && self.merge.axis == -1
+    }
+
+    /// The ReLU after a residual Add: on flex, one pass for both when the operands are two of
+    /// one shape.
+    fn absorb(&mut self, act: Activation) -> bool {
+        let fits = self.merge.op == MergeOp::Add && act == Activation::Relu && !self.relu;
+        self.relu |= fits;
+        fits
     }
 
     /// # Shapes
@@ -28,7 +44,22 @@ impl Op for MergeLayer {
     /// - output: the broadcast shape, or the inputs joined along `axis` (Concatenate)
     fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let n = inputs.len();
-        let Merge { op, axis } = self.0;
+        let Merge { op, axis } = self.merge;
+        if self.relu {
+            if let [a, b] = inputs.as_slice() {
+                let dims = a.dims();
+                if dims == b.dims() && kernels::on_flex(&a.device()) {
+                    // Element-wise: any shape will do, (batch, features) is at hand.
+                    let flat = [dims[0], dims[1..].iter().product()];
+                    let flat = |t: &DynTensor| match t.clone().reshape(&flat) {
+                        DynTensor::R2(t) => t,
+                        _ => unreachable!("reshaped to two axes"),
+                    };
+                    let y = kernels::add_relu(flat(a), flat(b));
+                    return Ok(DynTensor::R2(y).reshape(&dims));
+                }
+            }
+        }
         if op == MergeOp::Concatenate {
             let r = inputs[0].dims().len() as i64;
             let a = if axis < 0 { r + axis } else { axis } as usize;
@@ -49,6 +80,8 @@ impl Op for MergeLayer {
         let y = rest.fold(first, |acc, t| acc.zip_with(t, f));
         Ok(if op == MergeOp::Average {
             each_rank!(y, t => t / n as f32)
+        } else if self.relu {
+            Activation::Relu.run(y)
         } else {
             y
         })
