@@ -11,7 +11,7 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend};
 
-use super::{Conv2dGeometry, CpuKernels, LstmShape};
+use super::{Conv2dGeometry, CpuKernels, LstmShape, Pool2dGeometry};
 
 /// The backward step of [`CpuKernels::conv2d_nhwc`]: each tracked parent gets its gradient.
 #[derive(Debug)]
@@ -97,6 +97,25 @@ impl<B: Backend + CpuKernels> Backward<B, 1> for ScaleShiftBackward {
                 node.id,
                 B::scale_shift_last_axis_backward(x, dy, a, b, relu),
             );
+        }
+    }
+}
+
+/// The backward step of [`CpuKernels::pool2d_nhwc`].
+#[derive(Debug)]
+struct Pool2dBackward;
+
+impl<B: Backend + CpuKernels> Backward<B, 1> for Pool2dBackward {
+    /// The checkpointed input and the geometry.
+    type State = (NodeId, Pool2dGeometry);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x, g) = ops.state;
+        if let Some(node) = node_x {
+            let x = ckpt.retrieve_node_output::<FloatTensor<B>>(x);
+            grads.register::<B>(node.id, B::pool2d_nhwc_backward(x, dy, g));
         }
     }
 }
@@ -348,6 +367,33 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
             a.into_primitive(),
             b.into_primitive(),
             relu,
+        ))
+    }
+
+    fn pool2d_nhwc(x: FloatTensor<Self>, g: Pool2dGeometry) -> FloatTensor<Self> {
+        match Pool2dBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let id = prep.checkpoint(&x);
+                let y = B::pool2d_nhwc(x.into_primitive(), g);
+                prep.finish((id, g), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::pool2d_nhwc(x.into_primitive(), g)),
+        }
+    }
+
+    fn pool2d_nhwc_backward(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        g: Pool2dGeometry,
+    ) -> FloatTensor<Self> {
+        constant::<B, C>(B::pool2d_nhwc_backward(
+            x.into_primitive(),
+            dy.into_primitive(),
+            g,
         ))
     }
 

@@ -7,7 +7,10 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::TensorData;
 
-use super::{batch_norm, conv2d, lstm, residual, Conv2dGeometry, CpuKernels, LstmShape};
+use super::{
+    batch_norm, conv2d, lstm, pool2d, residual, Conv2dGeometry, CpuKernels, LstmShape,
+    Pool2dGeometry,
+};
 
 fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
@@ -181,5 +184,16 @@ impl CpuKernels for Flex {
     fn add_relu_backward(a: FlexTensor, b: FlexTensor, dy: FlexTensor) -> FlexTensor {
         let dx = residual::backward(&values(&a), &values(&b), &values(&dy));
         tensor(dx, shape(&a))
+    }
+
+    fn pool2d_nhwc(x: FlexTensor, g: Pool2dGeometry) -> FlexTensor {
+        let y = pool2d::forward(&g, &values(&x));
+        let [oh, ow] = g.output();
+        tensor(y, vec![g.batch, oh, ow, g.channels])
+    }
+
+    fn pool2d_nhwc_backward(x: FlexTensor, dy: FlexTensor, g: Pool2dGeometry) -> FlexTensor {
+        let dx = pool2d::backward(&g, &values(&x), &values(&dy));
+        tensor(dx, shape(&x))
     }
 }

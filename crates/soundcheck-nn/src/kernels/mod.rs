@@ -12,6 +12,7 @@ mod conv2d_direct;
 mod flex;
 pub mod lstm;
 mod matmul;
+pub mod pool2d;
 mod reduce;
 pub mod residual;
 
@@ -23,6 +24,7 @@ use burn::tensor::{Device, Tensor};
 
 pub use conv2d::Conv2dGeometry;
 pub use lstm::LstmShape;
+pub use pool2d::Pool2dGeometry;
 
 /// A kernel's output buffer of `len` values, not yet written. Not `vec![0.0; len]`: calloc
 /// re-zeroes reused heap blocks, and zeroing tensors of tens of MB that a kernel overwrites at
@@ -136,6 +138,14 @@ pub trait CpuKernels: Backend {
         a: FloatTensor<Self>,
         b: FloatTensor<Self>,
         relu: bool,
+    ) -> FloatTensor<Self>;
+    /// Max or average pooling of channels_last data (see [`Pool2dGeometry`]).
+    fn pool2d_nhwc(x: FloatTensor<Self>, g: Pool2dGeometry) -> FloatTensor<Self>;
+    /// The input gradient of [`pool2d_nhwc`](CpuKernels::pool2d_nhwc).
+    fn pool2d_nhwc_backward(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        g: Pool2dGeometry,
     ) -> FloatTensor<Self>;
     /// `max(0, a + b)` element-wise, `a` and `b` of one shape (a residual Add, then its ReLU).
     fn add_relu(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -280,4 +290,12 @@ pub(crate) fn scale_shift(x: Tensor<2>, a: Tensor<1>, b: Tensor<1>, relu: bool) 
 pub(crate) fn add_relu(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     let y = <Dispatch as CpuKernels>::add_relu(a.into_dispatch(), b.into_dispatch());
     Tensor::from_dispatch(y)
+}
+
+/// Max or average pooling of channels_last data on flex.
+///
+/// # Shapes
+/// - `x`: `(batch, in_h, in_w, channels)`; output: `(batch, out_h, out_w, channels)`
+pub(crate) fn pool2d_nhwc(x: Tensor<4>, g: Pool2dGeometry) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::pool2d_nhwc(x.into_dispatch(), g))
 }

@@ -4,11 +4,13 @@ use burn::tensor::module::{avg_pool1d, avg_pool2d, max_pool1d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 use burn::tensor::Tensor;
 use soundcheck_shape::layers::{self as spec, Padding, PoolOp};
+use soundcheck_shape::spec::DataFormat;
 
 use super::conv::pads;
 use super::layout::{from_channels_first, to_channels_first};
 use super::Unary;
 use crate::error::Result;
+use crate::kernels::{self, Pool2dGeometry};
 use crate::network::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
@@ -30,6 +32,10 @@ impl Unary for Pool {
     /// - output: the pooled spatial axes, same layout
     fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
         let p = &self.0;
+        if p.rank <= 2 && p.data_format == DataFormat::ChannelsLast && kernels::on_flex(&x.device())
+        {
+            return Ok(self.channels_last(x));
+        }
         let x = to_channels_first(x, p.data_format);
         let dims = x.dims();
         let pad = |i: usize| {
@@ -53,6 +59,53 @@ impl Unary for Pool {
             _ => unreachable!("the shape engine checked the pool input rank"),
         };
         Ok(from_channels_first(y, p.data_format))
+    }
+}
+
+impl Pool {
+    /// The pool on our channels_last CPU kernel (a 1-D pool is a 2-D one of height 1).
+    fn channels_last(&self, x: DynTensor) -> DynTensor {
+        let p = &self.0;
+        let dims = x.dims();
+        let padding = if p.same {
+            Padding::Same
+        } else {
+            Padding::Valid
+        };
+        let pads = |len: usize, i: usize| pads(padding, len, p.pool[i], p.strides[i]);
+        let g = if dims.len() == 3 {
+            Pool2dGeometry {
+                batch: dims[0],
+                input: [1, dims[1]],
+                channels: dims[2],
+                window: [1, p.pool[0]],
+                stride: [1, p.strides[0]],
+                pad: [(0, 0), pads(dims[1], 0)],
+                max: p.op == PoolOp::Max,
+            }
+        } else {
+            Pool2dGeometry {
+                batch: dims[0],
+                input: [dims[1], dims[2]],
+                channels: dims[3],
+                window: [p.pool[0], p.pool[1]],
+                stride: [p.strides[0], p.strides[1]],
+                pad: [pads(dims[1], 0), pads(dims[2], 1)],
+                max: p.op == PoolOp::Max,
+            }
+        };
+        let x4 = match x {
+            DynTensor::R3(x) => x.reshape([g.batch, 1, g.input[1], g.channels]),
+            DynTensor::R4(x) => x,
+            _ => unreachable!("rank checked by the caller"),
+        };
+        let y = kernels::pool2d_nhwc(x4, g);
+        let [oh, ow] = g.output();
+        if dims.len() == 3 {
+            DynTensor::R3(y.reshape([g.batch, ow, g.channels]))
+        } else {
+            DynTensor::R4(y.reshape([g.batch, oh, ow, g.channels]))
+        }
     }
 }
 
