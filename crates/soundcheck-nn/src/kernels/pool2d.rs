@@ -143,7 +143,7 @@ pub fn backward(g: &Pool2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                     }
                     continue;
                 }
-                for ch in 0..c {
+                for (ch, &d) in d.iter().enumerate() {
                     // The first element holding the maximum, in row-major order.
                     let mut best = (f32::NEG_INFINITY, None);
                     for y in rows.clone() {
@@ -155,7 +155,7 @@ pub fn backward(g: &Pool2dGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                         }
                     }
                     if let (_, Some(i)) = best {
-                        dxi[i] += d[ch];
+                        dxi[i] += d;
                     }
                 }
             }
