@@ -15,7 +15,7 @@ from safetensors.numpy import load_file  # noqa: E402
 from keras_shapes import build  # noqa: E402
 
 d = os.path.join(os.path.dirname(__file__), "..", "..", "crates", "soundcheck-nn", "tests", "fixtures")
-for name, batch, runs in [("resmask32", 16, 5), ("mfcc_lstm", 32, 20), ("convbank_residual", 32, 20)]:
+for name, batch, runs in [("resmask32", 16, 5), ("mfcc_lstm", 32, 20), ("mfcc_gru", 32, 20), ("convbank_residual", 32, 20)]:
     spec = json.load(open(os.path.join(d, name, "model.json")))
     model, _ = build(spec)
     w = load_file(os.path.join(d, name, "weights.safetensors"))

@@ -19,6 +19,7 @@ d = os.path.join(os.path.dirname(__file__), "..", "..", "crates", "soundcheck-nn
 for name, batch, steps, loss in [
     ("resmask32", 16, 6, "mse"),
     ("mfcc_lstm", 32, 21, "sparse_categorical_crossentropy"),
+    ("mfcc_gru", 32, 21, "sparse_categorical_crossentropy"),
     ("convbank_residual", 32, 21, "mse"),
 ]:
     spec = json.load(open(os.path.join(d, name, "model.json")))

@@ -1,6 +1,6 @@
-//! Inference batches of the two reference models, beside Keras (`tools/bench/nn_inference.sh`):
+//! Inference batches of the reference models, beside Keras (`tools/bench/nn_inference.sh`):
 //! the separation seed's residual mask net at batch 16 of 513×25×1, the MFCC LSTM (LSTM 64,
-//! Dense 10) at batch 32 of 100×13, and seed 004's Conv1D bank with its strided residual at
+//! Dense 10) and its GRU twin at batch 32 of 100×13, and seed 004's Conv1D bank with its strided residual at
 //! batch 32 of 800×1, with the weights of the Keras fixtures.
 
 mod common;
@@ -26,6 +26,7 @@ fn main() {
     for (name, batch, runs) in [
         ("resmask32", 16usize, 5usize),
         ("mfcc_lstm", 32, 20),
+        ("mfcc_gru", 32, 20),
         ("convbank_residual", 32, 20),
     ] {
         if only.as_deref().is_some_and(|o| !name.contains(o)) {

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use soundcheck_nn::kernels::batch_norm;
 use soundcheck_nn::kernels::conv2d::{self, Conv2dGeometry};
-use soundcheck_nn::kernels::lstm::{self, LstmShape};
+use soundcheck_nn::kernels::recurrence::{self, Cell, RecurrenceShape};
 
 fn median_ms(mut f: impl FnMut()) -> f64 {
     f();
@@ -45,7 +45,8 @@ fn main() {
     let b = vec![0.5f32; 32];
     let dy = x.clone();
     let (gamma, beta) = (vec![1.5f32; 32], vec![0.1f32; 32]);
-    let lstm = LstmShape {
+    let lstm = RecurrenceShape {
+        cell: Cell::Lstm,
         batch: 32,
         time: 100,
         units: 64,
@@ -89,11 +90,11 @@ fn main() {
             ] {
                 println!("batch norm + ReLU (training), 16×513×25×32, {threads} thread(s), {name}: {ms:.1} ms");
             }
-            let (_, saved) = lstm::forward(&lstm, &xw, &u, &mask, true);
+            let (_, saved) = recurrence::forward(&lstm, &xw, &u, &mask, true);
             for (name, ms) in [
-                ("forward", median_ms(|| drop(lstm::forward(&lstm, &xw, &u, &mask, true)))),
+                ("forward", median_ms(|| drop(recurrence::forward(&lstm, &xw, &u, &mask, true)))),
                 ("backward", median_ms(|| {
-                    drop(lstm::backward(&lstm, &dout, &u, &mask, &saved))
+                    drop(recurrence::backward(&lstm, &dout, &u, &mask, &saved))
                 })),
             ] {
                 println!("LSTM recurrence, 64 units, 32×100 steps, {threads} thread(s), {name}: {ms:.2} ms");

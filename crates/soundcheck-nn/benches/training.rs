@@ -1,6 +1,7 @@
-//! Training steps of the two reference models, beside Keras (`tools/bench/nn_training.sh`): the
+//! Training steps of the reference models, beside Keras (`tools/bench/nn_training.sh`): the
 //! separation seed's residual mask net at batch 16 of 513×25×1 (MSE, Adam), the MFCC LSTM
-//! (LSTM 64, Dense 10) at batch 32 of 100×13 (sparse categorical cross-entropy, Adam), and seed
+//! (LSTM 64, Dense 10) and its GRU twin at batch 32 of 100×13 (sparse categorical
+//! cross-entropy, Adam), and seed
 //! 004's Conv1D bank with its strided residual at batch 32 of 800×1 (MSE, Adam). A step is
 //! the time between two batch reports of the trainer: gather, forward, backward, Adam update.
 
@@ -19,6 +20,7 @@ fn main() {
     for (name, batch, steps, loss) in [
         ("resmask32", 16usize, 6usize, Loss::MeanSquaredError),
         ("mfcc_lstm", 32, 21, Loss::SparseCategoricalCrossentropy),
+        ("mfcc_gru", 32, 21, Loss::SparseCategoricalCrossentropy),
         ("convbank_residual", 32, 21, Loss::MeanSquaredError),
     ] {
         if only.as_deref().is_some_and(|o| !name.contains(o)) {

@@ -11,7 +11,7 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend};
 
-use super::{Conv2dGeometry, CpuKernels, LstmShape, Pool2dGeometry};
+use super::{Conv2dGeometry, CpuKernels, Pool2dGeometry, RecurrenceShape};
 
 /// The backward step of [`CpuKernels::conv2d_nhwc`]: each tracked parent gets its gradient.
 #[derive(Debug)]
@@ -59,21 +59,21 @@ impl<B: Backend + CpuKernels> Backward<B, 4> for BatchNormBackward {
     }
 }
 
-/// The backward step of [`CpuKernels::lstm`]: back-propagation through time with the states
+/// The backward step of [`CpuKernels::recurrence`]: back-propagation through time with the states
 /// the forward kept (held here, not recomputed).
 #[derive(Debug)]
-struct LstmBackward;
+struct RecurrenceBackward;
 
-impl<B: Backend + CpuKernels> Backward<B, 2> for LstmBackward {
+impl<B: Backend + CpuKernels> Backward<B, 2> for RecurrenceBackward {
     /// The checkpointed recurrent kernel, the mask, the kept states and the shape.
-    type State = (NodeId, FloatTensor<B>, FloatTensor<B>, LstmShape);
+    type State = (NodeId, FloatTensor<B>, FloatTensor<B>, RecurrenceShape);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, ckpt: &mut Checkpointer) {
         let [node_xw, node_u] = ops.parents;
         let dout = grads.consume::<B>(&ops.node);
         let (u, mask, saved, s) = ops.state;
         let u = ckpt.retrieve_node_output::<FloatTensor<B>>(u);
-        let (dxw, du) = B::lstm_backward(dout, u, mask, saved, s);
+        let (dxw, du) = B::recurrence_backward(dout, u, mask, saved, s);
         let ids = [node_xw, node_u].map(|n| n.map(|n| n.id));
         register::<B>(grads, ids.into_iter().zip([dxw, du]));
     }
@@ -278,34 +278,37 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
         )
     }
 
-    fn lstm(
+    fn recurrence(
         xw: FloatTensor<Self>,
         u: FloatTensor<Self>,
         mask: FloatTensor<Self>,
-        s: LstmShape,
+        s: RecurrenceShape,
     ) -> FloatTensor<Self> {
         let mask = mask.into_primitive();
-        let prep = LstmBackward.prepare::<C>([xw.node(), u.node()]);
+        let prep = RecurrenceBackward.prepare::<C>([xw.node(), u.node()]);
         match prep.compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
                 let u_id = prep.checkpoint(&u);
                 let (out, saved) =
-                    B::lstm_saving(xw.into_primitive(), u.into_primitive(), mask.clone(), s);
+                    B::recurrence_saving(xw.into_primitive(), u.into_primitive(), mask.clone(), s);
                 prep.finish((u_id, mask, saved, s), out)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::lstm(xw.into_primitive(), u.into_primitive(), mask, s))
-            }
+            OpsKind::UnTracked(prep) => prep.finish(B::recurrence(
+                xw.into_primitive(),
+                u.into_primitive(),
+                mask,
+                s,
+            )),
         }
     }
 
-    fn lstm_saving(
+    fn recurrence_saving(
         xw: FloatTensor<Self>,
         u: FloatTensor<Self>,
         mask: FloatTensor<Self>,
-        s: LstmShape,
+        s: RecurrenceShape,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let (out, saved) = B::lstm_saving(
+        let (out, saved) = B::recurrence_saving(
             xw.into_primitive(),
             u.into_primitive(),
             mask.into_primitive(),
@@ -314,14 +317,14 @@ impl<B: Backend + CpuKernels, C: CheckpointStrategy> CpuKernels for Autodiff<B, 
         (constant::<B, C>(out), constant::<B, C>(saved))
     }
 
-    fn lstm_backward(
+    fn recurrence_backward(
         dout: FloatTensor<Self>,
         u: FloatTensor<Self>,
         mask: FloatTensor<Self>,
         saved: FloatTensor<Self>,
-        s: LstmShape,
+        s: RecurrenceShape,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let (dxw, du) = B::lstm_backward(
+        let (dxw, du) = B::recurrence_backward(
             dout.into_primitive(),
             u.into_primitive(),
             mask.into_primitive(),

@@ -8,8 +8,8 @@ use burn::backend::Flex;
 use burn::tensor::TensorData;
 
 use super::{
-    batch_norm, conv2d, lstm, pool2d, residual, Conv2dGeometry, CpuKernels, LstmShape,
-    Pool2dGeometry,
+    batch_norm, conv2d, pool2d, recurrence, residual, Conv2dGeometry, CpuKernels, Pool2dGeometry,
+    RecurrenceShape,
 };
 
 fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
@@ -112,19 +112,24 @@ impl CpuKernels for Flex {
         )
     }
 
-    fn lstm(xw: FlexTensor, u: FlexTensor, mask: FlexTensor, s: LstmShape) -> FlexTensor {
-        let (out, _) = lstm::forward(&s, &values(&xw), &values(&u), &values(&mask), false);
+    fn recurrence(
+        xw: FlexTensor,
+        u: FlexTensor,
+        mask: FlexTensor,
+        s: RecurrenceShape,
+    ) -> FlexTensor {
+        let (out, _) = recurrence::forward(&s, &values(&xw), &values(&u), &values(&mask), false);
         let per_row = out.len() / s.batch.max(1);
         tensor(out, vec![s.batch, per_row])
     }
 
-    fn lstm_saving(
+    fn recurrence_saving(
         xw: FlexTensor,
         u: FlexTensor,
         mask: FlexTensor,
-        s: LstmShape,
+        s: RecurrenceShape,
     ) -> (FlexTensor, FlexTensor) {
-        let (out, saved) = lstm::forward(&s, &values(&xw), &values(&u), &values(&mask), true);
+        let (out, saved) = recurrence::forward(&s, &values(&xw), &values(&u), &values(&mask), true);
         let per_row = out.len() / s.batch.max(1);
         let saved_len = saved.len();
         (
@@ -133,24 +138,24 @@ impl CpuKernels for Flex {
         )
     }
 
-    fn lstm_backward(
+    fn recurrence_backward(
         dout: FlexTensor,
         u: FlexTensor,
         mask: FlexTensor,
         saved: FlexTensor,
-        s: LstmShape,
+        s: RecurrenceShape,
     ) -> (FlexTensor, FlexTensor) {
-        let (dxw, du) = lstm::backward(
+        let (dxw, du) = recurrence::backward(
             &s,
             &values(&dout),
             &values(&u),
             &values(&mask),
             &values(&saved),
         );
-        let g4 = 4 * s.units;
+        let g = s.gates() * s.units;
         (
-            tensor(dxw, vec![s.batch, s.time, g4]),
-            tensor(du, vec![s.units, g4]),
+            tensor(dxw, vec![s.batch, s.time, g]),
+            tensor(du, vec![s.kernel_rows(), g]),
         )
     }
 

@@ -14,63 +14,20 @@
 use rayon::prelude::*;
 
 use super::matmul::matmul;
-
-/// The shape and options of one LSTM layer's recurrence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LstmShape {
-    /// Batch size.
-    pub batch: usize,
-    /// Timesteps.
-    pub time: usize,
-    /// Units (the state size).
-    pub units: usize,
-    /// Run from the last timestep to the first (a Bidirectional's backward half; the
-    /// sequence output stays in input time order).
-    pub reverse: bool,
-    /// Output every timestep's `h` `(batch, time, units)`, else the last state `(batch, units)`.
-    pub sequences: bool,
-}
-
-impl LstmShape {
-    /// The timestep processed at `step`.
-    fn at(&self, step: usize) -> usize {
-        if self.reverse {
-            self.time - 1 - step
-        } else {
-            step
-        }
-    }
-
-    fn out_len(&self) -> usize {
-        self.batch * self.units * if self.sequences { self.time } else { 1 }
-    }
-
-    /// Rows per task: the batch split between the threads, at least 4 rows each.
-    fn rows(&self) -> usize {
-        self.batch
-            .div_ceil(rayon::current_num_threads())
-            .max(4)
-            .min(self.batch.max(1))
-    }
-}
+use super::recurrence::RecurrenceShape;
 
 /// What the forward pass keeps per (row, timestep) for the backward: the activated gates
 /// i, f, g, o, the cell state after the step, its tanh, and the hidden state after the step
 /// (for masked steps: the kept states).
 const SAVED: usize = 7;
 
-fn sigmoid(x: f32) -> f32 {
+pub(super) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Runs the recurrence. Returns the output and, if `save`, what the backward needs.
-///
-/// # Shapes
-/// - `xw`: `(batch, time, 4·units)`, the input projections with the bias
-/// - `u`: `(units, 4·units)`, the recurrent kernel; `mask`: `(batch, time)` (1 = real)
-/// - output: `(batch, time, units)` or `(batch, units)`; saved: `(batch, time, 7·units)`
-pub fn forward(
-    s: &LstmShape,
+/// Runs the recurrence (see [`super::recurrence::forward`]); saved: `(batch, time, 7·units)`.
+pub(super) fn forward(
+    s: &RecurrenceShape,
     xw: &[f32],
     u: &[f32],
     mask: &[f32],
@@ -78,9 +35,6 @@ pub fn forward(
 ) -> (Vec<f32>, Vec<f32>) {
     let (n, t, un) = (s.batch, s.time, s.units);
     let g4 = 4 * un;
-    assert_eq!(xw.len(), n * t * g4, "lstm input projection length");
-    assert_eq!(u.len(), un * g4, "lstm recurrent kernel length");
-    assert_eq!(mask.len(), n * t, "lstm mask length");
     let mut out = vec![0.0f32; s.out_len()];
     let mut saved = vec![0.0f32; if save { n * t * SAVED * un } else { 0 }];
     let rows = s.rows();
@@ -148,13 +102,9 @@ pub fn forward(
     (out, saved)
 }
 
-/// The gradients `(d xw, d U)` from the output's gradient `dout`.
-///
-/// # Shapes
-/// - `dout`: as the forward's output; `u`, `mask`, `saved`: as in [`forward`]
-/// - output: `(batch, time, 4·units)` and `(units, 4·units)`
-pub fn backward(
-    s: &LstmShape,
+/// The gradients `(d xw, d U)` (see [`super::recurrence::backward`]).
+pub(super) fn backward(
+    s: &RecurrenceShape,
     dout: &[f32],
     u: &[f32],
     mask: &[f32],
@@ -162,7 +112,6 @@ pub fn backward(
 ) -> (Vec<f32>, Vec<f32>) {
     let (n, t, un) = (s.batch, s.time, s.units);
     let g4 = 4 * un;
-    assert_eq!(dout.len(), s.out_len(), "lstm output gradient length");
     assert_eq!(saved.len(), n * t * SAVED * un, "lstm saved state length");
     let mut dxw = vec![0.0f32; n * t * g4];
     // Each (row, timestep)'s previous hidden state, for dU = Σ h_prevᵀ·dz in one gemm.
@@ -263,11 +212,13 @@ pub fn backward(
 mod tests {
     use super::*;
     use crate::kernels::conv2d::tests::values;
+    use crate::kernels::recurrence::Cell;
 
     /// The cell written out for one unit, one row, two steps, no mask.
     #[test]
     fn forward_is_keras_cell_written_out() {
-        let s = LstmShape {
+        let s = RecurrenceShape {
+            cell: Cell::Lstm,
             batch: 1,
             time: 2,
             units: 1,
@@ -294,7 +245,8 @@ mod tests {
     #[test]
     fn backward_matches_finite_differences() {
         for (reverse, sequences) in [(false, true), (false, false), (true, true), (true, false)] {
-            let s = LstmShape {
+            let s = RecurrenceShape {
+                cell: Cell::Lstm,
                 batch: 9,
                 time: 5,
                 units: 3,

@@ -1,7 +1,8 @@
 //! Our own CPU kernels inside burn, for the layers that dominate training time: channels_last
-//! convolution, batch normalisation and the LSTM recurrence. A backend extension ([`CpuKernels`]) is implemented for
-//! burn-flex (`flex.rs`, over the slice kernels of `conv2d.rs`, `conv2d_direct.rs`,
-//! `batch_norm.rs` and `lstm.rs`) and for its
+//! convolution and pooling, batch normalisation, the residual Add with its ReLU, and the LSTM
+//! and GRU recurrences. A backend extension ([`CpuKernels`]) is implemented for burn-flex
+//! (`flex.rs`, over the slice kernels of `conv2d.rs`, `conv2d_direct.rs`, `pool2d.rs`,
+//! `batch_norm.rs`, `residual.rs`, `lstm.rs` and `gru.rs`, behind `recurrence.rs`) and for its
 //! autodiff (`autodiff.rs`, with hand-written backward passes). Other devices (wgpu) keep burn's
 //! own ops: the layers ask [`on_flex`] which path to take.
 
@@ -10,9 +11,11 @@ pub mod batch_norm;
 pub mod conv2d;
 mod conv2d_direct;
 mod flex;
-pub mod lstm;
+mod gru;
+mod lstm;
 mod matmul;
 pub mod pool2d;
+pub mod recurrence;
 mod reduce;
 pub mod residual;
 
@@ -23,8 +26,8 @@ use burn::backend::{backend_extension, Backend, DispatchDevice};
 use burn::tensor::{Device, Tensor};
 
 pub use conv2d::Conv2dGeometry;
-pub use lstm::LstmShape;
 pub use pool2d::Pool2dGeometry;
+pub use recurrence::{Cell, RecurrenceShape};
 
 /// A kernel's output buffer of `len` values, not yet written. Not `vec![0.0; len]`: calloc
 /// re-zeroes reused heap blocks, and zeroing tensors of tens of MB that a kernel overwrites at
@@ -155,28 +158,28 @@ pub trait CpuKernels: Backend {
         b: FloatTensor<Self>,
         dy: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
-    /// The LSTM recurrence over input projections `xw` with recurrent kernel `u` and timestep
-    /// mask `mask` (see [`LstmShape`]).
-    fn lstm(
+    /// The LSTM or GRU recurrence over input projections `xw` with recurrent kernel `u` and
+    /// timestep mask `mask` (see [`RecurrenceShape`]).
+    fn recurrence(
         xw: FloatTensor<Self>,
         u: FloatTensor<Self>,
         mask: FloatTensor<Self>,
-        s: LstmShape,
+        s: RecurrenceShape,
     ) -> FloatTensor<Self>;
-    /// [`lstm`](CpuKernels::lstm), also returning what its backward needs.
-    fn lstm_saving(
+    /// [`recurrence`](CpuKernels::recurrence), also returning what its backward needs.
+    fn recurrence_saving(
         xw: FloatTensor<Self>,
         u: FloatTensor<Self>,
         mask: FloatTensor<Self>,
-        s: LstmShape,
+        s: RecurrenceShape,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
-    /// The gradients `(d xw, d u)` of [`lstm`](CpuKernels::lstm).
-    fn lstm_backward(
+    /// The gradients `(d xw, d u)` of [`recurrence`](CpuKernels::recurrence).
+    fn recurrence_backward(
         dout: FloatTensor<Self>,
         u: FloatTensor<Self>,
         mask: FloatTensor<Self>,
         saved: FloatTensor<Self>,
-        s: LstmShape,
+        s: RecurrenceShape,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
 }
 
@@ -253,14 +256,19 @@ pub(crate) fn batch_norm_train(
     (Tensor::from_dispatch(y), m)
 }
 
-/// The LSTM recurrence on flex (see [`LstmShape`]).
+/// The LSTM or GRU recurrence on flex (see [`RecurrenceShape`]).
 ///
 /// # Shapes
-/// - `xw`: `(batch, time, 4·units)`, the input projections with the bias; `u`:
-///   `(units, 4·units)`; `mask`: `(batch, time)`, 1 for a real step
+/// - `xw`: `(batch, time, gates·units)`, the input projections with their bias; `u`:
+///   `(kernel_rows, gates·units)`; `mask`: `(batch, time)`, 1 for a real step
 /// - output: `(batch, time·units)` with `s.sequences`, else `(batch, units)`
-pub(crate) fn lstm(xw: Tensor<3>, u: Tensor<2>, mask: Tensor<2>, s: LstmShape) -> Tensor<2> {
-    let y = <Dispatch as CpuKernels>::lstm(
+pub(crate) fn recurrence(
+    xw: Tensor<3>,
+    u: Tensor<2>,
+    mask: Tensor<2>,
+    s: RecurrenceShape,
+) -> Tensor<2> {
+    let y = <Dispatch as CpuKernels>::recurrence(
         xw.into_dispatch(),
         u.into_dispatch(),
         mask.into_dispatch(),

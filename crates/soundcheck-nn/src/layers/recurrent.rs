@@ -112,8 +112,14 @@ impl Recurrent {
             xw = xw + b.unsqueeze::<2>();
         }
         let xw = xw.reshape([n, t, g * u]);
-        if self.cell == RnnCell::Lstm && kernels::on_flex(&device) {
-            let s = kernels::LstmShape {
+        let cell = match self.cell {
+            RnnCell::Lstm => Some(kernels::Cell::Lstm),
+            RnnCell::Gru { reset_after: true } => Some(kernels::Cell::Gru),
+            _ => None,
+        };
+        if let Some(cell) = cell.filter(|_| kernels::on_flex(&device)) {
+            let s = kernels::RecurrenceShape {
+                cell,
                 batch: n,
                 time: t,
                 units: u,
@@ -123,7 +129,15 @@ impl Recurrent {
             let mask = mask
                 .cloned()
                 .unwrap_or_else(|| Tensor::ones([n, t], &device));
-            let y = kernels::lstm(xw, ru, mask, s);
+            // The GRU's recurrent bias rides along as the kernel's last row.
+            let ru = match cell {
+                kernels::Cell::Lstm => ru,
+                kernels::Cell::Gru => {
+                    let b = b_rec.unwrap_or_else(|| Tensor::zeros([g * u], &device));
+                    Tensor::cat(vec![ru, b.reshape([1, g * u])], 0)
+                }
+            };
+            let y = kernels::recurrence(xw, ru, mask, s);
             return match self.return_sequences {
                 true => DynTensor::R3(y.reshape([n, t, u])),
                 false => DynTensor::R2(y),

@@ -11,6 +11,7 @@ pub const KERAS_MODELS: &[&str] = &[
     "pools_2d_mixed",
     "dense_on_sequences",
     "mfcc_lstm",
+    "mfcc_gru",
     "recurrent_stack",
     "bidirectional",
     "td_conv1d_lstm",
