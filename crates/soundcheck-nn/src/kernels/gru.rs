@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::lstm::sigmoid;
 use super::matmul::matmul;
-use super::recurrence::RecurrenceShape;
+use super::recurrence::{forward_by_rows, RecurrenceShape};
 
 /// What the forward pass keeps per (row, timestep) for the backward: z, r, ĥ, `u_h` and the
 /// hidden state before the step.
@@ -26,69 +26,48 @@ pub(super) fn forward(
     mask: &[f32],
     save: bool,
 ) -> (Vec<f32>, Vec<f32>) {
-    let (n, t, un) = (s.batch, s.time, s.units);
+    let (t, un) = (s.time, s.units);
     let g3 = 3 * un;
     let (kernel, bias) = u.split_at(un * g3);
-    let mut out = vec![0.0f32; s.out_len()];
-    let mut saved = vec![0.0f32; if save { n * t * SAVED * un } else { 0 }];
-    let rows = s.rows();
-    let out_row = out.len() / n.max(1);
-    let saved_row = saved.len() / n.max(1);
-    let saved_parts: Vec<Option<&mut [f32]>> = if save {
-        saved
-            .chunks_mut((rows * saved_row).max(1))
-            .map(Some)
-            .collect()
-    } else {
-        (0..n.div_ceil(rows.max(1))).map(|_| None).collect()
-    };
-    out.par_chunks_mut((rows * out_row).max(1))
-        .zip(saved_parts)
-        .enumerate()
-        .for_each(|(k, (out, mut saved))| {
-            let r0 = k * rows;
-            let m = rows.min(n - r0);
-            let mut h = vec![0.0f32; m * un];
-            let mut hu = vec![0.0f32; m * g3];
-            for step in 0..t {
-                let ti = s.at(step);
-                hu.chunks_exact_mut(g3)
-                    .for_each(|r| r.copy_from_slice(bias));
-                matmul((m, g3, un), &mut hu, true, &h, (un, 1), kernel, (g3, 1));
-                for r in 0..m {
-                    let keep = mask[(r0 + r) * t + ti] == 0.0;
-                    let at = ((r0 + r) * t + ti) * g3;
-                    let (x, hur) = (&xw[at..at + g3], &hu[r * g3..(r + 1) * g3]);
-                    let hr = &mut h[r * un..(r + 1) * un];
-                    let mut sv = saved.as_deref_mut().map(|sv| {
-                        let at = (r * t + ti) * SAVED * un;
-                        &mut sv[at..at + SAVED * un]
-                    });
-                    for j in 0..un {
-                        let z = sigmoid(x[j] + hur[j]);
-                        let rg = sigmoid(x[un + j] + hur[un + j]);
-                        let hh = (x[2 * un + j] + rg * hur[2 * un + j]).tanh();
-                        if let Some(sv) = sv.as_deref_mut() {
-                            for (q, v) in
-                                [z, rg, hh, hur[2 * un + j], hr[j]].into_iter().enumerate()
-                            {
-                                sv[q * un + j] = v;
-                            }
-                        }
-                        if !keep {
-                            hr[j] = z * hr[j] + (1.0 - z) * hh;
+    forward_by_rows(s, SAVED * un, save, |r0, m, out, mut saved| {
+        let mut h = vec![0.0f32; m * un];
+        let mut hu = vec![0.0f32; m * g3];
+        for step in 0..t {
+            let ti = s.at(step);
+            hu.chunks_exact_mut(g3)
+                .for_each(|r| r.copy_from_slice(bias));
+            matmul((m, g3, un), &mut hu, true, &h, (un, 1), kernel, (g3, 1));
+            for r in 0..m {
+                let keep = mask[(r0 + r) * t + ti] == 0.0;
+                let at = ((r0 + r) * t + ti) * g3;
+                let (x, hur) = (&xw[at..at + g3], &hu[r * g3..(r + 1) * g3]);
+                let hr = &mut h[r * un..(r + 1) * un];
+                let mut sv = saved.as_deref_mut().map(|sv| {
+                    let at = (r * t + ti) * SAVED * un;
+                    &mut sv[at..at + SAVED * un]
+                });
+                for j in 0..un {
+                    let z = sigmoid(x[j] + hur[j]);
+                    let rg = sigmoid(x[un + j] + hur[un + j]);
+                    let hh = (x[2 * un + j] + rg * hur[2 * un + j]).tanh();
+                    if let Some(sv) = sv.as_deref_mut() {
+                        for (q, v) in [z, rg, hh, hur[2 * un + j], hr[j]].into_iter().enumerate() {
+                            sv[q * un + j] = v;
                         }
                     }
-                    if s.sequences && !keep {
-                        out[(r * t + ti) * un..(r * t + ti + 1) * un].copy_from_slice(hr);
+                    if !keep {
+                        hr[j] = z * hr[j] + (1.0 - z) * hh;
                     }
                 }
+                if s.sequences && !keep {
+                    out[(r * t + ti) * un..(r * t + ti + 1) * un].copy_from_slice(hr);
+                }
             }
-            if !s.sequences {
-                out.copy_from_slice(&h[..out.len()]);
-            }
-        });
-    (out, saved)
+        }
+        if !s.sequences {
+            out.copy_from_slice(&h[..out.len()]);
+        }
+    })
 }
 
 /// The gradients `(d xw, [dU; db])` (see [`super::recurrence::backward`]).

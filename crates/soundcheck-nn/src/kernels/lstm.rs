@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use super::matmul::matmul;
-use super::recurrence::RecurrenceShape;
+use super::recurrence::{forward_by_rows, RecurrenceShape};
 
 /// What the forward pass keeps per (row, timestep) for the backward: the activated gates
 /// i, f, g, o, the cell state after the step, its tanh, and the hidden state after the step
@@ -33,73 +33,54 @@ pub(super) fn forward(
     mask: &[f32],
     save: bool,
 ) -> (Vec<f32>, Vec<f32>) {
-    let (n, t, un) = (s.batch, s.time, s.units);
+    let (t, un) = (s.time, s.units);
     let g4 = 4 * un;
-    let mut out = vec![0.0f32; s.out_len()];
-    let mut saved = vec![0.0f32; if save { n * t * SAVED * un } else { 0 }];
-    let rows = s.rows();
-    let out_row = out.len() / n.max(1);
-    let saved_row = saved.len() / n.max(1);
-    let saved_parts: Vec<Option<&mut [f32]>> = if save {
-        saved
-            .chunks_mut((rows * saved_row).max(1))
-            .map(Some)
-            .collect()
-    } else {
-        (0..n.div_ceil(rows.max(1))).map(|_| None).collect()
-    };
-    out.par_chunks_mut((rows * out_row).max(1))
-        .zip(saved_parts)
-        .enumerate()
-        .for_each(|(k, (out, mut saved))| {
-            let r0 = k * rows;
-            let m = rows.min(n - r0);
-            let mut h = vec![0.0f32; m * un];
-            let mut c = vec![0.0f32; m * un];
-            let mut z = vec![0.0f32; m * g4];
-            for step in 0..t {
-                let ti = s.at(step);
-                for r in 0..m {
-                    let at = ((r0 + r) * t + ti) * g4;
-                    z[r * g4..(r + 1) * g4].copy_from_slice(&xw[at..at + g4]);
+    forward_by_rows(s, SAVED * un, save, |r0, m, out, mut saved| {
+        let mut h = vec![0.0f32; m * un];
+        let mut c = vec![0.0f32; m * un];
+        let mut z = vec![0.0f32; m * g4];
+        for step in 0..t {
+            let ti = s.at(step);
+            for r in 0..m {
+                let at = ((r0 + r) * t + ti) * g4;
+                z[r * g4..(r + 1) * g4].copy_from_slice(&xw[at..at + g4]);
+            }
+            matmul((m, g4, un), &mut z, true, &h, (un, 1), u, (g4, 1));
+            for r in 0..m {
+                let keep = mask[(r0 + r) * t + ti] == 0.0;
+                let (hr, cr) = (&mut h[r * un..(r + 1) * un], &mut c[r * un..(r + 1) * un]);
+                let zr = &mut z[r * g4..(r + 1) * g4];
+                for j in 0..un {
+                    let i = sigmoid(zr[j]);
+                    let f = sigmoid(zr[un + j]);
+                    let g = zr[2 * un + j].tanh();
+                    let o = sigmoid(zr[3 * un + j]);
+                    // The activated gates replace z for the saved copy below.
+                    (zr[j], zr[un + j], zr[2 * un + j], zr[3 * un + j]) = (i, f, g, o);
+                    if !keep {
+                        cr[j] = f * cr[j] + i * g;
+                        hr[j] = o * cr[j].tanh();
+                    }
                 }
-                matmul((m, g4, un), &mut z, true, &h, (un, 1), u, (g4, 1));
-                for r in 0..m {
-                    let keep = mask[(r0 + r) * t + ti] == 0.0;
-                    let (hr, cr) = (&mut h[r * un..(r + 1) * un], &mut c[r * un..(r + 1) * un]);
-                    let zr = &mut z[r * g4..(r + 1) * g4];
+                if s.sequences && !keep {
+                    out[(r * t + ti) * un..(r * t + ti + 1) * un].copy_from_slice(hr);
+                }
+                if let Some(sv) = saved.as_deref_mut() {
+                    let at = (r * t + ti) * SAVED * un;
+                    let sv = &mut sv[at..at + SAVED * un];
+                    sv[..g4].copy_from_slice(zr);
+                    sv[g4..g4 + un].copy_from_slice(cr);
                     for j in 0..un {
-                        let i = sigmoid(zr[j]);
-                        let f = sigmoid(zr[un + j]);
-                        let g = zr[2 * un + j].tanh();
-                        let o = sigmoid(zr[3 * un + j]);
-                        // The activated gates replace z for the saved copy below.
-                        (zr[j], zr[un + j], zr[2 * un + j], zr[3 * un + j]) = (i, f, g, o);
-                        if !keep {
-                            cr[j] = f * cr[j] + i * g;
-                            hr[j] = o * cr[j].tanh();
-                        }
+                        sv[g4 + un + j] = cr[j].tanh();
                     }
-                    if s.sequences && !keep {
-                        out[(r * t + ti) * un..(r * t + ti + 1) * un].copy_from_slice(hr);
-                    }
-                    if let Some(sv) = saved.as_deref_mut() {
-                        let at = (r * t + ti) * SAVED * un;
-                        let sv = &mut sv[at..at + SAVED * un];
-                        sv[..g4].copy_from_slice(zr);
-                        sv[g4..g4 + un].copy_from_slice(cr);
-                        for j in 0..un {
-                            sv[g4 + un + j] = cr[j].tanh();
-                        }
-                        sv[g4 + 2 * un..].copy_from_slice(hr);
-                    }
+                    sv[g4 + 2 * un..].copy_from_slice(hr);
                 }
             }
-            if !s.sequences {
-                out.copy_from_slice(&h[..out.len()]);
-            }
-        });
-    (out, saved)
+        }
+        if !s.sequences {
+            out.copy_from_slice(&h[..out.len()]);
+        }
+    })
 }
 
 /// The gradients `(d xw, d U)` (see [`super::recurrence::backward`]).

@@ -2,6 +2,8 @@
 //! direction and the output kind; and the split of the batch between threads. The cells
 //! themselves live in `lstm.rs` and `gru.rs`.
 
+use rayon::prelude::*;
+
 use super::{gru, lstm};
 
 /// Which recurrent cell.
@@ -69,6 +71,39 @@ impl RecurrenceShape {
             .max(4)
             .min(self.batch.max(1))
     }
+}
+
+/// The frame of a forward pass: the output and, if `save`, `saved_per_step` values per (row,
+/// timestep) for the backward, the batch's rows split between tasks; each task runs
+/// `task(first_row, rows, out, saved)` on its rows of both.
+pub(super) fn forward_by_rows(
+    s: &RecurrenceShape,
+    saved_per_step: usize,
+    save: bool,
+    task: impl Fn(usize, usize, &mut [f32], Option<&mut [f32]>) + Sync,
+) -> (Vec<f32>, Vec<f32>) {
+    let n = s.batch;
+    let mut out = vec![0.0f32; s.out_len()];
+    let mut saved = vec![0.0f32; if save { n * s.time * saved_per_step } else { 0 }];
+    let rows = s.rows();
+    let out_row = out.len() / n.max(1);
+    let saved_row = saved.len() / n.max(1);
+    let saved_parts: Vec<Option<&mut [f32]>> = if save {
+        saved
+            .chunks_mut((rows * saved_row).max(1))
+            .map(Some)
+            .collect()
+    } else {
+        (0..n.div_ceil(rows.max(1))).map(|_| None).collect()
+    };
+    out.par_chunks_mut((rows * out_row).max(1))
+        .zip(saved_parts)
+        .enumerate()
+        .for_each(|(k, (out, saved))| {
+            let r0 = k * rows;
+            task(r0, rows.min(n - r0), out, saved);
+        });
+    (out, saved)
 }
 
 /// Runs the recurrence. Returns the output and, if `save`, what the backward needs.
