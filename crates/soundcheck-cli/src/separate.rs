@@ -143,6 +143,10 @@ pub struct SeparateArgs {
     /// (on the quickstart's songs, 22 instead of training's 12 costs 0.3 dB SDR)
     #[arg(long, default_value_t = INFERENCE_PATCH_HOP)]
     pub patch_hop: usize,
+    /// Multichannel Wiener filtering: EM iterations refining the mask with the channels'
+    /// spatial covariances (norbert's, as Open-Unmix uses it); 0 applies the mask alone
+    #[arg(long, default_value_t = 0)]
+    pub wiener: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -157,6 +161,7 @@ struct SeparatedAll {
 fn separate(a: &SeparateArgs, device: &Device) -> Result<SeparatedAll, TaskError> {
     let mut separator = Separator::load(&a.run, device)?;
     separator.set_patch_hop(a.patch_hop)?;
+    separator.set_wiener(a.wiener)?;
     let files = separate_files(&separator, &a.mixtures, &a.out, a.png, &Bars::default())?;
     Ok(SeparatedAll {
         target: separator.target,

@@ -71,19 +71,35 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
         mono: false,
         ..Default::default()
     };
-    let vocals = soundcheck_audio::load(&sep.join("stereo/vocals.wav"), &opts).unwrap();
-    let acc = soundcheck_audio::load(&sep.join("stereo/accompaniment.wav"), &opts).unwrap();
-    assert_eq!((vocals.sample_rate, vocals.channels.len()), (44100, 2));
-    assert_eq!(vocals.channels[0].len(), n);
-    for (c, x) in [left, right].iter().enumerate() {
-        let worst = (0..n).fold(0f32, |m, i| {
-            m.max((vocals.channels[c][i] + acc.channels[c][i] - x[i]).abs())
-        });
-        // Float WAVs of a 16-bit input: only float rounding separates the sum from the input.
-        assert!(
-            worst < 1e-4,
-            "channel {c}: vocals + accompaniment differ from the input by {worst}"
-        );
+    // With multichannel Wiener filtering too: the stems still sum to the input.
+    let wiener = d.join("wiener");
+    let (code, _, stderr) = run(&[
+        "separate",
+        mix_path.to_str().unwrap(),
+        "--run",
+        d.join("run").to_str().unwrap(),
+        "-o",
+        wiener.to_str().unwrap(),
+        "--wiener",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for out in [&sep, &wiener] {
+        let vocals = soundcheck_audio::load(&out.join("stereo/vocals.wav"), &opts).unwrap();
+        let acc = soundcheck_audio::load(&out.join("stereo/accompaniment.wav"), &opts).unwrap();
+        assert_eq!((vocals.sample_rate, vocals.channels.len()), (44100, 2));
+        assert_eq!(vocals.channels[0].len(), n);
+        for (c, x) in [&left, &right].iter().enumerate() {
+            let worst = (0..n).fold(0f32, |m, i| {
+                m.max((vocals.channels[c][i] + acc.channels[c][i] - x[i]).abs())
+            });
+            // Float WAVs of a 16-bit input: only float rounding separates the sum from the
+            // input.
+            assert!(
+                worst < 1e-4,
+                "channel {c}: vocals + accompaniment differ from the input by {worst}"
+            );
+        }
     }
 
     // Two mixtures of one file name would overwrite each other's outputs: refused.
@@ -118,6 +134,19 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
         "{stderr}"
     );
     assert!(!d.join("gaps").exists(), "nothing written");
+    let (code, _, stderr) = run(&[
+        "separate",
+        mix_path.to_str().unwrap(),
+        "--run",
+        d.join("run").to_str().unwrap(),
+        "-o",
+        d.join("em").to_str().unwrap(),
+        "--wiener",
+        "11",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--wiener 11: expected 0 to 10"), "{stderr}");
+    assert!(!d.join("em").exists(), "nothing written");
 
     // A mixture that fails after its folder was made (a rate the resampler refuses: 100 MHz is
     // over 4096× the model's 22050) leaves no folder behind, and no partial WAV.

@@ -22,6 +22,7 @@ pub mod separation_mixes;
 pub mod separation_patches;
 pub mod separator;
 pub mod songs;
+pub mod wiener;
 
 pub use classification::{fill_classes, LengthPolicy, Preprocess};
 pub use classifier::{

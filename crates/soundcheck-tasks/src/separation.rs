@@ -2,11 +2,13 @@
 //! applied to a whole mixture with overlapping patches blended without seams, the mixture's
 //! phase kept, every channel masked, and the accompaniment the exact remainder.
 
-use ndarray::{s, Array2, Zip};
+use ndarray::{s, Array2};
 use soundcheck_audio::{
     istft, magnitude, resample, stft, to_mono, AudioError, AudioSource, StftConfig, WavStream,
 };
 use soundcheck_nn::{Network, NnError};
+
+use crate::wiener::wiener_target;
 
 /// The seed's settings: 22050 Hz mono, n_fft 1024, hop 256, 513 × 25 magnitude patches.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +23,9 @@ pub struct SeparationConfig {
     pub patch: usize,
     /// Frames between patch starts (training examples and inference windows).
     pub patch_hop: usize,
+    /// Multichannel Wiener filtering when separating: EM iterations (0: the mask alone; see
+    /// [`crate::wiener`]). A choice made when separating, not a trained setting.
+    pub wiener: usize,
 }
 
 impl Default for SeparationConfig {
@@ -31,6 +36,7 @@ impl Default for SeparationConfig {
             hop_length: 256,
             patch: 25,
             patch_hop: 12,
+            wiener: 0,
         }
     }
 }
@@ -84,6 +90,7 @@ impl SeparationConfig {
                 hop_length: n("hop_length")?,
                 patch: n("patch")?,
                 patch_hop: n("patch_hop")?,
+                wiener: 0,
             },
             v["target"].as_str()?.to_string(),
         ))
@@ -184,8 +191,10 @@ impl SeparationConfig {
     }
 
     /// Separates a mixture (`[channel][sample]` at `rate`): the mask from the mono mixture at
-    /// the model's rate, applied to each channel's STFT with its own phase, back at `rate`.
-    /// The accompaniment is mixture − target, so the two sum to the input.
+    /// the model's rate, applied to each channel's STFT with its own phase (or, with
+    /// `wiener` iterations, the channels' STFTs through the target's multichannel Wiener
+    /// gain), back at `rate`. The accompaniment is mixture − target, so the two sum to the
+    /// input.
     ///
     /// # Errors
     /// A rate the resampler refuses, or the network failing on the patches.
@@ -210,10 +219,13 @@ impl SeparationConfig {
         // Resampling is linear: the mean of the resampled channels is the resampled mixdown.
         let mono = to_mono(&resampled);
         let mask = self.mask(net, &magnitude(&stft(&mono, &cfg)?), 16)?;
+        let spectra = resampled
+            .iter()
+            .map(|y| stft(y, &cfg))
+            .collect::<Result<Vec<_>, _>>()?;
+        let estimates = wiener_target(&spectra, &mask, self.wiener);
         let (mut target, mut rest) = (Vec::new(), Vec::new());
-        for (ch, y) in channels.iter().zip(resampled) {
-            let mut z = stft(&y, &cfg)?;
-            Zip::from(&mut z).and(&mask).for_each(|z, &m| *z *= m);
+        for ((ch, y), z) in channels.iter().zip(resampled).zip(estimates) {
             let est = istft(z.view(), &cfg, Some(y.len()))?;
             let mut est = if rate == self.sample_rate {
                 est

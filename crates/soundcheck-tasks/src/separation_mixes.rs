@@ -223,6 +223,7 @@ mod tests {
             hop_length: 16,
             patch: 5,
             patch_hop: 3,
+            wiener: 0,
         };
         let n = 2000;
         let sine =

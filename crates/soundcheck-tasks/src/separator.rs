@@ -384,6 +384,22 @@ impl Separator {
         Ok(())
     }
 
+    /// Refines each separation by `iterations` steps of multichannel Wiener filtering (0: the
+    /// mask alone). More than 10 is refused: each costs a pass over the spectrogram, and
+    /// norbert's users run 1 to 3.
+    pub fn set_wiener(&mut self, iterations: usize) -> Result<()> {
+        if iterations > 10 {
+            return Err(TaskError::Option {
+                name: "wiener",
+                actual: iterations.to_string(),
+                expected: "0 to 10 EM iterations (0: the mask alone; 1 is Open-Unmix's default)"
+                    .into(),
+            });
+        }
+        self.config.wiener = iterations;
+        Ok(())
+    }
+
     /// Separates one file into `dir` (`<target>.wav`, `accompaniment.wav` at the input's rate
     /// and channels; `mixture.png` and `mask.png` with `png`), piece by piece so memory does
     /// not grow with the length.
