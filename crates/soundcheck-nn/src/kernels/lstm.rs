@@ -192,7 +192,6 @@ pub(super) fn backward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::conv2d::tests::values;
     use crate::kernels::recurrence::Cell;
 
     /// The cell written out for one unit, one row, two steps, no mask.
@@ -219,69 +218,5 @@ mod tests {
             (out[0] - h1).abs() < 1e-6 && (out[1] - h2).abs() < 1e-6,
             "{out:?}"
         );
-    }
-
-    /// Finite differences of `L = Σ dout·out` against the backward, for each direction and
-    /// output kind, with masked steps (leading and inside) and a batch split across tasks.
-    #[test]
-    fn backward_matches_finite_differences() {
-        for (reverse, sequences) in [(false, true), (false, false), (true, true), (true, false)] {
-            let s = RecurrenceShape {
-                cell: Cell::Lstm,
-                batch: 9,
-                time: 5,
-                units: 3,
-                reverse,
-                sequences,
-            };
-            let g4 = 12;
-            let xw = values(s.batch * s.time * g4, 11);
-            let u = values(3 * g4, 12)
-                .iter()
-                .map(|v| v * 0.5)
-                .collect::<Vec<_>>();
-            let mask: Vec<f32> = (0..s.batch * s.time)
-                .map(|i| {
-                    if i % 7 == 3 || i % 5 == 0 && i % 2 == 0 {
-                        0.0
-                    } else {
-                        1.0
-                    }
-                })
-                .collect();
-            let dout = values(s.out_len(), 13);
-            let loss = |xw: &[f32], u: &[f32]| -> f64 {
-                let (o, _) = forward(&s, xw, u, &mask, false);
-                o.iter()
-                    .zip(&dout)
-                    .map(|(a, b)| *a as f64 * *b as f64)
-                    .sum()
-            };
-            let (_, saved) = forward(&s, &xw, &u, &mask, true);
-            let (dxw, du) = backward(&s, &dout, &u, &mask, &saved);
-            let h = 1e-3;
-            for i in (0..xw.len()).step_by(7) {
-                let (mut p, mut q) = (xw.clone(), xw.clone());
-                p[i] += h;
-                q[i] -= h;
-                let fd = (loss(&p, &u) - loss(&q, &u)) / (2.0 * h as f64);
-                assert!(
-                    (fd - dxw[i] as f64).abs() < 2e-3,
-                    "dxw[{i}] {s:?}: {fd} vs {}",
-                    dxw[i]
-                );
-            }
-            for i in 0..u.len() {
-                let (mut p, mut q) = (u.clone(), u.clone());
-                p[i] += h;
-                q[i] -= h;
-                let fd = (loss(&xw, &p) - loss(&xw, &q)) / (2.0 * h as f64);
-                assert!(
-                    (fd - du[i] as f64).abs() < 2e-3,
-                    "du[{i}] {s:?}: {fd} vs {}",
-                    du[i]
-                );
-            }
-        }
     }
 }

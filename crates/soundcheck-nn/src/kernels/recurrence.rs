@@ -151,3 +151,76 @@ pub fn backward(
         Cell::Gru => gru::backward(s, dout, u, mask, saved),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::conv2d::tests::values;
+
+    /// Finite differences of `L = Σ dout·out` against the backward, for each cell, direction
+    /// and output kind, with masked steps (leading and inside) and a batch split across tasks.
+    #[test]
+    fn backward_matches_finite_differences() {
+        for cell in [Cell::Lstm, Cell::Gru] {
+            for (reverse, sequences) in [(false, true), (false, false), (true, true), (true, false)]
+            {
+                let s = RecurrenceShape {
+                    cell,
+                    batch: 9,
+                    time: 5,
+                    units: 3,
+                    reverse,
+                    sequences,
+                };
+                let g = s.gates() * s.units;
+                let xw = values(s.batch * s.time * g, 11);
+                let u: Vec<f32> = values(s.kernel_rows() * g, 12)
+                    .iter()
+                    .map(|v| v * 0.5)
+                    .collect();
+                let mask: Vec<f32> = (0..s.batch * s.time)
+                    .map(|i| f32::from(!(i % 7 == 3 || i % 5 == 0 && i % 2 == 0)))
+                    .collect();
+                let dout = values(s.out_len(), 13);
+                let loss = |xw: &[f32], u: &[f32]| -> f64 {
+                    let (o, _) = forward(&s, xw, u, &mask, false);
+                    o.iter()
+                        .zip(&dout)
+                        .map(|(a, b)| *a as f64 * *b as f64)
+                        .sum()
+                };
+                let (_, saved) = forward(&s, &xw, &u, &mask, true);
+                let (dxw, du) = backward(&s, &dout, &u, &mask, &saved);
+                let h = 1e-3;
+                let check = |name: &str, i: usize, fd: f64, got: f32| {
+                    assert!(
+                        (fd - got as f64).abs() < 2e-3,
+                        "{name}[{i}] {s:?}: {fd} vs {got}"
+                    );
+                };
+                for i in (0..xw.len()).step_by(5) {
+                    let (mut p, mut q) = (xw.clone(), xw.clone());
+                    p[i] += h;
+                    q[i] -= h;
+                    check(
+                        "dxw",
+                        i,
+                        (loss(&p, &u) - loss(&q, &u)) / (2.0 * h as f64),
+                        dxw[i],
+                    );
+                }
+                for i in 0..u.len() {
+                    let (mut p, mut q) = (u.clone(), u.clone());
+                    p[i] += h;
+                    q[i] -= h;
+                    check(
+                        "du",
+                        i,
+                        (loss(&xw, &p) - loss(&xw, &q)) / (2.0 * h as f64),
+                        du[i],
+                    );
+                }
+            }
+        }
+    }
+}
