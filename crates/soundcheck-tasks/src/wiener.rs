@@ -52,12 +52,7 @@ pub fn wiener_target(
                 .iter()
                 .map(|xc| xc.row(f).iter().map(|z| to64(*z)).collect())
                 .collect();
-            bin_target(
-                &xs,
-                mask.row(f).as_slice().expect("standard layout"),
-                scale,
-                iterations,
-            )
+            bin_target(&xs, &mask.row(f).to_vec(), scale, iterations)
         })
         .collect();
     (0..channels)
