@@ -42,7 +42,7 @@ mod train;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -66,7 +66,7 @@ enum Command {
     Convert(convert::ConvertArgs),
     Features(features::FeaturesArgs),
     Evaluate(evaluate::EvaluateArgs),
-    Train(Box<train::TrainArgs>),
+    Train(Box<TrainCommand>),
     Predict(predict::PredictArgs),
     /// Label audio files with a classifier run
     Classify(classify::ClassifyArgs),
@@ -78,6 +78,29 @@ enum Command {
     /// `quickstart classification`
     Quickstart(quickstart::QuickstartArgs),
     Songs(songs::SongsArgs),
+}
+
+/// Train a checked model on x.npy/y.npy (or `train classification`, `train separation`), with
+/// progress, checkpoints, a log and curves; `--resume` continues a run
+#[derive(Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  soundcheck train --model models/mfcc-lstm.toml --data data/ --epochs 20 --out runs/lstm\n  soundcheck train --data data/ --out runs/lstm --resume --epochs 40\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --out runs/sounds\n\nThe run directory holds model.json, train.json, weights.safetensors (Keras variable names), checkpoint.safetensors, log.csv and curves.png."
+)]
+struct TrainCommand {
+    #[command(subcommand)]
+    task: Option<TrainTask>,
+    #[command(flatten)]
+    arrays: train::TrainArgs,
+}
+
+#[derive(Subcommand)]
+enum TrainTask {
+    /// Train a classifier on a folder per class (DATA/<label>/*.wav) or a CSV manifest
+    Classification(classify::ClassificationArgs),
+    /// Train a spectrogram-mask separator on DSD100 or MUSDB18-HQ
+    Separation(separate::SeparationArgs),
 }
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.
@@ -99,7 +122,11 @@ fn main() -> ExitCode {
         Command::Convert(a) => convert::run(&a),
         Command::Features(a) => features::run(&a),
         Command::Evaluate(a) => evaluate::run(&a),
-        Command::Train(a) => train::run(&a, &device),
+        Command::Train(a) => match &a.task {
+            Some(TrainTask::Classification(c)) => classify::run_train(c, &device),
+            Some(TrainTask::Separation(s)) => separate::run_train(s, &device),
+            None => train::run(&a.arrays, &device),
+        },
         Command::Predict(a) => predict::run(&a, &device),
         Command::Classify(a) => classify::run_classify(&a, &device),
         Command::EvaluateClassifier(a) => classify::run_evaluate(&a, &device),

@@ -1,12 +1,14 @@
-//! `soundcheck predict`: a trained run's model on an `.npy` batch, the input checked against
-//! the model first.
+//! `soundcheck predict`: a trained run's model on an `.npy` batch (or an `.npz` of one array per
+//! model input), every input checked against the model first.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use soundcheck_nn::Device;
-use soundcheck_shape::feed::check_feed;
+use soundcheck_data::{wire_inputs, Field};
+use soundcheck_nn::{Device, Network};
+use soundcheck_npy::Array;
+use soundcheck_shape::feed::check_input_feed;
 use soundcheck_tasks::{RunDir, TaskError};
 
 use crate::report::report;
@@ -14,15 +16,17 @@ use crate::report::report;
 /// Run a trained model on an .npy batch (checked against the model first)
 #[derive(Args)]
 #[command(
-    after_help = "Example:\n  soundcheck predict --run runs/lstm x_test.npy -o predictions.npy"
+    after_help = "Examples:\n  soundcheck predict --run runs/lstm x_test.npy -o predictions.npy\n  soundcheck predict --run runs/two-inputs x_test.npz -o predictions.npz   # np.savez(x_test.npz, audio=..., meta=...)"
 )]
 pub struct PredictArgs {
     /// Run directory written by `soundcheck train`
     #[arg(long)]
     pub run: PathBuf,
-    /// Inputs, batch axis first, as the model takes them
+    /// Inputs, batch axis first, as the model takes them: an .npy, or an .npz holding one array
+    /// per model input, named after it
     pub input: PathBuf,
-    /// Output .npy (float32, batch axis first)
+    /// Output .npy (float32, batch axis first), or .npz holding one array per model output
+    /// (needed when the model has several)
     #[arg(short, long)]
     pub output: PathBuf,
     /// Examples per forward pass (bounds memory)
@@ -32,12 +36,99 @@ pub struct PredictArgs {
     pub json: bool,
 }
 
+/// One output array that `predict` wrote.
+#[derive(Serialize)]
+struct Written {
+    name: String,
+    shape: Vec<usize>,
+}
+
 /// What `predict` wrote.
 #[derive(Serialize)]
 struct Predicted {
     output: PathBuf,
+    /// The shape of the only output (the first, when there are several).
     shape: Vec<usize>,
+    /// Every output array, by model output name.
+    outputs: Vec<Written>,
     examples: usize,
+}
+
+fn is_npz(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+}
+
+/// The input arrays with their names (`None` for a lone `.npy`), each checked for complex and
+/// non-finite values.
+fn read_inputs(path: &Path) -> Result<Vec<(Option<String>, Array)>, TaskError> {
+    let arrays: Vec<(Option<String>, Array)> = if is_npz(path) {
+        soundcheck_npy::read_npz(path)
+            .map_err(|e| TaskError::file(path, e))?
+            .into_iter()
+            .map(|(n, a)| (Some(n), a))
+            .collect()
+    } else {
+        vec![(None, soundcheck_npy::read(path).map_err(|e| TaskError::file(path, e))?)]
+    };
+    for (name, x) in &arrays {
+        let what = name.as_ref().map_or(String::new(), |n| format!("array '{n}': "));
+        let bad_input = |actual: String, hint: &str| TaskError::Folder {
+            path: path.to_path_buf(),
+            actual: format!("{what}{actual}"),
+            hint: hint.into(),
+        };
+        if x.complex {
+            return Err(bad_input(
+                "complex values".into(),
+                "the model takes real inputs (use magnitudes)",
+            ));
+        }
+        if let Some(i) = x.data.iter().position(|v| !v.is_finite()) {
+            let per = x
+                .shape
+                .get(1..)
+                .map_or(1, |s| s.iter().product::<usize>().max(1));
+            return Err(bad_input(
+                format!("example {} holds {}", i / per, x.data[i]),
+                "clean the input first",
+            ));
+        }
+    }
+    Ok(arrays)
+}
+
+/// Runs `net` over `inputs` (in the model's input order) `batch_size` examples at a time; one
+/// `(shape, values)` per model output.
+fn run_batches(
+    net: &Network,
+    inputs: &[&Array],
+    batch_size: usize,
+) -> Result<Vec<(Vec<usize>, Vec<f32>)>, TaskError> {
+    let n = inputs[0].shape[0];
+    let mut outs: Vec<(Vec<usize>, Vec<f32>)> = Vec::new();
+    for start in (0..n).step_by(batch_size) {
+        let end = (start + batch_size).min(n);
+        let batch = inputs
+            .iter()
+            .map(|x| {
+                let per: usize = x.shape[1..].iter().product();
+                let mut shape = x.shape.clone();
+                shape[0] = end - start;
+                (shape, x.data[start * per..end * per].to_vec())
+            })
+            .collect();
+        let ys = net.forward_all(batch)?;
+        if outs.is_empty() {
+            outs = ys.iter().map(|(s, _)| (s.clone(), Vec::new())).collect();
+        }
+        for ((_, all), (_, y)) in outs.iter_mut().zip(ys) {
+            all.extend(y);
+        }
+    }
+    for (shape, _) in &mut outs {
+        shape[0] = n;
+    }
+    Ok(outs)
 }
 
 fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
@@ -59,49 +150,69 @@ fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
         });
     }
     let net = RunDir::open(&a.run).network(device)?;
-    let x = soundcheck_npy::read(&a.input).map_err(|e| TaskError::file(&a.input, e))?;
-    let bad_input = |actual: String, hint: &str| TaskError::Folder {
-        path: a.input.clone(),
-        actual,
-        hint: hint.into(),
-    };
-    if x.complex {
-        return Err(bad_input(
-            "complex values".into(),
-            "the model takes real inputs (use magnitudes)",
-        ));
+    let model = net.model();
+    let outputs: Vec<String> = model
+        .outputs
+        .iter()
+        .map(|&o| model.node_name(o).to_string())
+        .collect();
+    if outputs.len() > 1 && !is_npz(&a.output) {
+        return Err(TaskError::Option {
+            name: "output",
+            actual: a.output.display().to_string(),
+            expected: format!(
+                "an .npz file: the model has {} outputs ({}), written as one array each",
+                outputs.len(),
+                outputs.join(", ")
+            ),
+        });
     }
-    if let Some(i) = x.data.iter().position(|v| !v.is_finite()) {
-        let per = x
-            .shape
-            .get(1..)
-            .map_or(1, |s| s.iter().product::<usize>().max(1));
-        return Err(bad_input(
-            format!("example {} holds {}", i / per, x.data[i]),
-            "clean the input first",
-        ));
-    }
-    check_feed(net.model(), &x.shape).map_err(|mut d| {
+    let arrays = read_inputs(&a.input)?;
+    let fields: Vec<Field> = arrays
+        .iter()
+        .map(|(name, x)| Field {
+            name: name.clone(),
+            shape: x.shape.get(1..).unwrap_or(&[]).to_vec(),
+            integer: x.integer,
+        })
+        .collect();
+    let in_file = |mut d: soundcheck_shape::Diagnosis| {
         d.title = format!("{}: {}", a.input.display(), d.title);
         TaskError::from(d)
-    })?;
-    let n = x.shape[0];
-    let per: usize = x.shape[1..].iter().product();
-    let (mut out_shape, mut out) = (Vec::new(), Vec::new());
-    for start in (0..n).step_by(a.batch_size) {
-        let end = (start + a.batch_size).min(n);
-        let mut shape = x.shape.clone();
-        shape[0] = end - start;
-        let (s, y) = net.forward(&shape, x.data[start * per..end * per].to_vec())?;
-        out_shape = s;
-        out.extend(y);
+    };
+    let order = wire_inputs(model, &fields).map_err(in_file)?;
+    let inputs: Vec<&Array> = order.iter().map(|&f| &arrays[f].1).collect();
+    for (k, x) in inputs.iter().enumerate() {
+        check_input_feed(model, k, &x.shape).map_err(in_file)?;
     }
-    out_shape[0] = n;
-    soundcheck_npy::write(&a.output, &out_shape, &out)
-        .map_err(|e| TaskError::file(&a.output, e))?;
+    let n = inputs[0].shape[0];
+    if let Some(x) = inputs.iter().find(|x| x.shape[0] != n) {
+        return Err(TaskError::Folder {
+            path: a.input.clone(),
+            actual: format!("arrays of {n} and {} examples", x.shape[0]),
+            hint: "give every input array the same number of examples".into(),
+        });
+    }
+    let outs = run_batches(&net, &inputs, a.batch_size)?;
+    if is_npz(&a.output) {
+        let named: Vec<(&str, &[usize], &[f32])> = outputs
+            .iter()
+            .zip(&outs)
+            .map(|(name, (s, y))| (name.as_str(), s.as_slice(), y.as_slice()))
+            .collect();
+        soundcheck_npy::write_npz(&a.output, &named)
+    } else {
+        soundcheck_npy::write(&a.output, &outs[0].0, &outs[0].1)
+    }
+    .map_err(|e| TaskError::file(&a.output, e))?;
     Ok(Predicted {
         output: a.output.clone(),
-        shape: out_shape,
+        shape: outs[0].0.clone(),
+        outputs: outputs
+            .into_iter()
+            .zip(outs)
+            .map(|(name, (shape, _))| Written { name, shape })
+            .collect(),
         examples: n,
     })
 }

@@ -1,6 +1,7 @@
 //! `soundcheck train`: a checked spec trained on `x.npy`/`y.npy`, with progress, a CSV log, a
 //! training-curve PNG and a checkpoint per epoch in the run directory; `--resume` continues it.
-//! `train classification` and `train separation` are the tasks' own trainers.
+//! (`train classification` and `train separation` are the tasks' own commands, in `classify`
+//! and `separate`; `main` dispatches between them.)
 
 use std::path::PathBuf;
 
@@ -15,29 +16,16 @@ use crate::load::load_spec;
 use crate::progress::Bars;
 use crate::report::report;
 
-#[derive(clap::Subcommand, Clone)]
-pub enum TrainTask {
-    /// Train a classifier on a folder per class (DATA/<label>/*.wav) or a CSV manifest
-    Classification(crate::classify::ClassificationArgs),
-    /// Train a spectrogram-mask separator on DSD100 or MUSDB18-HQ
-    Separation(crate::separate::SeparationArgs),
-}
-
-/// Train a checked model on x.npy/y.npy (or `train classification`, `train separation`), with
-/// progress, checkpoints, a log and curves; `--resume` continues a run
+// The arrays' options of `soundcheck train` without a task subcommand (its help text is
+// `TrainCommand`'s, in main.rs).
 #[derive(Args, Clone)]
-#[command(
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true,
-    after_help = "Examples:\n  soundcheck train --model models/mfcc-lstm.toml --data data/ --epochs 20 --out runs/lstm\n  soundcheck train --data data/ --out runs/lstm --resume --epochs 40\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --out runs/sounds\n\nThe run directory holds model.json, train.json, weights.safetensors (Keras variable names), checkpoint.safetensors, log.csv and curves.png."
-)]
 pub struct TrainArgs {
-    #[command(subcommand)]
-    pub task: Option<TrainTask>,
     /// Model spec (TOML/JSON, Keras JSON or .keras); with --resume, the run's own
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Directory with x.npy (inputs, batch axis first) and y.npy (targets) (required)
+    /// Directory with x.npy (inputs, batch axis first) and y.npy (targets) (required); for a
+    /// model of several inputs or outputs, one x_<input name>.npy per input (or x.npz by name)
+    /// and one y_<output name>.npy per output (or y.npz)
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Keras loss name (mse, mae, huber, binary_crossentropy, categorical_crossentropy,
@@ -59,7 +47,7 @@ fn train(a: &TrainArgs, device: &Device) -> Result<TrainSummary, TaskError> {
     let data = a.data.as_ref().ok_or_else(|| TaskError::Option {
         name: "data",
         actual: "missing".into(),
-        expected: "DIR, a directory with x.npy and y.npy".into(),
+        expected: "DIR, a directory with x.npy and y.npy (x_<input>.npy / y_<output>.npy for several)".into(),
     })?;
     if a.resume {
         return resume_arrays(
@@ -86,9 +74,5 @@ fn train(a: &TrainArgs, device: &Device) -> Result<TrainSummary, TaskError> {
 }
 
 pub fn run(a: &TrainArgs, device: &Device) -> u8 {
-    match &a.task {
-        Some(TrainTask::Classification(c)) => crate::classify::run_train(c, device),
-        Some(TrainTask::Separation(s)) => crate::separate::run_train(s, device),
-        None => report(train(a, device), a.fit.json, TrainSummary::line),
-    }
+    report(train(a, device), a.fit.json, TrainSummary::line)
 }

@@ -201,3 +201,56 @@ fn data_that_does_not_fit_the_model_is_refused_before_training() {
     );
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// The Keras fixture of two inputs ('audio', 'meta') and two outputs ('genre', 'tempo').
+fn two_inputs(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../soundcheck-nn/tests/fixtures/two_inputs").join(file)
+}
+
+#[test]
+fn a_model_of_two_inputs_trains_from_named_arrays_and_predicts_an_npz() {
+    let d = tmp("two-inputs");
+    let model = two_inputs("model.json");
+    let (model, data, out) = (model.to_str().unwrap(), d.to_str().unwrap(), d.join("run"));
+    let out = out.to_str().unwrap();
+    // The reproduction: one x.npy for two inputs is a diagnosis with the fix, exit 1.
+    std::fs::copy(two_inputs("x_meta.npy"), d.join("x.npy")).unwrap();
+    std::fs::copy(two_inputs("target.npz"), d.join("y.npz")).unwrap();
+    let (code, _, stderr) = run(&["train", "--model", model, "--data", data, "--out", out]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no array for the model's input 'audio'"), "{stderr}");
+    assert!(stderr.contains("x_audio.npy, x_meta.npy"), "{stderr}");
+    assert!(!Path::new(out).exists(), "a refused run leaves no folder");
+
+    std::fs::remove_file(d.join("x.npy")).unwrap();
+    for f in ["x_audio.npy", "x_meta.npy"] {
+        std::fs::copy(two_inputs(f), d.join(f)).unwrap();
+    }
+    let (code, stdout, stderr) = run(&[
+        "train", "--model", model, "--data", data, "--loss", "mse", "--epochs", "2", "--out", out,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["epochs"], 2);
+
+    let pred = d.join("p.npz");
+    let (code, stdout, stderr) = run(&[
+        "predict", "--run", out, two_inputs("x.npz").to_str().unwrap(), "-o",
+        pred.to_str().unwrap(), "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["outputs"][1]["name"], "tempo", "{v}");
+    let p = soundcheck_npy::read_npz(&pred).unwrap();
+    assert_eq!((p[0].0.as_str(), p[0].1.shape.clone()), ("genre", vec![6, 3]));
+    assert_eq!((p[1].0.as_str(), p[1].1.shape.clone()), ("tempo", vec![6, 1]));
+    // Several outputs do not fit one .npy.
+    let (code, _, stderr) = run(&[
+        "predict", "--run", out, two_inputs("x.npz").to_str().unwrap(), "-o",
+        d.join("p.npy").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("2 outputs (genre, tempo)"), "{stderr}");
+    std::fs::remove_dir_all(d).unwrap();
+}

@@ -6,21 +6,26 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::dataset::Dataset;
+use crate::dataset::{example_len, Dataset, Field};
 use crate::error::{DataError, Result};
 use crate::order::epoch_order;
 
-/// A batch, batch axis first, in C order.
+/// One field of a batch: that array of every example, stacked along a new first axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stacked {
+    /// `(batch, *field_shape)`.
+    pub shape: Vec<usize>,
+    /// The values in C order.
+    pub data: Vec<f32>,
+}
+
+/// A batch: each input and target field stacked, in the dataset's field order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
-    /// `(batch, *input_shape)`.
-    pub input_shape: Vec<usize>,
-    /// The inputs in C order.
-    pub inputs: Vec<f32>,
-    /// `(batch, *target_shape)`.
-    pub target_shape: Vec<usize>,
-    /// The targets in C order.
-    pub targets: Vec<f32>,
+    /// One per input field ([`Dataset::inputs`]).
+    pub inputs: Vec<Stacked>,
+    /// One per target field ([`Dataset::targets`]).
+    pub targets: Vec<Stacked>,
     /// The dataset indices of the examples, in batch order.
     pub indices: Vec<usize>,
 }
@@ -76,10 +81,7 @@ pub fn plan(indices: &[usize], cfg: &LoaderConfig, epoch: u64) -> Result<Vec<Vec
 
 /// Gathers the examples `idx` into one batch, loading them in parallel.
 pub fn gather(ds: &dyn Dataset, idx: &[usize]) -> Result<Batch> {
-    let (px, py) = (
-        ds.input_shape().iter().product::<usize>(),
-        ds.target_shape().iter().product::<usize>(),
-    );
+    let (px, py) = (example_len(ds.inputs()), example_len(ds.targets()));
     let mut inputs = vec![0f32; idx.len() * px];
     let mut targets = vec![0f32; idx.len() * py];
     inputs
@@ -87,18 +89,40 @@ pub fn gather(ds: &dyn Dataset, idx: &[usize]) -> Result<Batch> {
         .zip(targets.par_chunks_mut(py.max(1)))
         .zip(idx.par_iter())
         .try_for_each(|((x, y), &i)| ds.load(i, x, y))?;
-    let with_batch = |s: &[usize]| {
-        std::iter::once(idx.len())
-            .chain(s.iter().copied())
-            .collect()
-    };
     Ok(Batch {
-        input_shape: with_batch(ds.input_shape()),
-        inputs,
-        target_shape: with_batch(ds.target_shape()),
-        targets,
+        inputs: unstack(ds.inputs(), idx.len(), inputs),
+        targets: unstack(ds.targets(), idx.len(), targets),
         indices: idx.to_vec(),
     })
+}
+
+/// Splits `n` examples' rows (each its fields one after another) into one array per field. One
+/// field, the usual case, is already laid out that way and is not copied.
+fn unstack(fields: &[Field], n: usize, rows: Vec<f32>) -> Vec<Stacked> {
+    let with_batch = |f: &Field| std::iter::once(n).chain(f.shape.iter().copied()).collect();
+    if let [only] = fields {
+        return vec![Stacked {
+            shape: with_batch(only),
+            data: rows,
+        }];
+    }
+    let per = example_len(fields);
+    let mut offset = 0;
+    fields
+        .iter()
+        .map(|f| {
+            let len = f.len();
+            let data = (0..n)
+                .flat_map(|e| &rows[e * per + offset..e * per + offset + len])
+                .copied()
+                .collect();
+            offset += len;
+            Stacked {
+                shape: with_batch(f),
+                data,
+            }
+        })
+        .collect()
 }
 
 /// The batches of one epoch, loaded on a background thread up to `prefetch` batches ahead.
@@ -126,7 +150,7 @@ pub fn batches(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::ArrayDataset;
+    use crate::dataset::{ArrayDataset, NamedArray};
 
     fn ds(n: usize) -> Arc<dyn Dataset> {
         let x: Vec<f32> = (0..n * 6).map(|v| v as f32).collect();
@@ -163,10 +187,34 @@ mod tests {
     fn batches_hold_the_right_examples_in_order() {
         let d = ds(10);
         let b = gather(d.as_ref(), &[7, 2]).unwrap();
-        assert_eq!(b.input_shape, vec![2, 2, 3]);
-        assert_eq!(&b.inputs[..6], &[42., 43., 44., 45., 46., 47.]);
-        assert_eq!(&b.inputs[6..], &[12., 13., 14., 15., 16., 17.]);
-        assert_eq!(b.targets, vec![1.0, 2.0]);
+        assert_eq!(b.inputs[0].shape, vec![2, 2, 3]);
+        assert_eq!(&b.inputs[0].data[..6], &[42., 43., 44., 45., 46., 47.]);
+        assert_eq!(&b.inputs[0].data[6..], &[12., 13., 14., 15., 16., 17.]);
+        assert_eq!(b.targets[0].data, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn several_fields_are_stacked_one_array_each() {
+        let field = |name: &str, shape: Vec<usize>, n: usize, base: f32| NamedArray {
+            name: Some(name.into()),
+            data: (0..n * shape[1..].iter().product::<usize>())
+                .map(|v| base + v as f32)
+                .collect(),
+            shape,
+            integer: false,
+        };
+        let ds = ArrayDataset::from_arrays(
+            vec![field("a", vec![3, 2], 3, 0.0), field("b", vec![3, 1, 3], 3, 100.0)],
+            vec![field("p", vec![3], 3, 10.0), field("q", vec![3, 2], 3, 20.0)],
+        )
+        .unwrap();
+        let b = gather(&ds, &[2, 0]).unwrap();
+        assert_eq!(b.inputs[0].shape, vec![2, 2]);
+        assert_eq!(b.inputs[0].data, vec![4., 5., 0., 1.]);
+        assert_eq!(b.inputs[1].shape, vec![2, 1, 3]);
+        assert_eq!(b.inputs[1].data, vec![106., 107., 108., 100., 101., 102.]);
+        assert_eq!(b.targets[0].data, vec![12., 10.]);
+        assert_eq!(b.targets[1].data, vec![24., 25., 20., 21.]);
     }
 
     #[test]

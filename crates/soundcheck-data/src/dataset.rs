@@ -1,8 +1,58 @@
-//! Datasets: numbered examples, each an input and a target array of declared shapes.
+//! Datasets: numbered examples, each one or several input arrays and one or several target
+//! arrays of declared shapes (a model with several inputs or outputs takes one array each).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use soundcheck_npy::Array;
 
 use crate::error::{DataError, Result};
+
+/// One array of every example: the model input or output it is for, its shape, its element type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// The model input or output it is for (`x_audio.npy`, an `.npz` key); `None` for a dataset's
+    /// only input or target, which goes to the model's only one.
+    pub name: Option<String>,
+    /// One example's shape, batch axis excluded (`[]` for one class index).
+    pub shape: Vec<usize>,
+    /// Integers: class indices (what `sparse_categorical_crossentropy` wants) or token ids (what
+    /// an Embedding wants).
+    pub integer: bool,
+}
+
+impl Field {
+    /// An unnamed float field of `shape`.
+    pub fn new(shape: &[usize]) -> Field {
+        Field {
+            name: None,
+            shape: shape.to_vec(),
+            integer: false,
+        }
+    }
+
+    /// Values of one example.
+    pub fn len(&self) -> usize {
+        product(&self.shape)
+    }
+
+    /// Whether one example holds no values (an axis of size 0).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How the field is named in messages: `'audio'`, or `the input`/`the target` when unnamed.
+    pub fn describe(&self, role: &str) -> String {
+        match &self.name {
+            Some(n) => format!("{role} '{n}'"),
+            None => format!("the {role}"),
+        }
+    }
+}
+
+/// Values of one example over all `fields`, one field after another.
+pub fn example_len(fields: &[Field]) -> usize {
+    fields.iter().map(Field::len).sum()
+}
 
 /// Examples with fixed input and target shapes (batch axis excluded).
 pub trait Dataset: Send + Sync {
@@ -14,32 +64,44 @@ pub trait Dataset: Send + Sync {
         self.len() == 0
     }
 
-    /// One example's input shape, batch axis excluded.
-    fn input_shape(&self) -> &[usize];
+    /// The input arrays of an example, at least one.
+    fn inputs(&self) -> &[Field];
 
-    /// One example's target shape, batch axis excluded (`[]` for one class index).
-    fn target_shape(&self) -> &[usize];
+    /// The target arrays of an example, at least one.
+    fn targets(&self) -> &[Field];
 
-    /// True when the targets are integers (class indices), as `sparse_categorical_crossentropy`
-    /// wants.
-    fn integer_targets(&self) -> bool;
-
-    /// True when the inputs are integers (token ids for an Embedding).
-    fn integer_inputs(&self) -> bool;
-
-    /// Copies example `i` into `input` and `target` (sized by the shapes' products).
+    /// Copies example `i` into `input` (every input field's values, one field after another:
+    /// [`example_len`] of [`Dataset::inputs`]) and `target` (likewise).
     fn load(&self, i: usize, input: &mut [f32], target: &mut [f32]) -> Result<()>;
 }
 
-/// A dataset held in memory: `x` is `(n, *input_shape)`, `y` is `(n, *target_shape)`.
+/// One array of a dataset, batch axis first: every example's values of one field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedArray {
+    /// The model input or output it is for; `None` for the only one.
+    pub name: Option<String>,
+    /// `(n_examples, *field_shape)`.
+    pub shape: Vec<usize>,
+    /// The values in C order.
+    pub data: Vec<f32>,
+    /// Integers (class indices, token ids).
+    pub integer: bool,
+}
+
+/// A named array read from a file, and the file it came from.
+struct Loaded {
+    name: Option<String>,
+    path: PathBuf,
+    array: Array,
+}
+
+/// A dataset held in memory: each field's array is `(n, *shape)`.
 #[derive(Clone, Debug)]
 pub struct ArrayDataset {
-    x: Vec<f32>,
-    y: Vec<f32>,
-    input_shape: Vec<usize>,
-    target_shape: Vec<usize>,
-    integer_inputs: bool,
-    integer_targets: bool,
+    inputs: Vec<Field>,
+    targets: Vec<Field>,
+    /// Per input field, then per target field: its values for every example.
+    data: Vec<Vec<f32>>,
     n: usize,
 }
 
@@ -48,7 +110,7 @@ fn product(s: &[usize]) -> usize {
 }
 
 impl ArrayDataset {
-    /// Builds a dataset from arrays with their batch axis first.
+    /// Builds a dataset of one input and one target array, batch axis first.
     ///
     /// # Errors
     /// Different example counts, data lengths that do not match the shapes, no examples.
@@ -58,20 +120,66 @@ impl ArrayDataset {
         y: Vec<f32>,
         y_shape: &[usize],
     ) -> Result<ArrayDataset> {
-        let (Some(&n), Some(&ny)) = (x_shape.first(), y_shape.first()) else {
+        let one = |data: Vec<f32>, shape: &[usize]| NamedArray {
+            name: None,
+            shape: shape.to_vec(),
+            data,
+            integer: false,
+        };
+        ArrayDataset::from_arrays(vec![one(x, x_shape)], vec![one(y, y_shape)])
+    }
+
+    /// Builds a dataset from input and target arrays, batch axis first in each.
+    ///
+    /// # Errors
+    /// Different example counts, data lengths that do not match the shapes, no examples.
+    pub fn from_arrays(inputs: Vec<NamedArray>, targets: Vec<NamedArray>) -> Result<ArrayDataset> {
+        let describe = |arrays: &[NamedArray]| {
+            arrays
+                .iter()
+                .map(|a| match &a.name {
+                    Some(n) => format!("'{n}' {:?}", a.shape),
+                    None => format!("{:?}", a.shape),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let shapes = format!("inputs {}, targets {}", describe(&inputs), describe(&targets));
+        let firsts: Vec<Option<usize>> = inputs
+            .iter()
+            .chain(&targets)
+            .map(|a| a.shape.first().copied())
+            .collect();
+        let Some(Some(n)) = firsts.first().copied() else {
             return Err(DataError::Mismatch {
                 what: "dataset arrays".into(),
                 expected: "a batch axis first in both inputs and targets".into(),
-                actual: format!("inputs {x_shape:?}, targets {y_shape:?}"),
+                actual: shapes,
                 hint: "save arrays of shape (n_examples, ...)".into(),
             });
         };
-        if n != ny {
+        if firsts.iter().any(Option::is_none) || inputs.is_empty() || targets.is_empty() {
+            return Err(DataError::Mismatch {
+                what: "dataset arrays".into(),
+                expected: "a batch axis first in both inputs and targets".into(),
+                actual: shapes,
+                hint: "save arrays of shape (n_examples, ...)".into(),
+            });
+        }
+        let roles = inputs
+            .iter()
+            .map(|a| ("inputs", a))
+            .chain(targets.iter().map(|a| ("targets", a)));
+        if let Some((role, a)) = roles.clone().find(|(_, a)| a.shape[0] != n) {
+            let actual = match &a.name {
+                None => format!("{} {role}", a.shape[0]),
+                Some(name) => format!("{} examples in '{name}'", a.shape[0]),
+            };
             return Err(DataError::Mismatch {
                 what: "inputs and targets".into(),
                 expected: format!("one target per input ({n} inputs)"),
-                actual: format!("{ny} targets"),
-                hint: "x and y must have the same first axis".into(),
+                actual,
+                hint: "every array must have the same first axis".into(),
             });
         }
         if n == 0 {
@@ -80,98 +188,210 @@ impl ArrayDataset {
                 hint: "give at least one example".into(),
             });
         }
-        for (what, data, shape) in [("inputs", &x, x_shape), ("targets", &y, y_shape)] {
-            if data.len() != product(shape) {
-                return Err(DataError::Mismatch {
-                    what: format!("{what} data"),
-                    expected: format!("{} values for shape {shape:?}", product(shape)),
-                    actual: format!("{} values", data.len()),
-                    hint: "the array is damaged".into(),
+        let mut data = Vec::with_capacity(inputs.len() + targets.len());
+        let mut fields = |arrays: Vec<NamedArray>, what| {
+            let mut out = Vec::with_capacity(arrays.len());
+            for NamedArray {
+                name,
+                shape,
+                data: values,
+                integer,
+            } in arrays
+            {
+                if values.len() != product(&shape) {
+                    return Err(DataError::Mismatch {
+                        what: format!("{what} data"),
+                        expected: format!("{} values for shape {shape:?}", product(&shape)),
+                        actual: format!("{} values", values.len()),
+                        hint: "the array is damaged".into(),
+                    });
+                }
+                out.push(Field {
+                    name,
+                    shape: shape[1..].to_vec(),
+                    integer,
                 });
+                data.push(values);
             }
-        }
+            Ok(out)
+        };
+        let inputs = fields(inputs, "inputs")?;
+        let targets = fields(targets, "targets")?;
         Ok(ArrayDataset {
-            x,
-            y,
-            input_shape: x_shape[1..].to_vec(),
-            target_shape: y_shape[1..].to_vec(),
-            integer_inputs: false,
-            integer_targets: false,
+            inputs,
+            targets,
+            data,
             n,
         })
     }
 
     /// The same dataset with its targets marked as integer class indices.
     pub fn with_integer_targets(mut self) -> ArrayDataset {
-        self.integer_targets = true;
+        for t in &mut self.targets {
+            t.integer = true;
+        }
         self
     }
 
-    /// Reads `dir/x.npy` (inputs, batch axis first) and `dir/y.npy` (targets), rejecting NaN/inf
-    /// with the file and example.
+    /// Reads a dataset folder: the inputs as `x.npy` (a model with one input), one
+    /// `x_<input name>.npy` per input, or `x.npz` holding one array per input name
+    /// (`np.savez('x.npz', audio=..., meta=...)`); the targets likewise as `y.npy`,
+    /// `y_<output name>.npy` or `y.npz`. NaN/inf are refused, naming the file and example.
+    ///
+    /// # Errors
+    /// No inputs or targets in the folder, two spellings of them at once, an unreadable array,
+    /// NaN/inf, complex values, arrays of different example counts.
     pub fn open_npy_dir(dir: &Path) -> Result<ArrayDataset> {
-        let (xp, yp) = (dir.join("x.npy"), dir.join("y.npy"));
-        let x = soundcheck_npy::read(&xp)?;
-        let y = soundcheck_npy::read(&yp)?;
-        for (path, a) in [(&xp, &x), (&yp, &y)] {
-            if a.complex {
-                return Err(DataError::Mismatch {
-                    what: path.display().to_string(),
-                    expected: "real numbers".into(),
-                    actual: "complex numbers".into(),
-                    hint: "use magnitudes (np.abs) or split real and imaginary parts into a channel axis".into(),
-                });
-            }
-            let per = product(a.shape.get(1..).unwrap_or(&[])).max(1);
-            if let Some(i) = a.data.iter().position(|v| !v.is_finite()) {
-                return Err(DataError::NonFinite {
-                    path: path.clone(),
-                    example: i / per,
-                    value: a.data[i],
-                });
-            }
-        }
-        let mut ds =
-            ArrayDataset::new(x.data, &x.shape, y.data, &y.shape).map_err(|e| match e {
-                DataError::Mismatch {
-                    what,
-                    expected,
-                    actual,
-                    hint,
-                } => DataError::Mismatch {
-                    what: format!("{} and {}: {what}", xp.display(), yp.display()),
-                    expected,
-                    actual,
-                    hint,
-                },
-                other => other,
-            })?;
-        ds.integer_inputs = x.integer;
-        ds.integer_targets = y.integer;
-        Ok(ds)
+        let x = read_role(dir, "x", "inputs")?;
+        let y = read_role(dir, "y", "targets")?;
+        let paths: Vec<String> = x.iter().chain(&y).map(|l| l.path.display().to_string()).collect();
+        let arrays = |loaded: Vec<Loaded>| -> Vec<NamedArray> {
+            loaded
+                .into_iter()
+                .map(|l| NamedArray {
+                    name: l.name,
+                    shape: l.array.shape,
+                    data: l.array.data,
+                    integer: l.array.integer,
+                })
+                .collect()
+        };
+        ArrayDataset::from_arrays(arrays(x), arrays(y)).map_err(|e| match e {
+            DataError::Mismatch {
+                what,
+                expected,
+                actual,
+                hint,
+            } => DataError::Mismatch {
+                what: format!("{}: {what}", paths.join(" and ")),
+                expected,
+                actual,
+                hint,
+            },
+            other => other,
+        })
     }
+}
+
+/// The arrays of one role (`x` inputs or `y` targets) in `dir`, each checked for complex and
+/// non-finite values.
+fn read_role(dir: &Path, stem: &str, role: &str) -> Result<Vec<Loaded>> {
+    let single = dir.join(format!("{stem}.npy"));
+    let archive = dir.join(format!("{stem}.npz"));
+    let prefix = format!("{stem}_");
+    let mut per_name: Vec<(String, PathBuf)> = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|source| DataError::Io {
+        path: dir.to_path_buf(),
+        action: "read the folder",
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(name) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|f| f.strip_suffix(".npy"))
+        else {
+            continue;
+        };
+        if !name.is_empty() {
+            per_name.push((name.to_string(), entry.path()));
+        }
+    }
+    per_name.sort();
+    let spellings = [single.is_file(), archive.is_file(), !per_name.is_empty()];
+    let hint = format!(
+        "save the {role} as {stem}.npy (one array), as {stem}_<name>.npy per model {}, or as {stem}.npz with one array per name",
+        if stem == "x" { "input" } else { "output" }
+    );
+    let loaded: Vec<Loaded> = match spellings {
+        [true, false, false] => vec![Loaded {
+            name: None,
+            array: soundcheck_npy::read(&single)?,
+            path: single,
+        }],
+        [false, true, false] => soundcheck_npy::read_npz(&archive)?
+            .into_iter()
+            .map(|(name, array)| Loaded {
+                path: PathBuf::from(format!("{}:{name}", archive.display())),
+                name: Some(name),
+                array,
+            })
+            .collect(),
+        [false, false, true] => per_name
+            .into_iter()
+            .map(|(name, path)| {
+                Ok(Loaded {
+                    array: soundcheck_npy::read(&path)?,
+                    name: Some(name),
+                    path,
+                })
+            })
+            .collect::<Result<_>>()?,
+        [false, false, false] => {
+            return Err(DataError::Mismatch {
+                what: dir.display().to_string(),
+                expected: format!("the {role} as {stem}.npy, {stem}.npz or {stem}_<name>.npy"),
+                actual: "none of them".into(),
+                hint,
+            })
+        }
+        _ => {
+            return Err(DataError::Mismatch {
+                what: format!("the {role} of {}", dir.display()),
+                expected: format!("one way of saving the {role}"),
+                actual: format!("more than one of {stem}.npy, {stem}.npz and {stem}_<name>.npy"),
+                hint: format!("keep one of them: {hint}"),
+            })
+        }
+    };
+    for l in &loaded {
+        if l.array.complex {
+            return Err(DataError::Mismatch {
+                what: l.path.display().to_string(),
+                expected: "real numbers".into(),
+                actual: "complex numbers".into(),
+                hint: "use magnitudes (np.abs) or split real and imaginary parts into a channel axis".into(),
+            });
+        }
+        let per = product(l.array.shape.get(1..).unwrap_or(&[])).max(1);
+        if let Some(i) = l.array.data.iter().position(|v| !v.is_finite()) {
+            return Err(DataError::NonFinite {
+                path: l.path.clone(),
+                example: i / per,
+                value: l.array.data[i],
+            });
+        }
+    }
+    Ok(loaded)
 }
 
 impl Dataset for ArrayDataset {
     fn len(&self) -> usize {
         self.n
     }
-    fn input_shape(&self) -> &[usize] {
-        &self.input_shape
+    fn inputs(&self) -> &[Field] {
+        &self.inputs
     }
-    fn target_shape(&self) -> &[usize] {
-        &self.target_shape
-    }
-    fn integer_targets(&self) -> bool {
-        self.integer_targets
-    }
-    fn integer_inputs(&self) -> bool {
-        self.integer_inputs
+    fn targets(&self) -> &[Field] {
+        &self.targets
     }
     fn load(&self, i: usize, input: &mut [f32], target: &mut [f32]) -> Result<()> {
-        let (px, py) = (product(&self.input_shape), product(&self.target_shape));
-        input.copy_from_slice(&self.x[i * px..(i + 1) * px]);
-        target.copy_from_slice(&self.y[i * py..(i + 1) * py]);
+        let fields = self.inputs.iter().chain(&self.targets);
+        let (mut input, mut target) = (input, target);
+        for (k, (field, values)) in fields.zip(&self.data).enumerate() {
+            let per = field.len();
+            let out = if k < self.inputs.len() {
+                let (head, rest) = std::mem::take(&mut input).split_at_mut(per);
+                input = rest;
+                head
+            } else {
+                let (head, rest) = std::mem::take(&mut target).split_at_mut(per);
+                target = rest;
+                head
+            };
+            out.copy_from_slice(&values[i * per..(i + 1) * per]);
+        }
         Ok(())
     }
 }

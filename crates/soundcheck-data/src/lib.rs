@@ -18,12 +18,12 @@ pub mod order;
 pub mod separation;
 pub mod sequence;
 
-pub use batch::{batches, gather, plan, Batch, LoaderConfig};
+pub use batch::{batches, gather, plan, Batch, LoaderConfig, Stacked};
 pub use cache::FeatureCache;
-pub use check::check_dataset;
+pub use check::{check_dataset, wire, wire_inputs, Wiring};
 pub use classes::{ClassSet, Clip, Split};
 pub use clip_features::{ClipFeatures, FeatureKind};
-pub use dataset::{ArrayDataset, Dataset};
+pub use dataset::{example_len, ArrayDataset, Dataset, Field, NamedArray};
 pub use error::{DataError, Result};
 pub use order::{epoch_order, shuffled, split, SplitMix64};
 pub use separation::{discover, load_track, Layout, Track, TrackFiles};

@@ -83,9 +83,24 @@ pub enum NnError {
         #[source]
         source: Option<std::io::Error>,
     },
+    /// Another number of arrays than the model has inputs, or a call that returns one array on a
+    /// model of several outputs.
+    #[error("{given} for a model of {} input(s) ({}) and {outputs} output(s); {hint}", inputs.len(), inputs.join(", "))]
+    Arity {
+        /// The model's input names.
+        inputs: Vec<String>,
+        /// The model's output count.
+        outputs: usize,
+        /// What was given.
+        given: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
     /// An input array of another shape than the model's.
-    #[error("input of shape {actual:?} for a model taking (batch, {}); run `soundcheck check MODEL --feed ...` for the diagnosis", expected.iter().map(|d| d.map_or("None".to_string(), |d| d.to_string())).collect::<Vec<_>>().join(", "))]
+    #[error("input '{name}' of shape {actual:?} for a model taking (batch, {}); run `soundcheck check MODEL --feed ...` for the diagnosis", expected.iter().map(|d| d.map_or("None".to_string(), |d| d.to_string())).collect::<Vec<_>>().join(", "))]
     Input {
+        /// The model input.
+        name: String,
         /// The model's input shape, batch excluded.
         expected: Vec<Option<usize>>,
         /// The array's shape, batch included.

@@ -205,38 +205,91 @@ impl Network {
         &mut self.vars
     }
 
-    /// Checks a batch's shape against the model's input.
-    pub(crate) fn check_input(&self, shape: &[usize]) -> Result<()> {
-        let declared = self.model.inputs[0].shape.dims();
-        if shape.len() != declared.len() + 1 || !self.model.inputs[0].shape.accepts(&shape[1..]) {
-            return Err(NnError::Input {
-                expected: declared.to_vec(),
-                actual: shape.to_vec(),
-            });
+    /// Checks each input array's shape (batch first) against the model's input of its position.
+    pub(crate) fn check_inputs(&self, shapes: &[&[usize]]) -> Result<()> {
+        let inputs = &self.model.inputs;
+        if shapes.len() != inputs.len() {
+            return Err(self.arity(
+                format!("{} input array(s)", shapes.len()),
+                "give one array per model input, in the model's input order",
+            ));
+        }
+        for (input, shape) in inputs.iter().zip(shapes) {
+            let declared = input.shape.dims();
+            if shape.len() != declared.len() + 1 || !input.shape.accepts(&shape[1..]) {
+                return Err(NnError::Input {
+                    name: input.name.clone(),
+                    expected: declared.to_vec(),
+                    actual: shape.to_vec(),
+                });
+            }
         }
         Ok(())
     }
 
-    /// Runs the network in inference mode on a batch.
+    fn arity(&self, given: String, hint: &'static str) -> NnError {
+        NnError::Arity {
+            inputs: self.model.inputs.iter().map(|i| format!("'{}'", i.name)).collect(),
+            outputs: self.model.outputs.len(),
+            given,
+            hint,
+        }
+    }
+
+    /// Runs a network of one input and one output in inference mode on a batch.
     ///
     /// # Shapes
     /// - `x`: `(batch, *input_shape)` as declared in the spec (channels_last for conv models)
-    /// - output: `(batch, *output_shape)` of the first output layer
+    /// - output: `(batch, *output_shape)`
+    ///
+    /// # Errors
+    /// The model has several inputs or outputs (use [`Network::forward_all`]), or `x` does not
+    /// fit its input.
     pub fn forward(&self, shape: &[usize], x: Vec<f32>) -> Result<(Vec<usize>, Vec<f32>)> {
-        self.check_input(shape)?;
-        let x = DynTensor::from_data(shape, x, &self.device);
-        let out = self.run_graph(x, &mut Pass::inference())?;
-        Ok((out.dims(), out.to_vec()))
+        if self.model.outputs.len() != 1 {
+            return Err(self.arity(
+                "a call for one output array".into(),
+                "run it with forward_all, which returns every output",
+            ));
+        }
+        let mut outs = self.forward_all(vec![(shape.to_vec(), x)])?;
+        Ok(outs.swap_remove(0))
     }
 
-    /// The graph on a checked input tensor; in a training pass the output carries the autodiff
-    /// graph of the tracked variables.
+    /// Runs the network in inference mode on one batch array per input (in the model's input
+    /// order), returning one array per output (in the model's output order).
     ///
     /// # Shapes
-    /// - `x`: `(batch, *input_shape)`; output: `(batch, *output_shape)`
-    pub(crate) fn run_graph(&self, x: DynTensor, pass: &mut Pass) -> Result<DynTensor> {
-        let mut values: Vec<DynTensor> = vec![x];
-        let mut masks: Vec<Option<Tensor<2>>> = vec![None];
+    /// - `inputs[k]`: `(batch, *input_shape_k)`, every input of the same batch size
+    /// - output `j`: `(batch, *output_shape_j)`
+    pub fn forward_all(
+        &self,
+        inputs: Vec<(Vec<usize>, Vec<f32>)>,
+    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>> {
+        let shapes: Vec<&[usize]> = inputs.iter().map(|(s, _)| s.as_slice()).collect();
+        self.check_inputs(&shapes)?;
+        if let Some((s, _)) = inputs.iter().find(|(s, _)| s[0] != inputs[0].0[0]) {
+            return Err(self.arity(
+                format!("arrays of batch sizes {} and {}", inputs[0].0[0], s[0]),
+                "give every input the same number of examples",
+            ));
+        }
+        let xs = inputs
+            .into_iter()
+            .map(|(shape, x)| DynTensor::from_data(&shape, x, &self.device))
+            .collect();
+        let outs = self.run_graph(xs, &mut Pass::inference())?;
+        Ok(outs.into_iter().map(|y| (y.dims(), y.to_vec())).collect())
+    }
+
+    /// The graph on checked input tensors (one per model input); in a training pass the outputs
+    /// carry the autodiff graph of the tracked variables.
+    ///
+    /// # Shapes
+    /// - `xs[k]`: `(batch, *input_shape_k)`; output `j`: `(batch, *output_shape_j)`
+    pub(crate) fn run_graph(&self, xs: Vec<DynTensor>, pass: &mut Pass) -> Result<Vec<DynTensor>> {
+        let mut masks: Vec<Option<Tensor<2>>> = vec![None; xs.len()];
+        let mut values: Vec<DynTensor> = xs;
         for ((node, op), inferred) in self.model.nodes.iter().zip(&self.ops).zip(&self.inferred) {
             let ins: Vec<DynTensor> = node.inputs.iter().map(|&i| values[i].clone()).collect();
             pass.mask = masks[node.inputs[0]].clone();
@@ -257,6 +310,11 @@ impl Network {
             }
             values.push(y);
         }
-        Ok(values.swap_remove(self.model.outputs[0]))
+        Ok(self
+            .model
+            .outputs
+            .iter()
+            .map(|&o| values[o].clone())
+            .collect())
     }
 }

@@ -1,4 +1,4 @@
-//! The `.npy` format (numpy's `np.save`): read a file's header (shape and element type) and
+//! The `.npy` and `.npz` formats (numpy's `np.save`, `np.savez`): read arrays and headers, and
 //! write arrays numpy loads, atomically.
 
 #![warn(missing_docs)]
@@ -6,7 +6,10 @@
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+mod npz;
 mod temp;
+
+pub use npz::{read_npz, write_npz};
 
 pub use temp::{remove_temporary_files_and_exit, TempFile};
 
@@ -73,6 +76,12 @@ pub struct Array {
 
 /// Reads a C-ordered float or complex `.npy` array.
 pub fn read(path: &Path) -> Result<Array, NpyError> {
+    decode(path, &mut open(path)?)
+}
+
+/// The array in `f` (a `.npy` file's bytes from its start); `path` names it in errors (a file,
+/// or an `.npz` member as `x.npz:audio`).
+pub(crate) fn decode(path: &Path, f: &mut impl Read) -> Result<Array, NpyError> {
     let bad = |actual: String| NpyError {
         path: path.to_path_buf(),
         actual,
@@ -80,8 +89,7 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
         hint:
             "expected a C-ordered float32/float64/complex64/complex128 array saved with numpy.save",
     };
-    let mut f = open(path)?;
-    let (header, fortran) = read_header_from(path, &mut f)?;
+    let (header, fortran) = read_header_from(path, f)?;
     if fortran {
         return Err(bad("the array is Fortran-ordered".into()));
     }
@@ -122,9 +130,18 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
         }),
         other => return Err(bad(format!("unsupported element type '{other}'"))),
     };
-    let count: usize = header.shape.iter().product::<usize>() * if complex { 2 } else { 1 };
+    let count = header
+        .shape
+        .iter()
+        .try_fold(if complex { 2usize } else { 1 }, |n, &d| n.checked_mul(d))
+        .and_then(|n| n.checked_mul(width))
+        .ok_or_else(|| bad(format!("the shape {:?} is too large", header.shape)))?
+        / width;
+    // Never more than the header's size is read: a compressed `.npz` member that inflates past
+    // it is damaged, and is refused below without holding the rest in memory.
     let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes)
+    f.take(count as u64 * width as u64 + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| bad(format!("cannot read the data ({e})")))?;
     if bytes.len() != count * width {
         return Err(bad(format!(
@@ -144,7 +161,7 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
 }
 
 /// The header and whether the data is Fortran-ordered; leaves `f` at the start of the data.
-fn read_header_from(path: &Path, f: &mut std::fs::File) -> Result<(Header, bool), NpyError> {
+fn read_header_from(path: &Path, f: &mut impl Read) -> Result<(Header, bool), NpyError> {
     let bad = |actual: String| NpyError {
         path: path.to_path_buf(),
         actual,

@@ -14,10 +14,16 @@ fn example_shape(dims: &[usize]) -> Shape {
     Shape::known(dims)
 }
 
-/// Output shapes of the model for a fed array whose example shape the layers accept.
-fn predict(model: &Model, batch: usize, example: &[usize]) -> Result<PredictShapes, Diagnosis> {
+/// Output shapes of the model for an array fed to `input` whose example shape the layers accept
+/// (the other inputs as declared).
+fn predict(
+    model: &Model,
+    input: usize,
+    batch: usize,
+    example: &[usize],
+) -> Result<PredictShapes, Diagnosis> {
     let mut inputs: Vec<Shape> = model.inputs.iter().map(|i| i.shape.clone()).collect();
-    inputs[0] = example_shape(example);
+    inputs[input] = example_shape(example);
     let report = model.infer_with(&inputs);
     if let Some(e) = report.error {
         return Err(e);
@@ -41,8 +47,8 @@ fn predict(model: &Model, batch: usize, example: &[usize]) -> Result<PredictShap
 
 /// What Keras 3 does with this array: it re-adds a missing trailing size-1 axis, checks rank
 /// (and, for functional models, every fixed dimension), and otherwise runs the layers.
-fn keras_outcome(model: &Model, feed: &[usize]) -> String {
-    let declared = &model.inputs[0].shape;
+fn keras_outcome(model: &Model, input: usize, feed: &[usize]) -> String {
+    let declared = &model.inputs[input].shape;
     let mut fed = feed.to_vec();
     let mut prefix = String::new();
     if fed.len() == declared.rank() && declared.dims().last() == Some(&Some(1)) {
@@ -74,7 +80,7 @@ fn keras_outcome(model: &Model, feed: &[usize]) -> String {
     // weights would be sized differently for this data fails there.
     let built = model.infer();
     let mut inputs: Vec<Shape> = model.inputs.iter().map(|i| i.shape.clone()).collect();
-    inputs[0] = example_shape(&fed[1..]);
+    inputs[input] = example_shape(&fed[1..]);
     let fed_report = model.infer_with(&inputs);
     let changed = built
         .layers
@@ -87,7 +93,7 @@ fn keras_outcome(model: &Model, feed: &[usize]) -> String {
             b.name
         );
     }
-    match predict(model, fed[0], &fed[1..]) {
+    match predict(model, input, fed[0], &fed[1..]) {
         Ok(outs) => {
             let outs: Vec<String> = outs
                 .iter()
@@ -105,18 +111,24 @@ fn keras_outcome(model: &Model, feed: &[usize]) -> String {
     }
 }
 
-/// Checks the element type of the fed array: a model whose first input carries token ids (an
-/// integer `input_dtype`, or an Embedding reading it) refuses float data. Keras accepts it and
-/// truncates every value to an id, which is never right for features.
+/// Checks the element type of the array fed to the first input (see [`check_input_dtype`]).
 pub fn check_feed_dtype(model: &Model, integer: bool) -> Result<(), Diagnosis> {
-    let declared_int = model
-        .input_dtype
-        .as_deref()
-        .is_some_and(|d| d.starts_with("int") || d.starts_with("uint"));
+    check_input_dtype(model, 0, integer)
+}
+
+/// Checks the element type of the array fed to `input`: an input carrying token ids (the spec's
+/// integer `input_dtype` for the first input, or an Embedding reading it) refuses float data.
+/// Keras accepts it and truncates every value to an id, which is never right for features.
+pub fn check_input_dtype(model: &Model, input: usize, integer: bool) -> Result<(), Diagnosis> {
+    let declared_int = input == 0
+        && model
+            .input_dtype
+            .as_deref()
+            .is_some_and(|d| d.starts_with("int") || d.starts_with("uint"));
     let embedding = model
         .nodes
         .iter()
-        .find(|n| n.inputs.contains(&0) && matches!(n.def.layer, Layer::Embedding(_)));
+        .find(|n| n.inputs.contains(&input) && matches!(n.def.layer, Layer::Embedding(_)));
     if integer || !(declared_int || embedding.is_some()) {
         return Ok(());
     }
@@ -142,7 +154,27 @@ pub fn check_feed_dtype(model: &Model, integer: bool) -> Result<(), Diagnosis> {
 /// Returns the output shapes when it fits; otherwise a diagnosis of kind `flattened_input`,
 /// `missing_channel_axis` or `feed_mismatch`, with a note on what Keras would have done.
 pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagnosis> {
-    let declared = &model.inputs[0].shape;
+    check_input_feed(model, 0, feed)
+}
+
+/// Checks an array of shape `feed` (batch axis first) against the model's input number `input`
+/// (the others as declared), as [`check_feed`] does for the first; with several inputs the
+/// diagnosis names the input.
+pub fn check_input_feed(
+    model: &Model,
+    input: usize,
+    feed: &[usize],
+) -> Result<PredictShapes, Diagnosis> {
+    check_one_feed(model, input, feed).map_err(|mut d| {
+        if model.inputs.len() > 1 {
+            d.title = format!("input '{}': {}", model.inputs[input].name, d.title);
+        }
+        d
+    })
+}
+
+fn check_one_feed(model: &Model, input: usize, feed: &[usize]) -> Result<PredictShapes, Diagnosis> {
+    let declared = &model.inputs[input].shape;
     if let Some(&d) = feed.iter().find(|&&d| d > crate::shape::MAX_DIM) {
         return Err(
             Diagnosis::new(Kind::FeedMismatch, format!("the array has an axis of {d}"))
@@ -165,10 +197,11 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
     }
     let r = declared.rank();
     if feed.len() == r + 1 && declared.accepts(&feed[1..]) {
-        return predict(model, feed[0], &feed[1..]);
+        return predict(model, input, feed[0], &feed[1..]);
     }
     let m = Misfit {
         model,
+        input,
         feed,
         declared,
         want: declared.example(),
@@ -189,6 +222,8 @@ pub fn check_feed(model: &Model, feed: &[usize]) -> Result<PredictShapes, Diagno
 /// A fed array that does not fit the model's input, and the diagnosis of how.
 struct Misfit<'a> {
     model: &'a Model,
+    /// Which model input the array is fed to.
+    input: usize,
     feed: &'a [usize],
     declared: &'a Shape,
     /// The declared example shape, as Python writes it.
@@ -205,7 +240,7 @@ impl Misfit<'_> {
                 self.declared,
                 self.declared.example()
             ))
-            .note(keras_outcome(self.model, self.feed))
+            .note(keras_outcome(self.model, self.input, self.feed))
     }
 
     /// `ex` with the feed's batch size in front, as a shape.

@@ -22,13 +22,13 @@ pub const LOSSES: &[&str] = &[
     "cosine_similarity",
 ];
 
-/// The output shape of the model's (first) output, inferred with its declared input.
-fn output_shape(model: &Model) -> Result<Shape, Diagnosis> {
+/// The shape of the model's output number `output`, inferred with its declared inputs.
+fn output_shape(model: &Model, output: usize) -> Result<Shape, Diagnosis> {
     let report = model.check();
     if let Some(e) = report.error {
         return Err(e);
     }
-    let o = model.outputs[0];
+    let o = model.outputs[output];
     Ok(if o < model.inputs.len() {
         model.inputs[o].shape.clone()
     } else {
@@ -44,6 +44,33 @@ pub fn check_labels(
     integer: Option<bool>,
     loss: Option<&str>,
 ) -> Result<(), Diagnosis> {
+    check_output_labels(model, 0, labels, integer, loss)
+}
+
+/// Checks labels for the model's output number `output`, as [`check_labels`] does for the first;
+/// with several outputs the diagnosis names the output.
+pub fn check_output_labels(
+    model: &Model,
+    output: usize,
+    labels: &[usize],
+    integer: Option<bool>,
+    loss: Option<&str>,
+) -> Result<(), Diagnosis> {
+    check_one_output(model, output, labels, integer, loss).map_err(|mut d| {
+        if model.outputs.len() > 1 {
+            d.title = format!("output '{}': {}", model.node_name(model.outputs[output]), d.title);
+        }
+        d
+    })
+}
+
+fn check_one_output(
+    model: &Model,
+    output: usize,
+    labels: &[usize],
+    integer: Option<bool>,
+    loss: Option<&str>,
+) -> Result<(), Diagnosis> {
     let loss = loss.or(model.loss.as_deref());
     if let Some(l) = loss {
         if !LOSSES.contains(&l) {
@@ -54,7 +81,7 @@ pub fn check_labels(
             );
         }
     }
-    let out = output_shape(model)?;
+    let out = output_shape(model, output)?;
     if labels.is_empty() {
         return Err(
             Diagnosis::new(Kind::LabelMismatch, "the labels have no batch axis")

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use soundcheck_data::{check_dataset, ArrayDataset, Dataset};
 use soundcheck_nn::{
     Device, EpochLog, Event, Loss, Network, OptimizerKind, Outcome, Schedule, TrainConfig, Trainer,
@@ -174,8 +173,8 @@ pub struct TrainSummary {
     pub weights: PathBuf,
     /// The per-epoch log.
     pub log: PathBuf,
-    /// Every epoch's record (`EpochLog::to_json`).
-    pub history: Vec<Value>,
+    /// Every epoch's record.
+    pub history: Vec<EpochLog>,
 }
 
 impl TrainSummary {
@@ -196,7 +195,7 @@ impl TrainSummary {
             seconds: 0.0,
             weights: run.file(RunDir::WEIGHTS),
             log: run.file(RunDir::LOG),
-            history: history.iter().map(EpochLog::to_json).collect(),
+            history: history.to_vec(),
         }
     }
 

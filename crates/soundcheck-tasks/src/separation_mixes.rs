@@ -6,7 +6,7 @@
 //! corpus of hours trains in the memory of a few patches.
 
 use soundcheck_audio::{magnitude, resample, stft, StftConfig};
-use soundcheck_data::{DataError, Dataset, SplitMix64, Track};
+use soundcheck_data::{DataError, Dataset, Field, SplitMix64, Track};
 use soundcheck_npy::RowReader;
 
 use crate::separation::{scale_by_mixture_peak, SeparationConfig};
@@ -74,7 +74,7 @@ pub struct MixDataset {
     cfg: SeparationConfig,
     len: usize,
     seed: u64,
-    shape: Vec<usize>,
+    field: Field,
 }
 
 impl MixDataset {
@@ -119,7 +119,7 @@ impl MixDataset {
             cfg: cfg.clone(),
             len,
             seed,
-            shape: vec![cfg.bins(), cfg.patch, 1],
+            field: Field::new(&[cfg.bins(), cfg.patch, 1]),
         })
     }
 
@@ -147,20 +147,12 @@ impl Dataset for MixDataset {
         self.len
     }
 
-    fn input_shape(&self) -> &[usize] {
-        &self.shape
+    fn inputs(&self) -> &[Field] {
+        std::slice::from_ref(&self.field)
     }
 
-    fn target_shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    fn integer_targets(&self) -> bool {
-        false
-    }
-
-    fn integer_inputs(&self) -> bool {
-        false
+    fn targets(&self) -> &[Field] {
+        std::slice::from_ref(&self.field)
     }
 
     fn load(&self, i: usize, input: &mut [f32], target: &mut [f32]) -> soundcheck_data::Result<()> {
@@ -251,7 +243,7 @@ mod tests {
         }
         let ds = MixDataset::open(&cfg, &files, 50, 7).unwrap();
         assert_eq!(ds.len(), 50);
-        assert_eq!(ds.input_shape(), &[33, 5, 1]);
+        assert_eq!(ds.inputs()[0].shape, [33, 5, 1]);
         let size = 33 * 5;
         let load = |i| {
             let (mut x, mut y) = (vec![0f32; size], vec![0f32; size]);

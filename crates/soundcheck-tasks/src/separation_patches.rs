@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use soundcheck_audio::{magnitude, stft, AudioError};
-use soundcheck_data::{DataError, Dataset};
+use soundcheck_data::{DataError, Dataset, Field};
 use soundcheck_npy::RowReader;
 
 use crate::separation::{scale_by_mixture_peak, SeparationConfig};
@@ -49,7 +49,7 @@ pub struct PatchDataset {
     index: Vec<(usize, usize)>,
     bins: usize,
     patch: usize,
-    shape: Vec<usize>,
+    field: Field,
 }
 
 impl PatchDataset {
@@ -79,7 +79,7 @@ impl PatchDataset {
             index,
             bins,
             patch: cfg.patch,
-            shape: vec![bins, cfg.patch, 1],
+            field: Field::new(&[bins, cfg.patch, 1]),
         })
     }
 }
@@ -89,20 +89,12 @@ impl Dataset for PatchDataset {
         self.index.len()
     }
 
-    fn input_shape(&self) -> &[usize] {
-        &self.shape
+    fn inputs(&self) -> &[Field] {
+        std::slice::from_ref(&self.field)
     }
 
-    fn target_shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    fn integer_targets(&self) -> bool {
-        false
-    }
-
-    fn integer_inputs(&self) -> bool {
-        false
+    fn targets(&self) -> &[Field] {
+        std::slice::from_ref(&self.field)
     }
 
     fn load(&self, i: usize, input: &mut [f32], target: &mut [f32]) -> soundcheck_data::Result<()> {

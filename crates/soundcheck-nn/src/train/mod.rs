@@ -5,21 +5,23 @@
 //! from `(seed, epoch, batch)`, so a run resumed from the checkpoint of epoch k replays epoch k + 1
 //! exactly as the uninterrupted run did.
 
-use std::collections::BTreeMap;
+mod checkpoint;
+
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{json, Value};
-use soundcheck_data::{batches, check_dataset, gather, split, Dataset, LoaderConfig};
+use serde::{Deserialize, Serialize};
+use soundcheck_data::{batches, check_dataset, gather, split, Batch, Dataset, LoaderConfig, Wiring};
 
 use crate::error::{NnError, Result};
 use crate::loss::Loss;
 use crate::network::{Network, Pass};
 use crate::optim::{clip_global_norm, Optimizer, OptimizerKind, Schedule};
 use crate::tensor::DynTensor;
-use crate::weights::{self, Weights};
+
+pub use checkpoint::{log_csv, CHECKPOINT, LOG_CSV, WEIGHTS};
 
 /// Training options, with Keras's defaults where Keras has one.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,7 +66,7 @@ impl Default for TrainConfig {
 }
 
 /// One epoch's line of the training log.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochLog {
     /// 1-based, as Keras prints it.
     pub epoch: usize,
@@ -80,29 +82,6 @@ pub struct EpochLog {
     pub learning_rate: f64,
     /// Wall-clock seconds of the epoch.
     pub seconds: f64,
-}
-
-impl EpochLog {
-    /// The record as JSON (`log.csv` and checkpoints keep it).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "epoch": self.epoch, "loss": self.loss, "accuracy": self.accuracy,
-            "val_loss": self.val_loss, "val_accuracy": self.val_accuracy,
-            "learning_rate": self.learning_rate, "seconds": self.seconds,
-        })
-    }
-
-    fn from_json(v: &Value) -> Option<EpochLog> {
-        Some(EpochLog {
-            epoch: v["epoch"].as_u64()? as usize,
-            loss: v["loss"].as_f64()?,
-            accuracy: v["accuracy"].as_f64(),
-            val_loss: v["val_loss"].as_f64(),
-            val_accuracy: v["val_accuracy"].as_f64(),
-            learning_rate: v["learning_rate"].as_f64()?,
-            seconds: v["seconds"].as_f64()?,
-        })
-    }
 }
 
 /// What the loop reports as it goes; the observer may stop it after any batch.
@@ -144,15 +123,6 @@ pub struct Outcome {
     /// The observer stopped the run.
     pub interrupted: bool,
 }
-
-/// Where a run keeps its files.
-pub const CHECKPOINT: &str = "checkpoint.safetensors";
-/// The trained weights, Keras-keyed.
-pub const WEIGHTS: &str = "weights.safetensors";
-/// One line per epoch.
-pub const LOG_CSV: &str = "log.csv";
-
-const SLOT_PREFIX: &str = "optimizer:";
 
 /// Trains a network with Keras's update rules, writing a checkpoint after every epoch.
 pub struct Trainer<'a> {
@@ -213,57 +183,6 @@ impl<'a> Trainer<'a> {
         self
     }
 
-    /// A trainer that continues from a run's checkpoint: weights, optimizer state, epoch count,
-    /// early-stopping state and log.
-    ///
-    /// # Errors
-    /// The checkpoint is unreadable or belongs to another model or optimizer.
-    pub fn resume(
-        net: &'a mut Network,
-        cfg: TrainConfig,
-        checkpoint: &Path,
-    ) -> Result<Trainer<'a>> {
-        let (saved, meta) = weights::read_with_metadata(checkpoint)?;
-        let bad = |actual: String| NnError::Run {
-            path: checkpoint.to_path_buf(),
-            actual,
-            source: None,
-        };
-        let mut t = Trainer::new(net, cfg);
-        for i in 0..t.net.variables().len() {
-            let v = t.net.variables().get(i);
-            let values = match saved.get(&v.key) {
-                Some((shape, data)) if *shape == v.shape => data.clone(),
-                _ => return Err(bad(format!("has no variable '{}' of shape {:?}; it was written for another model — start a new run directory", v.key, v.shape))),
-            };
-            t.net.variables_mut().set(i, values, false);
-        }
-        for (slot_vars, &i) in t.opt.slots.iter_mut().zip(&t.trainable) {
-            let key = &t.net.variables().get(i).key;
-            for (s, slot) in slot_vars.iter_mut().enumerate() {
-                match saved.get(&format!("{SLOT_PREFIX}{s}:{key}")) {
-                    Some((_, data)) if data.len() == slot.len() => slot.clone_from(data),
-                    _ => return Err(bad(format!("has no optimizer state for '{key}'; it was written with another optimizer — resume with the same options"))),
-                }
-            }
-        }
-        let state: Value = meta
-            .get("state")
-            .and_then(|s| serde_json::from_str(s).ok())
-            .ok_or_else(
-                || bad("has no training state; it is not a soundcheck checkpoint".into()),
-            )?;
-        t.opt.step = state["step"].as_u64().unwrap_or(0);
-        t.initial_loss = state["initial_loss"].as_f64();
-        t.best_val = state["best_val"].as_f64().unwrap_or(f64::INFINITY);
-        t.bad_epochs = state["bad_epochs"].as_u64().unwrap_or(0) as usize;
-        t.history = state["history"]
-            .as_array()
-            .map(|h| h.iter().filter_map(EpochLog::from_json).collect())
-            .unwrap_or_default();
-        Ok(t)
-    }
-
     /// The log of every epoch so far, those before a resume included.
     /// The configuration the trainer runs.
     pub fn config(&self) -> &TrainConfig {
@@ -304,6 +223,7 @@ impl<'a> Trainer<'a> {
     fn train_epoch(
         &mut self,
         ds: &Arc<dyn Dataset>,
+        wiring: &Wiring,
         train_idx: &[usize],
         loader: &LoaderConfig,
         epoch: usize,
@@ -323,20 +243,13 @@ impl<'a> Trainer<'a> {
         let mut sums = EpochSums::default();
         for (b, batch) in rx.into_iter().enumerate() {
             let batch = batch?;
-            let n = batch.input_shape[0];
-            let x = DynTensor::from_data(&batch.input_shape, batch.inputs, self.net.device());
+            let n = batch.indices.len();
             let mut pass = Pass::training(batch_seed(cfg.seed, epoch, b));
-            let out = self.net.run_graph(x, &mut pass)?;
-            let dims = out.dims();
-            let target = cfg.loss.dense_targets(&dims, &batch.targets)?;
-            if cfg.loss.has_accuracy() {
-                let (h, r) = cfg
-                    .loss
-                    .correct(&out.to_vec(), &target, dims[dims.len() - 1]);
+            let (loss, hits) = batch_loss(self.net, cfg.loss, wiring, batch, &mut pass)?;
+            if let Some((h, r)) = hits {
                 sums.hits += h;
                 sums.rows += r;
             }
-            let loss = cfg.loss.compute(out, target);
             let value = loss.clone().into_scalar::<f32>();
             if !value.is_finite() {
                 return Err(NnError::NonFinite {
@@ -371,7 +284,7 @@ impl<'a> Trainer<'a> {
         observer: &mut dyn FnMut(Event) -> ControlFlow<()>,
     ) -> Result<Outcome> {
         let cfg = self.cfg.clone();
-        check_dataset(
+        let wiring = check_dataset(
             self.net.model(),
             ds.as_ref(),
             cfg.batch_size,
@@ -408,7 +321,8 @@ impl<'a> Trainer<'a> {
         self.net.variables_mut().track(true);
         for epoch in self.history.len()..cfg.epochs {
             let started = Instant::now();
-            let Some(sums) = self.train_epoch(&ds, &train_idx, &loader, epoch, observer)? else {
+            let Some(sums) = self.train_epoch(&ds, &wiring, &train_idx, &loader, epoch, observer)?
+            else {
                 outcome.interrupted = true;
                 break;
             };
@@ -503,63 +417,6 @@ impl<'a> Trainer<'a> {
         result
     }
 
-    /// Writes the checkpoint (weights, optimizer state, loop state in one file, so a kill never
-    /// leaves them out of step), the Keras-keyed weights and the CSV log, each atomically.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| NnError::Run {
-            path: dir.to_path_buf(),
-            actual: format!("cannot create the run directory ({e})"),
-            source: Some(e),
-        })?;
-        let vars = self.net.variables();
-        let model_weights = vars.to_weights();
-        let mut all: Weights = model_weights.clone();
-        for (slots, &i) in self.opt.slots.iter().zip(&self.trainable) {
-            let v = vars.get(i);
-            for (s, slot) in slots.iter().enumerate() {
-                all.insert(
-                    format!("{SLOT_PREFIX}{s}:{}", v.key),
-                    (v.shape.clone(), slot.clone()),
-                );
-            }
-        }
-        let state = json!({
-            "step": self.opt.step,
-            "initial_loss": self.initial_loss,
-            "best_val": if self.best_val.is_finite() { json!(self.best_val) } else { Value::Null },
-            "bad_epochs": self.bad_epochs,
-            "history": self.history.iter().map(EpochLog::to_json).collect::<Vec<_>>(),
-        });
-        let meta = BTreeMap::from([("state".to_string(), state.to_string())]);
-        weights::write(&dir.join(CHECKPOINT), &all, &meta)?;
-        weights::write(&dir.join(WEIGHTS), &model_weights, &BTreeMap::new())?;
-        let csv = log_csv(&self.history);
-        let path: PathBuf = dir.join(LOG_CSV);
-        soundcheck_npy::write_atomic(&path, csv.as_bytes()).map_err(|e| NnError::Run {
-            path,
-            actual: format!("cannot write the log ({e})"),
-            source: Some(e),
-        })
-    }
-}
-
-/// The training log as CSV, one row per epoch, empty cells where a value does not apply.
-pub fn log_csv(history: &[EpochLog]) -> String {
-    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let mut csv = String::from("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds\n");
-    for h in history {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{:.3}\n",
-            h.epoch,
-            h.loss,
-            opt(h.accuracy),
-            opt(h.val_loss),
-            opt(h.val_accuracy),
-            h.learning_rate,
-            h.seconds
-        ));
-    }
-    csv
 }
 
 /// Mean loss (and accuracy for classification losses) of `net` over `indices` of `ds`.
@@ -570,22 +427,55 @@ pub fn evaluate(
     ds: &dyn Dataset,
     indices: &[usize],
 ) -> Result<(f64, Option<f64>)> {
+    let wiring = soundcheck_data::wire(net.model(), ds)?;
     let (mut sum, mut hits, mut rows) = (0f64, 0usize, 0usize);
     for chunk in indices.chunks(batch_size.max(1)) {
         let b = gather(ds, chunk)?;
-        let x = DynTensor::from_data(&b.input_shape, b.inputs, net.device());
-        let out = net.run_graph(x, &mut Pass::inference())?;
-        let dims = out.dims();
-        let target = loss.dense_targets(&dims, &b.targets)?;
-        if loss.has_accuracy() {
-            let (h, r) = loss.correct(&out.to_vec(), &target, dims[dims.len() - 1]);
+        let (value, correct) = batch_loss(net, loss, &wiring, b, &mut Pass::inference())?;
+        if let Some((h, r)) = correct {
             hits += h;
             rows += r;
         }
-        sum += loss.compute(out, target).into_scalar::<f32>() as f64 * chunk.len() as f64;
+        sum += value.into_scalar::<f32>() as f64 * chunk.len() as f64;
     }
     Ok((
         sum / indices.len().max(1) as f64,
         (rows > 0).then(|| hits as f64 / rows as f64),
     ))
+}
+
+/// Runs `batch` through `net` and returns the loss (Keras's sum over the outputs of each output's
+/// loss) and, for a classifier of one output, its correct predictions and rows.
+fn batch_loss(
+    net: &Network,
+    loss: Loss,
+    wiring: &Wiring,
+    mut batch: Batch,
+    pass: &mut Pass,
+) -> Result<(burn::tensor::Tensor<1>, Option<(usize, usize)>)> {
+    let xs = wiring
+        .inputs
+        .iter()
+        .map(|&f| {
+            let a = &mut batch.inputs[f];
+            DynTensor::from_data(&a.shape, std::mem::take(&mut a.data), net.device())
+        })
+        .collect();
+    let outs = net.run_graph(xs, pass)?;
+    let single = outs.len() == 1;
+    let mut total: Option<burn::tensor::Tensor<1>> = None;
+    let mut correct = None;
+    for (out, &f) in outs.into_iter().zip(&wiring.targets) {
+        let dims = out.dims();
+        let target = loss.dense_targets(&dims, &batch.targets[f].data)?;
+        if single && loss.has_accuracy() {
+            correct = Some(loss.correct(&out.to_vec(), &target, dims[dims.len() - 1]));
+        }
+        let term = loss.compute(out, target);
+        total = Some(match total {
+            Some(t) => t + term,
+            None => term,
+        });
+    }
+    Ok((total.expect("a model has at least one output"), correct))
 }
