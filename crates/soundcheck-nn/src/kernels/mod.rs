@@ -1,15 +1,16 @@
 //! Our own CPU kernels inside burn, for the layers that dominate training time: channels_last
 //! convolution and pooling, batch normalisation, the residual Add with its ReLU, and the LSTM
 //! and GRU recurrences. A backend extension ([`CpuKernels`]) is implemented for burn-flex
-//! (`flex.rs`, over the slice kernels of `conv2d.rs`, `conv2d_direct.rs`, `pool2d.rs`,
-//! `batch_norm.rs`, `residual.rs`, `lstm.rs` and `gru.rs`, behind `recurrence.rs`) and for its
-//! autodiff (`autodiff.rs`, with hand-written backward passes). Other devices (wgpu) keep burn's
+//! (`flex.rs`, over the slice kernels of `conv2d.rs` and `conv2d_direct.rs` with their geometry
+//! and input tiles in `conv2d_tiles.rs`, `pool2d.rs`, `batch_norm.rs`, `residual.rs`, `lstm.rs`
+//! and `gru.rs`, behind `recurrence.rs`) and for its autodiff (`autodiff.rs`, with hand-written backward passes). Other devices (wgpu) keep burn's
 //! own ops: the layers ask [`on_flex`] which path to take.
 
 mod autodiff;
 pub mod batch_norm;
 pub mod conv2d;
 mod conv2d_direct;
+mod conv2d_tiles;
 mod flex;
 mod gru;
 mod lstm;
