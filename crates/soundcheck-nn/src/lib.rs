@@ -14,7 +14,10 @@ mod layers;
 pub mod loss;
 pub mod network;
 pub mod optim;
+mod pass;
 pub mod tensor;
+#[cfg(test)]
+mod testing;
 pub mod train;
 pub mod variables;
 pub mod weights;

@@ -2,12 +2,13 @@
 //! op from the `layers` module, in Keras's layout at every layer boundary.
 
 use burn::tensor::{Device, Tensor};
-use soundcheck_data::SplitMix64;
 use soundcheck_shape::spec::ModelSpec;
 use soundcheck_shape::Model;
 
 use crate::error::{NnError, Result};
 use crate::layers::{self, Build, Op, Source, WeightSource};
+// The pass lives in its own module; re-exported for the training loop.
+pub(crate) use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
 use crate::weights::Weights;
@@ -84,36 +85,6 @@ pub struct Network {
     inferred: Vec<Vec<Option<usize>>>,
     vars: Variables,
     device: Device,
-}
-
-/// One forward pass: inference, or training with its random draws and the moving statistics it
-/// produces.
-pub(crate) struct Pass {
-    pub(crate) training: Option<SplitMix64>,
-    /// The timestep mask `(batch, time)` (1 = real, 0 = padding) of the input of the layer
-    /// being run, when a Masking layer upstream made one.
-    pub(crate) mask: Option<Tensor<2>>,
-    /// New values of non-trainable variables (BatchNormalization's moving statistics).
-    pub(crate) moving: Vec<(usize, Vec<f32>)>,
-}
-
-impl Pass {
-    pub(crate) fn inference() -> Pass {
-        Pass {
-            training: None,
-            mask: None,
-            moving: Vec::new(),
-        }
-    }
-
-    /// A training pass whose dropout and noise draws are fixed by `seed`.
-    pub(crate) fn training(seed: u64) -> Pass {
-        Pass {
-            training: Some(SplitMix64::new(seed)),
-            mask: None,
-            moving: Vec::new(),
-        }
-    }
 }
 
 impl Network {

@@ -7,7 +7,7 @@ use soundcheck_shape::layers::{Activation as Spec, Function};
 
 use super::{Build, Unary};
 use crate::error::Result;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{each_rank, DynTensor};
 use crate::variables::Variables;
 
@@ -119,7 +119,7 @@ impl Unary for Activate {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn layer_forms_compute_keras_formulas() {

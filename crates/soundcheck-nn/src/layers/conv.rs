@@ -15,7 +15,7 @@ use super::spatial::{crop, pad};
 use super::{bias_tensor, Branch, Build, ChannelAffine, Op, Unary};
 use crate::error::Result;
 use crate::kernels;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{Binary, DynTensor};
 use crate::variables::Variables;
 
@@ -483,7 +483,7 @@ impl Unary for Transpose {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn same_padding_splits_like_keras() {

@@ -19,7 +19,7 @@ use super::activation::Activation;
 use super::{bias_tensor, Op};
 use crate::error::Result;
 use crate::kernels::{self, Conv2dGeometry};
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
 
@@ -153,7 +153,7 @@ impl Op for TakenOver {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{network, run};
+    use crate::testing::{network, run};
 
     /// A bank of kernel sizes 1–4 (two filters each, bias, leaky ReLU) against the same
     /// branches written out: kernel size k reads `(k − 1) / 2` samples before each output.

@@ -6,7 +6,7 @@ use soundcheck_shape::layers as spec;
 use super::activation::Activation;
 use super::{bias_tensor, Build, Unary};
 use crate::error::{NnError, Result};
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
 
@@ -102,7 +102,7 @@ impl Unary for Embedding {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn dense_is_x_times_kernel_plus_bias_on_the_last_axis() {

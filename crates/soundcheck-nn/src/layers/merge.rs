@@ -5,7 +5,7 @@ use soundcheck_shape::layers::{Merge, MergeOp};
 use super::{Activation, Op};
 use crate::error::Result;
 use crate::kernels;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{each_rank, Binary, DynTensor};
 use crate::variables::Variables;
 
@@ -90,7 +90,7 @@ impl Op for MergeLayer {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{network, run};
+    use crate::testing::{network, run};
 
     #[test]
     fn merges_of_a_branch_with_itself() {

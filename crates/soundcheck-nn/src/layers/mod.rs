@@ -26,7 +26,7 @@ use soundcheck_data::SplitMix64;
 use soundcheck_shape::layers::{Layer, LayerDef};
 
 use crate::error::{NnError, Result};
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::{keras_initial, Variables};
 use crate::weights::Weights;
@@ -324,45 +324,4 @@ impl<'a> WeightSource<'a> {
 /// A bias variable as a tensor, when the layer has one.
 fn bias_tensor(vars: &Variables, b: Option<usize>) -> Option<Tensor<1>> {
     b.map(|b| vars.tensor::<1>(b))
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    //! Builds single layers from spec snippets with given weights, for the families' tests.
-
-    use burn::tensor::Device;
-    use soundcheck_shape::spec::ModelSpec;
-
-    use crate::network::Network;
-    use crate::weights::Weights;
-
-    /// A one-input network from TOML layers, with the given Keras-keyed weights.
-    pub(crate) fn network(
-        input_shape: &str,
-        layers: &str,
-        weights: &[(&str, &[usize], Vec<f32>)],
-    ) -> Network {
-        let spec = ModelSpec::from_toml_str(&format!("input_shape = {input_shape}\n{layers}"))
-            .expect("test spec parses");
-        let weights: Weights = weights
-            .iter()
-            .map(|(k, s, v)| (k.to_string(), (s.to_vec(), v.clone())))
-            .collect();
-        Network::new(&spec, &weights, &Device::flex()).expect("test network builds")
-    }
-
-    /// Runs `net` on one input, returning the output's shape and values.
-    pub(crate) fn run(net: &Network, shape: &[usize], x: Vec<f32>) -> (Vec<usize>, Vec<f32>) {
-        net.forward(shape, x).expect("test forward runs")
-    }
-
-    pub(crate) fn assert_close(got: &[f32], want: &[f32]) {
-        assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (g - w).abs() <= 1e-5 * w.abs().max(1.0),
-                "element {i}: {g} vs {w} ({got:?})"
-            );
-        }
-    }
 }

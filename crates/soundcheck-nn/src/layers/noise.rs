@@ -7,7 +7,7 @@ use soundcheck_shape::spec::DataFormat;
 
 use super::{Build, Unary};
 use crate::error::Result;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{Binary, DynTensor};
 use crate::variables::Variables;
 
@@ -112,13 +112,13 @@ mod tests {
 
     #[test]
     fn spatial_dropout_drops_whole_channels_and_inference_passes_through() {
-        let net = crate::layers::testing::network(
+        let net = crate::testing::network(
             "[6, 2]",
             "[[layers]]\ntype = \"SpatialDropout1D\"\nrate = 0.5\n",
             &[],
         );
         let x: Vec<f32> = (1..=12).map(|v| v as f32).collect();
-        let (_, y) = crate::layers::testing::run(&net, &[1, 6, 2], x.clone());
+        let (_, y) = crate::testing::run(&net, &[1, 6, 2], x.clone());
         assert_eq!(y, x, "inference is the identity");
         let op = NoiseOp {
             noise: Noise::SpatialDropout {

@@ -7,7 +7,7 @@ use burn::tensor::{Tensor, TensorData};
 use super::{Activation, Build, ChannelAffine, Unary};
 use crate::error::Result;
 use crate::kernels;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{each_rank, Binary, DynTensor};
 use crate::variables::Variables;
 
@@ -255,7 +255,7 @@ fn scale_shift(
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn batch_norm_inference_uses_moving_statistics() {

@@ -11,7 +11,7 @@ use super::layout::{from_channels_first, to_channels_first};
 use super::Unary;
 use crate::error::Result;
 use crate::kernels::{self, Pool2dGeometry};
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
 
@@ -231,7 +231,7 @@ impl Unary for GlobalPool {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn same_average_pool_counts_only_real_elements() {

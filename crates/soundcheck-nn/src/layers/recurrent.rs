@@ -7,7 +7,7 @@ use soundcheck_shape::layers::{Activation, Function, Rnn, RnnCell};
 use super::{Build, Unary, WeightSource};
 use crate::error::Result;
 use crate::kernels;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{Binary, DynTensor};
 use crate::variables::Variables;
 
@@ -298,7 +298,7 @@ impl Unary for Masking {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn simple_rnn_is_the_written_out_recurrence() {

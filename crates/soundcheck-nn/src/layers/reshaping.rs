@@ -5,7 +5,7 @@ use soundcheck_shape::layers as spec;
 
 use super::{Build, Unary};
 use crate::error::Result;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
 
@@ -80,7 +80,7 @@ impl Unary for RepeatVector {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{network, run};
+    use crate::testing::{network, run};
 
     #[test]
     fn permute_reshape_and_repeat_move_values_as_numpy_does() {

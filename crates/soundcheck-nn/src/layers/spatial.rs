@@ -7,7 +7,7 @@ use soundcheck_shape::spec::DataFormat;
 
 use super::{Build, Unary};
 use crate::error::Result;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{each_rank, DynTensor};
 use crate::variables::Variables;
 
@@ -98,7 +98,7 @@ fn repeat_axis(x: DynTensor, axis: usize, f: usize) -> DynTensor {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{network, run};
+    use crate::testing::{network, run};
 
     #[test]
     fn pad_crop_and_upsample_move_the_right_elements() {

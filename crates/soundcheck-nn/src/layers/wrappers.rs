@@ -6,7 +6,7 @@ use soundcheck_shape::layers::{self as spec, Layer, MergeMode};
 use super::recurrent::{sequence, Recurrent};
 use super::{build, Build, Op, Unary, WeightSource};
 use crate::error::{NnError, Result};
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{each_rank, Binary, DynTensor};
 use crate::variables::Variables;
 
@@ -99,7 +99,7 @@ impl Unary for TimeDistributed {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn time_distributed_dense_shares_weights_across_steps() {
