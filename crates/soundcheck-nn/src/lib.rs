@@ -9,8 +9,10 @@
 
 mod allocator;
 pub mod error;
+mod fusion;
 pub mod kernels;
 mod layers;
+mod layout;
 pub mod loss;
 pub mod network;
 pub mod optim;

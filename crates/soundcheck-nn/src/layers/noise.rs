@@ -5,7 +5,7 @@ use soundcheck_data::SplitMix64;
 use soundcheck_shape::layers::Noise;
 use soundcheck_shape::spec::DataFormat;
 
-use super::{Build, Unary};
+use super::{single, Build, Op};
 use crate::error::Result;
 use crate::pass::Pass;
 use crate::tensor::{Binary, DynTensor};
@@ -52,10 +52,11 @@ fn dropout_mask(rate: f32, rng: &mut SplitMix64, shape: &[usize]) -> Vec<f32> {
     })
 }
 
-impl Unary for NoiseOp {
+impl Op for NoiseOp {
     /// # Shapes
     /// - input: any rank; output: the same shape
-    fn apply(&self, x: DynTensor, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let Some(rng) = pass.training.as_mut() else {
             return Ok(x);
         };
@@ -131,7 +132,7 @@ mod tests {
         let mut pass = Pass::training(3);
         let input = DynTensor::from_data(&[4, 6, 2], vec![1.0; 48], &device);
         let y = op
-            .apply(input, net.variables(), &mut pass)
+            .forward(vec![input], net.variables(), &mut pass)
             .unwrap()
             .to_vec();
         // Each (example, channel) is all 0 or all 2 across the 6 steps.
