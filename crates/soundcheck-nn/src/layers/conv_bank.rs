@@ -15,7 +15,7 @@ use burn::tensor::Tensor;
 use soundcheck_shape::spec::DataFormat;
 
 use super::activation::Activation;
-use super::{bias_tensor, HeldConv, Op};
+use super::{bias_tensor, single, HeldConv, Op};
 use crate::error::Result;
 use crate::kernels::{self, ConvArgs, ConvKernel};
 use crate::pass::Pass;
@@ -101,9 +101,7 @@ impl Op for ConvBank {
     /// - inputs: the branches' common input `(batch, length, in)`
     /// - output: `(batch, length, Σ filters)`, the branches' outputs side by side
     fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let Some(DynTensor::R3(x)) = inputs.into_iter().next() else {
-            unreachable!("the shape engine checked the Conv1D input rank")
-        };
+        let x = single(inputs);
         let (w, bias) = self.kernel(vars, x.dims()[2]);
         let args = ConvArgs {
             strides: &[1],
@@ -112,12 +110,7 @@ impl Op for ConvBank {
             groups: 1,
             data_format: DataFormat::ChannelsLast,
         };
-        let y = kernels::conv(
-            DynTensor::R3(x),
-            ConvKernel::Standard(DynTensor::R3(w)),
-            bias,
-            &args,
-        );
+        let y = kernels::conv(x, ConvKernel::Standard(DynTensor::R3(w)), bias, &args);
         Ok(self.branches[0].act.run(y))
     }
 }
