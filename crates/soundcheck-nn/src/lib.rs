@@ -9,12 +9,17 @@
 
 mod allocator;
 pub mod error;
+mod fusion;
 pub mod kernels;
 mod layers;
+mod layout;
 pub mod loss;
 pub mod network;
 pub mod optim;
+mod pass;
 pub mod tensor;
+#[cfg(test)]
+mod testing;
 pub mod train;
 pub mod variables;
 pub mod weights;

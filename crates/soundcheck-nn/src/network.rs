@@ -1,119 +1,86 @@
 //! A checked spec as a network: the graph of layers the shape engine resolved, each run by its
 //! op from the `layers` module, in Keras's layout at every layer boundary.
 
+use std::collections::HashMap;
+
 use burn::tensor::{Device, Tensor};
-use soundcheck_data::SplitMix64;
 use soundcheck_shape::spec::ModelSpec;
-use soundcheck_shape::Model;
+use soundcheck_shape::{Model, Report};
 
 use crate::error::{NnError, Result};
+use crate::fusion::{self, Step, Work};
 use crate::layers::{self, Build, Op, Source, WeightSource};
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
 use crate::weights::Weights;
 
-/// Lets a layer take over the layer that alone reads its output: an activation layer
-/// (BatchNormalization then ReLU: one pass instead of two), or a whole layer (a convolution then
-/// BatchNormalization: at inference, no pass of its own). The taken layer's place passes its
-/// input through. The shapes and the values are those of the separate layers.
-fn fuse_layers(model: &Model, ops: &mut [Box<dyn Op>]) {
+/// What the network does at one node of the model, as fusion planned it (`crate::fusion`).
+enum Planned {
+    /// Runs `op` on the values `reads` (model inputs first, then nodes).
+    Run { op: Box<dyn Op>, reads: Vec<usize> },
+    /// A layer that the layer it reads ran: its value is that value's.
+    Same(usize),
+    /// A layer that a later layer ran, which alone reads it: no value.
+    Inside,
+}
+
+/// The ops of a checked model (`report` its inferred shapes), one entry per node, as fusion
+/// plans them; variables are created in node order.
+fn build_ops(model: &Model, report: &Report, source: &Source) -> Result<Vec<Planned>> {
     let n_in = model.inputs.len();
-    let mut readers = vec![0usize; n_in + model.nodes.len()];
-    for node in &model.nodes {
-        for &i in &node.inputs {
-            readers[i] += 1;
+    let shape_of = |i: usize| -> Vec<Option<usize>> {
+        if i < n_in {
+            model.inputs[i].shape.dims().to_vec()
+        } else {
+            report.layers[i - n_in].output_shape.dims().to_vec()
         }
-    }
-    for &o in &model.outputs {
-        readers[o] += 1;
-    }
-    let pass_through = || -> Box<dyn Op> { Box::new(layers::Activate(layers::Activation::Linear)) };
-    for j in 0..ops.len() {
-        let (Some(act), [i]) = (ops[j].activation(), model.nodes[j].inputs.as_slice()) else {
-            continue;
+    };
+    let plan = fusion::plan(model, report);
+    let mut held = HashMap::new();
+    let mut ops = Vec::with_capacity(model.nodes.len());
+    for (k, (node, step)) in model.nodes.iter().zip(plan).enumerate() {
+        let input = shape_of(node.inputs[0]);
+        let output = report.layers[k].output_shape.dims();
+        let b = Build {
+            input: &input,
+            output,
+            weights: WeightSource::new(source, &node.def.name),
         };
-        if *i >= n_in && readers[*i] == 1 && ops[*i - n_in].absorb(act) {
-            ops[j] = pass_through();
-        }
-    }
-    // Then whole layers (a convolution takes the BatchNormalization after it, which may hold
-    // a ReLU by now).
-    for j in 0..ops.len() {
-        let [i] = model.nodes[j].inputs.as_slice() else {
-            continue;
+        let (work, reads) = match step {
+            Step::Same(i) => {
+                ops.push(Planned::Same(n_in + i));
+                continue;
+            }
+            Step::Held(c) => {
+                held.insert(k, layers::HeldConv::build(c, &b)?);
+                ops.push(Planned::Inside);
+                continue;
+            }
+            Step::Run { work, reads } => (work, reads.to_vec()),
         };
-        if *i < n_in || readers[*i] != 1 || !ops[j].is_channel_affine() {
-            continue;
-        }
-        let next = std::mem::replace(&mut ops[j], pass_through());
-        if let Err(next) = ops[*i - n_in].absorb_layer(next) {
-            ops[j] = next;
-        }
-    }
-    // Then convolution banks: Conv1D branches that read one input and that only a Concatenate
-    // over channels reads run as one convolution in the Concatenate's place.
-    for j in 0..ops.len() {
-        let parts = &model.nodes[j].inputs;
-        if !ops[j].joins_channels() || parts.iter().any(|&p| p < n_in || readers[p] != 1) {
-            continue;
-        }
-        let source = &model.nodes[parts[0] - n_in].inputs;
-        let branches: Option<Vec<layers::Branch>> = parts
-            .iter()
-            .map(|&p| {
-                let same_input = model.nodes[p - n_in].inputs == *source;
-                ops[p - n_in].bank_branch().filter(|_| same_input)
-            })
-            .collect();
-        let Some(bank) = branches.and_then(layers::ConvBank::new) else {
-            continue;
+        let take = |k: usize| held.remove(&k).expect("a held layer is built first");
+        let op = match work {
+            Work::Layer(def) => layers::build(def, &b)?,
+            Work::Norm { bn, conv, relu } => layers::batch_norm(bn, conv.map(take), relu, &b)?,
+            Work::AddRelu(m) => layers::add_relu(m),
+            Work::Bank(parts) => layers::conv_bank(parts.into_iter().map(take).collect()),
         };
-        for &p in parts {
-            ops[p - n_in] = Box::new(layers::TakenOver);
-        }
-        ops[j] = Box::new(bank);
+        ops.push(Planned::Run { op, reads });
     }
+    Ok(ops)
 }
 
 /// A checked spec as a network: its layers' ops, its variables and the device they live on.
 pub struct Network {
     model: Model,
-    ops: Vec<Box<dyn Op>>,
+    /// One entry per node of the model.
+    ops: Vec<Planned>,
     /// The shape engine's output shape of every layer (batch excluded), checked against the real
     /// tensors in debug builds.
     inferred: Vec<Vec<Option<usize>>>,
     vars: Variables,
     device: Device,
-}
-
-/// One forward pass: inference, or training with its random draws and the moving statistics it
-/// produces.
-pub(crate) struct Pass {
-    pub(crate) training: Option<SplitMix64>,
-    /// The timestep mask `(batch, time)` (1 = real, 0 = padding) of the input of the layer
-    /// being run, when a Masking layer upstream made one.
-    pub(crate) mask: Option<Tensor<2>>,
-    /// New values of non-trainable variables (BatchNormalization's moving statistics).
-    pub(crate) moving: Vec<(usize, Vec<f32>)>,
-}
-
-impl Pass {
-    pub(crate) fn inference() -> Pass {
-        Pass {
-            training: None,
-            mask: None,
-            moving: Vec::new(),
-        }
-    }
-
-    /// A training pass whose dropout and noise draws are fixed by `seed`.
-    pub(crate) fn training(seed: u64) -> Pass {
-        Pass {
-            training: Some(SplitMix64::new(seed)),
-            mask: None,
-            moving: Vec::new(),
-        }
-    }
 }
 
 impl Network {
@@ -144,27 +111,8 @@ impl Network {
         if let Some(d) = report.error {
             return Err(d.into());
         }
-        let n_in = model.inputs.len();
-        let shape_of = |i: usize| -> Vec<Option<usize>> {
-            if i < n_in {
-                model.inputs[i].shape.dims().to_vec()
-            } else {
-                report.layers[i - n_in].output_shape.dims().to_vec()
-            }
-        };
         let source = Source::new(weights, seed, device);
-        let mut ops = Vec::with_capacity(model.nodes.len());
-        for (k, node) in model.nodes.iter().enumerate() {
-            let input = shape_of(node.inputs[0]);
-            let output = report.layers[k].output_shape.dims();
-            let b = Build {
-                input: &input,
-                output,
-                weights: WeightSource::new(&source, &node.def.name),
-            };
-            ops.push(layers::build(&node.def, &b)?);
-        }
-        fuse_layers(&model, &mut ops);
+        let ops = build_ops(&model, &report, &source)?;
         let inferred = report
             .layers
             .iter()
@@ -179,10 +127,11 @@ impl Network {
         })
     }
 
-    /// How many layers' work later layers took over (convolution banks' branches).
+    /// How many layers run inside another layer's op (fused).
     #[cfg(test)]
-    pub(crate) fn taken_over_layers(&self) -> usize {
-        self.ops.iter().filter(|op| op.taken_over()).count()
+    pub(crate) fn layers_run_by_others(&self) -> usize {
+        let fused = |p: &&Planned| !matches!(p, Planned::Run { .. });
+        self.ops.iter().filter(fused).count()
     }
 
     /// The checked model the network was built from.
@@ -288,18 +237,41 @@ impl Network {
     /// # Shapes
     /// - `xs[k]`: `(batch, *input_shape_k)`; output `j`: `(batch, *output_shape_j)`
     pub(crate) fn run_graph(&self, xs: Vec<DynTensor>, pass: &mut Pass) -> Result<Vec<DynTensor>> {
+        // Values and timestep masks, indexed as `Node::inputs`: inputs first, then nodes.
         let mut masks: Vec<Option<Tensor<2>>> = vec![None; xs.len()];
-        let mut values: Vec<DynTensor> = xs;
-        for ((node, op), inferred) in self.model.nodes.iter().zip(&self.ops).zip(&self.inferred) {
-            let ins: Vec<DynTensor> = node.inputs.iter().map(|&i| values[i].clone()).collect();
-            pass.mask = masks[node.inputs[0]].clone();
+        let mut values: Vec<Option<DynTensor>> = xs.into_iter().map(Some).collect();
+        for ((node, planned), inferred) in
+            self.model.nodes.iter().zip(&self.ops).zip(&self.inferred)
+        {
+            let (op, reads) = match planned {
+                Planned::Run { op, reads } => (op, reads),
+                Planned::Same(i) => {
+                    values.push(values[*i].clone());
+                    masks.push(masks[*i].clone());
+                    continue;
+                }
+                Planned::Inside => {
+                    values.push(None);
+                    masks.push(None);
+                    continue;
+                }
+            };
+            let ins: Vec<DynTensor> = reads
+                .iter()
+                .map(|&i| {
+                    values[i]
+                        .clone()
+                        .expect("fusion leaves no reader of a fused layer")
+                })
+                .collect();
+            pass.mask = masks[reads[0]].clone();
             let y = op.forward(ins, &self.vars, pass)?;
             masks.push(if op.keeps_mask() {
                 pass.mask.take()
             } else {
                 None
             });
-            if cfg!(debug_assertions) && !op.taken_over() {
+            if cfg!(debug_assertions) {
                 let got = y.dims();
                 let agrees = got.len() == inferred.len() + 1
                     && got[1..]
@@ -308,13 +280,15 @@ impl Network {
                         .all(|(g, d)| d.is_none_or(|d| d == *g));
                 assert!(agrees, "layer '{}': the tensor is {got:?}, the shape engine inferred (batch, {inferred:?})", node.def.name);
             }
-            values.push(y);
+            values.push(Some(y));
         }
-        Ok(self
-            .model
+        self.model
             .outputs
             .iter()
-            .map(|&o| values[o].clone())
-            .collect())
+            .map(|&o| {
+                let out = values[o].clone();
+                Ok(out.expect("fusion leaves every output its value"))
+            })
+            .collect()
     }
 }

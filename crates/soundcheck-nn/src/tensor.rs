@@ -1,6 +1,7 @@
 //! Tensors whose rank is known only at run time (a spec's layers change it), over burn's
 //! rank-typed `Tensor<D>`.
 
+use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// A float tensor of rank 2 to 5, batch axis first, in Keras's layout.
@@ -98,6 +99,28 @@ impl DynTensor {
     /// A vector laid along the axes of `shape` that are not 1, to broadcast against a tensor.
     pub fn along(v: Tensor<1>, shape: &[usize]) -> DynTensor {
         DynTensor::R2(v.unsqueeze::<2>()).reshape(shape)
+    }
+
+    /// `self · gamma + beta` with the (optional) vectors laid along the axes of `shape` that are
+    /// not 1 (see [`along`](Self::along)): the affine step of the normalisations.
+    pub(crate) fn scale_shift(
+        mut self,
+        gamma: Option<Tensor<1>>,
+        beta: Option<Tensor<1>>,
+        shape: &[usize],
+    ) -> DynTensor {
+        if let Some(g) = gamma {
+            self = self.zip_with(DynTensor::along(g, shape), Binary::Mul);
+        }
+        if let Some(b) = beta {
+            self = self.zip_with(DynTensor::along(b, shape), Binary::Add);
+        }
+        self
+    }
+
+    /// Zeros added on every axis, one `(before, after)` pair per axis.
+    pub(crate) fn pad(self, pairs: &[(usize, usize)]) -> DynTensor {
+        each_rank!(self, t => t.pad(pairs.to_vec(), PadMode::Constant(0.0)))
     }
 
     /// The values in C order.

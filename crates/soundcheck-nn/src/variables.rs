@@ -5,6 +5,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use soundcheck_data::SplitMix64;
 
+use crate::tensor::DynTensor;
 use crate::weights::Weights;
 
 /// One weight tensor, in Keras's layout and under Keras's name.
@@ -93,6 +94,12 @@ impl Variables {
         let v = &self.vars[i];
         let shape: [usize; D] = v.shape.clone().try_into().expect("rank of the variable");
         v.value.clone().reshape(shape)
+    }
+
+    /// Variable `i` in its Keras shape, of rank 2 to 5, when the rank varies with the layer.
+    pub(crate) fn dyn_tensor(&self, i: usize) -> DynTensor {
+        let v = &self.vars[i];
+        DynTensor::along(v.value.clone(), &v.shape)
     }
 
     /// Replaces variable `i`'s values; `tracked` makes it a leaf whose gradient backward keeps.

@@ -14,7 +14,8 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::conv2d::{with_scratch, Affine, Conv2dGeometry};
+use super::conv2d::Affine;
+use super::conv2d_tiles::{padded_size, taps, with_padded_rows, Conv2dGeometry};
 use super::reduce::ordered_sum;
 
 /// The instruction set the kernels run with, decided once per process.
@@ -46,62 +47,6 @@ fn level() -> Option<Level> {
 /// gradient, `out_c` is the layer's; for the forward pass, the channels it writes).
 pub(super) fn takes(out_c: usize) -> bool {
     out_c.is_multiple_of(16) && level().is_some()
-}
-
-/// The padded image's height and width.
-fn padded_size(g: &Conv2dGeometry) -> [usize; 2] {
-    let [ih, iw] = g.input;
-    [ih + g.pad[0].0 + g.pad[0].1, iw + g.pad[1].0 + g.pad[1].1]
-}
-
-/// Writes rows `rows` of one image zero-padded on all sides by the geometry's padding
-/// (`(in_h + pads, in_w + pads, in_c)`) into `out`, every value of it.
-fn padded_rows(g: &Conv2dGeometry, xi: &[f32], rows: std::ops::Range<usize>, out: &mut [f32]) {
-    let [ih, iw] = g.input;
-    let [_, wp] = padded_size(g);
-    let (c, top, left) = (g.in_c, g.pad[0].0, g.pad[1].0);
-    for (line, r) in out.chunks_exact_mut(wp * c).zip(rows) {
-        match r.checked_sub(top).filter(|&y| y < ih) {
-            Some(y) => {
-                line[..left * c].fill(0.0);
-                line[left * c..(left + iw) * c].copy_from_slice(&xi[y * iw * c..][..iw * c]);
-                line[(left + iw) * c..].fill(0.0);
-            }
-            None => line.fill(0.0),
-        }
-    }
-}
-
-/// Runs `f` on padded rows `rows` of image `xi`, so the kernels read without bounds tests: a
-/// strip in this thread's scratch tile (it stays in cache; a padded copy of the whole batch
-/// cost 9 % of a training step in memory traffic), or `xi` itself without padding.
-fn with_padded_rows<R>(
-    g: &Conv2dGeometry,
-    xi: &[f32],
-    rows: std::ops::Range<usize>,
-    f: impl FnOnce(&[f32]) -> R,
-) -> R {
-    let [_, wp] = padded_size(g);
-    let line = wp * g.in_c;
-    if g.pad == [(0, 0); 2] {
-        return f(&xi[rows.start * line..rows.end * line]);
-    }
-    with_scratch(rows.len() * line, |strip| {
-        padded_rows(g, xi, rows, strip);
-        f(strip)
-    })
-}
-
-/// Offsets in the padded image of each kernel tap `(i, j)` from the tap `(0, 0)`, in Keras's
-/// kernel order.
-fn taps(g: &Conv2dGeometry, wp: usize) -> Vec<usize> {
-    let mut t = Vec::with_capacity(g.kernel[0] * g.kernel[1]);
-    for i in 0..g.kernel[0] {
-        for j in 0..g.kernel[1] {
-            t.push((i * g.dilation[0] * wp + j * g.dilation[1]) * g.in_c);
-        }
-    }
-    t
 }
 
 /// The convolution's output into `y` (`(batch, out_h, out_w, out_c)`), bias included.

@@ -1,19 +1,23 @@
 //! Our own CPU kernels inside burn, for the layers that dominate training time: channels_last
 //! convolution and pooling, batch normalisation, the residual Add with its ReLU, and the LSTM
 //! and GRU recurrences. A backend extension ([`CpuKernels`]) is implemented for burn-flex
-//! (`flex.rs`, over the slice kernels of `conv2d.rs`, `conv2d_direct.rs`, `pool2d.rs`,
-//! `batch_norm.rs`, `residual.rs`, `lstm.rs` and `gru.rs`, behind `recurrence.rs`) and for its
-//! autodiff (`autodiff.rs`, with hand-written backward passes). Other devices (wgpu) keep burn's
-//! own ops: the layers ask [`on_flex`] which path to take.
+//! (`flex.rs`, over the slice kernels of `conv2d.rs` and `conv2d_direct.rs` with their geometry
+//! and input tiles in `conv2d_tiles.rs`, `pool2d.rs`, `batch_norm.rs`, `residual.rs`, `lstm.rs`
+//! and `gru.rs`, behind `recurrence.rs`) and for its autodiff (`autodiff.rs`, with hand-written
+//! backward passes). The layers call the operations of `ops.rs`, which choose between these
+//! kernels and burn's own ops (other devices such as wgpu, and cases the kernels do not cover)
+//! in one place per operation.
 
 mod autodiff;
 pub mod batch_norm;
 pub mod conv2d;
 mod conv2d_direct;
+mod conv2d_tiles;
 mod flex;
 mod gru;
 mod lstm;
 mod matmul;
+mod ops;
 pub mod pool2d;
 pub mod recurrence;
 mod reduce;
@@ -26,6 +30,10 @@ use burn::backend::{backend_extension, Backend, DispatchDevice};
 use burn::tensor::{Device, Tensor};
 
 pub use conv2d::Conv2dGeometry;
+pub(crate) use ops::{
+    add_relu, batch_norm_inference, batch_norm_training, conv, conv_batch_norm_inference, pool,
+    recurrence, ConvArgs, ConvKernel, Norm, PoolArgs,
+};
 pub use pool2d::Pool2dGeometry;
 pub use recurrence::{Cell, RecurrenceShape};
 
@@ -59,7 +67,7 @@ pub(crate) unsafe fn written(s: &mut [MaybeUninit<f32>]) -> &mut [f32] {
 }
 
 /// Whether `device` runs on burn-flex (with or without autodiff), where these kernels apply.
-pub(crate) fn on_flex(device: &Device) -> bool {
+fn on_flex(device: &Device) -> bool {
     matches!(
         device.clone().inner().as_dispatch(),
         DispatchDevice::Flex(_)
@@ -190,12 +198,7 @@ type Dispatch = burn::backend::Dispatch;
 /// # Shapes
 /// - `x`: `(batch, in_h, in_w, in_c)`, `w`: `(kh, kw, in_c, out_c)`, `b`: `(out_c)`
 /// - output: `(batch, out_h, out_w, out_c)`
-pub(crate) fn conv2d_nhwc(
-    x: Tensor<4>,
-    w: Tensor<4>,
-    b: Option<Tensor<1>>,
-    g: Conv2dGeometry,
-) -> Tensor<4> {
+fn conv2d_nhwc(x: Tensor<4>, w: Tensor<4>, b: Option<Tensor<1>>, g: Conv2dGeometry) -> Tensor<4> {
     let b = b.unwrap_or_else(|| Tensor::zeros([g.out_c], &x.device()));
     let y = <Dispatch as CpuKernels>::conv2d_nhwc(
         x.into_dispatch(),
@@ -208,7 +211,7 @@ pub(crate) fn conv2d_nhwc(
 
 /// [`conv2d_nhwc`] with a per-channel `y·scale + shift` (then a ReLU if `relu`) applied as each
 /// value is stored.
-pub(crate) fn conv2d_nhwc_affine(
+fn conv2d_nhwc_affine(
     x: Tensor<4>,
     w: Tensor<4>,
     b: Option<Tensor<1>>,
@@ -235,7 +238,7 @@ pub(crate) fn conv2d_nhwc_affine(
 /// # Shapes
 /// - `x`: `(rows, channels)` (leading axes flattened); `gamma`, `beta`: `(channels)`
 /// - output: as `x`, and `(2·channels)`
-pub(crate) fn batch_norm_train(
+fn batch_norm_train(
     x: Tensor<2>,
     gamma: Tensor<1>,
     beta: Tensor<1>,
@@ -262,7 +265,7 @@ pub(crate) fn batch_norm_train(
 /// - `xw`: `(batch, time, gates·units)`, the input projections with their bias; `u`:
 ///   `(kernel_rows, gates·units)`; `mask`: `(batch, time)`, 1 for a real step
 /// - output: `(batch, time·units)` with `s.sequences`, else `(batch, units)`
-pub(crate) fn recurrence(
+fn recurrence_kernel(
     xw: Tensor<3>,
     u: Tensor<2>,
     mask: Tensor<2>,
@@ -281,7 +284,7 @@ pub(crate) fn recurrence(
 ///
 /// # Shapes
 /// - `x`: `(rows, channels)`; `a`, `b`: `(channels)`; output: as `x`
-pub(crate) fn scale_shift(x: Tensor<2>, a: Tensor<1>, b: Tensor<1>, relu: bool) -> Tensor<2> {
+fn scale_shift(x: Tensor<2>, a: Tensor<1>, b: Tensor<1>, relu: bool) -> Tensor<2> {
     let y = <Dispatch as CpuKernels>::scale_shift_last_axis(
         x.into_dispatch(),
         a.into_dispatch(),
@@ -295,7 +298,7 @@ pub(crate) fn scale_shift(x: Tensor<2>, a: Tensor<1>, b: Tensor<1>, relu: bool) 
 ///
 /// # Shapes
 /// - `a`, `b`: any, the same; output: as `a`
-pub(crate) fn add_relu(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+fn add_relu_kernel(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     let y = <Dispatch as CpuKernels>::add_relu(a.into_dispatch(), b.into_dispatch());
     Tensor::from_dispatch(y)
 }
@@ -304,6 +307,6 @@ pub(crate) fn add_relu(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
 ///
 /// # Shapes
 /// - `x`: `(batch, in_h, in_w, channels)`; output: `(batch, out_h, out_w, channels)`
-pub(crate) fn pool2d_nhwc(x: Tensor<4>, g: Pool2dGeometry) -> Tensor<4> {
+fn pool2d_nhwc(x: Tensor<4>, g: Pool2dGeometry) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as CpuKernels>::pool2d_nhwc(x.into_dispatch(), g))
 }

@@ -5,9 +5,9 @@ use burn::tensor::activation as act;
 use burn::tensor::Tensor;
 use soundcheck_shape::layers::{Activation as Spec, Function};
 
-use super::{Build, Unary};
+use super::{single, Build, Op};
 use crate::error::Result;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{each_rank, DynTensor};
 use crate::variables::Variables;
 
@@ -34,6 +34,12 @@ pub(crate) enum Activation {
 impl Activation {
     /// The shape engine's activation as one the engine runs; others are refused by name.
     pub(crate) fn of(spec: &Spec, b: &Build) -> Result<Activation> {
+        Activation::from_spec(spec).map_err(|what| b.unsupported(what))
+    }
+
+    /// The shape engine's activation as one the engine runs, or what is not run (for the
+    /// error); without a layer at hand, so that fusion can ask whether a layer is a ReLU.
+    pub(crate) fn from_spec(spec: &Spec) -> std::result::Result<Activation, String> {
         Ok(match spec {
             Spec::Function(f) => match f {
                 Function::Linear => Activation::Linear,
@@ -50,7 +56,7 @@ impl Activation {
                 Function::Softplus => Activation::Softplus,
                 Function::Softsign => Activation::Softsign,
                 Function::Silu => Activation::Swish,
-                other => return Err(b.unsupported(format!("activation '{}'", other.name()))),
+                other => return Err(format!("activation '{}'", other.name())),
             },
             Spec::Relu {
                 max_value: None,
@@ -61,9 +67,10 @@ impl Activation {
             Spec::Elu { alpha } => Activation::Elu(*alpha),
             Spec::Softmax { axes } if axes.as_slice() == [-1] => Activation::Softmax,
             Spec::Relu { .. } | Spec::Softmax { .. } => {
-                return Err(b.unsupported(
-                    "the ReLU/Softmax layer with these arguments (use Activation('...') instead)",
-                ))
+                return Err(
+                    "the ReLU/Softmax layer with these arguments (use Activation('...') instead)"
+                        .into(),
+                )
             }
         })
     }
@@ -95,7 +102,7 @@ impl Activation {
 }
 
 /// Activation, ReLU, LeakyReLU, ELU and Softmax layers.
-pub(crate) struct Activate(pub(crate) Activation);
+pub(crate) struct Activate(Activation);
 
 impl Activate {
     pub(crate) fn build(spec: &Spec, b: &Build) -> Result<Activate> {
@@ -103,23 +110,21 @@ impl Activate {
     }
 }
 
-impl Unary for Activate {
-    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        Ok(self.0.run(x))
+impl Op for Activate {
+    /// # Shapes
+    /// - input: any rank; output: the same shape
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        Ok(self.0.run(single(inputs)))
     }
 
     fn keeps_mask(&self) -> bool {
         true
     }
-
-    fn activation(&self) -> Option<Activation> {
-        Some(self.0)
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn layer_forms_compute_keras_formulas() {

@@ -1,35 +1,30 @@
 //! Convolutions: Conv1D/2D/3D (grouped, dilated, causal), DepthwiseConv1D/2D,
-//! SeparableConv1D/2D and Conv1D/2D/3DTranspose, on burn's channels-first convolutions.
+//! SeparableConv1D/2D and Conv1D/2D/3DTranspose. The kernel facade (`kernels::conv`) runs them
+//! on our channels_last CPU kernel or burn's channels-first convolutions; the transposed ones
+//! run on burn's.
 
-use burn::tensor::module::{
-    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
-};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::module::{conv_transpose1d, conv_transpose2d, conv_transpose3d};
+use burn::tensor::ops::ConvTransposeOptions;
 use soundcheck_shape::layers::{Conv, ConvKind, Padding};
 use soundcheck_shape::spec::DataFormat;
 
 use super::activation::Activation;
-use super::layout::{from_channels_first, from_channels_last, to_channels_first, to_channels_last};
-use super::spatial::{crop, pad};
-use super::{bias_tensor, Branch, Build, ChannelAffine, Op, Unary};
+use super::conv_bank::Branch;
+use super::norm::BatchNorm;
+use super::spatial::crop;
+use super::{bias_tensor, single, Build, Op};
 use crate::error::Result;
-use crate::kernels;
-use crate::network::Pass;
+use crate::kernels::{self, ConvArgs, ConvKernel};
+use crate::layout::{from_channels_first, kernel_to_burn, spatial_dims, to_channels_first};
+use crate::pass::Pass;
 use crate::tensor::{Binary, DynTensor};
 use crate::variables::Variables;
 
 /// Builds a convolution layer: one op for standard, depthwise and transposed convolutions; a
 /// separable one is a depthwise convolution then a 1×1 pointwise one.
 pub(crate) fn build(c: &Conv, b: &Build) -> Result<Box<dyn Op>> {
-    let ch = match c.data_format {
-        DataFormat::ChannelsLast => b.input.len() - 1,
-        DataFormat::ChannelsFirst => 0,
-    };
-    let channels = b.known(ch);
+    let channels = channels(c, b);
     let act = Activation::of(&c.activation, b)?;
-    let kernel_shape =
-        |tail: &[usize]| -> Vec<usize> { c.kernel.iter().chain(tail).copied().collect() };
     let kernel = |name: &str, depthwise: bool, shape: &[usize]| -> Result<Kernel> {
         Ok(Kernel {
             var: b.weights.get(name, shape)?,
@@ -37,32 +32,20 @@ pub(crate) fn build(c: &Conv, b: &Build) -> Result<Box<dyn Op>> {
         })
     };
     Ok(match c.kind {
-        ConvKind::Standard => Box::new(Convolution {
-            conv: c.clone(),
-            w: kernel(
-                "kernel",
-                false,
-                &kernel_shape(&[channels / c.groups, c.filters]),
-            )?,
-            b: b.weights.bias(c.use_bias, c.filters)?,
-            act,
-            next: None,
-        }),
+        ConvKind::Standard => Box::new(Convolution::standard(c, b)?),
         ConvKind::Transpose => Box::new(Transpose(Convolution {
             conv: c.clone(),
-            w: kernel("kernel", false, &kernel_shape(&[c.filters, channels]))?,
+            w: kernel("kernel", false, &kernel_shape(c, &[c.filters, channels]))?,
             b: b.weights.bias(c.use_bias, c.filters)?,
             act,
-            next: None,
         })),
         ConvKind::Depthwise => {
             let dm = c.depth_multiplier;
             Box::new(Convolution {
-                w: kernel("kernel", true, &kernel_shape(&[channels, dm]))?,
+                w: kernel("kernel", true, &kernel_shape(c, &[channels, dm]))?,
                 conv: depthwise(c, channels),
                 b: b.weights.bias(c.use_bias, channels * dm)?,
                 act,
-                next: None,
             })
         }
         ConvKind::Separable => {
@@ -74,14 +57,13 @@ pub(crate) fn build(c: &Conv, b: &Build) -> Result<Box<dyn Op>> {
                 .chain([channels * dm, c.filters])
                 .collect();
             let depthwise = Convolution {
-                w: kernel("depthwise_kernel", true, &kernel_shape(&[channels, dm]))?,
+                w: kernel("depthwise_kernel", true, &kernel_shape(c, &[channels, dm]))?,
                 conv: Conv {
                     use_bias: false,
                     ..depthwise(c, channels)
                 },
                 b: None,
                 act: Activation::Linear,
-                next: None,
             };
             let pointwise = Convolution {
                 conv: Conv {
@@ -95,7 +77,6 @@ pub(crate) fn build(c: &Conv, b: &Build) -> Result<Box<dyn Op>> {
                 w: kernel("pointwise_kernel", false, &pointwise_shape)?,
                 b: b.weights.bias(c.use_bias, c.filters)?,
                 act,
-                next: None,
             };
             Box::new(Separable {
                 depthwise,
@@ -103,6 +84,20 @@ pub(crate) fn build(c: &Conv, b: &Build) -> Result<Box<dyn Op>> {
             })
         }
     })
+}
+
+/// The input's channels.
+fn channels(c: &Conv, b: &Build) -> usize {
+    let ch = match c.data_format {
+        DataFormat::ChannelsLast => b.input.len() - 1,
+        DataFormat::ChannelsFirst => 0,
+    };
+    b.known(ch)
+}
+
+/// A kernel's shape: the window, then `tail`.
+fn kernel_shape(c: &Conv, tail: &[usize]) -> Vec<usize> {
+    c.kernel.iter().chain(tail).copied().collect()
 }
 
 /// A depthwise convolution as burn's grouped one: a group per input channel.
@@ -121,42 +116,12 @@ struct Kernel {
     depthwise: bool,
 }
 
-enum BurnKernel {
-    W1(Tensor<3>),
-    W2(Tensor<4>),
-    W3(Tensor<5>),
-}
-
 impl Kernel {
-    /// Keras's conv kernel `(k…, in, out)` as burn's `(out, in, k…)`, equally a transposed
-    /// kernel `(k…, out, in)` as burn's `(in, out, k…)`; a depthwise kernel `(k…, channels,
-    /// multiplier)` as burn's grouped weight `(channels·multiplier, 1, k…)`: output channel
-    /// `c·multiplier + m` reads input channel `c`.
-    fn burn(&self, vars: &Variables) -> BurnKernel {
-        let s = &vars.get(self.var).shape;
-        match (s.len(), self.depthwise) {
-            (3, false) => BurnKernel::W1(vars.tensor::<3>(self.var).permute([2, 1, 0])),
-            (3, true) => {
-                let n = s[1] * s[2];
-                BurnKernel::W1(
-                    vars.tensor::<3>(self.var)
-                        .reshape([s[0], n])
-                        .permute([1, 0])
-                        .reshape([n, 1, s[0]]),
-                )
-            }
-            (4, false) => BurnKernel::W2(vars.tensor::<4>(self.var).permute([3, 2, 0, 1])),
-            // Keras has no depthwise 3-D convolution.
-            (_, false) => BurnKernel::W3(vars.tensor::<5>(self.var).permute([4, 3, 0, 1, 2])),
-            (_, true) => {
-                let n = s[2] * s[3];
-                BurnKernel::W2(
-                    vars.tensor::<4>(self.var)
-                        .reshape([s[0], s[1], n])
-                        .permute([2, 0, 1])
-                        .reshape([n, 1, s[0], s[1]]),
-                )
-            }
+    fn tensor(&self, vars: &Variables) -> ConvKernel {
+        let w = vars.dyn_tensor(self.var);
+        match self.depthwise {
+            true => ConvKernel::Depthwise(w),
+            false => ConvKernel::Standard(w),
         }
     }
 }
@@ -181,205 +146,125 @@ struct Convolution {
     w: Kernel,
     b: Option<usize>,
     act: Activation,
-    /// The BatchNormalization that alone reads this convolution's output, taken over (see
-    /// [`Unary::absorb_layer`]): folded into the kernel's store at inference, run after it
-    /// otherwise.
-    next: Option<Box<dyn Op>>,
 }
 
 impl Convolution {
+    /// A standard convolution: kernel `(k…, in / groups, filters)`.
+    fn standard(c: &Conv, b: &Build) -> Result<Convolution> {
+        let act = Activation::of(&c.activation, b)?;
+        let shape = kernel_shape(c, &[channels(c, b) / c.groups, c.filters]);
+        Ok(Convolution {
+            conv: c.clone(),
+            w: Kernel {
+                var: b.weights.get("kernel", &shape)?,
+                depthwise: false,
+            },
+            b: b.weights.bias(c.use_bias, c.filters)?,
+            act,
+        })
+    }
+
     fn span(&self, i: usize) -> usize {
         self.conv.dilation[i] * (self.conv.kernel[i] - 1) + 1
+    }
+
+    /// The strides, dilation, groups and Keras's padding for input `x`.
+    fn args(&self, x: &DynTensor) -> ConvArgs<'_> {
+        let c = &self.conv;
+        let dims = x.dims();
+        let pads = spatial_dims(&dims, c.data_format)
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| pads(c.padding, l, self.span(i), c.strides[i]))
+            .collect();
+        ConvArgs {
+            strides: &c.strides,
+            dilation: &c.dilation,
+            pads,
+            groups: c.groups,
+            data_format: c.data_format,
+        }
     }
 
     /// # Shapes
     /// - `x`: `(batch, *spatial, in)` (channels_last) or `(batch, in, *spatial)`
     /// - output: `(batch, *out_spatial, filters)` in the same layout
     fn run(&self, x: DynTensor, vars: &Variables) -> DynTensor {
-        let c = &self.conv;
-        if self.on_kernel(&x) {
-            return self.act.run(self.run_channels_last(x, vars, None));
-        }
-        let x = to_channels_first(x, c.data_format);
-        let dims = x.dims();
-        let bias = bias_tensor(vars, self.b);
-        let y = match (x, self.w.burn(vars)) {
-            (DynTensor::R3(x), BurnKernel::W1(w)) => {
-                let opts = ConvOptions {
-                    stride: [c.strides[0]],
-                    padding: [pads(c.padding, dims[2], self.span(0), c.strides[0])],
-                    dilation: [c.dilation[0]],
-                    groups: c.groups,
-                };
-                DynTensor::R3(conv1d(x, w, bias, opts))
-            }
-            (DynTensor::R4(x), BurnKernel::W2(w)) => {
-                let opts = ConvOptions {
-                    stride: [c.strides[0], c.strides[1]],
-                    padding: [
-                        pads(c.padding, dims[2], self.span(0), c.strides[0]),
-                        pads(c.padding, dims[3], self.span(1), c.strides[1]),
-                    ],
-                    dilation: [c.dilation[0], c.dilation[1]],
-                    groups: c.groups,
-                };
-                DynTensor::R4(conv2d(x, w, bias, opts))
-            }
-            (DynTensor::R5(x), BurnKernel::W3(w)) => {
-                // burn's conv3d takes symmetric padding only: Keras's (uneven for 'same') is
-                // added to the input first.
-                let mut sides = vec![(0, 0), (0, 0)];
-                sides.extend(
-                    (0..3).map(|i| pads(c.padding, dims[2 + i], self.span(i), c.strides[i])),
-                );
-                let DynTensor::R5(x) = pad(DynTensor::R5(x), &sides) else {
-                    unreachable!("padding keeps the rank")
-                };
-                let opts = ConvOptions {
-                    stride: [c.strides[0], c.strides[1], c.strides[2]],
-                    padding: [(0, 0); 3],
-                    dilation: [c.dilation[0], c.dilation[1], c.dilation[2]],
-                    groups: c.groups,
-                };
-                DynTensor::R5(conv3d(x, w, bias, opts))
-            }
-            _ => unreachable!("the shape engine checked the conv input rank"),
-        };
-        self.act.run(from_channels_first(y, c.data_format))
-    }
-
-    /// Whether the convolution runs on our CPU kernel (1-D and 2-D ones).
-    fn on_kernel(&self, x: &DynTensor) -> bool {
-        self.conv.groups == 1
-            && !self.w.depthwise
-            && self.conv.rank <= 2
-            && kernels::on_flex(&x.device())
-    }
-
-    /// The same convolution on our channels_last CPU kernel: Keras's layout and kernel as they
-    /// are (a Conv1D is a Conv2D of height 1; channels_first data is permuted around it), with
-    /// `then` applied to each value as it is stored.
-    fn run_channels_last(
-        &self,
-        x: DynTensor,
-        vars: &Variables,
-        then: Option<ChannelAffine>,
-    ) -> DynTensor {
-        let c = &self.conv;
-        let x = to_channels_last(x, c.data_format);
-        let dims = x.dims();
-        let wshape = &vars.get(self.w.var).shape;
-        // A rank-3 input is (batch, length, channels): height 1, the length as the width.
-        let (input, kernel, stride, dilation, pad) = if dims.len() == 3 {
-            let span = self.span(0);
-            (
-                [1, dims[1]],
-                [1, c.kernel[0]],
-                [1, c.strides[0]],
-                [1, c.dilation[0]],
-                [(0, 0), pads(c.padding, dims[1], span, c.strides[0])],
-            )
-        } else {
-            (
-                [dims[1], dims[2]],
-                [c.kernel[0], c.kernel[1]],
-                [c.strides[0], c.strides[1]],
-                [c.dilation[0], c.dilation[1]],
-                [
-                    pads(c.padding, dims[1], self.span(0), c.strides[0]),
-                    pads(c.padding, dims[2], self.span(1), c.strides[1]),
-                ],
-            )
-        };
-        let g = kernels::Conv2dGeometry {
-            batch: dims[0],
-            input,
-            in_c: dims[dims.len() - 1],
-            out_c: c.filters,
-            kernel,
-            stride,
-            dilation,
-            pad,
-        };
-        let w = match wshape.len() {
-            3 => vars
-                .tensor::<3>(self.w.var)
-                .reshape([1, kernel[1], g.in_c, c.filters]),
-            _ => vars.tensor::<4>(self.w.var),
-        };
-        let x4 = match x {
-            DynTensor::R3(x) => x.reshape([g.batch, 1, input[1], g.in_c]),
-            DynTensor::R4(x) => x,
-            _ => unreachable!("the shape engine checked the conv input rank"),
-        };
-        let bias = bias_tensor(vars, self.b);
-        let y = match then {
-            None => kernels::conv2d_nhwc(x4, w, bias, g),
-            Some((scale, shift, relu)) => {
-                let device = x4.device();
-                let t = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [c.filters]), &device);
-                kernels::conv2d_nhwc_affine(x4, w, bias, (t(scale), t(shift), relu), g)
-            }
-        };
-        let [oh, ow] = g.output();
-        let y = if dims.len() == 3 {
-            DynTensor::R3(y.reshape([g.batch, ow, c.filters]))
-        } else {
-            DynTensor::R4(y.reshape([g.batch, oh, ow, c.filters]))
-        };
-        from_channels_last(y, c.data_format)
+        let args = self.args(&x);
+        let y = kernels::conv(x, self.w.tensor(vars), bias_tensor(vars, self.b), &args);
+        self.act.run(y)
     }
 }
 
-impl Unary for Convolution {
-    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor> {
-        let Some(next) = &self.next else {
-            return Ok(self.run(x, vars));
-        };
-        if pass.training.is_none() && self.on_kernel(&x) {
-            if let Some(affine) = next.channel_affine(vars) {
-                return Ok(self.run_channels_last(x, vars, Some(affine)));
-            }
-        }
-        let y = self.run(x, vars);
-        next.forward(vec![y], vars, pass)
+impl Op for Convolution {
+    /// # Shapes
+    /// - input: `(batch, *spatial, in)` (channels_last) or `(batch, in, *spatial)`
+    /// - output: `(batch, *out_spatial, filters)` in the same layout
+    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        Ok(self.run(single(inputs), vars))
+    }
+}
+
+/// A standard convolution built in its own place in the model for the later layer that runs
+/// it (the BatchNormalization after it, or the Concatenate of its bank; see `crate::fusion`),
+/// so that the network's variables are created, and drawn, in the model's order.
+pub(crate) struct HeldConv(Convolution);
+
+impl HeldConv {
+    pub(crate) fn build(c: &Conv, b: &Build) -> Result<HeldConv> {
+        Ok(HeldConv(Convolution::standard(c, b)?))
     }
 
-    /// A channels_last Conv1D of stride 1, dilation 1, 'same' padding and one group.
-    fn bank_branch(&self) -> Option<Branch> {
-        let c = &self.conv;
-        let fits = self.next.is_none()
-            && c.kind == ConvKind::Standard
-            && c.rank == 1
-            && c.groups == 1
-            && c.strides == [1]
-            && c.dilation == [1]
-            && c.padding == Padding::Same
-            && c.data_format == DataFormat::ChannelsLast;
-        fits.then_some(Branch {
-            kernel: c.kernel[0],
-            filters: c.filters,
-            w: self.w.var,
-            b: self.b,
-            act: self.act,
-        })
+    /// The convolution, then `norm` (and the ReLU it runs, if it does).
+    pub(crate) fn then_norm(self, norm: BatchNorm) -> ConvNorm {
+        ConvNorm { conv: self.0, norm }
     }
 
-    /// A BatchNormalization over the channels of channels_last data, when nothing comes
-    /// between them (no activation of the convolution's own).
-    fn absorb_layer(&mut self, next: Box<dyn Op>) -> std::result::Result<(), Box<dyn Op>> {
-        let c = &self.conv;
-        let fits = self.next.is_none()
-            && self.act == Activation::Linear
-            && c.groups == 1
-            && !self.w.depthwise
-            && c.data_format == DataFormat::ChannelsLast
-            && next.is_channel_affine();
-        if !fits {
-            return Err(next);
+    /// The convolution as a branch of a bank: fusion checked it is a channels_last Conv1D of
+    /// stride 1, dilation 1, 'same' padding and one group.
+    pub(crate) fn branch(self) -> Branch {
+        let Convolution { conv, w, b, act } = self.0;
+        Branch {
+            kernel: conv.kernel[0],
+            filters: conv.filters,
+            w: w.var,
+            b,
+            act,
         }
-        self.next = Some(next);
-        Ok(())
+    }
+}
+
+/// A convolution (channels_last, one group, no activation of its own) and the
+/// BatchNormalization over its channels that alone reads it: at inference, the normalisation
+/// folded into the convolution where our kernel takes it; in training, the two in turn.
+pub(crate) struct ConvNorm {
+    conv: Convolution,
+    norm: BatchNorm,
+}
+
+impl Op for ConvNorm {
+    /// # Shapes
+    /// - input: `(batch, *spatial, in)`; output: `(batch, *out_spatial, filters)`
+    fn forward(
+        &self,
+        inputs: Vec<DynTensor>,
+        vars: &Variables,
+        pass: &mut Pass,
+    ) -> Result<DynTensor> {
+        let x = single(inputs);
+        if pass.training.is_some() {
+            let y = self.conv.run(x, vars);
+            return self.norm.forward(vec![y], vars, pass);
+        }
+        let (conv, args) = (&self.conv, self.conv.args(&x));
+        Ok(kernels::conv_batch_norm_inference(
+            x,
+            vars.dyn_tensor(conv.w.var),
+            bias_tensor(vars, conv.b),
+            &args,
+            self.norm.norm(vars),
+            self.norm.moving(vars),
+        ))
     }
 }
 
@@ -390,9 +275,12 @@ struct Separable {
     pointwise: Convolution,
 }
 
-impl Unary for Separable {
-    fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let y = self.depthwise.run(x, vars);
+impl Op for Separable {
+    /// # Shapes
+    /// - input: `(batch, *spatial, in)` (channels_last) or `(batch, in, *spatial)`
+    /// - output: `(batch, *out_spatial, filters)` in the same layout
+    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let y = self.depthwise.run(single(inputs), vars);
         Ok(self.pointwise.run(y, vars))
     }
 }
@@ -400,7 +288,7 @@ impl Unary for Separable {
 /// Conv1D/2D/3DTranspose.
 struct Transpose(Convolution);
 
-impl Unary for Transpose {
+impl Op for Transpose {
     /// The full transposed convolution, then TensorFlow's window of it: the output starts
     /// where SAME padding of the matching forward convolution would, and is zero-extended where
     /// it reaches past the full result.
@@ -408,14 +296,15 @@ impl Unary for Transpose {
     /// # Shapes
     /// - input: `(batch, *spatial, in)`; output: `(batch, *conv.out_len(spatial), filters)`
     ///   (channels_last; channels_first alike)
-    fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let Transpose(Convolution {
             conv, w, b, act, ..
         }) = self;
         let x = to_channels_first(x, conv.data_format);
         let dims = x.dims();
-        let full = match (x, w.burn(vars)) {
-            (DynTensor::R3(x), BurnKernel::W1(w)) => DynTensor::R3(conv_transpose1d(
+        let full = match (x, kernel_to_burn(vars.dyn_tensor(w.var))) {
+            (DynTensor::R3(x), DynTensor::R3(w)) => DynTensor::R3(conv_transpose1d(
                 x,
                 w,
                 None,
@@ -427,7 +316,7 @@ impl Unary for Transpose {
                     groups: 1,
                 },
             )),
-            (DynTensor::R4(x), BurnKernel::W2(w)) => DynTensor::R4(conv_transpose2d(
+            (DynTensor::R4(x), DynTensor::R4(w)) => DynTensor::R4(conv_transpose2d(
                 x,
                 w,
                 None,
@@ -439,7 +328,7 @@ impl Unary for Transpose {
                     groups: 1,
                 },
             )),
-            (DynTensor::R5(x), BurnKernel::W3(w)) => DynTensor::R5(conv_transpose3d(
+            (DynTensor::R5(x), DynTensor::R5(w)) => DynTensor::R5(conv_transpose3d(
                 x,
                 w,
                 None,
@@ -469,7 +358,7 @@ impl Unary for Transpose {
         }
         let mut y = crop(full, &cropped);
         if extend.iter().any(|&(_, e)| e > 0) {
-            y = pad(y, &extend);
+            y = y.pad(&extend);
         }
         if let Some(bias) = bias_tensor(vars, *b) {
             let mut shape = vec![1; y.dims().len()];
@@ -483,7 +372,7 @@ impl Unary for Transpose {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn same_padding_splits_like_keras() {

@@ -11,15 +11,14 @@
 //! stay the branches' own variables; the combined kernel is built from them on every pass, so
 //! their gradients are the slices of its gradient.
 
-use burn::tensor::module::conv1d;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
+use soundcheck_shape::spec::DataFormat;
 
 use super::activation::Activation;
-use super::{bias_tensor, Op};
+use super::{bias_tensor, single, HeldConv, Op};
 use crate::error::Result;
-use crate::kernels::{self, Conv2dGeometry};
-use crate::network::Pass;
+use crate::kernels::{self, ConvArgs, ConvKernel};
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
 
@@ -55,19 +54,17 @@ pub(crate) struct ConvBank {
 }
 
 impl ConvBank {
-    /// A bank of `branches` sharing one activation; `None` if they do not.
-    pub(crate) fn new(branches: Vec<Branch>) -> Option<ConvBank> {
-        let act = branches.first()?.act;
-        if branches.iter().any(|b| b.act != act) {
-            return None;
-        }
-        let lead = branches.iter().map(Branch::lead).max()?;
-        let lag = branches.iter().map(Branch::lag).max()?;
-        Some(ConvBank {
+    /// The bank of `branches`, which fusion checked to be one or more channels_last Conv1D of
+    /// stride 1, dilation 1, 'same' padding and one group, sharing one activation.
+    pub(crate) fn new(branches: Vec<HeldConv>) -> ConvBank {
+        let branches: Vec<Branch> = branches.into_iter().map(HeldConv::branch).collect();
+        let lead = branches.iter().map(Branch::lead).max().unwrap_or(0);
+        let lag = branches.iter().map(Branch::lag).max().unwrap_or(0);
+        ConvBank {
             branches,
             lead,
             lag,
-        })
+        }
     }
 
     /// The combined kernel `(lead + lag + 1, in, Σ filters)` and bias (`None` if no branch
@@ -101,59 +98,26 @@ impl ConvBank {
 
 impl Op for ConvBank {
     /// # Shapes
-    /// - inputs: the branches' common input `(batch, length, in)`, once per branch
+    /// - inputs: the branches' common input `(batch, length, in)`
     /// - output: `(batch, length, Σ filters)`, the branches' outputs side by side
     fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        let Some(DynTensor::R3(x)) = inputs.into_iter().next() else {
-            unreachable!("the shape engine checked the Conv1D input rank")
+        let x = single(inputs);
+        let (w, bias) = self.kernel(vars, x.dims()[2]);
+        let args = ConvArgs {
+            strides: &[1],
+            dilation: &[1],
+            pads: vec![(self.lead, self.lag)],
+            groups: 1,
+            data_format: DataFormat::ChannelsLast,
         };
-        let [n, len, in_c] = x.dims();
-        let (w, bias) = self.kernel(vars, in_c);
-        let [window, _, filters] = w.dims();
-        let y = if kernels::on_flex(&x.device()) {
-            let g = Conv2dGeometry {
-                batch: n,
-                input: [1, len],
-                in_c,
-                out_c: filters,
-                kernel: [1, window],
-                stride: [1, 1],
-                dilation: [1, 1],
-                pad: [(0, 0), (self.lead, self.lag)],
-            };
-            let w = w.reshape([1, window, in_c, filters]);
-            kernels::conv2d_nhwc(x.reshape([n, 1, len, in_c]), w, bias, g)
-                .reshape([n, len, filters])
-        } else {
-            let opts = ConvOptions {
-                stride: [1],
-                padding: [(self.lead, self.lag)],
-                dilation: [1],
-                groups: 1,
-            };
-            conv1d(x.permute([0, 2, 1]), w.permute([2, 1, 0]), bias, opts).permute([0, 2, 1])
-        };
-        Ok(self.branches[0].act.run(DynTensor::R3(y)))
-    }
-}
-
-/// A layer whose work a later one took over (a bank's branch): it passes its input on, and its
-/// output is not the shape the engine inferred for it.
-pub(crate) struct TakenOver;
-
-impl Op for TakenOver {
-    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
-        Ok(inputs.into_iter().next().expect("one input"))
-    }
-
-    fn taken_over(&self) -> bool {
-        true
+        let y = kernels::conv(x, ConvKernel::Standard(DynTensor::R3(w)), bias, &args);
+        Ok(self.branches[0].act.run(y))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{network, run};
+    use crate::testing::{network, run};
 
     /// A bank of kernel sizes 1–4 (two filters each, bias, leaky ReLU) against the same
     /// branches written out: kernel size k reads `(k − 1) / 2` samples before each output.
@@ -179,7 +143,7 @@ mod tests {
             .collect();
         let net = network("[9, 2]", &layers, &weights);
         assert_eq!(
-            net.taken_over_layers(),
+            net.layers_run_by_others(),
             4,
             "the bank runs as one convolution"
         );

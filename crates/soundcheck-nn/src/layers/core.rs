@@ -4,9 +4,9 @@ use burn::tensor::{Int, Tensor, TensorData};
 use soundcheck_shape::layers as spec;
 
 use super::activation::Activation;
-use super::{bias_tensor, Build, Unary};
+use super::{bias_tensor, single, Build, Op};
 use crate::error::{NnError, Result};
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
 
@@ -28,10 +28,11 @@ impl Dense {
     }
 }
 
-impl Unary for Dense {
+impl Op for Dense {
     /// # Shapes
     /// - input: `(batch, ..., features)`; output: `(batch, ..., units)`
-    fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let mut dims = x.dims();
         let features = *dims.last().expect("a feature axis");
         let rows: usize = dims.iter().product::<usize>() / features;
@@ -68,12 +69,13 @@ impl Embedding {
     }
 }
 
-impl Unary for Embedding {
+impl Op for Embedding {
     /// Refuses ids outside the table, naming the first.
     ///
     /// # Shapes
     /// - input: `(batch, ...)` integer ids; output: `(batch, ..., output_dim)`
-    fn apply(&self, x: DynTensor, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, vars: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let table: Tensor<2> = vars.tensor(self.table);
         let [v, d] = table.dims();
         let ids = x.to_vec();
@@ -102,7 +104,7 @@ impl Unary for Embedding {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn dense_is_x_times_kernel_plus_bias_on_the_last_axis() {

@@ -2,42 +2,30 @@
 
 use soundcheck_shape::layers::{Merge, MergeOp};
 
-use super::{Activation, Op};
+use super::Op;
 use crate::error::Result;
 use crate::kernels;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{each_rank, Binary, DynTensor};
 use crate::variables::Variables;
 
 /// Combines its inputs element-wise (broadcasting as Keras does) or along an axis.
 pub(crate) struct MergeLayer {
     merge: Merge,
-    /// An Add whose ReLU layer it took over (see [`Op::absorb`]).
+    /// An Add that runs the ReLU layer that alone reads it (see `crate::fusion`).
     relu: bool,
 }
 
 impl MergeLayer {
-    pub(crate) fn build(m: &Merge) -> MergeLayer {
+    pub(crate) fn build(m: &Merge, relu: bool) -> MergeLayer {
         MergeLayer {
             merge: m.clone(),
-            relu: false,
+            relu,
         }
     }
 }
 
 impl Op for MergeLayer {
-    fn joins_channels(&self) -> bool {
-        self.merge.op == MergeOp::Concatenate && self.merge.axis == -1
-    }
-
-    /// The ReLU after a residual Add: on flex, one pass for both when the operands are two of
-    /// one shape.
-    fn absorb(&mut self, act: Activation) -> bool {
-        let fits = self.merge.op == MergeOp::Add && act == Activation::Relu && !self.relu;
-        self.relu |= fits;
-        fits
-    }
-
     /// # Shapes
     /// - inputs: two or more of one rank; element-wise merges broadcast size-1 axes and align
     ///   lower ranks from the right
@@ -46,19 +34,7 @@ impl Op for MergeLayer {
         let n = inputs.len();
         let Merge { op, axis } = self.merge;
         if self.relu {
-            if let [a, b] = inputs.as_slice() {
-                let dims = a.dims();
-                if dims == b.dims() && kernels::on_flex(&a.device()) {
-                    // Element-wise: any shape will do, (batch, features) is at hand.
-                    let flat = [dims[0], dims[1..].iter().product()];
-                    let flat = |t: &DynTensor| match t.clone().reshape(&flat) {
-                        DynTensor::R2(t) => t,
-                        _ => unreachable!("reshaped to two axes"),
-                    };
-                    let y = kernels::add_relu(flat(a), flat(b));
-                    return Ok(DynTensor::R2(y).reshape(&dims));
-                }
-            }
+            return Ok(kernels::add_relu(inputs));
         }
         if op == MergeOp::Concatenate {
             let r = inputs[0].dims().len() as i64;
@@ -80,8 +56,6 @@ impl Op for MergeLayer {
         let y = rest.fold(first, |acc, t| acc.zip_with(t, f));
         Ok(if op == MergeOp::Average {
             each_rank!(y, t => t / n as f32)
-        } else if self.relu {
-            Activation::Relu.run(y)
         } else {
             y
         })
@@ -90,7 +64,7 @@ impl Op for MergeLayer {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{network, run};
+    use crate::testing::{network, run};
 
     #[test]
     fn merges_of_a_branch_with_itself() {

@@ -3,13 +3,12 @@
 //! arguments, reads their weights, runs them and tests them.
 //!
 //! Adding a layer: parse it in the shape crate (a [`Layer`] variant with its arguments), write
-//! a type implementing [`Unary`] (or [`Op`] for several inputs) in the family's file here, and register it in [`build`].
+//! a type implementing [`Op`] in the family's file here, and register it in [`build`].
 
 mod activation;
 mod conv;
 mod conv_bank;
 mod core;
-mod layout;
 mod merge;
 mod noise;
 mod norm;
@@ -23,19 +22,22 @@ use std::cell::RefCell;
 
 use burn::tensor::{Device, Tensor};
 use soundcheck_data::SplitMix64;
-use soundcheck_shape::layers::{Layer, LayerDef};
+use soundcheck_shape::layers::{self as spec, Layer, LayerDef};
 
 use crate::error::{NnError, Result};
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::{keras_initial, Variables};
 use crate::weights::Weights;
-pub(crate) use activation::{Activate, Activation};
-pub(crate) use conv_bank::{Branch, ConvBank, TakenOver};
+pub(crate) use activation::Activation;
+pub(crate) use conv::HeldConv;
 
-/// One layer's forward pass with its weights (indices into the network's [`Variables`]).
+/// One layer's forward pass with its weights (indices into the network's [`Variables`]): the
+/// whole contract of a layer. What a layer runs together with its neighbours (a ReLU after it, a
+/// BatchNormalization after a convolution, a bank of convolutions) is decided before any op is
+/// built (`crate::fusion`), and the fused op is built from the layers it stands for.
 pub(crate) trait Op {
-    /// Runs the layer on its inputs (one, or several for a merge).
+    /// Runs the layer on its inputs (one, or several for a merge; see [`single`]).
     ///
     /// # Shapes
     /// - `inputs`: `(batch, *input_shape)` each, in Keras's layout
@@ -52,139 +54,12 @@ pub(crate) trait Op {
     fn keeps_mask(&self) -> bool {
         false
     }
-
-    /// The activation, if the layer only applies one (an Activation or ReLU layer).
-    fn activation(&self) -> Option<Activation> {
-        None
-    }
-
-    /// Takes over the activation of the layer that alone reads this layer's output, if it can
-    /// apply it cheaper itself; that layer then passes its input through.
-    fn absorb(&mut self, _: Activation) -> bool {
-        false
-    }
-
-    /// Takes the layer that alone reads this layer's output, to run the two as one where it
-    /// can (a convolution and the BatchNormalization after it, at inference); hands it back if
-    /// not. The taken layer's place then passes its input through.
-    fn absorb_layer(&mut self, next: Box<dyn Op>) -> std::result::Result<(), Box<dyn Op>> {
-        Err(next)
-    }
-
-    /// Whether the layer is, at inference, a per-channel map of the last axis (see
-    /// [`Op::channel_affine`]).
-    fn is_channel_affine(&self) -> bool {
-        false
-    }
-
-    /// At inference, the layer as `(scale, shift, relu)` per channel of the last axis:
-    /// `max(0, x·scale + shift)` if `relu`, else `x·scale + shift`.
-    fn channel_affine(&self, _: &Variables) -> Option<ChannelAffine> {
-        None
-    }
-
-    /// The layer as a branch of a convolution bank (see [`ConvBank`]), if it can be one.
-    fn bank_branch(&self) -> Option<Branch> {
-        None
-    }
-
-    /// Whether the layer concatenates its inputs along the last axis.
-    fn joins_channels(&self) -> bool {
-        false
-    }
-
-    /// Whether a later layer took over this layer's work ([`TakenOver`]).
-    fn taken_over(&self) -> bool {
-        false
-    }
 }
 
-/// Per-channel scale and shift of the last axis, and whether a ReLU follows.
-pub(crate) type ChannelAffine = (Vec<f32>, Vec<f32>, bool);
-
-/// A layer of one input: every layer but the merges.
-pub(crate) trait Unary {
-    /// Runs the layer.
-    ///
-    /// # Shapes
-    /// - `x`: `(batch, *input_shape)` in Keras's layout
-    /// - output: `(batch, *output_shape)` as the shape engine inferred it
-    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor>;
-
-    /// See [`Op::keeps_mask`].
-    fn keeps_mask(&self) -> bool {
-        false
-    }
-
-    /// See [`Op::activation`].
-    fn activation(&self) -> Option<Activation> {
-        None
-    }
-
-    /// See [`Op::absorb`].
-    fn absorb(&mut self, _: Activation) -> bool {
-        false
-    }
-
-    /// See [`Op::absorb_layer`].
-    fn absorb_layer(&mut self, next: Box<dyn Op>) -> std::result::Result<(), Box<dyn Op>> {
-        Err(next)
-    }
-
-    /// See [`Op::is_channel_affine`].
-    fn is_channel_affine(&self) -> bool {
-        false
-    }
-
-    /// See [`Op::channel_affine`].
-    fn channel_affine(&self, _: &Variables) -> Option<ChannelAffine> {
-        None
-    }
-
-    /// See [`Op::bank_branch`].
-    fn bank_branch(&self) -> Option<Branch> {
-        None
-    }
-}
-
-impl<T: Unary> Op for T {
-    fn forward(
-        &self,
-        inputs: Vec<DynTensor>,
-        vars: &Variables,
-        pass: &mut Pass,
-    ) -> Result<DynTensor> {
-        let x = inputs.into_iter().next();
-        self.apply(x.expect("the shape engine checked one input"), vars, pass)
-    }
-
-    fn keeps_mask(&self) -> bool {
-        Unary::keeps_mask(self)
-    }
-
-    fn activation(&self) -> Option<Activation> {
-        Unary::activation(self)
-    }
-
-    fn absorb(&mut self, act: Activation) -> bool {
-        Unary::absorb(self, act)
-    }
-
-    fn absorb_layer(&mut self, next: Box<dyn Op>) -> std::result::Result<(), Box<dyn Op>> {
-        Unary::absorb_layer(self, next)
-    }
-
-    fn is_channel_affine(&self) -> bool {
-        Unary::is_channel_affine(self)
-    }
-
-    fn channel_affine(&self, vars: &Variables) -> Option<ChannelAffine> {
-        Unary::channel_affine(self, vars)
-    }
-
-    fn bank_branch(&self) -> Option<Branch> {
-        Unary::bank_branch(self)
-    }
+/// The input of a layer of one input (every layer but the merges).
+pub(crate) fn single(inputs: Vec<DynTensor>) -> DynTensor {
+    let x = inputs.into_iter().next();
+    x.expect("the shape engine checked one input")
 }
 
 /// What a layer is built from besides its arguments: its shapes and where its weights are.
@@ -215,7 +90,7 @@ impl Build<'_> {
     }
 }
 
-/// Builds one layer's op: the registration point of every layer type.
+/// Builds the op of a layer that runs alone: the registration point of every layer type.
 pub(crate) fn build(def: &LayerDef, b: &Build) -> Result<Box<dyn Op>> {
     Ok(match &def.layer {
         Layer::Activation(a) => Box::new(activation::Activate::build(a, b)?),
@@ -231,13 +106,40 @@ pub(crate) fn build(def: &LayerDef, b: &Build) -> Result<Box<dyn Op>> {
         Layer::Pool(p) => Box::new(pool::Pool::build(p)),
         Layer::GlobalPool(g) => Box::new(pool::GlobalPool::build(g)),
         Layer::Spatial(s) => Box::new(spatial::Spatial::build(s, b)),
-        Layer::BatchNorm(bn) => Box::new(norm::BatchNorm::build(bn, b)?),
+        Layer::BatchNorm(bn) => Box::new(norm::BatchNorm::build(bn, false, b)?),
         Layer::LayerNorm(ln) => Box::new(norm::LayerNorm::build(ln, b)?),
         Layer::Rnn(r) => Box::new(recurrent::Recurrent::build(r, b)?),
         Layer::Bidirectional(bi) => Box::new(wrappers::Bidirectional::build(bi, b)?),
         Layer::TimeDistributed(t) => Box::new(wrappers::TimeDistributed::build(t, b)?),
-        Layer::Merge(m) => Box::new(merge::MergeLayer::build(m)),
+        Layer::Merge(m) => Box::new(merge::MergeLayer::build(m, false)),
     })
+}
+
+/// Builds a BatchNormalization with what fusion gave it: the convolution that alone feeds it
+/// (built in its own place, see [`HeldConv`]) and whether it runs the ReLU layer that alone
+/// reads it.
+pub(crate) fn batch_norm(
+    bn: &spec::BatchNorm,
+    conv: Option<HeldConv>,
+    relu: bool,
+    b: &Build,
+) -> Result<Box<dyn Op>> {
+    let norm = norm::BatchNorm::build(bn, relu, b)?;
+    Ok(match conv {
+        Some(conv) => Box::new(conv.then_norm(norm)),
+        None => Box::new(norm),
+    })
+}
+
+/// Builds a residual Add that runs the ReLU layer that alone reads it.
+pub(crate) fn add_relu(m: &spec::Merge) -> Box<dyn Op> {
+    Box::new(merge::MergeLayer::build(m, true))
+}
+
+/// Builds a Concatenate over channels of Conv1D branches (built in their own places) as one
+/// convolution bank.
+pub(crate) fn conv_bank(branches: Vec<HeldConv>) -> Box<dyn Op> {
+    Box::new(conv_bank::ConvBank::new(branches))
 }
 
 /// Where new variables' values come from: a Keras weights file, or Keras's initializers.
@@ -324,45 +226,4 @@ impl<'a> WeightSource<'a> {
 /// A bias variable as a tensor, when the layer has one.
 fn bias_tensor(vars: &Variables, b: Option<usize>) -> Option<Tensor<1>> {
     b.map(|b| vars.tensor::<1>(b))
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    //! Builds single layers from spec snippets with given weights, for the families' tests.
-
-    use burn::tensor::Device;
-    use soundcheck_shape::spec::ModelSpec;
-
-    use crate::network::Network;
-    use crate::weights::Weights;
-
-    /// A one-input network from TOML layers, with the given Keras-keyed weights.
-    pub(crate) fn network(
-        input_shape: &str,
-        layers: &str,
-        weights: &[(&str, &[usize], Vec<f32>)],
-    ) -> Network {
-        let spec = ModelSpec::from_toml_str(&format!("input_shape = {input_shape}\n{layers}"))
-            .expect("test spec parses");
-        let weights: Weights = weights
-            .iter()
-            .map(|(k, s, v)| (k.to_string(), (s.to_vec(), v.clone())))
-            .collect();
-        Network::new(&spec, &weights, &Device::flex()).expect("test network builds")
-    }
-
-    /// Runs `net` on one input, returning the output's shape and values.
-    pub(crate) fn run(net: &Network, shape: &[usize], x: Vec<f32>) -> (Vec<usize>, Vec<f32>) {
-        net.forward(shape, x).expect("test forward runs")
-    }
-
-    pub(crate) fn assert_close(got: &[f32], want: &[f32]) {
-        assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (g - w).abs() <= 1e-5 * w.abs().max(1.0),
-                "element {i}: {g} vs {w} ({got:?})"
-            );
-        }
-    }
 }

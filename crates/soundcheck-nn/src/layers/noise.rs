@@ -5,9 +5,9 @@ use soundcheck_data::SplitMix64;
 use soundcheck_shape::layers::Noise;
 use soundcheck_shape::spec::DataFormat;
 
-use super::{Build, Unary};
+use super::{single, Build, Op};
 use crate::error::Result;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{Binary, DynTensor};
 use crate::variables::Variables;
 
@@ -52,10 +52,11 @@ fn dropout_mask(rate: f32, rng: &mut SplitMix64, shape: &[usize]) -> Vec<f32> {
     })
 }
 
-impl Unary for NoiseOp {
+impl Op for NoiseOp {
     /// # Shapes
     /// - input: any rank; output: the same shape
-    fn apply(&self, x: DynTensor, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let Some(rng) = pass.training.as_mut() else {
             return Ok(x);
         };
@@ -112,13 +113,13 @@ mod tests {
 
     #[test]
     fn spatial_dropout_drops_whole_channels_and_inference_passes_through() {
-        let net = crate::layers::testing::network(
+        let net = crate::testing::network(
             "[6, 2]",
             "[[layers]]\ntype = \"SpatialDropout1D\"\nrate = 0.5\n",
             &[],
         );
         let x: Vec<f32> = (1..=12).map(|v| v as f32).collect();
-        let (_, y) = crate::layers::testing::run(&net, &[1, 6, 2], x.clone());
+        let (_, y) = crate::testing::run(&net, &[1, 6, 2], x.clone());
         assert_eq!(y, x, "inference is the identity");
         let op = NoiseOp {
             noise: Noise::SpatialDropout {
@@ -131,7 +132,7 @@ mod tests {
         let mut pass = Pass::training(3);
         let input = DynTensor::from_data(&[4, 6, 2], vec![1.0; 48], &device);
         let y = op
-            .apply(input, net.variables(), &mut pass)
+            .forward(vec![input], net.variables(), &mut pass)
             .unwrap()
             .to_vec();
         // Each (example, channel) is all 0 or all 2 across the 6 steps.

@@ -4,10 +4,10 @@ use burn::tensor::activation as act;
 use burn::tensor::{Tensor, TensorData};
 use soundcheck_shape::layers::{Activation, Function, Rnn, RnnCell};
 
-use super::{Build, Unary, WeightSource};
+use super::{single, Build, Op, WeightSource};
 use crate::error::Result;
 use crate::kernels;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{Binary, DynTensor};
 use crate::variables::Variables;
 
@@ -112,33 +112,10 @@ impl Recurrent {
             xw = xw + b.unsqueeze::<2>();
         }
         let xw = xw.reshape([n, t, g * u]);
-        let cell = match self.cell {
-            RnnCell::Lstm => Some(kernels::Cell::Lstm),
-            RnnCell::Gru { reset_after: true } => Some(kernels::Cell::Gru),
-            _ => None,
-        };
-        if let Some(cell) = cell.filter(|_| kernels::on_flex(&device)) {
-            let s = kernels::RecurrenceShape {
-                cell,
-                batch: n,
-                time: t,
-                units: u,
-                reverse,
-                sequences: self.return_sequences,
-            };
-            let mask = mask
-                .cloned()
-                .unwrap_or_else(|| Tensor::ones([n, t], &device));
-            // The GRU's recurrent bias rides along as the kernel's last row.
-            let ru = match cell {
-                kernels::Cell::Lstm => ru,
-                kernels::Cell::Gru => {
-                    let b = b_rec.unwrap_or_else(|| Tensor::zeros([g * u], &device));
-                    Tensor::cat(vec![ru, b.reshape([1, g * u])], 0)
-                }
-            };
-            let y = kernels::recurrence(xw, ru, mask, s);
-            return match self.return_sequences {
+        let sequences = self.return_sequences;
+        let flags = (reverse, sequences);
+        if let Some(y) = kernels::recurrence(self.cell, &xw, &ru, b_rec.as_ref(), mask, flags) {
+            return match sequences {
                 true => DynTensor::R3(y.reshape([n, t, u])),
                 false => DynTensor::R2(y),
             };
@@ -244,9 +221,17 @@ fn keep_where_masked(new: Tensor<2>, old: Tensor<2>, mask: Option<&Tensor<2>>) -
     }
 }
 
-impl Unary for Recurrent {
-    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor> {
-        let x = sequence(x);
+impl Op for Recurrent {
+    /// # Shapes
+    /// - input: `(batch, time, features)`
+    /// - output: `(batch, time, units)` with `return_sequences`, else `(batch, units)`
+    fn forward(
+        &self,
+        inputs: Vec<DynTensor>,
+        vars: &Variables,
+        pass: &mut Pass,
+    ) -> Result<DynTensor> {
+        let x = sequence(single(inputs));
         Ok(self.run(vars, x, false, pass.mask.as_ref()))
     }
 
@@ -267,12 +252,13 @@ impl Masking {
     }
 }
 
-impl Unary for Masking {
+impl Op for Masking {
     /// Sets the pass's mask `(batch, time)`: 1 where any feature differs from the value.
     ///
     /// # Shapes
     /// - input: `(batch, time, ...)`; output: the same shape
-    fn apply(&self, x: DynTensor, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let dims = x.dims();
         let (n, t) = (dims[0], dims[1]);
         let per: usize = dims[2..].iter().product();
@@ -298,7 +284,7 @@ impl Unary for Masking {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn simple_rnn_is_the_written_out_recurrence() {

@@ -3,19 +3,20 @@
 use burn::tensor::Tensor;
 use soundcheck_shape::layers as spec;
 
-use super::{Build, Unary};
+use super::{single, Build, Op};
 use crate::error::Result;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 use crate::variables::Variables;
 
 /// Every axis after the batch in one.
 pub(crate) struct Flatten;
 
-impl Unary for Flatten {
+impl Op for Flatten {
     /// # Shapes
     /// - input: `(batch, *axes)`; output: `(batch, product(axes))`
-    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let dims = x.dims();
         Ok(x.reshape(&[dims[0], dims[1..].iter().product()]))
     }
@@ -30,10 +31,11 @@ impl Reshape {
     }
 }
 
-impl Unary for Reshape {
+impl Op for Reshape {
     /// # Shapes
     /// - input: `(batch, *axes)`; output: `(batch, *target_shape)`
-    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let dims = x.dims();
         let total: usize = dims[1..].iter().product();
         let known: usize = self.0.iter().flatten().product();
@@ -52,10 +54,11 @@ impl Permute {
     }
 }
 
-impl Unary for Permute {
+impl Op for Permute {
     /// # Shapes
     /// - input: `(batch, *axes)`; output: `(batch, axes[dims[0]−1], …)`
-    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let mut axes = vec![0];
         axes.extend(self.0.iter().copied());
         Ok(x.permute(&axes))
@@ -65,10 +68,11 @@ impl Unary for Permute {
 /// The input repeated `n` times along a new time axis.
 pub(crate) struct RepeatVector(pub(crate) usize);
 
-impl Unary for RepeatVector {
+impl Op for RepeatVector {
     /// # Shapes
     /// - input: `(batch, features)`; output: `(batch, n, features)`
-    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         let d = x.dims();
         let DynTensor::R3(t) = x.reshape(&[d[0], 1, d[1]]) else {
             unreachable!("reshaped to rank 3")
@@ -80,7 +84,7 @@ impl Unary for RepeatVector {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{network, run};
+    use crate::testing::{network, run};
 
     #[test]
     fn permute_reshape_and_repeat_move_values_as_numpy_does() {

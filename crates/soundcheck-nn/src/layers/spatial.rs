@@ -1,13 +1,12 @@
 //! Spatial edits: ZeroPadding1D/2D, Cropping1D/2D, UpSampling1D/2D.
 
-use burn::tensor::ops::PadMode;
 use burn::tensor::Tensor;
 use soundcheck_shape::layers::{Edit, SpatialEdit};
 use soundcheck_shape::spec::DataFormat;
 
-use super::{Build, Unary};
+use super::{single, Build, Op};
 use crate::error::Result;
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{each_rank, DynTensor};
 use crate::variables::Variables;
 
@@ -48,12 +47,13 @@ impl Spatial {
     }
 }
 
-impl Unary for Spatial {
+impl Op for Spatial {
     /// # Shapes
     /// - input: `(batch, *axes)`; output: each axis padded, cropped or repeated
-    fn apply(&self, x: DynTensor, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
         Ok(match self {
-            Spatial::Pad(pairs) => pad(x, pairs),
+            Spatial::Pad(pairs) => x.pad(pairs),
             Spatial::Crop(pairs) => crop(x, pairs),
             Spatial::UpSample(factors) => factors
                 .iter()
@@ -62,11 +62,6 @@ impl Unary for Spatial {
                 .fold(x, |y, (axis, &f)| repeat_axis(y, axis, f)),
         })
     }
-}
-
-/// Zeros added around every axis, one (before, after) pair per axis.
-pub(crate) fn pad(x: DynTensor, pairs: &[(usize, usize)]) -> DynTensor {
-    each_rank!(x, t => t.pad(pairs.to_vec(), PadMode::Constant(0.0)))
 }
 
 /// Elements removed from every axis, one (before, after) pair per axis.
@@ -98,7 +93,7 @@ fn repeat_axis(x: DynTensor, axis: usize, f: usize) -> DynTensor {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{network, run};
+    use crate::testing::{network, run};
 
     #[test]
     fn pad_crop_and_upsample_move_the_right_elements() {

@@ -4,9 +4,9 @@
 use soundcheck_shape::layers::{self as spec, Layer, MergeMode};
 
 use super::recurrent::{sequence, Recurrent};
-use super::{build, Build, Op, Unary, WeightSource};
+use super::{build, single, Build, Op, WeightSource};
 use crate::error::{NnError, Result};
-use crate::network::Pass;
+use crate::pass::Pass;
 use crate::tensor::{each_rank, Binary, DynTensor};
 use crate::variables::Variables;
 
@@ -32,12 +32,17 @@ impl Bidirectional {
     }
 }
 
-impl Unary for Bidirectional {
+impl Op for Bidirectional {
     /// # Shapes
     /// - input: `(batch, time, features)`
     /// - output: the inner layer's, with `2·units` features for `merge_mode='concat'`
-    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor> {
-        let t = sequence(x);
+    fn forward(
+        &self,
+        inputs: Vec<DynTensor>,
+        vars: &Variables,
+        pass: &mut Pass,
+    ) -> Result<DynTensor> {
+        let t = sequence(single(inputs));
         let mask = pass.mask.as_ref();
         let f = self.forward.run(vars, t.clone(), false, mask);
         let b = self.backward.run(vars, t, true, mask);
@@ -78,10 +83,16 @@ impl TimeDistributed {
     }
 }
 
-impl Unary for TimeDistributed {
+impl Op for TimeDistributed {
     /// # Shapes
     /// - input: `(batch, time, *step)`; output: `(batch, time, *inner(step))`
-    fn apply(&self, x: DynTensor, vars: &Variables, pass: &mut Pass) -> Result<DynTensor> {
+    fn forward(
+        &self,
+        inputs: Vec<DynTensor>,
+        vars: &Variables,
+        pass: &mut Pass,
+    ) -> Result<DynTensor> {
+        let x = single(inputs);
         let dims = x.dims();
         let mut folded = vec![dims[0] * dims[1]];
         folded.extend(&dims[2..]);
@@ -99,7 +110,7 @@ impl Unary for TimeDistributed {
 
 #[cfg(test)]
 mod tests {
-    use crate::layers::testing::{assert_close, network, run};
+    use crate::testing::{assert_close, network, run};
 
     #[test]
     fn time_distributed_dense_shares_weights_across_steps() {

@@ -17,7 +17,8 @@ use soundcheck_data::{batches, check_dataset, gather, split, Batch, Dataset, Loa
 
 use crate::error::{NnError, Result};
 use crate::loss::Loss;
-use crate::network::{Network, Pass};
+use crate::network::Network;
+use crate::pass::Pass;
 use crate::optim::{clip_global_norm, Optimizer, OptimizerKind, Schedule};
 use crate::tensor::DynTensor;
 

@@ -1,5 +1,6 @@
 //! Layouts: Keras's channels_last at the layer boundaries, burn's channels-first inside its
-//! convolutions and pools, channels_last inside our CPU kernels.
+//! convolutions and pools, channels_last inside our CPU kernels. Used by the layers and by the
+//! kernel facade (`kernels::ops`), so it belongs to neither.
 
 use soundcheck_shape::spec::DataFormat;
 
@@ -53,6 +54,25 @@ pub(crate) fn from_channels_last(x: DynTensor, df: DataFormat) -> DynTensor {
     match df {
         DataFormat::ChannelsLast => x,
         DataFormat::ChannelsFirst => to_channels_first(x, DataFormat::ChannelsLast),
+    }
+}
+
+/// Keras's convolution kernel `(k…, in, out)` as burn's weight `(out, in, k…)`; equally a
+/// transposed convolution's `(k…, out, in)` as burn's `(in, out, k…)`.
+pub(crate) fn kernel_to_burn(w: DynTensor) -> DynTensor {
+    let r = w.dims().len();
+    let perm: Vec<usize> = [r - 1, r - 2].into_iter().chain(0..r - 2).collect();
+    w.permute(&perm)
+}
+
+/// The spatial axes' lengths of a tensor in the layer's data format.
+///
+/// # Shapes
+/// - `dims`: `(batch, *spatial, channels)` or `(batch, channels, *spatial)`; output: `spatial`
+pub(crate) fn spatial_dims(dims: &[usize], df: DataFormat) -> &[usize] {
+    match df {
+        DataFormat::ChannelsLast => &dims[1..dims.len() - 1],
+        DataFormat::ChannelsFirst => &dims[2..],
     }
 }
 
