@@ -86,7 +86,7 @@ fn weights_of_another_model_and_bad_inputs_are_named() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("input of shape [2, 36, 5] for a model taking (batch, 37, 5)"),
+        e.contains("of shape [2, 36, 5] for a model taking (batch, 37, 5)"),
         "{e}"
     );
     // An id outside the embedding table is refused, not read out of bounds.

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 /// The models of keras_forward.py, in its order.
+#[allow(dead_code)] // keras_multi_io.rs has its own fixture
 pub const KERAS_MODELS: &[&str] = &[
     "resmask32",
     "convbank_residual",
