@@ -13,7 +13,7 @@ use soundcheck_nn::loss::argmax;
 use soundcheck_nn::{Device, Loss, Network, Trainer};
 use soundcheck_shape::{Diagnosis, Kind, Model, ModelSpec};
 
-use crate::classification::{fill_classes, LengthPolicy, Preprocess};
+use super::preprocess::{fill_classes, LengthPolicy, Preprocess};
 use crate::error::{Result, TaskError};
 use crate::fit::{check_data, fit, FitOptions, TrainSummary};
 use crate::plot::write_matrix_png;

@@ -8,7 +8,7 @@ use soundcheck_audio::{
 };
 use soundcheck_nn::{Network, NnError};
 
-use crate::wiener::wiener_target;
+use super::wiener::wiener_target;
 
 /// The seed's settings: 22050 Hz mono, n_fft 1024, hop 256, 513 × 25 magnitude patches.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +24,7 @@ pub struct SeparationConfig {
     /// Frames between patch starts (training examples and inference windows).
     pub patch_hop: usize,
     /// Multichannel Wiener filtering when separating: EM iterations (0: the mask alone; see
-    /// [`crate::wiener`]). A choice made when separating, not a trained setting.
+    /// [`wiener_target`]). A choice made when separating, not a trained setting.
     pub wiener: usize,
 }
 

@@ -19,9 +19,9 @@ use crate::fit::{check_data, fit, FitOptions, TrainSummary};
 use crate::plot::{write_png, Axes};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
-use crate::separation::{Chunking, SeparationConfig};
-use crate::separation_mixes::MixDataset;
-use crate::separation_patches::PatchDataset;
+use super::mask::{Chunking, SeparationConfig};
+use super::mixes::MixDataset;
+use super::patches::PatchDataset;
 
 /// Epochs between held-out SDR measurements while training.
 const VAL_SDR_EVERY: usize = 2;
