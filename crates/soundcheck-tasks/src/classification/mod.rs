@@ -1,12 +1,18 @@
-//! Audio classification: clip features padded and standardised into sequences, a checked
-//! model trained on class folders or a CSV manifest, and the trained classifier applied to
-//! clips and scored.
+//! Audio classification: clip features padded and standardised into sequences, a checked model
+//! trained on class folders or a CSV manifest, and the trained classifier applied to clips and
+//! scored.
+//!
+//! - `preprocess`: clip features to one `(T, features)` batch ([`Preprocess`], [`LengthPolicy`])
+//! - `train`: a run folder trained and its test split scored ([`train_classifier`])
+//! - `classify`: a trained run loaded ([`Classifier`]), applied to clips and scored
+//! - `scores`: accuracy, per-class scores and the confusion matrix ([`Scores`])
 
 mod classify;
 mod preprocess;
+mod scores;
+mod train;
 
-pub use classify::{
-    train_classifier, ClassProbability, ClassScores, ClassificationTrained,
-    ClassificationTraining, Classifier, ClipSelection, Labelled, Scores,
-};
-pub use preprocess::{fill_classes, LengthPolicy, Preprocess};
+pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled};
+pub use preprocess::{LengthPolicy, Preprocess};
+pub use scores::{ClassScores, Scores};
+pub use train::{fill_classes, train_classifier, ClassificationTrained, ClassificationTraining};

@@ -1,14 +1,17 @@
 //! Audio classification plumbing done right by construction: time-major clip features, one
 //! length for the batch (Keras's `pad_sequences`, by default the 95th-percentile length),
-//! per-feature standardisation fitted on the training split, class indices as integer targets,
-//! and the class count filled into the model's last layer.
+//! per-feature standardisation fitted on the training split, and class indices as integer
+//! targets.
+
+use std::path::Path;
 
 use serde_json::{json, Value};
 use soundcheck_data::{
     pad_sequences, percentile_length, ArrayDataset, ClipFeatures, DataError, FeatureKind, Sequence,
     Side, Standardiser,
 };
-use soundcheck_shape::ModelSpec;
+
+use crate::progress::Progress;
 
 /// How clips of different lengths become one `(T, features)` shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -178,15 +181,16 @@ impl Preprocess {
     }
 }
 
-/// Sets the last layer's `units` (a Dense classifier) to the class count, for the shipped specs
-/// (`--fill-classes`). Without it a spec is the user's and is checked as given: an output that
-/// does not match the classes or loss gets the shape engine's `label_mismatch` diagnosis.
-pub fn fill_classes(spec: &mut ModelSpec, classes: usize) {
-    if let Some(last) = spec.layers.last_mut() {
-        if last.type_name == "Dense" {
-            last.config.insert("units".into(), json!(classes));
-        }
-    }
+/// Features of the clips, as a progress stage.
+pub(super) fn extract(
+    features: &ClipFeatures,
+    paths: &[&Path],
+    progress: &dyn Progress,
+) -> crate::Result<Vec<Sequence>> {
+    progress.start("features", paths.len());
+    let seqs = features.extract_all(paths, &|| progress.step());
+    progress.finish();
+    Ok(seqs?)
 }
 
 #[cfg(test)]

@@ -1,56 +1,12 @@
-//! Spectrogram-mask source separation: magnitude patches for training, and a trained network
-//! applied to a whole mixture with overlapping patches blended without seams, the mixture's
-//! phase kept, every channel masked, and the accompaniment the exact remainder.
+//! A trained network applied to a whole mixture: overlapping patches blended without seams,
+//! the mixture's phase kept, every channel masked, and the accompaniment the exact remainder.
 
 use ndarray::{s, Array2};
-use soundcheck_audio::{
-    istft, magnitude, resample, stft, to_mono, AudioError, AudioSource, StftConfig, WavStream,
-};
+use soundcheck_audio::{istft, magnitude, resample, stft, to_mono, AudioError};
 use soundcheck_nn::{Network, NnError};
 
+use super::config::{SeparationConfig, SCALE_FLOOR};
 use super::wiener::wiener_target;
-
-/// The seed's settings: 22050 Hz mono, n_fft 1024, hop 256, 513 × 25 magnitude patches.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SeparationConfig {
-    /// The model's sample rate (mixtures are resampled to it, mono).
-    pub sample_rate: u32,
-    /// FFT size.
-    pub n_fft: usize,
-    /// Hop between frames in samples.
-    pub hop_length: usize,
-    /// Frames per patch.
-    pub patch: usize,
-    /// Frames between patch starts (training examples and inference windows).
-    pub patch_hop: usize,
-    /// Multichannel Wiener filtering when separating: EM iterations (0: the mask alone; see
-    /// [`wiener_target`]). A choice made when separating, not a trained setting.
-    pub wiener: usize,
-}
-
-impl Default for SeparationConfig {
-    fn default() -> Self {
-        SeparationConfig {
-            sample_rate: 22050,
-            n_fft: 1024,
-            hop_length: 256,
-            patch: 25,
-            patch_hop: 12,
-            wiener: 0,
-        }
-    }
-}
-
-/// Patches are scaled by their mixture's peak so the network sees one level whatever the
-/// recording's; the floor keeps silence from being blown up.
-pub(crate) const SCALE_FLOOR: f32 = 1e-3;
-
-/// Scales a training pair by its mixture patch's peak (at least [`SCALE_FLOOR`]).
-pub(crate) fn scale_by_mixture_peak(input: &mut [f32], target: &mut [f32]) {
-    let scale = input.iter().fold(SCALE_FLOOR, |m, &v| m.max(v));
-    input.iter_mut().for_each(|v| *v /= scale);
-    target.iter_mut().for_each(|v| *v /= scale);
-}
 
 /// A separated mixture: `[channel][sample]` at the input's rate, and the mask `(bins, frames)`.
 pub struct Separated {
@@ -74,53 +30,6 @@ pub enum SeparationError {
 }
 
 impl SeparationConfig {
-    /// The settings and target as a run folder records them (`separation.json`).
-    pub fn to_json(&self, target: &str) -> serde_json::Value {
-        serde_json::json!({"target": target, "sample_rate": self.sample_rate, "n_fft": self.n_fft,
-               "hop_length": self.hop_length, "patch": self.patch, "patch_hop": self.patch_hop})
-    }
-
-    /// The settings and target of a run folder's record; `None` when a field is missing.
-    pub fn from_json(v: &serde_json::Value) -> Option<(SeparationConfig, String)> {
-        let n = |k: &str| v[k].as_u64().map(|x| x as usize);
-        Some((
-            SeparationConfig {
-                sample_rate: v["sample_rate"].as_u64()? as u32,
-                n_fft: n("n_fft")?,
-                hop_length: n("hop_length")?,
-                patch: n("patch")?,
-                patch_hop: n("patch_hop")?,
-                wiener: 0,
-            },
-            v["target"].as_str()?.to_string(),
-        ))
-    }
-
-    /// The STFT settings.
-    pub fn stft(&self) -> StftConfig {
-        StftConfig {
-            n_fft: self.n_fft,
-            hop_length: Some(self.hop_length),
-            ..Default::default()
-        }
-    }
-
-    /// Frequency bins per frame (`n_fft / 2 + 1`).
-    pub fn bins(&self) -> usize {
-        self.n_fft / 2 + 1
-    }
-
-    /// Start frames of the patches covering `frames` frames: every `patch_hop`, the last one
-    /// flush with the end (a spectrogram shorter than a patch is zero-padded to one).
-    pub(crate) fn starts(&self, frames: usize) -> Vec<usize> {
-        let last = frames.saturating_sub(self.patch);
-        let mut v: Vec<usize> = (0..=last).step_by(self.patch_hop.max(1)).collect();
-        if *v.last().expect("at least one patch") != last {
-            v.push(last);
-        }
-        v
-    }
-
     /// The patch of `m` starting at `start`, zero-padded past the end.
     fn patch_of(&self, m: &Array2<f32>, start: usize) -> Vec<f32> {
         let (bins, frames) = m.dim();
@@ -237,112 +146,5 @@ impl SeparationConfig {
             target.push(est);
         }
         Ok(Separated { target, rest, mask })
-    }
-}
-
-/// How a long mixture is cut: seconds of output per piece, of context read on each side, and of
-/// cross-fade between consecutive pieces.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Chunking {
-    /// Seconds of output per piece.
-    pub piece: f64,
-    /// Seconds of context read on each side.
-    pub margin: f64,
-    /// Seconds of cross-fade between pieces.
-    pub fade: f64,
-}
-
-impl Default for Chunking {
-    /// 60 s pieces with 1 s of context (three times a patch's 0.3 s, far more than the
-    /// resampler's filter) and a 0.25 s cross-fade: 3.7 % of the audio is separated twice.
-    fn default() -> Self {
-        Chunking {
-            piece: 60.0,
-            margin: 1.0,
-            fade: 0.25,
-        }
-    }
-}
-
-impl SeparationConfig {
-    /// Separates `src` into `target_out` and `rest_out` piece by piece, so memory stays bounded
-    /// whatever the length. Each piece is separated with context on both sides and its start
-    /// cross-faded with the end of the previous one, so pieces join without seams; the
-    /// remainder is computed sample by sample, so target + rest = mixture. `progress` gets
-    /// (frames done, frames). Returns the first piece's mask, for pictures.
-    ///
-    /// # Errors
-    /// A read, resampling, network or write failure.
-    pub fn separate_stream(
-        &self,
-        net: &Network,
-        src: &mut AudioSource,
-        target_out: &mut WavStream,
-        rest_out: &mut WavStream,
-        chunking: Chunking,
-        progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<Option<Array2<f32>>, SeparationError> {
-        let rate = src.sample_rate() as f64;
-        let secs = |s: f64| ((s * rate) as usize).max(1);
-        let (piece, margin, fade) = (
-            secs(chunking.piece),
-            secs(chunking.margin),
-            secs(chunking.fade),
-        );
-        let n = src.frames();
-        let mut tail: Option<Vec<Vec<f32>>> = None;
-        let mut first_mask = None;
-        let mut start = 0;
-        while start < n {
-            let end = (start + piece + fade).min(n);
-            let (r0, r1) = (start.saturating_sub(margin), (end + margin).min(n));
-            let mix = src.read(r0, r1)?;
-            let sep = self.separate(net, &mix, src.sample_rate())?;
-            first_mask.get_or_insert(sep.mask);
-            let (a, b) = (start - r0, end - r0);
-            let mut target: Vec<Vec<f32>> = sep.target.iter().map(|c| c[a..b].to_vec()).collect();
-            if let Some(prev) = tail.take() {
-                for (t, p) in target.iter_mut().zip(&prev) {
-                    let k = p.len().min(t.len());
-                    for i in 0..k {
-                        let w = (i as f32 + 0.5) / k as f32;
-                        t[i] = p[i] * (1.0 - w) + t[i] * w;
-                    }
-                }
-            }
-            let keep = if end < n {
-                end - start - fade
-            } else {
-                end - start
-            };
-            if end < n {
-                tail = Some(target.iter().map(|c| c[keep..].to_vec()).collect());
-            }
-            let emit: Vec<Vec<f32>> = target.iter().map(|c| c[..keep].to_vec()).collect();
-            let rest: Vec<Vec<f32>> = emit
-                .iter()
-                .zip(&mix)
-                .map(|(t, m)| t.iter().zip(&m[a..a + keep]).map(|(t, m)| m - t).collect())
-                .collect();
-            target_out.write(&emit)?;
-            rest_out.write(&rest)?;
-            start += keep;
-            progress(start, n);
-        }
-        Ok(first_mask)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patches_cover_every_frame_and_end_flush() {
-        let c = SeparationConfig::default();
-        assert_eq!(c.starts(25), vec![0]);
-        assert_eq!(c.starts(10), vec![0]);
-        assert_eq!(c.starts(50), vec![0, 12, 24, 25]);
-        assert_eq!(c.starts(61), vec![0, 12, 24, 36]);
     }
 }

@@ -1,17 +1,27 @@
-//! Spectrogram-mask source separation: training on patches or random mixes of a DSD100 /
-//! MUSDB18-HQ folder, and a trained network applied to whole mixtures.
+//! Spectrogram-mask source separation: a network trained on magnitude patches (or random mixes)
+//! of a DSD100 / MUSDB18-HQ folder, and applied to whole mixtures.
+//!
+//! - `config`: the settings ([`SeparationConfig`]) and the patch geometry
+//! - `patches`, `mixes`: the training examples, cut from cached spectrograms or mixed anew
+//! - `train`: a run folder trained, its held-out SDR measured ([`train_separator`])
+//! - `mask`, `wiener`, `stream`: a mixture separated by the network's mask (refined by
+//!   multichannel Wiener filtering), piece by piece for long files
+//! - `separate`: a trained run loaded ([`Separator`]) and applied to files
 
+mod config;
 mod mask;
 mod mixes;
 mod patches;
+mod separate;
+mod stream;
 mod train;
 mod wiener;
 
-pub use mask::{Chunking, Separated, SeparationConfig, SeparationError};
+pub use config::SeparationConfig;
+pub use mask::{Separated, SeparationError};
 pub use mixes::MixDataset;
 pub use patches::PatchDataset;
-pub use train::{
-    output_dir, separate_files, train_separator, SdrAt, SeparatedFile, SeparationTrained,
-    SeparationTraining, Separator,
-};
+pub use separate::{output_dir, separate_files, SeparatedFile, Separator};
+pub use stream::Chunking;
+pub use train::{train_separator, SdrAt, SeparationTrained, SeparationTraining};
 pub use wiener::wiener_target;

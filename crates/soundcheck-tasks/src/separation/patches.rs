@@ -8,7 +8,7 @@ use soundcheck_audio::{magnitude, stft, AudioError};
 use soundcheck_data::{DataError, Dataset};
 use soundcheck_npy::RowReader;
 
-use super::mask::{scale_by_mixture_peak, SeparationConfig};
+use super::config::{scale_by_mixture_peak, SeparationConfig};
 
 impl SeparationConfig {
     /// A track's mixture and target magnitude spectrograms in the layout [`PatchDataset`] reads:
@@ -129,7 +129,7 @@ impl Dataset for PatchDataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::separation::mask::SCALE_FLOOR;
+    use crate::separation::config::SCALE_FLOOR;
 
     #[test]
     fn patches_read_from_disk_are_the_spectrogram_windows_scaled_by_the_mixture_peak() {
