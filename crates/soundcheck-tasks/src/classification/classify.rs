@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::Value;
 use soundcheck_data::{ClassSet, Sequence, Split};
 use soundcheck_eval::ClassReport;
 use soundcheck_nn::loss::argmax;
@@ -16,16 +15,17 @@ use crate::progress::Progress;
 use crate::run_dir::RunDir;
 
 use super::preprocess::{extract, Preprocess};
+use super::record::{ClassesRecord, SplitRecord};
 use super::scores::Scores;
 
-/// A trained classifier: the network, the preprocessing it was trained with, and the run's
-/// record (`classes.json`).
+/// A trained classifier: the network, the preprocessing it was trained with, and the split its
+/// run drew (`classes.json`).
 pub struct Classifier {
     /// The trained network.
     pub net: Network,
     /// The preprocessing it was trained with.
     pub pre: Preprocess,
-    pub(super) record: Value,
+    pub(super) split: SplitRecord,
 }
 
 /// A clip's label and the most probable classes.
@@ -62,15 +62,15 @@ impl Classifier {
     pub fn load(run: &Path, device: &Device) -> Result<Classifier> {
         let run = RunDir::open(run);
         let net = run.network(device)?;
-        let record = run.read_json(RunDir::CLASSES, "soundcheck train classification")?;
+        let record: ClassesRecord =
+            run.read_record(RunDir::CLASSES, "soundcheck train classification")?;
         let bad = |actual: String| TaskError::Folder {
             path: run.file(RunDir::CLASSES),
             actual,
             hint: "the record does not belong to this model or is damaged: train the run again"
                 .into(),
         };
-        let pre = Preprocess::from_json(&record)
-            .ok_or_else(|| bad("incomplete preprocessing record".into()))?;
+        let pre = record.preprocess().map_err(bad)?;
         // Each of these would otherwise panic, give wrong labels with exit 0, or blame every
         // audio file for the record's fault.
         pre.features
@@ -102,7 +102,11 @@ impl Classifier {
                 units.unwrap_or(0)
             )));
         }
-        Ok(Classifier { net, pre, record })
+        Ok(Classifier {
+            net,
+            pre,
+            split: record.split,
+        })
     }
 
     /// Class probabilities of every sequence, in batches.
@@ -152,7 +156,12 @@ impl Classifier {
     }
 
     /// Scores on `clips` of `set`, whose classes must be the run's.
-    pub(super) fn score(&self, set: &ClassSet, clips: &[usize], progress: &dyn Progress) -> Result<Scores> {
+    pub(super) fn score(
+        &self,
+        set: &ClassSet,
+        clips: &[usize],
+        progress: &dyn Progress,
+    ) -> Result<Scores> {
         let classes = &self.pre.classes;
         let truth: Vec<usize> = clips
             .iter()
@@ -192,12 +201,8 @@ impl Classifier {
         let clips: Vec<usize> = match selection {
             ClipSelection::All => (0..set.clips.len()).collect(),
             ClipSelection::Test => {
-                let s = &self.record["split"];
-                let splits = set.split(
-                    s["validation"].as_f64().unwrap_or(0.15),
-                    s["test"].as_f64().unwrap_or(0.15),
-                    s["seed"].as_u64().unwrap_or(0),
-                )?;
+                let s = &self.split;
+                let splits = set.split(s.validation, s.test, s.seed)?;
                 (0..set.clips.len())
                     .filter(|&i| splits[i] == Split::Test)
                     .collect()

@@ -6,9 +6,11 @@
 //! - `train`: a run folder trained and its test split scored ([`train_classifier`])
 //! - `classify`: a trained run loaded ([`Classifier`]), applied to clips and scored
 //! - `scores`: accuracy, per-class scores and the confusion matrix ([`Scores`])
+//! - `record`: the run's record of its preprocessing and split (`classes.json`)
 
 mod classify;
 mod preprocess;
+mod record;
 mod scores;
 mod train;
 

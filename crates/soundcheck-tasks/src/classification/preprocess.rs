@@ -5,10 +5,9 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
 use soundcheck_data::{
-    pad_sequences, percentile_length, ArrayDataset, ClipFeatures, DataError, FeatureKind, Sequence,
-    Side, Standardiser,
+    pad_sequences, percentile_length, ArrayDataset, ClipFeatures, DataError, Sequence, Side,
+    Standardiser,
 };
 
 use crate::progress::Progress;
@@ -51,13 +50,6 @@ pub struct Preprocess {
     pub truncating: Side,
     /// The training split's per-feature statistics.
     pub standardiser: Standardiser,
-}
-
-fn side_name(s: Side) -> &'static str {
-    match s {
-        Side::Pre => "pre",
-        Side::Post => "post",
-    }
 }
 
 impl Preprocess {
@@ -112,73 +104,6 @@ impl Preprocess {
         let y: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
         Ok(ArrayDataset::new(x, &shape, y, &[labels.len()])?.with_integer_targets())
     }
-
-    /// The record a run keeps (`classes.json`).
-    pub fn to_json(&self) -> Value {
-        let kinds: Vec<Value> = self
-            .features
-            .kinds
-            .iter()
-            .map(|k| json!({"kind": k.name(), "n": k.size()}))
-            .collect();
-        json!({
-            "classes": self.classes,
-            "features": {"kinds": kinds, "deltas": self.features.deltas,
-                          "sample_rate": self.features.sample_rate, "n_fft": self.features.n_fft,
-                          "hop_length": self.features.hop_length},
-            "maxlen": self.maxlen, "padding": side_name(self.padding),
-            "truncating": side_name(self.truncating),
-            "mean": self.standardiser.mean, "std": self.standardiser.std,
-        })
-    }
-
-    /// The preprocessing of a run's record; `None` when a field is missing. Records written
-    /// before features could be stacked (one `kind` and its `n`) read as a stack of one.
-    pub fn from_json(v: &Value) -> Option<Preprocess> {
-        let f = &v["features"];
-        let kind = |k: &Value| -> Option<FeatureKind> {
-            let n = k["n"].as_u64()? as usize;
-            FeatureKind::parse(k["kind"].as_str()?, n, n)
-                .ok()
-                .filter(|kind| kind.size() == n)
-        };
-        let kinds = match f["kinds"].as_array() {
-            Some(list) => list.iter().map(kind).collect::<Option<Vec<_>>>()?,
-            None => vec![kind(f)?],
-        };
-        let floats = |k: &str| -> Option<Vec<f32>> {
-            v[k].as_array()?
-                .iter()
-                .map(|x| x.as_f64().map(|x| x as f32))
-                .collect()
-        };
-        let side = |k: &str| match v[k].as_str()? {
-            "pre" => Some(Side::Pre),
-            "post" => Some(Side::Post),
-            _ => None,
-        };
-        Some(Preprocess {
-            classes: v["classes"]
-                .as_array()?
-                .iter()
-                .map(|c| c.as_str().map(str::to_string))
-                .collect::<Option<_>>()?,
-            features: ClipFeatures {
-                sample_rate: f["sample_rate"].as_u64()? as u32,
-                kinds,
-                deltas: f["deltas"].as_bool()?,
-                n_fft: f["n_fft"].as_u64()? as usize,
-                hop_length: f["hop_length"].as_u64()? as usize,
-            },
-            maxlen: v["maxlen"].as_u64()? as usize,
-            padding: side("padding")?,
-            truncating: side("truncating")?,
-            standardiser: Standardiser {
-                mean: floats("mean")?,
-                std: floats("std")?,
-            },
-        })
-    }
 }
 
 /// Features of the clips, as a progress stage.
@@ -196,9 +121,11 @@ pub(super) fn extract(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classification::record::reread;
+    use soundcheck_data::FeatureKind;
 
     #[test]
-    fn preprocess_round_trips_through_json_and_pads_standardised_frames() {
+    fn preprocess_round_trips_through_its_record_and_pads_standardised_frames() {
         let train = vec![
             Sequence {
                 frames: 2,
@@ -225,7 +152,7 @@ mod tests {
             &train,
         )
         .unwrap();
-        assert_eq!(Preprocess::from_json(&p.to_json()), Some(p.clone()));
+        assert_eq!(reread(&p), p);
         // mean 2, std sqrt(2/6): the first clip is (−√3, √3) then one zero of padding.
         let (shape, x) = p.batch(vec![train[0].clone()]);
         assert_eq!(shape, vec![1, 3, 1]);
@@ -233,41 +160,6 @@ mod tests {
         assert!(
             (x[0] + r3).abs() < 1e-5 && (x[1] - r3).abs() < 1e-5 && x[2] == 0.0,
             "{x:?}"
-        );
-    }
-
-    #[test]
-    fn stacked_features_round_trip_and_older_records_still_read() {
-        let stacked = ClipFeatures {
-            kinds: vec![
-                FeatureKind::Mfcc { n_mfcc: 20 },
-                FeatureKind::Chroma,
-                FeatureKind::Contrast,
-                FeatureKind::Rms,
-            ],
-            deltas: true,
-            ..Default::default()
-        };
-        assert_eq!(stacked.features(), 3 * (20 + 12 + 7 + 1));
-        let p = Preprocess {
-            classes: vec!["a".into()],
-            features: stacked,
-            maxlen: 4,
-            padding: Side::Pre,
-            truncating: Side::Pre,
-            standardiser: Standardiser {
-                mean: vec![0.0],
-                std: vec![1.0],
-            },
-        };
-        assert_eq!(Preprocess::from_json(&p.to_json()), Some(p.clone()));
-        let mut old = p.to_json();
-        old["features"] = json!({"kind": "logmel", "n": 64, "deltas": false,
-            "sample_rate": 22050, "n_fft": 2048, "hop_length": 512});
-        let read = Preprocess::from_json(&old).unwrap();
-        assert_eq!(
-            read.features.kinds,
-            vec![FeatureKind::LogMel { n_mels: 64 }]
         );
     }
 }

@@ -18,6 +18,7 @@ use crate::run_dir::RunDir;
 
 use super::classify::Classifier;
 use super::preprocess::{extract, LengthPolicy, Preprocess};
+use super::record::{ClassesRecord, SplitRecord};
 use super::scores::Scores;
 
 /// What a classifier is trained on and how.
@@ -152,9 +153,13 @@ pub fn train_classifier(
         "schedule": opts.fit.schedule, "seed": opts.fit.seed});
     check_data(&net, train_ds.as_ref(), &cfg)?;
     let run = RunDir::create(&opts.out, &spec, &options)?;
-    let mut record = pre.to_json();
-    record["split"] = json!({"data": opts.data, "validation": opts.validation_split, "test": opts.test_split, "seed": opts.fit.seed});
-    run.write_json(RunDir::CLASSES, &record)?;
+    let split = SplitRecord {
+        data: opts.data.clone(),
+        validation: opts.validation_split,
+        test: opts.test_split,
+        seed: opts.fit.seed,
+    };
+    run.write_record(RunDir::CLASSES, &ClassesRecord::new(&pre, split.clone()))?;
     let mut trainer = Trainer::new(&mut net, cfg);
     if !val_x.is_empty() {
         trainer = trainer.with_validation(Arc::new(pre.dataset(val_x, &val_y)?));
@@ -169,7 +174,7 @@ pub fn train_classifier(
         opts.fit.max_minutes,
     )?;
     drop(trainer);
-    let classifier = Classifier { net, pre, record };
+    let classifier = Classifier { net, pre, split };
     let test = if test.is_empty() {
         None
     } else {

@@ -45,28 +45,6 @@ pub(crate) fn scale_by_mixture_peak(input: &mut [f32], target: &mut [f32]) {
 }
 
 impl SeparationConfig {
-    /// The settings and target as a run folder records them (`separation.json`).
-    pub fn to_json(&self, target: &str) -> serde_json::Value {
-        serde_json::json!({"target": target, "sample_rate": self.sample_rate, "n_fft": self.n_fft,
-               "hop_length": self.hop_length, "patch": self.patch, "patch_hop": self.patch_hop})
-    }
-
-    /// The settings and target of a run folder's record; `None` when a field is missing.
-    pub fn from_json(v: &serde_json::Value) -> Option<(SeparationConfig, String)> {
-        let n = |k: &str| v[k].as_u64().map(|x| x as usize);
-        Some((
-            SeparationConfig {
-                sample_rate: v["sample_rate"].as_u64()? as u32,
-                n_fft: n("n_fft")?,
-                hop_length: n("hop_length")?,
-                patch: n("patch")?,
-                patch_hop: n("patch_hop")?,
-                wiener: 0,
-            },
-            v["target"].as_str()?.to_string(),
-        ))
-    }
-
     /// The STFT settings.
     pub fn stft(&self) -> StftConfig {
         StftConfig {

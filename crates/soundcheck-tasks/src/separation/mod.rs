@@ -7,11 +7,13 @@
 //! - `mask`, `wiener`, `stream`: a mixture separated by the network's mask (refined by
 //!   multichannel Wiener filtering), piece by piece for long files
 //! - `separate`: a trained run loaded ([`Separator`]) and applied to files
+//! - `record`: the run's record of its target and settings (`separation.json`)
 
 mod config;
 mod mask;
 mod mixes;
 mod patches;
+mod record;
 mod separate;
 mod stream;
 mod train;

@@ -15,6 +15,7 @@ use crate::progress::Progress;
 use crate::run_dir::RunDir;
 
 use super::config::SeparationConfig;
+use super::record::SeparationRecord;
 use super::stream::Chunking;
 
 /// A trained separator: the network, its settings and its target's name.
@@ -47,24 +48,13 @@ impl Separator {
     pub fn load(run: &Path, device: &Device) -> Result<Separator> {
         let run = RunDir::open(run);
         let net = run.network(device)?;
-        let v = run.read_json(RunDir::SEPARATION, "soundcheck train separation")?;
-        let (config, target) = SeparationConfig::from_json(&v)
-            .filter(|(c, _)| {
-                [
-                    c.sample_rate as usize,
-                    c.n_fft,
-                    c.hop_length,
-                    c.patch,
-                    c.patch_hop,
-                ]
-                .iter()
-                .all(|&x| x > 0)
-            })
-            .ok_or_else(|| TaskError::Folder {
-                path: run.file(RunDir::SEPARATION),
-                actual: "incomplete settings (a rate, size or hop missing or 0)".into(),
-                hint: "train the run again".into(),
-            })?;
+        let record: SeparationRecord =
+            run.read_record(RunDir::SEPARATION, "soundcheck train separation")?;
+        let (config, target) = record.settings().map_err(|actual| TaskError::Folder {
+            path: run.file(RunDir::SEPARATION),
+            actual,
+            hint: "the record is damaged: train the run again or restore the file".into(),
+        })?;
         Ok(Separator {
             net,
             config,

@@ -14,13 +14,14 @@ use soundcheck_eval::{bss_eval_v4, nanmedian};
 use soundcheck_nn::{Device, EpochLog, Loss, Network, Trainer};
 use soundcheck_shape::ModelSpec;
 
+use super::config::SeparationConfig;
+use super::mixes::MixDataset;
+use super::patches::PatchDataset;
+use super::record::SeparationRecord;
 use crate::error::{Result, TaskError};
 use crate::fit::{check_data, fit, FitOptions, TrainSummary};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
-use super::config::SeparationConfig;
-use super::mixes::MixDataset;
-use super::patches::PatchDataset;
 
 /// Epochs between held-out SDR measurements while training.
 const VAL_SDR_EVERY: usize = 2;
@@ -160,7 +161,10 @@ pub fn train_separator(
         "optimizer": opts.fit.optimizer, "learning_rate": opts.fit.learning_rate, "seed": opts.fit.seed});
     check_data(&net, train_ds.as_ref(), &train_cfg)?;
     let run = RunDir::create(&opts.out, spec, &options)?;
-    run.write_json(RunDir::SEPARATION, &cfg.to_json(&opts.target))?;
+    run.write_record(
+        RunDir::SEPARATION,
+        &SeparationRecord::new(cfg, &opts.target),
+    )?;
     let mut trainer = Trainer::new(&mut net, train_cfg);
     if !val_ds.is_empty() {
         trainer = trainer.with_validation(Arc::new(val_ds));
