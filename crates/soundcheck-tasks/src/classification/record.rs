@@ -56,7 +56,8 @@ struct KindRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub(super) struct SplitRecord {
-    /// The data folder or manifest (for people: the split is drawn from the data given).
+    /// The data folder or manifest the run was trained on, for people reading the record:
+    /// `evaluate-classifier` draws the split from the data it is given.
     pub(super) data: PathBuf,
     /// Fraction of each class held out for validation.
     pub(super) validation: f64,
