@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 use soundcheck_data::{ClipFeatures, FeatureKind, Side};
 use soundcheck_nn::Device;
-use soundcheck_tasks::classifier::Labelled;
+use soundcheck_tasks::classification::Labelled;
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
     FitOptions, LengthPolicy, RunDir, Scores, TaskError,

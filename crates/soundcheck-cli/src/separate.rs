@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 use soundcheck_nn::Device;
-use soundcheck_tasks::separator::SeparatedFile;
+use soundcheck_tasks::separation::SeparatedFile;
 use soundcheck_tasks::{
     separate_files, train_separator, SeparationConfig, SeparationTrained, SeparationTraining,
     Separator, TaskError,

@@ -377,9 +377,8 @@ pub fn train_arrays(
         validation_split: opts.validation_split,
         fit: opts.fit.clone(),
     };
-    let options = serde_json::to_value(&saved).expect("plain values serialise");
     run_arrays(opts, spec, loss, device, progress, || {
-        RunDir::create(&opts.out, spec, &options)
+        RunDir::create(&opts.out, spec, &saved)
     })
 }
 
@@ -393,14 +392,7 @@ pub fn resume_arrays(
 ) -> Result<TrainSummary> {
     let run = RunDir::resume(out)?;
     let spec = run.spec("soundcheck train")?;
-    let saved: SavedOptions = serde_json::from_value(
-        run.read_json(RunDir::OPTIONS, "soundcheck train")?,
-    )
-    .map_err(|e| TaskError::Folder {
-        path: run.file(RunDir::OPTIONS),
-        actual: format!("options are incomplete ({e})"),
-        hint: "start a new run".into(),
-    })?;
+    let saved: SavedOptions = run.read_record(RunDir::OPTIONS, "soundcheck train")?;
     let opts = ArrayTraining {
         data: data.to_path_buf(),
         loss: Some(saved.loss.clone()),

@@ -8,7 +8,6 @@
 #![warn(missing_docs)]
 
 pub mod classification;
-pub mod classifier;
 pub mod demo;
 pub mod demo_tracks;
 pub mod error;
@@ -18,16 +17,11 @@ pub mod progress;
 pub mod quickstart;
 pub mod run_dir;
 pub mod separation;
-pub mod separation_mixes;
-pub mod separation_patches;
-pub mod separator;
 pub mod songs;
-pub mod wiener;
 
-pub use classification::{fill_classes, LengthPolicy, Preprocess};
-pub use classifier::{
-    train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
-    Scores,
+pub use classification::{
+    fill_classes, train_classifier, ClassificationTrained, ClassificationTraining, Classifier,
+    ClipSelection, LengthPolicy, Preprocess, Scores,
 };
 pub use demo::{demo_clip, write_classification_demo, DEMO_CLASSES, DEMO_RATE};
 pub use demo_tracks::write_separation_demo;
@@ -36,9 +30,7 @@ pub use fit::{fit, resume_arrays, train_arrays, ArrayTraining, FitOptions, Train
 pub use progress::{Progress, Quiet};
 pub use quickstart::{classification_quickstart, separation_quickstart};
 pub use run_dir::RunDir;
-pub use separation::{Chunking, Separated, SeparationConfig, SeparationError};
-pub use separation_mixes::MixDataset;
-pub use separation_patches::PatchDataset;
-pub use separator::{
-    separate_files, train_separator, SeparationTrained, SeparationTraining, Separator,
+pub use separation::{
+    separate_files, train_separator, Chunking, MixDataset, PatchDataset, Separated,
+    SeparationConfig, SeparationError, SeparationTrained, SeparationTraining, Separator,
 };

@@ -12,15 +12,17 @@ use soundcheck_eval::{medians_over_tracks, nanmedian, score_folders, EvaluateOpt
 use soundcheck_nn::Device;
 use soundcheck_shape::ModelSpec;
 
-use crate::classification::LengthPolicy;
-use crate::classifier::{train_classifier, ClassificationTrained, ClassificationTraining};
+use crate::classification::{
+    train_classifier, ClassificationTrained, ClassificationTraining, LengthPolicy,
+};
 use crate::demo::write_classification_demo;
 use crate::demo_tracks::write_separation_demo;
 use crate::error::{Result, TaskError};
 use crate::fit::FitOptions;
 use crate::progress::Progress;
-use crate::separation::SeparationConfig;
-use crate::separator::{train_separator, SeparationTrained, SeparationTraining, Separator};
+use crate::separation::{
+    train_separator, SeparationConfig, SeparationTrained, SeparationTraining, Separator,
+};
 
 /// The separation quickstart's model: the small U-Net with per-bin input standardisation and
 /// the squared error, the recipe that separates the realistic benchmark songs

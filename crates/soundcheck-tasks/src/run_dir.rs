@@ -5,6 +5,9 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::error::Category;
 use serde_json::Value;
 use soundcheck_nn::{read_weights, Device, Network};
 use soundcheck_shape::ModelSpec;
@@ -59,7 +62,7 @@ impl RunDir {
 
     /// A new run in `path` (created if missing), recording its spec and options. A folder
     /// holding a run, or any file a run would write, is refused: nothing is ever overwritten.
-    pub fn create(path: &Path, spec: &ModelSpec, options: &Value) -> Result<RunDir> {
+    pub fn create(path: &Path, spec: &ModelSpec, options: &impl Serialize) -> Result<RunDir> {
         RunDir::check_new(path)?;
         std::fs::create_dir_all(path)
             .map_err(|e| TaskError::io(path, "create the run folder", e))?;
@@ -70,7 +73,7 @@ impl RunDir {
         // Checked again under the lock: another process may have started a run meanwhile.
         RunDir::check_new(path)?;
         run.write_text(RunDir::MODEL, &spec.to_json_string())?;
-        run.write_json(RunDir::OPTIONS, options)?;
+        run.write_record(RunDir::OPTIONS, options)?;
         Ok(run)
     }
 
@@ -131,8 +134,11 @@ impl RunDir {
         self.path.join(name)
     }
 
-    /// A JSON record of the run; `command` is what writes it, named when it is missing.
-    pub fn read_json(&self, name: &str, command: &str) -> Result<Value> {
+    /// A JSON record of the run, read into its type; `command` is what writes it, named when
+    /// the file is missing. A record that is not JSON, lacks a field or holds a value of another
+    /// type is refused with serde's account (the field missing, or the type found and expected,
+    /// at a line and column) and the text it stopped at, so a damaged run says what is wrong.
+    pub fn read_record<T: DeserializeOwned>(&self, name: &str, command: &str) -> Result<T> {
         let path = self.file(name);
         let text = std::fs::read_to_string(&path).map_err(|e| TaskError::Folder {
             path: path.clone(),
@@ -141,14 +147,20 @@ impl RunDir {
         })?;
         serde_json::from_str(&text).map_err(|e| TaskError::Folder {
             path,
-            actual: format!("not JSON ({e})"),
-            hint: "the run folder is damaged: train the run again".into(),
+            actual: damage(&text, &e),
+            hint: "the run folder's record is damaged: train the run again or restore the file"
+                .into(),
         })
     }
 
-    /// Writes a JSON record atomically.
-    pub fn write_json(&self, name: &str, value: &Value) -> Result<()> {
-        self.write_text(name, &value.to_string())
+    /// Writes a record atomically as JSON.
+    pub fn write_record(&self, name: &str, record: &impl Serialize) -> Result<()> {
+        let text = serde_json::to_string(record).map_err(|e| TaskError::Folder {
+            path: self.file(name),
+            actual: format!("cannot be written as JSON ({e})"),
+            hint: "give the files and folders it names UTF-8 names".into(),
+        })?;
+        self.write_text(name, &text)
     }
 
     fn write_text(&self, name: &str, text: &str) -> Result<()> {
@@ -160,7 +172,7 @@ impl RunDir {
     /// The spec the run was started with.
     pub fn spec(&self, command: &str) -> Result<ModelSpec> {
         Ok(ModelSpec::from_value(
-            &self.read_json(RunDir::MODEL, command)?,
+            &self.read_record::<Value>(RunDir::MODEL, command)?,
         )?)
     }
 
@@ -184,6 +196,25 @@ impl RunDir {
         }
         Ok(Network::new(&spec, &weights, device)?)
     }
+}
+
+/// What is wrong with a record, in serde's words. serde names a missing field but not the field
+/// of a value of the wrong type: the text up to where it stopped shows that field.
+fn damage(text: &str, e: &serde_json::Error) -> String {
+    if e.classify() != Category::Data {
+        return format!("not JSON ({e})");
+    }
+    if e.line() == 0 || e.to_string().starts_with("missing field") {
+        return e.to_string();
+    }
+    let line = text.lines().nth(e.line() - 1).unwrap_or_default();
+    let end = (0..=e.column().min(line.len()))
+        .rev()
+        .find(|&i| line.is_char_boundary(i))
+        .unwrap_or(0);
+    let before: Vec<char> = line[..end].chars().rev().take(40).collect();
+    let before: String = before.into_iter().rev().collect();
+    format!("{e}, after `{before}`")
 }
 
 /// Takes the run folder's lock, refusing when another process holds it.
@@ -220,7 +251,10 @@ mod tests {
     fn a_new_run_records_its_spec_and_refuses_foreign_files() {
         let d = tmp("new");
         let run = RunDir::create(&d, &spec(), &serde_json::json!({"seed": 3})).unwrap();
-        assert_eq!(run.read_json(RunDir::OPTIONS, "x").unwrap()["seed"], 3);
+        assert_eq!(
+            run.read_record::<Value>(RunDir::OPTIONS, "x").unwrap()["seed"],
+            3
+        );
         assert_eq!(run.spec("x").unwrap(), spec());
         drop(run);
         // model.json from the first run: a second run into the folder is refused.
@@ -241,6 +275,33 @@ mod tests {
             .to_string();
         assert!(e.contains("weights.safetensors"), "{e}");
         assert_eq!(std::fs::read(other.join(RunDir::WEIGHTS)).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn a_damaged_record_is_named_with_its_field() {
+        let d = tmp("damaged");
+        std::fs::create_dir_all(&d).unwrap();
+        let run = RunDir::open(&d);
+        let read = |text: &str| {
+            std::fs::write(d.join(RunDir::OPTIONS), text).unwrap();
+            run.read_record::<crate::FitOptions>(RunDir::OPTIONS, "x")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = read(r#"{"batch_size": 32}"#);
+        assert!(
+            e.contains("train.json: missing field `optimizer` at line 1 column 18;")
+                && e.contains("train the run again or restore the file"),
+            "{e}"
+        );
+        let e = read(r#"{"batch_size": "32", "optimizer": "adam"}"#);
+        assert!(
+            e.contains(r#"invalid type: string "32", expected usize"#)
+                && e.contains(r#"after `{"batch_size": "32"`"#),
+            "{e}"
+        );
+        let e = read(r#"{"batch_size": "#);
+        assert!(e.contains("train.json: not JSON (EOF"), "{e}");
     }
 
     #[test]
@@ -267,7 +328,7 @@ mod tests {
             "{e}"
         );
         let e = RunDir::open(&d)
-            .read_json(RunDir::SEPARATION, "soundcheck train separation")
+            .read_record::<Value>(RunDir::SEPARATION, "soundcheck train separation")
             .unwrap_err()
             .to_string();
         assert!(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 use num_complex::Complex32;
-use soundcheck_tasks::wiener::wiener_target;
+use soundcheck_tasks::separation::wiener_target;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

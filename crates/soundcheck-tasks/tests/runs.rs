@@ -233,6 +233,24 @@ fn the_classification_quickstart_and_its_classifier_run_as_a_library() {
         e.contains("classes.json: its feature settings cannot be used") && e.contains("n_fft"),
         "{e}"
     );
+    // A field missing or of another type is named, with the file and what to do.
+    let e = refused(&|dir| {
+        let path = dir.join(RunDir::CLASSES);
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("maxlen");
+        std::fs::write(&path, v.to_string()).unwrap();
+    });
+    assert!(
+        e.contains("classes.json: missing field `maxlen`")
+            && e.contains("train the run again or restore the file"),
+        "{e}"
+    );
+    let e = refused(&|dir| record(dir, "padding", 3.into()));
+    assert!(
+        e.contains("invalid type: integer `3`, expected a string") && e.contains(r#""padding":3`"#),
+        "{e}"
+    );
     let e = refused(&|dir| record(dir, "classes", serde_json::json!(["a", "b"])));
     assert!(e.contains("2 classes for a model with 7 outputs"), "{e}");
     let e = refused(&|dir| {

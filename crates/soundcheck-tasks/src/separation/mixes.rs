@@ -9,7 +9,7 @@ use soundcheck_audio::{magnitude, resample, stft, StftConfig};
 use soundcheck_data::{DataError, Dataset, Field, SplitMix64, Track};
 use soundcheck_npy::RowReader;
 
-use crate::separation::{scale_by_mixture_peak, SeparationConfig};
+use super::config::{scale_by_mixture_peak, SeparationConfig};
 
 /// Columns of a track's waveform file: target left, target right, rest left, rest right.
 const COLUMNS: usize = 4;

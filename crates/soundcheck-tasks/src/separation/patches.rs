@@ -8,7 +8,7 @@ use soundcheck_audio::{magnitude, stft, AudioError};
 use soundcheck_data::{DataError, Dataset, Field};
 use soundcheck_npy::RowReader;
 
-use crate::separation::{scale_by_mixture_peak, SeparationConfig};
+use super::config::{scale_by_mixture_peak, SeparationConfig};
 
 impl SeparationConfig {
     /// A track's mixture and target magnitude spectrograms in the layout [`PatchDataset`] reads:
@@ -121,7 +121,7 @@ impl Dataset for PatchDataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::separation::SCALE_FLOOR;
+    use crate::separation::config::SCALE_FLOOR;
 
     #[test]
     fn patches_read_from_disk_are_the_spectrogram_windows_scaled_by_the_mixture_peak() {

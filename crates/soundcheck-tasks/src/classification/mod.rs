@@ -1,0 +1,20 @@
+//! Audio classification: clip features padded and standardised into sequences, a checked model
+//! trained on class folders or a CSV manifest, and the trained classifier applied to clips and
+//! scored.
+//!
+//! - `preprocess`: clip features to one `(T, features)` batch ([`Preprocess`], [`LengthPolicy`])
+//! - `train`: a run folder trained and its test split scored ([`train_classifier`])
+//! - `classify`: a trained run loaded ([`Classifier`]), applied to clips and scored
+//! - `scores`: accuracy, per-class scores and the confusion matrix ([`Scores`])
+//! - `record`: the run's record of its preprocessing and split (`classes.json`)
+
+mod classify;
+mod preprocess;
+mod record;
+mod scores;
+mod train;
+
+pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled};
+pub use preprocess::{LengthPolicy, Preprocess};
+pub use scores::{ClassScores, Scores};
+pub use train::{fill_classes, train_classifier, ClassificationTrained, ClassificationTraining};

@@ -1,0 +1,165 @@
+//! Audio classification plumbing done right by construction: time-major clip features, one
+//! length for the batch (Keras's `pad_sequences`, by default the 95th-percentile length),
+//! per-feature standardisation fitted on the training split, and class indices as integer
+//! targets.
+
+use std::path::Path;
+
+use soundcheck_data::{
+    pad_sequences, percentile_length, ArrayDataset, ClipFeatures, DataError, Sequence, Side,
+    Standardiser,
+};
+
+use crate::progress::Progress;
+
+/// How clips of different lengths become one `(T, features)` shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LengthPolicy {
+    /// `None`: the 95th percentile of the training clips' lengths.
+    pub maxlen: Option<usize>,
+    /// Which end short clips are padded at.
+    pub padding: Side,
+    /// Which end long clips are cut at.
+    pub truncating: Side,
+}
+
+impl Default for LengthPolicy {
+    /// Keras's `pad_sequences` defaults: pad and truncate at the start.
+    fn default() -> Self {
+        LengthPolicy {
+            maxlen: None,
+            padding: Side::Pre,
+            truncating: Side::Pre,
+        }
+    }
+}
+
+/// Everything that turns a clip into the model's input; saved with the run so `classify` does
+/// exactly what training did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preprocess {
+    /// The class names, in label order.
+    pub classes: Vec<String>,
+    /// The features computed per clip.
+    pub features: ClipFeatures,
+    /// Frames every clip is padded or cut to.
+    pub maxlen: usize,
+    /// Which end short clips are padded at.
+    pub padding: Side,
+    /// Which end long clips are cut at.
+    pub truncating: Side,
+    /// The training split's per-feature statistics.
+    pub standardiser: Standardiser,
+}
+
+impl Preprocess {
+    /// Fits the length and the standardisation on the training clips.
+    ///
+    /// # Errors
+    /// No training frames.
+    pub fn fit(
+        classes: Vec<String>,
+        features: ClipFeatures,
+        policy: &LengthPolicy,
+        train: &[Sequence],
+    ) -> Result<Preprocess, DataError> {
+        let lengths: Vec<usize> = train.iter().map(|s| s.frames).collect();
+        Ok(Preprocess {
+            classes,
+            features,
+            maxlen: policy
+                .maxlen
+                .unwrap_or_else(|| percentile_length(&lengths, 95.0)),
+            padding: policy.padding,
+            truncating: policy.truncating,
+            standardiser: Standardiser::fit(train)?,
+        })
+    }
+
+    /// Standardised, then padded/truncated to `maxlen` (padding is 0, the training mean).
+    ///
+    /// # Shapes
+    /// - output: `(len(seqs), maxlen, features)`
+    pub fn batch(&self, mut seqs: Vec<Sequence>) -> (Vec<usize>, Vec<f32>) {
+        for s in &mut seqs {
+            self.standardiser.apply(s);
+        }
+        let shape = vec![seqs.len(), self.maxlen, self.features.features()];
+        (
+            shape,
+            pad_sequences(&seqs, self.maxlen, self.padding, self.truncating, 0.0),
+        )
+    }
+
+    /// A dataset of the clips with their class indices as integer targets.
+    ///
+    /// # Errors
+    /// No clips.
+    pub fn dataset(
+        &self,
+        seqs: Vec<Sequence>,
+        labels: &[usize],
+    ) -> Result<ArrayDataset, DataError> {
+        let (shape, x) = self.batch(seqs);
+        let y: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
+        Ok(ArrayDataset::new(x, &shape, y, &[labels.len()])?.with_integer_targets())
+    }
+}
+
+/// Features of the clips, as a progress stage.
+pub(super) fn extract(
+    features: &ClipFeatures,
+    paths: &[&Path],
+    progress: &dyn Progress,
+) -> crate::Result<Vec<Sequence>> {
+    progress.start("features", paths.len());
+    let seqs = features.extract_all(paths, &|| progress.step());
+    progress.finish();
+    Ok(seqs?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classification::record::reread;
+    use soundcheck_data::FeatureKind;
+
+    #[test]
+    fn preprocess_round_trips_through_its_record_and_pads_standardised_frames() {
+        let train = vec![
+            Sequence {
+                frames: 2,
+                features: 1,
+                data: vec![1.0, 3.0],
+            },
+            Sequence {
+                frames: 4,
+                features: 1,
+                data: vec![2.0, 2.0, 2.0, 2.0],
+            },
+        ];
+        let p = Preprocess::fit(
+            vec!["a".into(), "b".into()],
+            ClipFeatures {
+                kinds: vec![FeatureKind::Mfcc { n_mfcc: 1 }],
+                ..Default::default()
+            },
+            &LengthPolicy {
+                maxlen: Some(3),
+                padding: Side::Post,
+                truncating: Side::Pre,
+            },
+            &train,
+        )
+        .unwrap();
+        assert_eq!(reread(&p), p);
+        // mean 2, std sqrt(2/6): the first clip is (−√3, √3) then one zero of padding.
+        let (shape, x) = p.batch(vec![train[0].clone()]);
+        assert_eq!(shape, vec![1, 3, 1]);
+        let r3 = 3f32.sqrt();
+        assert!(
+            (x[0] + r3).abs() < 1e-5 && (x[1] - r3).abs() < 1e-5 && x[2] == 0.0,
+            "{x:?}"
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! A separator's settings: the STFT, the patches the network sees, and how a patch is scaled.
+
+use soundcheck_audio::StftConfig;
+
+/// The seed's settings: 22050 Hz mono, n_fft 1024, hop 256, 513 × 25 magnitude patches.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeparationConfig {
+    /// The model's sample rate (mixtures are resampled to it, mono).
+    pub sample_rate: u32,
+    /// FFT size.
+    pub n_fft: usize,
+    /// Hop between frames in samples.
+    pub hop_length: usize,
+    /// Frames per patch.
+    pub patch: usize,
+    /// Frames between patch starts (training examples and inference windows).
+    pub patch_hop: usize,
+    /// Multichannel Wiener filtering when separating: EM iterations (0: the mask alone; see
+    /// [`super::wiener_target`]). A choice made when separating, not a trained setting.
+    pub wiener: usize,
+}
+
+impl Default for SeparationConfig {
+    fn default() -> Self {
+        SeparationConfig {
+            sample_rate: 22050,
+            n_fft: 1024,
+            hop_length: 256,
+            patch: 25,
+            patch_hop: 12,
+            wiener: 0,
+        }
+    }
+}
+
+/// Patches are scaled by their mixture's peak so the network sees one level whatever the
+/// recording's; the floor keeps silence from being blown up.
+pub(crate) const SCALE_FLOOR: f32 = 1e-3;
+
+/// Scales a training pair by its mixture patch's peak (at least [`SCALE_FLOOR`]).
+pub(crate) fn scale_by_mixture_peak(input: &mut [f32], target: &mut [f32]) {
+    let scale = input.iter().fold(SCALE_FLOOR, |m, &v| m.max(v));
+    input.iter_mut().for_each(|v| *v /= scale);
+    target.iter_mut().for_each(|v| *v /= scale);
+}
+
+impl SeparationConfig {
+    /// The STFT settings.
+    pub fn stft(&self) -> StftConfig {
+        StftConfig {
+            n_fft: self.n_fft,
+            hop_length: Some(self.hop_length),
+            ..Default::default()
+        }
+    }
+
+    /// Frequency bins per frame (`n_fft / 2 + 1`).
+    pub fn bins(&self) -> usize {
+        self.n_fft / 2 + 1
+    }
+
+    /// Start frames of the patches covering `frames` frames: every `patch_hop`, the last one
+    /// flush with the end (a spectrogram shorter than a patch is zero-padded to one).
+    pub(crate) fn starts(&self, frames: usize) -> Vec<usize> {
+        let last = frames.saturating_sub(self.patch);
+        let mut v: Vec<usize> = (0..=last).step_by(self.patch_hop.max(1)).collect();
+        if *v.last().expect("at least one patch") != last {
+            v.push(last);
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_cover_every_frame_and_end_flush() {
+        let c = SeparationConfig::default();
+        assert_eq!(c.starts(25), vec![0]);
+        assert_eq!(c.starts(10), vec![0]);
+        assert_eq!(c.starts(50), vec![0, 12, 24, 25]);
+        assert_eq!(c.starts(61), vec![0, 12, 24, 36]);
+    }
+}

@@ -1,0 +1,29 @@
+//! Spectrogram-mask source separation: a network trained on magnitude patches (or random mixes)
+//! of a DSD100 / MUSDB18-HQ folder, and applied to whole mixtures.
+//!
+//! - `config`: the settings ([`SeparationConfig`]) and the patch geometry
+//! - `patches`, `mixes`: the training examples, cut from cached spectrograms or mixed anew
+//! - `train`: a run folder trained, its held-out SDR measured ([`train_separator`])
+//! - `mask`, `wiener`, `stream`: a mixture separated by the network's mask (refined by
+//!   multichannel Wiener filtering), piece by piece for long files
+//! - `separate`: a trained run loaded ([`Separator`]) and applied to files
+//! - `record`: the run's record of its target and settings (`separation.json`)
+
+mod config;
+mod mask;
+mod mixes;
+mod patches;
+mod record;
+mod separate;
+mod stream;
+mod train;
+mod wiener;
+
+pub use config::SeparationConfig;
+pub use mask::{Separated, SeparationError};
+pub use mixes::MixDataset;
+pub use patches::PatchDataset;
+pub use separate::{output_dir, separate_files, SeparatedFile, Separator};
+pub use stream::Chunking;
+pub use train::{train_separator, SdrAt, SeparationTrained, SeparationTraining};
+pub use wiener::wiener_target;

@@ -1,0 +1,261 @@
+//! A trained separator: loaded from its run folder and applied to audio files, each into its
+//! own folder, piece by piece.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::Array2;
+use serde::Serialize;
+use soundcheck_audio::{resample, to_mono, AudioSource, WavStream};
+use soundcheck_nn::{Device, Network};
+
+use crate::error::{Result, TaskError};
+use crate::plot::{write_png, Axes};
+use crate::progress::Progress;
+use crate::run_dir::RunDir;
+
+use super::config::SeparationConfig;
+use super::record::SeparationRecord;
+use super::stream::Chunking;
+
+/// A trained separator: the network, its settings and its target's name.
+pub struct Separator {
+    /// The trained network.
+    pub net: Network,
+    /// Its STFT and patch settings.
+    pub config: SeparationConfig,
+    /// The stem it separates.
+    pub target: String,
+}
+
+/// One separated file's record.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeparatedFile {
+    /// The mixture.
+    pub input: PathBuf,
+    /// The folder the stems were written to.
+    pub output: PathBuf,
+    /// Wall-clock seconds of the separation.
+    pub seconds: f64,
+    /// Seconds of audio.
+    pub audio_seconds: f64,
+    /// Seconds of audio separated per second.
+    pub realtime_factor: f64,
+}
+
+impl Separator {
+    /// The separator of a `train separation` run.
+    pub fn load(run: &Path, device: &Device) -> Result<Separator> {
+        let run = RunDir::open(run);
+        let net = run.network(device)?;
+        let record: SeparationRecord =
+            run.read_record(RunDir::SEPARATION, "soundcheck train separation")?;
+        let (config, target) = record.settings().map_err(|actual| TaskError::Folder {
+            path: run.file(RunDir::SEPARATION),
+            actual,
+            hint: "the record is damaged: train the run again or restore the file".into(),
+        })?;
+        Ok(Separator {
+            net,
+            config,
+            target,
+        })
+    }
+
+    /// Starts patches every `hop` frames when separating (training's hop is the default). A hop
+    /// longer than a patch would leave frames no patch covers, unseparated: it is refused.
+    pub fn set_patch_hop(&mut self, hop: usize) -> Result<()> {
+        let patch = self.config.patch;
+        if !(1..=patch).contains(&hop) {
+            return Err(TaskError::Option {
+                name: "patch-hop",
+                actual: hop.to_string(),
+                expected: format!(
+                    "1 to {patch} frames (the run's patch length): a longer hop leaves frames no patch covers"
+                ),
+            });
+        }
+        self.config.patch_hop = hop;
+        Ok(())
+    }
+
+    /// Refines each separation by `iterations` steps of multichannel Wiener filtering (0: the
+    /// mask alone). More than 10 is refused: each costs a pass over the spectrogram, and
+    /// norbert's users run 1 to 3.
+    pub fn set_wiener(&mut self, iterations: usize) -> Result<()> {
+        if iterations > 10 {
+            return Err(TaskError::Option {
+                name: "wiener",
+                actual: iterations.to_string(),
+                expected: "0 to 10 EM iterations (0: the mask alone; 1 is Open-Unmix's default)"
+                    .into(),
+            });
+        }
+        self.config.wiener = iterations;
+        Ok(())
+    }
+
+    /// Separates one file into `dir` (`<target>.wav`, `accompaniment.wav` at the input's rate
+    /// and channels; `mixture.png` and `mask.png` with `png`), piece by piece so memory does
+    /// not grow with the length.
+    pub fn separate_file(
+        &self,
+        path: &Path,
+        dir: &Path,
+        png: bool,
+        progress: &dyn Progress,
+    ) -> Result<SeparatedFile> {
+        let mut src = AudioSource::open(path).map_err(|e| TaskError::file(path, e))?;
+        let created = !dir.exists();
+        std::fs::create_dir_all(dir).map_err(|e| TaskError::io(dir, "create the folder", e))?;
+        let outcome = self.separate_into(path, &mut src, dir, png, progress);
+        if outcome.is_err() && created {
+            // The streams removed their partial files; the folder made for them goes too (only
+            // if empty), so a failure leaves nothing that looks like an output.
+            let _ = std::fs::remove_dir(dir);
+        }
+        outcome
+    }
+
+    /// [`Separator::separate_file`] once the input is open and the folder exists.
+    fn separate_into(
+        &self,
+        path: &Path,
+        src: &mut AudioSource,
+        dir: &Path,
+        png: bool,
+        progress: &dyn Progress,
+    ) -> Result<SeparatedFile> {
+        let cfg = &self.config;
+        let rate = src.sample_rate();
+        let stream = |name: &str| {
+            let out = dir.join(name);
+            WavStream::create(&out, src.channels(), rate).map_err(|e| TaskError::file(&out, e))
+        };
+        let mut target_out = stream(&format!("{}.wav", self.target))?;
+        let mut rest_out = stream("accompaniment.wav")?;
+        let chunking = Chunking::default();
+        let pieces = (src.frames() as f64 / (chunking.piece * rate as f64)).ceil() as usize;
+        progress.start(
+            &dir.file_name().unwrap_or_default().to_string_lossy(),
+            pieces,
+        );
+        let t = Instant::now();
+        let mask = cfg
+            .separate_stream(
+                &self.net,
+                src,
+                &mut target_out,
+                &mut rest_out,
+                chunking,
+                &mut |_, _| progress.step(),
+            )
+            .map_err(|e| TaskError::file(path, e))?;
+        let seconds = t.elapsed().as_secs_f64();
+        progress.finish();
+        target_out.finish().map_err(|e| TaskError::file(dir, e))?;
+        rest_out.finish().map_err(|e| TaskError::file(dir, e))?;
+        if let (true, Some(mask)) = (png, mask) {
+            // The mask of the first piece, over that piece's mixture.
+            let span = ((chunking.piece + chunking.fade + chunking.margin) * rate as f64) as usize;
+            let mono = to_mono(&src.read(0, span).map_err(|e| TaskError::file(path, e))?);
+            let mono = if rate == cfg.sample_rate {
+                mono
+            } else {
+                resample(&mono, rate, cfg.sample_rate).map_err(|e| TaskError::file(path, e))?
+            };
+            self.draw_mask(dir, &mask, &mono)?;
+        }
+        let audio_seconds = src.frames() as f64 / rate as f64;
+        Ok(SeparatedFile {
+            input: path.to_path_buf(),
+            output: dir.to_path_buf(),
+            seconds,
+            audio_seconds,
+            realtime_factor: audio_seconds / seconds.max(1e-9),
+        })
+    }
+
+    /// The mask (and the mixture's dB spectrogram under it) as pictures.
+    fn draw_mask(&self, dir: &Path, mask: &Array2<f32>, mono: &[f32]) -> Result<()> {
+        let cfg = &self.config;
+        let picture_error = |e: String| TaskError::Folder {
+            path: dir.to_path_buf(),
+            actual: format!("the mask pictures could not be drawn ({e})"),
+            hint: "check the free space and permissions".into(),
+        };
+        let spectrum =
+            soundcheck_audio::stft(mono, &cfg.stft()).map_err(|e| TaskError::file(dir, e))?;
+        let db = soundcheck_audio::amplitude_to_db(
+            &soundcheck_audio::magnitude(&spectrum),
+            soundcheck_audio::Ref::Max,
+            1e-5,
+            Some(80.0),
+        )
+        .map_err(|e| TaskError::file(dir, e))?;
+        let axes = |title: &str, value: &str| Axes {
+            title: title.into(),
+            x_step: cfg.hop_length as f64 / cfg.sample_rate as f64,
+            y_label: "frequency (Hz)".into(),
+            y_step: cfg.sample_rate as f64 / cfg.n_fft as f64,
+            value_label: value.into(),
+        };
+        write_png(&dir.join("mixture.png"), &db, &axes("mixture", "dB")).map_err(picture_error)?;
+        write_png(
+            &dir.join("mask.png"),
+            &mask.mapv(|m| m * 100.0),
+            &axes("mask", "%"),
+        )
+        .map_err(picture_error)
+    }
+}
+
+/// The output folder of a mixture: `out/<file stem>`.
+pub fn output_dir(out: &Path, mixture: &Path) -> PathBuf {
+    out.join(mixture.file_stem().unwrap_or(mixture.as_os_str()))
+}
+
+/// Separates every mixture into `out/<file stem>/`, refusing two mixtures that would share a
+/// folder before anything is written.
+pub fn separate_files(
+    separator: &Separator,
+    mixtures: &[PathBuf],
+    out: &Path,
+    png: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<SeparatedFile>> {
+    for (i, m) in mixtures.iter().enumerate() {
+        let dir = output_dir(out, m);
+        let target = format!("{}.wav", separator.target);
+        for written in [dir.join(&target), dir.join("accompaniment.wav")] {
+            if let Some(input) = mixtures
+                .iter()
+                .find(|x| soundcheck_npy::same_file(x, &written))
+            {
+                return Err(TaskError::Folder {
+                    path: written,
+                    actual: format!("would replace the input {}", input.display()),
+                    hint: "separate into another -o folder; inputs are never overwritten".into(),
+                });
+            }
+        }
+        if let Some(other) = mixtures[..i]
+            .iter()
+            .find(|o| output_dir(out, o) == output_dir(out, m))
+        {
+            return Err(TaskError::Folder {
+                path: output_dir(out, m),
+                actual: format!(
+                    "{} and {} would both be written to this folder",
+                    other.display(),
+                    m.display()
+                ),
+                hint: "separate them into different -o folders".into(),
+            });
+        }
+    }
+    mixtures
+        .iter()
+        .map(|m| separator.separate_file(m, &output_dir(out, m), png, progress))
+        .collect()
+}
