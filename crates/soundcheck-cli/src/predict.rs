@@ -68,10 +68,15 @@ fn read_inputs(path: &Path) -> Result<Vec<(Option<String>, Array)>, TaskError> {
             .map(|(n, a)| (Some(n), a))
             .collect()
     } else {
-        vec![(None, soundcheck_npy::read(path).map_err(|e| TaskError::file(path, e))?)]
+        vec![(
+            None,
+            soundcheck_npy::read(path).map_err(|e| TaskError::file(path, e))?,
+        )]
     };
     for (name, x) in &arrays {
-        let what = name.as_ref().map_or(String::new(), |n| format!("array '{n}': "));
+        let what = name
+            .as_ref()
+            .map_or(String::new(), |n| format!("array '{n}': "));
         let bad_input = |actual: String, hint: &str| TaskError::Folder {
             path: path.to_path_buf(),
             actual: format!("{what}{actual}"),

@@ -47,7 +47,9 @@ fn train(a: &TrainArgs, device: &Device) -> Result<TrainSummary, TaskError> {
     let data = a.data.as_ref().ok_or_else(|| TaskError::Option {
         name: "data",
         actual: "missing".into(),
-        expected: "DIR, a directory with x.npy and y.npy (x_<input>.npy / y_<output>.npy for several)".into(),
+        expected:
+            "DIR, a directory with x.npy and y.npy (x_<input>.npy / y_<output>.npy for several)"
+                .into(),
     })?;
     if a.resume {
         return resume_arrays(

@@ -204,7 +204,9 @@ fn data_that_does_not_fit_the_model_is_refused_before_training() {
 
 /// The Keras fixture of two inputs ('audio', 'meta') and two outputs ('genre', 'tempo').
 fn two_inputs(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../soundcheck-nn/tests/fixtures/two_inputs").join(file)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../soundcheck-nn/tests/fixtures/two_inputs")
+        .join(file)
 }
 
 #[test]
@@ -216,9 +218,14 @@ fn a_model_of_two_inputs_trains_from_named_arrays_and_predicts_an_npz() {
     // The reproduction: one x.npy for two inputs is a diagnosis with the fix, exit 1.
     std::fs::copy(two_inputs("x_meta.npy"), d.join("x.npy")).unwrap();
     std::fs::copy(two_inputs("target.npz"), d.join("y.npz")).unwrap();
-    let (code, _, stderr) = run(&["train", "--model", model, "--data", data, "--out", out]);
+    let (code, _, stderr) = run(&[
+        "train", "--model", model, "--data", data, "--loss", "mse", "--out", out,
+    ]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("no array for the model's input 'audio'"), "{stderr}");
+    assert!(
+        stderr.contains("no array for the model's input 'audio'"),
+        "{stderr}"
+    );
     assert!(stderr.contains("x_audio.npy, x_meta.npy"), "{stderr}");
     assert!(!Path::new(out).exists(), "a refused run leaves no folder");
 
@@ -236,18 +243,33 @@ fn a_model_of_two_inputs_trains_from_named_arrays_and_predicts_an_npz() {
 
     let pred = d.join("p.npz");
     let (code, stdout, stderr) = run(&[
-        "predict", "--run", out, two_inputs("x.npz").to_str().unwrap(), "-o",
-        pred.to_str().unwrap(), "--json",
+        "predict",
+        "--run",
+        out,
+        two_inputs("x.npz").to_str().unwrap(),
+        "-o",
+        pred.to_str().unwrap(),
+        "--json",
     ]);
     assert_eq!(code, 0, "{stderr}");
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["outputs"][1]["name"], "tempo", "{v}");
     let p = soundcheck_npy::read_npz(&pred).unwrap();
-    assert_eq!((p[0].0.as_str(), p[0].1.shape.clone()), ("genre", vec![6, 3]));
-    assert_eq!((p[1].0.as_str(), p[1].1.shape.clone()), ("tempo", vec![6, 1]));
+    assert_eq!(
+        (p[0].0.as_str(), p[0].1.shape.clone()),
+        ("genre", vec![6, 3])
+    );
+    assert_eq!(
+        (p[1].0.as_str(), p[1].1.shape.clone()),
+        ("tempo", vec![6, 1])
+    );
     // Several outputs do not fit one .npy.
     let (code, _, stderr) = run(&[
-        "predict", "--run", out, two_inputs("x.npz").to_str().unwrap(), "-o",
+        "predict",
+        "--run",
+        out,
+        two_inputs("x.npz").to_str().unwrap(),
+        "-o",
         d.join("p.npy").to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{stderr}");

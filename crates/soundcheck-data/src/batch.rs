@@ -204,8 +204,14 @@ mod tests {
             integer: false,
         };
         let ds = ArrayDataset::from_arrays(
-            vec![field("a", vec![3, 2], 3, 0.0), field("b", vec![3, 1, 3], 3, 100.0)],
-            vec![field("p", vec![3], 3, 10.0), field("q", vec![3, 2], 3, 20.0)],
+            vec![
+                field("a", vec![3, 2], 3, 0.0),
+                field("b", vec![3, 1, 3], 3, 100.0),
+            ],
+            vec![
+                field("p", vec![3], 3, 10.0),
+                field("q", vec![3, 2], 3, 20.0),
+            ],
         )
         .unwrap();
         let b = gather(&ds, &[2, 0]).unwrap();

@@ -28,9 +28,8 @@ pub fn check_dataset(
 ) -> Result<Wiring, Diagnosis> {
     let wiring = wire(model, ds)?;
     let n = batch_size.min(ds.len()).max(1);
-    let with_batch = |f: &Field| -> Vec<usize> {
-        std::iter::once(n).chain(f.shape.iter().copied()).collect()
-    };
+    let with_batch =
+        |f: &Field| -> Vec<usize> { std::iter::once(n).chain(f.shape.iter().copied()).collect() };
     for (k, &f) in wiring.inputs.iter().enumerate() {
         let field = &ds.inputs()[f];
         check_input_feed(model, k, &with_batch(field))?;
@@ -56,7 +55,9 @@ pub fn wire(model: &Model, ds: &dyn Dataset) -> Result<Wiring, Diagnosis> {
 
 /// Which of `fields` feeds each model input (see [`wire`]).
 pub fn wire_inputs(model: &Model, fields: &[Field]) -> Result<Vec<usize>, Diagnosis> {
-    let inputs: Vec<&str> = (0..model.inputs.len()).map(|i| model.node_name(i)).collect();
+    let inputs: Vec<&str> = (0..model.inputs.len())
+        .map(|i| model.node_name(i))
+        .collect();
     match_names(&inputs, fields, Side::Input)
 }
 
@@ -97,10 +98,7 @@ fn match_names(names: &[&str], fields: &[Field], side: Side) -> Result<Vec<usize
     let quoted = |v: &mut dyn Iterator<Item = &str>| {
         v.map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
     };
-    let per_name: Vec<String> = names
-        .iter()
-        .map(|n| format!("{stem}_{n}.npy"))
-        .collect();
+    let per_name: Vec<String> = names.iter().map(|n| format!("{stem}_{n}.npy")).collect();
     let keywords: Vec<String> = names.iter().map(|n| format!("{n}=...")).collect();
     let fix = format!(
         "save one array per model {role}, named after it: {} in the data folder, or np.savez('{stem}.npz', {})",
@@ -148,10 +146,10 @@ fn match_names(names: &[&str], fields: &[Field], side: Side) -> Result<Vec<usize
         let what = extra
             .name
             .as_deref()
-            .map_or("an unnamed array".to_string(), |n| format!("the array '{n}'"));
-        return Err(mismatch(format!(
-            "{what} matches no {role} of the model"
-        )));
+            .map_or("an unnamed array".to_string(), |n| {
+                format!("the array '{n}'")
+            });
+        return Err(mismatch(format!("{what} matches no {role} of the model")));
     }
     Ok(wiring)
 }

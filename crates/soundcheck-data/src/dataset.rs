@@ -144,7 +144,11 @@ impl ArrayDataset {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let shapes = format!("inputs {}, targets {}", describe(&inputs), describe(&targets));
+        let shapes = format!(
+            "inputs {}, targets {}",
+            describe(&inputs),
+            describe(&targets)
+        );
         let firsts: Vec<Option<usize>> = inputs
             .iter()
             .chain(&targets)
@@ -244,7 +248,11 @@ impl ArrayDataset {
     pub fn open_npy_dir(dir: &Path) -> Result<ArrayDataset> {
         let x = read_role(dir, "x", "inputs")?;
         let y = read_role(dir, "y", "targets")?;
-        let paths: Vec<String> = x.iter().chain(&y).map(|l| l.path.display().to_string()).collect();
+        let paths: Vec<String> = x
+            .iter()
+            .chain(&y)
+            .map(|l| l.path.display().to_string())
+            .collect();
         let arrays = |loaded: Vec<Loaded>| -> Vec<NamedArray> {
             loaded
                 .into_iter()
@@ -351,7 +359,9 @@ fn read_role(dir: &Path, stem: &str, role: &str) -> Result<Vec<Loaded>> {
                 what: l.path.display().to_string(),
                 expected: "real numbers".into(),
                 actual: "complex numbers".into(),
-                hint: "use magnitudes (np.abs) or split real and imaginary parts into a channel axis".into(),
+                hint:
+                    "use magnitudes (np.abs) or split real and imaginary parts into a channel axis"
+                        .into(),
             });
         }
         let per = product(l.array.shape.get(1..).unwrap_or(&[])).max(1);

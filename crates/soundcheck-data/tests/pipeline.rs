@@ -62,7 +62,10 @@ fn damaged_or_inconsistent_arrays_are_named() {
     let e = ArrayDataset::open_npy_dir(&dir("missing"))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("x.npy") && e.contains("found none of them"), "{e}");
+    assert!(
+        e.contains("x.npy") && e.contains("found none of them"),
+        "{e}"
+    );
 }
 
 #[test]

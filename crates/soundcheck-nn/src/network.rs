@@ -178,7 +178,12 @@ impl Network {
 
     fn arity(&self, given: String, hint: &'static str) -> NnError {
         NnError::Arity {
-            inputs: self.model.inputs.iter().map(|i| format!("'{}'", i.name)).collect(),
+            inputs: self
+                .model
+                .inputs
+                .iter()
+                .map(|i| format!("'{}'", i.name))
+                .collect(),
             outputs: self.model.outputs.len(),
             given,
             hint,

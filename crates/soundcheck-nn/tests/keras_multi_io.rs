@@ -14,9 +14,7 @@ use std::sync::Arc;
 use burn::tensor::Device;
 use common::fixture;
 use soundcheck_data::{ArrayDataset, DataError};
-use soundcheck_nn::{
-    read_weights, Network, NnError, OptimizerKind, TrainConfig, Trainer, Weights,
-};
+use soundcheck_nn::{read_weights, Network, NnError, OptimizerKind, TrainConfig, Trainer, Weights};
 use soundcheck_shape::ModelSpec;
 
 fn network() -> Network {
@@ -45,10 +43,7 @@ fn two_inputs_and_two_outputs_give_keras_outputs() {
     let net = network();
     let x = npz("x.npz");
     assert_eq!((x[0].0.as_str(), x[1].0.as_str()), ("audio", "meta"));
-    let inputs = x
-        .into_iter()
-        .map(|(_, a)| (a.shape, a.data))
-        .collect();
+    let inputs = x.into_iter().map(|(_, a)| (a.shape, a.data)).collect();
     let outs = net.forward_all(inputs).unwrap();
     let want = npz("y.npz");
     assert_eq!(outs.len(), 2);
@@ -106,7 +101,11 @@ fn one_sgd_step_on_both_outputs_gives_keras_weights() {
     // Per-input files, and the same arrays in one archive: the same step.
     let per_file = data_dir(
         "files",
-        &[("x_audio.npy", "x_audio.npy"), ("x_meta.npy", "x_meta.npy"), ("y.npz", "target.npz")],
+        &[
+            ("x_audio.npy", "x_audio.npy"),
+            ("x_meta.npy", "x_meta.npy"),
+            ("y.npz", "target.npz"),
+        ],
     );
     let archive = data_dir("npz", &[("x.npz", "x.npz"), ("y.npz", "target.npz")]);
     for dir in [&per_file, &archive] {
@@ -120,7 +119,10 @@ fn one_sgd_step_on_both_outputs_gives_keras_weights() {
             let (s, g) = &got[k];
             assert_eq!(s, shape, "{k}");
             for (a, b) in g.iter().zip(w) {
-                assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{k}: {a} vs Keras {b}");
+                assert!(
+                    (a - b).abs() <= 1e-5 + 1e-4 * b.abs(),
+                    "{k}: {a} vs Keras {b}"
+                );
             }
         }
         std::fs::remove_dir_all(dir).unwrap();
@@ -130,20 +132,37 @@ fn one_sgd_step_on_both_outputs_gives_keras_weights() {
 #[test]
 fn data_that_does_not_name_the_inputs_is_refused_with_the_fix() {
     // The reproduction: one x.npy for a model of two inputs.
-    let dir = data_dir("unnamed", &[("x.npy", "x_meta.npy"), ("y.npz", "target.npz")]);
+    let dir = data_dir(
+        "unnamed",
+        &[("x.npy", "x_meta.npy"), ("y.npz", "target.npz")],
+    );
     let mut net = network();
     let ds = Arc::new(ArrayDataset::open_npy_dir(&dir).unwrap());
     let e = Trainer::new(&mut net, TrainConfig::default())
         .fit(ds, None, &mut |_| ControlFlow::Continue(()))
         .unwrap_err();
     let text = e.to_string();
-    assert!(text.contains("no array for the model's input 'audio'"), "{text}");
+    assert!(
+        text.contains("no array for the model's input 'audio'"),
+        "{text}"
+    );
     assert!(text.contains("x_audio.npy, x_meta.npy"), "{text}");
-    assert!(text.contains("np.savez('x.npz', audio=..., meta=...)"), "{text}");
+    assert!(
+        text.contains("np.savez('x.npz', audio=..., meta=...)"),
+        "{text}"
+    );
     // A misnamed array is named.
     std::fs::remove_file(dir.join("x.npy")).unwrap();
-    std::fs::copy(fixture("two_inputs").join("x_audio.npy"), dir.join("x_audio.npy")).unwrap();
-    std::fs::copy(fixture("two_inputs").join("x_meta.npy"), dir.join("x_metadata.npy")).unwrap();
+    std::fs::copy(
+        fixture("two_inputs").join("x_audio.npy"),
+        dir.join("x_audio.npy"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("two_inputs").join("x_meta.npy"),
+        dir.join("x_metadata.npy"),
+    )
+    .unwrap();
     let ds = Arc::new(ArrayDataset::open_npy_dir(&dir).unwrap());
     let e = Trainer::new(&mut network(), TrainConfig::default())
         .fit(ds, None, &mut |_| ControlFlow::Continue(()))

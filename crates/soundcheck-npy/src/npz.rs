@@ -116,7 +116,11 @@ mod tests {
         let a = crate::to_bytes(&[2, 2], &[1f32, 2., 3., 4.]);
         let b = crate::to_bytes(&[3], &[7i64, 8, 9]);
         for compressed in [false, true] {
-            let p = archive(&dir, &[("audio.npy", a.clone()), ("meta.npy", b.clone())], compressed);
+            let p = archive(
+                &dir,
+                &[("audio.npy", a.clone()), ("meta.npy", b.clone())],
+                compressed,
+            );
             let got = read_npz(&p).unwrap();
             assert_eq!(got[0].0, "audio");
             assert_eq!(got[0].1.shape, vec![2, 2]);
@@ -132,9 +136,19 @@ mod tests {
         let p = dir.join("plain.npz");
         std::fs::write(&p, &a).unwrap();
         assert!(read_npz(&p).unwrap_err().actual.contains("not a readable"));
-        write_npz(&p, &[("genre", &[1, 2], &[0.25, 0.75]), ("tempo", &[1], &[120.0])]).unwrap();
+        write_npz(
+            &p,
+            &[("genre", &[1, 2], &[0.25, 0.75]), ("tempo", &[1], &[120.0])],
+        )
+        .unwrap();
         let back = read_npz(&p).unwrap();
-        assert_eq!((back[0].0.as_str(), back[0].1.data.as_slice()), ("genre", &[0.25, 0.75][..]));
-        assert_eq!((back[1].0.as_str(), back[1].1.shape.as_slice()), ("tempo", &[1][..]));
+        assert_eq!(
+            (back[0].0.as_str(), back[0].1.data.as_slice()),
+            ("genre", &[0.25, 0.75][..])
+        );
+        assert_eq!(
+            (back[1].0.as_str(), back[1].1.shape.as_slice()),
+            ("tempo", &[1][..])
+        );
     }
 }

@@ -58,7 +58,11 @@ pub fn check_output_labels(
 ) -> Result<(), Diagnosis> {
     check_one_output(model, output, labels, integer, loss).map_err(|mut d| {
         if model.outputs.len() > 1 {
-            d.title = format!("output '{}': {}", model.node_name(model.outputs[output]), d.title);
+            d.title = format!(
+                "output '{}': {}",
+                model.node_name(model.outputs[output]),
+                d.title
+            );
         }
         d
     })

@@ -92,10 +92,12 @@ fn an_array_run_trains_resumes_and_keeps_its_files() {
     assert_eq!((resumed.epochs, resumed.resumed_from_epoch), (3, Some(2)));
     // The first two epochs come back from the checkpoint (JSON: equal to the last digit).
     for (a, b) in resumed.history[..2].iter().zip(&first.history) {
-        let close = |k: &str| (a[k].as_f64().unwrap() - b[k].as_f64().unwrap()).abs() < 1e-12;
+        let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
         assert!(
-            a["epoch"] == b["epoch"] && close("loss") && close("val_loss"),
-            "{a} vs {b}"
+            a.epoch == b.epoch
+                && close(a.loss, b.loss)
+                && close(a.val_loss.unwrap(), b.val_loss.unwrap()),
+            "{a:?} vs {b:?}"
         );
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{EpochLog, Trainer, TrainConfig};
+use super::{EpochLog, TrainConfig, Trainer};
 use crate::error::{NnError, Result};
 use crate::network::Network;
 use crate::weights::{self, Weights};
@@ -145,4 +145,3 @@ pub fn log_csv(history: &[EpochLog]) -> String {
     }
     csv
 }
-

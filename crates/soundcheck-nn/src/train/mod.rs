@@ -13,13 +13,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use soundcheck_data::{batches, check_dataset, gather, split, Batch, Dataset, LoaderConfig, Wiring};
+use soundcheck_data::{
+    batches, check_dataset, gather, split, Batch, Dataset, LoaderConfig, Wiring,
+};
 
 use crate::error::{NnError, Result};
 use crate::loss::Loss;
 use crate::network::Network;
-use crate::pass::Pass;
 use crate::optim::{clip_global_norm, Optimizer, OptimizerKind, Schedule};
+use crate::pass::Pass;
 use crate::tensor::DynTensor;
 
 pub use checkpoint::{log_csv, CHECKPOINT, LOG_CSV, WEIGHTS};
@@ -322,7 +324,8 @@ impl<'a> Trainer<'a> {
         self.net.variables_mut().track(true);
         for epoch in self.history.len()..cfg.epochs {
             let started = Instant::now();
-            let Some(sums) = self.train_epoch(&ds, &wiring, &train_idx, &loader, epoch, observer)?
+            let Some(sums) =
+                self.train_epoch(&ds, &wiring, &train_idx, &loader, epoch, observer)?
             else {
                 outcome.interrupted = true;
                 break;
@@ -417,7 +420,6 @@ impl<'a> Trainer<'a> {
         self.net.variables_mut().track(true);
         result
     }
-
 }
 
 /// Mean loss (and accuracy for classification losses) of `net` over `indices` of `ds`.
