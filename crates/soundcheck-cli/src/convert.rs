@@ -30,7 +30,7 @@ pub struct ConvertArgs {
 }
 
 fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
-    if soundcheck_npy::same_file(&a.input, &a.output) {
+    if soundcheck_io::same_file(&a.input, &a.output) {
         return Err(Diagnosis::new(
             Kind::InvalidSpec,
             format!("{}: the output is the input", a.output.display()),

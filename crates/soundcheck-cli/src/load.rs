@@ -174,7 +174,7 @@ pub fn parse_shape(text: &str, flag: &str) -> Result<Vec<usize>, Diagnosis> {
 
 /// Writes `text` to `path` atomically.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), Diagnosis> {
-    soundcheck_npy::write_atomic(path, text.as_bytes()).map_err(|e| {
+    soundcheck_io::write_atomic(path, text.as_bytes()).map_err(|e| {
         Diagnosis::new(
             Kind::InvalidSpec,
             format!("{}: cannot write ({e})", path.display()),

@@ -85,7 +85,7 @@ fn main() -> ExitCode {
     // Ctrl-C or a SIGTERM (a scheduler's kill) ends the run without leaving partial files: the
     // temporary files of unfinished writes are deleted first. 130 is what a shell reports for
     // Ctrl-C. A handler that cannot be installed only loses this cleanup.
-    let _ = ctrlc::set_handler(|| soundcheck_npy::remove_temporary_files_and_exit(130));
+    let _ = ctrlc::set_handler(|| soundcheck_io::remove_temporary_files_and_exit(130));
     let cli = Cli::parse();
     let device = match device::parse(&cli.device) {
         Ok(d) => d,

@@ -48,7 +48,7 @@ fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
             expected: "a positive number of examples".into(),
         });
     }
-    if soundcheck_npy::same_file(&a.input, &a.output) {
+    if soundcheck_io::same_file(&a.input, &a.output) {
         return Err(TaskError::Option {
             name: "output",
             actual: a.output.display().to_string(),

@@ -2,7 +2,7 @@
 //! op from the `layers` module, in Keras's layout at every layer boundary.
 
 use burn::tensor::{Device, Tensor};
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 use soundcheck_shape::spec::ModelSpec;
 use soundcheck_shape::Model;
 

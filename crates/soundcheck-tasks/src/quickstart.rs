@@ -265,5 +265,5 @@ pub fn classification_quickstart(
 
 fn write_report(path: &Path, report: &impl Serialize) -> Result<()> {
     let text = serde_json::to_string(report).expect("plain values serialise");
-    soundcheck_npy::write_atomic(path, text.as_bytes()).map_err(|e| TaskError::io(path, "write", e))
+    soundcheck_io::write_atomic(path, text.as_bytes()).map_err(|e| TaskError::io(path, "write", e))
 }

@@ -153,7 +153,7 @@ impl RunDir {
 
     fn write_text(&self, name: &str, text: &str) -> Result<()> {
         let path = self.file(name);
-        soundcheck_npy::write_atomic(&path, text.as_bytes())
+        soundcheck_io::write_atomic(&path, text.as_bytes())
             .map_err(|e| TaskError::io(path, "write", e))
     }
 

@@ -6,7 +6,8 @@
 //! corpus of hours trains in the memory of a few patches.
 
 use soundcheck_audio::{magnitude, resample, stft, StftConfig};
-use soundcheck_data::{DataError, Dataset, SplitMix64, Track};
+use soundcheck_data::{DataError, Dataset, Track};
+use soundcheck_io::SplitMix64;
 use soundcheck_npy::RowReader;
 
 use crate::separation::{scale_by_mixture_peak, SeparationConfig};

@@ -535,7 +535,7 @@ pub fn separate_files(
         for written in [dir.join(&target), dir.join("accompaniment.wav")] {
             if let Some(input) = mixtures
                 .iter()
-                .find(|x| soundcheck_npy::same_file(x, &written))
+                .find(|x| soundcheck_io::same_file(x, &written))
             {
                 return Err(TaskError::Folder {
                     path: written,

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use rustysynth::SoundFont;
 use serde::Serialize;
 use soundcheck_audio::write_wav;
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 
 use crate::error::{Result, TaskError};
 use crate::progress::Progress;
