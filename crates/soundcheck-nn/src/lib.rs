@@ -7,7 +7,6 @@
 
 #![warn(missing_docs)]
 
-mod allocator;
 pub mod error;
 pub mod kernels;
 mod layers;
