@@ -31,7 +31,6 @@ mod device;
 mod evaluate;
 mod features;
 mod fit_args;
-mod load;
 mod predict;
 mod progress;
 mod quickstart;

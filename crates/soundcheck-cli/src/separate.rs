@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 use soundcheck_nn::Device;
+use soundcheck_shape::load_model;
 use soundcheck_tasks::separator::SeparatedFile;
 use soundcheck_tasks::{
     separate_files, train_separator, SeparationConfig, SeparationTrained, SeparationTraining,
@@ -12,7 +13,6 @@ use soundcheck_tasks::{
 };
 
 use crate::fit_args::FitArgs;
-use crate::load::load_spec;
 use crate::progress::Bars;
 use crate::report::report;
 
@@ -109,7 +109,7 @@ impl SeparationArgs {
 
 fn train(a: &SeparationArgs, device: &Device) -> Result<SeparationTrained, TaskError> {
     let opts = a.training()?;
-    train_separator(&opts, &load_spec(&a.model)?, device, &Bars::default())
+    train_separator(&opts, &load_model(&a.model)?, device, &Bars::default())
 }
 
 pub fn run_train(a: &SeparationArgs, device: &Device) -> u8 {
