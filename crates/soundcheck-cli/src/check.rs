@@ -156,7 +156,7 @@ fn print_json(o: &Outcome) {
     if let Some(m) = &o.min_input {
         v["min_input"] = m.clone();
     }
-    outln!("{v}");
+    outln!("{}", crate::report::with_flags(&v.to_string()));
 }
 
 /// The inspection's report, with the smallest input per axis between the table and the verdict.
@@ -184,7 +184,7 @@ fn print_text(o: &Outcome) {
             outln!("  axis {} (declared {declared}): {line}", m["axis"]);
         }
     }
-    out!("{}", o.inspection.render_verdict());
+    out!("{}", crate::report::with_flags(&o.inspection.render_verdict()));
 }
 
 pub fn run(a: &CheckArgs) -> u8 {

@@ -80,7 +80,7 @@ pub fn run(a: &ConvertArgs) -> u8 {
             crate::report::OK
         }
         Err(d) => {
-            eprint!("{}", d.render());
+            eprint!("{}", crate::report::with_flags(&d.render()));
             crate::report::UNUSABLE
         }
     }

@@ -43,7 +43,7 @@ struct Predicted {
 fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
     if a.batch_size == 0 {
         return Err(TaskError::Option {
-            name: "batch-size",
+            name: "batch_size",
             actual: "0".into(),
             expected: "a positive number of examples".into(),
         });

@@ -72,10 +72,10 @@ impl SeparationArgs {
 
     fn config(&self) -> Result<SeparationConfig, TaskError> {
         for (name, v) in [
-            ("n-fft", self.n_fft),
-            ("hop-length", self.hop_length),
+            ("n_fft", self.n_fft),
+            ("hop_length", self.hop_length),
             ("patch", self.patch),
-            ("patch-hop", self.patch_hop),
+            ("patch_hop", self.patch_hop),
         ] {
             if v == 0 {
                 return Err(TaskError::Option {

@@ -47,7 +47,7 @@ pub fn prepare_folder(out: &Path, parts: &[&str]) -> Result<()> {
         return Err(TaskError::Folder {
             path: out.to_path_buf(),
             actual: "already holds files the quickstart did not write".into(),
-            hint: "pass a new or empty folder with --out".into(),
+            hint: "pass a new or empty folder with `out`".into(),
         });
     }
     for part in parts {

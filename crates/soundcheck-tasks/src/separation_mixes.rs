@@ -196,7 +196,7 @@ impl Dataset for MixDataset {
                     what: "a random mix's STFT".into(),
                     expected: "a patch's samples".into(),
                     actual: e.to_string(),
-                    hint: "check --n-fft, --hop-length and --patch".into(),
+                    hint: "check `n_fft`, `hop_length` and `patch`".into(),
                 })
             }
         };

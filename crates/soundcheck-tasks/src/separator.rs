@@ -249,7 +249,7 @@ fn cache_tracks(
             TaskError::Folder {
                 path: cache_dir.to_path_buf(),
                 actual: e.to_string(),
-                hint: "choose a writable folder with --cache DIR".into(),
+                hint: "choose a writable folder with `cache` DIR".into(),
             }
         })?;
     let waveforms = json!({"layout": "(samples, [target L, target R, rest L, rest R]) waveform",
@@ -258,7 +258,7 @@ fn cache_tracks(
         .map_err(|e| TaskError::Folder {
             path: cache_dir.to_path_buf(),
             actual: e.to_string(),
-            hint: "choose a writable folder with --cache DIR".into(),
+            hint: "choose a writable folder with `cache` DIR".into(),
         })?;
     progress.start("tracks", files.len());
     let mut tracks = CachedTracks {
@@ -373,7 +373,7 @@ impl Separator {
         let patch = self.config.patch;
         if !(1..=patch).contains(&hop) {
             return Err(TaskError::Option {
-                name: "patch-hop",
+                name: "patch_hop",
                 actual: hop.to_string(),
                 expected: format!(
                     "1 to {patch} frames (the run's patch length): a longer hop leaves frames no patch covers"

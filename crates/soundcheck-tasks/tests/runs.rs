@@ -150,7 +150,7 @@ fn bad_options_and_misfit_data_are_named_before_anything_is_written() {
     let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
     assert!(
         e.to_string()
-            .starts_with("--schedule linear: expected constant, cosine"),
+            .starts_with("`schedule` linear: expected constant, cosine"),
         "{e}"
     );
     opts.fit.schedule = "constant".into();
