@@ -216,7 +216,7 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], sample_rate: u32) -> Result
         path: path.to_path_buf(),
         source,
     };
-    let tmp = soundcheck_npy::TempFile::for_target(path);
+    let tmp = soundcheck_io::TempFile::for_target(path);
     let spec = hound::WavSpec {
         channels: channels.len() as u16,
         sample_rate,

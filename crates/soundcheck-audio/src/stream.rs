@@ -174,7 +174,7 @@ impl AudioSource {
 /// temporary file is removed, so a failed run never leaves a partial file under the real name.
 pub struct WavStream {
     path: PathBuf,
-    tmp: Option<soundcheck_npy::TempFile>,
+    tmp: Option<soundcheck_io::TempFile>,
     writer: Option<hound::WavWriter<std::io::BufWriter<File>>>,
 }
 
@@ -182,7 +182,7 @@ impl WavStream {
     /// # Errors
     /// The temporary file cannot be created.
     pub fn create(path: &Path, channels: usize, sample_rate: u32) -> Result<WavStream> {
-        let tmp = soundcheck_npy::TempFile::for_target(path);
+        let tmp = soundcheck_io::TempFile::for_target(path);
         let spec = hound::WavSpec {
             channels: channels as u16,
             sample_rate,

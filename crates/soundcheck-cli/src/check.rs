@@ -1,13 +1,11 @@
 //! `soundcheck check MODEL`: the Keras-style summary, or the diagnosis of what does not fit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::{json, Value};
 use soundcheck_shape::inspect::{inspect, Data, Inspection};
-use soundcheck_shape::Diagnosis;
-
-use crate::load::{load_spec, parse_shape, read_npy_header};
+use soundcheck_shape::{load_model, Diagnosis, Kind};
 
 /// Check a model spec: infer every layer's shape and parameters as Keras does, and explain
 /// anything that does not fit, with the fix.
@@ -46,7 +44,7 @@ struct Outcome {
 }
 
 fn analyse(a: &CheckArgs) -> Outcome {
-    let inspection = match load_spec(&a.model).and_then(|spec| {
+    let inspection = match load_model(&a.model).and_then(|spec| {
         let data = data_of(a)?;
         Ok(inspect(&spec, &data, Some(&a.model.display().to_string())))
     }) {
@@ -88,7 +86,7 @@ fn data_of(a: &CheckArgs) -> Result<Data, Diagnosis> {
     }
     if let Some(l) = labels_source(a) {
         if l.to_lowercase().ends_with(".npy") {
-            let h = read_npy_header(std::path::Path::new(&l))?;
+            let h = read_npy_header(Path::new(&l))?;
             data.labels_integer = Some(h.is_integer());
             data.labels = Some(h.shape);
         } else {
@@ -96,6 +94,40 @@ fn data_of(a: &CheckArgs) -> Result<Data, Diagnosis> {
         }
     }
     Ok(data)
+}
+
+/// The header of a `.npy` file (shape and element type), as a diagnosis when unreadable.
+fn read_npy_header(path: &Path) -> Result<soundcheck_npy::Header, Diagnosis> {
+    soundcheck_npy::read_header(path).map_err(|e| {
+        Diagnosis::new(
+            Kind::InvalidSpec,
+            format!("{}: {}", e.path.display(), e.actual),
+        )
+        .expected("a .npy file written by numpy.save")
+        .fix("save the array with np.save('x.npy', x), or give its shape with --feed")
+    })
+}
+
+/// Parses `32,2584`, `(32, 2584)` or `[32, 2584]` into a shape.
+fn parse_shape(text: &str, flag: &str) -> Result<Vec<usize>, Diagnosis> {
+    let t = text
+        .trim()
+        .trim_start_matches(['(', '['])
+        .trim_end_matches([')', ']']);
+    t.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>())
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            Diagnosis::new(Kind::InvalidSpec, format!("{flag} '{text}' is not a shape"))
+                .expected("comma-separated sizes, batch first, e.g. 32,513,25,1")
+                .fix(format!(
+                    "write the array's full shape as numpy prints it: {flag} 32,2584"
+                ))
+        })
 }
 
 /// The inputs array `--data` names: the file, or `x.npy` of a dataset folder.
@@ -124,7 +156,7 @@ fn print_json(o: &Outcome) {
     if let Some(m) = &o.min_input {
         v["min_input"] = m.clone();
     }
-    outln!("{v}");
+    outln!("{}", crate::report::with_flags(&v.to_string()));
 }
 
 /// The inspection's report, with the smallest input per axis between the table and the verdict.
@@ -152,7 +184,7 @@ fn print_text(o: &Outcome) {
             outln!("  axis {} (declared {declared}): {line}", m["axis"]);
         }
     }
-    out!("{}", o.inspection.render_verdict());
+    out!("{}", crate::report::with_flags(&o.inspection.render_verdict()));
 }
 
 pub fn run(a: &CheckArgs) -> u8 {
@@ -163,4 +195,20 @@ pub fn run(a: &CheckArgs) -> u8 {
         print_text(&o);
     }
     crate::report::diagnosis_code(o.inspection.error.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_parse_in_numpy_forms() {
+        assert_eq!(parse_shape("32,2584", "--feed").unwrap(), vec![32, 2584]);
+        assert_eq!(
+            parse_shape("(32, 513, 25, 1)", "--feed").unwrap(),
+            vec![32, 513, 25, 1]
+        );
+        let e = parse_shape("32xx", "--feed").unwrap_err();
+        assert!(e.title.contains("--feed"));
+    }
 }

@@ -7,6 +7,7 @@ use clap::Args;
 use serde::Serialize;
 use soundcheck_data::{ClipFeatures, FeatureKind, Side};
 use soundcheck_nn::Device;
+use soundcheck_shape::load_model;
 use soundcheck_tasks::classification::Labelled;
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
@@ -14,7 +15,6 @@ use soundcheck_tasks::{
 };
 
 use crate::fit_args::FitArgs;
-use crate::load::load_spec;
 use crate::progress::Bars;
 use crate::report::report;
 
@@ -108,7 +108,7 @@ impl ClassificationArgs {
 
 fn train(a: &ClassificationArgs, device: &Device) -> Result<ClassificationTrained, TaskError> {
     let opts = a.training()?;
-    train_classifier(&opts, &load_spec(&a.model)?, device, &Bars::default())
+    train_classifier(&opts, &load_model(&a.model)?, device, &Bars::default())
 }
 
 pub fn run_train(a: &ClassificationArgs, device: &Device) -> u8 {

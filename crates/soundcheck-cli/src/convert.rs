@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use soundcheck_shape::{keras, Diagnosis, Kind};
 
-use crate::load::{load_spec, write_atomic};
-
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
     Toml,
@@ -30,7 +28,7 @@ pub struct ConvertArgs {
 }
 
 fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
-    if soundcheck_npy::same_file(&a.input, &a.output) {
+    if soundcheck_io::same_file(&a.input, &a.output) {
         return Err(Diagnosis::new(
             Kind::InvalidSpec,
             format!("{}: the output is the input", a.output.display()),
@@ -38,7 +36,7 @@ fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
         .expected("an output file other than the input")
         .fix("write the converted model to a new file; convert never overwrites its input"));
     }
-    let spec = load_spec(&a.input)?;
+    let spec = soundcheck_shape::load_model(&a.input)?;
     let ext = a
         .output
         .extension()
@@ -66,7 +64,13 @@ fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
             s
         }
     };
-    write_atomic(&a.output, &text)
+    soundcheck_io::write_atomic(&a.output, text.as_bytes()).map_err(|e| {
+        Diagnosis::new(
+            Kind::InvalidSpec,
+            format!("{}: cannot write ({e})", a.output.display()),
+        )
+        .fix("check that the folder exists and is writable")
+    })
 }
 
 pub fn run(a: &ConvertArgs) -> u8 {
@@ -76,7 +80,7 @@ pub fn run(a: &ConvertArgs) -> u8 {
             crate::report::OK
         }
         Err(d) => {
-            eprint!("{}", d.render());
+            eprint!("{}", crate::report::with_flags(&d.render()));
             crate::report::UNUSABLE
         }
     }

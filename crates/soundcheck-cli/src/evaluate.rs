@@ -132,10 +132,11 @@ pub fn run(a: &EvaluateArgs) -> u8 {
     let (tracks, warnings) = match result {
         Ok(r) => r,
         Err(e) => {
+            let message = crate::report::with_flags(&e.to_string());
             if a.json {
-                outln!("{}", json!({"ok": false, "error": e.to_string()}));
+                outln!("{}", json!({"ok": false, "error": message}));
             } else {
-                eprintln!("error: {e}");
+                eprintln!("error: {message}");
             }
             return crate::report::UNUSABLE;
         }

@@ -139,12 +139,12 @@ fn run_batches(
 fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
     if a.batch_size == 0 {
         return Err(TaskError::Option {
-            name: "batch-size",
+            name: "batch_size",
             actual: "0".into(),
             expected: "a positive number of examples".into(),
         });
     }
-    if soundcheck_npy::same_file(&a.input, &a.output) {
+    if soundcheck_io::same_file(&a.input, &a.output) {
         return Err(TaskError::Option {
             name: "output",
             actual: a.output.display().to_string(),

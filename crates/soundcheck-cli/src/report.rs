@@ -1,5 +1,6 @@
 //! How a command's result reaches the user: one JSON object with `--json`, a sentence
-//! otherwise; and the one place that maps failures to exit codes.
+//! otherwise; the one place that maps failures to exit codes, and the one place that spells the
+//! libraries' argument names as this CLI's flags.
 
 use serde::Serialize;
 use serde_json::json;
@@ -12,6 +13,50 @@ pub const OK: u8 = 0;
 pub const MISFIT: u8 = 1;
 /// A file, folder or option cannot be used.
 pub const UNUSABLE: u8 = 2;
+
+/// The library arguments that are flags of this CLI. Library errors name an argument in
+/// backticks as the library spells it (`` `clip_norm` ``), since Python and other programs call
+/// the same functions; [`with_flags`] writes each one listed here as the flag that sets it.
+const FLAGS: &[&str] = &[
+    "batch_size",
+    "cache",
+    "clip_norm",
+    "data",
+    "epochs",
+    "feed",
+    "fill_classes",
+    "hop",
+    "hop_length",
+    "learning_rate",
+    "loss",
+    "max_minutes",
+    "model",
+    "n_fft",
+    "out",
+    "output",
+    "patch",
+    "patch_hop",
+    "reference",
+    "resume",
+    "sample_rate",
+    "schedule",
+    "seconds",
+    "soundfont",
+    "split",
+    "wiener",
+    "window",
+];
+
+/// A library's message as this CLI says it: `` `clip_norm` `` becomes `--clip-norm`, for every
+/// argument in [`FLAGS`].
+pub fn with_flags(message: &str) -> String {
+    FLAGS.iter().fold(message.to_string(), |m, name| {
+        m.replace(
+            &format!("`{name}`"),
+            &format!("--{}", name.replace('_', "-")),
+        )
+    })
+}
 
 /// Exit status of a task's failure.
 pub fn exit_code(e: &TaskError) -> u8 {
@@ -70,12 +115,28 @@ pub fn report<T: Serialize>(
             OK
         }
         Err(e) => {
+            let message = with_flags(&e.to_string());
             if json_out {
-                outln!("{}", json!({"error": e.to_string()}));
+                outln!("{}", json!({ "error": message }));
             } else {
-                eprintln!("error: {e}");
+                eprintln!("error: {message}");
             }
             exit_code(&e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_arguments_are_spelled_as_flags() {
+        assert_eq!(
+            with_flags("`clip_norm` 0: expected a positive norm; choose another `out`"),
+            "--clip-norm 0: expected a positive norm; choose another --out"
+        );
+        // Only this CLI's flags: another backticked name stays as the library wrote it.
+        assert_eq!(with_flags("`batch_shape`"), "`batch_shape`");
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 use soundcheck_nn::Device;
+use soundcheck_shape::load_model;
 use soundcheck_tasks::separation::SeparatedFile;
 use soundcheck_tasks::{
     separate_files, train_separator, SeparationConfig, SeparationTrained, SeparationTraining,
@@ -12,7 +13,6 @@ use soundcheck_tasks::{
 };
 
 use crate::fit_args::FitArgs;
-use crate::load::load_spec;
 use crate::progress::Bars;
 use crate::report::report;
 
@@ -72,10 +72,10 @@ impl SeparationArgs {
 
     fn config(&self) -> Result<SeparationConfig, TaskError> {
         for (name, v) in [
-            ("n-fft", self.n_fft),
-            ("hop-length", self.hop_length),
+            ("n_fft", self.n_fft),
+            ("hop_length", self.hop_length),
             ("patch", self.patch),
-            ("patch-hop", self.patch_hop),
+            ("patch_hop", self.patch_hop),
         ] {
             if v == 0 {
                 return Err(TaskError::Option {
@@ -109,7 +109,7 @@ impl SeparationArgs {
 
 fn train(a: &SeparationArgs, device: &Device) -> Result<SeparationTrained, TaskError> {
     let opts = a.training()?;
-    train_separator(&opts, &load_spec(&a.model)?, device, &Bars::default())
+    train_separator(&opts, &load_model(&a.model)?, device, &Bars::default())
 }
 
 pub fn run_train(a: &SeparationArgs, device: &Device) -> u8 {

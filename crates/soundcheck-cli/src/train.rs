@@ -7,12 +7,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use soundcheck_nn::Device;
+use soundcheck_shape::load_model;
 use soundcheck_tasks::{
     resume_arrays, train_arrays, ArrayTraining, FitOptions, TaskError, TrainSummary,
 };
 
 use crate::fit_args::FitArgs;
-use crate::load::load_spec;
 use crate::progress::Bars;
 use crate::report::report;
 
@@ -72,7 +72,7 @@ fn train(a: &TrainArgs, device: &Device) -> Result<TrainSummary, TaskError> {
         fit: a.fit.options(FitOptions::default()),
         out: out.to_path_buf(),
     };
-    train_arrays(&opts, &load_spec(model)?, device, &Bars::default())
+    train_arrays(&opts, &load_model(model)?, device, &Bars::default())
 }
 
 pub fn run(a: &TrainArgs, device: &Device) -> u8 {

@@ -21,7 +21,7 @@ const MODEL: &str = "input_shape = [4]\n\
 
 /// Three classes told apart by which of the first three features is largest.
 fn write_data(dir: &Path, n: usize) {
-    let mut rng = soundcheck_data::SplitMix64::new(1);
+    let mut rng = soundcheck_io::SplitMix64::new(1);
     let x: Vec<f32> = (0..n * 4).map(|_| rng.uniform() as f32).collect();
     let y: Vec<i64> = (0..n)
         .map(|i| {

@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use soundcheck_io::SplitMix64;
+
 use crate::error::{DataError, Result};
-use crate::order::{shuffled, SplitMix64};
+use crate::order::shuffled;
 
 const AUDIO: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
 

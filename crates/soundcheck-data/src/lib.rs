@@ -25,6 +25,6 @@ pub use classes::{ClassSet, Clip, Split};
 pub use clip_features::{ClipFeatures, FeatureKind};
 pub use dataset::{example_len, ArrayDataset, Dataset, Field, NamedArray};
 pub use error::{DataError, Result};
-pub use order::{epoch_order, shuffled, split, SplitMix64};
+pub use order::{epoch_order, shuffled, split};
 pub use separation::{discover, load_track, Layout, Track, TrackFiles};
 pub use sequence::{pad_sequences, percentile_length, Sequence, Side, Standardiser};

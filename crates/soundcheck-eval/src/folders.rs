@@ -110,7 +110,7 @@ fn tracks(a: &EvaluateOptions) -> Result<Vec<(String, PathBuf, PathBuf)>, String
         .collect();
     if list.is_empty() {
         return Err(format!(
-            "{}: no audio files and no track folders: point --reference at a folder of stems (vocals.wav, ...) or of track folders",
+            "{}: no audio files and no track folders: point `reference` at a folder of stems (vocals.wav, ...) or of track folders",
             a.reference.display()
         ));
     }
@@ -375,7 +375,7 @@ pub fn score_folders(
 ) -> Result<(Vec<TrackScores>, Vec<String>), ScoreError> {
     if !(a.window > 0.0 && a.hop > 0.0) {
         return Err(ScoreError(format!(
-            "--window {} / --hop {}: both must be positive seconds (museval uses 1 and 1)",
+            "`window` {} / `hop` {}: both must be positive seconds (museval uses 1 and 1)",
             a.window, a.hop
         )));
     }

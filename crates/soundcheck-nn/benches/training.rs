@@ -15,6 +15,9 @@ use soundcheck_data::ArrayDataset;
 use soundcheck_nn::{Event, Loss, TrainConfig, Trainer};
 
 fn main() {
+    // The allocator policy the `soundcheck` binary chooses at startup, so these numbers are the
+    // binary's (`keep_freed_memory` says what it saves).
+    soundcheck_io::keep_freed_memory();
     // `cargo bench --bench <this> -- <name>` runs the models whose name contains <name>.
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     for (name, batch, steps, loss) in [

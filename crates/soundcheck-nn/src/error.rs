@@ -1,4 +1,5 @@
-//! Errors of building and running networks: each names the layer or file and what to do.
+//! Errors of building and running networks: each names the layer, file or argument (in backticks,
+//! as the library spells it: `` `clip_norm` ``) and what to do.
 
 use std::path::PathBuf;
 
@@ -60,7 +61,7 @@ pub enum NnError {
     #[error("targets: {0}")]
     Targets(String),
     /// The loss became NaN or infinite.
-    #[error("the loss became {loss} at epoch {epoch}, batch {batch}; likely causes: a learning rate too high (try 10× lower or --clip-norm 1.0), NaN or inf in the inputs or targets (`soundcheck check --data` finds them), or a log/division of zero in the model (a softmax/sigmoid output with a loss that expects logits)")]
+    #[error("the loss became {loss} at epoch {epoch}, batch {batch}; likely causes: a learning rate too high (try 10× lower or `clip_norm` 1.0), NaN or inf in the inputs or targets (look for them in the data), or a log/division of zero in the model (a softmax/sigmoid output with a loss that expects logits)")]
     NonFinite {
         /// 1-based.
         epoch: usize,
@@ -97,7 +98,7 @@ pub enum NnError {
         hint: &'static str,
     },
     /// An input array of another shape than the model's.
-    #[error("input '{name}' of shape {actual:?} for a model taking (batch, {}); run `soundcheck check MODEL --feed ...` for the diagnosis", expected.iter().map(|d| d.map_or("None".to_string(), |d| d.to_string())).collect::<Vec<_>>().join(", "))]
+    #[error("input '{name}' of shape {actual:?} for a model taking (batch, {}); check the model with that shape as `feed` for the diagnosis", expected.iter().map(|d| d.map_or("None".to_string(), |d| d.to_string())).collect::<Vec<_>>().join(", "))]
     Input {
         /// The model input.
         name: String,

@@ -7,7 +7,6 @@
 
 #![warn(missing_docs)]
 
-mod allocator;
 pub mod error;
 mod fusion;
 pub mod kernels;

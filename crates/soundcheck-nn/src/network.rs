@@ -105,7 +105,6 @@ impl Network {
         seed: u64,
         device: &Device,
     ) -> Result<Network> {
-        crate::allocator::keep_freed_tensors();
         let model = Model::from_spec(spec)?;
         let report = model.check();
         if let Some(d) = report.error {

@@ -4,7 +4,7 @@
 //! that runs them.
 
 use burn::tensor::Tensor;
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 
 /// One forward pass: inference, or training with its random draws and the moving statistics it
 /// produces.

@@ -3,7 +3,7 @@
 //! them into burn's layout at each forward pass; gradients flow back through that view.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 
 use crate::tensor::DynTensor;
 use crate::weights::Weights;

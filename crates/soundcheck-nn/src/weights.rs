@@ -119,7 +119,7 @@ pub fn write(path: &Path, weights: &Weights, metadata: &BTreeMap<String, String>
         bytes.extend(weights[k].1.iter().flat_map(|v| v.to_le_bytes()));
     }
     // A failed write is the run folder's problem (full disk, permissions), not a bad weights file.
-    soundcheck_npy::write_atomic(path, &bytes).map_err(|e| NnError::Run {
+    soundcheck_io::write_atomic(path, &bytes).map_err(|e| NnError::Run {
         path: path.to_path_buf(),
         actual: format!("cannot write ({e}); check the free space and permissions"),
         source: Some(e),

@@ -5,7 +5,8 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use burn::tensor::Device;
-use soundcheck_data::{ArrayDataset, Dataset, SplitMix64};
+use soundcheck_data::{ArrayDataset, Dataset};
+use soundcheck_io::SplitMix64;
 use soundcheck_nn::train::{CHECKPOINT, LOG_CSV, WEIGHTS};
 use soundcheck_nn::{
     read_weights, Event, Loss, Network, NnError, OptimizerKind, TrainConfig, Trainer,

@@ -3,16 +3,12 @@
 
 #![warn(missing_docs)]
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 mod npz;
-mod temp;
 
 pub use npz::{read_npz, write_npz};
-
-pub use temp::{remove_temporary_files_and_exit, TempFile};
-
 /// A `.npy` problem, naming the file: what was found, what to do, and the io error behind it
 /// when there is one (its kind kept).
 #[derive(Debug, thiserror::Error)]
@@ -398,34 +394,9 @@ pub fn to_bytes<T: Element>(shape: &[usize], data: &[T]) -> Vec<u8> {
     out
 }
 
-/// Whether writing `output` would replace `input`: the same file under any spelling (relative,
-/// `..`, symlinks). An output that does not exist yet is resolved through its folder. Every
-/// command checks its outputs against its inputs with this before writing anything.
-pub fn same_file(input: &Path, output: &Path) -> bool {
-    let resolve = |p: &Path| -> Option<PathBuf> {
-        std::fs::canonicalize(p).ok().or_else(|| {
-            let parent = match p.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
-        })
-    };
-    matches!((resolve(input), resolve(output)), (Some(a), Some(b)) if a == b)
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so an interrupted write never
-/// leaves a partial file that looks complete.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = TempFile::for_target(path);
-    std::fs::File::create(tmp.path())
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))?;
-    tmp.commit(path)
-}
-
 /// Writes an array as `.npy`, atomically.
 pub fn write<T: Element>(path: &Path, shape: &[usize], data: &[T]) -> Result<(), NpyError> {
-    write_atomic(path, &to_bytes(shape, data)).map_err(|e| NpyError {
+    soundcheck_io::write_atomic(path, &to_bytes(shape, data)).map_err(|e| NpyError {
         path: path.to_path_buf(),
         actual: format!("cannot write ({e})"),
         hint: "check that the folder exists and is writable",
@@ -436,17 +407,6 @@ pub fn write<T: Element>(path: &Path, shape: &[usize], data: &[T]) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_output_is_the_input_under_any_spelling() {
-        let dir = std::env::temp_dir().join(format!("sc-npy-same-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        let input = dir.join("x.npy");
-        std::fs::write(&input, b"").unwrap();
-        assert!(same_file(&input, &dir.join("sub/../x.npy")));
-        assert!(!same_file(&input, &dir.join("y.npy")));
-        assert!(!same_file(&input, &dir.join("missing/x.npy")));
-    }
 
     #[test]
     fn written_headers_read_back() {

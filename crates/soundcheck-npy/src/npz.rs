@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::{decode, to_bytes, write_atomic, Array, NpyError};
+use crate::{decode, to_bytes, Array, NpyError};
 
 /// More members than any dataset has inputs: a damaged or hostile archive is refused before its
 /// directory is walked.
@@ -85,7 +85,7 @@ pub fn write_npz(path: &Path, arrays: &[(&str, &[usize], &[f32])]) -> Result<(),
         zip.write_all(&to_bytes(shape, data)).map_err(failed)?;
     }
     let bytes = zip.finish().map_err(|e| failed(e.into()))?.into_inner();
-    write_atomic(path, &bytes).map_err(failed)
+    soundcheck_io::write_atomic(path, &bytes).map_err(failed)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 use soundcheck_shape::inspect::{inspect, Data, Inspection};
-use soundcheck_shape::{keras, Diagnosis, Kind, ModelSpec};
+use soundcheck_shape::load::{spec_from_json_str, ModelFile};
 
 use crate::errors::to_py;
 
@@ -12,9 +12,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Checks a model given as text (`format` "json": a Keras `to_json()` config or a soundcheck
-/// JSON spec; "toml": a soundcheck spec) against array shapes and dtypes. Returns the report as
-/// JSON, the rustc-style text, and the Keras summary table.
+/// Checks a model against array shapes and dtypes: `text` is a Keras `to_json()` config or a
+/// soundcheck JSON spec (`format` "json"), or the path of a model file (`format` "path": read by
+/// the shape crate as the CLI reads it; a file that cannot be read raises, a spec that does not
+/// check is reported). Returns the report as JSON, the rustc-style text, and the Keras summary
+/// table.
 #[pyfunction]
 #[pyo3(signature = (text, format, origin, feed, feed_integer, labels, labels_integer, loss))]
 #[allow(clippy::too_many_arguments)]
@@ -29,16 +31,10 @@ fn check_model(
     loss: Option<String>,
 ) -> PyResult<(String, String, String)> {
     let spec = match format {
-        "toml" => ModelSpec::from_toml_str(text),
-        "json" => serde_json::from_str(text)
-            .map_err(|e| {
-                Diagnosis::new(Kind::InvalidSpec, format!("not valid JSON: {e}")).fix(format!(
-                    "correct the JSON near line {}, column {}; or pass model.to_json() or a dict",
-                    e.line(),
-                    e.column()
-                ))
-            })
-            .and_then(|v| keras::spec_from_json(&v)),
+        "json" => spec_from_json_str(text),
+        "path" => ModelFile::read(std::path::Path::new(text))
+            .map_err(to_py)?
+            .parse(),
         other => return Err(to_py(format!("internal: unknown model format '{other}'"))),
     };
     let data = Data {

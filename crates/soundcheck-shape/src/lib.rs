@@ -28,12 +28,14 @@ pub mod inspect;
 pub mod keras;
 pub mod labels;
 pub mod layers;
+pub mod load;
 pub mod model;
 pub mod shape;
 pub mod spec;
 pub mod summary;
 
 pub use diagnosis::{Diagnosis, Kind};
+pub use load::load_model;
 pub use model::{AxisMin, LayerReport, Model, Report};
 pub use shape::{Dim, Shape};
 pub use spec::{Api, DataFormat, ModelSpec};

@@ -230,7 +230,7 @@ fn unbuilt(spec: &ModelSpec) -> Diagnosis {
     }
     let mut d = invalid("the model has no input shape: Keras builds it on the first batch")
         .cause("no input_shape, Input layer or first-layer input_shape is given; Keras builds a model like this from the first array it is called on, so its shapes exist only then")
-        .fix("check it against your data with --feed (e.g. --feed 32,100,13) or --data x.npy, or declare input_shape = [...] at the top of the spec (batch axis excluded)");
+        .fix("check it against the shape of your data, given as `feed` (e.g. 32,100,13), or declare input_shape = [...] at the top of the spec (batch axis excluded)");
     if !accepted.is_empty() {
         let last = if any_last {
             ", any size on the last axis"

@@ -342,7 +342,7 @@ fn deferred_builds_match_keras() {
             unbuilt.title.contains("Keras builds it on the first batch"),
             "{id}: {unbuilt}"
         );
-        assert!(unbuilt.fix.contains("--feed"), "{id}");
+        assert!(unbuilt.fix.contains("`feed`"), "{id}");
         let feed: Vec<usize> = serde_json::from_value(c["feed"].clone()).unwrap();
         let (model, built_by_feed) = Model::from_spec_on_feed(&spec, &feed).unwrap();
         assert!(built_by_feed, "{id}");

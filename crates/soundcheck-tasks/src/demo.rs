@@ -5,7 +5,7 @@ use std::f64::consts::TAU;
 use std::path::Path;
 
 use soundcheck_audio::{write_wav, AudioError};
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 
 /// The demo clips' sample rate.
 pub const DEMO_RATE: u32 = 22050;

@@ -1,5 +1,7 @@
-//! Errors of the tasks: each names the file, run folder or option, what was expected and what
-//! was found, and what to do; the error it comes from stays reachable through `source()`.
+//! Errors of the tasks: each names the file, run folder or argument, what was expected and what
+//! was found, and what to do; the error it comes from stays reachable through `source()`. An
+//! argument is named in backticks as the library spells it (`` `clip_norm` ``), never as a
+//! command-line flag: the CLI maps the names to its flags where it reports.
 
 use std::path::PathBuf;
 
@@ -42,10 +44,11 @@ pub enum TaskError {
         /// What to do about it.
         hint: String,
     },
-    /// An option with a value it cannot take.
-    #[error("--{name} {actual}: expected {expected}")]
+    /// An argument with a value it cannot take.
+    #[error("`{name}` {actual}: expected {expected}")]
     Option {
-        /// The option's name, as the CLI spells it.
+        /// The argument's name as the library spells it (`clip_norm`); a front end shows it in
+        /// its own spelling (the CLI's `--clip-norm`).
         name: &'static str,
         /// The value given.
         actual: String,

@@ -74,14 +74,14 @@ impl FitOptions {
         }
         if self.batch_size == 0 {
             return Err(bad(
-                "batch-size",
+                "batch_size",
                 "0".into(),
                 "a positive number of examples (Keras's default is 32)",
             ));
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return Err(bad(
-                "learning-rate",
+                "learning_rate",
                 self.learning_rate.to_string(),
                 "a positive number, e.g. 0.001",
             ));
@@ -91,14 +91,14 @@ impl FitOptions {
             .is_some_and(|m| !(m > 0.0 && m.is_finite()))
         {
             return Err(bad(
-                "max-minutes",
+                "max_minutes",
                 self.max_minutes.unwrap_or_default().to_string(),
                 "a positive number of minutes, e.g. 30",
             ));
         }
         if self.clip_norm.is_some_and(|c| c.is_nan() || c <= 0.0) {
             return Err(bad(
-                "clip-norm",
+                "clip_norm",
                 self.clip_norm.unwrap_or_default().to_string(),
                 "a positive norm, e.g. 1.0",
             ));
@@ -369,7 +369,7 @@ pub fn train_arrays(
         .ok_or_else(|| TaskError::Option {
             name: "loss",
             actual: "missing".into(),
-            expected: "a Keras loss (e.g. --loss mse), or `loss` in the spec".into(),
+            expected: "a Keras loss (e.g. `loss` mse), or a loss in the spec".into(),
         })?;
     let loss = Loss::parse(&loss_name)?;
     let saved = SavedOptions {
@@ -436,7 +436,7 @@ fn run_arrays(
     let done = trainer.epochs_done();
     if resuming && done >= opts.fit.epochs {
         progress.note(&format!(
-            "the run already has {done} epochs; pass a larger --epochs to continue it"
+            "the run already has {done} epochs; pass a larger `epochs` to continue it"
         ));
     }
     let mut summary = fit(

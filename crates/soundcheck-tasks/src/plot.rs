@@ -106,7 +106,7 @@ fn draw_png(
         let mut writer = enc.write_header().map_err(|e| e.to_string())?;
         writer.write_image_data(&rgb).map_err(|e| e.to_string())?;
     }
-    soundcheck_npy::write_atomic(path, &bytes).map_err(|e| e.to_string())
+    soundcheck_io::write_atomic(path, &bytes).map_err(|e| e.to_string())
 }
 
 /// A line chart (training curves) with ticked axes and a legend.

@@ -49,7 +49,7 @@ pub fn prepare_folder(out: &Path, parts: &[&str]) -> Result<()> {
         return Err(TaskError::Folder {
             path: out.to_path_buf(),
             actual: "already holds files the quickstart did not write".into(),
-            hint: "pass a new or empty folder with --out".into(),
+            hint: "pass a new or empty folder with `out`".into(),
         });
     }
     for part in parts {
@@ -267,5 +267,5 @@ pub fn classification_quickstart(
 
 fn write_report(path: &Path, report: &impl Serialize) -> Result<()> {
     let text = serde_json::to_string(report).expect("plain values serialise");
-    soundcheck_npy::write_atomic(path, text.as_bytes()).map_err(|e| TaskError::io(path, "write", e))
+    soundcheck_io::write_atomic(path, text.as_bytes()).map_err(|e| TaskError::io(path, "write", e))
 }

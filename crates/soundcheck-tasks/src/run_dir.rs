@@ -83,7 +83,7 @@ impl RunDir {
             return Err(TaskError::Folder {
                 path: path.to_path_buf(),
                 actual: format!("already holds a run ({})", RunDir::CHECKPOINT),
-                hint: "pass --resume to continue it, or choose another --out".into(),
+                hint: "pass `resume` to continue it, or choose another `out`".into(),
             });
         }
         let present: Vec<&str> = RunDir::FILES
@@ -95,7 +95,7 @@ impl RunDir {
             return Err(TaskError::Folder {
                 path: path.to_path_buf(),
                 actual: format!("already holds {}", present.join(", ")),
-                hint: "a new run never overwrites files: choose another --out".into(),
+                hint: "a new run never overwrites files: choose another `out`".into(),
             });
         }
         Ok(())
@@ -107,7 +107,7 @@ impl RunDir {
             return Err(TaskError::Folder {
                 path: path.to_path_buf(),
                 actual: format!("no {} to resume from", RunDir::CHECKPOINT),
-                hint: "start the run without --resume".into(),
+                hint: "start the run without `resume`".into(),
             });
         }
         Ok(RunDir {
@@ -165,7 +165,7 @@ impl RunDir {
 
     fn write_text(&self, name: &str, text: &str) -> Result<()> {
         let path = self.file(name);
-        soundcheck_npy::write_atomic(&path, text.as_bytes())
+        soundcheck_io::write_atomic(&path, text.as_bytes())
             .map_err(|e| TaskError::io(path, "write", e))
     }
 
@@ -191,7 +191,7 @@ impl RunDir {
             return Err(TaskError::Folder {
                 path,
                 actual: format!("weight '{key}' holds NaN or infinite values"),
-                hint: "the run diverged or the file is damaged: train the run again (a lower learning rate, --clip-norm 1.0)".into(),
+                hint: "the run diverged or the file is damaged: train the run again (a lower learning rate, `clip_norm` 1.0)".into(),
             });
         }
         Ok(Network::new(&spec, &weights, device)?)
@@ -226,7 +226,7 @@ fn lock(dir: &Path) -> Result<File> {
         Err(std::fs::TryLockError::WouldBlock) => Err(TaskError::Folder {
             path: dir.to_path_buf(),
             actual: "another soundcheck process is writing this run".into(),
-            hint: "wait for it to finish, or choose another --out".into(),
+            hint: "wait for it to finish, or choose another `out`".into(),
         }),
         Err(std::fs::TryLockError::Error(e)) => Err(TaskError::io(&path, "lock", e)),
     }
@@ -263,7 +263,7 @@ mod tests {
             .to_string();
         assert!(
             e.contains("already holds model.json, train.json")
-                && e.contains("choose another --out"),
+                && e.contains("choose another `out`"),
             "{e}"
         );
         // Someone else's weights alone are never overwritten either.

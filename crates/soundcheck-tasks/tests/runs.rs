@@ -26,7 +26,7 @@ fn spec() -> ModelSpec {
 
 /// y = 2·x0 − x1 on 64 examples.
 fn write_data(dir: &Path) {
-    let mut rng = soundcheck_data::SplitMix64::new(5);
+    let mut rng = soundcheck_io::SplitMix64::new(5);
     let x: Vec<f32> = (0..128).map(|_| rng.uniform() as f32).collect();
     let y: Vec<f32> = x.chunks(2).map(|r| 2.0 * r[0] - r[1]).collect();
     soundcheck_npy::write(&dir.join("x.npy"), &[64, 2], &x).unwrap();
@@ -152,7 +152,7 @@ fn bad_options_and_misfit_data_are_named_before_anything_is_written() {
     let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
     assert!(
         e.to_string()
-            .starts_with("--schedule linear: expected constant, cosine"),
+            .starts_with("`schedule` linear: expected constant, cosine"),
         "{e}"
     );
     opts.fit.schedule = "constant".into();

@@ -21,7 +21,7 @@ mod wrappers;
 use std::cell::RefCell;
 
 use burn::tensor::{Device, Tensor};
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 use soundcheck_shape::layers::{self as spec, Layer, LayerDef};
 
 use crate::error::{NnError, Result};

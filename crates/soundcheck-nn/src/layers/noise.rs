@@ -1,7 +1,7 @@
 //! Noise layers: Dropout, SpatialDropout1D/2D, GaussianNoise, GaussianDropout. Active in a
 //! training pass with draws fixed by its seed; the identity at inference.
 
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 use soundcheck_shape::layers::Noise;
 use soundcheck_shape::spec::DataFormat;
 

@@ -119,7 +119,7 @@ impl<'a> Trainer<'a> {
         weights::write(&dir.join(WEIGHTS), &model_weights, &BTreeMap::new())?;
         let csv = log_csv(&self.history);
         let path: PathBuf = dir.join(LOG_CSV);
-        soundcheck_npy::write_atomic(&path, csv.as_bytes()).map_err(|e| NnError::Run {
+        soundcheck_io::write_atomic(&path, csv.as_bytes()).map_err(|e| NnError::Run {
             path,
             actual: format!("cannot write the log ({e})"),
             source: Some(e),

@@ -3,16 +3,11 @@ before anything trains."""
 
 import json
 import os
-import zipfile
 
 import numpy as np
 
 from . import _native
 from ._native import SoundcheckError
-
-# A model config is kilobytes to a few megabytes; more inside a .keras archive is a damaged
-# file or a decompression bomb, never inflated (the CLI has the same bound).
-MAX_KERAS_CONFIG = 64 << 20
 
 
 class ShapeError(SoundcheckError):
@@ -111,45 +106,13 @@ def _model_text(model):
     if isinstance(model, dict):
         return json.dumps(model), "json", None
     if isinstance(model, (str, bytes, os.PathLike)):
+        # Read by the shape crate, as the CLI reads it (.keras archives with their size bound).
         path = os.fsdecode(model)
-        ext = os.path.splitext(path)[1].lower()
-        if ext == ".keras":
-            return _keras_archive_config(path), "json", path
-        if ext in (".json", ".toml"):
-            try:
-                with open(path, encoding="utf-8") as f:
-                    return f.read(), ext[1:], path
-            except (OSError, UnicodeDecodeError) as e:
-                raise SoundcheckError(f"{path}: cannot read the model ({e}); check the path") from e
-        raise SoundcheckError(
-            f"{path}: unknown model file type '{ext}'; use a .keras file, a model.to_json() .json file "
-            "or a soundcheck .toml/.json spec"
-        )
+        return path, "path", path
     raise SoundcheckError(
         f"model is a {type(model).__name__}: expected a Keras model (anything with to_json()), a dict, "
         "or the path of a .keras/.json/.toml file"
     )
-
-
-def _keras_archive_config(path):
-    try:
-        with zipfile.ZipFile(path) as z:
-            try:
-                info = z.getinfo("config.json")
-            except KeyError:
-                raise SoundcheckError(f"{path}: the archive has no config.json; save it with model.save('model.keras')")
-            if info.file_size > MAX_KERAS_CONFIG:
-                raise SoundcheckError(
-                    f"{path}: config.json inflates to {info.file_size} bytes, more than the "
-                    f"{MAX_KERAS_CONFIG >> 20} MiB a model config can take; the archive is damaged or not a Keras model"
-                )
-            with z.open(info) as f:
-                data = f.read(MAX_KERAS_CONFIG + 1)
-            if len(data) > MAX_KERAS_CONFIG:
-                raise SoundcheckError(f"{path}: config.json is larger than {MAX_KERAS_CONFIG >> 20} MiB")
-            return data.decode("utf-8")
-    except (OSError, zipfile.BadZipFile, UnicodeDecodeError) as e:
-        raise SoundcheckError(f"{path}: not a readable .keras archive ({e}); save it with model.save('model.keras')") from e
 
 
 def _array_facts(a, name):

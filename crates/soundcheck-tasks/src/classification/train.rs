@@ -87,7 +87,7 @@ fn check_classes(spec: &ModelSpec, classes: usize) -> Result<()> {
         .received(format!("{classes} classes"))
         .expected(format!("an output of {units} class probabilities ({})", last.output_shape))
         .cause("a softmax over more or fewer units than classes either never predicts some units or cannot express some classes")
-        .fix(format!("set the last Dense layer's units to {classes}, or pass --fill-classes"))
+        .fix(format!("set the last Dense layer's units to {classes}, or pass `fill_classes`"))
         .into()),
         _ => Ok(()),
     }

@@ -6,7 +6,8 @@
 //! corpus of hours trains in the memory of a few patches.
 
 use soundcheck_audio::{magnitude, resample, stft, StftConfig};
-use soundcheck_data::{DataError, Dataset, Field, SplitMix64, Track};
+use soundcheck_data::{DataError, Dataset, Field, Track};
+use soundcheck_io::SplitMix64;
 use soundcheck_npy::RowReader;
 
 use super::config::{scale_by_mixture_peak, SeparationConfig};
@@ -187,7 +188,7 @@ impl Dataset for MixDataset {
                     what: "a random mix's STFT".into(),
                     expected: "a patch's samples".into(),
                     actual: e.to_string(),
-                    hint: "check --n-fft, --hop-length and --patch".into(),
+                    hint: "check `n_fft`, `hop_length` and `patch`".into(),
                 })
             }
         };

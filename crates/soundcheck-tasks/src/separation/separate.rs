@@ -68,7 +68,7 @@ impl Separator {
         let patch = self.config.patch;
         if !(1..=patch).contains(&hop) {
             return Err(TaskError::Option {
-                name: "patch-hop",
+                name: "patch_hop",
                 actual: hop.to_string(),
                 expected: format!(
                     "1 to {patch} frames (the run's patch length): a longer hop leaves frames no patch covers"
@@ -230,7 +230,7 @@ pub fn separate_files(
         for written in [dir.join(&target), dir.join("accompaniment.wav")] {
             if let Some(input) = mixtures
                 .iter()
-                .find(|x| soundcheck_npy::same_file(x, &written))
+                .find(|x| soundcheck_io::same_file(x, &written))
             {
                 return Err(TaskError::Folder {
                     path: written,

@@ -252,7 +252,7 @@ fn cache_tracks(
             TaskError::Folder {
                 path: cache_dir.to_path_buf(),
                 actual: e.to_string(),
-                hint: "choose a writable folder with --cache DIR".into(),
+                hint: "choose a writable folder with `cache` DIR".into(),
             }
         })?;
     let waveforms = json!({"layout": "(samples, [target L, target R, rest L, rest R]) waveform",
@@ -261,7 +261,7 @@ fn cache_tracks(
         .map_err(|e| TaskError::Folder {
             path: cache_dir.to_path_buf(),
             actual: e.to_string(),
-            hint: "choose a writable folder with --cache DIR".into(),
+            hint: "choose a writable folder with `cache` DIR".into(),
         })?;
     progress.start("tracks", files.len());
     let mut tracks = CachedTracks {

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use rustysynth::SoundFont;
 use serde::Serialize;
 use soundcheck_audio::write_wav;
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 
 use crate::error::{Result, TaskError};
 use crate::progress::Progress;
@@ -71,7 +71,7 @@ pub struct SongFacts {
 }
 
 fn load_font(path: &Path) -> Result<Arc<SoundFont>> {
-    let hint = "install Debian's fluid-soundfont-gm (FluidR3_GM.sf2) or pass --soundfont FILE.sf2";
+    let hint = "install Debian's fluid-soundfont-gm (FluidR3_GM.sf2) or pass `soundfont` FILE.sf2";
     let mut f = std::fs::File::open(path).map_err(|e| TaskError::Io {
         path: path.to_path_buf(),
         action: "open the SoundFont",
@@ -111,7 +111,7 @@ pub fn write_songs(
     // The synthesiser's range.
     if !(16000..=192000).contains(&set.sample_rate) {
         return Err(TaskError::Option {
-            name: "sample-rate",
+            name: "sample_rate",
             actual: set.sample_rate.to_string(),
             expected: "a rate from 16000 to 192000 Hz, e.g. 44100".into(),
         });
@@ -121,7 +121,7 @@ pub fn write_songs(
         return Err(TaskError::Folder {
             path: dir.to_path_buf(),
             actual: "is not empty".into(),
-            hint: "songs are written to a new or empty folder: choose another --out".into(),
+            hint: "songs are written to a new or empty folder: choose another `out`".into(),
         });
     }
     let font = load_font(soundfont)?;
@@ -218,7 +218,7 @@ mod tests {
             &dir,
         );
         assert!(
-            e.starts_with("--sample-rate 8000: expected a rate from 16000"),
+            e.starts_with("`sample_rate` 8000: expected a rate from 16000"),
             "{e}"
         );
         let e = refuse(
@@ -228,7 +228,7 @@ mod tests {
             },
             &dir,
         );
-        assert!(e.starts_with("--seconds 0 with 30 songs"), "{e}");
+        assert!(e.starts_with("`seconds` 0 with 30 songs"), "{e}");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("mine.txt"), b"keep").unwrap();
         let e = refuse(&SongSet::default(), &dir);

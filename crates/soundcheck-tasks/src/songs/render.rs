@@ -7,7 +7,7 @@ use std::f64::consts::TAU;
 use std::sync::Arc;
 
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 
 use super::reverb::{reverberate, Room};
 use super::score::{Part, Score, Sound, Stem};

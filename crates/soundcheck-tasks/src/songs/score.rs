@@ -3,7 +3,7 @@
 //! 1–3 harmony instruments voiced in the singer's range, sometimes a melodic instrument
 //! answering the voice, and a sung melody in phrases over the chords.
 
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 
 /// The stem a part belongs to (MUSDB18's four).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 
 use std::f64::consts::{PI, TAU};
 
-use soundcheck_data::SplitMix64;
+use soundcheck_io::SplitMix64;
 
 use super::score::{Note, Singer};
 

@@ -7,9 +7,14 @@
 //! fifth of the step. Keeping freed blocks in the heap for reuse (as PyTorch's CPU caching does
 //! in its own allocator) removes that; the process keeps its peak memory instead of returning
 //! it between steps.
+//!
+//! The policy is the process's, so the program chooses it (the `soundcheck` binary at startup,
+//! the network benchmarks before they measure): a library that embeds the network engine keeps
+//! the allocator it was given.
 
-/// Applies the policy once per process; a no-op where the C library is not glibc.
-pub(crate) fn keep_freed_tensors() {
+/// Keeps freed large blocks in the heap for reuse instead of returning them to the OS. Applies
+/// once per process; a no-op where the C library is not glibc.
+pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();

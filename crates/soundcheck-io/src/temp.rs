@@ -1,7 +1,8 @@
 //! The temporary files of atomic writes (`<path>.tmp`, renamed into place when complete),
 //! registered process-wide while they exist, so that a process stopped by a signal can delete
-//! them ([`remove_temporary_files`]) and leave no partial file behind.
+//! them ([`remove_temporary_files_and_exit`]) and leave no partial file behind.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -50,6 +51,15 @@ impl Drop for TempFile {
         // After a commit the name is gone already; otherwise the write did not finish.
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so an interrupted write never
+/// leaves a partial file that looks complete.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = TempFile::for_target(path);
+    std::fs::File::create(tmp.path())
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))?;
+    tmp.commit(path)
 }
 
 /// Deletes every registered temporary file and exits with `code`, holding the registry so no

@@ -1,0 +1,174 @@
+//! Reading model files: soundcheck specs (TOML, JSON), Keras `model.to_json()` files and `.keras`
+//! archives. Every program that takes a model path (the CLI, the tasks, the Python module) reads
+//! it here, so a file is accepted or refused the same way everywhere.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::{keras, Diagnosis, Kind, ModelSpec};
+
+fn unusable(path: &Path, title: String, fix: &str) -> Diagnosis {
+    Diagnosis::new(Kind::InvalidSpec, format!("{}: {title}", path.display())).fix(fix)
+}
+
+fn read_text(path: &Path) -> Result<String, Diagnosis> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        unusable(
+            path,
+            format!("cannot read the file ({e})"),
+            "check the path and permissions",
+        )
+    })?;
+    if bytes.is_empty() {
+        return Err(unusable(
+            path,
+            "the file is empty".into(),
+            "point at a model spec (.toml, .json) or a Keras model (.keras, model.to_json())",
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        unusable(
+            path,
+            "the file is not UTF-8 text".into(),
+            "a spec is TOML or JSON text; a Keras model is a .keras file",
+        )
+    })
+}
+
+/// The largest `config.json` read from a `.keras` archive: a model config is kilobytes to a few
+/// megabytes; more is a damaged file or a decompression bomb, never inflated into memory.
+pub const MAX_KERAS_CONFIG: u64 = 64 << 20;
+
+/// The `config.json` inside a `.keras` archive.
+fn keras_archive_config(path: &Path) -> Result<Value, Diagnosis> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        unusable(
+            path,
+            format!("cannot open the file ({e})"),
+            "check the path",
+        )
+    })?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| {
+        unusable(
+            path,
+            format!("not a readable .keras archive ({e})"),
+            "save the model again with model.save('model.keras')",
+        )
+    })?;
+    let mut entry = zip.by_name("config.json").map_err(|_| {
+        unusable(
+            path,
+            "the archive has no config.json".into(),
+            "save the model with Keras 3: model.save('model.keras')",
+        )
+    })?;
+    if entry.size() > MAX_KERAS_CONFIG {
+        return Err(unusable(
+            path,
+            format!(
+                "config.json inflates to {} bytes, more than the {} MiB a model config can take",
+                entry.size(),
+                MAX_KERAS_CONFIG >> 20
+            ),
+            "save the model again with model.save('model.keras'); this archive is damaged or not a Keras model",
+        ));
+    }
+    let mut text = String::new();
+    // The declared size can lie: never read past the bound either way.
+    (&mut entry)
+        .take(MAX_KERAS_CONFIG + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| {
+            unusable(
+                path,
+                format!("config.json cannot be read ({e})"),
+                "save the model again",
+            )
+        })?;
+    if text.len() as u64 > MAX_KERAS_CONFIG {
+        return Err(unusable(
+            path,
+            format!("config.json is larger than the {} MiB a model config can take", MAX_KERAS_CONFIG >> 20),
+            "save the model again with model.save('model.keras'); this archive is damaged or not a Keras model",
+        ));
+    }
+    serde_json::from_str(&text).map_err(|e| {
+        unusable(
+            path,
+            format!("config.json is not JSON ({e})"),
+            "save the model again",
+        )
+    })
+}
+
+/// A model given as JSON text: a soundcheck JSON spec or a Keras `model.to_json()` config. A
+/// parse error names its line and column.
+pub fn spec_from_json_str(text: &str) -> Result<ModelSpec, Diagnosis> {
+    let v: Value = serde_json::from_str(text).map_err(|e| {
+        Diagnosis::new(Kind::InvalidSpec, format!("not valid JSON: {e}")).fix(format!(
+            "correct the JSON near line {}, column {}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    keras::spec_from_json(&v)
+}
+
+/// A model file read from disk but not yet parsed. The two steps are apart for a front end that
+/// treats an unreadable file and a spec that does not check differently (the Python module raises
+/// for the first and reports the second); [`load_model`] does both.
+#[derive(Clone, Debug)]
+pub enum ModelFile {
+    /// A soundcheck TOML spec.
+    Toml(String),
+    /// A soundcheck JSON spec or a Keras `model.to_json()` config.
+    Json(String),
+    /// The `config.json` of a `.keras` archive.
+    Keras(Value),
+}
+
+impl ModelFile {
+    /// Reads `path` by its extension: `.toml`, `.json` or `.keras` (its `config.json`, at most
+    /// [`MAX_KERAS_CONFIG`] bytes). A file that cannot be read, is empty, is not text or is not a
+    /// readable archive is a diagnosis naming it.
+    pub fn read(path: &Path) -> Result<ModelFile, Diagnosis> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_lowercase();
+        match ext.as_str() {
+            "keras" => Ok(ModelFile::Keras(keras_archive_config(path)?)),
+            "toml" => Ok(ModelFile::Toml(read_text(path)?)),
+            "json" => Ok(ModelFile::Json(read_text(path)?)),
+            _ => Err(unusable(
+                path,
+                format!("unknown model file type '.{ext}'"),
+                "use a .toml or .json spec, a Keras model.to_json() file (.json) or a .keras file",
+            )),
+        }
+    }
+
+    /// The spec the file holds; a diagnosis names the layer or key, not the file.
+    pub fn parse(&self) -> Result<ModelSpec, Diagnosis> {
+        match self {
+            ModelFile::Toml(text) => ModelSpec::from_toml_str(text),
+            ModelFile::Json(text) => spec_from_json_str(text),
+            ModelFile::Keras(config) => keras::from_keras(config),
+        }
+    }
+}
+
+/// Loads any model file soundcheck reads, by extension and content: `.toml` and `.json`
+/// soundcheck specs, Keras `model.to_json()` files (`.json`) and `.keras` archives
+/// ([`ModelFile::read`], then [`ModelFile::parse`]). Every diagnosis names the file.
+pub fn load_model(path: &Path) -> Result<ModelSpec, Diagnosis> {
+    ModelFile::read(path)?.parse().map_err(|mut d| {
+        if !d.title.contains(&path.display().to_string()) {
+            d.title = format!("{}: {}", path.display(), d.title);
+        }
+        d
+    })
+}
