@@ -22,6 +22,9 @@
 //! | `cqt`, `cqt_frequencies` | [`cqt()`], [`cqt_frequencies`] |
 //! | `feature.chroma_cqt`, `filters.cq_to_chroma` | [`chroma_cqt()`], [`cq_to_chroma`] |
 //! | `feature.tonnetz` | [`tonnetz()`], [`tonnetz_from_chroma`] |
+//!
+//! [`feature`] is the recipe the front ends share: every kind by name, computed over a signal's
+//! channels with librosa's defaults, with deltas and the output layout.
 
 #![warn(missing_docs)]
 
@@ -31,6 +34,7 @@ pub mod cqt;
 pub mod db;
 pub mod decode;
 pub mod error;
+pub mod feature;
 pub mod load;
 pub mod mel;
 mod memo;
@@ -54,6 +58,7 @@ pub use cqt::{cqt, cqt_frequencies, CqtConfig, MAX_CQT_BINS};
 pub use db::{amplitude_to_db, amplitude_to_db_channels, power_to_db, power_to_db_channels, Ref};
 pub use decode::{decode, decode_mono, Decoded};
 pub use error::{AudioError, Result};
+pub use feature::{FeatureConfig, FeatureKind};
 pub use load::{load, to_mono, write_wav, Audio, LoadOptions};
 pub use mel::{hz_to_mel, mel_frequencies, mel_to_hz, melspectrogram, MelConfig, MelFilterbank};
 pub use mfcc::{dct_matrix, delta, mfcc, mfcc_from_spectrogram};
