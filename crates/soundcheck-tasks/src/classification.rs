@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 use soundcheck_data::{
-    pad_sequences, percentile_length, ArrayDataset, ClipFeatures, DataError, FeatureKind, Sequence,
+    pad_sequences, percentile_length, ArrayDataset, ClipFeature, ClipFeatures, DataError, Sequence,
     Side, Standardiser,
 };
 use soundcheck_shape::ModelSpec;
@@ -133,9 +133,9 @@ impl Preprocess {
     /// before features could be stacked (one `kind` and its `n`) read as a stack of one.
     pub fn from_json(v: &Value) -> Option<Preprocess> {
         let f = &v["features"];
-        let kind = |k: &Value| -> Option<FeatureKind> {
+        let kind = |k: &Value| -> Option<ClipFeature> {
             let n = k["n"].as_u64()? as usize;
-            FeatureKind::parse(k["kind"].as_str()?, n, n)
+            ClipFeature::parse(k["kind"].as_str()?, n, n)
                 .ok()
                 .filter(|kind| kind.size() == n)
         };
@@ -192,6 +192,7 @@ pub fn fill_classes(spec: &mut ModelSpec, classes: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use soundcheck_audio::FeatureKind;
 
     #[test]
     fn preprocess_round_trips_through_json_and_pads_standardised_frames() {
@@ -210,7 +211,7 @@ mod tests {
         let p = Preprocess::fit(
             vec!["a".into(), "b".into()],
             ClipFeatures {
-                kinds: vec![FeatureKind::Mfcc { n_mfcc: 1 }],
+                kinds: vec![ClipFeature::mfcc(1)],
                 ..Default::default()
             },
             &LengthPolicy {
@@ -236,10 +237,10 @@ mod tests {
     fn stacked_features_round_trip_and_older_records_still_read() {
         let stacked = ClipFeatures {
             kinds: vec![
-                FeatureKind::Mfcc { n_mfcc: 20 },
-                FeatureKind::Chroma,
-                FeatureKind::Contrast,
-                FeatureKind::Rms,
+                ClipFeature::mfcc(20),
+                ClipFeature::of(FeatureKind::ChromaStft),
+                ClipFeature::of(FeatureKind::SpectralContrast),
+                ClipFeature::of(FeatureKind::Rms),
             ],
             deltas: true,
             ..Default::default()
@@ -261,9 +262,6 @@ mod tests {
         old["features"] = json!({"kind": "logmel", "n": 64, "deltas": false,
             "sample_rate": 22050, "n_fft": 2048, "hop_length": 512});
         let read = Preprocess::from_json(&old).unwrap();
-        assert_eq!(
-            read.features.kinds,
-            vec![FeatureKind::LogMel { n_mels: 64 }]
-        );
+        assert_eq!(read.features.kinds, vec![ClipFeature::log_mel(64)]);
     }
 }
