@@ -37,7 +37,11 @@ fn main() {
     ];
     let runs = 9;
     let rows = kinds.map(|k| {
-        let t = time(runs, || recipe.compute(k, &[&y], 22050).expect(k.name()));
+        let t = time(runs, || {
+            recipe
+                .compute(k, &[&y], 22050)
+                .unwrap_or_else(|e| panic!("{e}"))
+        });
         (k.librosa_name(), t)
     });
     println!(
