@@ -83,7 +83,7 @@ fn main() {
     // rows timed after them by up to 2× (the kernel's page handling, not our code).
     let chain = || {
         let y = audio::load(&long, &opts).expect("load").channels.remove(0);
-        audio::mfcc(&y, 22050, &cfg, &mel, 20, 0.0).expect("mfcc")
+        audio::mfcc(&[&y], 22050, &cfg, &mel, 20, 0.0).expect("mfcc")
     };
     chain();
     let t_chain = time(runs, chain);
@@ -111,7 +111,7 @@ fn main() {
     let t_mel = time(runs, || bank.apply(&audio::power(&s)));
     let t_mfcc = time(runs, || {
         let db = audio::power_to_db(&m, Ref::Value(1.0), 1e-10, Some(80.0)).expect("db");
-        audio::mfcc_from_log_mel(&db, 20, 0.0).expect("mfcc")
+        audio::mfcc_from_spectrogram(&db, 20, 0.0).expect("mfcc")
     });
     // The bare FFT cost of the same frames: every frame's FFT written into a fresh output of
     // the STFT's size (as np.fft.rfft over a framed array does), with the same threads, but no
@@ -138,7 +138,7 @@ fn main() {
                     .expect("clip")
                     .channels
                     .remove(0);
-                audio::mfcc(&y, 22050, &cfg, &mel, 20, 0.0).expect("mfcc")
+                audio::mfcc(&[&y], 22050, &cfg, &mel, 20, 0.0).expect("mfcc")
             })
             .count()
     });

@@ -161,7 +161,7 @@ fn frame_peaks(x: ArrayView1<f32>, sr: u32, n_fft: usize, out: &mut Vec<(f32, f3
 /// together: the peaks at or above the median peak magnitude, each pitch's distance from the
 /// nearest bin of the A440 grid histogrammed in hundredths of a bin; the fullest bin's left edge.
 /// 0 when no peak is found (librosa warns and returns 0 too).
-pub fn estimate_tuning(
+pub fn estimate_tuning_from_spectrogram(
     power: &[Array2<f32>],
     sr: u32,
     n_fft: usize,
@@ -222,7 +222,7 @@ pub fn estimate_tuning(
 /// # Shapes
 /// - each channel: `(1 + n_fft/2, n_frames)` power spectrogram
 /// - output per channel: `(n_chroma, n_frames)`
-pub fn chroma_stft_channels(
+pub fn chroma_stft_from_spectrogram(
     power: &[Array2<f32>],
     sr: u32,
     n_fft: usize,
@@ -233,7 +233,7 @@ pub fn chroma_stft_channels(
     }
     let tuning = match cfg.tuning {
         Some(t) => t,
-        None => estimate_tuning(power, sr, n_fft, cfg.n_chroma),
+        None => estimate_tuning_from_spectrogram(power, sr, n_fft, cfg.n_chroma),
     };
     let fb = chroma_filters(sr, n_fft, tuning, cfg)?;
     Ok(power
@@ -244,6 +244,25 @@ pub fn chroma_stft_channels(
             raw
         })
         .collect())
+}
+
+/// `librosa.feature.chroma_stft(y=y, sr=sr, ...)` of a signal's channels: the chroma of their
+/// power spectrograms, one tuning for all (see [`chroma_stft_from_spectrogram`]).
+///
+/// # Shapes
+/// - each channel: `(n,)`
+/// - output per channel: `(n_chroma, n_frames)`
+pub fn chroma_stft(
+    channels: &[&[f32]],
+    sr: u32,
+    stft: &crate::StftConfig,
+    cfg: &ChromaConfig,
+) -> Result<Vec<Array2<f32>>> {
+    let power = channels
+        .iter()
+        .map(|y| crate::power_spectrogram(y, stft))
+        .collect::<Result<Vec<_>>>()?;
+    chroma_stft_from_spectrogram(&power, sr, stft.n_fft, cfg)
 }
 
 /// Each frame divided by its largest value (librosa's `normalize(norm=np.inf, axis=-2)`);
@@ -294,7 +313,7 @@ pub fn cq_to_chroma(
 /// # Shapes
 /// - `channels`: each `(n,)`
 /// - output: each `(n_chroma, frames)`, frames as [`cqt`](crate::cqt()) gives them
-pub fn chroma_cqt_channels(
+pub fn chroma_cqt(
     channels: &[&[f32]],
     sr: u32,
     cqt: &crate::CqtConfig,
@@ -309,7 +328,7 @@ pub fn chroma_cqt_channels(
                 .iter()
                 .map(|y| Ok(crate::magnitude(&crate::stft(y, &stft)?)))
                 .collect::<Result<Vec<_>>>()?;
-            estimate_tuning(&mags, sr, stft.n_fft, cqt.bins_per_octave)
+            estimate_tuning_from_spectrogram(&mags, sr, stft.n_fft, cqt.bins_per_octave)
         }
     };
     let cfg = crate::CqtConfig {
@@ -347,9 +366,9 @@ mod tests {
             s[[k, t]] = (1.0 - d.powi(2) / 4.0) as f32;
             s[[k + 1, t]] = (1.0 - (d - 1.0).powi(2) / 4.0) as f32;
         }
-        let tuning = estimate_tuning(std::slice::from_ref(&s), sr, n_fft, 12);
+        let tuning = estimate_tuning_from_spectrogram(std::slice::from_ref(&s), sr, n_fft, 12);
         assert!(tuning.abs() < 0.015, "{tuning}");
-        let c = chroma_stft_channels(&[s], sr, n_fft, &ChromaConfig::default()).unwrap();
+        let c = chroma_stft_from_spectrogram(&[s], sr, n_fft, &ChromaConfig::default()).unwrap();
         // base_c: rows start at C, so A is row 9; norm=inf makes the strongest class 1.
         let col = c[0].column(0);
         let best = (0..12).fold(0, |b, r| if col[r] > col[b] { r } else { b });
@@ -361,10 +380,10 @@ mod tests {
     fn silence_has_no_peaks_and_zero_chroma() {
         let s = Array2::<f32>::zeros((1025, 3));
         assert_eq!(
-            estimate_tuning(std::slice::from_ref(&s), 22050, 2048, 12),
+            estimate_tuning_from_spectrogram(std::slice::from_ref(&s), 22050, 2048, 12),
             0.0
         );
-        let c = chroma_stft_channels(&[s], 22050, 2048, &ChromaConfig::default()).unwrap();
+        let c = chroma_stft_from_spectrogram(&[s], 22050, 2048, &ChromaConfig::default()).unwrap();
         assert!(c[0].iter().all(|&v| v == 0.0));
     }
 }

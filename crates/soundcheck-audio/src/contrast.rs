@@ -266,13 +266,13 @@ fn contrast(
         .collect())
 }
 
-/// [`spectral_contrast_channels`] of signals (`librosa.feature.spectral_contrast(y=y, ...)`
-/// of a `(channels, n)` array), without storing their spectrograms.
+/// `librosa.feature.spectral_contrast(y=y, ...)` of a signal's channels (a `(channels, n)`
+/// array), as [`spectral_contrast_from_spectrogram`] of their magnitudes, without storing them.
 ///
 /// # Shapes
 /// - each channel: `(n,)`
 /// - output per channel: `(n_bands + 1, n_frames)`
-pub fn spectral_contrast_of_signals(
+pub fn spectral_contrast(
     channels: &[&[f32]],
     sr: u32,
     stft: &StftConfig,
@@ -296,7 +296,7 @@ pub fn spectral_contrast_of_signals(
 /// # Shapes
 /// - each channel: `(1 + n_fft/2, n_frames)` magnitudes
 /// - output per channel: `(n_bands + 1, n_frames)`
-pub fn spectral_contrast_channels(
+pub fn spectral_contrast_from_spectrogram(
     channels: &[Array2<f32>],
     sr: u32,
     n_fft: usize,
@@ -309,17 +309,6 @@ pub fn spectral_contrast_channels(
     let (peaks, valleys): (Vec<_>, Vec<_>) =
         channels.iter().map(|s| peaks_valleys(s, &bands)).unzip();
     contrast(peaks, valleys, cfg.linear)
-}
-
-/// [`spectral_contrast_channels`] of one spectrogram.
-pub fn spectral_contrast(
-    s: &Array2<f32>,
-    sr: u32,
-    n_fft: usize,
-    cfg: &ContrastConfig,
-) -> Result<Array2<f32>> {
-    let mut one = spectral_contrast_channels(std::slice::from_ref(s), sr, n_fft, cfg)?;
-    Ok(one.pop().expect("one channel in, one out"))
 }
 
 #[cfg(test)]
@@ -357,9 +346,10 @@ mod tests {
     #[test]
     fn a_flat_spectrum_has_no_contrast() {
         let s = Array2::from_elem((1025, 3), 0.5f32);
-        let c = spectral_contrast(&s, 22050, 2048, &ContrastConfig::default()).unwrap();
-        assert_eq!(c.dim(), (7, 3));
-        assert!(c.iter().all(|&v| v == 0.0));
+        let c = spectral_contrast_from_spectrogram(&[s], 22050, 2048, &ContrastConfig::default())
+            .unwrap();
+        assert_eq!(c[0].dim(), (7, 3));
+        assert!(c[0].iter().all(|&v| v == 0.0));
     }
 
     #[test]
@@ -370,8 +360,8 @@ mod tests {
         let stft = StftConfig::default();
         let mag = crate::stft::magnitude(&crate::stft::stft(&y, &stft).unwrap());
         let cfg = ContrastConfig::default();
-        let a = spectral_contrast_of_signals(&[&y], 22050, &stft, &cfg).unwrap();
-        let b = spectral_contrast_channels(&[mag], 22050, 2048, &cfg).unwrap();
+        let a = spectral_contrast(&[&y], 22050, &stft, &cfg).unwrap();
+        let b = spectral_contrast_from_spectrogram(&[mag], 22050, 2048, &cfg).unwrap();
         for (x, w) in a[0].iter().zip(&b[0]) {
             assert!((x - w).abs() < 1e-4, "{x} vs {w}");
         }

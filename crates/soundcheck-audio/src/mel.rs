@@ -8,6 +8,27 @@ use realfft::num_complex::Complex32;
 use crate::error::{invalid, Result};
 use crate::stft::StftConfig;
 
+/// `librosa.feature.melspectrogram(y=y, sr=sr, power=power, ...)`: power 2 (librosa's default)
+/// through [`MelFilterbank::melspectrogram`], which never stores the spectrum; any other exponent
+/// through the filterbank applied to `|stft(y)|^power`.
+///
+/// # Shapes
+/// - `y`: `(n_samples,)`
+/// - output: `(n_mels, n_frames)`
+pub fn melspectrogram(
+    y: &[f32],
+    sr: u32,
+    stft_cfg: &StftConfig,
+    mel_cfg: &MelConfig,
+    power: f32,
+) -> Result<Array2<f32>> {
+    let fb = MelFilterbank::cached(sr, stft_cfg.n_fft, mel_cfg)?;
+    if power == 2.0 {
+        return fb.melspectrogram(y, stft_cfg);
+    }
+    Ok(fb.apply(&crate::stft::spectrogram(y, stft_cfg, power)?))
+}
+
 /// Hz → mel: Slaney's (linear below 1 kHz, logarithmic above) or HTK's `2595·log10(1 + f/700)`.
 pub fn hz_to_mel(f: f64, htk: bool) -> f64 {
     if htk {

@@ -4,7 +4,10 @@ use multiversion::multiversion;
 use ndarray::{Array2, ShapeBuilder};
 use rayon::prelude::*;
 
+use crate::db::{power_to_db_channels, Ref};
 use crate::error::{invalid, Result};
+use crate::mel::{melspectrogram, MelConfig};
+use crate::stft::StftConfig;
 
 /// The orthonormal DCT-II matrix `(n_out, n_in)` (scipy's `dct(type=2, norm='ortho')` rows).
 pub fn dct_matrix(n_out: usize, n_in: usize) -> Array2<f32> {
@@ -26,14 +29,54 @@ fn cached_dct(n_out: usize, n_in: usize) -> std::sync::Arc<Array2<f32>> {
     DCT.get_or_build((n_out, n_in), || dct_matrix(n_out, n_in))
 }
 
-/// MFCCs from a log-power mel spectrogram (`power_to_db(melspectrogram)`).
+/// `librosa.feature.mfcc(y=y, sr=sr, n_mfcc=..., lifter=...)` of a signal's channels, as librosa
+/// computes it for a `(channels, n)` array: DCT-II (ortho) of `power_to_db(melspectrogram)` with
+/// librosa's dB defaults (ref 1.0, amin 1e-10, top_db 80), the `top_db` floor shared by every
+/// channel, set by the loudest.
+///
+/// # Shapes
+/// - each channel: `(n_samples,)`
+/// - output per channel: `(n_mfcc, n_frames)`
+pub fn mfcc(
+    channels: &[&[f32]],
+    sr: u32,
+    stft_cfg: &StftConfig,
+    mel_cfg: &MelConfig,
+    n_mfcc: usize,
+    lifter: f32,
+) -> Result<Vec<Array2<f32>>> {
+    let mels = channels
+        .iter()
+        .map(|y| melspectrogram(y, sr, stft_cfg, mel_cfg, 2.0))
+        .collect::<Result<Vec<_>>>()?;
+    mfcc_of_mels(mels, n_mfcc, lifter)
+}
+
+/// The MFCCs of mel spectrograms in power (any exponent): [`mfcc`]'s dB conversion and DCT.
+pub(crate) fn mfcc_of_mels(
+    mels: Vec<Array2<f32>>,
+    n_mfcc: usize,
+    lifter: f32,
+) -> Result<Vec<Array2<f32>>> {
+    power_to_db_channels(mels, Ref::Value(1.0), 1e-10, Some(80.0))?
+        .iter()
+        .map(|log_mel| mfcc_from_spectrogram(log_mel, n_mfcc, lifter))
+        .collect()
+}
+
+/// `librosa.feature.mfcc(S=log_mel, ...)`: MFCCs from a log-power mel spectrogram
+/// (`power_to_db(melspectrogram)`).
 ///
 /// # Shapes
 /// - `log_mel`: `(n_mels, n_frames)`
 /// - output: `(n_mfcc, n_frames)`, stored frame by frame
 ///
 /// `lifter > 0` multiplies coefficient `k` by `1 + (lifter/2)·sin(π(k+1)/lifter)`.
-pub fn mfcc_from_log_mel(log_mel: &Array2<f32>, n_mfcc: usize, lifter: f32) -> Result<Array2<f32>> {
+pub fn mfcc_from_spectrogram(
+    log_mel: &Array2<f32>,
+    n_mfcc: usize,
+    lifter: f32,
+) -> Result<Array2<f32>> {
     let (n_mels, frames) = log_mel.dim();
     if n_mfcc == 0 || n_mfcc > n_mels {
         return Err(invalid(
@@ -300,7 +343,7 @@ mod tests {
             sum * (1.0 + (lifter / 2.0) * (std::f32::consts::PI * (k + 1) as f32 / lifter).sin())
         });
         for x in [&by_band, &by_frame] {
-            assert_eq!(mfcc_from_log_mel(x, n_mfcc, lifter).unwrap(), want);
+            assert_eq!(mfcc_from_spectrogram(x, n_mfcc, lifter).unwrap(), want);
         }
     }
 

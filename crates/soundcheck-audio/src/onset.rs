@@ -90,7 +90,7 @@ fn flux(s: &Array2<f32>, cfg: &OnsetConfig, pad: usize) -> Vec<f32> {
 /// # Shapes
 /// - each channel: `(n,)`
 /// - output per channel: `(n_frames,)`, the STFT's frame count (with `center`)
-pub fn onset_strength_channels(
+pub fn onset_strength(
     channels: &[&[f32]],
     sr: u32,
     n_fft: usize,

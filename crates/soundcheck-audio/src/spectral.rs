@@ -254,7 +254,11 @@ fn frexp(x: f64) -> (f64, i64) {
 /// # Shapes
 /// - `s`: `(1 + n_fft/2, n_frames)` magnitudes
 /// - output: `(1, n_frames)` in Hz
-pub fn spectral_centroid(s: &Array2<f32>, sr: u32, n_fft: usize) -> Result<Array2<f32>> {
+pub fn spectral_centroid_from_spectrogram(
+    s: &Array2<f32>,
+    sr: u32,
+    n_fft: usize,
+) -> Result<Array2<f32>> {
     Descriptor::Centroid.of_spectrogram(s, sr, n_fft)
 }
 
@@ -264,7 +268,12 @@ pub fn spectral_centroid(s: &Array2<f32>, sr: u32, n_fft: usize) -> Result<Array
 /// # Shapes
 /// - `s`: `(1 + n_fft/2, n_frames)` magnitudes
 /// - output: `(1, n_frames)` in Hz
-pub fn spectral_bandwidth(s: &Array2<f32>, sr: u32, n_fft: usize, p: f64) -> Result<Array2<f32>> {
+pub fn spectral_bandwidth_from_spectrogram(
+    s: &Array2<f32>,
+    sr: u32,
+    n_fft: usize,
+    p: f64,
+) -> Result<Array2<f32>> {
     Descriptor::Bandwidth { p }.of_spectrogram(s, sr, n_fft)
 }
 
@@ -273,7 +282,7 @@ pub fn spectral_bandwidth(s: &Array2<f32>, sr: u32, n_fft: usize, p: f64) -> Res
 /// # Shapes
 /// - `s`: `(1 + n_fft/2, n_frames)` magnitudes
 /// - output: `(1, n_frames)` in Hz
-pub fn spectral_rolloff(
+pub fn spectral_rolloff_from_spectrogram(
     s: &Array2<f32>,
     sr: u32,
     n_fft: usize,
@@ -288,7 +297,11 @@ pub fn spectral_rolloff(
 /// # Shapes
 /// - `s`: `(n_bins, n_frames)` magnitudes
 /// - output: `(1, n_frames)`
-pub fn spectral_flatness(s: &Array2<f32>, power: f64, amin: f64) -> Result<Array2<f32>> {
+pub fn spectral_flatness_from_spectrogram(
+    s: &Array2<f32>,
+    power: f64,
+    amin: f64,
+) -> Result<Array2<f32>> {
     // Flatness reads no frequencies: any number of bins is fine.
     let n_fft = 2 * s.nrows().saturating_sub(1);
     Descriptor::Flatness { power, amin }.of_spectrogram(s, 1, n_fft)
@@ -302,15 +315,24 @@ mod tests {
     fn written_out_frames() {
         // n_fft 4 at 8 Hz: bins at 0, 2, 4 Hz. Frame [1, 1, 2]: centroid (0+2+8)/4 = 2.5 Hz.
         let s = Array2::from_shape_vec((3, 1), vec![1.0, 1.0, 2.0]).unwrap();
-        assert_eq!(spectral_centroid(&s, 8, 4).unwrap()[[0, 0]], 2.5);
+        assert_eq!(
+            spectral_centroid_from_spectrogram(&s, 8, 4).unwrap()[[0, 0]],
+            2.5
+        );
         // Spread: sqrt((6.25 + 0.25 + 2·2.25) / 4) = sqrt(2.75).
-        let bw = spectral_bandwidth(&s, 8, 4, 2.0).unwrap()[[0, 0]];
+        let bw = spectral_bandwidth_from_spectrogram(&s, 8, 4, 2.0).unwrap()[[0, 0]];
         assert!((bw - 2.75f32.sqrt()).abs() < 1e-6);
         // 85 % of 4 = 3.4 is reached at the last bin (running sums 1, 2, 4).
-        assert_eq!(spectral_rolloff(&s, 8, 4, 0.85).unwrap()[[0, 0]], 4.0);
+        assert_eq!(
+            spectral_rolloff_from_spectrogram(&s, 8, 4, 0.85).unwrap()[[0, 0]],
+            4.0
+        );
         // A flat spectrum is flat.
         let flat = Array2::from_elem((3, 1), 0.5f32);
-        assert!((spectral_flatness(&flat, 2.0, 1e-10).unwrap()[[0, 0]] - 1.0).abs() < 1e-6);
+        assert!(
+            (spectral_flatness_from_spectrogram(&flat, 2.0, 1e-10).unwrap()[[0, 0]] - 1.0).abs()
+                < 1e-6
+        );
     }
 
     #[test]

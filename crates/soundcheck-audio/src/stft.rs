@@ -276,6 +276,23 @@ pub fn power_spectrogram(y: &[f32], cfg: &StftConfig) -> Result<Array2<f32>> {
     Ok(Array2::from_shape_vec((n_freq, frames).f(), out).expect("n_freq · frames elements"))
 }
 
+/// `|stft(y)|^power` (librosa's `_spectrogram`, behind every feature taking `y`): power 2 without
+/// storing the complex STFT, as [`power_spectrogram`].
+///
+/// # Shapes
+/// - `y`: `(n_samples,)`
+/// - output: `(1 + n_fft/2, n_frames)`
+pub fn spectrogram(y: &[f32], cfg: &StftConfig, power: f32) -> Result<Array2<f32>> {
+    if power == 2.0 {
+        return power_spectrogram(y, cfg);
+    }
+    let mut m = magnitude(&stft(y, cfg)?);
+    if power != 1.0 {
+        m.mapv_inplace(|v| v.powf(power));
+    }
+    Ok(m)
+}
+
 /// `|S|` of a complex spectrogram, keeping its layout.
 pub fn magnitude(s: &Array2<Complex32>) -> Array2<f32> {
     s.mapv(|c| c.norm())

@@ -3,10 +3,24 @@
 
 use ndarray::Array2;
 
+use crate::error::Result;
+use crate::CqtConfig;
+
+/// `librosa.feature.tonnetz(y=y, sr=sr)` of a signal's channels: the tonal centroids of their
+/// [`chroma_cqt`](crate::chroma_cqt()) (12 pitch classes, one tuning estimated from every
+/// channel), as librosa computes them by default.
+///
+/// # Shapes
+/// - each channel: `(n,)`
+/// - output per channel: `(6, frames)`, frames as `cqt` gives them
+pub fn tonnetz(channels: &[&[f32]], sr: u32, cqt: &CqtConfig) -> Result<Vec<Array2<f32>>> {
+    let chroma = crate::chroma_cqt(channels, sr, cqt, None, 12)?;
+    Ok(chroma.iter().map(tonnetz_from_chroma).collect())
+}
+
 /// The tonal centroid features of a chromagram `(n_chroma, frames)`: `(6, frames)`, as
-/// `librosa.feature.tonnetz(chroma=chroma)`; from a signal, `chroma` is
-/// [`chroma_cqt_channels`](crate::chroma_cqt_channels)'s, as librosa computes it by default.
-pub fn tonnetz(chroma: &Array2<f32>) -> Array2<f32> {
+/// `librosa.feature.tonnetz(chroma=chroma)`.
+pub fn tonnetz_from_chroma(chroma: &Array2<f32>) -> Array2<f32> {
     let n = chroma.nrows();
     const SCALE: [f64; 6] = [7.0 / 6.0, 7.0 / 6.0, 1.5, 1.5, 2.0 / 3.0, 2.0 / 3.0];
     const RADIUS: [f64; 6] = [1.0, 1.0, 1.0, 1.0, 0.5, 0.5];

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use serde::Serialize;
-use soundcheck_data::{ClipFeatures, FeatureKind, Side};
+use soundcheck_data::{ClipFeature, ClipFeatures, Side};
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_tasks::classification::Labelled;
@@ -81,11 +81,11 @@ impl ClassificationArgs {
             data: self.data.clone(),
             features: ClipFeatures {
                 kinds: match self.log_mel {
-                    Some(n_mels) => vec![FeatureKind::LogMel { n_mels }],
+                    Some(n_mels) => vec![ClipFeature::log_mel(n_mels)],
                     None => self
                         .features
                         .iter()
-                        .map(|f| FeatureKind::parse(f, self.n_mfcc, self.n_mels))
+                        .map(|f| ClipFeature::parse(f, self.n_mfcc, self.n_mels))
                         .collect::<Result<_, _>>()
                         .map_err(TaskError::from)?,
                 },

@@ -199,9 +199,8 @@ fn stft_is_complex64_and_time_major_transposes() {
     let y = soundcheck_audio::load(Path::new(src), &opts).unwrap();
     let cfg = soundcheck_audio::CqtConfig::for_chroma(512);
     let chroma =
-        soundcheck_audio::chroma_cqt_channels(&[&y.channels[0]], y.sample_rate, &cfg, None, 12)
-            .unwrap();
-    let want = soundcheck_audio::tonnetz(&chroma[0]);
+        soundcheck_audio::chroma_cqt(&[&y.channels[0]], y.sample_rate, &cfg, None, 12).unwrap();
+    let want = soundcheck_audio::tonnetz_from_chroma(&chroma[0]);
     assert_eq!(ton.data, want.as_standard_layout().as_slice().unwrap());
     // --delta 2: [F; delta(F); delta(F, order=2)], the deltas as soundcheck_audio computes them
     // (checked against librosa in its own tests).

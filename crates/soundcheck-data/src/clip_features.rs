@@ -1,197 +1,127 @@
-//! A clip's features for a sequence classifier, time-major: MFCCs with librosa's defaults, a
-//! log-mel spectrogram, chroma, spectral contrast and the one-value descriptors, stacked frame by
-//! frame in the order asked (the common `np.vstack([mfcc, chroma, contrast, ...]).T` recipe),
-//! optionally with their first and second deltas.
+//! A clip's features for a sequence classifier, time-major: kinds of soundcheck-audio's feature
+//! recipe (MFCCs, a log-mel spectrogram, chroma, spectral contrast, the one-value descriptors)
+//! stacked frame by frame in the order asked (the common `np.vstack([mfcc, chroma, contrast,
+//! ...]).T` recipe), optionally with their first and second deltas.
 
 use std::path::Path;
 
 use ndarray::{concatenate, Array2, Axis};
 use rayon::prelude::*;
+use soundcheck_audio::feature::{with_deltas, Frames, Layout};
 use soundcheck_audio::{
-    self as audio, delta, load, AudioError, ChromaConfig, ContrastConfig, Descriptor, LoadOptions,
-    MelConfig, MelFilterbank, Ref, StftConfig,
+    load, AudioError, FeatureConfig, FeatureKind, LoadOptions, MelConfig, StftConfig,
 };
 
 use crate::error::{DataError, Result};
 use crate::sequence::Sequence;
 
-/// One kind of per-frame feature of a clip, with librosa's defaults.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum FeatureKind {
-    /// MFCCs (librosa's `feature.mfcc`).
-    Mfcc {
-        /// Coefficients per frame.
-        n_mfcc: usize,
-    },
-    /// `power_to_db(melspectrogram)` with librosa's dB defaults.
-    LogMel {
-        /// Mel bands per frame.
-        n_mels: usize,
-    },
-    /// `feature.chroma_stft`: 12 pitch classes, tuning estimated per clip.
-    Chroma,
-    /// `feature.spectral_contrast`: 7 octave bands.
-    Contrast,
-    /// `feature.rms` over frames of `n_fft` samples.
-    Rms,
-    /// `feature.zero_crossing_rate` over frames of `n_fft` samples.
-    ZeroCrossingRate,
-    /// `feature.spectral_centroid`, Hz.
-    Centroid,
-    /// `feature.spectral_bandwidth`, Hz.
-    Bandwidth,
-    /// `feature.spectral_rolloff`, Hz.
-    Rolloff,
-    /// `feature.spectral_flatness`.
-    Flatness,
-    /// `feature.chroma_cqt`: 12 pitch classes from a 7-octave, 36-bins-per-octave CQT, tuning
-    /// estimated per clip.
-    ChromaCqt,
-    /// `feature.tonnetz`: 6 tonal centroids of the clip's chroma_cqt.
-    Tonnetz,
-}
-
-/// The names `--features` takes, with librosa's spelling accepted too.
-const NAMES: &[(&str, &[&str])] = &[
-    ("mfcc", &[]),
-    ("mel", &["logmel", "log_mel", "melspectrogram"]),
-    ("chroma", &["chroma_stft"]),
-    ("contrast", &["spectral_contrast"]),
-    ("rms", &[]),
-    ("zcr", &["zero_crossing_rate"]),
-    ("centroid", &["spectral_centroid"]),
-    ("bandwidth", &["spectral_bandwidth"]),
-    ("rolloff", &["spectral_rolloff"]),
-    ("flatness", &["spectral_flatness"]),
-    ("chroma_cqt", &[]),
-    ("tonnetz", &[]),
+/// The kinds a clip's stack can hold: real, one frame per hop, in the order an unknown name's
+/// error lists them.
+const STACKABLE: [FeatureKind; 12] = [
+    FeatureKind::Mfcc,
+    FeatureKind::Mel,
+    FeatureKind::ChromaStft,
+    FeatureKind::SpectralContrast,
+    FeatureKind::Rms,
+    FeatureKind::ZeroCrossingRate,
+    FeatureKind::SpectralCentroid,
+    FeatureKind::SpectralBandwidth,
+    FeatureKind::SpectralRolloff,
+    FeatureKind::SpectralFlatness,
+    FeatureKind::ChromaCqt,
+    FeatureKind::Tonnetz,
 ];
 
-impl FeatureKind {
-    /// Parses a feature name (`mfcc`, `mel`, `chroma`, `contrast`, `rms`, `zcr`, `centroid`,
-    /// `bandwidth`, `rolloff`, `flatness`, `chroma_cqt`, `tonnetz`, or librosa's function name); MFCCs and mel bands take
-    /// their counts from `n_mfcc` and `n_mels`.
+/// One feature of a clip's stack: a kind of the audio recipe and its values per frame. The mel
+/// kind is in decibels (`power_to_db`, librosa's defaults), as classifiers read it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClipFeature {
+    /// What is computed.
+    pub kind: FeatureKind,
+    /// Values per frame: the MFCC count, the mel bands, fixed for the other kinds.
+    pub size: usize,
+}
+
+impl ClipFeature {
+    /// `n_mfcc` MFCCs over librosa's 128 mel bands.
+    pub fn mfcc(n_mfcc: usize) -> ClipFeature {
+        ClipFeature {
+            kind: FeatureKind::Mfcc,
+            size: n_mfcc,
+        }
+    }
+
+    /// `power_to_db(melspectrogram)` of `n_mels` bands.
+    pub fn log_mel(n_mels: usize) -> ClipFeature {
+        ClipFeature {
+            kind: FeatureKind::Mel,
+            size: n_mels,
+        }
+    }
+
+    /// A kind at the size librosa's defaults give it (20 MFCCs, 128 mel bands).
+    pub fn of(kind: FeatureKind) -> ClipFeature {
+        ClipFeature {
+            kind,
+            size: FeatureConfig::default().rows(kind),
+        }
+    }
+
+    /// Parses a feature name (soundcheck's short name or librosa's: `mfcc`, `mel`, `chroma`,
+    /// `contrast`, `rms`, `zcr`, `centroid`, `bandwidth`, `rolloff`, `flatness`, `chroma_cqt`,
+    /// `tonnetz`); MFCCs and mel bands take their counts from `n_mfcc` and `n_mels`.
     ///
     /// # Errors
     /// An unknown name, with the list.
-    pub fn parse(name: &str, n_mfcc: usize, n_mels: usize) -> Result<FeatureKind> {
+    pub fn parse(name: &str, n_mfcc: usize, n_mels: usize) -> Result<ClipFeature> {
+        // Records before the kinds were stacked named the log-mel spectrogram so.
         let key = name.trim().to_lowercase().replace('-', "_");
-        let canonical = NAMES
-            .iter()
-            .find(|(n, aliases)| *n == key || aliases.contains(&key.as_str()))
-            .map(|(n, _)| *n);
-        Ok(match canonical {
-            Some("mfcc") => FeatureKind::Mfcc { n_mfcc },
-            Some("mel") => FeatureKind::LogMel { n_mels },
-            Some("chroma") => FeatureKind::Chroma,
-            Some("contrast") => FeatureKind::Contrast,
-            Some("rms") => FeatureKind::Rms,
-            Some("zcr") => FeatureKind::ZeroCrossingRate,
-            Some("centroid") => FeatureKind::Centroid,
-            Some("bandwidth") => FeatureKind::Bandwidth,
-            Some("rolloff") => FeatureKind::Rolloff,
-            Some("flatness") => FeatureKind::Flatness,
-            Some("chroma_cqt") => FeatureKind::ChromaCqt,
-            Some("tonnetz") => FeatureKind::Tonnetz,
-            _ => {
-                return Err(DataError::Mismatch {
-                    what: format!("feature '{name}'"),
-                    expected: format!(
-                        "one of {}",
-                        NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                    ),
-                    actual: format!("'{name}'"),
-                    hint: "list them with commas, e.g. --features mfcc,chroma,contrast".into(),
-                })
-            }
+        let name = match key.as_str() {
+            "logmel" | "log_mel" => "mel",
+            _ => name,
+        };
+        Ok(match FeatureKind::parse(name, &STACKABLE)? {
+            FeatureKind::Mfcc => ClipFeature::mfcc(n_mfcc),
+            FeatureKind::Mel => ClipFeature::log_mel(n_mels),
+            kind => ClipFeature::of(kind),
         })
     }
 
-    /// The short name, as `--features` and a run's record spell it.
+    /// The short name, as a run's record spells it.
     pub fn name(self) -> &'static str {
-        match self {
-            FeatureKind::Mfcc { .. } => "mfcc",
-            FeatureKind::LogMel { .. } => "mel",
-            FeatureKind::Chroma => "chroma",
-            FeatureKind::Contrast => "contrast",
-            FeatureKind::Rms => "rms",
-            FeatureKind::ZeroCrossingRate => "zcr",
-            FeatureKind::Centroid => "centroid",
-            FeatureKind::Bandwidth => "bandwidth",
-            FeatureKind::Rolloff => "rolloff",
-            FeatureKind::Flatness => "flatness",
-            FeatureKind::ChromaCqt => "chroma_cqt",
-            FeatureKind::Tonnetz => "tonnetz",
-        }
+        self.kind.name()
     }
 
     /// Values per frame.
     pub fn size(self) -> usize {
-        match self {
-            FeatureKind::Mfcc { n_mfcc } => n_mfcc,
-            FeatureKind::LogMel { n_mels } => n_mels,
-            FeatureKind::Chroma => ChromaConfig::default().n_chroma,
-            FeatureKind::Contrast => ContrastConfig::default().n_bands + 1,
-            FeatureKind::ChromaCqt => 12,
-            FeatureKind::Tonnetz => 6,
-            _ => 1,
-        }
+        self.size
     }
 
-    fn mel(self) -> MelConfig {
-        match self {
-            FeatureKind::LogMel { n_mels } => MelConfig {
-                n_mels,
-                ..Default::default()
+    /// The recipe of this feature on frames of `stft`.
+    fn config(self, stft: &StftConfig) -> FeatureConfig {
+        let defaults = FeatureConfig::default();
+        FeatureConfig {
+            stft: stft.clone(),
+            mel: MelConfig {
+                n_mels: match self.kind {
+                    FeatureKind::Mel => self.size,
+                    _ => defaults.mel.n_mels,
+                },
+                ..defaults.mel
             },
-            _ => MelConfig::default(),
-        }
-    }
-
-    /// `(size, frames)` of one mono clip.
-    fn matrix(self, y: &[f32], sr: u32, stft: &StftConfig) -> audio::Result<Array2<f32>> {
-        let (n_fft, hop) = (stft.n_fft, stft.hop());
-        match self {
-            FeatureKind::Mfcc { n_mfcc } => audio::mfcc(y, sr, stft, &self.mel(), n_mfcc, 0.0),
-            FeatureKind::LogMel { .. } => audio::melspectrogram(y, sr, stft, &self.mel())
-                .and_then(|s| audio::power_to_db(&s, Ref::Value(1.0), 1e-10, Some(80.0))),
-            FeatureKind::Chroma => {
-                let power = [audio::power_spectrogram(y, stft)?];
-                audio::chroma_stft_channels(&power, sr, n_fft, &ChromaConfig::default())
-                    .map(|mut v| v.remove(0))
-            }
-            FeatureKind::Contrast => {
-                audio::spectral_contrast_of_signals(&[y], sr, stft, &ContrastConfig::default())
-                    .map(|mut v| v.remove(0))
-            }
-            FeatureKind::Rms => audio::rms(y, n_fft, hop, true),
-            FeatureKind::ZeroCrossingRate => audio::zero_crossing_rate(y, n_fft, hop, true),
-            FeatureKind::Centroid => Descriptor::Centroid.of_signal(y, sr, stft),
-            FeatureKind::Bandwidth => Descriptor::Bandwidth { p: 2.0 }.of_signal(y, sr, stft),
-            FeatureKind::Rolloff => {
-                Descriptor::Rolloff { roll_percent: 0.85 }.of_signal(y, sr, stft)
-            }
-            FeatureKind::Flatness => Descriptor::Flatness {
-                power: 2.0,
-                amin: 1e-10,
-            }
-            .of_signal(y, sr, stft),
-            // The CQT's frames are the STFT's (1 + len / hop): its top octave runs at the hop.
-            FeatureKind::ChromaCqt => {
-                audio::chroma_cqt_channels(&[y], sr, &audio::CqtConfig::for_chroma(hop), None, 12)
-                    .map(|mut v| v.remove(0))
-            }
-            FeatureKind::Tonnetz => {
-                audio::chroma_cqt_channels(&[y], sr, &audio::CqtConfig::for_chroma(hop), None, 12)
-                    .map(|v| audio::tonnetz(&v[0]))
-            }
+            n_mfcc: match self.kind {
+                FeatureKind::Mfcc => self.size,
+                _ => defaults.n_mfcc,
+            },
+            db: self.kind == FeatureKind::Mel,
+            ..defaults
         }
     }
 
     fn describe(self) -> String {
-        match self {
-            FeatureKind::Mfcc { n_mfcc } => format!("mfcc n_mfcc={n_mfcc}"),
-            FeatureKind::LogMel { n_mels } => format!("logmel n_mels={n_mels}"),
+        match self.kind {
+            FeatureKind::Mfcc => format!("mfcc n_mfcc={}", self.size),
+            FeatureKind::Mel => format!("logmel n_mels={}", self.size),
             other => other.name().to_string(),
         }
     }
@@ -204,7 +134,7 @@ pub struct ClipFeatures {
     /// Clips are loaded at this rate (librosa's default 22050 Hz).
     pub sample_rate: u32,
     /// What each frame holds, stacked in this order.
-    pub kinds: Vec<FeatureKind>,
+    pub kinds: Vec<ClipFeature>,
     /// Append Δ and ΔΔ of the whole stack (librosa.feature.delta, width 9).
     pub deltas: bool,
     /// FFT size of the STFT.
@@ -217,7 +147,7 @@ impl Default for ClipFeatures {
     fn default() -> Self {
         ClipFeatures {
             sample_rate: 22050,
-            kinds: vec![FeatureKind::Mfcc { n_mfcc: 13 }],
+            kinds: vec![ClipFeature::mfcc(13)],
             deltas: false,
             n_fft: 2048,
             hop_length: 512,
@@ -267,16 +197,6 @@ impl ClipFeatures {
     /// The parameter librosa would refuse: the FFT size, the hop, the rate, the mel or MFCC
     /// count, contrast bands above Nyquist; no feature, or one listed twice.
     pub fn validate(&self) -> Result<()> {
-        self.stft().validate()?;
-        if self.sample_rate == 0 {
-            return Err(AudioError::InvalidParameter {
-                name: "sr",
-                actual: "0".into(),
-                expected: "a positive rate in Hz".into(),
-                hint: "librosa's default is 22050".into(),
-            }
-            .into());
-        }
         if self.kinds.is_empty() {
             return Err(DataError::Mismatch {
                 what: "the features".into(),
@@ -285,6 +205,7 @@ impl ClipFeatures {
                 hint: "e.g. --features mfcc".into(),
             });
         }
+        let stft = self.stft();
         for (i, k) in self.kinds.iter().enumerate() {
             if self.kinds[..i].iter().any(|o| o.name() == k.name()) {
                 return Err(DataError::Mismatch {
@@ -294,33 +215,7 @@ impl ClipFeatures {
                     hint: "remove the repeat from --features".into(),
                 });
             }
-            let mel = k.mel();
-            MelFilterbank::new(self.sample_rate, self.n_fft, &mel)?;
-            match *k {
-                FeatureKind::Mfcc { n_mfcc } if n_mfcc == 0 || n_mfcc > mel.n_mels => {
-                    return Err(AudioError::InvalidParameter {
-                        name: "n_mfcc",
-                        actual: n_mfcc.to_string(),
-                        expected: format!("1 ≤ n_mfcc ≤ n_mels = {}", mel.n_mels),
-                        hint: "librosa's default is 20".into(),
-                    }
-                    .into());
-                }
-                FeatureKind::ChromaCqt | FeatureKind::Tonnetz => {
-                    audio::CqtConfig::for_chroma(self.hop_length).check(self.sample_rate)?;
-                }
-                FeatureKind::Contrast => {
-                    // The band layout is checked on one silent frame.
-                    let silent = Array2::zeros((self.n_fft / 2 + 1, 1));
-                    audio::spectral_contrast(
-                        &silent,
-                        self.sample_rate,
-                        self.n_fft,
-                        &ContrastConfig::default(),
-                    )?;
-                }
-                _ => {}
-            }
+            k.config(&stft).check(k.kind, self.sample_rate)?;
         }
         Ok(())
     }
@@ -349,8 +244,15 @@ impl ClipFeatures {
         let rows = self
             .kinds
             .iter()
-            .map(|k| k.matrix(audio.mono(), self.sample_rate, &stft))
-            .collect::<audio::Result<Vec<_>>>()
+            .map(|k| {
+                let frames = k
+                    .config(&stft)
+                    .compute(k.kind, &[audio.mono()], self.sample_rate);
+                frames
+                    .and_then(Frames::into_real)
+                    .map(|mut one| one.remove(0))
+            })
+            .collect::<soundcheck_audio::Result<Vec<_>>>()
             .map_err(clip)?;
         let views: Vec<_> = rows.iter().map(Array2::view).collect();
         let m = concatenate(Axis(0), &views).map_err(|e| DataError::Mismatch {
@@ -359,24 +261,20 @@ impl ClipFeatures {
             actual: e.to_string(),
             hint: "report this: every feature frames the clip with the same n_fft and hop".into(),
         })?;
-        let mut parts = vec![m];
-        if self.deltas {
-            let d1 = delta(&parts[0], 9, 1).map_err(clip)?;
-            let d2 = delta(&parts[0], 9, 2).map_err(clip)?;
-            parts.extend([d1, d2]);
-        }
-        let frames = parts[0].ncols();
-        let features = self.features();
-        let mut data = Vec::with_capacity(frames * features);
-        for t in 0..frames {
-            for p in &parts {
-                data.extend(p.column(t).iter());
-            }
-        }
+        let m = if self.deltas {
+            with_deltas(&m, 2).map_err(clip)?
+        } else {
+            m
+        };
+        let time_major = Layout {
+            time_major: true,
+            ..Layout::default()
+        };
+        let arranged = time_major.arrange(&[m]);
         Ok(Sequence {
-            frames,
-            features,
-            data,
+            frames: arranged.shape[0],
+            features: arranged.shape[1],
+            data: arranged.data,
         })
     }
 

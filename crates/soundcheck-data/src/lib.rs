@@ -22,7 +22,7 @@ pub use batch::{batches, gather, plan, Batch, LoaderConfig, Stacked};
 pub use cache::FeatureCache;
 pub use check::{check_dataset, wire, wire_inputs, Wiring};
 pub use classes::{ClassSet, Clip, Split};
-pub use clip_features::{ClipFeatures, FeatureKind};
+pub use clip_features::{ClipFeature, ClipFeatures};
 pub use dataset::{example_len, ArrayDataset, Dataset, Field, NamedArray};
 pub use error::{DataError, Result};
 pub use order::{epoch_order, shuffled, split};

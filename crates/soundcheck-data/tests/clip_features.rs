@@ -2,7 +2,7 @@
 //! their filters refused before any clip is read.
 
 use soundcheck_audio as audio;
-use soundcheck_data::{ClipFeatures, FeatureKind};
+use soundcheck_data::{ClipFeature, ClipFeatures};
 
 #[test]
 fn chroma_cqt_and_tonnetz_stack_with_mfccs_frame_by_frame() {
@@ -18,7 +18,7 @@ fn chroma_cqt_and_tonnetz_stack_with_mfccs_frame_by_frame() {
     audio::write_wav(&path, std::slice::from_ref(&y), sr as u32).unwrap();
     let kinds = ["mfcc", "chroma_cqt", "tonnetz"]
         .iter()
-        .map(|k| FeatureKind::parse(k, 13, 128).unwrap())
+        .map(|k| ClipFeature::parse(k, 13, 128).unwrap())
         .collect();
     let cf = ClipFeatures {
         kinds,
@@ -32,7 +32,7 @@ fn chroma_cqt_and_tonnetz_stack_with_mfccs_frame_by_frame() {
         .unwrap()
         .channels
         .remove(0);
-    let chroma = audio::chroma_cqt_channels(
+    let chroma = audio::chroma_cqt(
         &[&y_read],
         22050,
         &audio::CqtConfig::for_chroma(512),
@@ -52,7 +52,7 @@ fn chroma_cqt_and_tonnetz_stack_with_mfccs_frame_by_frame() {
 fn a_rate_too_low_for_the_cqt_is_refused_by_name() {
     let cf = ClipFeatures {
         sample_rate: 8000,
-        kinds: vec![FeatureKind::parse("tonnetz", 13, 128).unwrap()],
+        kinds: vec![ClipFeature::parse("tonnetz", 13, 128).unwrap()],
         ..Default::default()
     };
     let e = cf.validate().unwrap_err().to_string();

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use soundcheck_audio::write_wav;
-use soundcheck_data::{discover, load_track, ClipFeatures, FeatureKind, Side};
+use soundcheck_data::{discover, load_track, ClipFeature, ClipFeatures, Side};
 use soundcheck_eval::{medians_over_tracks, nanmedian, score_folders, EvaluateOptions, OracleStft};
 use soundcheck_nn::Device;
 use soundcheck_shape::ModelSpec;
@@ -229,7 +229,7 @@ pub fn classification_quickstart(
     let opts = ClassificationTraining {
         data,
         features: ClipFeatures {
-            kinds: vec![FeatureKind::Mfcc { n_mfcc: 13 }],
+            kinds: vec![ClipFeature::mfcc(13)],
             ..Default::default()
         },
         length: LengthPolicy {

@@ -1,8 +1,13 @@
 //! The fixture index written by `tools/fixtures/librosa_features.py`, shared by the test files.
 
+// Each test file uses some of these.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+pub mod librosa;
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

@@ -122,7 +122,7 @@ pub(super) fn extract(
 mod tests {
     use super::*;
     use crate::classification::record::reread;
-    use soundcheck_data::FeatureKind;
+    use soundcheck_data::ClipFeature;
 
     #[test]
     fn preprocess_round_trips_through_its_record_and_pads_standardised_frames() {
@@ -141,7 +141,7 @@ mod tests {
         let p = Preprocess::fit(
             vec!["a".into(), "b".into()],
             ClipFeatures {
-                kinds: vec![FeatureKind::Mfcc { n_mfcc: 1 }],
+                kinds: vec![ClipFeature::mfcc(1)],
                 ..Default::default()
             },
             &LengthPolicy {

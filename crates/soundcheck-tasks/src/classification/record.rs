@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use soundcheck_data::{ClipFeatures, FeatureKind, Side, Standardiser};
+use soundcheck_data::{ClipFeature, ClipFeatures, Side, Standardiser};
 
 use super::preprocess::Preprocess;
 
@@ -149,8 +149,8 @@ impl ClassesRecord {
 }
 
 impl KindRecord {
-    fn feature(&self) -> Result<FeatureKind, String> {
-        FeatureKind::parse(&self.kind, self.n, self.n)
+    fn feature(&self) -> Result<ClipFeature, String> {
+        ClipFeature::parse(&self.kind, self.n, self.n)
             .ok()
             .filter(|k| k.size() == self.n)
             .ok_or_else(|| {
@@ -197,15 +197,16 @@ pub(super) fn reread(p: &Preprocess) -> Preprocess {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use soundcheck_audio::FeatureKind;
 
     #[test]
     fn stacked_features_round_trip_and_older_records_still_read() {
         let stacked = ClipFeatures {
             kinds: vec![
-                FeatureKind::Mfcc { n_mfcc: 20 },
-                FeatureKind::Chroma,
-                FeatureKind::Contrast,
-                FeatureKind::Rms,
+                ClipFeature::mfcc(20),
+                ClipFeature::of(FeatureKind::ChromaStft),
+                ClipFeature::of(FeatureKind::SpectralContrast),
+                ClipFeature::of(FeatureKind::Rms),
             ],
             deltas: true,
             ..Default::default()
@@ -230,7 +231,7 @@ mod tests {
         let read: ClassesRecord = serde_json::from_str(old).unwrap();
         assert_eq!(
             read.preprocess().unwrap().features.kinds,
-            vec![FeatureKind::LogMel { n_mels: 64 }]
+            vec![ClipFeature::log_mel(64)]
         );
         assert_eq!(read.split, SplitRecord::default());
     }

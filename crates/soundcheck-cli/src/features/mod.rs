@@ -1,0 +1,179 @@
+//! `soundcheck features KIND AUDIO... -o OUT`: librosa's features, as .npy files numpy reads.
+//! The arguments map onto soundcheck-audio's feature recipe (`args.rs`), each file is computed
+//! and laid out (`compute.rs`), and written and reported here.
+
+mod args;
+mod compute;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::json;
+use soundcheck_audio::AudioError;
+
+use args::bad;
+pub use args::FeaturesArgs;
+use compute::{Data, Feature};
+
+fn write_feature(path: &Path, feat: &Feature) -> Result<(), AudioError> {
+    let written = match &feat.data {
+        Data::Real(v) => soundcheck_npy::write(path, &feat.shape, v),
+        Data::Complex(v) => {
+            let pairs: Vec<[f32; 2]> = v.iter().map(|c| [c.re, c.im]).collect();
+            soundcheck_npy::write(path, &feat.shape, &pairs)
+        }
+    };
+    written.map_err(|e| AudioError::Write {
+        path: e.path.clone(),
+        source: std::io::Error::other(e),
+    })
+}
+
+fn outputs(a: &FeaturesArgs) -> Result<Vec<PathBuf>, AudioError> {
+    if a.audio.len() == 1 && !a.output.is_dir() {
+        return Ok(vec![a.output.clone()]);
+    }
+    std::fs::create_dir_all(&a.output).map_err(|source| AudioError::Write {
+        path: a.output.clone(),
+        source,
+    })?;
+    let mut seen = std::collections::HashMap::new();
+    a.audio
+        .iter()
+        .map(|p| {
+            let stem = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("audio")
+                .to_string();
+            if let Some(other) = seen.insert(stem.clone(), p.clone()) {
+                return Err(bad(
+                    "AUDIO",
+                    p.display(),
+                    format!(
+                        "inputs with distinct file names ({} would overwrite {})",
+                        p.display(),
+                        other.display()
+                    ),
+                    "rename one, or run them separately",
+                ));
+            }
+            Ok(a.output.join(format!("{stem}.npy")))
+        })
+        .collect()
+}
+
+fn dtype(feat: &Feature) -> &'static str {
+    match feat.data {
+        Data::Real(_) => "float32",
+        Data::Complex(_) => "complex64",
+    }
+}
+
+/// Runs every input; each one's outcome, in input order.
+fn run_all(a: &FeaturesArgs) -> Result<Vec<Result<serde_json::Value, AudioError>>, AudioError> {
+    a.validate()?;
+    if a.png.is_some() && a.audio.len() > 1 {
+        return Err(bad(
+            "--png",
+            "set",
+            "one AUDIO input",
+            "run once per file to draw each",
+        ));
+    }
+    let outs = outputs(a)?;
+    for out in &outs {
+        if let Some(input) = a.audio.iter().find(|i| soundcheck_npy::same_file(i, out)) {
+            return Err(bad(
+                "-o",
+                out.display(),
+                format!("a file other than the input {}", input.display()),
+                "features never overwrite their audio: choose another output",
+            ));
+        }
+    }
+    let progress = crate::progress::Progress::new("features", a.audio.len());
+    let results = a
+        .audio
+        .par_iter()
+        .zip(&outs)
+        .map(|(input, out)| {
+            let feat = a.compute(input)?;
+            write_feature(out, &feat)?;
+            if let (Some(png), Some(pic)) = (&a.png, &feat.picture) {
+                soundcheck_tasks::plot::write_png(png, pic, &a.axes(input, feat.sample_rate))
+                    .map_err(|e| AudioError::Write {
+                        path: png.clone(),
+                        source: std::io::Error::other(e),
+                    })?;
+            }
+            progress.tick();
+            Ok(json!({
+                "input": input, "output": out, "shape": feat.shape, "dtype": dtype(&feat),
+                "sample_rate": feat.sample_rate, "frames_dropped": feat.dropped,
+            }))
+        })
+        .collect();
+    progress.finish();
+    Ok(results)
+}
+
+fn describe(it: &serde_json::Value, patch: bool) -> String {
+    let shape: Vec<String> = it["shape"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| d.to_string())
+        .collect();
+    let mut line = format!(
+        "{} → {}: {} ({})",
+        it["input"].as_str().unwrap_or(""),
+        it["output"].as_str().unwrap_or(""),
+        soundcheck_shape::shape::python_tuple(shape),
+        it["dtype"].as_str().unwrap_or("")
+    );
+    if patch {
+        let dropped = it["frames_dropped"].as_u64().unwrap_or(0);
+        line.push_str(&format!(
+            "; {dropped} frame(s) after the last whole patch dropped"
+        ));
+    }
+    line
+}
+
+/// Exit status 0 when every input was written, 2 when any could not be (the others still are).
+pub fn run(a: &FeaturesArgs) -> u8 {
+    let results = match run_all(a) {
+        Ok(r) => r,
+        Err(e) => vec![Err(e)],
+    };
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    if a.json {
+        let items: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| match r {
+                Ok(v) => v.clone(),
+                Err(e) => json!({"error": e.to_string()}),
+            })
+            .collect();
+        outln!("{}", json!({"ok": failed == 0, "outputs": items}));
+    } else {
+        for r in &results {
+            match r {
+                Ok(it) => outln!("{}", describe(it, a.patch.is_some())),
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }
+        if failed > 0 && results.len() > 1 {
+            eprintln!(
+                "{failed} of {} inputs failed; the others were written",
+                results.len()
+            );
+        }
+    }
+    if failed == 0 {
+        crate::report::OK
+    } else {
+        crate::report::UNUSABLE
+    }
+}
