@@ -83,7 +83,7 @@ fn run_all(a: &FeaturesArgs) -> Result<Vec<Result<serde_json::Value, AudioError>
     }
     let outs = outputs(a)?;
     for out in &outs {
-        if let Some(input) = a.audio.iter().find(|i| soundcheck_npy::same_file(i, out)) {
+        if let Some(input) = a.audio.iter().find(|i| soundcheck_io::same_file(i, out)) {
             return Err(bad(
                 "-o",
                 out.display(),
