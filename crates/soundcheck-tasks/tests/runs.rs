@@ -145,7 +145,7 @@ fn bad_options_and_misfit_data_are_named_before_anything_is_written() {
     let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "--epochs 0: expected a positive number of epochs"
+        "`epochs` 0: expected a positive number of epochs"
     );
     opts.fit.epochs = 1;
     opts.fit.schedule = "linear".into();
@@ -160,7 +160,7 @@ fn bad_options_and_misfit_data_are_named_before_anything_is_written() {
     let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "--max-minutes -1: expected a positive number of minutes, e.g. 30"
+        "`max_minutes` -1: expected a positive number of minutes, e.g. 30"
     );
     opts.fit.max_minutes = None;
     // A model taking 3 features: a shape failure (exit 1), found before the run folder exists.
