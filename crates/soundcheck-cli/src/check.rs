@@ -184,7 +184,10 @@ fn print_text(o: &Outcome) {
             outln!("  axis {} (declared {declared}): {line}", m["axis"]);
         }
     }
-    out!("{}", crate::report::with_flags(&o.inspection.render_verdict()));
+    out!(
+        "{}",
+        crate::report::with_flags(&o.inspection.render_verdict())
+    );
 }
 
 pub fn run(a: &CheckArgs) -> u8 {

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use serde::Serialize;
-use soundcheck_data::{ClipFeature, ClipFeatures, Side};
+use soundcheck_data::Side;
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
-use soundcheck_tasks::classification::Labelled;
+use soundcheck_tasks::classification::{ClipFeature, ClipFeatures, Labelled};
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
     FitOptions, LengthPolicy, RunDir, Scores, TaskError,

@@ -164,10 +164,7 @@ fn unusable_files_exit_2_and_name_the_file() {
     }
     // The shape engine names its arguments; the CLI's report names its flags.
     let (_, out, _) = run(&["check", no_input.to_str().unwrap()]);
-    assert!(
-        out.contains("given as --feed (e.g. 32,100,13)"),
-        "{out}"
-    );
+    assert!(out.contains("given as --feed (e.g. 32,100,13)"), "{out}");
     // Keras's deferred build: the fed array's shape builds a spec that declares none.
     let (code, out, _) = run(&["check", no_input.to_str().unwrap(), "--feed", "32,13"]);
     assert_eq!(code, 0, "{out}");

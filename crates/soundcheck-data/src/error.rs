@@ -65,18 +65,6 @@ pub enum DataError {
     /// The data does not fit the model: the shape engine's diagnosis.
     #[error("{0}")]
     Shape(Box<Diagnosis>),
-    /// An audio file that cannot be decoded (the message names it).
-    #[error(transparent)]
-    Audio(#[from] soundcheck_audio::AudioError),
-    /// A clip whose features cannot be computed (too short for the settings, say).
-    #[error("{}: {source}", path.display())]
-    Clip {
-        /// The clip.
-        path: PathBuf,
-        /// Why its features cannot be computed.
-        #[source]
-        source: soundcheck_audio::AudioError,
-    },
 }
 
 impl From<Diagnosis> for DataError {

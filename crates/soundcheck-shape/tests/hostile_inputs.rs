@@ -55,7 +55,8 @@ fn a_keras_archive_that_inflates_past_the_bound_is_refused_without_inflating_it(
     let e = load_model(&path).unwrap_err();
     assert_eq!(e.kind.as_str(), "invalid_spec");
     assert!(
-        e.title.contains("bomb.keras") && e.title.contains("config.json inflates to 83886080 bytes"),
+        e.title.contains("bomb.keras")
+            && e.title.contains("config.json inflates to 83886080 bytes"),
         "{}",
         e.title
     );

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use soundcheck_data::{ClassSet, ClipFeatures};
+use soundcheck_data::ClassSet;
+use soundcheck_tasks::classification::ClipFeatures;
 use soundcheck_tasks::{write_classification_demo, LengthPolicy, Preprocess};
 
 fn main() {

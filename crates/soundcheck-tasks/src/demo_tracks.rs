@@ -68,10 +68,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sc-demo-songs-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         write_separation_demo(&dir).unwrap();
-        let (_, tracks) = soundcheck_data::discover(&dir).unwrap();
+        let (_, tracks) = crate::separation::discover(&dir).unwrap();
         assert_eq!(tracks.len(), 15);
         assert_eq!(tracks.iter().filter(|t| t.subset == "test").count(), 3);
-        let t = soundcheck_data::load_track(&tracks[0], "vocals").unwrap();
+        let t = crate::separation::load_track(&tracks[0], "vocals").unwrap();
         assert_eq!(t.sample_rate, 22050);
         assert!(t.mixture_error_db < -100.0, "{}", t.mixture_error_db);
         let n = t.mixture[0].len();

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use soundcheck_audio::AudioError;
 use soundcheck_data::DataError;
 use soundcheck_nn::NnError;
 use soundcheck_shape::Diagnosis;
@@ -21,6 +22,22 @@ pub enum TaskError {
     /// A dataset that cannot be used.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// An audio file that cannot be decoded, or a feature setting librosa would refuse (the
+    /// message names the file or the argument).
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// Clips whose features cannot be computed: every one is named, not only the first.
+    #[error(
+        "{failed} of {total} clips cannot be used:\n  {reasons}\nremove or replace these files"
+    )]
+    Clips {
+        /// How many failed.
+        failed: usize,
+        /// How many were read.
+        total: usize,
+        /// One line per failed clip, naming it.
+        reasons: String,
+    },
     /// A file or folder that cannot be read or written.
     #[error("{}: cannot {action} ({source}); {hint}", path.display())]
     Io {

@@ -7,7 +7,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 use soundcheck_audio::write_wav;
-use soundcheck_data::{discover, load_track, ClipFeature, ClipFeatures, Side};
+use soundcheck_data::Side;
+
+use crate::classification::{ClipFeature, ClipFeatures};
+use crate::separation::{discover, load_track};
 use soundcheck_eval::{medians_over_tracks, nanmedian, score_folders, EvaluateOptions, OracleStft};
 use soundcheck_nn::Device;
 use soundcheck_shape::ModelSpec;

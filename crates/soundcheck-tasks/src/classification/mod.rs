@@ -2,6 +2,8 @@
 //! trained on class folders or a CSV manifest, and the trained classifier applied to clips and
 //! scored.
 //!
+//! - `clip_features`: a clip's features stacked frame by frame ([`ClipFeatures`]), kinds of the
+//!   audio crate's feature recipe
 //! - `preprocess`: clip features to one `(T, features)` batch ([`Preprocess`], [`LengthPolicy`])
 //! - `train`: a run folder trained and its test split scored ([`train_classifier`])
 //! - `classify`: a trained run loaded ([`Classifier`]), applied to clips and scored
@@ -9,12 +11,14 @@
 //! - `record`: the run's record of its preprocessing and split (`classes.json`)
 
 mod classify;
+mod clip_features;
 mod preprocess;
 mod record;
 mod scores;
 mod train;
 
 pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled};
+pub use clip_features::{ClipFeature, ClipFeatures};
 pub use preprocess::{LengthPolicy, Preprocess};
 pub use scores::{ClassScores, Scores};
 pub use train::{fill_classes, train_classifier, ClassificationTrained, ClassificationTraining};

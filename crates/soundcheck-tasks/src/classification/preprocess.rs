@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use soundcheck_data::{
-    pad_sequences, percentile_length, ArrayDataset, ClipFeatures, DataError, Sequence, Side,
-    Standardiser,
+    pad_sequences, percentile_length, ArrayDataset, DataError, Sequence, Side, Standardiser,
 };
 
+use super::clip_features::ClipFeatures;
 use crate::progress::Progress;
 
 /// How clips of different lengths become one `(T, features)` shape.
@@ -115,14 +115,14 @@ pub(super) fn extract(
     progress.start("features", paths.len());
     let seqs = features.extract_all(paths, &|| progress.step());
     progress.finish();
-    Ok(seqs?)
+    seqs
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::classification::record::reread;
-    use soundcheck_data::ClipFeature;
+    use crate::classification::ClipFeature;
 
     #[test]
     fn preprocess_round_trips_through_its_record_and_pads_standardised_frames() {

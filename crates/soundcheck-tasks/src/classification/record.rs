@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use soundcheck_data::{ClipFeature, ClipFeatures, Side, Standardiser};
+use soundcheck_data::{Side, Standardiser};
+
+use super::clip_features::{ClipFeature, ClipFeatures};
 
 use super::preprocess::Preprocess;
 

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::json;
-use soundcheck_data::{ClassSet, ClipFeatures, Sequence, Split};
+use soundcheck_data::{ClassSet, Sequence, Split};
+
+use super::clip_features::ClipFeatures;
 use soundcheck_nn::{Device, Loss, Network, Trainer};
 use soundcheck_shape::{Diagnosis, Kind, Model, ModelSpec};
 

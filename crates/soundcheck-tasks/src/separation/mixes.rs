@@ -6,7 +6,9 @@
 //! corpus of hours trains in the memory of a few patches.
 
 use soundcheck_audio::{magnitude, resample, stft, StftConfig};
-use soundcheck_data::{DataError, Dataset, Field, Track};
+use soundcheck_data::{DataError, Dataset, Field};
+
+use super::tracks::Track;
 use soundcheck_io::SplitMix64;
 use soundcheck_npy::RowReader;
 

@@ -1,6 +1,8 @@
 //! Spectrogram-mask source separation: a network trained on magnitude patches (or random mixes)
 //! of a DSD100 / MUSDB18-HQ folder, and applied to whole mixtures.
 //!
+//! - `tracks`: DSD100 / MUSDB18-HQ folders found and their tracks loaded, stems checked
+//!   against the mixture
 //! - `config`: the settings ([`SeparationConfig`]) and the patch geometry
 //! - `patches`, `mixes`: the training examples, cut from cached spectrograms or mixed anew
 //! - `train`: a run folder trained, its held-out SDR measured ([`train_separator`])
@@ -16,6 +18,7 @@ mod patches;
 mod record;
 mod separate;
 mod stream;
+mod tracks;
 mod train;
 mod wiener;
 
@@ -25,5 +28,6 @@ pub use mixes::MixDataset;
 pub use patches::PatchDataset;
 pub use separate::{output_dir, separate_files, SeparatedFile, Separator};
 pub use stream::Chunking;
+pub use tracks::{discover, load_track, Layout, Track, TrackFiles, MIXTURE_WARNING_DB, STEMS};
 pub use train::{train_separator, SdrAt, SeparationTrained, SeparationTraining};
 pub use wiener::wiener_target;

@@ -9,7 +9,9 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::json;
 use soundcheck_audio::{resample, to_mono};
-use soundcheck_data::{discover, load_track, Dataset, FeatureCache, Track};
+use soundcheck_data::{Dataset, FeatureCache};
+
+use super::tracks::{discover, load_track, Track};
 use soundcheck_eval::{bss_eval_v4, nanmedian};
 use soundcheck_nn::{Device, EpochLog, Loss, Network, Trainer};
 use soundcheck_shape::ModelSpec;

@@ -2,7 +2,7 @@
 //! their filters refused before any clip is read.
 
 use soundcheck_audio as audio;
-use soundcheck_data::{ClipFeature, ClipFeatures};
+use soundcheck_tasks::classification::{ClipFeature, ClipFeatures};
 
 #[test]
 fn chroma_cqt_and_tonnetz_stack_with_mfccs_frame_by_frame() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use soundcheck_audio::decode;
 
-use crate::error::{DataError, Result};
+use crate::error::{Result, TaskError};
 
 /// The stems both layouts ship, besides the mixture.
 pub const STEMS: [&str; 4] = ["bass", "drums", "other", "vocals"];
@@ -85,11 +85,7 @@ impl Track {
 }
 
 fn dirs(p: &Path) -> Result<Vec<PathBuf>> {
-    let rd = std::fs::read_dir(p).map_err(|source| DataError::Io {
-        path: p.to_path_buf(),
-        action: "read the folder",
-        source,
-    })?;
+    let rd = std::fs::read_dir(p).map_err(|e| TaskError::io(p, "read the folder", e))?;
     let mut v: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
@@ -102,10 +98,9 @@ fn existing(path: PathBuf, track: &str) -> Result<PathBuf> {
     if path.is_file() {
         return Ok(path);
     }
-    Err(DataError::Mismatch {
-        what: format!("track {track}"),
-        expected: path.display().to_string(),
-        actual: "no such file".into(),
+    Err(TaskError::Folder {
+        actual: format!("track {track} lacks this file"),
+        path,
         hint: "every track needs its mixture and the bass, drums, other and vocals stems; remove incomplete tracks".into(),
     })
 }
@@ -167,17 +162,16 @@ pub fn discover(root: &Path) -> Result<(Layout, Vec<TrackFiles>)> {
         }
         Layout::Musdb18Hq
     } else {
-        return Err(DataError::Mismatch {
-            what: root.display().to_string(),
-            expected: "DSD100 (Mixtures/ and Sources/) or MUSDB18-HQ (train/, test/) folders"
-                .into(),
-            actual: "neither".into(),
+        return Err(TaskError::Folder {
+            path: root.to_path_buf(),
+            actual: "holds neither DSD100's folders (Mixtures/ and Sources/) nor MUSDB18-HQ's (train/, test/)".into(),
             hint: "point at the dataset's top folder".into(),
         });
     };
     if tracks.is_empty() {
-        return Err(DataError::Empty {
-            what: format!("{} (no track folders)", root.display()),
+        return Err(TaskError::Folder {
+            path: root.to_path_buf(),
+            actual: "holds no track folders".into(),
             hint: "each track is a folder of WAV files".into(),
         });
     }
@@ -191,7 +185,7 @@ pub fn discover(root: &Path) -> Result<(Layout, Vec<TrackFiles>)> {
 /// the mixture's (the file and both values are named).
 pub fn load_track(t: &TrackFiles, target: &str) -> Result<Track> {
     if !STEMS.contains(&target) {
-        return Err(DataError::InvalidParameter {
+        return Err(TaskError::Option {
             name: "target",
             actual: target.to_string(),
             expected: format!("one of {}", STEMS.join(", ")),
@@ -207,13 +201,15 @@ pub fn load_track(t: &TrackFiles, target: &str) -> Result<Track> {
         let d = decode(path)?;
         let got = (d.sample_rate, d.channels.len(), d.frames());
         if got != (sr, chans, n) {
-            return Err(DataError::Mismatch {
-                what: path.display().to_string(),
-                expected: format!(
-                    "{sr} Hz, {chans} channel(s), {n} samples (as {})",
+            return Err(TaskError::Folder {
+                path: path.to_path_buf(),
+                actual: format!(
+                    "{} Hz, {} channel(s), {} samples, where its mixture {} has {sr} Hz, {chans} channel(s), {n} samples",
+                    got.0,
+                    got.1,
+                    got.2,
                     t.mixture.display()
                 ),
-                actual: format!("{} Hz, {} channel(s), {} samples", got.0, got.1, got.2),
                 hint: "the stems of a track must match its mixture; re-export or drop the track"
                     .into(),
             });

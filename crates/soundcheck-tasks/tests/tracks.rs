@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use soundcheck_audio::write_wav;
-use soundcheck_data::separation::STEMS;
-use soundcheck_data::{discover, load_track, Layout};
+use soundcheck_tasks::separation::{discover, load_track, Layout, STEMS};
 
 const SR: u32 = 8000;
 
@@ -122,7 +121,7 @@ fn missing_and_mismatched_files_are_named() {
     std::fs::remove_file(d.join("bass.wav")).unwrap();
     let err = discover(&r).unwrap_err().to_string();
     assert!(
-        err.contains("track Song: expected") && err.contains("bass.wav, found no such file"),
+        err.contains("bass.wav: track Song lacks this file"),
         "{err}"
     );
 
@@ -130,21 +129,21 @@ fn missing_and_mismatched_files_are_named() {
     let (_, tracks) = discover(&r).unwrap();
     let err = load_track(&tracks[0], "vocals").unwrap_err().to_string();
     assert!(
-        err.contains("bass.wav: expected 8000 Hz, 2 channel(s), 400 samples")
-            && err.contains("found 8000 Hz, 2 channel(s), 300 samples"),
+        err.contains("bass.wav: 8000 Hz, 2 channel(s), 300 samples, where its mixture")
+            && err.contains("has 8000 Hz, 2 channel(s), 400 samples"),
         "{err}"
     );
 
     let err = load_track(&tracks[0], "voice").unwrap_err().to_string();
     assert_eq!(
         err,
-        "target=voice is invalid: expected one of bass, drums, other, vocals"
+        "`target` voice: expected one of bass, drums, other, vocals"
     );
 
     let err = discover(&root("nothing")).unwrap_err().to_string();
     assert!(
         err.contains(
-            "expected DSD100 (Mixtures/ and Sources/) or MUSDB18-HQ (train/, test/) folders"
+            "holds neither DSD100's folders (Mixtures/ and Sources/) nor MUSDB18-HQ's (train/, test/)"
         ),
         "{err}"
     );

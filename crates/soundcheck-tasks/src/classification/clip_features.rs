@@ -12,8 +12,9 @@ use soundcheck_audio::{
     load, AudioError, FeatureConfig, FeatureKind, LoadOptions, MelConfig, StftConfig,
 };
 
-use crate::error::{DataError, Result};
-use crate::sequence::Sequence;
+use soundcheck_data::Sequence;
+
+use crate::error::{Result, TaskError};
 
 /// The kinds a clip's stack can hold: real, one frame per hop, in the order an unknown name's
 /// error lists them.
@@ -198,21 +199,19 @@ impl ClipFeatures {
     /// count, contrast bands above Nyquist; no feature, or one listed twice.
     pub fn validate(&self) -> Result<()> {
         if self.kinds.is_empty() {
-            return Err(DataError::Mismatch {
-                what: "the features".into(),
-                expected: "at least one feature".into(),
+            return Err(TaskError::Option {
+                name: "features",
                 actual: "none".into(),
-                hint: "e.g. --features mfcc".into(),
+                expected: "at least one feature, e.g. mfcc".into(),
             });
         }
         let stft = self.stft();
         for (i, k) in self.kinds.iter().enumerate() {
             if self.kinds[..i].iter().any(|o| o.name() == k.name()) {
-                return Err(DataError::Mismatch {
-                    what: "the features".into(),
-                    expected: "each feature once".into(),
+                return Err(TaskError::Option {
+                    name: "features",
                     actual: format!("'{}' twice", k.name()),
-                    hint: "remove the repeat from --features".into(),
+                    expected: "each feature once".into(),
                 });
             }
             k.config(&stft).check(k.kind, self.sample_rate)?;
@@ -237,10 +236,7 @@ impl ClipFeatures {
             },
         )?;
         let stft = self.stft();
-        let clip = |source: AudioError| DataError::Clip {
-            path: path.to_path_buf(),
-            source,
-        };
+        let clip = |source: AudioError| TaskError::file(path, source);
         let rows = self
             .kinds
             .iter()
@@ -255,10 +251,9 @@ impl ClipFeatures {
             .collect::<soundcheck_audio::Result<Vec<_>>>()
             .map_err(clip)?;
         let views: Vec<_> = rows.iter().map(Array2::view).collect();
-        let m = concatenate(Axis(0), &views).map_err(|e| DataError::Mismatch {
-            what: format!("{}: the features' frame counts", path.display()),
-            expected: "one frame count for every feature".into(),
-            actual: e.to_string(),
+        let m = concatenate(Axis(0), &views).map_err(|e| TaskError::Folder {
+            path: path.to_path_buf(),
+            actual: format!("the features' frame counts differ ({e})"),
             hint: "report this: every feature frames the clip with the same n_fft and hop".into(),
         })?;
         let m = if self.deltas {
@@ -297,11 +292,10 @@ impl ClipFeatures {
             .filter_map(|r| r.as_ref().err().map(ToString::to_string))
             .collect();
         if !failed.is_empty() {
-            return Err(DataError::Mismatch {
-                what: format!("{} of {} clips", failed.len(), paths.len()),
-                expected: "readable audio".into(),
-                actual: failed.join("\n  "),
-                hint: "remove or replace these files".into(),
+            return Err(TaskError::Clips {
+                failed: failed.len(),
+                total: paths.len(),
+                reasons: failed.join("\n  "),
             });
         }
         Ok(results.into_iter().map(|r| r.expect("checked")).collect())
