@@ -108,6 +108,7 @@ pub(crate) fn build(def: &LayerDef, b: &Build) -> Result<Box<dyn Op>> {
         Layer::Spatial(s) => Box::new(spatial::Spatial::build(s, b)),
         Layer::BatchNorm(bn) => Box::new(norm::BatchNorm::build(bn, false, b)?),
         Layer::LayerNorm(ln) => Box::new(norm::LayerNorm::build(ln, b)?),
+        Layer::UnitNorm(u) => Box::new(norm::UnitNorm::build(u, b)),
         Layer::Rnn(r) => Box::new(recurrent::Recurrent::build(r, b)?),
         Layer::Bidirectional(bi) => Box::new(wrappers::Bidirectional::build(bi, b)?),
         Layer::TimeDistributed(t) => Box::new(wrappers::TimeDistributed::build(t, b)?),

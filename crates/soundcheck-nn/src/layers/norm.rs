@@ -1,4 +1,4 @@
-//! Normalisation: BatchNormalization and LayerNormalization.
+//! Normalisation: BatchNormalization, LayerNormalization and UnitNormalization.
 
 use soundcheck_shape::layers as spec;
 
@@ -17,6 +17,34 @@ fn resolve(axis: i64, rank: usize) -> usize {
         (rank as i64 + axis) as usize
     } else {
         axis as usize
+    }
+}
+
+/// Each vector along `axes` divided by its L2 norm (at least 1e-6, Keras's epsilon 1e-12 on
+/// the squared sum).
+pub(crate) struct UnitNorm {
+    axes: Vec<usize>,
+}
+
+impl UnitNorm {
+    pub(crate) fn build(u: &spec::UnitNorm, b: &Build) -> UnitNorm {
+        let rank = b.input.len() + 1;
+        UnitNorm {
+            axes: u.axes.iter().map(|&a| resolve(a, rank)).collect(),
+        }
+    }
+}
+
+impl Op for UnitNorm {
+    /// # Shapes
+    /// - input: any rank; output: the same shape
+    fn forward(&self, inputs: Vec<DynTensor>, _: &Variables, _: &mut Pass) -> Result<DynTensor> {
+        let x = single(inputs);
+        let norm = each_rank!(x.clone(), t => {
+            let squares = self.axes.iter().fold(t.clone() * t, |s, &a| s.sum_dim(a));
+            squares.clamp_min(1e-12).sqrt()
+        });
+        Ok(x.zip_with(norm, Binary::Div))
     }
 }
 

@@ -23,6 +23,7 @@ pub const KERAS_MODELS: &[&str] = &[
     "transposed_1d",
     "volumes_3d",
     "volumes_3d_head",
+    "unit_norm",
 ];
 
 pub fn fixture(name: &str) -> PathBuf {

@@ -25,7 +25,7 @@ pub use conv::{Conv, ConvKind, Padding};
 pub use core::{Dense, Embedding};
 pub use merge::{Merge, MergeOp};
 pub use noise::Noise;
-pub use norm::{BatchNorm, LayerNorm};
+pub use norm::{BatchNorm, LayerNorm, UnitNorm};
 pub use pool::{GlobalPool, Pool, PoolOp};
 pub use recurrent::{Rnn, RnnCell};
 pub use reshaping::{Permute, Reshape};
@@ -86,6 +86,7 @@ pub const KNOWN_TYPES: &[&str] = &[
     "Cropping3D",
     "BatchNormalization",
     "LayerNormalization",
+    "UnitNormalization",
     "LSTM",
     "GRU",
     "SimpleRNN",
@@ -138,6 +139,8 @@ pub enum Layer {
     BatchNorm(BatchNorm),
     /// `LayerNormalization`.
     LayerNorm(LayerNorm),
+    /// `UnitNormalization`.
+    UnitNorm(UnitNorm),
     /// `LSTM`, `GRU`, `SimpleRNN`.
     Rnn(Rnn),
     /// `Bidirectional`.
@@ -250,6 +253,7 @@ pub fn parse(
         }
         "BatchNormalization" => Layer::BatchNorm(BatchNorm::parse(&mut a)?),
         "LayerNormalization" => Layer::LayerNorm(LayerNorm::parse(&mut a)?),
+        "UnitNormalization" => Layer::UnitNorm(UnitNorm::parse(&mut a)?),
         "LSTM" | "GRU" | "SimpleRNN" => Layer::Rnn(Rnn::parse(type_name, &mut a)?),
         "Bidirectional" => Layer::Bidirectional(Bidirectional::parse(&mut a, default_df, namer)?),
         "TimeDistributed" => {
@@ -304,6 +308,7 @@ impl LayerDef {
             Layer::Spatial(s) => s.infer(ctx, x),
             Layer::BatchNorm(b) => b.infer(ctx, x),
             Layer::LayerNorm(l) => l.infer(ctx, x),
+            Layer::UnitNorm(u) => u.infer(ctx, x),
             Layer::Rnn(r) => r.infer(ctx, x),
             Layer::Bidirectional(b) => b.infer(ctx, x),
             Layer::TimeDistributed(t) => t.infer(ctx, x),

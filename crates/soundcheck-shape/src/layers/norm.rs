@@ -1,4 +1,4 @@
-//! Normalisation layers: BatchNormalization and LayerNormalization.
+//! Normalisation layers: BatchNormalization, LayerNormalization and UnitNormalization.
 
 use super::{Ctx, Output};
 use crate::args::Args;
@@ -99,6 +99,30 @@ impl BatchNorm {
             trainable: c * (u64::from(self.center) + u64::from(self.scale)),
             non_trainable: 2 * c,
         })
+    }
+}
+
+/// UnitNormalization: each vector along `axes` scaled to unit L2 norm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitNorm {
+    /// The axes of each vector (Keras numbering).
+    pub axes: Vec<i64>,
+}
+
+impl UnitNorm {
+    /// Parses `UnitNormalization`'s arguments.
+    pub fn parse(a: &mut Args) -> Result<UnitNorm, Diagnosis> {
+        let axes = a.int_list("axis", &[-1])?;
+        a.finish(&[])?;
+        Ok(UnitNorm { axes })
+    }
+
+    /// Shape unchanged, no parameters; every axis must exist.
+    pub fn infer(&self, ctx: &Ctx, x: &Shape) -> Result<Output, Diagnosis> {
+        for &axis in &self.axes {
+            resolve_axis(ctx, x, axis)?;
+        }
+        Ok(Output::new(x.clone(), 0))
     }
 }
 
