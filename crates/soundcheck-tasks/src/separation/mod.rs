@@ -23,6 +23,7 @@ pub use config::SeparationConfig;
 pub use mask::{Separated, SeparationError};
 pub use mixes::MixDataset;
 pub use patches::PatchDataset;
+pub use record::StemName;
 pub use separate::{output_dir, separate_files, SeparatedFile, Separator};
 pub use stream::Chunking;
 pub use train::{train_separator, SdrAt, SeparationTrained, SeparationTraining};
