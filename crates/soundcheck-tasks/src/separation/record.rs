@@ -144,14 +144,26 @@ mod tests {
 
     #[test]
     fn an_edited_target_that_is_not_a_stem_name_is_refused() {
-        for bad in ["../../x", "/tmp/x", "accompaniment", "mixture", "", "a.b", "vo cals", "\u{1b}[31m"] {
+        for bad in [
+            "../../x",
+            "/tmp/x",
+            "accompaniment",
+            "mixture",
+            "",
+            "a.b",
+            "vo cals",
+            "\u{1b}[31m",
+        ] {
             let mut record = SeparationRecord::new(
                 &SeparationConfig::default(),
                 &StemName::parse("vocals").unwrap(),
             );
             record.target = bad.into();
             let e = record.settings().unwrap_err();
-            assert!(e.starts_with("target ") && e.contains("not a stem name"), "{bad:?}: {e}");
+            assert!(
+                e.starts_with("target ") && e.contains("not a stem name"),
+                "{bad:?}: {e}"
+            );
             assert!(!e.contains('\u{1b}'), "the name is quoted escaped: {e}");
         }
         for good in ["vocals", "bass", "other_2", "lead-vox"] {

@@ -167,10 +167,7 @@ pub fn train_separator(
         "optimizer": opts.fit.optimizer, "learning_rate": opts.fit.learning_rate, "seed": opts.fit.seed});
     check_data(&net, train_ds.as_ref(), &train_cfg)?;
     let run = RunDir::create(&opts.out, spec, &options)?;
-    run.write_record(
-        RunDir::SEPARATION,
-        &SeparationRecord::new(cfg, &target),
-    )?;
+    run.write_record(RunDir::SEPARATION, &SeparationRecord::new(cfg, &target))?;
     let mut trainer = Trainer::new(&mut net, train_cfg);
     if !val_ds.is_empty() {
         trainer = trainer.with_validation(Arc::new(val_ds));
