@@ -315,12 +315,13 @@ mod tests {
         );
         assert_eq!(run.spec("x").unwrap(), spec());
         drop(run);
-        // model.json from the first run: a second run into the folder is refused.
+        // The first run logged an epoch: a second run into the folder is refused.
+        std::fs::write(d.join(RunDir::LOG), b"epoch\n").unwrap();
         let e = RunDir::create(&d, &spec(), &Value::Null)
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("already holds model.json, train.json")
+            e.contains("already holds model.json, train.json, log.csv")
                 && e.contains("choose another `out`"),
             "{e}"
         );
