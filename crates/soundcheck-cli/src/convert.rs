@@ -76,11 +76,11 @@ fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
 pub fn run(a: &ConvertArgs) -> u8 {
     match convert(a) {
         Ok(()) => {
-            eprintln!("wrote {}", a.output.display());
+            errln!("wrote {}", a.output.display());
             crate::report::OK
         }
         Err(d) => {
-            eprint!("{}", crate::report::with_flags(&d.render()));
+            err!("{}", crate::report::with_flags(&d.render()));
             crate::report::UNUSABLE
         }
     }

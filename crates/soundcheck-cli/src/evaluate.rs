@@ -136,13 +136,13 @@ pub fn run(a: &EvaluateArgs) -> u8 {
             if a.json {
                 outln!("{}", json!({"ok": false, "error": message}));
             } else {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
             }
             return crate::report::UNUSABLE;
         }
     };
     for w in &warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     let (overall, overall_baselines) = medians_over_tracks(&tracks);
     if a.json {

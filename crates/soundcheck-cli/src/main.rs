@@ -24,6 +24,20 @@ macro_rules! outln {
     };
 }
 
+/// `eprint!` through [`report::emit_err`]: a failed write is dropped, never a panic.
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::report::emit_err(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` through [`report::emit_err`].
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::report::emit_err(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod check;
 mod classify;
 mod convert;
@@ -112,11 +126,14 @@ fn main() -> ExitCode {
     // blocks in the heap saves a fifth of a step (see `keep_freed_memory`). The binary chooses
     // this for its process; the libraries leave the allocator as their host set it.
     soundcheck_io::keep_freed_memory();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(parse_failure(&e)),
+    };
     let device = match device::parse(&cli.device) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::from(report::UNUSABLE);
         }
     };
@@ -138,4 +155,19 @@ fn main() -> ExitCode {
         Command::Songs(a) => songs::run(&a),
     };
     ExitCode::from(code)
+}
+
+/// Prints clap's help, version or usage error and returns the exit status. `Cli::parse` would
+/// exit 0 after `--help >/dev/full` wrote nothing, and could panic writing an error: help or a
+/// version that cannot be written exits with [`report::UNUSABLE`], and a usage error keeps its
+/// status whether or not it could be written.
+fn parse_failure(e: &clap::Error) -> u8 {
+    use std::io::Write;
+    let printed = e.print().and_then(|()| std::io::stdout().flush());
+    let code = u8::try_from(e.exit_code()).unwrap_or(report::UNUSABLE);
+    if printed.is_err() && !e.use_stderr() {
+        report::UNUSABLE
+    } else {
+        code
+    }
 }

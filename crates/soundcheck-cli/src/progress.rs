@@ -75,8 +75,8 @@ impl soundcheck_tasks::Progress for Bars {
 
     fn note(&self, line: &str) {
         self.with(|bar| match bar {
-            Some(b) => b.0.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(b) => b.0.suspend(|| errln!("{line}")),
+            None => errln!("{line}"),
         });
     }
 }

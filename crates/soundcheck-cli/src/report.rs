@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use serde_json::json;
-use soundcheck_shape::Diagnosis;
+use soundcheck_shape::{escape_controls, Diagnosis};
 use soundcheck_tasks::{FailureKind, TaskError};
 
 /// Every command's exit status: everything fits and was done.
@@ -43,6 +43,7 @@ const FLAGS: &[&str] = &[
     "seconds",
     "soundfont",
     "split",
+    "target",
     "wiener",
     "window",
 ];
@@ -78,22 +79,34 @@ pub fn diagnosis_code(d: Option<&Diagnosis>) -> u8 {
 /// Writes to standard output. A closed pipe (`soundcheck ... | head`) ends the program quietly
 /// with [`OK`], as ripgrep does; any other failure (a full disk behind a redirect) is named on
 /// standard error and exits with [`UNUSABLE`]. Every line the CLI prints goes through here
-/// (`outln!`, `out!`), never `println!`, which would panic.
+/// (`outln!`, `out!`), never `println!`, which would panic. Control characters from names are
+/// escaped ([`escape_controls`]); JSON has none left, serde escapes them.
 pub fn emit(args: std::fmt::Arguments) {
     use std::io::Write;
+    let text = args.to_string();
     let written = {
         let mut stdout = std::io::stdout().lock();
-        stdout.write_fmt(args).and_then(|()| stdout.flush())
+        stdout
+            .write_all(escape_controls(&text).as_bytes())
+            .and_then(|()| stdout.flush())
     };
     if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(OK.into());
         }
-        eprintln!(
-            "error: cannot write to standard output ({e}); check where it goes (a full disk?)"
-        );
+        errln!("error: cannot write to standard output ({e}); check where it goes (a full disk?)");
         std::process::exit(UNUSABLE.into());
     }
+}
+
+/// Writes to standard error, with control characters escaped as [`emit`] does. A message that
+/// cannot be written (`2>/dev/full`, a closed terminal) is dropped: there is nowhere left to
+/// say so, and the exit status stays the command's, where `eprintln!` would panic (exit 101).
+/// Every message the CLI writes to standard error goes through here (`errln!`, `err!`).
+pub fn emit_err(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let text = args.to_string();
+    let _ = std::io::stderr().write_all(escape_controls(&text).as_bytes());
 }
 
 /// Prints a command's result and returns the exit status.
@@ -119,7 +132,7 @@ pub fn report<T: Serialize>(
             if json_out {
                 outln!("{}", json!({ "error": message }));
             } else {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
             }
             exit_code(&e)
         }

@@ -164,7 +164,7 @@ fn separate(a: &SeparateArgs, device: &Device) -> Result<SeparatedAll, TaskError
     separator.set_wiener(a.wiener)?;
     let files = separate_files(&separator, &a.mixtures, &a.out, a.png, &Bars::default())?;
     Ok(SeparatedAll {
-        target: separator.target,
+        target: separator.target.to_string(),
         files,
     })
 }

@@ -184,3 +184,105 @@ proptest::proptest! {
         check_archive(&b);
     }
 }
+
+/// A temporary folder of this test process.
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("sc-cli-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_behind_standard_error_or_help_is_no_panic_and_no_success() {
+    let with = |args: &[&str], stdout: bool| {
+        let full = std::fs::File::create("/dev/full").unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_soundcheck"));
+        cmd.args(args);
+        if stdout {
+            cmd.stdout(full);
+        } else {
+            cmd.stderr(full);
+        }
+        cmd.output().unwrap().status.code()
+    };
+    // An error's status is kept when its message cannot be written, and a usage error's too.
+    assert_eq!(with(&["check", "no/such/model.toml"], false), Some(2));
+    assert_eq!(with(&["check", "--no-such-flag"], false), Some(2));
+    // Help or a version that could not be written is no success.
+    assert_eq!(with(&["--help"], true), Some(2));
+    assert_eq!(with(&["--version"], true), Some(2));
+    assert_eq!(with(&["--help"], false), Some(0));
+}
+
+#[test]
+fn control_characters_in_names_reach_the_terminal_escaped() {
+    let d = tmp("controls");
+    let spec = d.join("evil.toml");
+    std::fs::write(
+        &spec,
+        "input_shape = [4]\n[[layers]]\ntype = \"Dense\"\nunits = 2\nname = \"d\\u001b]0;owned\\u0007\\u0000x\"\n\
+         [[layers]]\ntype = \"Reshape\"\ntarget_shape = [3]\nname = \"r\\u001b[31m\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&["check", spec.to_str().unwrap()]);
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    let all = stdout + &stderr;
+    assert!(!all.contains(['\u{1b}', '\u{7}', '\0']), "{all:?}");
+    assert!(
+        all.contains(r"d\x1b]0;owned\x07\x00x") && all.contains(r"r\x1b[31m"),
+        "{all}"
+    );
+    // A file name: the path in the message is escaped too.
+    let (code, stdout, stderr) = run(&["check", &format!("{}/a\u{1b}[2Jb.toml", d.display())]);
+    assert_eq!(code, 2, "{stderr}");
+    let all = stdout + &stderr;
+    assert!(
+        all.contains(r"a\x1b[2Jb.toml") && !all.contains('\u{1b}'),
+        "{all:?}"
+    );
+    // JSON stays JSON: serde's escapes, nothing of ours.
+    let (_, stdout, _) = run(&["check", spec.to_str().unwrap(), "--json"]);
+    assert!(stdout.contains(r"d\u001b]0;owned"), "{stdout}");
+}
+
+#[test]
+fn a_train_that_never_finished_an_epoch_is_resumed_by_starting_it_again() {
+    let d = tmp("unfinished");
+    let mut rng = soundcheck_io::SplitMix64::new(3);
+    let x: Vec<f32> = (0..64).map(|_| rng.uniform() as f32).collect();
+    soundcheck_npy::write(&d.join("x.npy"), &[32, 2], &x).unwrap();
+    soundcheck_npy::write(&d.join("y.npy"), &[32, 1], &x[..32]).unwrap();
+    let model = d.join("m.toml");
+    std::fs::write(
+        &model,
+        "input_shape = [2]\nloss = \"mse\"\n[[layers]]\ntype = \"Dense\"\nunits = 1\n",
+    )
+    .unwrap();
+    // What a train killed in its first epoch leaves.
+    let out = d.join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    for f in [".soundcheck-lock", "model.json", "train.json"] {
+        std::fs::write(out.join(f), "{}").unwrap();
+    }
+    let (data, out) = (d.to_str().unwrap(), out.to_str().unwrap());
+    let (code, _, stderr) = run(&["train", "--data", data, "--out", out, "--resume"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("never finished an epoch") && stderr.contains("without --resume"),
+        "{stderr}"
+    );
+    let args = [
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data,
+        "--out",
+        out,
+    ];
+    let (code, _, stderr) = run(&[&args[..], &["--epochs", "1"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("replacing an unfinished run"), "{stderr}");
+}

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::text::escape_controls;
+
 /// The stable kind of a diagnosis, as printed in `--json` output (`error.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -202,7 +204,8 @@ impl Diagnosis {
         if !self.fix.is_empty() {
             out.push_str(&format!("   = fix: {}\n", self.fix));
         }
-        out
+        // Layer names and types come from the spec (and received shapes from file names).
+        escape_controls(&out).into_owned()
     }
 
     /// The diagnosis as JSON (`--json`).

@@ -33,12 +33,14 @@ pub mod model;
 pub mod shape;
 pub mod spec;
 pub mod summary;
+pub mod text;
 
 pub use diagnosis::{Diagnosis, Kind};
 pub use load::load_model;
 pub use model::{AxisMin, LayerReport, Model, Report};
 pub use shape::{Dim, Shape};
 pub use spec::{Api, DataFormat, ModelSpec};
+pub use text::escape_controls;
 
 /// Resolves a spec and infers it; `Err` only when the spec itself is unusable (`invalid_spec`).
 pub fn check_spec(spec: &ModelSpec) -> Result<Report, Diagnosis> {

@@ -2,6 +2,7 @@
 
 use crate::model::{Model, Report};
 use crate::spec::Api;
+use crate::text::escape_controls;
 
 /// Column widths (borders excluded) Keras uses at its default line length.
 const CHAIN_WIDTHS: [usize; 3] = [33, 24, 15];
@@ -66,7 +67,8 @@ fn row(widths: &[usize], cells: &[String], right: &[bool], sep: char) -> Vec<Str
     let wrapped: Vec<Vec<String>> = cells
         .iter()
         .zip(widths)
-        .map(|(c, &w)| wrap(c, w - 2))
+        // Escaped before wrapping, so an escaped name is measured as it is shown.
+        .map(|(c, &w)| wrap(&escape_controls(c), w - 2))
         .collect();
     let height = wrapped.iter().map(Vec::len).max().unwrap_or(1);
     (0..height)
@@ -154,7 +156,7 @@ pub fn summary(model: &Model, report: &Report) -> String {
         Api::Sequential => "sequential".into(),
         Api::Functional => "functional".into(),
     });
-    let mut out = vec![format!("Model: \"{name}\"")];
+    let mut out = vec![format!("Model: \"{}\"", escape_controls(&name))];
     out.push(border(widths, '┏', '┳', '┓', '━'));
     let bold_right: Vec<bool> = right.clone();
     out.extend(row(widths, &header, &bold_right, '┃'));

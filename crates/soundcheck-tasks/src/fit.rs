@@ -361,7 +361,7 @@ pub fn train_arrays(
     device: &Device,
     progress: &dyn Progress,
 ) -> Result<TrainSummary> {
-    RunDir::check_new(&opts.out)?;
+    RunDir::check_new(&opts.out, progress)?;
     let loss_name = opts
         .loss
         .clone()

@@ -32,5 +32,5 @@ pub use quickstart::{classification_quickstart, separation_quickstart};
 pub use run_dir::RunDir;
 pub use separation::{
     separate_files, train_separator, Chunking, MixDataset, PatchDataset, Separated,
-    SeparationConfig, SeparationError, SeparationTrained, SeparationTraining, Separator,
+    SeparationConfig, SeparationError, SeparationTrained, SeparationTraining, Separator, StemName,
 };

@@ -13,6 +13,7 @@ use soundcheck_nn::{read_weights, Device, Network};
 use soundcheck_shape::ModelSpec;
 
 use crate::error::{Result, TaskError};
+use crate::progress::Progress;
 
 /// A run folder, locked while this value lives when it was created or resumed.
 #[derive(Debug)]
@@ -60,10 +61,20 @@ impl RunDir {
         RunDir::SEPARATION,
     ];
 
+    /// The records a run writes when it starts, before its first epoch: a folder holding only
+    /// these (and the lock and `cache/`) is a run that never trained, which a new run replaces.
+    const START: [&'static str; 4] = [
+        RunDir::MODEL,
+        RunDir::OPTIONS,
+        RunDir::CLASSES,
+        RunDir::SEPARATION,
+    ];
+
     /// A new run in `path` (created if missing), recording its spec and options. A folder
-    /// holding a run, or any file a run would write, is refused: nothing is ever overwritten.
+    /// holding a run, or any file a run would write, is refused: nothing is ever overwritten,
+    /// except the start records of a run that never finished an epoch (see [`RunDir::check_new`]).
     pub fn create(path: &Path, spec: &ModelSpec, options: &impl Serialize) -> Result<RunDir> {
-        RunDir::check_new(path)?;
+        RunDir::unfinished(path)?;
         std::fs::create_dir_all(path)
             .map_err(|e| TaskError::io(path, "create the run folder", e))?;
         let run = RunDir {
@@ -71,14 +82,35 @@ impl RunDir {
             _lock: Some(lock(path)?),
         };
         // Checked again under the lock: another process may have started a run meanwhile.
-        RunDir::check_new(path)?;
+        // An unfinished run's records go, so none of its records is taken for this run's.
+        for name in RunDir::unfinished(path)? {
+            let file = run.file(name);
+            std::fs::remove_file(&file)
+                .map_err(|e| TaskError::io(file, "remove the unfinished run's record", e))?;
+        }
         run.write_text(RunDir::MODEL, &spec.to_json_string())?;
         run.write_record(RunDir::OPTIONS, options)?;
         Ok(run)
     }
 
-    /// Refuses a folder holding a run or any file a run writes.
-    pub fn check_new(path: &Path) -> Result<()> {
+    /// Refuses a folder holding a run or any file a run writes, unless it is a run that never
+    /// finished an epoch (a run refused or killed after it started: only its start records, no
+    /// checkpoint), which the new run replaces; `progress` is told so.
+    pub fn check_new(path: &Path, progress: &dyn Progress) -> Result<()> {
+        let records = RunDir::unfinished(path)?;
+        if !records.is_empty() {
+            progress.note(&format!(
+                "{}: replacing an unfinished run (it holds {} but never finished an epoch)",
+                path.display(),
+                records.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// The start records of a run in `path` that never finished an epoch, none for a folder
+    /// without a run; refuses a folder holding any other file a run writes.
+    fn unfinished(path: &Path) -> Result<Vec<&'static str>> {
         if path.join(RunDir::CHECKPOINT).exists() {
             return Err(TaskError::Folder {
                 path: path.to_path_buf(),
@@ -91,23 +123,28 @@ impl RunDir {
             .copied()
             .filter(|f| path.join(f).exists())
             .collect();
-        if !present.is_empty() {
-            return Err(TaskError::Folder {
-                path: path.to_path_buf(),
-                actual: format!("already holds {}", present.join(", ")),
-                hint: "a new run never overwrites files: choose another `out`".into(),
-            });
+        if present.is_empty() || only_start_files(path) {
+            return Ok(present);
         }
-        Ok(())
+        Err(TaskError::Folder {
+            path: path.to_path_buf(),
+            actual: format!("already holds {}", present.join(", ")),
+            hint: "a new run never overwrites files: choose another `out`".into(),
+        })
     }
 
     /// A run to continue training: it must hold a checkpoint; locked.
     pub fn resume(path: &Path) -> Result<RunDir> {
         if !path.join(RunDir::CHECKPOINT).exists() {
+            let hint = if only_start_files(path) {
+                "it never finished an epoch: start it again without `resume`, which replaces it"
+            } else {
+                "start the run without `resume`"
+            };
             return Err(TaskError::Folder {
                 path: path.to_path_buf(),
                 actual: format!("no {} to resume from", RunDir::CHECKPOINT),
-                hint: "start the run without `resume`".into(),
+                hint: hint.into(),
             });
         }
         Ok(RunDir {
@@ -198,6 +235,27 @@ impl RunDir {
     }
 }
 
+/// Whether `dir` holds a start record and nothing else but the lock and the default `cache/`
+/// folder: what a run refused or killed before its first checkpoint leaves.
+fn only_start_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut started = false;
+    for entry in entries {
+        let Ok(entry) = entry else { return false };
+        let name = entry.file_name();
+        let name = name.to_str().unwrap_or_default();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if RunDir::START.contains(&name) && !is_dir {
+            started = true;
+        } else if !(name == RunDir::LOCK || (name == "cache" && is_dir)) {
+            return false;
+        }
+    }
+    started
+}
+
 /// What is wrong with a record, in serde's words. serde names a missing field but not the field
 /// of a value of the wrong type: the text up to where it stopped shows that field.
 fn damage(text: &str, e: &serde_json::Error) -> String {
@@ -257,12 +315,13 @@ mod tests {
         );
         assert_eq!(run.spec("x").unwrap(), spec());
         drop(run);
-        // model.json from the first run: a second run into the folder is refused.
+        // The first run logged an epoch: a second run into the folder is refused.
+        std::fs::write(d.join(RunDir::LOG), b"epoch\n").unwrap();
         let e = RunDir::create(&d, &spec(), &Value::Null)
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("already holds model.json, train.json")
+            e.contains("already holds model.json, train.json, log.csv")
                 && e.contains("choose another `out`"),
             "{e}"
         );

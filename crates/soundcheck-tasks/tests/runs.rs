@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use soundcheck_nn::Device;
 use soundcheck_shape::ModelSpec;
 use soundcheck_tasks::{
-    resume_arrays, train_arrays, ArrayTraining, FailureKind, FitOptions, Progress, Quiet, RunDir,
+    resume_arrays, separate_files, train_arrays, ArrayTraining, FailureKind, FitOptions, Progress,
+    Quiet, RunDir, Separator,
 };
 
 fn tmp(name: &str) -> PathBuf {
@@ -274,4 +275,117 @@ fn a_folder_that_is_no_run_is_named_with_the_command_that_makes_one() {
         e.contains("model.json") && e.contains("`soundcheck train`"),
         "{e}"
     );
+}
+
+/// What a run refused or killed in its first epoch leaves (its lock and start records) is
+/// replaced by a new run, which says so, and `resume` says to start it anew; a folder holding
+/// a file of the user's beside them is still refused, the file kept.
+#[test]
+fn a_run_that_never_finished_an_epoch_is_replaced_not_a_dead_end() {
+    let d = tmp("unfinished");
+    write_data(&d);
+    let out = d.join("run");
+    drop(RunDir::create(&out, &spec(), &serde_json::json!({"seed": 1})).unwrap());
+    std::fs::write(out.join(RunDir::CLASSES), "{}").unwrap();
+    let e = resume_arrays(&out, &d, 2, &Device::flex(), &Quiet)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no checkpoint.safetensors") && e.contains("never finished an epoch"),
+        "{e}"
+    );
+    let mut opts = ArrayTraining {
+        data: d.clone(),
+        loss: None,
+        validation_split: 0.0,
+        fit: FitOptions {
+            epochs: 1,
+            ..FitOptions::default()
+        },
+        out: out.clone(),
+    };
+    let notes = Notes::default();
+    train_arrays(&opts, &spec(), &Device::flex(), &notes).unwrap();
+    let notes = notes.0.into_inner().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("replacing an unfinished run")),
+        "{notes:?}"
+    );
+    assert!(out.join(RunDir::CHECKPOINT).exists());
+    assert!(
+        !out.join(RunDir::CLASSES).exists(),
+        "the old run's records go"
+    );
+    // Finished runs and folders with other files stay refused.
+    let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
+    assert!(e.to_string().contains("already holds a run"), "{e}");
+    opts.out = d.join("mine");
+    std::fs::create_dir_all(&opts.out).unwrap();
+    std::fs::write(opts.out.join(RunDir::MODEL), "{}").unwrap();
+    std::fs::write(opts.out.join("notes.txt"), "mine").unwrap();
+    let e = train_arrays(&opts, &spec(), &Device::flex(), &Quiet).unwrap_err();
+    assert!(e.to_string().contains("already holds model.json"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(opts.out.join(RunDir::MODEL)).unwrap(),
+        "{}"
+    );
+}
+
+/// A separation run of a network without weights (enough to load) and its record.
+fn separation_run(dir: &Path, target: &str) {
+    let spec = ModelSpec::from_toml_str(
+        "input_shape = [513, 25, 1]\n[[layers]]\ntype = \"Activation\"\nactivation = \"relu\"\n",
+    )
+    .unwrap();
+    if !dir.join(RunDir::MODEL).exists() {
+        drop(RunDir::create(dir, &spec, &serde_json::json!({})).unwrap());
+        soundcheck_nn::write_weights(
+            &dir.join(RunDir::WEIGHTS),
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+    }
+    let record = serde_json::json!({"target": target, "sample_rate": 22050, "n_fft": 1024,
+        "hop_length": 256, "patch": 25, "patch_hop": 12});
+    std::fs::write(dir.join(RunDir::SEPARATION), record.to_string()).unwrap();
+}
+
+#[test]
+fn a_record_whose_target_is_a_path_or_another_stem_is_refused_when_read() {
+    let d = tmp("stems");
+    for target in ["../../x", "/tmp/x", "accompaniment", "mixture", "", "a.b"] {
+        separation_run(&d, target);
+        let e = Separator::load(&d, &Device::flex())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            e.contains("separation.json: target ") && e.contains("is not a stem name"),
+            "{target:?}: {e}"
+        );
+    }
+    separation_run(&d, "vocals");
+    assert_eq!(
+        Separator::load(&d, &Device::flex())
+            .unwrap()
+            .target
+            .as_str(),
+        "vocals"
+    );
+}
+
+#[test]
+fn a_separation_that_fails_before_writing_leaves_no_folder() {
+    let d = tmp("sep-fails");
+    separation_run(&d.join("run"), "vocals");
+    let separator = Separator::load(&d.join("run"), &Device::flex()).unwrap();
+    // A rate the resampler refuses: the file fails after its folder was made.
+    let odd = d.join("odd.wav");
+    soundcheck_audio::write_wav(&odd, &[vec![0.1f32; 1000]], 100_000_019).unwrap();
+    let out = d.join("new").join("out");
+    separate_files(&separator, &[odd], &out, false, &Quiet).unwrap_err();
+    assert!(!d.join("new").exists(), "the folders it made are gone");
 }

@@ -161,11 +161,11 @@ pub fn run(a: &FeaturesArgs) -> u8 {
         for r in &results {
             match r {
                 Ok(it) => outln!("{}", describe(it, a.patch.is_some())),
-                Err(e) => eprintln!("error: {e}"),
+                Err(e) => errln!("error: {e}"),
             }
         }
         if failed > 0 && results.len() > 1 {
-            eprintln!(
+            errln!(
                 "{failed} of {} inputs failed; the others were written",
                 results.len()
             );

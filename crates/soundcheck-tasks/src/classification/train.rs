@@ -103,7 +103,7 @@ pub fn train_classifier(
     progress: &dyn Progress,
 ) -> Result<ClassificationTrained> {
     let t0 = Instant::now();
-    RunDir::check_new(&opts.out)?;
+    RunDir::check_new(&opts.out, progress)?;
     opts.features.validate()?;
     let set = ClassSet::open(&opts.data)?;
     let mut spec = spec.clone();

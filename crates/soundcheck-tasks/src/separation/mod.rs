@@ -26,6 +26,7 @@ pub use config::SeparationConfig;
 pub use mask::{Separated, SeparationError};
 pub use mixes::MixDataset;
 pub use patches::PatchDataset;
+pub use record::StemName;
 pub use separate::{output_dir, separate_files, SeparatedFile, Separator};
 pub use stream::Chunking;
 pub use tracks::{discover, load_track, Layout, Track, TrackFiles, MIXTURE_WARNING_DB, STEMS};

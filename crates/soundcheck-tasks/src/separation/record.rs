@@ -2,9 +2,57 @@
 //! settings it was trained with, written when the run starts and read by `separate`. The field
 //! names and value formats are those every run has written, so older runs load.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::config::SeparationConfig;
+
+/// The name of a separated stem (`vocals`), which becomes the file name `<name>.wav` beside
+/// `accompaniment.wav`. Records can be edited, so the name is an identifier, checked when it is
+/// read: a path (`../../x`, `/tmp/x`), an empty name (a hidden `.wav`) or the name of the other
+/// stem or of the mixture would write outside the output folder or over another file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct StemName(String);
+
+impl StemName {
+    /// The names that are other files of a separated folder or of a dataset's track.
+    const TAKEN: [&'static str; 2] = ["accompaniment", "mixture"];
+    /// What a stem name is, for messages.
+    pub const EXPECTED: &'static str =
+        "letters, digits, `_` or `-` (such as \"vocals\"), other than accompaniment and mixture";
+
+    /// `name` as a stem name.
+    ///
+    /// # Errors
+    /// A name that is empty, holds anything but ASCII letters, digits, `_` and `-`, or is
+    /// `accompaniment` or `mixture`; the message quotes it (escaped) and says what is expected.
+    pub fn parse(name: &str) -> Result<StemName, String> {
+        let identifier = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !identifier || Self::TAKEN.contains(&name) {
+            return Err(format!(
+                "{name:?} is not a stem name; expected {}",
+                Self::EXPECTED
+            ));
+        }
+        Ok(StemName(name.into()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StemName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The record of `separation.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,9 +67,9 @@ pub(super) struct SeparationRecord {
 
 impl SeparationRecord {
     /// The record of a run separating `target` with `config`.
-    pub(super) fn new(config: &SeparationConfig, target: &str) -> SeparationRecord {
+    pub(super) fn new(config: &SeparationConfig, target: &StemName) -> SeparationRecord {
         SeparationRecord {
-            target: target.into(),
+            target: target.to_string(),
             sample_rate: config.sample_rate,
             n_fft: config.n_fft,
             hop_length: config.hop_length,
@@ -34,8 +82,10 @@ impl SeparationRecord {
     /// separating) and its target.
     ///
     /// # Errors
-    /// A rate, size or hop of 0, which no STFT or patch can have; the message names the field.
-    pub(super) fn settings(self) -> Result<(SeparationConfig, String), String> {
+    /// A rate, size or hop of 0, which no STFT or patch can have, or a target that is not a
+    /// [`StemName`]; the message names the field.
+    pub(super) fn settings(self) -> Result<(SeparationConfig, StemName), String> {
+        let target = StemName::parse(&self.target).map_err(|e| format!("target {e}"))?;
         let sizes = [
             ("sample_rate", self.sample_rate as usize),
             ("n_fft", self.n_fft),
@@ -54,7 +104,7 @@ impl SeparationRecord {
             patch_hop: self.patch_hop,
             wiener: 0,
         };
-        Ok((config, self.target))
+        Ok((config, target))
     }
 }
 
@@ -65,13 +115,14 @@ mod tests {
     #[test]
     fn the_record_is_written_as_it_always_was_and_read_back() {
         let config = SeparationConfig::default();
-        let text = serde_json::to_string(&SeparationRecord::new(&config, "vocals")).unwrap();
+        let vocals = StemName::parse("vocals").unwrap();
+        let text = serde_json::to_string(&SeparationRecord::new(&config, &vocals)).unwrap();
         assert_eq!(
             text,
             r#"{"target":"vocals","sample_rate":22050,"n_fft":1024,"hop_length":256,"patch":25,"patch_hop":12}"#
         );
         let read: SeparationRecord = serde_json::from_str(&text).unwrap();
-        assert_eq!(read.settings().unwrap(), (config, "vocals".to_string()));
+        assert_eq!(read.settings().unwrap(), (config, vocals));
     }
 
     #[test]
@@ -82,11 +133,41 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("missing field `hop_length`"), "{e}");
-        let mut zero = SeparationRecord::new(&SeparationConfig::default(), "vocals");
+        let vocals = StemName::parse("vocals").unwrap();
+        let mut zero = SeparationRecord::new(&SeparationConfig::default(), &vocals);
         zero.patch_hop = 0;
         assert_eq!(
             zero.settings().unwrap_err(),
             "patch_hop is 0; expected at least 1"
         );
+    }
+
+    #[test]
+    fn an_edited_target_that_is_not_a_stem_name_is_refused() {
+        for bad in [
+            "../../x",
+            "/tmp/x",
+            "accompaniment",
+            "mixture",
+            "",
+            "a.b",
+            "vo cals",
+            "\u{1b}[31m",
+        ] {
+            let mut record = SeparationRecord::new(
+                &SeparationConfig::default(),
+                &StemName::parse("vocals").unwrap(),
+            );
+            record.target = bad.into();
+            let e = record.settings().unwrap_err();
+            assert!(
+                e.starts_with("target ") && e.contains("not a stem name"),
+                "{bad:?}: {e}"
+            );
+            assert!(!e.contains('\u{1b}'), "the name is quoted escaped: {e}");
+        }
+        for good in ["vocals", "bass", "other_2", "lead-vox"] {
+            assert_eq!(StemName::parse(good).unwrap().as_str(), good);
+        }
     }
 }

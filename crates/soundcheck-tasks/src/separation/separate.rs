@@ -15,7 +15,7 @@ use crate::progress::Progress;
 use crate::run_dir::RunDir;
 
 use super::config::SeparationConfig;
-use super::record::SeparationRecord;
+use super::record::{SeparationRecord, StemName};
 use super::stream::Chunking;
 
 /// A trained separator: the network, its settings and its target's name.
@@ -24,8 +24,8 @@ pub struct Separator {
     pub net: Network,
     /// Its STFT and patch settings.
     pub config: SeparationConfig,
-    /// The stem it separates.
-    pub target: String,
+    /// The stem it separates, checked as a file name.
+    pub target: StemName,
 }
 
 /// One separated file's record.
@@ -106,13 +106,23 @@ impl Separator {
         progress: &dyn Progress,
     ) -> Result<SeparatedFile> {
         let mut src = AudioSource::open(path).map_err(|e| TaskError::file(path, e))?;
-        let created = !dir.exists();
+        // What `create_dir_all` makes: the file's folder, and the `-o` folder when it is new.
+        let created = dir
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .last()
+            .map(Path::to_path_buf);
         std::fs::create_dir_all(dir).map_err(|e| TaskError::io(dir, "create the folder", e))?;
         let outcome = self.separate_into(path, &mut src, dir, png, progress);
-        if outcome.is_err() && created {
-            // The streams removed their partial files; the folder made for them goes too (only
-            // if empty), so a failure leaves nothing that looks like an output.
-            let _ = std::fs::remove_dir(dir);
+        if let (Err(_), Some(top)) = (&outcome, created) {
+            // The streams removed their partial files; the folders made for them go too, each
+            // only if empty, so a failure leaves nothing that looks like an output (and an
+            // earlier file's output stays).
+            for folder in dir.ancestors() {
+                if std::fs::remove_dir(folder).is_err() || folder == top {
+                    break;
+                }
+            }
         }
         outcome
     }

@@ -19,7 +19,7 @@ use soundcheck_shape::ModelSpec;
 use super::config::SeparationConfig;
 use super::mixes::MixDataset;
 use super::patches::PatchDataset;
-use super::record::SeparationRecord;
+use super::record::{SeparationRecord, StemName};
 use crate::error::{Result, TaskError};
 use crate::fit::{check_data, fit, FitOptions, TrainSummary};
 use crate::progress::Progress;
@@ -131,7 +131,13 @@ pub fn train_separator(
 ) -> Result<SeparationTrained> {
     let t0 = Instant::now();
     let cfg = &opts.config;
-    RunDir::check_new(&opts.out)?;
+    // The name becomes `<target>.wav` when separating, so it is refused here as it would be there.
+    let target = StemName::parse(&opts.target).map_err(|_| TaskError::Option {
+        name: "target",
+        actual: format!("{:?}", opts.target),
+        expected: format!("a stem name: {}", StemName::EXPECTED),
+    })?;
+    RunDir::check_new(&opts.out, progress)?;
     let cache_dir = opts.cache.clone().unwrap_or_else(|| opts.out.join("cache"));
     let (cache, CachedTracks { train, val, held }) = cache_tracks(opts, &cache_dir, progress)?;
     if train.is_empty() {
@@ -163,10 +169,7 @@ pub fn train_separator(
         "optimizer": opts.fit.optimizer, "learning_rate": opts.fit.learning_rate, "seed": opts.fit.seed});
     check_data(&net, train_ds.as_ref(), &train_cfg)?;
     let run = RunDir::create(&opts.out, spec, &options)?;
-    run.write_record(
-        RunDir::SEPARATION,
-        &SeparationRecord::new(cfg, &opts.target),
-    )?;
+    run.write_record(RunDir::SEPARATION, &SeparationRecord::new(cfg, &target))?;
     let mut trainer = Trainer::new(&mut net, train_cfg);
     if !val_ds.is_empty() {
         trainer = trainer.with_validation(Arc::new(val_ds));
