@@ -144,16 +144,8 @@ fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
             expected: "a positive number of examples".into(),
         });
     }
-    if soundcheck_io::same_file(&a.input, &a.output) {
-        return Err(TaskError::Option {
-            name: "output",
-            actual: a.output.display().to_string(),
-            expected: format!(
-                "a file other than the input {} (predictions never overwrite it)",
-                a.input.display()
-            ),
-        });
-    }
+    // The run folder as a whole: nothing predict writes belongs among the model's files.
+    TaskError::check_outputs("output", &[&a.input, &a.run], &[&a.output])?;
     let net = RunDir::open(&a.run).network(device)?;
     let model = net.model();
     let outputs: Vec<String> = model

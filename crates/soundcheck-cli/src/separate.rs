@@ -159,6 +159,8 @@ struct SeparatedAll {
 }
 
 fn separate(a: &SeparateArgs, device: &Device) -> Result<SeparatedAll, TaskError> {
+    // The run folder as a whole: separated stems never go among the model's files.
+    TaskError::check_outputs("out", &[&a.run], &[&a.out])?;
     let mut separator = Separator::load(&a.run, device)?;
     separator.set_patch_hop(a.patch_hop)?;
     separator.set_wiener(a.wiener)?;

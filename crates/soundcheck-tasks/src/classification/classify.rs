@@ -208,6 +208,9 @@ impl Classifier {
                     .collect()
             }
         };
+        let mut reads: Vec<&Path> = set.clips.iter().map(|c| c.path.as_path()).collect();
+        reads.push(data);
+        TaskError::check_outputs("png", &reads, &[png])?;
         let scores = self.score(&set, &clips, progress)?;
         self.draw_confusion(png, "confusion", &scores)?;
         Ok((scores, clips.len()))
