@@ -272,7 +272,11 @@ mod tests {
         // Dropped unfinished: no file, no temporary.
         let w = WavStream::create(&d.join("c.wav"), 1, 8000).unwrap();
         drop(w);
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 2, "no c.wav, no temporary");
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            2,
+            "no c.wav, no temporary"
+        );
         std::fs::remove_dir_all(d).unwrap();
     }
 }

@@ -215,11 +215,7 @@ fn evaluate_classifier(
         .unwrap_or_else(|| a.run.join(RunDir::CONFUSION));
     // The picture belongs in the run folder by default, so the run's other files are what it
     // must not replace (the clips it reads are checked once they are listed).
-    let run_files: Vec<PathBuf> = RunDir::FILES
-        .iter()
-        .filter(|&&f| f != RunDir::CONFUSION)
-        .map(|f| a.run.join(f))
-        .collect();
+    let run_files = RunDir::files_of(&a.run, &[RunDir::CONFUSION]);
     let reads: Vec<&Path> = run_files.iter().map(PathBuf::as_path).collect();
     TaskError::check_outputs("png", &reads, &[&png])?;
     let classifier = Classifier::load(&a.run, device)?;

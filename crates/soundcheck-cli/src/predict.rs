@@ -144,8 +144,10 @@ fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
             expected: "a positive number of examples".into(),
         });
     }
-    // The run folder as a whole: nothing predict writes belongs among the model's files.
-    TaskError::check_outputs("output", &[&a.input, &a.run], &[&a.output])?;
+    let mut reads = RunDir::files_of(&a.run, &[]);
+    reads.push(a.input.clone());
+    let reads: Vec<&Path> = reads.iter().map(PathBuf::as_path).collect();
+    TaskError::check_outputs("output", &reads, &[&a.output])?;
     let net = RunDir::open(&a.run).network(device)?;
     let model = net.model();
     let outputs: Vec<String> = model

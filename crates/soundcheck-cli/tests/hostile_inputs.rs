@@ -151,9 +151,20 @@ fn a_secondary_output_naming_an_input_or_another_output_is_refused() {
     let n = npy.to_str().unwrap();
     // `--png` onto the audio, through a folder that does not exist yet.
     let sneaky = dir.join("nosuch").join("..").join("clip.wav");
-    let (code, _, err) = run(&["features", "mel", w, "-o", n, "--png", sneaky.to_str().unwrap()]);
+    let (code, _, err) = run(&[
+        "features",
+        "mel",
+        w,
+        "-o",
+        n,
+        "--png",
+        sneaky.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--png") && err.contains("other than the input"), "{err}");
+    assert!(
+        err.contains("--png") && err.contains("other than the input"),
+        "{err}"
+    );
     // `--png` onto the `.npy` being written.
     let (code, _, err) = run(&["features", "mel", w, "-o", n, "--png", n]);
     assert_eq!(code, 2, "{err}");
@@ -175,18 +186,37 @@ fn a_users_tmp_files_and_inputs_named_tmp_survive_a_write() {
     std::os::unix::fs::symlink(dir.join("precious.txt"), dir.join("x.npy.tmp")).unwrap();
     for out in ["song.npy", "x.npy"] {
         let o = dir.join(out);
-        let (code, _, err) = run(&["features", "mel", input.to_str().unwrap(), "-o", o.to_str().unwrap()]);
+        let (code, _, err) = run(&[
+            "features",
+            "mel",
+            input.to_str().unwrap(),
+            "-o",
+            o.to_str().unwrap(),
+        ]);
         assert_eq!(code, 0, "{err}");
         assert!(o.is_file());
     }
-    assert_eq!(std::fs::read(&input).unwrap(), before, "the input is intact");
-    assert_eq!(std::fs::read(dir.join("precious.txt")).unwrap(), b"precious");
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input is intact"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("precious.txt")).unwrap(),
+        b"precious"
+    );
     let mut left: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    let expected = ["precious.txt", "song.npy", "song.npy.tmp", "x.npy", "x.npy.tmp"];
+    let expected = [
+        "precious.txt",
+        "song.npy",
+        "song.npy.tmp",
+        "x.npy",
+        "x.npy.tmp",
+    ];
     assert_eq!(left, expected, "no temporary left behind");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -197,14 +227,30 @@ fn a_device_output_is_streamed_into_not_replaced() {
     use std::os::unix::fs::FileTypeExt;
     let (dir, wav) = folder_with_clip("device");
     let w = wav.to_str().unwrap();
-    let (code, _, err) = run(&["features", "mel", w, "-o", "/dev/null", "--png", "/dev/null"]);
+    let (code, _, err) = run(&[
+        "features",
+        "mel",
+        w,
+        "-o",
+        "/dev/null",
+        "--png",
+        "/dev/null",
+    ]);
     assert_eq!(code, 2, "two outputs naming one file: {err}");
     let (code, _, err) = run(&["features", "mel", w, "-o", "/dev/null"]);
     assert_eq!(code, 0, "{err}");
     let kind = std::fs::metadata("/dev/null").unwrap().file_type();
     assert!(kind.is_char_device(), "/dev/null is still the device");
     let png = dir.join("x.png");
-    let (code, _, err) = run(&["features", "mel", w, "-o", "/dev/null", "--png", png.to_str().unwrap()]);
+    let (code, _, err) = run(&[
+        "features",
+        "mel",
+        w,
+        "-o",
+        "/dev/null",
+        "--png",
+        png.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(png.is_file());
     std::fs::remove_dir_all(&dir).unwrap();

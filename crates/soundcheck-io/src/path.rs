@@ -118,7 +118,10 @@ mod tests {
         let e = check_outputs(&[&input, &run], &[&dir.join("sub/./w.bin")]).unwrap_err();
         assert_eq!(e.input, run);
         let e = check_outputs(&[&input], &[&dir.join("a"), &dir.join("./a")]).unwrap_err();
-        assert!(e.both_outputs && e.to_string().contains("another output"), "{e}");
+        assert!(
+            e.both_outputs && e.to_string().contains("another output"),
+            "{e}"
+        );
         check_outputs(&[&input, &run], &[&dir.join("a"), &dir.join("b")]).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }

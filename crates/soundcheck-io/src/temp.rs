@@ -31,7 +31,10 @@ impl TempFile {
     /// (the handler must never delete someone else's file).
     fn create(target: &Path) -> std::io::Result<(TempFile, File)> {
         let name = target.file_name().ok_or_else(|| {
-            Error::new(ErrorKind::InvalidInput, "names no file; pass a file name to write")
+            Error::new(
+                ErrorKind::InvalidInput,
+                "names no file; pass a file name to write",
+            )
         })?;
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
@@ -214,8 +217,11 @@ mod tests {
         // Every name this process would pick first is taken: creation goes on to the next.
         let next = COUNTER.load(Ordering::Relaxed);
         for n in next..next + 3 {
-            std::fs::write(d.join(format!(".out.npy.{}-{n}.tmp", std::process::id())), b"x")
-                .unwrap();
+            std::fs::write(
+                d.join(format!(".out.npy.{}-{n}.tmp", std::process::id())),
+                b"x",
+            )
+            .unwrap();
         }
         write_atomic(&d.join("out.npy"), b"new").unwrap();
         assert_eq!(std::fs::read(d.join("out.npy.tmp")).unwrap(), b"mine");
@@ -228,7 +234,10 @@ mod tests {
     #[test]
     fn devices_are_streamed_into_and_folders_refused() {
         write_atomic(Path::new("/dev/null"), b"gone").unwrap();
-        assert!(!std::fs::metadata("/dev/null").unwrap().file_type().is_file());
+        assert!(!std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_file());
         let d = dir("special");
         let e = write_atomic(&d, b"x").unwrap_err();
         assert!(e.to_string().contains("is a folder"), "{e}");

@@ -12,7 +12,12 @@ use soundcheck_io::{check_outputs, write_atomic};
 fn inputs(d: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     std::fs::create_dir_all(d.join("sub")).unwrap();
     std::fs::create_dir_all(d.join("run")).unwrap();
-    let files = ["a.wav", "sub/b.wav", "out.npy.tmp", "run/weights.safetensors"];
+    let files = [
+        "a.wav",
+        "sub/b.wav",
+        "out.npy.tmp",
+        "run/weights.safetensors",
+    ];
     let out: Vec<(PathBuf, Vec<u8>)> = files
         .iter()
         .map(|f| (d.join(f), format!("input {f}").into_bytes()))
@@ -28,7 +33,15 @@ fn inputs(d: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-const PREFIXES: [&str; 7] = ["", "./", "sub/../", "nosuch/../", "subdir/../", "subdir/", "run/"];
+const PREFIXES: [&str; 7] = [
+    "",
+    "./",
+    "sub/../",
+    "nosuch/../",
+    "subdir/../",
+    "subdir/",
+    "run/",
+];
 const NAMES: [&str; 8] = [
     "a.wav",
     "b.wav",

@@ -116,7 +116,11 @@ impl TaskError {
             expected: format!(
                 "a path that is not the {} {} (nothing a command reads or writes is overwritten); \
                  choose another path",
-                if c.both_outputs { "other output" } else { "input" },
+                if c.both_outputs {
+                    "other output"
+                } else {
+                    "input"
+                },
                 c.input.display()
             ),
         })

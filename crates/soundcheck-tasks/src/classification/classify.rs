@@ -209,7 +209,11 @@ impl Classifier {
             }
         };
         let mut reads: Vec<&Path> = set.clips.iter().map(|c| c.path.as_path()).collect();
-        reads.push(data);
+        // A manifest is read; a folder of class folders is not protected as a whole (a picture
+        // may go beside its clips), its clips are.
+        if data.is_file() {
+            reads.push(data);
+        }
         TaskError::check_outputs("png", &reads, &[png])?;
         let scores = self.score(&set, &clips, progress)?;
         self.draw_confusion(png, "confusion", &scores)?;

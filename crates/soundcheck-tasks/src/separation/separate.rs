@@ -219,11 +219,13 @@ pub fn output_dir(out: &Path, mixture: &Path) -> PathBuf {
     out.join(mixture.file_stem().unwrap_or(mixture.as_os_str()))
 }
 
-/// Separates every mixture into `out/<file stem>/`, refusing two mixtures that would share a
-/// folder before anything is written.
+/// Separates every mixture into `out/<file stem>/`, refusing, before anything is written, two
+/// mixtures that would share a folder and a file that would replace a mixture or one of `keep`
+/// (the files of the run the separator comes from).
 pub fn separate_files(
     separator: &Separator,
     mixtures: &[PathBuf],
+    keep: &[PathBuf],
     out: &Path,
     png: bool,
     progress: &dyn Progress,
@@ -237,7 +239,7 @@ pub fn separate_files(
             .chain(if png { &pictures[..] } else { &[] })
             .map(|f| dir.join(f))
             .collect();
-        let reads: Vec<&Path> = mixtures.iter().map(PathBuf::as_path).collect();
+        let reads: Vec<&Path> = mixtures.iter().chain(keep).map(PathBuf::as_path).collect();
         let writes: Vec<&Path> = written.iter().map(PathBuf::as_path).collect();
         TaskError::check_outputs("out", &reads, &writes)?;
         if let Some(other) = mixtures[..i]
