@@ -216,15 +216,15 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], sample_rate: u32) -> Result
         path: path.to_path_buf(),
         source,
     };
-    let tmp = soundcheck_io::TempFile::for_target(path);
+    let mut out = soundcheck_io::AtomicFile::create(path).map_err(fail)?;
     let spec = hound::WavSpec {
         channels: channels.len() as u16,
         sample_rate,
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
-    let write = || -> std::result::Result<(), hound::Error> {
-        let mut w = hound::WavWriter::create(tmp.path(), spec)?;
+    let mut write = || -> std::result::Result<(), hound::Error> {
+        let mut w = hound::WavWriter::new(std::io::BufWriter::new(out.file()), spec)?;
         for i in 0..channels.first().map_or(0, Vec::len) {
             for c in channels {
                 w.write_sample(c[i])?;
@@ -233,7 +233,7 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], sample_rate: u32) -> Result
         w.finalize()
     };
     write().map_err(|e| fail(hound_io(e)))?;
-    tmp.commit(path).map_err(fail)
+    out.commit(path).map_err(fail)
 }
 
 #[cfg(test)]

@@ -169,12 +169,12 @@ impl AudioSource {
     }
 }
 
-/// A 32-bit float WAV written piece by piece to `<path>.tmp` and renamed into place by
+/// A 32-bit float WAV written piece by piece to a temporary file and renamed into place by
 /// [`WavStream::finish`]; dropped unfinished (or stopped by a signal the CLI handles), the
 /// temporary file is removed, so a failed run never leaves a partial file under the real name.
 pub struct WavStream {
     path: PathBuf,
-    tmp: Option<soundcheck_io::TempFile>,
+    out: Option<soundcheck_io::AtomicFile>,
     writer: Option<hound::WavWriter<std::io::BufWriter<File>>>,
 }
 
@@ -182,20 +182,24 @@ impl WavStream {
     /// # Errors
     /// The temporary file cannot be created.
     pub fn create(path: &Path, channels: usize, sample_rate: u32) -> Result<WavStream> {
-        let tmp = soundcheck_io::TempFile::for_target(path);
+        let fail = |source| AudioError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut out = soundcheck_io::AtomicFile::create(path).map_err(fail)?;
+        // The writer owns a handle of its own; `out` keeps the temporary file's name.
+        let file = out.file().try_clone().map_err(fail)?;
         let spec = hound::WavSpec {
             channels: channels as u16,
             sample_rate,
             bits_per_sample: 32,
             sample_format: hound::SampleFormat::Float,
         };
-        let writer = hound::WavWriter::create(tmp.path(), spec).map_err(|e| AudioError::Write {
-            path: path.to_path_buf(),
-            source: hound_io(e),
-        })?;
+        let writer = hound::WavWriter::new(std::io::BufWriter::new(file), spec)
+            .map_err(|e| fail(hound_io(e)))?;
         Ok(WavStream {
             path: path.to_path_buf(),
-            tmp: Some(tmp),
+            out: Some(out),
             writer: Some(writer),
         })
     }
@@ -229,8 +233,8 @@ impl WavStream {
     pub fn finish(mut self) -> Result<()> {
         let w = self.writer.take().expect("not finished");
         w.finalize().map_err(|e| self.fail(hound_io(e)))?;
-        let tmp = self.tmp.take().expect("not finished");
-        tmp.commit(&self.path).map_err(|e| self.fail(e))
+        let out = self.out.take().expect("not finished");
+        out.commit(&self.path).map_err(|e| self.fail(e))
     }
 }
 
@@ -268,7 +272,11 @@ mod tests {
         // Dropped unfinished: no file, no temporary.
         let w = WavStream::create(&d.join("c.wav"), 1, 8000).unwrap();
         drop(w);
-        assert!(!d.join("c.wav").exists() && !d.join("c.wav.tmp").exists());
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            2,
+            "no c.wav, no temporary"
+        );
         std::fs::remove_dir_all(d).unwrap();
     }
 }

@@ -1,7 +1,7 @@
 //! Audio classification from the command line: `train classification`, `classify` and
 //! `evaluate-classifier`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
@@ -209,11 +209,16 @@ fn evaluate_classifier(
             })
         }
     };
-    let classifier = Classifier::load(&a.run, device)?;
     let png = a
         .png
         .clone()
         .unwrap_or_else(|| a.run.join(RunDir::CONFUSION));
+    // The picture belongs in the run folder by default, so the run's other files are what it
+    // must not replace (the clips it reads are checked once they are listed).
+    let run_files = RunDir::files_of(&a.run, &[RunDir::CONFUSION]);
+    let reads: Vec<&Path> = run_files.iter().map(PathBuf::as_path).collect();
+    TaskError::check_outputs("png", &reads, &[&png])?;
+    let classifier = Classifier::load(&a.run, device)?;
     let (scores, clips) = classifier.evaluate(&a.data, selection, &png, &Bars::default())?;
     Ok(Evaluated {
         text: scores.text(),

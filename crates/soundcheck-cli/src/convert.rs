@@ -28,7 +28,7 @@ pub struct ConvertArgs {
 }
 
 fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
-    if soundcheck_io::same_file(&a.input, &a.output) {
+    if soundcheck_io::check_outputs(&[&a.input], &[&a.output]).is_err() {
         return Err(Diagnosis::new(
             Kind::InvalidSpec,
             format!("{}: the output is the input", a.output.display()),

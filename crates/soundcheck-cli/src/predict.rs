@@ -144,16 +144,10 @@ fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
             expected: "a positive number of examples".into(),
         });
     }
-    if soundcheck_io::same_file(&a.input, &a.output) {
-        return Err(TaskError::Option {
-            name: "output",
-            actual: a.output.display().to_string(),
-            expected: format!(
-                "a file other than the input {} (predictions never overwrite it)",
-                a.input.display()
-            ),
-        });
-    }
+    let mut reads = RunDir::files_of(&a.run, &[]);
+    reads.push(a.input.clone());
+    let reads: Vec<&Path> = reads.iter().map(PathBuf::as_path).collect();
+    TaskError::check_outputs("output", &reads, &[&a.output])?;
     let net = RunDir::open(&a.run).network(device)?;
     let model = net.model();
     let outputs: Vec<String> = model

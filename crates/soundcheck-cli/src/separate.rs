@@ -8,8 +8,8 @@ use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_tasks::separation::SeparatedFile;
 use soundcheck_tasks::{
-    separate_files, train_separator, SeparationConfig, SeparationTrained, SeparationTraining,
-    Separator, TaskError,
+    separate_files, train_separator, RunDir, SeparationConfig, SeparationTrained,
+    SeparationTraining, Separator, TaskError,
 };
 
 use crate::fit_args::FitArgs;
@@ -162,7 +162,15 @@ fn separate(a: &SeparateArgs, device: &Device) -> Result<SeparatedAll, TaskError
     let mut separator = Separator::load(&a.run, device)?;
     separator.set_patch_hop(a.patch_hop)?;
     separator.set_wiener(a.wiener)?;
-    let files = separate_files(&separator, &a.mixtures, &a.out, a.png, &Bars::default())?;
+    let run_files = RunDir::files_of(&a.run, &[]);
+    let files = separate_files(
+        &separator,
+        &a.mixtures,
+        &run_files,
+        &a.out,
+        a.png,
+        &Bars::default(),
+    )?;
     Ok(SeparatedAll {
         target: separator.target.to_string(),
         files,

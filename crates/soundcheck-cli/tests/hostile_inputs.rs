@@ -131,6 +131,131 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&spec).unwrap());
 }
 
+/// A fresh folder holding a short tone `clip.wav`.
+fn folder_with_clip(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("sc-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let wav = dir.join("clip.wav");
+    let tone: Vec<f32> = (0..22050).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
+    soundcheck_audio::write_wav(&wav, &[tone], 22050).unwrap();
+    (dir, wav)
+}
+
+#[test]
+fn a_secondary_output_naming_an_input_or_another_output_is_refused() {
+    let (dir, wav) = folder_with_clip("png-clash");
+    let before = std::fs::read(&wav).unwrap();
+    let npy = dir.join("x.npy");
+    let w = wav.to_str().unwrap();
+    let n = npy.to_str().unwrap();
+    // `--png` onto the audio, through a folder that does not exist yet.
+    let sneaky = dir.join("nosuch").join("..").join("clip.wav");
+    let (code, _, err) = run(&[
+        "features",
+        "mel",
+        w,
+        "-o",
+        n,
+        "--png",
+        sneaky.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--png") && err.contains("other than the input"),
+        "{err}"
+    );
+    // `--png` onto the `.npy` being written.
+    let (code, _, err) = run(&["features", "mel", w, "-o", n, "--png", n]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("other than the output"), "{err}");
+    assert_eq!(std::fs::read(&wav).unwrap(), before, "the input is intact");
+    assert!(!npy.exists(), "nothing written before the check");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_users_tmp_files_and_inputs_named_tmp_survive_a_write() {
+    let (dir, wav) = folder_with_clip("tmp-names");
+    // An input named like the old fixed temporary of its output.
+    let input = dir.join("song.npy.tmp");
+    std::fs::rename(&wav, &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    std::fs::write(dir.join("precious.txt"), b"precious").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.join("precious.txt"), dir.join("x.npy.tmp")).unwrap();
+    for out in ["song.npy", "x.npy"] {
+        let o = dir.join(out);
+        let (code, _, err) = run(&[
+            "features",
+            "mel",
+            input.to_str().unwrap(),
+            "-o",
+            o.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(o.is_file());
+    }
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input is intact"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("precious.txt")).unwrap(),
+        b"precious"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let expected = [
+        "precious.txt",
+        "song.npy",
+        "song.npy.tmp",
+        "x.npy",
+        "x.npy.tmp",
+    ];
+    assert_eq!(left, expected, "no temporary left behind");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_output_is_streamed_into_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let (dir, wav) = folder_with_clip("device");
+    let w = wav.to_str().unwrap();
+    let (code, _, err) = run(&[
+        "features",
+        "mel",
+        w,
+        "-o",
+        "/dev/null",
+        "--png",
+        "/dev/null",
+    ]);
+    assert_eq!(code, 2, "two outputs naming one file: {err}");
+    let (code, _, err) = run(&["features", "mel", w, "-o", "/dev/null"]);
+    assert_eq!(code, 0, "{err}");
+    let kind = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(kind.is_char_device(), "/dev/null is still the device");
+    let png = dir.join("x.png");
+    let (code, _, err) = run(&[
+        "features",
+        "mel",
+        w,
+        "-o",
+        "/dev/null",
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(png.is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `check` on a `.keras` archive at `bytes`: exit 0, 1 or 2 with a report, never a panic.
 fn check_archive(bytes: &[u8]) {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -186,7 +186,8 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
-/// Ctrl-C during `separate`: the process ends with 130 and its unfinished WAVs (`*.wav.tmp`)
+/// Ctrl-C during `separate`: the process ends with 130 and its unfinished WAVs (the unique
+/// temporaries `.vocals.wav.<pid>-<n>.tmp`)
 /// are gone. Needs the quickstart's run in `d/run`.
 #[cfg(unix)]
 fn interrupted_separation_leaves_no_partial_file(d: &std::path::Path) {
@@ -208,9 +209,16 @@ fn interrupted_separation_leaves_no_partial_file(d: &std::path::Path) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let partial = out.join("long/vocals.wav.tmp");
+    let partial = || {
+        std::fs::read_dir(out.join("long")).is_ok_and(|mut r| {
+            r.any(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                name.starts_with(".vocals.wav.") && name.ends_with(".tmp")
+            })
+        })
+    };
     let start = std::time::Instant::now();
-    while !partial.exists() {
+    while !partial() {
         assert!(
             start.elapsed().as_secs() < 120,
             "no partial WAV appeared within 2 minutes"

@@ -3,7 +3,7 @@
 //! argument is named in backticks as the library spells it (`` `clip_norm` ``), never as a
 //! command-line flag: the CLI maps the names to its flags where it reports.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use soundcheck_audio::AudioError;
 use soundcheck_data::DataError;
@@ -122,6 +122,25 @@ impl TaskError {
             source,
             hint,
         }
+    }
+
+    /// [`soundcheck_io::check_outputs`] as the error of argument `name` (the output's), so that
+    /// every task refuses an output naming an input, or a file of the run it reads, alike.
+    pub fn check_outputs(name: &'static str, reads: &[&Path], writes: &[&Path]) -> Result<()> {
+        soundcheck_io::check_outputs(reads, writes).map_err(|c| TaskError::Option {
+            name,
+            actual: c.output.display().to_string(),
+            expected: format!(
+                "a path that is not the {} {} (nothing a command reads or writes is overwritten); \
+                 choose another path",
+                if c.both_outputs {
+                    "other output"
+                } else {
+                    "input"
+                },
+                c.input.display()
+            ),
+        })
     }
 
     /// A failure of one file's processing, naming the file.

@@ -62,7 +62,7 @@ pub fn prepare_folder(out: &Path, parts: &[&str]) -> Result<()> {
         }
     }
     std::fs::create_dir_all(out).map_err(io)?;
-    std::fs::write(out.join(MARK), b"").map_err(io)
+    soundcheck_io::write_atomic(&out.join(MARK), b"").map_err(io)
 }
 
 /// The separation quickstart's report (`report.json`, `--json`).

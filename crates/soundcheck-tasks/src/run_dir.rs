@@ -69,6 +69,15 @@ impl RunDir {
         RunDir::CLASSES,
         RunDir::SEPARATION,
     ];
+    /// The paths of [`RunDir::FILES`] in the run folder `path` but `except`: what a command
+    /// using the run must not overwrite (other files in the folder are the user's to place).
+    pub fn files_of(path: &Path, except: &[&str]) -> Vec<PathBuf> {
+        RunDir::FILES
+            .iter()
+            .filter(|f| !except.contains(f))
+            .map(|f| path.join(f))
+            .collect()
+    }
 
     /// A new run in `path` (created if missing), recording its spec and options. A folder
     /// holding a run, or any file a run would write, is refused: nothing is ever overwritten,

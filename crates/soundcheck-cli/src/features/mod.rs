@@ -82,15 +82,21 @@ fn run_all(a: &FeaturesArgs) -> Result<Vec<Result<serde_json::Value, AudioError>
         ));
     }
     let outs = outputs(a)?;
-    for out in &outs {
-        if let Some(input) = a.audio.iter().find(|i| soundcheck_io::same_file(i, out)) {
-            return Err(bad(
-                "-o",
-                out.display(),
-                format!("a file other than the input {}", input.display()),
-                "features never overwrite their audio: choose another output",
-            ));
-        }
+    let reads: Vec<&Path> = a.audio.iter().map(PathBuf::as_path).collect();
+    let writes: Vec<&Path> = outs.iter().chain(&a.png).map(PathBuf::as_path).collect();
+    if let Err(c) = soundcheck_io::check_outputs(&reads, &writes) {
+        let flag = if a.png.as_deref() == Some(c.output.as_path()) {
+            "--png"
+        } else {
+            "-o"
+        };
+        let what = if c.both_outputs { "output" } else { "input" };
+        return Err(bad(
+            flag,
+            c.output.display(),
+            format!("a file other than the {what} {}", c.input.display()),
+            "features never overwrite their audio or another output: choose another path",
+        ));
     }
     let progress = crate::progress::Progress::new("features", a.audio.len());
     let results = a

@@ -208,6 +208,13 @@ impl Classifier {
                     .collect()
             }
         };
+        let mut reads: Vec<&Path> = set.clips.iter().map(|c| c.path.as_path()).collect();
+        // A manifest is read; a folder of class folders is not protected as a whole (a picture
+        // may go beside its clips), its clips are.
+        if data.is_file() {
+            reads.push(data);
+        }
+        TaskError::check_outputs("png", &reads, &[png])?;
         let scores = self.score(&set, &clips, progress)?;
         self.draw_confusion(png, "confusion", &scores)?;
         Ok((scores, clips.len()))

@@ -210,9 +210,9 @@ impl Separator {
             y_step: cfg.sample_rate as f64 / cfg.n_fft as f64,
             value_label: value.into(),
         };
-        write_png(&dir.join("mixture.png"), &db, &axes("mixture", "dB")).map_err(picture_error)?;
+        write_png(&dir.join(MIXTURE_PNG), &db, &axes("mixture", "dB")).map_err(picture_error)?;
         write_png(
-            &dir.join("mask.png"),
+            &dir.join(MASK_PNG),
             &mask.mapv(|m| m * 100.0),
             &axes("mask", "%"),
         )
@@ -220,16 +220,22 @@ impl Separator {
     }
 }
 
+/// The pictures `png` adds to a mixture's output folder.
+const MIXTURE_PNG: &str = "mixture.png";
+const MASK_PNG: &str = "mask.png";
+
 /// The output folder of a mixture: `out/<file stem>`.
 pub fn output_dir(out: &Path, mixture: &Path) -> PathBuf {
     out.join(mixture.file_stem().unwrap_or(mixture.as_os_str()))
 }
 
-/// Separates every mixture into `out/<file stem>/`, refusing two mixtures that would share a
-/// folder before anything is written.
+/// Separates every mixture into `out/<file stem>/`, refusing, before anything is written, two
+/// mixtures that would share a folder and a file that would replace a mixture or one of `keep`
+/// (the files of the run the separator comes from).
 pub fn separate_files(
     separator: &Separator,
     mixtures: &[PathBuf],
+    keep: &[PathBuf],
     out: &Path,
     png: bool,
     progress: &dyn Progress,
@@ -237,18 +243,15 @@ pub fn separate_files(
     for (i, m) in mixtures.iter().enumerate() {
         let dir = output_dir(out, m);
         let target = format!("{}.wav", separator.target);
-        for written in [dir.join(&target), dir.join("accompaniment.wav")] {
-            if let Some(input) = mixtures
-                .iter()
-                .find(|x| soundcheck_io::same_file(x, &written))
-            {
-                return Err(TaskError::Folder {
-                    path: written,
-                    actual: format!("would replace the input {}", input.display()),
-                    hint: "separate into another -o folder; inputs are never overwritten".into(),
-                });
-            }
-        }
+        let pictures = [MIXTURE_PNG, MASK_PNG];
+        let written: Vec<PathBuf> = [target.as_str(), "accompaniment.wav"]
+            .iter()
+            .chain(if png { &pictures[..] } else { &[] })
+            .map(|f| dir.join(f))
+            .collect();
+        let reads: Vec<&Path> = mixtures.iter().chain(keep).map(PathBuf::as_path).collect();
+        let writes: Vec<&Path> = written.iter().map(PathBuf::as_path).collect();
+        TaskError::check_outputs("out", &reads, &writes)?;
         if let Some(other) = mixtures[..i]
             .iter()
             .find(|o| output_dir(out, o) == output_dir(out, m))

@@ -187,9 +187,11 @@ pub fn write_songs(
     let path = dir.join("songs.json");
     let json = serde_json::json!({"generator": "soundcheck songs", "soundfont": soundfont,
         "seconds": set.seconds, "sample_rate": set.sample_rate, "seed": set.seed, "songs": facts});
-    std::fs::write(
+    soundcheck_io::write_atomic(
         &path,
-        serde_json::to_string_pretty(&json).expect("plain values"),
+        serde_json::to_string_pretty(&json)
+            .expect("plain values")
+            .as_bytes(),
     )
     .map_err(|e| TaskError::io(&path, "write", e))?;
     Ok(facts)
