@@ -47,6 +47,10 @@ fn the_worked_example_is_the_code() {
         let stands = code
             .windows(block.len())
             .any(|w| w.iter().zip(&block).all(|(a, b)| a == b));
-        assert!(stands, "{file} does not hold CONTRIBUTING.md's example:\n{}", block.join("\n"));
+        assert!(
+            stands,
+            "{file} does not hold CONTRIBUTING.md's example:\n{}",
+            block.join("\n")
+        );
     }
 }
