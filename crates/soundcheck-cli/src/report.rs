@@ -24,6 +24,7 @@ const FLAGS: &[&str] = &[
     "data",
     "epochs",
     "feed",
+    "features",
     "fill_classes",
     "hop",
     "hop_length",
