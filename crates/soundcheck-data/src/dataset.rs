@@ -149,32 +149,23 @@ impl ArrayDataset {
             describe(&inputs),
             describe(&targets)
         );
-        let firsts: Vec<Option<usize>> = inputs
-            .iter()
-            .chain(&targets)
-            .map(|a| a.shape.first().copied())
-            .collect();
-        let Some(Some(n)) = firsts.first().copied() else {
-            return Err(DataError::Mismatch {
-                what: "dataset arrays".into(),
-                expected: "a batch axis first in both inputs and targets".into(),
-                actual: shapes,
-                hint: "save arrays of shape (n_examples, ...)".into(),
-            });
+        let batched = inputs.iter().chain(&targets).all(|a| !a.shape.is_empty());
+        let n = match inputs.first() {
+            Some(first) if batched && !targets.is_empty() => first.shape[0],
+            _ => {
+                return Err(DataError::Mismatch {
+                    what: "dataset arrays".into(),
+                    expected: "a batch axis first in both inputs and targets".into(),
+                    actual: shapes,
+                    hint: "save arrays of shape (n_examples, ...)".into(),
+                })
+            }
         };
-        if firsts.iter().any(Option::is_none) || inputs.is_empty() || targets.is_empty() {
-            return Err(DataError::Mismatch {
-                what: "dataset arrays".into(),
-                expected: "a batch axis first in both inputs and targets".into(),
-                actual: shapes,
-                hint: "save arrays of shape (n_examples, ...)".into(),
-            });
-        }
-        let roles = inputs
+        let mut roles = inputs
             .iter()
             .map(|a| ("inputs", a))
             .chain(targets.iter().map(|a| ("targets", a)));
-        if let Some((role, a)) = roles.clone().find(|(_, a)| a.shape[0] != n) {
+        if let Some((role, a)) = roles.find(|(_, a)| a.shape[0] != n) {
             let actual = match &a.name {
                 None => format!("{} {role}", a.shape[0]),
                 Some(name) => format!("{} examples in '{name}'", a.shape[0]),
