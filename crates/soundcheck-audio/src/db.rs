@@ -82,6 +82,14 @@ pub fn power_to_db_channels(
             *s = s.as_standard_layout().to_owned();
         }
     }
+    let nan_ref = matches!(reference, Ref::Value(v) if v.is_nan());
+    if nan_ref
+        || channels
+            .iter_mut()
+            .any(|s| data(s).par_iter().any(|v| !v.is_finite()))
+    {
+        return Ok(with_non_finite(channels, reference, amin, top_db));
+    }
     let ref_value = match reference {
         Ref::Value(v) => v.abs(),
         Ref::Max => channels
@@ -113,6 +121,54 @@ pub fn power_to_db_channels(
         }
     }
     Ok(channels)
+}
+
+/// [`power_to_db_channels`] of an input holding NaN or ±∞, with numpy's arithmetic as librosa
+/// runs it: `np.maximum` and `np.max` propagate NaN, so a NaN stays NaN and, through
+/// `ref=np.max` or the `top_db` floor, turns every value NaN. The fast path's `f32::max` would
+/// drop the NaN and hand back finite decibels for values that have none.
+fn with_non_finite(
+    mut channels: Vec<Array2<f32>>,
+    reference: Ref,
+    amin: f32,
+    top_db: Option<f32>,
+) -> Vec<Array2<f32>> {
+    let np_max = |a: f32, b: f32| {
+        if a.is_nan() || b.is_nan() {
+            f32::NAN
+        } else {
+            a.max(b)
+        }
+    };
+    let all_max = |channels: &mut [Array2<f32>], f: &dyn Fn(f32) -> f32| {
+        channels
+            .iter_mut()
+            .map(|s| {
+                data(s)
+                    .iter()
+                    .fold(f32::NEG_INFINITY, |m, &v| np_max(m, f(v)))
+            })
+            .fold(f32::NEG_INFINITY, np_max)
+    };
+    let ref_value = match reference {
+        Ref::Value(v) => v.abs(),
+        Ref::Max => all_max(&mut channels, &|v: f32| v.abs()),
+    };
+    let offset = 10.0 * np_max(amin, ref_value).log10();
+    for s in &mut channels {
+        for v in data(s) {
+            *v = 10.0 * np_max(amin, *v).log10() - offset;
+        }
+    }
+    if let Some(t) = top_db {
+        let floor = all_max(&mut channels, &|v| v) - t;
+        for s in &mut channels {
+            for v in data(s) {
+                *v = np_max(*v, floor);
+            }
+        }
+    }
+    channels
 }
 
 /// Values per parallel task of the dB passes.
@@ -236,6 +292,25 @@ mod tests {
         assert!(worst <= 2.0, "{worst} ulp");
         assert_eq!(log10_normal(1.0), 0.0);
         assert_eq!(log10_normal(f32::INFINITY), f32::INFINITY);
+    }
+
+    #[test]
+    fn nan_and_infinity_follow_numpy_as_librosa_computes_them() {
+        let s = Array2::from_shape_vec((1, 3), vec![1.0f32, f32::NAN, 100.0]).unwrap();
+        let db = |reference, top_db| power_to_db(&s, reference, 1e-10, top_db).unwrap();
+        // ref=1.0, top_db=None: only the NaN stays NaN (np.maximum(amin, nan) is nan).
+        let out = db(Ref::Value(1.0), None);
+        assert_eq!(out[[0, 0]], 0.0);
+        assert!(out[[0, 1]].is_nan());
+        assert_eq!(out[[0, 2]], 20.0);
+        // The top_db floor is log_spec.max() - 80, nan, and np.maximum(x, nan) is nan.
+        assert!(db(Ref::Value(1.0), Some(80.0)).iter().all(|v| v.is_nan()));
+        // ref=np.max is nan as well.
+        assert!(db(Ref::Max, None).iter().all(|v| v.is_nan()));
+        // +inf in power: 10·log10(inf) = inf, the floor inf - 80 = inf.
+        let s = Array2::from_shape_vec((1, 2), vec![1.0f32, f32::INFINITY]).unwrap();
+        let out = power_to_db(&s, Ref::Value(1.0), 1e-10, Some(80.0)).unwrap();
+        assert_eq!(out.as_slice().unwrap(), &[f32::INFINITY, f32::INFINITY]);
     }
 
     #[test]

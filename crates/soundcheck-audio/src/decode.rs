@@ -36,6 +36,26 @@ fn corrupt(path: &Path, actual: impl Into<String>) -> AudioError {
     }
 }
 
+/// The container a file's first bytes announce, for the formats soundcheck decodes.
+fn container_by_magic(path: &Path) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = [0u8; 12];
+    let mut f = File::open(path).ok()?;
+    let n = f.read(&mut head).ok()?;
+    let head = &head[..n];
+    if head.starts_with(b"OggS") {
+        Some("Ogg")
+    } else if head.starts_with(b"fLaC") {
+        Some("FLAC")
+    } else if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WAVE") {
+        Some("WAV")
+    } else if head.starts_with(b"ID3") {
+        Some("MP3")
+    } else {
+        None
+    }
+}
+
 fn classify(path: &Path, e: SymError) -> AudioError {
     match e {
         SymError::Unsupported(what) => AudioError::Unsupported {
@@ -162,12 +182,20 @@ impl Packets {
                 },
                 &MetadataOptions::default(),
             )
-            .map_err(|e| match e {
-                SymError::Unsupported(_) | SymError::IoError(_) => AudioError::Unsupported {
-                    path: path.to_path_buf(),
-                    actual: "not a recognised audio container".into(),
-                },
-                other => classify(path, other),
+            .map_err(|e| match (e, container_by_magic(path)) {
+                // The container's own signature is there: the file is one, cut short or
+                // damaged inside its headers, not a format soundcheck does not know.
+                (SymError::Unsupported(_) | SymError::IoError(_), Some(name)) => corrupt(
+                    path,
+                    format!("{name} headers that end early or are damaged (a truncated file?)"),
+                ),
+                (SymError::Unsupported(_) | SymError::IoError(_), None) => {
+                    AudioError::Unsupported {
+                        path: path.to_path_buf(),
+                        actual: "not a recognised audio container".into(),
+                    }
+                }
+                (other, _) => classify(path, other),
             })?;
         let format = probed.format;
         let track = format

@@ -112,46 +112,98 @@ pub struct MelFilterbank {
 
 type BankKey = (u32, usize, usize, u64, Option<u64>, bool, bool);
 
-/// The filterbank, each filter's non-zero bin range, and whether some filter is empty (librosa's
-/// "Empty filters detected" condition: a filter not starting at 0 Hz with no positive weight).
-fn build(
-    sr: f64,
-    n_fft: usize,
-    cfg: &MelConfig,
-    fmax: f64,
-) -> (Array2<f32>, Vec<(usize, usize)>, bool) {
+/// The mel band edges of an `n`-filter bank, one at a time, as [`mel_frequencies`] computes
+/// them (`n + 2` points): the search for the largest working `n_mels` looks at a few per bank.
+struct Edges {
+    lo: f64,
+    hi: f64,
+    points: usize,
+    htk: bool,
+}
+
+impl Edges {
+    fn new(n_mels: usize, cfg: &MelConfig, fmax: f64) -> Edges {
+        Edges {
+            lo: hz_to_mel(cfg.fmin, cfg.htk),
+            hi: hz_to_mel(fmax, cfg.htk),
+            points: n_mels + 2,
+            htk: cfg.htk,
+        }
+    }
+
+    fn at(&self, i: usize) -> f64 {
+        let m = self.lo + (self.hi - self.lo) * i as f64 / (self.points - 1) as f64;
+        mel_to_hz(m, self.htk)
+    }
+}
+
+/// Filter `i`'s weight at FFT bin `k`, librosa's arithmetic step for step.
+fn weight(k: usize, step: f64, edges: [f64; 3], slaney_norm: bool) -> f32 {
+    let [left, centre, right] = edges;
+    let f = k as f64 * step;
+    let lower = (f - left) / (centre - left);
+    let upper = (right - f) / (right - centre);
+    // librosa stores the triangle in float32, then scales it by enorm in place.
+    let w = lower.min(upper).max(0.0) as f32;
+    if slaney_norm {
+        (w as f64 * (2.0 / (right - left))) as f32
+    } else {
+        w
+    }
+}
+
+/// numpy's rfftfreq spacing: k · (1 / (n_fft · (1/sr))), rounded the same way.
+fn bin_step(sr: f64, n_fft: usize) -> f64 {
+    1.0 / (n_fft as f64 * (1.0 / sr))
+}
+
+/// The filterbank and each filter's non-zero bin range.
+fn build(sr: f64, n_fft: usize, cfg: &MelConfig, fmax: f64) -> (Array2<f32>, Vec<(usize, usize)>) {
     let n_freq = 1 + n_fft / 2;
     let mel_f = mel_frequencies(cfg.n_mels + 2, cfg.fmin, fmax, cfg.htk);
     let mut weights = Array2::<f32>::zeros((cfg.n_mels, n_freq));
     let mut ranges = Vec::with_capacity(cfg.n_mels);
-    let mut empty = false;
-    // numpy's rfftfreq: k · (1 / (n_fft · (1/sr))), rounded the same way.
-    let step = 1.0 / (n_fft as f64 * (1.0 / sr));
+    let step = bin_step(sr, n_fft);
     for i in 0..cfg.n_mels {
-        let (d0, d1) = (mel_f[i + 1] - mel_f[i], mel_f[i + 2] - mel_f[i + 1]);
-        let enorm = 2.0 / (mel_f[i + 2] - mel_f[i]);
+        let edges = [mel_f[i], mel_f[i + 1], mel_f[i + 2]];
         let (mut lo, mut hi) = (n_freq, 0);
         for k in 0..n_freq {
-            let f = k as f64 * step;
-            let lower = (f - mel_f[i]) / d0;
-            let upper = (mel_f[i + 2] - f) / d1;
-            // librosa stores the triangle in float32, then scales it by enorm in place.
-            let w = lower.min(upper).max(0.0) as f32;
-            let w = if cfg.slaney_norm {
-                (w as f64 * enorm) as f32
-            } else {
-                w
-            };
+            let w = weight(k, step, edges, cfg.slaney_norm);
             if w > 0.0 {
                 lo = lo.min(k);
                 hi = hi.max(k + 1);
             }
             weights[[i, k]] = w;
         }
-        empty |= mel_f[i] != 0.0 && hi == 0;
         ranges.push((lo.min(hi), hi));
     }
-    (weights, ranges, empty)
+    (weights, ranges)
+}
+
+/// Whether an `n_mels`-filter bank has an empty filter: librosa's "Empty filters detected"
+/// condition, a filter not starting at 0 Hz with no positive weight.
+///
+/// A triangle peaks at its centre, so the bins on either side of the centre hold its largest
+/// weights: if those are 0, every bin is. Checking those few per filter (with [`weight`]'s exact
+/// arithmetic) costs O(n_mels) without building the bank, and the lowest filters, the narrowest,
+/// come first, so a bank that fails usually fails within its first few.
+fn has_empty_filter(sr: f64, n_fft: usize, cfg: &MelConfig, fmax: f64, n_mels: usize) -> bool {
+    let n_freq = 1 + n_fft / 2;
+    let step = bin_step(sr, n_fft);
+    let e = Edges::new(n_mels, cfg, fmax);
+    let (mut left, mut centre) = (e.at(0), e.at(1));
+    for i in 0..n_mels {
+        let right = e.at(i + 2);
+        let peak = (centre / step).floor().max(0.0) as usize;
+        let lit = (peak.saturating_sub(1)..=peak + 2)
+            .filter(|&k| k < n_freq)
+            .any(|k| weight(k, step, [left, centre, right], cfg.slaney_norm) > 0.0);
+        if left != 0.0 && !lit {
+            return true;
+        }
+        (left, centre) = (centre, right);
+    }
+    false
 }
 
 impl MelFilterbank {
@@ -189,22 +241,15 @@ impl MelFilterbank {
                 "",
             ));
         }
-        let (weights, ranges, empty) = build(sr_f, n_fft, cfg, fmax);
-        if empty {
-            let largest = (1..cfg.n_mels)
+        // A bin lies strictly inside at most two neighbouring triangles, and only the first
+        // filter (from 0 Hz) may be empty: more than 2·bins + 1 filters always leave one empty,
+        // so neither the bank nor the search below ever sizes past that.
+        let n_freq = 1 + n_fft / 2;
+        let most = 2 * n_freq + 1;
+        if cfg.n_mels > most || has_empty_filter(sr_f, n_fft, cfg, fmax, cfg.n_mels) {
+            let largest = (1..cfg.n_mels.min(most + 1))
                 .rev()
-                .find(|&n| {
-                    !build(
-                        sr_f,
-                        n_fft,
-                        &MelConfig {
-                            n_mels: n,
-                            ..cfg.clone()
-                        },
-                        fmax,
-                    )
-                    .2
-                })
+                .find(|&n| !has_empty_filter(sr_f, n_fft, cfg, fmax, n))
                 .unwrap_or(0);
             return Err(invalid(
                 "n_mels",
@@ -213,6 +258,20 @@ impl MelFilterbank {
                 format!("some filters would cover no FFT bin and stay silent (librosa only warns); use n_mels ≤ {largest}, or a larger n_fft"),
             ));
         }
+        soundcheck_io::budget::memory(
+            "the mel filterbank (`n_mels` × frequency bins)",
+            &[cfg.n_mels, n_freq],
+            4,
+        )
+        .map_err(|e| {
+            invalid(
+                "n_mels",
+                cfg.n_mels,
+                "a filterbank that fits in memory",
+                e.to_string(),
+            )
+        })?;
+        let (weights, ranges) = build(sr_f, n_fft, cfg, fmax);
         let compact = ranges
             .iter()
             .enumerate()

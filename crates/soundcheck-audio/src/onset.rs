@@ -129,14 +129,21 @@ pub fn onset_strength_from_spectrogram(
     cfg: &OnsetConfig,
 ) -> Result<Vec<f32>> {
     check(cfg)?;
-    if cfg.lag >= s.ncols().max(1) {
-        return Err(invalid(
+    // A lag as long as the clip is no error in librosa: nothing rises, the envelope is the
+    // padding's zeros. Only its length is bounded (without centring it is `lag` long).
+    soundcheck_io::budget::memory(
+        "the onset envelope (`lag` + frames)",
+        &[cfg.lag.saturating_add(s.ncols())],
+        4,
+    )
+    .map_err(|e| {
+        invalid(
             "lag",
             cfg.lag,
-            format!("fewer than the spectrogram's {} frames", s.ncols()),
-            "librosa's default is 1; a lag this long leaves no frame to compare",
-        ));
-    }
+            "an envelope that fits in memory",
+            e.to_string(),
+        )
+    })?;
     if hop_length == 0 {
         return Err(invalid(
             "hop_length",

@@ -86,16 +86,25 @@ impl StftConfig {
                 "leave it unset to use n_fft",
             ));
         }
-        if self.hop() == 0 {
-            return Err(invalid(
-                "hop_length",
-                self.hop(),
-                "a positive integer",
-                format!(
-                    "with win_length {win}, librosa's default is win_length / 4 = {}",
-                    (win / 4).max(1)
-                ),
-            ));
+        match self.hop_length {
+            Some(0) => {
+                return Err(invalid(
+                    "hop_length",
+                    0,
+                    "a positive integer",
+                    format!("librosa's default is win_length / 4 = {}", win / 4),
+                ))
+            }
+            // Not given: the default, a quarter window, rounds to 0 under 4 samples.
+            None if win < 4 => {
+                return Err(invalid(
+                    "hop_length",
+                    format!("unset (its default win_length / 4 is 0 for a window of {win})"),
+                    "a positive integer",
+                    "give a hop length explicitly, or use a window of at least 4 samples",
+                ))
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -331,7 +340,9 @@ pub fn istft(
     let pad = if cfg.center { n_fft / 2 } else { 0 };
     let mut frames = s.ncols();
     if let Some(l) = length {
-        frames = frames.min((l + 2 * pad).div_ceil(hop));
+        soundcheck_io::budget::memory("the inverse STFT's output (`length` samples)", &[l], 4)
+            .map_err(|e| invalid("length", l, "an output that fits in memory", e.to_string()))?;
+        frames = frames.min(l.saturating_add(2 * pad).div_ceil(hop));
     }
     let full = if frames == 0 {
         0

@@ -181,3 +181,26 @@ fn compressed_files_stream_span_by_span_as_they_decode_whole() {
     let e = src.read(0, src.frames()).unwrap_err().to_string();
     assert!(e.contains("cut.flac") && e.contains("truncated"), "{e}");
 }
+
+#[test]
+fn a_cut_ogg_file_is_called_damaged_never_an_unknown_format() {
+    let whole = std::fs::read(fixtures().join("audio").join("ogg_44100_2ch.ogg")).unwrap();
+    let dir = std::env::temp_dir().join(format!("sc-cut-ogg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for keep in [5, 40, 200, 3000, whole.len() / 2] {
+        let path = dir.join(format!("cut{keep}.ogg"));
+        std::fs::write(&path, &whole[..keep]).unwrap();
+        match audio::decode(&path) {
+            // Cut after its headers: the packets before the cut decode, as libsndfile's do.
+            Ok(a) => assert!(!a.channels[0].is_empty(), "{keep} bytes"),
+            Err(e) => {
+                assert!(matches!(e, AudioError::Corrupt { .. }), "{keep} bytes: {e}");
+                assert!(
+                    !e.to_string().contains("not a recognised"),
+                    "{keep} bytes: {e}"
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

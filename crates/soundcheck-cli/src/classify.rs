@@ -86,8 +86,7 @@ impl ClassificationArgs {
                         .features
                         .iter()
                         .map(|f| ClipFeature::parse(f, self.n_mfcc, self.n_mels))
-                        .collect::<Result<_, _>>()
-                        .map_err(TaskError::from)?,
+                        .collect::<Result<_, _>>()?,
                 },
                 deltas: self.deltas,
                 ..Default::default()

@@ -102,15 +102,13 @@ fn read_inputs(path: &Path) -> Result<Vec<(Option<String>, Array)>, TaskError> {
     Ok(arrays)
 }
 
-/// Runs `net` over `inputs` (in the model's input order) `batch_size` examples at a time; one
-/// `(shape, values)` per model output.
-fn run_batches(
-    net: &Network,
-    inputs: &[&Array],
-    batch_size: usize,
-) -> Result<Vec<(Vec<usize>, Vec<f32>)>, TaskError> {
+/// One `(shape, values)` per model output.
+type Outputs = Vec<(Vec<usize>, Vec<f32>)>;
+
+/// Runs `net` over `inputs` (in the model's input order) `batch_size` examples at a time.
+fn run_batches(net: &Network, inputs: &[&Array], batch_size: usize) -> Result<Outputs, TaskError> {
     let n = inputs[0].shape[0];
-    let mut outs: Vec<(Vec<usize>, Vec<f32>)> = Vec::new();
+    let mut outs: Outputs = Vec::new();
     for start in (0..n).step_by(batch_size) {
         let end = (start + batch_size).min(n);
         let batch = inputs

@@ -6,6 +6,7 @@ use clap::Args;
 use serde::Serialize;
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
+use soundcheck_shape::spec::ModelSpec;
 use soundcheck_tasks::separation::SeparatedFile;
 use soundcheck_tasks::{
     separate_files, train_separator, RunDir, SeparationConfig, SeparationTrained,
@@ -32,8 +33,9 @@ pub struct SeparationArgs {
     #[arg(long, default_value = "vocals")]
     pub target: String,
     /// Model spec taking (bins, patch, 1) magnitude patches and returning the target's magnitude
-    #[arg(long, default_value = "models/vocal-unet-norm.toml")]
-    pub model: PathBuf,
+    /// [default: the built-in models/vocal-unet-norm.toml]
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     #[arg(long, default_value_t = 1024)]
     pub n_fft: usize,
     #[arg(long, default_value_t = 256)]
@@ -109,7 +111,11 @@ impl SeparationArgs {
 
 fn train(a: &SeparationArgs, device: &Device) -> Result<SeparationTrained, TaskError> {
     let opts = a.training()?;
-    train_separator(&opts, &load_model(&a.model)?, device, &Bars::default())
+    let spec = match &a.model {
+        Some(path) => load_model(path)?,
+        None => ModelSpec::from_toml_str(soundcheck_tasks::separation::DEFAULT_MODEL)?,
+    };
+    train_separator(&opts, &spec, device, &Bars::default())
 }
 
 pub fn run_train(a: &SeparationArgs, device: &Device) -> u8 {

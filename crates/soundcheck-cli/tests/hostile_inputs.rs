@@ -411,3 +411,129 @@ fn a_train_that_never_finished_an_epoch_is_resumed_by_starting_it_again() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("replacing an unfinished run"), "{stderr}");
 }
+
+/// [`run`] with extra environment variables.
+fn run_with(env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn sizes_a_user_controls_are_refused_with_their_value_before_anything_is_allocated() {
+    let (dir, wav) = folder_with_clip("sizes");
+    let (w, out) = (wav.to_str().unwrap(), dir.join("x.npy"));
+    let o = out.to_str().unwrap();
+    // More mels than 1025 bins can light: librosa's largest working count, found without
+    // building a bank per candidate (16000 took minutes, 10⁶ aborted on 4 GB).
+    for n in ["1000000", "16000", "4000"] {
+        let (code, _, err) = run(&["features", "mel", w, "-o", o, "--n-mels", n]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(&format!("n_mels={n} is invalid")) && err.contains("use n_mels ≤ "),
+            "{err}"
+        );
+    }
+    // 1 s at 22.05 kHz resampled to 90 MHz: 360 MB, past a 64 MiB limit.
+    let (code, _, err) = run_with(
+        &[("SOUNDCHECK_MEMORY_LIMIT", "64M")],
+        &["features", "waveform", w, "-o", o, "--sr", "90000000"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "would take 343.3 MiB, more than the 64.0 MiB limit set by SOUNDCHECK_MEMORY_LIMIT"
+        ),
+        "{err}"
+    );
+    // A `.npy` header of 2⁶³ × 4 values (the product wraps to 0 in 64 bits).
+    let bad = dir.join("huge.npy");
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775808, 4), }";
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    std::fs::write(&bad, bytes).unwrap();
+    let (code, stdout, err) = run(&[
+        "check",
+        &repo("models/vocal-mask.toml"),
+        "--data",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        stdout.contains("more elements than any file can hold"),
+        "{stdout}"
+    );
+    // A trillion songs: refused against the free disk before the soundfont is even read.
+    let songs = dir.join("songs");
+    let (code, _, err) = run(&[
+        "songs",
+        "--out",
+        songs.to_str().unwrap(),
+        "--train",
+        "1000000000000",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--train") && err.contains("free on the disk"),
+        "{err}"
+    );
+    assert!(!songs.exists() && !out.exists(), "nothing written");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn flags_that_would_train_on_nan_or_without_validation_are_refused() {
+    let dir = tmp("nan-flags");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.toml");
+    std::fs::write(
+        &model,
+        "input_shape = [4]\n[[layers]]\ntype = \"Dense\"\nunits = 2\nactivation = \"softmax\"\n",
+    )
+    .unwrap();
+    let x: Vec<f32> = (0..40).map(|i| i as f32 / 40.0).collect();
+    let y: Vec<i64> = (0..10).map(|i| i % 2).collect();
+    soundcheck_npy::write(&dir.join("x.npy"), &[10, 4], &x).unwrap();
+    soundcheck_npy::write(&dir.join("y.npy"), &[10], &y).unwrap();
+    let (m, d) = (model.to_str().unwrap(), dir.to_str().unwrap());
+    for (flag, value, says) in [
+        (
+            "--validation-split",
+            "-0.5",
+            "validation_split=-0.5 is invalid",
+        ),
+        (
+            "--validation-split",
+            "NaN",
+            "validation_split=NaN is invalid",
+        ),
+        ("--learning-rate", "NaN", "--learning-rate NaN"),
+    ] {
+        let run_dir = dir.join("run");
+        let (code, _, err) = run(&[
+            "train",
+            "--model",
+            m,
+            "--data",
+            d,
+            "--loss",
+            "sparse_categorical_crossentropy",
+            &format!("{flag}={value}"),
+            "--out",
+            run_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{flag} {value}: {err}");
+        assert!(err.contains(says), "{flag} {value}: {err}");
+        let _ = std::fs::remove_dir_all(&run_dir);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

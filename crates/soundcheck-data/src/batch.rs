@@ -82,8 +82,16 @@ pub fn plan(indices: &[usize], cfg: &LoaderConfig, epoch: u64) -> Result<Vec<Vec
 /// Gathers the examples `idx` into one batch, loading them in parallel.
 pub fn gather(ds: &dyn Dataset, idx: &[usize]) -> Result<Batch> {
     let (px, py) = (example_len(ds.inputs()), example_len(ds.targets()));
-    let mut inputs = vec![0f32; idx.len() * px];
-    let mut targets = vec![0f32; idx.len() * py];
+    let mut inputs = soundcheck_io::budget::vec(
+        "a batch's inputs (`batch_size` × values per example)",
+        &[idx.len(), px],
+        0f32,
+    )?;
+    let mut targets = soundcheck_io::budget::vec(
+        "a batch's targets (`batch_size` × values per example)",
+        &[idx.len(), py],
+        0f32,
+    )?;
     inputs
         .par_chunks_mut(px.max(1))
         .zip(targets.par_chunks_mut(py.max(1)))

@@ -179,7 +179,7 @@ impl ArrayDataset {
         }
         if n == 0 {
             return Err(DataError::Empty {
-                what: "the dataset".into(),
+                what: "the dataset is empty".into(),
                 hint: "give at least one example".into(),
             });
         }

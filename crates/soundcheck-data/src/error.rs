@@ -45,9 +45,9 @@ pub enum DataError {
         value: f32,
     },
     /// The dataset holds no examples, or a split would leave one side empty.
-    #[error("{what} is empty; {hint}")]
+    #[error("{what}; {hint}")]
     Empty {
-        /// What is empty.
+        /// What is empty or too small, as a statement.
         what: String,
         /// What to do about it.
         hint: String,
@@ -62,6 +62,9 @@ pub enum DataError {
         /// The values it can take.
         expected: String,
     },
+    /// A size asked for (`maxlen`, a batch, a record's dimension) past the memory there is.
+    #[error("{0}; lower it")]
+    TooLarge(#[from] soundcheck_io::budget::TooLarge),
     /// The data does not fit the model: the shape engine's diagnosis.
     #[error("{0}")]
     Shape(Box<Diagnosis>),

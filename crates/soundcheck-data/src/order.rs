@@ -34,10 +34,16 @@ pub fn split(n: usize, fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usiz
     let n_val = (n as f64 * fraction).round() as usize;
     if fraction > 0.0 && (n_val == 0 || n_val == n) {
         return Err(DataError::Empty {
-            what: format!("a {fraction} validation split of {n} examples"),
+            what: format!("a {fraction} validation split of {n} examples leaves one side empty"),
             hint: "use more examples or another fraction".into(),
         });
     }
+    // Three index lists of `n` (the order, then train and validation) live at once.
+    soundcheck_io::budget::memory(
+        "the example order (3 × examples)",
+        &[3, n],
+        std::mem::size_of::<usize>(),
+    )?;
     let order = shuffled((0..n).collect(), seed);
     let mut val = order[..n_val].to_vec();
     let mut train = order[n_val..].to_vec();

@@ -46,15 +46,22 @@ pub struct Sequence {
 /// # Shapes
 /// - `seqs[i]`: `(frames_i, features)`, every `features` equal
 /// - output: `(len(seqs), maxlen, features)`
+///
+/// # Errors
+/// An output larger than the memory there is ([`soundcheck_io::budget`]).
 pub fn pad_sequences(
     seqs: &[Sequence],
     maxlen: usize,
     padding: Side,
     truncating: Side,
     value: f32,
-) -> Vec<f32> {
+) -> crate::Result<Vec<f32>> {
     let f = seqs.first().map_or(0, |s| s.features);
-    let mut out = vec![value; seqs.len() * maxlen * f];
+    let mut out = soundcheck_io::budget::vec(
+        "the padded sequences (clips × `maxlen` × features)",
+        &[seqs.len(), maxlen, f],
+        value,
+    )?;
     for (i, s) in seqs.iter().enumerate() {
         let keep = s.frames.min(maxlen);
         let from = match truncating {
@@ -68,7 +75,7 @@ pub fn pad_sequences(
         let dst = (i * maxlen + to) * f;
         out[dst..dst + keep * f].copy_from_slice(&s.data[from * f..(from + keep) * f]);
     }
-    out
+    Ok(out)
 }
 
 /// The `q`-th percentile (0–100) of the lengths, numpy's linear interpolation rounded up, so
@@ -104,8 +111,8 @@ impl Standardiser {
         let n: usize = seqs.iter().map(|s| s.frames).sum();
         if n == 0 || f == 0 {
             return Err(DataError::Empty {
-                what: "the training features".into(),
-                hint: "the training split has no frames; check the clips".into(),
+                what: "the training clips have no feature frames".into(),
+                hint: "check that the clips hold audio and are longer than one frame".into(),
             });
         }
         let (mut sum, mut sq) = (vec![0f64; f], vec![0f64; f]);

@@ -41,7 +41,8 @@ fn padding_and_truncation_equal_keras() {
             side(&c["padding"]),
             side(&c["truncating"]),
             c["value"].as_f64().unwrap() as f32,
-        );
+        )
+        .unwrap();
         let want: Vec<f32> = c["output"]
             .as_array()
             .unwrap()

@@ -52,6 +52,18 @@ pub enum EvalError {
     /// The Gram matrix of the references is singular (e.g. two identical references).
     #[error("the references are linearly dependent (e.g. two identical stems): BSS Eval cannot separate their contributions")]
     Singular,
+    /// A track too short for the references' distortion filters to be told apart: with `k`
+    /// reference channels of 512-tap filters the Gram matrix has rank at most `n + 511` of
+    /// `512·k`, singular below `(k − 1)·512 + 1` samples whatever the audio.
+    #[error("the track is {samples} samples long; BSS Eval's {FILTERS_LEN}-tap distortion filters over {channels} reference channel(s) need at least {needed} samples to tell the references apart: score longer excerpts")]
+    TooShort {
+        /// The track's length.
+        samples: usize,
+        /// Sources × channels.
+        channels: usize,
+        /// The shortest track that can be scored.
+        needed: usize,
+    },
     /// A window or hop of zero samples.
     #[error("{name}={actual} samples is invalid: expected at least 1 (museval uses one second at the track's rate)")]
     InvalidParameter {
@@ -96,6 +108,15 @@ fn validate(refs: &Sources, ests: &Sources) -> Result<(usize, usize, usize), Eva
         return Err(EvalError::Shape {
             expected: desc(r),
             actual: desc(e),
+        });
+    }
+    let channels = r.0 * r.1;
+    let needed = (channels - 1) * FILTERS_LEN + 1;
+    if r.2 < needed {
+        return Err(EvalError::TooShort {
+            samples: r.2,
+            channels,
+            needed,
         });
     }
     for (what, s) in [("reference", refs), ("estimate", ests)] {

@@ -261,3 +261,24 @@ fn dependent_references_are_refused() {
     .unwrap_err();
     assert_eq!(err, EvalError::Singular);
 }
+
+#[test]
+fn a_track_too_short_for_the_filters_is_named_as_such() {
+    // Two stereo sources: 4 reference channels of 512 taps need (4 − 1)·512 + 1 = 1537 samples
+    // before the Gram matrix can be full rank, whatever the audio.
+    let short = |seed| vec![noise(1536, seed), noise(1536, seed + 1)];
+    let refs = vec![short(1), short(3)];
+    let err = bss_eval_v4(&refs, &refs, 1536, 1536).unwrap_err();
+    assert_eq!(
+        err,
+        EvalError::TooShort {
+            samples: 1536,
+            channels: 4,
+            needed: 1537
+        }
+    );
+    assert!(
+        err.to_string().contains("need at least 1537 samples"),
+        "{err}"
+    );
+}

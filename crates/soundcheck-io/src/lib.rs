@@ -1,12 +1,14 @@
 //! Process-level plumbing every soundcheck crate shares, below all of them so that none has to
 //! depend on another for it: atomic writes and the registry of their temporary files (what a
-//! signal handler deletes), the output-against-input check every command runs before writing, the seeded
+//! signal handler deletes), the output-against-input check every command runs before writing, the budget every allocation
+//! sized by user input asks first, the seeded
 //! generator behind shuffles, initializers and synthetic data, and the allocator policy a binary
 //! may choose.
 
 #![warn(missing_docs)]
 
 mod allocator;
+pub mod budget;
 mod path;
 mod rng;
 mod temp;

@@ -70,6 +70,27 @@ pub enum NnError {
         /// The loss (NaN or ±inf).
         loss: f32,
     },
+    /// An inference output that is NaN or infinite (its inputs were finite): never handed on
+    /// as an answer.
+    #[error("output '{output}' is {value} for example {example} of the batch although every input is finite: the network's arithmetic overflowed; its weights are likely damaged or diverged (retrain, or resume from an earlier checkpoint) or far outside what the layers were trained for")]
+    NonFiniteOutput {
+        /// The model output.
+        output: String,
+        /// 0-based, in the batch.
+        example: usize,
+        /// The value (NaN or ±inf).
+        value: f32,
+    },
+    /// An inference input holding NaN or infinity, which would come out as NaN.
+    #[error("input '{input}' holds {value} in example {example} of the batch; expected finite values — clean the data (np.nan_to_num, or drop the example)")]
+    NonFiniteInput {
+        /// The model input.
+        input: String,
+        /// 0-based, in the batch.
+        example: usize,
+        /// The value (NaN or ±inf).
+        value: f32,
+    },
     /// The data pipeline failed (a file, a shape the model does not take).
     #[error(transparent)]
     Data(Box<soundcheck_data::DataError>),

@@ -71,10 +71,18 @@ impl Loss {
 
     /// The targets as an array of the output's shape: integer classes become one-hot rows.
     ///
+    /// `examples` are the batch's rows as indices into the dataset, so a bad class names the
+    /// example where the user can find it, not its place in a shuffled batch.
+    ///
     /// # Errors
     /// A class index that is not an integer in `0..classes` (naming the example), or a target
     /// count that does not fill the output.
-    pub fn dense_targets(self, out_dims: &[usize], targets: &[f32]) -> Result<Vec<f32>> {
+    pub fn dense_targets(
+        self,
+        out_dims: &[usize],
+        targets: &[f32],
+        examples: &[usize],
+    ) -> Result<Vec<f32>> {
         let total: usize = out_dims.iter().product();
         if self == Loss::SparseCategoricalCrossentropy {
             let classes = *out_dims.last().expect("an output axis");
@@ -88,9 +96,10 @@ impl Loss {
             let mut onehot = vec![0f32; total];
             for (i, &t) in targets.iter().enumerate() {
                 if !(t >= 0.0 && t.fract() == 0.0 && (t as usize) < classes) {
+                    let row = i / per_example.max(1);
                     return Err(NnError::Targets(format!(
-                        "example {} has class {t}, expected an integer in 0..{classes}; the model's last layer has {classes} units — give it one unit per class",
-                        i / per_example.max(1)
+                        "example {} of the data has class {t}, expected an integer in 0..{classes}; the model's last layer has {classes} units — give it one unit per class",
+                        examples.get(row).copied().unwrap_or(row)
                     )));
                 }
                 onehot[i * classes + t as usize] = 1.0;
@@ -183,7 +192,7 @@ mod tests {
 
     fn value(loss: Loss, p: &[f32], shape: &[usize], y: &[f32]) -> f32 {
         let out = DynTensor::from_data(shape, p.to_vec(), &Device::flex());
-        let y = loss.dense_targets(shape, y).unwrap();
+        let y = loss.dense_targets(shape, y, &[]).unwrap();
         loss.compute(out, y).into_scalar::<f32>()
     }
 
@@ -224,11 +233,12 @@ mod tests {
     #[test]
     fn bad_class_indices_name_the_example() {
         let e = Loss::SparseCategoricalCrossentropy
-            .dense_targets(&[3, 4], &[0., 2., 7.])
+            .dense_targets(&[3, 4], &[0., 2., 7.], &[40, 3, 17])
             .unwrap_err()
             .to_string();
+        // The third row of a shuffled batch is example 17 of the data.
         assert!(
-            e.contains("example 2 has class 7") && e.contains("0..4"),
+            e.contains("example 17 of the data has class 7") && e.contains("0..4"),
             "{e}"
         );
         assert!(Loss::parse("hinge")

@@ -227,12 +227,40 @@ impl Network {
                 "give every input the same number of examples",
             ));
         }
+        // NaN is not an answer: a non-finite input is named before it runs, a non-finite output
+        // after, so no caller (predict, classify, separate) can pass one off as a result.
+        let first_bad = |shape: &[usize], x: &[f32]| {
+            let per = x.len() / shape[0].max(1);
+            x.iter()
+                .position(|v| !v.is_finite())
+                .map(|i| (i / per.max(1), x[i]))
+        };
+        for ((shape, x), input) in inputs.iter().zip(&self.model.inputs) {
+            if let Some((example, value)) = first_bad(shape, x) {
+                return Err(NnError::NonFiniteInput {
+                    input: input.name.clone(),
+                    example,
+                    value,
+                });
+            }
+        }
         let xs = inputs
             .into_iter()
             .map(|(shape, x)| DynTensor::from_data(&shape, x, &self.device))
             .collect();
         let outs = self.run_graph(xs, &mut Pass::inference())?;
-        Ok(outs.into_iter().map(|y| (y.dims(), y.to_vec())).collect())
+        let outs: Vec<(Vec<usize>, Vec<f32>)> =
+            outs.into_iter().map(|y| (y.dims(), y.to_vec())).collect();
+        for ((shape, y), &o) in outs.iter().zip(&self.model.outputs) {
+            if let Some((example, value)) = first_bad(shape, y) {
+                return Err(NnError::NonFiniteOutput {
+                    output: self.model.node_name(o).to_string(),
+                    example,
+                    value,
+                });
+            }
+        }
+        Ok(outs)
     }
 
     /// The graph on checked input tensors (one per model input); in a training pass the outputs

@@ -213,6 +213,19 @@ fn read_header_from(path: &Path, f: &mut impl Read) -> Result<(Header, bool), Np
         .map(|s| s.trim_end_matches('L').parse::<usize>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| bad("header shape is not a tuple of integers".into()))?;
+    // Every later size (bytes to read, a row of the trailing axes, buffers) is a product of
+    // some of the axes: one that overflows, even at the widest element type, is damage, refused
+    // before anything is sized. A zero axis does not excuse the others (0 × 2⁶³ × 2⁶³ would make
+    // rows of 2¹²⁶ values).
+    if shape
+        .iter()
+        .try_fold(16u64, |n, &d| n.checked_mul(d.max(1) as u64))
+        .is_none()
+    {
+        return Err(bad(format!(
+            "header shape {shape:?} has more elements than any file can hold"
+        )));
+    }
     let fortran = field("fortran_order").is_some_and(|r| r.starts_with("True"));
     Ok((Header { shape, descr }, fortran))
 }

@@ -71,3 +71,40 @@ proptest! {
         read_all_ways(&bytes);
     }
 }
+
+fn header_only(shape: &str) -> Vec<u8> {
+    let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({shape}), }}");
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes
+}
+
+proptest! {
+    #[test]
+    fn headers_with_huge_dimensions_are_read_or_refused(
+        dims in prop::collection::vec(prop_oneof![0u64..8, any::<u64>(), Just(1u64 << 63), Just(1u64 << 62)], 1..5),
+    ) {
+        let shape = dims.iter().map(|d| format!("{d}, ")).collect::<String>();
+        read_all_ways(&header_only(&shape));
+    }
+}
+
+#[test]
+fn a_shape_that_wraps_when_multiplied_is_refused_at_the_header() {
+    // 2⁶³ × 4 wraps to 0 in 64 bits: a header-only file would pass for an empty array.
+    let path = file(&header_only("9223372036854775808, 4"));
+    for e in [
+        soundcheck_npy::read_header(&path).unwrap_err().to_string(),
+        soundcheck_npy::RowReader::open(&path)
+            .unwrap_err()
+            .to_string(),
+        soundcheck_npy::read(&path).unwrap_err().to_string(),
+    ] {
+        assert!(
+            e.contains("[9223372036854775808, 4] has more elements than any file can hold"),
+            "{e}"
+        );
+    }
+    let _ = std::fs::remove_file(&path);
+}

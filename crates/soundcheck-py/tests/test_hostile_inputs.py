@@ -29,6 +29,9 @@ Y = np.sin(np.arange(22050, dtype=np.float32) * 0.05)
         (lambda: sc.resample(Y, orig_sr=0, target_sr=16000), "orig_sr"),
         (lambda: sc.resample(Y, orig_sr=22050, target_sr=16000, res_type="kaiser_best"), "res_type"),
         (lambda: sc.filters.mel(sr=22050, n_fft=256, n_mels=500), "n_mels"),
+        (lambda: sc.filters.mel(sr=22050, n_fft=2048, n_mels=10**6), "use n_mels ≤"),
+        (lambda: sc.istft(sc.stft(Y), length=10**12), "length"),
+        (lambda: sc.resample(np.array([0.0, np.nan] * 100, np.float32), orig_sr=22050, target_sr=16000), "finite"),
         (lambda: sc.feature.melspectrogram(y=Y, power=0.0), "power"),
         (lambda: sc.feature.mfcc(y=Y, dct_type=3), "dct_type"),
         (lambda: sc.feature.mfcc(y=Y, lifter=-1), "lifter"),
@@ -118,3 +121,16 @@ def test_inputs_are_never_modified():
     sc.feature.mfcc(y=y)
     np.testing.assert_array_equal(y, Y)
     np.testing.assert_array_equal(S, S_before)
+
+
+def test_nan_and_infinity_in_decibels_follow_librosas_numpy_arithmetic():
+    # librosa.power_to_db: np.maximum and np.max propagate NaN; with the top_db floor (or
+    # ref=np.max) one NaN makes every value NaN, without it only the NaN itself.
+    S = np.array([[1.0, np.nan, 100.0]], np.float32)
+    plain = sc.power_to_db(S, top_db=None)
+    assert plain[0, 0] == 0.0 and np.isnan(plain[0, 1]) and plain[0, 2] == 20.0
+    assert np.isnan(sc.power_to_db(S)).all()
+    assert np.isnan(sc.power_to_db(S, ref=np.max, top_db=None)).all()
+    assert np.isnan(sc.amplitude_to_db(S)).all()
+    # 10·log10(inf) is inf, and the floor inf − 80 keeps it.
+    assert (sc.power_to_db(np.array([1.0, np.inf], np.float32)) == np.inf).all()

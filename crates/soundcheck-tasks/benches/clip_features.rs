@@ -29,7 +29,7 @@ fn main() {
             &seqs,
         )
         .expect("fit");
-        std::hint::black_box(pre.batch(seqs));
+        std::hint::black_box(pre.batch(seqs).unwrap());
         times.push(t.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);

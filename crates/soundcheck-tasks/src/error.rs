@@ -74,7 +74,7 @@ pub enum TaskError {
     },
     /// A file whose processing failed for a reason of its own (a track that cannot be
     /// resampled, a mixture that cannot be separated), the file named.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", named(path, source))]
     File {
         /// The file.
         path: PathBuf,
@@ -82,6 +82,17 @@ pub enum TaskError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// `path: message`, unless the message already starts by naming the path (an audio or `.npy`
+/// error names its file itself): one name, never "x.wav: x.wav: …".
+fn named(path: &std::path::Path, source: &dyn std::fmt::Display) -> String {
+    let (path, message) = (path.display().to_string(), source.to_string());
+    if message.starts_with(&format!("{path}:")) {
+        message
+    } else {
+        format!("{path}: {message}")
+    }
 }
 
 /// What kind of failure, for exit codes: the CLI maps these in one place.
@@ -191,5 +202,19 @@ mod tests {
         let d = Diagnosis::new(soundcheck_shape::Kind::LabelMismatch, "10 units, 7 classes");
         assert_eq!(TaskError::from(d.clone()).kind(), FailureKind::Shape);
         assert_eq!(TaskError::Nn(NnError::from(d)).kind(), FailureKind::Shape);
+    }
+
+    #[test]
+    fn a_file_error_names_its_file_once() {
+        let own = std::io::Error::other("song.wav: not a recognised audio container");
+        assert_eq!(
+            TaskError::file("song.wav", own).to_string(),
+            "song.wav: not a recognised audio container"
+        );
+        let bare = std::io::Error::other("resampling failed");
+        assert_eq!(
+            TaskError::file("song.wav", bare).to_string(),
+            "song.wav: resampling failed"
+        );
     }
 }

@@ -64,6 +64,24 @@ impl FitOptions {
     /// The trainer's configuration for a training set of `n_train` examples, every option
     /// checked.
     pub fn config(&self, loss: Loss, n_train: usize, validation_split: f64) -> Result<TrainConfig> {
+        self.check()?;
+        Ok(TrainConfig {
+            loss,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            optimizer: OptimizerKind::parse(&self.optimizer)?,
+            learning_rate: self.learning_rate,
+            schedule: self.schedule(n_train.div_ceil(self.batch_size) as u64)?,
+            clip_norm: self.clip_norm,
+            validation_split,
+            patience: self.patience,
+            seed: self.seed,
+        })
+    }
+
+    /// Every option checked on its own, so a task refuses a bad flag before minutes of feature
+    /// work rather than after.
+    pub fn check(&self) -> Result<()> {
         let bad = |name: &'static str, actual: String, expected: &str| TaskError::Option {
             name,
             actual,
@@ -103,18 +121,9 @@ impl FitOptions {
                 "a positive norm, e.g. 1.0",
             ));
         }
-        Ok(TrainConfig {
-            loss,
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            optimizer: OptimizerKind::parse(&self.optimizer)?,
-            learning_rate: self.learning_rate,
-            schedule: self.schedule(n_train.div_ceil(self.batch_size) as u64)?,
-            clip_norm: self.clip_norm,
-            validation_split,
-            patience: self.patience,
-            seed: self.seed,
-        })
+        OptimizerKind::parse(&self.optimizer)?;
+        self.schedule(1)?;
+        Ok(())
     }
 
     fn schedule(&self, per_epoch: u64) -> Result<Schedule> {

@@ -27,11 +27,6 @@ use crate::separation::{
     train_separator, SeparationConfig, SeparationTrained, SeparationTraining, Separator,
 };
 
-/// The separation quickstart's model: the small U-Net with per-bin input standardisation and
-/// the squared error, the recipe that separates the realistic benchmark songs
-/// (tools/bench/separation_quality.sh, BENCHMARKS.md).
-const SEPARATION_MODEL: &str = include_str!("../../../models/vocal-unet-norm.toml");
-
 /// Random mixes of the training songs' stems per epoch: 8 epochs train in about 6 minutes on
 /// 2 cores.
 const SEPARATION_MIXES: usize = 1800;
@@ -113,13 +108,7 @@ pub fn separation_quickstart(
         out.join("separated"),
         out.join("reference"),
     );
-    prepare_folder(out, &["data", "run", "separated", "reference", "cache"])?;
-    progress.note(&format!(
-        "unpacking 15 demo songs (12 to train on, 3 held out) in {}",
-        data.display()
-    ));
-    write_separation_demo(&data).map_err(|e| TaskError::file(&data, e))?;
-    let spec = ModelSpec::from_toml_str(SEPARATION_MODEL)?;
+    let spec = ModelSpec::from_toml_str(crate::separation::DEFAULT_MODEL)?;
     let opts = SeparationTraining {
         data: data.clone(),
         target: "vocals".into(),
@@ -134,6 +123,14 @@ pub fn separation_quickstart(
         },
         out: run.clone(),
     };
+    // `--epochs 0` is refused before a single song is unpacked.
+    opts.fit.check()?;
+    prepare_folder(out, &["data", "run", "separated", "reference", "cache"])?;
+    progress.note(&format!(
+        "unpacking 15 demo songs (12 to train on, 3 held out) in {}",
+        data.display()
+    ));
+    write_separation_demo(&data).map_err(|e| TaskError::file(&data, e))?;
     let trained: SeparationTrained = train_separator(&opts, &spec, device, progress)?;
     // The held-out songs are separated at the training hop (12): the quickstart reports
     // quality; `separate` defaults to a longer hop for speed. The references (vocals,

@@ -224,6 +224,25 @@ fn the_classification_quickstart_and_its_classifier_run_as_a_library() {
         e.contains("standardisation vectors of 2 and 13 values for 13 features"),
         "{e}"
     );
+    // Statistics that would make every clip NaN, and a length past the memory there is.
+    let e = refused(&|dir| record(dir, "std", serde_json::json!(vec![0.0; 13])));
+    assert!(
+        e.contains("std[0] is 0; expected a positive finite number"),
+        "{e}"
+    );
+    let e = refused(&|dir| {
+        let mut std = vec![serde_json::json!(1.0); 13];
+        std[4] = serde_json::json!(-2.0);
+        record(dir, "std", std.into())
+    });
+    assert!(e.contains("std[4] is -2"), "{e}");
+    let e = refused(&|dir| record(dir, "maxlen", 1_000_000_000_000_000u64.into()));
+    assert!(
+        e.contains(
+            "maxlen: one clip padded to `maxlen` frames of 1000000000000000 × 13 would take"
+        ),
+        "{e}"
+    );
     // A damaged feature setting is the record's fault, not every audio file's.
     let e = refused(&|dir| {
         let path = dir.join(RunDir::CLASSES);

@@ -97,6 +97,8 @@ pub(crate) fn copy_span(span: &[f32], span_lo: i64, from: i64, out: &mut [f32]) 
 /// Sample `i` of the output is at time `i / target_sr`, as soxr's linear-phase filters leave it.
 pub fn resample(y: &[f32], orig_sr: u32, target_sr: u32) -> Result<Vec<f32>> {
     check_rates(orig_sr, target_sr)?;
+    // librosa refuses it too (`valid_audio`): a NaN would smear over the filter's length.
+    crate::error::check_finite("resample input", y)?;
     if orig_sr == target_sr || y.is_empty() {
         return Ok(y.to_vec());
     }
@@ -242,7 +244,19 @@ pub(crate) fn resample_from<S: Source>(
     let want = (n_in as u64 * target_sr as u64).div_ceil(orig_sr as u64) as usize;
     let conv = Converter::cached(orig_sr, target_sr);
     let written = conv.out_len(n_in).min(want);
-    let mut out = vec![0f32; want];
+    let mut out = soundcheck_io::budget::vec(
+        &format!("resampled audio ({n_in} samples at {orig_sr} Hz to `sr` = {target_sr} Hz)"),
+        &[want],
+        0f32,
+    )
+    .map_err(|e| {
+        invalid(
+            "sr",
+            target_sr,
+            "an output that fits in memory",
+            e.to_string(),
+        )
+    })?;
     // Chunks start at multiples of the chunk length whatever the number of threads: the FFT
     // blocks, and so the rounding, depend on where a chunk starts.
     let chunk = conv.chunk;

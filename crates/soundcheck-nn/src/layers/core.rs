@@ -123,6 +123,36 @@ mod tests {
     }
 
     #[test]
+    fn a_non_finite_input_or_output_is_an_error_never_an_answer() {
+        // Weights of 1e30, as an edited or diverged model has: finite inputs overflow to inf.
+        let net = network(
+            "[2]",
+            "[[layers]]\ntype = \"Dense\"\nunits = 1\n",
+            &[
+                ("dense/kernel", &[2, 1], vec![1e30, 1e30]),
+                ("dense/bias", &[1], vec![0.0]),
+            ],
+        );
+        let e = net
+            .forward(&[2, 2], vec![0.0, 0.0, 1e10, 1e10])
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "output 'dense' is inf for example 1 of the batch although every input is finite"
+            ),
+            "{e}"
+        );
+        let e = net
+            .forward(&[2, 2], vec![0.0, 0.0, f32::NAN, 1.0])
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("input 'input_layer' holds NaN in example 1 of the batch"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn embedding_looks_up_rows_and_refuses_ids_outside_the_table() {
         let net = network(
             "[2]",

@@ -294,12 +294,14 @@ impl<'a> Trainer<'a> {
             Some(cfg.loss.name()),
         )?;
         let val_ds = self.validation.clone().unwrap_or_else(|| ds.clone());
-        let (train_idx, val_idx) = if let Some(v) = &self.validation {
-            ((0..ds.len()).collect(), (0..v.len()).collect())
-        } else if cfg.validation_split > 0.0 {
-            split(ds.len(), cfg.validation_split, cfg.seed)?
-        } else {
-            ((0..ds.len()).collect(), Vec::new())
+        // `split` checks the fraction (a negative or NaN one is an error, not "no validation")
+        // and sizes the index lists within the memory budget; a fraction of 0 keeps every index.
+        let (train_idx, val_idx) = match &self.validation {
+            Some(v) => (
+                split(ds.len(), 0.0, cfg.seed)?.0,
+                split(v.len(), 0.0, cfg.seed)?.0,
+            ),
+            None => split(ds.len(), cfg.validation_split, cfg.seed)?,
         };
         if cfg.patience.is_some() && val_idx.is_empty() {
             return Err(NnError::Config {
@@ -470,7 +472,7 @@ fn batch_loss(
     let mut correct = None;
     for (out, &f) in outs.into_iter().zip(&wiring.targets) {
         let dims = out.dims();
-        let target = loss.dense_targets(&dims, &batch.targets[f].data)?;
+        let target = loss.dense_targets(&dims, &batch.targets[f].data, &batch.indices)?;
         if single && loss.has_accuracy() {
             correct = Some(loss.correct(&out.to_vec(), &target, dims[dims.len() - 1]));
         }

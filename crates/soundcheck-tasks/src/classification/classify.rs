@@ -95,6 +95,28 @@ impl Classifier {
                 pre.standardiser.std.len()
             )));
         }
+        // Training writes a finite mean and a positive deviation per feature (1 for a constant
+        // one); anything else turns every clip into NaN, labelled with a class all the same.
+        let (mean, std) = (&pre.standardiser.mean, &pre.standardiser.std);
+        if let Some(i) = mean.iter().position(|m| !m.is_finite()) {
+            return Err(bad(format!(
+                "mean[{i}] is {}; expected a finite number (the training split's mean)",
+                mean[i]
+            )));
+        }
+        if let Some(i) = std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(bad(format!(
+                "std[{i}] is {}; expected a positive finite number (the training split's \
+                 standard deviation, 1 for a constant feature)",
+                std[i]
+            )));
+        }
+        soundcheck_io::budget::memory(
+            "one clip padded to `maxlen` frames",
+            &[pre.maxlen, features],
+            4,
+        )
+        .map_err(|e| bad(format!("maxlen: {e}")))?;
         if units.is_some_and(|u| u != pre.classes.len()) {
             return Err(bad(format!(
                 "{} classes for a model with {} outputs",
@@ -116,7 +138,7 @@ impl Classifier {
         let mut rest = seqs;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(64));
-            let (shape, x) = self.pre.batch(rest);
+            let (shape, x) = self.pre.batch(rest)?;
             let (_, y) = self.net.forward(&shape, x)?;
             out.extend(y.chunks(k).map(<[f32]>::to_vec));
             rest = tail;

@@ -80,15 +80,16 @@ impl Preprocess {
     ///
     /// # Shapes
     /// - output: `(len(seqs), maxlen, features)`
-    pub fn batch(&self, mut seqs: Vec<Sequence>) -> (Vec<usize>, Vec<f32>) {
+    ///
+    /// # Errors
+    /// A batch larger than the memory there is.
+    pub fn batch(&self, mut seqs: Vec<Sequence>) -> Result<(Vec<usize>, Vec<f32>), DataError> {
         for s in &mut seqs {
             self.standardiser.apply(s);
         }
         let shape = vec![seqs.len(), self.maxlen, self.features.features()];
-        (
-            shape,
-            pad_sequences(&seqs, self.maxlen, self.padding, self.truncating, 0.0),
-        )
+        let x = pad_sequences(&seqs, self.maxlen, self.padding, self.truncating, 0.0)?;
+        Ok((shape, x))
     }
 
     /// A dataset of the clips with their class indices as integer targets.
@@ -100,7 +101,7 @@ impl Preprocess {
         seqs: Vec<Sequence>,
         labels: &[usize],
     ) -> Result<ArrayDataset, DataError> {
-        let (shape, x) = self.batch(seqs);
+        let (shape, x) = self.batch(seqs)?;
         let y: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
         Ok(ArrayDataset::new(x, &shape, y, &[labels.len()])?.with_integer_targets())
     }
@@ -154,7 +155,7 @@ mod tests {
         .unwrap();
         assert_eq!(reread(&p), p);
         // mean 2, std sqrt(2/6): the first clip is (−√3, √3) then one zero of padding.
-        let (shape, x) = p.batch(vec![train[0].clone()]);
+        let (shape, x) = p.batch(vec![train[0].clone()]).unwrap();
         assert_eq!(shape, vec![1, 3, 1]);
         let r3 = 3f32.sqrt();
         assert!(

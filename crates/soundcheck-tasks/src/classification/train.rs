@@ -103,6 +103,7 @@ pub fn train_classifier(
     progress: &dyn Progress,
 ) -> Result<ClassificationTrained> {
     let t0 = Instant::now();
+    opts.fit.check()?;
     RunDir::check_new(&opts.out, progress)?;
     opts.features.validate()?;
     let set = ClassSet::open(&opts.data)?;

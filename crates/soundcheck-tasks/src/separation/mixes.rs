@@ -109,7 +109,7 @@ impl MixDataset {
         }
         if tracks.is_empty() {
             return Err(DataError::Empty {
-                what: "training tracks for random mixes".into(),
+                what: "no training track is long enough for random mixes".into(),
                 hint: format!(
                     "each needs at least {} samples at {} Hz (one patch)",
                     cfg.patch_samples(),

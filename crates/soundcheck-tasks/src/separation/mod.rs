@@ -32,3 +32,9 @@ pub use stream::Chunking;
 pub use tracks::{discover, load_track, Layout, Track, TrackFiles, MIXTURE_WARNING_DB, STEMS};
 pub use train::{train_separator, SdrAt, SeparationTrained, SeparationTraining};
 pub use wiener::wiener_target;
+
+/// The default separation model, built into the binary so that `train separation` without
+/// `--model` works from any folder: the small U-Net with per-bin input standardisation and the
+/// squared error, the recipe that separates the realistic benchmark songs
+/// (`tools/bench/separation_quality.sh`, BENCHMARKS.md). The file is `models/vocal-unet-norm.toml`.
+pub const DEFAULT_MODEL: &str = include_str!("../../../../models/vocal-unet-norm.toml");

@@ -137,6 +137,7 @@ pub fn train_separator(
         actual: format!("{:?}", opts.target),
         expected: format!("a stem name: {}", StemName::EXPECTED),
     })?;
+    opts.fit.check()?;
     RunDir::check_new(&opts.out, progress)?;
     let cache_dir = opts.cache.clone().unwrap_or_else(|| opts.out.join("cache"));
     let (cache, CachedTracks { train, val, held }) = cache_tracks(opts, &cache_dir, progress)?;

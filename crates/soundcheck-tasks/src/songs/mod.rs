@@ -124,6 +124,20 @@ pub fn write_songs(
             hint: "songs are written to a new or empty folder: choose another `out`".into(),
         });
     }
+    // Six stereo float32 WAVs per song, checked against the free space before the first is
+    // written: `--train 1000000000000` is a message, not a disk filled at 100 MB/s.
+    let samples = (set.seconds * set.sample_rate as f64).ceil() as usize;
+    soundcheck_io::budget::disk(
+        "the songs (`train` + `test` songs × 6 stems × 2 channels × samples)",
+        dir,
+        &[set.train.saturating_add(set.test), 6, 2, samples],
+        4,
+    )
+    .map_err(|e| TaskError::Option {
+        name: "train",
+        actual: format!("{} train + {} test songs", set.train, set.test),
+        expected: format!("songs that fit on the disk: {e}"),
+    })?;
     let font = load_font(soundfont)?;
     progress.start("songs", set.train + set.test);
     let facts = (0..set.train + set.test)
