@@ -537,3 +537,35 @@ fn flags_that_would_train_on_nan_or_without_validation_are_refused() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_track_past_the_memory_for_bss_eval_is_refused_before_its_other_stems_are_read() {
+    let dir = tmp("eval-budget");
+    let (refs, ests) = (dir.join("ref").join("song"), dir.join("est").join("song"));
+    for (folder, seed) in [(&refs, 1.0f32), (&ests, 2.0)] {
+        std::fs::create_dir_all(folder).unwrap();
+        for (stem, f) in [("vocals", 0.01f32), ("accompaniment", 0.03)] {
+            let y: Vec<f32> = (0..22050)
+                .map(|i| ((i as f32) * f * seed).sin() * 0.3)
+                .collect();
+            soundcheck_audio::write_wav(&folder.join(format!("{stem}.wav")), &[y], 22050).unwrap();
+        }
+    }
+    // 2 × 2 stems × 1 channel × 22050 samples in f64: 689 KiB, past a 100 KiB limit.
+    let (code, _, err) = run_with(
+        &[("SOUNDCHECK_MEMORY_LIMIT", "100K")],
+        &[
+            "evaluate",
+            "--reference",
+            refs.to_str().unwrap(),
+            "--estimate",
+            ests.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("would take 689.1 KiB") && err.contains("score it in excerpts"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

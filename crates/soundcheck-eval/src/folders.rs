@@ -155,6 +155,19 @@ fn evaluate_track(
                 ));
             }
         } else {
+            // BSS Eval holds every reference and estimate of the track in f64 at once; a track
+            // past the memory there is gets a message before the other stems are decoded.
+            soundcheck_io::budget::memory(
+                "the track's references and estimates in f64 (2 × stems × channels × samples)",
+                &[2 * files.len(), chans, frames],
+                8,
+            )
+            .map_err(|e| {
+                format!(
+                    "{}: {e}; score it in excerpts (split the reference and estimate files the same way)",
+                    ref_dir.display()
+                )
+            })?;
             first = Some((f.clone(), sr, chans, frames));
         }
         let ef = est_dir.join(f.file_name().unwrap_or_default());

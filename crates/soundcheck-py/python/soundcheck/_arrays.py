@@ -19,7 +19,10 @@ def audio_rows(y, name="y"):
             f"{name} has dtype {a.dtype}: expected floating-point audio; "
             f"convert with {name}.astype(np.float32) (integer PCM: divide by the full scale first)"
         )
-    return np.ascontiguousarray(a.reshape(-1, a.shape[-1]), dtype=np.float32), a.shape[:-1], a.dtype
+    # The row count spelled out, not -1: numpy cannot infer it for an empty array, and the Rust
+    # side names an empty signal itself.
+    rows = int(np.prod(a.shape[:-1]))
+    return np.ascontiguousarray(a.reshape(rows, a.shape[-1]), dtype=np.float32), a.shape[:-1], a.dtype
 
 
 def matrix_rows(S, name="S", dtype=np.float32):
@@ -27,8 +30,19 @@ def matrix_rows(S, name="S", dtype=np.float32):
     a = np.asarray(S)
     if a.ndim < 2:
         raise SoundcheckError(f"{name} has shape {a.shape}: expected (..., n_bins, n_frames)")
-    flat = np.ascontiguousarray(a.reshape((-1,) + a.shape[-2:]), dtype=dtype)
+    flat = np.ascontiguousarray(a.reshape((int(np.prod(a.shape[:-2])),) + a.shape[-2:]), dtype=dtype)
     return flat, a.shape[:-2], a.dtype
+
+
+def n_fft_of(mats, name="S"):
+    """The n_fft of a stack of spectrograms `(-1, 1 + n_fft/2, n_frames)`, as librosa infers it
+    (2·(bins − 1)); under 2 bins there is no FFT size to infer."""
+    bins = mats.shape[1]
+    if bins < 2:
+        raise SoundcheckError(
+            f"{name} has {bins} frequency bin(s): expected (..., 1 + n_fft/2, n_frames) with at least 2 bins"
+        )
+    return 2 * (bins - 1)
 
 
 def unfold(out, lead):

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from . import _native
-from ._arrays import audio_rows, complex_dtype, matrix_rows, only, real_dtype, stft_args, unfold
+from ._arrays import audio_rows, complex_dtype, matrix_rows, n_fft_of, only, real_dtype, stft_args, unfold
 from ._native import SoundcheckError
 
 HANN = ("hann", "hann_window")
@@ -53,7 +53,7 @@ def istft(stft_matrix, *, hop_length=None, win_length=None, n_fft=None, window="
     _check_window(window)
     mats, lead, in_dtype = matrix_rows(stft_matrix, "stft_matrix", np.complex64)
     if n_fft is None:
-        n_fft = 2 * (mats.shape[1] - 1)
+        n_fft = n_fft_of(mats, "stft_matrix")
     out = unfold(_native.istft(mats, n_fft, hop_length, win_length, bool(center), length), lead)
     return out.astype(dtype or real_dtype(in_dtype), copy=False)
 
@@ -112,7 +112,7 @@ def estimate_tuning(*, y=None, sr=22050, S=None, n_fft=2048, resolution=0.01, bi
         raise SoundcheckError("estimate_tuning: give exactly one of y= (audio) or S= (a spectrogram)")
     if S is not None:
         mats, _, _ = matrix_rows(np.abs(np.asarray(S)))
-        n_fft = 2 * (mats.shape[1] - 1)
+        n_fft = n_fft_of(mats)
     else:
         mats = spectrogram(y, n_fft=n_fft, power=1.0)
         mats = mats.reshape((-1,) + mats.shape[-2:])

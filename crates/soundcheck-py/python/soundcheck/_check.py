@@ -128,6 +128,13 @@ def _array_facts(a, name):
     if shape is None:
         a = np.asarray(a)
         shape, dtype = a.shape, a.dtype
+        # np.asarray makes a 0-d array of anything (a string, a path, a dict): named as what
+        # it is, not as an array of shape ().
+        if a.dtype.kind in "OUSV" or a.ndim == 0:
+            raise SoundcheckError(
+                f"{name} is a {type(a.item() if a.ndim == 0 else a).__name__}, not an array: "
+                f"expected a numpy array (or a tensor, or a shape as a tuple of ints)"
+            )
     integer = None
     if dtype is not None:
         try:

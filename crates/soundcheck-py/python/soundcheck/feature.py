@@ -4,7 +4,7 @@ librosa's names, defaults and axes (features on the second-to-last axis, frames 
 import numpy as np
 
 from . import _native, filters
-from ._arrays import audio_rows, matrix_rows, only, real_dtype, stft_args, unfold
+from ._arrays import audio_rows, matrix_rows, n_fft_of, only, real_dtype, stft_args, unfold
 from ._audio import _check_window, _cqt_args
 from ._native import SoundcheckError
 
@@ -25,7 +25,8 @@ def _spectrogram(y, S, n_fft, hop_length, win_length, window, center, pad_mode, 
         S = np.asarray(S)
         if S.ndim < 2:
             raise SoundcheckError(f"S has shape {S.shape}: expected (..., 1 + n_fft/2, n_frames)")
-        return matrix_rows(S)[0], S.shape[:-2], S.dtype, 2 * (S.shape[-2] - 1)
+        mats = matrix_rows(S)[0]
+        return mats, S.shape[:-2], S.dtype, n_fft_of(mats)
     _check_window(window)
     rows, lead, dtype = audio_rows(y)
     mags = _native.spectrogram(rows, stft_args(n_fft, hop_length, win_length, center, pad_mode), float(power))
@@ -39,7 +40,7 @@ def melspectrogram(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_
     mel, dtype = _mel_options(**kwargs)
     if S is not None:
         mats, lead, in_dtype = matrix_rows(S)
-        n_fft = 2 * (mats.shape[1] - 1)
+        n_fft = n_fft_of(mats)
         out = _native.mel_from_spectrogram(mats, int(sr), n_fft, mel)
     else:
         _check_window(window)
@@ -125,7 +126,7 @@ def _descriptor(kind, y, S, sr, n_fft, hop_length, win_length, window, center, p
     _signal_or_spectrogram(y, S, f"spectral_{kind}")
     if S is not None:
         mats, lead, in_dtype = matrix_rows(S)
-        n_fft = 2 * (mats.shape[1] - 1)
+        n_fft = n_fft_of(mats)
         out = _native.descriptor_of_spectrogram(mats, int(sr), n_fft, kind, float(a), float(b))
     else:
         _check_window(window)
@@ -177,7 +178,7 @@ def spectral_contrast(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, w
     _signal_or_spectrogram(y, S, "spectral_contrast")
     if S is not None:
         mats, lead, _ = matrix_rows(S)
-        out = _native.spectral_contrast(mats, int(sr), 2 * (mats.shape[1] - 1), float(fmin), int(n_bands),
+        out = _native.spectral_contrast(mats, int(sr), n_fft_of(mats), float(fmin), int(n_bands),
                                         float(quantile), bool(linear))
     else:
         _check_window(window)
