@@ -423,6 +423,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_empty_filter_test_at_the_peaks_agrees_with_every_bin() {
+        // librosa's condition over the whole bank, bin by bin, against the few bins around each
+        // filter's peak that `has_empty_filter` reads.
+        let every_bin = |sr: f64, n_fft: usize, cfg: &MelConfig, fmax: f64| {
+            let (weights, _) = build(sr, n_fft, cfg, fmax);
+            let mel_f = mel_frequencies(cfg.n_mels + 2, cfg.fmin, fmax, cfg.htk);
+            (0..cfg.n_mels).any(|i| mel_f[i] != 0.0 && weights.row(i).iter().all(|&w| w <= 0.0))
+        };
+        let mut checked = 0;
+        for sr in [8000u32, 16000, 22050, 44100] {
+            for n_fft in [32, 100, 256, 1024] {
+                for (fmin, htk, slaney_norm) in [
+                    (0.0, false, true),
+                    (0.0, true, false),
+                    (55.0, false, false),
+                    (20.0, true, true),
+                ] {
+                    let most = 2 * (1 + n_fft / 2) + 1;
+                    for n_mels in (1..=most).step_by(1 + most / 97) {
+                        let cfg = MelConfig {
+                            n_mels,
+                            fmin,
+                            fmax: None,
+                            htk,
+                            slaney_norm,
+                        };
+                        let fmax = sr as f64 / 2.0;
+                        assert_eq!(
+                            has_empty_filter(sr as f64, n_fft, &cfg, fmax, n_mels),
+                            every_bin(sr as f64, n_fft, &cfg, fmax),
+                            "sr {sr}, n_fft {n_fft}, {cfg:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 4000, "{checked}");
+    }
+
+    #[test]
     fn mel_scales_round_trip_and_meet_at_1khz() {
         assert!((hz_to_mel(1000.0, false) - 15.0).abs() < 1e-12);
         for f in [0.0, 440.0, 1000.0, 8000.0] {

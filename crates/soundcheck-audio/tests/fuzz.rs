@@ -97,3 +97,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Any filterbank request is built or refused by name, in bounded time and memory; a
+    /// refusal's largest working `n_mels` builds.
+    #[test]
+    fn any_mel_filterbank_request_is_built_or_refused_with_a_working_count(
+        sr in prop_oneof![Just(8000u32), Just(22050), Just(44100), 1u32..200_000],
+        n_fft in prop_oneof![Just(2048usize), 2usize..4096],
+        n_mels in prop_oneof![1usize..300, 300usize..10_000, Just(1_000_000), Just(usize::MAX)],
+        fmin in prop_oneof![Just(0.0f64), 0.0f64..2000.0],
+        htk in any::<bool>(),
+        slaney_norm in any::<bool>(),
+    ) {
+        let cfg = |n_mels| soundcheck_audio::MelConfig { n_mels, fmin, fmax: None, htk, slaney_norm };
+        if let Err(e) = soundcheck_audio::MelFilterbank::new(sr, n_fft, &cfg(n_mels)) {
+            let e = e.to_string();
+            if let Some(at) = e.find("use n_mels ≤ ") {
+                let largest: usize = e[at + "use n_mels ≤ ".len()..]
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                prop_assert!(largest < n_mels, "{e}");
+                if largest > 0 {
+                    prop_assert!(soundcheck_audio::MelFilterbank::new(sr, n_fft, &cfg(largest)).is_ok(), "{e}");
+                }
+            }
+        }
+    }
+}
