@@ -38,6 +38,7 @@ macro_rules! errln {
     };
 }
 
+mod batch_args;
 mod check;
 mod classify;
 mod convert;
@@ -77,7 +78,7 @@ struct Cli {
 enum Command {
     Check(check::CheckArgs),
     Convert(convert::ConvertArgs),
-    Features(features::FeaturesArgs),
+    Features(Box<features::FeaturesArgs>),
     Evaluate(evaluate::EvaluateArgs),
     Train(Box<TrainCommand>),
     Predict(predict::PredictArgs),

@@ -314,3 +314,131 @@ fn several_inputs_write_one_file_each_and_report_failures() {
         dir.join("wav_22050_1ch_pcm_16.npy").exists() && dir.join("flac_44100_2ch.npy").exists()
     );
 }
+
+/// Every file under `dir`, relative, with its bytes.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn shards_of_a_listed_job_write_exactly_the_files_of_one_run_and_a_rerun_completes_a_killed_one() {
+    let root = tmp("shards");
+    let _ = std::fs::remove_dir_all(&root);
+    // Seven clips in nested folders, two of them sharing a file name.
+    let names = [
+        "a/x.wav",
+        "a/y.wav",
+        "b/x.wav",
+        "b/c/z.wav",
+        "w.wav",
+        "b/v.wav",
+        "a/u.wav",
+    ];
+    let mut list = String::from("# clips\n");
+    for (i, name) in names.iter().enumerate() {
+        let p = root.join("data").join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let y: Vec<f32> = (0..4000)
+            .map(|t| (t as f32 * 0.01 * (i + 1) as f32).sin() * 0.3)
+            .collect();
+        soundcheck_audio::write_wav(&p, &[y], 16000).unwrap();
+        list.push_str(&format!("{}\n", p.display()));
+    }
+    let listed = root.join("list.txt");
+    std::fs::write(&listed, list).unwrap();
+    let l = listed.to_str().unwrap();
+    let job = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "mfcc",
+            "--files-from",
+            l,
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend(extra);
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    let (whole, sharded) = (root.join("whole"), root.join("sharded"));
+    assert_eq!(job(&whole, &[])["done"], 7);
+    let mut sizes = Vec::new();
+    for i in 0..3 {
+        let report = job(&sharded, &["--shard", &format!("{i}/3")]);
+        assert_eq!(report["shard"], serde_json::json!({"index": i, "count": 3}));
+        sizes.push(report["done"].as_u64().unwrap());
+    }
+    assert_eq!(sizes, [3, 2, 2]);
+    assert_eq!(tree(&whole), tree(&sharded), "byte for byte");
+    assert_eq!(tree(&whole).len(), 7, "no two clips share an output");
+    // Shard 1 killed after one output: the other is missing and a temporary file is left.
+    let outputs: Vec<PathBuf> = job(&sharded, &["--shard", "1/3", "--skip-existing"])["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| PathBuf::from(o["output"].as_str().unwrap()))
+        .collect();
+    std::fs::remove_file(&outputs[1]).unwrap();
+    let partial = outputs[1].with_file_name(".z.npy.4242-0.tmp");
+    std::fs::write(&partial, b"partial").unwrap();
+    let rerun = job(&sharded, &["--shard", "1/3", "--skip-existing"]);
+    assert_eq!(
+        (rerun["done"].as_u64(), rerun["skipped"].as_u64()),
+        (Some(1), Some(1))
+    );
+    std::fs::remove_file(&partial).unwrap();
+    assert_eq!(tree(&whole), tree(&sharded));
+    // Slurm's variables choose the shard when --shard is absent.
+    let (code, stdout, stderr) = common::run_with(
+        &[
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+        ],
+        &[
+            "features",
+            "mfcc",
+            "--files-from",
+            l,
+            "-o",
+            sharded.to_str().unwrap(),
+            "--skip-existing",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (v["shard"]["index"].as_u64(), v["skipped"].as_u64()),
+        (Some(2), Some(2))
+    );
+    // A list with `..` would write outside -o; a repeated line would write one output twice.
+    std::fs::write(&listed, "../x.wav\n").unwrap();
+    let (code, _, err) = run(&["mfcc", "--files-from", l, "-o", whole.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a path without `..`"), "{err}");
+    std::fs::write(&listed, "a.wav\na.wav\n").unwrap();
+    let (code, _, err) = run(&["mfcc", "--files-from", l, "-o", whole.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("each path once"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}

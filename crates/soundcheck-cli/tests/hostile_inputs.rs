@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use proptest::prelude::{any, ProptestConfig};
 use proptest::sample::Index;
 
-use common::run;
+use common::{run, run_with};
 
 fn repo(p: &str) -> String {
     format!("{}/../../{p}", env!("CARGO_MANIFEST_DIR"))
@@ -410,20 +410,6 @@ fn a_train_that_never_finished_an_epoch_is_resumed_by_starting_it_again() {
     let (code, _, stderr) = run(&[&args[..], &["--epochs", "1"]].concat());
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("replacing an unfinished run"), "{stderr}");
-}
-
-/// [`run`] with extra environment variables.
-fn run_with(env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_soundcheck"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! soundcheck's data pipeline: datasets of declared shapes (one array per model input and
 //! output), checked against the model before the first step; seeded shuffles and splits;
 //! parallel batching with prefetch; an on-disk feature cache; class folders and CSV manifests;
-//! Keras's sequence padding. It reads arrays, never audio: the tasks turn audio into datasets,
+//! Keras's sequence padding; the shards of a batch job. It reads arrays, never audio: the tasks turn audio into datasets,
 //! so the network engine that trains on them builds without a decoder.
 
 #![warn(missing_docs)]
@@ -16,6 +16,7 @@ pub mod dataset;
 pub mod error;
 pub mod order;
 pub mod sequence;
+pub mod shard;
 
 pub use batch::{batches, gather, plan, Batch, LoaderConfig, Stacked};
 pub use cache::FeatureCache;
@@ -25,3 +26,4 @@ pub use dataset::{example_len, ArrayDataset, Dataset, Field, NamedArray};
 pub use error::{DataError, Result};
 pub use order::{epoch_order, shuffled, split};
 pub use sequence::{pad_sequences, percentile_length, Sequence, Side, Standardiser};
+pub use shard::{mirrored, read_list, Shard};

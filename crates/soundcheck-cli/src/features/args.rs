@@ -135,18 +135,21 @@ pub enum NormArg {
 /// time-major with --time-major; --patch cuts channels_last model inputs.
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  soundcheck features mfcc song.wav -o song_mfcc.npy --n-mfcc 13 --time-major\n  soundcheck features magnitude mix.wav -o patches.npy --n-fft 1024 --hop-length 256 --patch 25\n  soundcheck features mel clips/*.wav -o features/ --db --png-dir plots/"
+    after_help = "Examples:\n  soundcheck features mfcc song.wav -o song_mfcc.npy --n-mfcc 13 --time-major\n  soundcheck features magnitude mix.wav -o patches.npy --n-fft 1024 --hop-length 256 --patch 25\n  soundcheck features mel clips/*.wav -o features/ --db\n  soundcheck features mfcc --files-from list.txt -o features/ --shard 3/8 --skip-existing   (one task of a job array)"
 )]
 pub struct FeaturesArgs {
     /// What to compute
     #[arg(value_enum)]
     pub kind: KindArg,
     /// Audio files (WAV, FLAC, OGG/Vorbis, MP3)
-    #[arg(required = true)]
+    #[arg(required_unless_present = "files_from")]
     pub audio: Vec<PathBuf>,
-    /// Output .npy (one input) or folder (several inputs: one <name>.npy each)
+    /// Output .npy (one input) or folder (several inputs: one <name>.npy each; with
+    /// --files-from, each input's path mirrored)
     #[arg(short, long)]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub batch: crate::batch_args::BatchArgs,
     /// Target sample rate in Hz, or "native" to keep the file's
     #[arg(long, default_value = "22050")]
     sr: String,
