@@ -78,3 +78,19 @@ impl BatchArgs {
         self.skip_existing && output.is_file()
     }
 }
+
+/// A shard as `--json` reports it.
+#[derive(serde::Serialize)]
+pub struct ShardRecord {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl From<Shard> for ShardRecord {
+    fn from(s: Shard) -> ShardRecord {
+        ShardRecord {
+            index: s.index,
+            count: s.count,
+        }
+    }
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_shape::spec::ModelSpec;
-use soundcheck_tasks::separation::SeparatedFile;
+use soundcheck_tasks::separation::{BatchOutput, SeparatedFile};
 use soundcheck_tasks::{
     separate_files, train_separator, RunDir, SeparationConfig, SeparationTrained,
     SeparationTraining, Separator, TaskError,
@@ -134,8 +134,10 @@ pub fn run_train(a: &SeparationArgs, device: &Device) -> u8 {
 )]
 pub struct SeparateArgs {
     /// Mixtures (any rate and channel count soundcheck decodes)
-    #[arg(required = true)]
+    #[arg(required_unless_present = "files_from")]
     pub mixtures: Vec<PathBuf>,
+    #[command(flatten)]
+    pub batch: crate::batch_args::BatchArgs,
     /// Run directory of `soundcheck train separation`
     #[arg(long)]
     pub run: PathBuf,
@@ -161,6 +163,7 @@ pub struct SeparateArgs {
 #[derive(Serialize)]
 struct SeparatedAll {
     target: String,
+    shard: crate::batch_args::ShardRecord,
     files: Vec<SeparatedFile>,
 }
 
@@ -169,22 +172,35 @@ fn separate(a: &SeparateArgs, device: &Device) -> Result<SeparatedAll, TaskError
     separator.set_patch_hop(a.patch_hop)?;
     separator.set_wiener(a.wiener)?;
     let run_files = RunDir::files_of(&a.run, &[]);
+    let inputs = a.batch.inputs(&a.mixtures)?;
     let files = separate_files(
         &separator,
-        &a.mixtures,
+        &inputs.mine,
         &run_files,
         &a.out,
         a.png,
+        BatchOutput {
+            mirror: inputs.listed,
+            skip_existing: a.batch.skip_existing,
+        },
         &Bars::default(),
     )?;
     Ok(SeparatedAll {
         target: separator.target.to_string(),
+        shard: inputs.shard.into(),
         files,
     })
 }
 
 fn file_line(f: &SeparatedFile) -> String {
     let name = |p: &Path| p.display().to_string();
+    if f.skipped {
+        return format!(
+            "{} → {}: skipped (its stems exist)",
+            name(&f.input),
+            name(&f.output)
+        );
+    }
     format!(
         "{} → {} ({:.1} s of audio in {:.1} s: {:.1}× real time)",
         name(&f.input),

@@ -405,6 +405,15 @@ fn a_separation_that_fails_before_writing_leaves_no_folder() {
     let odd = d.join("odd.wav");
     soundcheck_audio::write_wav(&odd, &[vec![0.1f32; 1000]], 100_000_019).unwrap();
     let out = d.join("new").join("out");
-    separate_files(&separator, &[odd], &[], &out, false, &Quiet).unwrap_err();
+    separate_files(
+        &separator,
+        &[odd],
+        &[],
+        &out,
+        false,
+        Default::default(),
+        &Quiet,
+    )
+    .unwrap_err();
     assert!(!d.join("new").exists(), "the folders it made are gone");
 }

@@ -27,7 +27,7 @@ pub use mask::{Separated, SeparationError};
 pub use mixes::MixDataset;
 pub use patches::PatchDataset;
 pub use record::StemName;
-pub use separate::{output_dir, separate_files, SeparatedFile, Separator};
+pub use separate::{output_dir, separate_files, BatchOutput, SeparatedFile, Separator};
 pub use stream::Chunking;
 pub use tracks::{discover, load_track, Layout, Track, TrackFiles, MIXTURE_WARNING_DB, STEMS};
 pub use train::{train_separator, SdrAt, SeparationTrained, SeparationTraining};

@@ -41,6 +41,20 @@ pub struct SeparatedFile {
     pub audio_seconds: f64,
     /// Seconds of audio separated per second.
     pub realtime_factor: f64,
+    /// Left as an earlier run wrote it (`skip_existing`): nothing was computed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
+}
+
+/// Where `separate_files` writes, and what it may leave.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BatchOutput {
+    /// Each mixture's folder mirrors its path under `out` (inputs from a list, whose file names
+    /// may repeat across folders), instead of `out/<file stem>/`.
+    pub mirror: bool,
+    /// Leave a mixture whose every output exists (complete: each is written atomically), so a
+    /// rerun of a killed job finishes it.
+    pub skip_existing: bool,
 }
 
 impl Separator {
@@ -183,6 +197,7 @@ impl Separator {
             seconds,
             audio_seconds,
             realtime_factor: audio_seconds / seconds.max(1e-9),
+            skipped: false,
         })
     }
 
@@ -238,26 +253,37 @@ pub fn separate_files(
     keep: &[PathBuf],
     out: &Path,
     png: bool,
+    batch: BatchOutput,
     progress: &dyn Progress,
 ) -> Result<Vec<SeparatedFile>> {
-    for (i, m) in mixtures.iter().enumerate() {
-        let dir = output_dir(out, m);
-        let target = format!("{}.wav", separator.target);
-        let pictures = [MIXTURE_PNG, MASK_PNG];
-        let written: Vec<PathBuf> = [target.as_str(), "accompaniment.wav"]
+    let dirs: Vec<PathBuf> = mixtures
+        .iter()
+        .map(|m| match batch.mirror {
+            true => soundcheck_data::mirrored(out, m, "").map_err(TaskError::from),
+            false => Ok(output_dir(out, m)),
+        })
+        .collect::<Result<_>>()?;
+    let target = format!("{}.wav", separator.target);
+    let pictures = [MIXTURE_PNG, MASK_PNG];
+    let written = |dir: &Path| -> Vec<PathBuf> {
+        [target.as_str(), "accompaniment.wav"]
             .iter()
             .chain(if png { &pictures[..] } else { &[] })
             .map(|f| dir.join(f))
-            .collect();
+            .collect()
+    };
+    for (i, (m, dir)) in mixtures.iter().zip(&dirs).enumerate() {
+        let written = written(dir);
         let reads: Vec<&Path> = mixtures.iter().chain(keep).map(PathBuf::as_path).collect();
         let writes: Vec<&Path> = written.iter().map(PathBuf::as_path).collect();
         TaskError::check_outputs("out", &reads, &writes)?;
-        if let Some(other) = mixtures[..i]
+        if let Some(other) = dirs[..i]
             .iter()
-            .find(|o| output_dir(out, o) == output_dir(out, m))
+            .position(|d| d == dir)
+            .map(|j| &mixtures[j])
         {
             return Err(TaskError::Folder {
-                path: output_dir(out, m),
+                path: dir.clone(),
                 actual: format!(
                     "{} and {} would both be written to this folder",
                     other.display(),
@@ -269,6 +295,19 @@ pub fn separate_files(
     }
     mixtures
         .iter()
-        .map(|m| separator.separate_file(m, &output_dir(out, m), png, progress))
+        .zip(&dirs)
+        .map(|(m, dir)| {
+            if batch.skip_existing && written(dir).iter().all(|f| f.is_file()) {
+                return Ok(SeparatedFile {
+                    input: m.clone(),
+                    output: dir.clone(),
+                    seconds: 0.0,
+                    audio_seconds: 0.0,
+                    realtime_factor: 0.0,
+                    skipped: true,
+                });
+            }
+            separator.separate_file(m, dir, png, progress)
+        })
         .collect()
 }
