@@ -1,5 +1,5 @@
-//! The flags of batch commands run as job arrays: the input list, the shard, and skipping inputs
-//! a failed or killed earlier run already completed.
+//! The flags of batch commands run as job arrays: the input list and the shard, and, for
+//! commands that write one output per input, skipping inputs an earlier run completed.
 
 use std::path::{Path, PathBuf};
 
@@ -19,10 +19,22 @@ pub struct BatchArgs {
     /// The number of shards, for a Kubernetes Indexed Job (its `completions`)
     #[arg(long, value_name = "COUNT")]
     pub shards: Option<usize>,
+}
+
+/// The flag of batch commands that write one output per input.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SkipArgs {
     /// Leave inputs whose output exists (complete: outputs are written atomically), so a
     /// rerun of a failed shard finishes it
     #[arg(long)]
     pub skip_existing: bool,
+}
+
+impl SkipArgs {
+    /// Whether `output` is left because an earlier run completed it.
+    pub fn done(&self, output: &Path) -> bool {
+        self.skip_existing && output.is_file()
+    }
 }
 
 /// A batch's inputs: every input of the job, and this process's part of them.
@@ -71,11 +83,6 @@ impl BatchArgs {
             mine: shard.take(&all),
             listed: self.files_from.is_some(),
         })
-    }
-
-    /// Whether `output` is left because an earlier run completed it.
-    pub fn done(&self, output: &Path) -> bool {
-        self.skip_existing && output.is_file()
     }
 }
 

@@ -116,15 +116,17 @@ pub fn run_train(a: &ClassificationArgs, device: &Device) -> u8 {
 
 #[derive(Args)]
 #[command(
-    after_help = "Example:\n  soundcheck classify --run runs/sounds clip1.wav clip2.flac --top-k 3"
+    after_help = "Examples:\n  soundcheck classify --run runs/sounds clip1.wav clip2.flac --top-k 3\n  soundcheck classify --run runs/sounds --files-from clips.txt --shard 3/8 --json > labels-3.json"
 )]
 pub struct ClassifyArgs {
     /// Run directory of `soundcheck train classification`
     #[arg(long)]
     pub run: PathBuf,
     /// Audio files
-    #[arg(required = true)]
+    #[arg(required_unless_present = "files_from")]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub batch: crate::batch_args::BatchArgs,
     /// Classes listed per file, most probable first
     #[arg(long, default_value_t = 3)]
     pub top_k: usize,
@@ -135,13 +137,18 @@ pub struct ClassifyArgs {
 /// What `classify` found.
 #[derive(Serialize)]
 struct Classified {
+    shard: crate::batch_args::ShardRecord,
     files: Vec<Labelled>,
 }
 
 fn classify(a: &ClassifyArgs, device: &Device) -> Result<Classified, TaskError> {
     let classifier = Classifier::load(&a.run, device)?;
-    let files = classifier.classify(&a.files, a.top_k, &Bars::default())?;
-    Ok(Classified { files })
+    let inputs = a.batch.inputs(&a.files)?;
+    let files = classifier.classify(&inputs.mine, a.top_k, &Bars::default())?;
+    Ok(Classified {
+        shard: inputs.shard.into(),
+        files,
+    })
 }
 
 fn labelled_line(f: &Labelled) -> String {

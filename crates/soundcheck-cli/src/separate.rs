@@ -138,6 +138,8 @@ pub struct SeparateArgs {
     pub mixtures: Vec<PathBuf>,
     #[command(flatten)]
     pub batch: crate::batch_args::BatchArgs,
+    #[command(flatten)]
+    pub skip: crate::batch_args::SkipArgs,
     /// Run directory of `soundcheck train separation`
     #[arg(long)]
     pub run: PathBuf,
@@ -181,7 +183,7 @@ fn separate(a: &SeparateArgs, device: &Device) -> Result<SeparatedAll, TaskError
         a.png,
         BatchOutput {
             mirror: inputs.listed,
-            skip_existing: a.batch.skip_existing,
+            skip_existing: a.skip.skip_existing,
         },
         &Bars::default(),
     )?;

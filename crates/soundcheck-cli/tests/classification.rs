@@ -53,6 +53,45 @@ fn quickstart_classifies_its_demo_sounds_and_the_run_serves_classify_and_evaluat
     let p: f64 = f["top"][0]["probability"].as_f64().unwrap();
     assert!(p >= f["top"][1]["probability"].as_f64().unwrap() && p <= 1.0);
 
+    // A listed job in three shards labels exactly the clips of one run, each once, alike.
+    let clips: Vec<String> = [
+        "siren/003.wav",
+        "siren/004.wav",
+        "hum/000.wav",
+        "hiss/001.wav",
+        "knock/002.wav",
+    ]
+    .iter()
+    .map(|c| d.join("data").join(c).display().to_string())
+    .filter(|c| std::path::Path::new(c).exists())
+    .collect();
+    assert!(clips.len() >= 2, "{clips:?}");
+    let listed = d.join("clips.txt");
+    std::fs::write(&listed, clips.join("\n")).unwrap();
+    let labels = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec![
+            "classify",
+            "--run",
+            run_dir.to_str().unwrap(),
+            "--files-from",
+            listed.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend(extra);
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        v["files"].as_array().unwrap().clone()
+    };
+    let mut whole = labels(&[]);
+    let mut sharded: Vec<Value> = (0..3)
+        .flat_map(|i| labels(&["--shard", &format!("{i}/3")]))
+        .collect();
+    let by_file = |v: &Value| v["file"].as_str().unwrap_or_default().to_string();
+    whole.sort_by_key(by_file);
+    sharded.sort_by_key(by_file);
+    assert_eq!(whole, sharded);
+
     let (code, stdout, stderr) = run(&[
         "evaluate-classifier",
         "--run",

@@ -150,6 +150,8 @@ pub struct FeaturesArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub batch: crate::batch_args::BatchArgs,
+    #[command(flatten)]
+    pub skip: crate::batch_args::SkipArgs,
     /// Target sample rate in Hz, or "native" to keep the file's
     #[arg(long, default_value = "22050")]
     sr: String,

@@ -127,7 +127,7 @@ fn run_all(a: &FeaturesArgs) -> Result<(Shard, Vec<Outcome>), Failure> {
         .par_iter()
         .zip(&outs)
         .map(|(input, out)| -> Outcome {
-            if a.batch.done(out) {
+            if a.skip.done(out) {
                 progress.tick();
                 return Ok(json!({"input": input, "output": out, "skipped": true}));
             }
