@@ -10,11 +10,12 @@
   ``onset.onset_strength``, ``cqt``, ``feature.chroma_cqt``, ``filters.cq_to_chroma``,
   ``feature.tonnetz``.
 - museval's ``evaluate``.
+- ``batch``: any of these over many files, on a Dask cluster's workers or in this process.
 
 Every failure raises ``SoundcheckError`` (a ``ValueError``) naming the argument and the fix.
 """
 
-from . import feature, filters, onset
+from . import batch, feature, filters, onset
 from ._audio import (amplitude_to_db, cqt, estimate_tuning, istft, load, magnitude, power, power_to_db,
                      resample, spectrogram, stft)
 from ._check import Layer, Report, ShapeError, check
@@ -26,5 +27,5 @@ __version__ = "0.1.0"
 __all__ = [
     "SoundcheckError", "ShapeError", "Report", "Layer", "check", "evaluate",
     "load", "resample", "stft", "istft", "cqt", "magnitude", "power", "spectrogram", "estimate_tuning",
-    "power_to_db", "amplitude_to_db", "feature", "filters", "onset",
+    "power_to_db", "amplitude_to_db", "feature", "filters", "onset", "batch",
 ]
