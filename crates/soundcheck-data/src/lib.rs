@@ -14,6 +14,7 @@ pub mod check;
 pub mod classes;
 pub mod dataset;
 pub mod error;
+pub mod groups;
 pub mod order;
 pub mod sequence;
 
@@ -23,5 +24,6 @@ pub use check::{check_dataset, wire, wire_inputs, Wiring};
 pub use classes::{ClassSet, Clip, Split};
 pub use dataset::{example_len, ArrayDataset, Dataset, Field, NamedArray};
 pub use error::{DataError, Result};
+pub use groups::Grouping;
 pub use order::{epoch_order, shuffled, split};
 pub use sequence::{pad_sequences, percentile_length, Sequence, Side, Standardiser};
