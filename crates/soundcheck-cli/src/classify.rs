@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use soundcheck_data::Side;
+use soundcheck_data::{Grouping, Side};
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
-use soundcheck_tasks::classification::{ClipFeature, ClipFeatures, Labelled};
+use soundcheck_tasks::classification::{
+    Augment, ClipFeature, ClipFeatures, Labelled, Normalisation,
+};
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
     FitOptions, LengthPolicy, RunDir, Scores, TaskError,
@@ -48,7 +50,14 @@ pub struct ClassificationArgs {
     /// Log-mel bands instead of MFCCs (the same as --features mel --n-mels N)
     #[arg(long)]
     pub log_mel: Option<usize>,
-    /// Append first and second deltas of the stack (width 9)
+    /// FFT size of the features' STFT (librosa's n_fft; 512 at 22050 Hz is speech's usual 23 ms)
+    #[arg(long, default_value_t = 2048)]
+    pub n_fft: usize,
+    /// Hop between feature frames in samples (librosa's hop_length)
+    #[arg(long, default_value_t = 512)]
+    pub hop_length: usize,
+    /// Append first and second deltas of the stack (width 9; a clip of fewer frames gets
+    /// librosa's mode='nearest' deltas, and the run says how many)
     #[arg(long)]
     pub deltas: bool,
     /// Frames per clip after padding/truncation; default the 95th percentile of training clips
@@ -64,14 +73,64 @@ pub struct ClassificationArgs {
     /// declare 10); without it, a spec whose output does not fit the classes is diagnosed
     #[arg(long)]
     pub fill_classes: bool,
-    /// Fraction of each class held out for validation
+    /// global: standardise each feature with the training split's statistics; per-clip: with
+    /// each clip's own (CMVN, removes a speaker's or microphone's constant colouring)
+    #[arg(long, default_value = "global")]
+    pub normalisation: String,
+    /// Fraction of each class held out for validation (with groups: of the clips, in whole groups)
     #[arg(long, default_value_t = 0.15)]
     pub validation_split: f64,
-    /// Fraction of each class held out for the final test
+    /// Fraction of each class held out for the final test (with groups: of the clips, in whole
+    /// groups)
     #[arg(long, default_value_t = 0.15)]
     pub test_split: f64,
     #[command(flatten)]
+    pub groups: GroupArgs,
+    /// Groups held out for the test (with --group-by or --group-pattern), e.g. theo,george
+    #[arg(long, value_delimiter = ',')]
+    pub test_groups: Vec<String>,
+    /// Place each training clip at a random offset in the padded length every epoch (a longer
+    /// clip: a random excerpt)
+    #[arg(long)]
+    pub time_shift: bool,
+    /// SpecAugment frequency masks per training clip and epoch (runs of features set to the mean)
+    #[arg(long, default_value_t = 0)]
+    pub freq_masks: usize,
+    /// Widest frequency mask, in features (SpecAugment's F)
+    #[arg(long, default_value_t = 4)]
+    pub freq_mask_width: usize,
+    /// SpecAugment time masks per training clip and epoch (runs of frames set to the mean)
+    #[arg(long, default_value_t = 0)]
+    pub time_masks: usize,
+    /// Widest time mask, in frames (SpecAugment's T)
+    #[arg(long, default_value_t = 4)]
+    pub time_mask_width: usize,
+    #[command(flatten)]
     pub fit: FitArgs,
+}
+
+/// How clips are grouped so that a group (a speaker, a session, an album) is never in two of
+/// train, validation and test.
+#[derive(Args, Clone)]
+pub struct GroupArgs {
+    /// Keep each group of this manifest column (named in its header: path,label,speaker) wholly
+    /// in one of train, validation and test
+    #[arg(long, conflicts_with = "group_pattern")]
+    pub group_by: Option<String>,
+    /// Group clips by a regular expression over their file names: its first capture group, e.g.
+    /// '_(\w+)_' finds the speaker in 0_george_12.wav
+    #[arg(long)]
+    pub group_pattern: Option<String>,
+}
+
+impl GroupArgs {
+    fn grouping(&self) -> Option<Grouping> {
+        match (&self.group_by, &self.group_pattern) {
+            (Some(c), _) => Some(Grouping::Column(c.clone())),
+            (None, Some(p)) => Some(Grouping::Pattern(p.clone())),
+            (None, None) => None,
+        }
+    }
 }
 
 impl ClassificationArgs {
@@ -89,6 +148,8 @@ impl ClassificationArgs {
                         .collect::<Result<_, _>>()?,
                 },
                 deltas: self.deltas,
+                n_fft: self.n_fft,
+                hop_length: self.hop_length,
                 ..Default::default()
             },
             length: LengthPolicy {
@@ -96,9 +157,19 @@ impl ClassificationArgs {
                 padding: side("padding", &self.padding)?,
                 truncating: side("truncating", &self.truncating)?,
             },
+            normalisation: Normalisation::parse(&self.normalisation)?,
+            augment: Augment {
+                time_shift: self.time_shift,
+                freq_masks: self.freq_masks,
+                freq_mask_width: self.freq_mask_width,
+                time_masks: self.time_masks,
+                time_mask_width: self.time_mask_width,
+            },
             fill_classes: self.fill_classes,
             validation_split: self.validation_split,
             test_split: self.test_split,
+            grouping: self.groups.grouping(),
+            test_groups: self.test_groups.clone(),
             fit: self.fit.options(FitOptions::default()),
             out: self.fit.out()?.to_path_buf(),
         })
@@ -183,6 +254,9 @@ pub struct EvaluateClassifierArgs {
     /// test: the run's test split of DATA (same seed and fractions); all: every clip of DATA
     #[arg(long, default_value = "test")]
     pub split: String,
+    /// Accuracy per group as well (default: the run's grouping, if it had one)
+    #[command(flatten)]
+    pub groups: GroupArgs,
     /// Confusion-matrix picture (default RUN/confusion.png)
     #[arg(long)]
     pub png: Option<PathBuf>,
@@ -225,7 +299,13 @@ fn evaluate_classifier(
     let reads: Vec<&Path> = run_files.iter().map(PathBuf::as_path).collect();
     TaskError::check_outputs("png", &reads, &[&png])?;
     let classifier = Classifier::load(&a.run, device)?;
-    let (scores, clips) = classifier.evaluate(&a.data, selection, &png, &Bars::default())?;
+    let (scores, clips) = classifier.evaluate(
+        &a.data,
+        selection,
+        a.groups.grouping().as_ref(),
+        &png,
+        &Bars::default(),
+    )?;
     Ok(Evaluated {
         text: scores.text(),
         scores,

@@ -195,3 +195,176 @@ fn the_quickstart_never_clears_a_folder_it_did_not_write() {
     assert!(d.join("data/mine.txt").exists());
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// A 16-bit mono WAV of a tone.
+fn write_tone(path: &std::path::Path, freq: f32, seconds: f32) {
+    let rate = 22050u32;
+    let n = (rate as f32 * seconds) as u32;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + 2 * n).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(2 * rate).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(2 * n).to_le_bytes());
+    for i in 0..n {
+        let v =
+            (0.5 * (std::f32::consts::TAU * freq * i as f32 / rate as f32).sin() * 32767.0) as i16;
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_each() {
+    let d = tmp("groups");
+    std::fs::create_dir_all(&d).unwrap();
+    // Three tones said by three speakers (each a little sharper), 0.1 s each: 5 frames, fewer
+    // than the 9 of the delta window.
+    let mut rows = vec!["path,label,speaker".to_string()];
+    for (c, class) in ["low", "mid", "high"].iter().enumerate() {
+        for s in 0..3 {
+            for i in 0..4 {
+                let name = format!("{class}_s{s}_{i}.wav");
+                write_tone(
+                    &d.join(&name),
+                    300.0 * (c + 1) as f32 * (1.0 + 0.03 * s as f32),
+                    0.1,
+                );
+                rows.push(format!("{name},{class},s{s}"));
+            }
+        }
+    }
+    let manifest = d.join("clips.csv");
+    std::fs::write(&manifest, rows.join("\n")).unwrap();
+    let spec = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/mfcc-deltas-conv1d.toml"
+    );
+    let run_dir = d.join("run");
+    let train = |extra: &[&str], out: &std::path::Path| {
+        let mut args = vec![
+            "train",
+            "classification",
+            "--data",
+            manifest.to_str().unwrap(),
+            "--model",
+            spec,
+            "--fill-classes",
+            "--n-mfcc",
+            "20",
+            "--deltas",
+            "--epochs",
+            "2",
+            "--validation-split",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (code, stdout, stderr) = train(
+        &[
+            "--group-by",
+            "speaker",
+            "--test-groups",
+            "s2",
+            "--normalisation",
+            "per-clip",
+            "--time-shift",
+            "--freq-masks",
+            "1",
+            "--time-masks",
+            "1",
+        ],
+        &run_dir,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("24 train (2 group(s): s0, s1)")
+            && stderr.contains("12 test (1 group(s): s2)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("24 training/validation clip(s) shorter than the 9-frame delta window"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["test"]["per_group"].as_array().unwrap().len(), 1);
+    assert_eq!(v["test"]["per_group"][0]["group"], "s2");
+    assert_eq!(v["test"]["per_group"][0]["clips"], 12);
+    let record = std::fs::read_to_string(run_dir.join("classes.json")).unwrap();
+    assert!(
+        record.contains(r#""normalisation":"per-clip""#)
+            && record.contains(r#""group_by":"speaker""#),
+        "{record}"
+    );
+
+    // The run's test split is drawn again: the held-out speaker, scored per speaker.
+    let (code, stdout, stderr) = run(&[
+        "evaluate-classifier",
+        "--run",
+        run_dir.to_str().unwrap(),
+        "--data",
+        manifest.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["clips"], 12);
+    assert_eq!(v["per_group"][0]["group"], "s2");
+    // Every clip, per speaker by a file-name pattern.
+    let (code, stdout, stderr) = run(&[
+        "evaluate-classifier",
+        "--run",
+        run_dir.to_str().unwrap(),
+        "--data",
+        manifest.to_str().unwrap(),
+        "--split",
+        "all",
+        "--group-pattern",
+        r"_(s\d)_",
+        "--png",
+        d.join("all.png").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("accuracy per group (mean") && stdout.contains("s1"),
+        "{stdout}"
+    );
+
+    // A class spoken only by the held-out speaker cannot be learnt.
+    std::fs::write(
+        &manifest,
+        format!("{}\nlow_s0_0.wav,extra,s2", rows.join("\n")),
+    )
+    .unwrap();
+    // (With --json the error is the printed object.)
+    let (code, stdout, _) = train(
+        &["--group-by", "speaker", "--test-groups", "s2"],
+        &d.join("run2"),
+    );
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("class 'extra'")
+            && stdout.contains("s2 → test")
+            && stdout.contains("--test-groups"),
+        "{stdout}"
+    );
+    // A column the manifest does not have is named with those it has.
+    let (code, stdout, _) = train(&["--group-by", "session"], &d.join("run3"));
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("'session'") && stdout.contains("speaker"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}

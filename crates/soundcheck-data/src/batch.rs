@@ -81,6 +81,17 @@ pub fn plan(indices: &[usize], cfg: &LoaderConfig, epoch: u64) -> Result<Vec<Vec
 
 /// Gathers the examples `idx` into one batch, loading them in parallel.
 pub fn gather(ds: &dyn Dataset, idx: &[usize]) -> Result<Batch> {
+    gather_with(ds, idx, &|i, x, y| ds.load(i, x, y))
+}
+
+/// Gathers the examples `idx` as training epoch `epoch` sees them ([`Dataset::load_in_epoch`]).
+fn gather_in_epoch(ds: &dyn Dataset, idx: &[usize], epoch: u64) -> Result<Batch> {
+    gather_with(ds, idx, &|i, x, y| ds.load_in_epoch(epoch, i, x, y))
+}
+
+type Load<'a> = dyn Fn(usize, &mut [f32], &mut [f32]) -> Result<()> + Sync + 'a;
+
+fn gather_with(ds: &dyn Dataset, idx: &[usize], load: &Load) -> Result<Batch> {
     let (px, py) = (example_len(ds.inputs()), example_len(ds.targets()));
     let mut inputs = soundcheck_io::budget::vec(
         "a batch's inputs (`batch_size` × values per example)",
@@ -96,7 +107,7 @@ pub fn gather(ds: &dyn Dataset, idx: &[usize]) -> Result<Batch> {
         .par_chunks_mut(px.max(1))
         .zip(targets.par_chunks_mut(py.max(1)))
         .zip(idx.par_iter())
-        .try_for_each(|((x, y), &i)| ds.load(i, x, y))?;
+        .try_for_each(|((x, y), &i)| load(i, x, y))?;
     Ok(Batch {
         inputs: unstack(ds.inputs(), idx.len(), inputs),
         targets: unstack(ds.targets(), idx.len(), targets),
@@ -133,7 +144,7 @@ fn unstack(fields: &[Field], n: usize, rows: Vec<f32>) -> Vec<Stacked> {
         .collect()
 }
 
-/// The batches of one epoch, loaded on a background thread up to `prefetch` batches ahead.
+/// The batches of one training epoch, loaded on a background thread up to `prefetch` batches ahead.
 /// Dropping the iterator stops the loading.
 pub fn batches(
     ds: Arc<dyn Dataset>,
@@ -145,7 +156,7 @@ pub fn batches(
     let (tx, rx) = sync_channel(cfg.prefetch.max(1));
     std::thread::spawn(move || {
         for g in groups {
-            let b = gather(ds.as_ref(), &g);
+            let b = gather_in_epoch(ds.as_ref(), &g, epoch);
             let failed = b.is_err();
             if tx.send(b).is_err() || failed {
                 break;

@@ -1,5 +1,6 @@
 //! Classification datasets: a folder per class (`DATA/<label>/*.wav|flac|ogg|mp3`) or a CSV
-//! manifest (`path,label[,split]`), and a deterministic stratified train/validation/test split.
+//! manifest (`path,label[,split]`, or any columns under a header naming `path` and `label`), and
+//! a deterministic stratified train/validation/test split (the group-aware split is `groups`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,8 @@ pub struct Clip {
     pub label: usize,
     /// Where the manifest put the clip; `None` leaves it to the stratified split.
     pub split: Option<Split>,
+    /// The manifest's other columns' values, in [`ClassSet::columns`] order.
+    pub extra: Vec<String>,
 }
 
 /// Labelled clips and their class names.
@@ -51,6 +54,9 @@ pub struct ClassSet {
     pub classes: Vec<String>,
     /// Every clip, in a stable order.
     pub clips: Vec<Clip>,
+    /// The names of a manifest's columns other than `path`, `label` and `split` (a speaker, a
+    /// session), from its header; empty for class folders and manifests without a header.
+    pub columns: Vec<String>,
 }
 
 fn is_audio(p: &Path) -> bool {
@@ -112,10 +118,15 @@ impl ClassSet {
                     path,
                     label,
                     split: None,
+                    extra: Vec::new(),
                 })
             })
             .collect();
-        Ok(ClassSet { classes, clips })
+        Ok(ClassSet {
+            classes,
+            clips,
+            columns: Vec::new(),
+        })
     }
 
     fn from_manifest(csv: &Path) -> Result<ClassSet> {
@@ -127,24 +138,56 @@ impl ClassSet {
             actual: detail,
             hint: "fix the row; paths are relative to the manifest's folder".into(),
         };
-        let mut rows = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            if line.trim().is_empty() || (i == 0 && fields[0].eq_ignore_ascii_case("path")) {
-                continue;
+        let split_of = |line: usize, v: &str| match v {
+            "" => Ok(None),
+            "train" => Ok(Some(Split::Train)),
+            "validation" | "val" | "valid" => Ok(Some(Split::Validation)),
+            "test" => Ok(Some(Split::Test)),
+            other => Err(bad(line, format!("split '{other}'"))),
+        };
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let fields =
+            |line: &str| -> Vec<String> { line.split(',').map(|f| f.trim().to_string()).collect() };
+        // A header (its first column named `path`) places the columns by name and keeps the
+        // others for grouping; without one the columns are path, label, split.
+        let first = lines.clone().next().map(|(_, l)| fields(l));
+        let header = first.filter(|f| f[0].eq_ignore_ascii_case("path"));
+        let (path_at, label_at, split_at, extra_at) = match &header {
+            Some(names) => {
+                lines.next();
+                let at = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name));
+                let label = at("label").ok_or_else(|| {
+                    bad(
+                        1,
+                        format!("a header without a `label` column ('{}')", names.join(",")),
+                    )
+                })?;
+                let split = at("split");
+                let extra: Vec<usize> = (1..names.len())
+                    .filter(|&i| i != label && Some(i) != split)
+                    .collect();
+                (0, label, split, extra)
             }
-            let (path, label) = match fields.as_slice() {
-                [p, l, ..] if !p.is_empty() && !l.is_empty() => (*p, *l),
-                _ => return Err(bad(i + 1, format!("'{line}'"))),
-            };
-            let split = match fields.get(2).copied().unwrap_or("") {
-                "" => None,
-                "train" => Some(Split::Train),
-                "validation" | "val" | "valid" => Some(Split::Validation),
-                "test" => Some(Split::Test),
-                other => return Err(bad(i + 1, format!("split '{other}'"))),
-            };
-            rows.push((base.join(path), label.to_string(), split));
+            None => (0, 1, Some(2), Vec::new()),
+        };
+        let columns = extra_at
+            .iter()
+            .map(|&i| header.as_ref().expect("a header")[i].clone())
+            .collect();
+        let mut rows = Vec::new();
+        for (i, line) in lines {
+            let f = fields(line);
+            let get = |at: usize| f.get(at).map_or("", String::as_str);
+            let (path, label) = (get(path_at), get(label_at));
+            if path.is_empty() || label.is_empty() {
+                return Err(bad(i + 1, format!("'{line}'")));
+            }
+            let split = split_of(i + 1, split_at.map_or("", get))?;
+            let extra = extra_at.iter().map(|&at| get(at).to_string()).collect();
+            rows.push((base.join(path), label.to_string(), split, extra));
         }
         let mut classes: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
         classes.sort();
@@ -157,13 +200,18 @@ impl ClassSet {
         }
         let clips = rows
             .into_iter()
-            .map(|(path, label, split)| Clip {
+            .map(|(path, label, split, extra)| Clip {
                 path,
                 label: classes.binary_search(&label).expect("a listed class"),
                 split,
+                extra,
             })
             .collect();
-        Ok(ClassSet { classes, clips })
+        Ok(ClassSet {
+            classes,
+            clips,
+            columns,
+        })
     }
 
     /// Assigns every clip a split: the manifest's where given, otherwise per class, shuffled by
@@ -216,7 +264,30 @@ impl ClassSet {
                 });
             }
         }
-        Ok(out.into_iter().map(|s| s.unwrap_or(Split::Train)).collect())
+        let splits: Vec<Split> = out.into_iter().map(|s| s.unwrap_or(Split::Train)).collect();
+        self.check_every_class_trains(
+            &splits,
+            "give the class training clips in the manifest's split column",
+        )?;
+        Ok(splits)
+    }
+
+    /// A class with no training clip cannot be learnt, only mispredicted: refused, naming it.
+    ///
+    /// # Errors
+    /// The first class without a training clip, with what `hint` suggests.
+    pub(crate) fn check_every_class_trains(&self, splits: &[Split], hint: &str) -> Result<()> {
+        for (label, name) in self.classes.iter().enumerate() {
+            let trains = |i: &usize| self.clips[*i].label == label && splits[*i] == Split::Train;
+            if !(0..self.clips.len()).any(|i| trains(&i)) {
+                let total = self.clips.iter().filter(|c| c.label == label).count();
+                return Err(DataError::Empty {
+                    what: format!("the training split of class '{name}' ({total} clip(s), none of them in training)"),
+                    hint: hint.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

@@ -73,6 +73,20 @@ pub trait Dataset: Send + Sync {
     /// Copies example `i` into `input` (every input field's values, one field after another:
     /// [`example_len`] of [`Dataset::inputs`]) and `target` (likewise).
     fn load(&self, i: usize, input: &mut [f32], target: &mut [f32]) -> Result<()>;
+
+    /// Example `i` as training epoch `epoch` sees it: a dataset that augments draws a new
+    /// variant per epoch here (from its seed, `epoch` and `i`, so runs repeat and resume);
+    /// the others give [`Dataset::load`]'s example every epoch.
+    fn load_in_epoch(
+        &self,
+        epoch: u64,
+        i: usize,
+        input: &mut [f32],
+        target: &mut [f32],
+    ) -> Result<()> {
+        let _ = epoch;
+        self.load(i, input, target)
+    }
 }
 
 /// One array of a dataset, batch axis first: every example's values of one field.

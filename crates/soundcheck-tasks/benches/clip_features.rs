@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use soundcheck_data::ClassSet;
-use soundcheck_tasks::classification::ClipFeatures;
+use soundcheck_tasks::classification::{ClipFeatures, Normalisation};
 use soundcheck_tasks::{write_classification_demo, LengthPolicy, Preprocess};
 
 fn main() {
@@ -26,6 +26,7 @@ fn main() {
             set.classes.clone(),
             features.clone(),
             &LengthPolicy::default(),
+            Normalisation::Global,
             &seqs,
         )
         .expect("fit");

@@ -9,7 +9,7 @@ use serde::Serialize;
 use soundcheck_audio::write_wav;
 use soundcheck_data::Side;
 
-use crate::classification::{ClipFeature, ClipFeatures};
+use crate::classification::{Augment, ClipFeature, ClipFeatures, Normalisation};
 use crate::separation::{discover, load_track};
 use soundcheck_eval::{medians_over_tracks, nanmedian, score_folders, EvaluateOptions, OracleStft};
 use soundcheck_nn::Device;
@@ -237,9 +237,13 @@ pub fn classification_quickstart(
             padding: Side::Pre,
             truncating: Side::Pre,
         },
+        normalisation: Normalisation::Global,
+        augment: Augment::default(),
         fill_classes: true,
         validation_split: 0.15,
         test_split: 0.15,
+        grouping: None,
+        test_groups: Vec::new(),
         fit: FitOptions {
             epochs: 40,
             learning_rate: 5e-3,

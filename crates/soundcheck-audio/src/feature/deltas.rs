@@ -4,8 +4,8 @@ use ndarray::{concatenate, Array2, Axis};
 
 use crate::error::Result;
 
-/// librosa's delta window.
-const WIDTH: usize = 9;
+/// librosa's delta window: `mode='interp'` needs at least this many frames.
+pub const DELTA_WIDTH: usize = 9;
 
 /// `np.vstack([m, delta(m), ..., delta(m, order=order)])` with librosa's width 9.
 ///
@@ -18,7 +18,7 @@ const WIDTH: usize = 9;
 pub fn with_deltas(m: &Array2<f32>, order: usize) -> Result<Array2<f32>> {
     let mut rows = vec![m.clone()];
     for o in 1..=order {
-        rows.push(crate::delta(m, WIDTH, o)?);
+        rows.push(crate::delta(m, DELTA_WIDTH, o)?);
     }
     let views: Vec<_> = rows.iter().map(Array2::view).collect();
     Ok(concatenate(Axis(0), &views).expect("equal frame counts"))

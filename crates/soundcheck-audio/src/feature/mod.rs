@@ -11,6 +11,6 @@ mod layout;
 
 pub use compute::Frames;
 pub use config::FeatureConfig;
-pub use deltas::with_deltas;
+pub use deltas::{with_deltas, DELTA_WIDTH};
 pub use kind::FeatureKind;
 pub use layout::{patches, Arranged, Layout};

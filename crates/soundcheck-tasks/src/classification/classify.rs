@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use soundcheck_data::{ClassSet, Sequence, Split};
+use soundcheck_data::{ClassSet, Grouping, Sequence, Split};
 use soundcheck_eval::ClassReport;
 use soundcheck_nn::loss::argmax;
 use soundcheck_nn::{Device, Network};
@@ -177,11 +177,13 @@ impl Classifier {
             .collect())
     }
 
-    /// Scores on `clips` of `set`, whose classes must be the run's.
+    /// Scores on `clips` of `set`, whose classes must be the run's; per group too when each
+    /// clip of `set` has one in `groups`.
     pub(super) fn score(
         &self,
         set: &ClassSet,
         clips: &[usize],
+        groups: Option<&[String]>,
         progress: &dyn Progress,
     ) -> Result<Scores> {
         let classes = &self.pre.classes;
@@ -205,30 +207,46 @@ impl Classifier {
         let paths: Vec<&Path> = clips.iter().map(|&i| set.clips[i].path.as_path()).collect();
         let probs = self.probabilities(extract(&self.pre.features, &paths, progress)?)?;
         let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
+        let clip_groups: Option<Vec<String>> =
+            groups.map(|g| clips.iter().map(|&i| g[i].clone()).collect());
         Ok(Scores::new(
             &ClassReport::new(&truth, &predicted, classes.len()),
             classes,
+            clip_groups
+                .as_deref()
+                .map(|g| (g, truth.as_slice(), predicted.as_slice())),
         ))
     }
 
-    /// Scores on the clips of `data`, drawing the confusion matrix to `png`.
+    /// How the run grouped its clips, if it did.
+    pub fn grouping(&self) -> Option<Grouping> {
+        self.split.grouping()
+    }
+
+    /// Scores on the clips of `data`, per group of `grouping` (by default the run's) too,
+    /// drawing the confusion matrix to `png`.
     pub fn evaluate(
         &self,
         data: &Path,
         selection: ClipSelection,
+        grouping: Option<&Grouping>,
         png: &Path,
         progress: &dyn Progress,
     ) -> Result<(Scores, usize)> {
         let set = ClassSet::open(data)?;
+        let run_groups = self.grouping().map(|g| g.groups(&set)).transpose()?;
         let clips: Vec<usize> = match selection {
             ClipSelection::All => (0..set.clips.len()).collect(),
             ClipSelection::Test => {
-                let s = &self.split;
-                let splits = set.split(s.validation, s.test, s.seed)?;
+                let splits = self.split.splits(&set, run_groups.as_deref())?;
                 (0..set.clips.len())
                     .filter(|&i| splits[i] == Split::Test)
                     .collect()
             }
+        };
+        let groups = match grouping {
+            Some(g) => Some(g.groups(&set)?),
+            None => run_groups,
         };
         let mut reads: Vec<&Path> = set.clips.iter().map(|c| c.path.as_path()).collect();
         // A manifest is read; a folder of class folders is not protected as a whole (a picture
@@ -237,7 +255,7 @@ impl Classifier {
             reads.push(data);
         }
         TaskError::check_outputs("png", &reads, &[png])?;
-        let scores = self.score(&set, &clips, progress)?;
+        let scores = self.score(&set, &clips, groups.as_deref(), progress)?;
         self.draw_confusion(png, "confusion", &scores)?;
         Ok((scores, clips.len()))
     }

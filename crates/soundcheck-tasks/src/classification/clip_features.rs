@@ -1,13 +1,14 @@
 //! A clip's features for a sequence classifier, time-major: kinds of soundcheck-audio's feature
 //! recipe (MFCCs, a log-mel spectrogram, chroma, spectral contrast, the one-value descriptors)
 //! stacked frame by frame in the order asked (the common `np.vstack([mfcc, chroma, contrast,
-//! ...]).T` recipe), optionally with their first and second deltas.
+//! ...]).T` recipe), optionally with their first and second deltas (librosa's `mode='interp'`;
+//! a clip shorter than the delta window gets `mode='nearest'`'s, which any length has).
 
 use std::path::Path;
 
-use ndarray::{concatenate, Array2, Axis};
+use ndarray::{concatenate, s, Array2, Axis};
 use rayon::prelude::*;
-use soundcheck_audio::feature::{with_deltas, Frames, Layout};
+use soundcheck_audio::feature::{with_deltas, Frames, Layout, DELTA_WIDTH};
 use soundcheck_audio::{
     load, AudioError, FeatureConfig, FeatureKind, LoadOptions, MelConfig, StftConfig,
 };
@@ -226,7 +227,7 @@ impl ClipFeatures {
     ///   frame the kinds' values in order, then their deltas
     ///
     /// # Errors
-    /// An unreadable file (named), or a clip too short for the delta window.
+    /// An unreadable file (named).
     pub fn extract(&self, path: &Path) -> Result<Sequence> {
         let audio = load(
             path,
@@ -257,7 +258,7 @@ impl ClipFeatures {
             hint: "report this: every feature frames the clip with the same n_fft and hop".into(),
         })?;
         let m = if self.deltas {
-            with_deltas(&m, 2).map_err(clip)?
+            deltas_of_any_length(&m).map_err(clip)?
         } else {
             m
         };
@@ -271,6 +272,16 @@ impl ClipFeatures {
             features: arranged.shape[1],
             data: arranged.data,
         })
+    }
+
+    /// How many of these clips' deltas came from `mode='nearest'` (fewer frames than the
+    /// delta window); 0 without deltas.
+    pub fn short_for_deltas(&self, seqs: &[Sequence]) -> usize {
+        if self.deltas {
+            seqs.iter().filter(|s| s.frames < DELTA_WIDTH).count()
+        } else {
+            0
+        }
     }
 
     /// Features of many clips in parallel; `tick` is called after each. Every unreadable clip
@@ -299,5 +310,62 @@ impl ClipFeatures {
             });
         }
         Ok(results.into_iter().map(|r| r.expect("checked")).collect())
+    }
+}
+
+/// `m` stacked with its first and second deltas: librosa's `mode='interp'` when `m` has the
+/// window's frames, else `mode='nearest'` — the frames padded by repeating the edge ones half a
+/// window each side, where `interp` is the plain filter, and cut back — so that a clip of a few
+/// frames trains instead of stopping the run.
+///
+/// # Shapes
+/// - `m`: `(rows, frames)`
+/// - output: `(3 · rows, frames)`
+fn deltas_of_any_length(m: &Array2<f32>) -> soundcheck_audio::Result<Array2<f32>> {
+    let frames = m.ncols();
+    if frames >= DELTA_WIDTH || frames == 0 {
+        return with_deltas(m, 2);
+    }
+    let half = DELTA_WIDTH / 2;
+    let padded = Array2::from_shape_fn((m.nrows(), frames + 2 * half), |(r, t)| {
+        m[[r, t.saturating_sub(half).min(frames - 1)]]
+    });
+    Ok(with_deltas(&padded, 2)?
+        .slice(s![.., half..half + frames])
+        .to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn short_clips_get_the_deltas_of_edge_repeated_frames() {
+        // Frames 0, 1, 2 padded to 0 0 0 0 | 0 1 2 | 2 2 2 2; the first delta is
+        // Σ k·x[t+k] / Σ k² over k = −4..4 (Σ k² = 60): at t = 0, (1·1 + 2·2 + 3·2 + 4·2)/60.
+        let m = array![[0.0f32, 1.0, 2.0]];
+        let d = deltas_of_any_length(&m).unwrap();
+        assert_eq!(d.dim(), (3, 3));
+        let first = [
+            (1.0 + 2.0 * 2.0 + 3.0 * 2.0 + 4.0 * 2.0) / 60.0,
+            (2.0 + 2.0 * 2.0 + 3.0 * 2.0 + 4.0 * 2.0) / 60.0,
+            (-1.0 + 2.0 + 2.0 * 2.0 + 3.0 * 2.0 + 4.0 * 2.0) / 60.0,
+        ];
+        for (t, want) in first.iter().enumerate() {
+            assert!(
+                (d[[1, t]] - want).abs() < 1e-6,
+                "{t}: {} vs {want}",
+                d[[1, t]]
+            );
+        }
+        assert_eq!(d.row(0), m.row(0));
+        // A constant clip of one frame has no slope and no curvature.
+        let one = deltas_of_any_length(&array![[3.0f32]]).unwrap();
+        assert_eq!(one.dim(), (3, 1));
+        assert!(
+            one[[0, 0]] == 3.0 && one[[1, 0]].abs() < 1e-6 && one[[2, 0]].abs() < 1e-6,
+            "{one:?}"
+        );
     }
 }

@@ -6,10 +6,12 @@
 //!   audio crate's feature recipe
 //! - `preprocess`: clip features to one `(T, features)` batch ([`Preprocess`], [`LengthPolicy`])
 //! - `train`: a run folder trained and its test split scored ([`train_classifier`])
+//! - `augment`: training clips shifted and masked anew every epoch ([`Augment`])
 //! - `classify`: a trained run loaded ([`Classifier`]), applied to clips and scored
 //! - `scores`: accuracy, per-class scores and the confusion matrix ([`Scores`])
 //! - `record`: the run's record of its preprocessing and split (`classes.json`)
 
+mod augment;
 mod classify;
 mod clip_features;
 mod preprocess;
@@ -17,8 +19,9 @@ mod record;
 mod scores;
 mod train;
 
+pub use augment::Augment;
 pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled};
 pub use clip_features::{ClipFeature, ClipFeatures};
-pub use preprocess::{LengthPolicy, Preprocess};
-pub use scores::{ClassScores, Scores};
+pub use preprocess::{LengthPolicy, Normalisation, Preprocess};
+pub use scores::{ClassScores, GroupScores, Scores};
 pub use train::{fill_classes, train_classifier, ClassificationTrained, ClassificationTraining};

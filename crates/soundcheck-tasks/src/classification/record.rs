@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use soundcheck_data::{Side, Standardiser};
+use soundcheck_data::{ClassSet, DataError, Grouping, Side, Split, Standardiser};
 
 use super::clip_features::{ClipFeature, ClipFeatures};
 
-use super::preprocess::Preprocess;
+use super::preprocess::{Normalisation, Preprocess};
 
 /// The record of `classes.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,6 +24,10 @@ pub(super) struct ClassesRecord {
     truncating: Side,
     mean: Vec<f32>,
     std: Vec<f32>,
+    /// `per-clip` (CMVN); absent for the global standardisation of `mean` and `std`, as in
+    /// records written before it could be chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    normalisation: Option<String>,
     /// Absent, or partly, in a record written by hand: read as `train classification`'s
     /// default split, as the reader always has.
     #[serde(default)]
@@ -67,6 +71,40 @@ pub(super) struct SplitRecord {
     pub(super) test: f64,
     /// The seed the split was drawn with.
     pub(super) seed: u64,
+    /// The manifest column that grouped the clips (each group wholly in one part).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) group_by: Option<String>,
+    /// The file-name pattern that grouped the clips.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) group_pattern: Option<String>,
+    /// The groups held out for the test.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) test_groups: Vec<String>,
+}
+
+impl SplitRecord {
+    /// How the run grouped its clips, if it did.
+    pub(super) fn grouping(&self) -> Option<Grouping> {
+        match (&self.group_by, &self.group_pattern) {
+            (Some(c), _) => Some(Grouping::Column(c.clone())),
+            (None, Some(p)) => Some(Grouping::Pattern(p.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// The split of `set` the run drew (with `groups`, each clip's group, when it grouped).
+    pub(super) fn splits(
+        &self,
+        set: &ClassSet,
+        groups: Option<&[String]>,
+    ) -> Result<Vec<Split>, DataError> {
+        match groups {
+            Some(g) => {
+                set.split_by_group(g, self.validation, self.test, &self.test_groups, self.seed)
+            }
+            None => set.split(self.validation, self.test, self.seed),
+        }
+    }
 }
 
 impl Default for SplitRecord {
@@ -77,6 +115,9 @@ impl Default for SplitRecord {
             validation: 0.15,
             test: 0.15,
             seed: 0,
+            group_by: None,
+            group_pattern: None,
+            test_groups: Vec::new(),
         }
     }
 }
@@ -109,6 +150,10 @@ impl ClassesRecord {
             truncating: pre.truncating,
             mean: pre.standardiser.mean.clone(),
             std: pre.standardiser.std.clone(),
+            normalisation: match pre.normalisation {
+                Normalisation::Global => None,
+                other => Some(other.name().into()),
+            },
             split,
         }
     }
@@ -142,6 +187,11 @@ impl ClassesRecord {
             maxlen: self.maxlen,
             padding: self.padding,
             truncating: self.truncating,
+            normalisation: match self.normalisation.as_deref() {
+                None => Normalisation::Global,
+                Some(name) => Normalisation::parse(name)
+                    .map_err(|_| format!("normalisation: '{name}' is not global or per-clip"))?,
+            },
             standardiser: Standardiser {
                 mean: self.mean.clone(),
                 std: self.std.clone(),
@@ -220,6 +270,7 @@ mod tests {
             maxlen: 4,
             padding: Side::Pre,
             truncating: Side::Pre,
+            normalisation: Normalisation::PerClip,
             standardiser: Standardiser {
                 mean: vec![0.0],
                 std: vec![1.0],
@@ -246,6 +297,7 @@ mod tests {
             maxlen: 5,
             padding: Side::Post,
             truncating: Side::Pre,
+            normalisation: Normalisation::Global,
             standardiser: Standardiser {
                 mean: vec![0.5],
                 std: vec![2.0],
@@ -256,6 +308,7 @@ mod tests {
             validation: 0.2,
             test: 0.1,
             seed: 7,
+            ..SplitRecord::default()
         };
         assert_eq!(
             serde_json::to_string(&ClassesRecord::new(&p, split)).unwrap(),

@@ -1,5 +1,6 @@
 //! A classifier's scores on some clips: accuracy, per-class precision, recall and F1, the
-//! confusion matrix, and scikit-learn's text report.
+//! confusion matrix, accuracy per group (speaker, session) when the clips are grouped, and
+//! scikit-learn's text report.
 
 use serde::Serialize;
 use soundcheck_eval::ClassReport;
@@ -15,6 +16,21 @@ pub struct Scores {
     pub per_class: Vec<ClassScores>,
     /// `confusion[true][predicted]`.
     pub confusion: Vec<Vec<usize>>,
+    /// Accuracy of each group's clips, groups in name order; empty when the clips are not
+    /// grouped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_group: Vec<GroupScores>,
+}
+
+/// One group's accuracy.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupScores {
+    /// The group.
+    pub group: String,
+    /// Its clips predicted right among its clips.
+    pub accuracy: f64,
+    /// Its clips.
+    pub clips: usize,
 }
 
 /// One class's scores.
@@ -33,8 +49,14 @@ pub struct ClassScores {
 }
 
 impl Scores {
-    pub(super) fn new(r: &ClassReport, classes: &[String]) -> Scores {
+    /// The scores of `r`, with each clip's group (in `r`'s clip order) when grouped.
+    pub(super) fn new(
+        r: &ClassReport,
+        classes: &[String],
+        grouped: Option<(&[String], &[usize], &[usize])>,
+    ) -> Scores {
         Scores {
+            per_group: grouped.map_or_else(Vec::new, |(g, t, p)| per_group(g, t, p)),
             accuracy: r.accuracy,
             macro_f1: ClassReport::macro_avg(&r.f1),
             per_class: classes
@@ -83,6 +105,45 @@ impl Scores {
             let cells: Vec<String> = row.iter().map(|v| format!("{v:>4}")).collect();
             s.push_str(&format!("{c:>w$}  {}\n", cells.join("")));
         }
+        if !self.per_group.is_empty() {
+            let accs: Vec<f64> = self.per_group.iter().map(|g| g.accuracy).collect();
+            let worst = accs.iter().copied().fold(f64::INFINITY, f64::min);
+            let gw = self
+                .per_group
+                .iter()
+                .map(|g| g.group.len())
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            s.push_str(&format!(
+                "\naccuracy per group (mean {:.3}, worst {worst:.3})\n{:>gw$}  accuracy  clips\n",
+                accs.iter().sum::<f64>() / accs.len() as f64,
+                "group"
+            ));
+            for g in &self.per_group {
+                s.push_str(&format!(
+                    "{:>gw$}  {:>8.3}  {:>5}\n",
+                    g.group, g.accuracy, g.clips
+                ));
+            }
+        }
         s
     }
+}
+
+/// Accuracy per group of clips whose true and predicted classes are `truth` and `predicted`.
+fn per_group(groups: &[String], truth: &[usize], predicted: &[usize]) -> Vec<GroupScores> {
+    let mut by: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for ((g, t), p) in groups.iter().zip(truth).zip(predicted) {
+        let e = by.entry(g.as_str()).or_default();
+        e.0 += usize::from(t == p);
+        e.1 += 1;
+    }
+    by.into_iter()
+        .map(|(g, (right, n))| GroupScores {
+            group: g.to_string(),
+            accuracy: right as f64 / n as f64,
+            clips: n,
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::json;
-use soundcheck_data::{ClassSet, Sequence, Split};
+use soundcheck_data::{ClassSet, Dataset, Grouping, Sequence, Split};
 
 use super::clip_features::ClipFeatures;
 use soundcheck_nn::{Device, Loss, Network, Trainer};
@@ -18,8 +18,9 @@ use crate::fit::{check_data, fit, FitOptions, TrainSummary};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
 
+use super::augment::{home, Augment, AugmentedClips};
 use super::classify::Classifier;
-use super::preprocess::{extract, LengthPolicy, Preprocess};
+use super::preprocess::{extract, LengthPolicy, Normalisation, Preprocess};
 use super::record::{ClassesRecord, SplitRecord};
 use super::scores::Scores;
 
@@ -32,12 +33,21 @@ pub struct ClassificationTraining {
     pub features: ClipFeatures,
     /// How clips are padded or cut to one length.
     pub length: LengthPolicy,
+    /// Global or per-clip (CMVN) standardisation.
+    pub normalisation: Normalisation,
+    /// What the training clips draw anew every epoch.
+    pub augment: Augment,
     /// Set the last Dense layer's units to the number of classes.
     pub fill_classes: bool,
     /// Fractions of each class held out for validation and for the final test.
     pub validation_split: f64,
     /// Fraction of each class held out for the final test.
     pub test_split: f64,
+    /// Keep each group (a speaker, a session) wholly in one part of the split; the fractions
+    /// are then of the clips, in whole groups.
+    pub grouping: Option<Grouping>,
+    /// Groups held out for the test (with `grouping`), instead of `test_split`'s draw.
+    pub test_groups: Vec<String>,
     /// The training options.
     pub fit: FitOptions,
     /// The run folder.
@@ -112,7 +122,30 @@ pub fn train_classifier(
         fill_classes(&mut spec, set.classes.len());
     }
     check_classes(&spec, set.classes.len())?;
-    let splits = set.split(opts.validation_split, opts.test_split, opts.fit.seed)?;
+    if !opts.test_groups.is_empty() && opts.grouping.is_none() {
+        return Err(crate::TaskError::Option {
+            name: "test_groups",
+            actual: opts.test_groups.join(","),
+            expected: "groups of `group_by` or `group_pattern`, given with one of them".into(),
+        });
+    }
+    let split = SplitRecord {
+        data: opts.data.clone(),
+        validation: opts.validation_split,
+        test: opts.test_split,
+        seed: opts.fit.seed,
+        group_by: match &opts.grouping {
+            Some(Grouping::Column(c)) => Some(c.clone()),
+            _ => None,
+        },
+        group_pattern: match &opts.grouping {
+            Some(Grouping::Pattern(p)) => Some(p.clone()),
+            _ => None,
+        },
+        test_groups: opts.test_groups.clone(),
+    };
+    let groups = opts.grouping.as_ref().map(|g| g.groups(&set)).transpose()?;
+    let splits = split.splits(&set, groups.as_deref())?;
     let paths: Vec<&Path> = set.clips.iter().map(|c| c.path.as_path()).collect();
     let mut seqs: Vec<Option<Sequence>> = extract(&opts.features, &paths, progress)?
         .into_iter()
@@ -133,35 +166,78 @@ pub fn train_classifier(
         set.classes.clone(),
         opts.features.clone(),
         &opts.length,
+        opts.normalisation,
         &train_x,
     )?;
     let truncated = train_x.iter().filter(|s| s.frames > pre.maxlen).count();
+    let part_groups = |part: Split| -> String {
+        let Some(g) = &groups else {
+            return String::new();
+        };
+        let mut names: Vec<&str> = (0..set.clips.len())
+            .filter(|&i| splits[i] == part)
+            .map(|i| g[i].as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.is_empty() {
+            return String::new();
+        }
+        format!(
+            " ({} group(s){})",
+            names.len(),
+            if names.len() <= 8 {
+                format!(": {}", names.join(", "))
+            } else {
+                String::new()
+            }
+        )
+    };
     progress.note(&format!(
-        "{} clips of {} classes: {} train, {} validation, {} test; {} features per frame; clips padded/truncated to {} frames{} ({truncated} of the training clips truncated)",
-        set.clips.len(), set.classes.len(), train_x.len(), val_x.len(), test.len(),
-        pre.features.features(), pre.maxlen,
+        "{} clips of {} classes: {} train{}, {} validation{}, {} test{}; {} features per frame ({} standardisation); clips padded/truncated to {} frames{} ({truncated} of the training clips truncated)",
+        set.clips.len(), set.classes.len(), train_x.len(), part_groups(Split::Train), val_x.len(),
+        part_groups(Split::Validation), test.len(), part_groups(Split::Test),
+        pre.features.features(), pre.normalisation.name(), pre.maxlen,
         if opts.length.maxlen.is_none() { " (95th percentile of training lengths)" } else { "" }
     ));
+    let short = opts.features.short_for_deltas(&train_x) + opts.features.short_for_deltas(&val_x);
+    if short > 0 {
+        progress.note(&format!(
+            "{short} training/validation clip(s) shorter than the 9-frame delta window: their deltas use librosa's mode='nearest' (edge frames repeated) instead of 'interp'"
+        ));
+    }
     let loss = Loss::parse(
         spec.loss
             .as_deref()
             .unwrap_or("sparse_categorical_crossentropy"),
     )?;
     let n_train = train_x.len();
-    let train_ds = Arc::new(pre.dataset(train_x, &train_y)?);
+    let train_ds: Arc<dyn Dataset> = if opts.augment.is_active() {
+        let mut seqs = train_x;
+        pre.standardise(&mut seqs);
+        let homes = seqs
+            .iter()
+            .map(|s| home(s.frames, pre.maxlen, pre.padding, pre.truncating))
+            .collect();
+        Arc::new(AugmentedClips::new(
+            seqs,
+            &train_y,
+            pre.maxlen,
+            homes,
+            opts.augment.clone(),
+            opts.fit.seed,
+        ))
+    } else {
+        Arc::new(pre.dataset(train_x, &train_y)?)
+    };
     let cfg = opts.fit.config(loss, n_train, 0.0)?;
     let mut net = Network::initialized(&spec, opts.fit.seed, device)?;
     let options = json!({"task": "classification", "loss": loss.name(), "features": pre.features.describe(),
+        "normalisation": pre.normalisation.name(), "augment": opts.augment.describe(), "grouping": opts.grouping.as_ref().map(Grouping::describe),
         "batch_size": opts.fit.batch_size, "optimizer": opts.fit.optimizer, "learning_rate": opts.fit.learning_rate,
         "schedule": opts.fit.schedule, "seed": opts.fit.seed});
     check_data(&net, train_ds.as_ref(), &cfg)?;
     let run = RunDir::create(&opts.out, &spec, &options)?;
-    let split = SplitRecord {
-        data: opts.data.clone(),
-        validation: opts.validation_split,
-        test: opts.test_split,
-        seed: opts.fit.seed,
-    };
     run.write_record(RunDir::CLASSES, &ClassesRecord::new(&pre, split.clone()))?;
     let mut trainer = Trainer::new(&mut net, cfg);
     if !val_x.is_empty() {
@@ -181,7 +257,7 @@ pub fn train_classifier(
     let test = if test.is_empty() {
         None
     } else {
-        let scores = classifier.score(&set, &test, progress)?;
+        let scores = classifier.score(&set, &test, groups.as_deref(), progress)?;
         progress.note(&format!("test split:\n{}", scores.text()));
         classifier.draw_confusion(
             &run.file(RunDir::CONFUSION),
