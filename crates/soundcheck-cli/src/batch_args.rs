@@ -12,6 +12,13 @@ pub struct BatchArgs {
     /// outputs mirror each path under the output folder
     #[arg(long, value_name = "FILE")]
     pub files_from: Option<PathBuf>,
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+/// Which part of a job array's inputs this process takes.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ShardArgs {
     /// Take part INDEX of COUNT (0-based, e.g. 3/8) of the sorted inputs; default: from
     /// SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX with --shards
     #[arg(long, value_name = "INDEX/COUNT")]
@@ -47,7 +54,7 @@ pub struct Inputs {
     pub listed: bool,
 }
 
-impl BatchArgs {
+impl ShardArgs {
     /// The shard: `--shard`, else the scheduler's variables, else the whole job.
     pub fn shard(&self) -> Result<Shard, DataError> {
         if self.shards == Some(0) {
@@ -70,10 +77,12 @@ impl BatchArgs {
         }
         Ok(Shard::from_env(|k| std::env::var(k).ok(), self.shards)?.unwrap_or(Shard::ALL))
     }
+}
 
+impl BatchArgs {
     /// The job's inputs (`positional`, or the list of `--files-from`) and this shard's part.
     pub fn inputs(&self, positional: &[PathBuf]) -> Result<Inputs, DataError> {
-        let shard = self.shard()?;
+        let shard = self.shard.shard()?;
         let all = match &self.files_from {
             Some(list) => read_list(list)?,
             None => positional.to_vec(),

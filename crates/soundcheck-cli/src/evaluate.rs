@@ -19,7 +19,7 @@ use crate::progress::Progress;
 /// zero-padded or cut to it, as museval does.
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  soundcheck evaluate --reference musdb/test/Song --estimate separated/Song\n  soundcheck evaluate --reference musdb/test --estimate separated --json > scores.json"
+    after_help = "Examples:\n  soundcheck evaluate --reference musdb/test/Song --estimate separated/Song\n  soundcheck evaluate --reference musdb/test --estimate separated --json > scores.json\n  soundcheck evaluate --reference musdb/test --estimate separated --shard 2/8 --json > scores-2.json   (one task of a job array)"
 )]
 pub struct EvaluateArgs {
     /// Reference stems: one track's folder of audio files, or a folder of track folders
@@ -28,6 +28,8 @@ pub struct EvaluateArgs {
     /// Estimated stems, with the reference's file (and track folder) names
     #[arg(long)]
     pub estimate: PathBuf,
+    #[command(flatten)]
+    pub shard: crate::batch_args::ShardArgs,
     /// Window length in seconds
     #[arg(long, default_value_t = 1.0)]
     pub window: f64,
@@ -104,8 +106,8 @@ fn table(rows: &[(String, [f64; 4])]) -> String {
 }
 
 impl EvaluateArgs {
-    fn options(&self) -> EvaluateOptions {
-        EvaluateOptions {
+    fn options(&self) -> Result<EvaluateOptions, soundcheck_data::DataError> {
+        Ok(EvaluateOptions {
             reference: self.reference.clone(),
             estimate: self.estimate.clone(),
             window: self.window,
@@ -114,13 +116,21 @@ impl EvaluateArgs {
                 n_fft: self.n_fft,
                 hop_length: self.hop_length,
             }),
-        }
+            shard: self.shard.shard()?,
+        })
     }
 }
 
 pub fn run(a: &EvaluateArgs) -> u8 {
+    let options = match a.options() {
+        Ok(o) => o,
+        Err(e) => {
+            errln!("error: {e}");
+            return crate::report::UNUSABLE;
+        }
+    };
     let bar = std::cell::OnceCell::new();
-    let result = score_folders(&a.options(), &|done, tracks| {
+    let result = score_folders(&options, &|done, tracks| {
         let bar = bar.get_or_init(|| Progress::new("evaluate", tracks));
         if done > 0 {
             bar.tick();
@@ -172,7 +182,9 @@ pub fn run(a: &EvaluateArgs) -> u8 {
                 o
             })
             .collect();
-        let mut o = json!({"ok": true, "window_s": a.window, "hop_s": a.hop, "tracks": per_track,
+        let shard = options.shard;
+        let mut o = json!({"ok": true, "shard": {"index": shard.index, "count": shard.count},
+            "window_s": a.window, "hop_s": a.hop, "tracks": per_track,
             "median": stems_json(&overall), "warnings": warnings});
         if a.baselines {
             o["median_baselines"] = baselines_json(overall_baselines);

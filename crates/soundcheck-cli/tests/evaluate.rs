@@ -156,3 +156,58 @@ fn mismatches_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn shards_of_a_folder_of_tracks_score_each_track_once() {
+    let dir = std::env::temp_dir().join(format!("sc-eval-shards-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (k, track) in ["song_a", "song_b", "song_c"].iter().enumerate() {
+        for (side, noise) in [("ref", 0.0f32), ("est", 0.02)] {
+            let folder = dir.join(side).join(track);
+            std::fs::create_dir_all(&folder).unwrap();
+            for (stem, f) in [("vocals", 0.013f32), ("accompaniment", 0.031)] {
+                let y: Vec<f32> = (0..22050)
+                    .map(|i| {
+                        let t = i as f32;
+                        0.3 * (t * f * (k + 1) as f32).sin() + noise * (t * 1.7).sin()
+                    })
+                    .collect();
+                soundcheck_audio::write_wav(&folder.join(format!("{stem}.wav")), &[y], 22050)
+                    .unwrap();
+            }
+        }
+    }
+    use serde_json::Value;
+    let scored = |shard: Option<&str>| -> Vec<(String, Value)> {
+        let (r, e) = (dir.join("ref"), dir.join("est"));
+        let mut args = vec![
+            "evaluate",
+            "--reference",
+            r.to_str().unwrap(),
+            "--estimate",
+            e.to_str().unwrap(),
+            "--json",
+        ];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let (code, stdout, stderr) = common::run(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        v["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap().to_string(), t["stems"].clone()))
+            .collect()
+    };
+    let whole = scored(None);
+    let mut parts: Vec<(String, Value)> = ["0/2", "1/2"]
+        .iter()
+        .flat_map(|s| scored(Some(s)))
+        .collect();
+    parts.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(whole.len(), 3);
+    assert_eq!(whole, parts);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -65,6 +65,9 @@ pub enum DataError {
     /// A size asked for (`maxlen`, a batch, a record's dimension) past the memory there is.
     #[error("{0}; lower it")]
     TooLarge(#[from] soundcheck_io::budget::TooLarge),
+    /// A shard setting or job-array variable that cannot be used.
+    #[error(transparent)]
+    Shard(#[from] soundcheck_io::ShardError),
     /// The data does not fit the model: the shape engine's diagnosis.
     #[error("{0}")]
     Shape(Box<Diagnosis>),

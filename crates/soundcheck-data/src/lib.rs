@@ -28,4 +28,5 @@ pub use error::{DataError, Result};
 pub use groups::Grouping;
 pub use order::{epoch_order, shuffled, split};
 pub use sequence::{pad_sequences, percentile_length, Sequence, Side, Standardiser};
-pub use shard::{mirrored, read_list, Shard};
+pub use shard::{mirrored, read_list};
+pub use soundcheck_io::Shard;

@@ -22,6 +22,9 @@ pub struct EvaluateOptions {
     pub hop: f64,
     /// Also score the mixture and the oracle IRM at these STFT settings.
     pub baselines: Option<OracleStft>,
+    /// The part of the track folders this process scores (a job array's task), `Shard::ALL`
+    /// for every one.
+    pub shard: soundcheck_io::Shard,
 }
 
 /// The STFT of the oracle ideal ratio mask (use the model's).
@@ -114,7 +117,7 @@ fn tracks(a: &EvaluateOptions) -> Result<Vec<(String, PathBuf, PathBuf)>, String
             a.reference.display()
         ));
     }
-    Ok(list)
+    Ok(a.shard.take(&list))
 }
 
 fn to_f64(d: &Decoded) -> Vec<Vec<f64>> {

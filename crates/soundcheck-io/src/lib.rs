@@ -11,9 +11,11 @@ mod allocator;
 pub mod budget;
 mod path;
 mod rng;
+mod shard;
 mod temp;
 
 pub use allocator::keep_freed_memory;
 pub use path::{check_outputs, same_file, Clash};
 pub use rng::SplitMix64;
+pub use shard::{Shard, ShardError};
 pub use temp::{remove_temporary_files_and_exit, write_atomic, AtomicFile};

@@ -164,6 +164,7 @@ pub fn separation_quickstart(
             n_fft: cfg.n_fft,
             hop_length: cfg.hop_length,
         }),
+        shard: soundcheck_io::Shard::ALL,
     };
     let (tracks, _) =
         score_folders(&scoring, &|_, _| {}).map_err(|e| TaskError::file(&reference, e))?;
