@@ -42,6 +42,7 @@ mod check;
 mod classify;
 mod convert;
 mod device;
+mod export;
 mod evaluate;
 mod features;
 mod fit_args;
@@ -77,6 +78,7 @@ struct Cli {
 enum Command {
     Check(check::CheckArgs),
     Convert(convert::ConvertArgs),
+    Export(export::ExportArgs),
     Features(features::FeaturesArgs),
     Evaluate(evaluate::EvaluateArgs),
     Train(Box<TrainCommand>),
@@ -139,7 +141,8 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(a) => check::run(&a),
-        Command::Convert(a) => convert::run(&a),
+        Command::Convert(a) => convert::run(&a, &device),
+        Command::Export(a) => export::run(&a, &device),
         Command::Features(a) => features::run(&a),
         Command::Evaluate(a) => evaluate::run(&a),
         Command::Train(a) => match &a.task {
