@@ -80,7 +80,9 @@ fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
 
 /// Whether the output names a folder: a trailing separator, an existing folder, or no extension.
 fn is_folder(p: &Path) -> bool {
-    p.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR)
+    p.as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::MAIN_SEPARATOR)
         || p.is_dir()
         || p.extension().is_none()
 }

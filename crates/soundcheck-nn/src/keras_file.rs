@@ -55,7 +55,10 @@ pub(crate) fn saving_paths(model: &Model) -> Vec<String> {
 /// Keras's `to_snake_case` of a class name: `_` before each capital that starts a lowercase run
 /// or follows a lowercase letter, then lowercase.
 fn snake_case(class: &str) -> String {
-    let c: Vec<char> = class.chars().filter(|c| c.is_alphanumeric() || *c == '_').collect();
+    let c: Vec<char> = class
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     let mut out = String::with_capacity(c.len() + 4);
     for (i, &ch) in c.iter().enumerate() {
         let starts_word = c.get(i + 1).is_some_and(|n| n.is_lowercase());
@@ -109,8 +112,9 @@ pub fn read_keras_weights(path: &Path, spec: &ModelSpec, device: &Device) -> Res
                 bound,
                 "the weights of this model's config (its parameters as float32, with optimizer state and HDF5's own structure)",
             )?;
-            Hdf5File::from_vec_with_options(bytes, options(&vars))
-                .map_err(|e| damaged(path, format!("model.weights.h5 is not readable HDF5 ({e})")))?
+            Hdf5File::from_vec_with_options(bytes, options(&vars)).map_err(|e| {
+                damaged(path, format!("model.weights.h5 is not readable HDF5 ({e})"))
+            })?
         },
     };
     let values = if legacy {

@@ -27,7 +27,10 @@ fn load(ext: &str, bytes: &[u8]) {
     let p = path(ext);
     std::fs::write(&p, bytes).unwrap();
     if let Err(e) = load_keras(&p, &Device::flex()) {
-        assert!(e.to_string().contains("sc-keras-fuzz"), "the message names the file: {e}");
+        assert!(
+            e.to_string().contains("sc-keras-fuzz"),
+            "the message names the file: {e}"
+        );
     }
     let _ = std::fs::remove_file(&p);
 }
@@ -49,11 +52,15 @@ fn archive(name: &str) -> Vec<(String, Vec<u8>)> {
 /// The archive with its `model.weights.h5` replaced.
 fn with_weights(entries: &[(String, Vec<u8>)], weights: &[u8]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, bytes) in entries {
         zip.start_file(name.as_str(), options).unwrap();
-        let bytes = if name == "model.weights.h5" { weights } else { bytes };
+        let bytes = if name == "model.weights.h5" {
+            weights
+        } else {
+            bytes
+        };
         zip.write_all(bytes).unwrap();
     }
     zip.finish().unwrap().into_inner()

@@ -34,7 +34,10 @@ fn assert_predicts_as_keras(name: &str, file: &str) {
         .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     let peak = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));
     eprintln!("{name}/{file}: max |Δ| {err:.3e}, peak {peak:.3e}");
-    assert!(err <= 1e-4 * peak.max(1e-3), "{name}/{file}: {err} > 1e-4 × {peak}");
+    assert!(
+        err <= 1e-4 * peak.max(1e-3),
+        "{name}/{file}: {err} > 1e-4 × {peak}"
+    );
 }
 
 #[test]
@@ -124,7 +127,10 @@ fn cut_and_garbage_files_are_errors() {
     for (name, bytes) in [
         ("cut.h5", h5[..h5.len() / 2].to_vec()),
         ("header.h5", h5[..600].to_vec()),
-        ("garbage.h5", (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect()),
+        (
+            "garbage.h5",
+            (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+        ),
         ("empty.keras", Vec::new()),
     ] {
         let path = dir.join(name);
@@ -141,5 +147,9 @@ fn a_weights_only_h5_is_not_a_model() {
         .err()
         .unwrap();
     assert!(matches!(e, NnError::Spec(_)), "{e}");
-    assert!(e.to_string().contains("holds no model_config: a weights-only file"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("holds no model_config: a weights-only file"),
+        "{e}"
+    );
 }

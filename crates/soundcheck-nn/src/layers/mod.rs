@@ -181,7 +181,11 @@ pub(crate) struct WeightSource<'a> {
 impl<'a> WeightSource<'a> {
     /// The weights of layer `layer`, keyed under its name, saved under `saved_as`
     /// ([`crate::keras_file::saving_paths`]).
-    pub(crate) fn new(source: &'a Source<'a>, layer: &'a str, saved_as: String) -> WeightSource<'a> {
+    pub(crate) fn new(
+        source: &'a Source<'a>,
+        layer: &'a str,
+        saved_as: String,
+    ) -> WeightSource<'a> {
         WeightSource {
             source,
             layer,
@@ -220,18 +224,14 @@ impl<'a> WeightSource<'a> {
             },
         };
         let trainable = !name.starts_with("moving_");
-        Ok(self
-            .source
-            .vars
-            .borrow_mut()
-            .push(
-                key,
-                self.saved_as.clone(),
-                expected,
-                data,
-                trainable,
-                self.source.device,
-            ))
+        Ok(self.source.vars.borrow_mut().push(
+            key,
+            self.saved_as.clone(),
+            expected,
+            data,
+            trainable,
+            self.source.device,
+        ))
     }
 
     /// An optional bias of `n` values (`use_bias`).
