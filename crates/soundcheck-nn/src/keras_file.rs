@@ -104,7 +104,7 @@ pub fn read_keras_weights(path: &Path, spec: &ModelSpec, device: &Device) -> Res
     let reader = Reader {
         path,
         file: if legacy {
-            open_h5(path, bound)?
+            open_h5(path, bound, options(&vars))?
         } else {
             let bytes = keras_archive_entry(
                 path,
@@ -155,12 +155,13 @@ fn weights_bound(vars: &[&Variable], layers: usize) -> u64 {
     16 * values + (1 << 20) + (16 << 10) * (layers + vars.len()) as u64
 }
 
-/// Reads bounded by the model: no value larger than the model's largest variable, object headers
-/// no larger than a model config (the `.h5` root holds it).
+/// Reads bounded by the model: no value larger than the model's largest variable or a model
+/// config (datasets are read only once their shape matched the variable's), object headers no
+/// larger than a model config (the `.h5` root holds it).
 fn options(vars: &[&Variable]) -> OpenOptions {
     let largest = vars.iter().map(|v| v.len() * 4).max().unwrap_or(0);
     OpenOptions {
-        max_read_bytes: largest.max(4),
+        max_read_bytes: largest.max(MAX_KERAS_CONFIG as usize),
         max_object_header_bytes: MAX_KERAS_CONFIG as usize + (1 << 20),
         chunk_cache_bytes: 0,
         ..Default::default()
@@ -169,15 +170,10 @@ fn options(vars: &[&Variable]) -> OpenOptions {
 
 /// A full-model `.h5` file, refused unread when it is larger than its config and the weights
 /// that config implies.
-fn open_h5(path: &Path, bound: u64) -> Result<Hdf5File> {
+fn open_h5(path: &Path, bound: u64, options: OpenOptions) -> Result<Hdf5File> {
     let size = std::fs::metadata(path)
         .map_err(|e| damaged(path, format!("cannot read the file ({e})")))?
         .len();
-    let options = OpenOptions {
-        max_object_header_bytes: MAX_KERAS_CONFIG as usize + (1 << 20),
-        chunk_cache_bytes: 0,
-        ..Default::default()
-    };
     let file = Hdf5File::open_with_options(path, options)
         .map_err(|e| damaged(path, format!("not a readable HDF5 file ({e})")))?;
     let config = file

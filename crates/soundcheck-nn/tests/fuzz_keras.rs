@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use common::fixture;
 use proptest::prelude::*;
-use soundcheck_nn::load_keras;
+use soundcheck_nn::{load_keras, NnError};
 
 fn path(ext: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,11 +26,14 @@ fn path(ext: &str) -> PathBuf {
 fn load(ext: &str, bytes: &[u8]) {
     let p = path(ext);
     std::fs::write(&p, bytes).unwrap();
-    if let Err(e) = load_keras(&p, &Device::flex()) {
-        assert!(
+    match load_keras(&p, &Device::flex()) {
+        // A config altered into another readable config is the shape engine's diagnosis, named
+        // by layer and argument, as for any model file.
+        Ok(_) | Err(NnError::Spec(_)) => {}
+        Err(e) => assert!(
             e.to_string().contains("sc-keras-fuzz"),
             "the message names the file: {e}"
-        );
+        ),
     }
     let _ = std::fs::remove_file(&p);
 }
