@@ -110,7 +110,7 @@ pub fn read_keras_weights(path: &Path, spec: &ModelSpec, device: &Device) -> Res
                 path,
                 "model.weights.h5",
                 bound,
-                "the weights of this model's config (its parameters as float32, with optimizer state and HDF5's own structure)",
+                &format!("the {bound} bytes the weights of this model's config take at most (its parameters as float32 four times over, for an optimizer's state, and HDF5's structure)"),
             )?;
             Hdf5File::from_vec_with_options(bytes, options(&vars)).map_err(|e| {
                 damaged(path, format!("model.weights.h5 is not readable HDF5 ({e})"))

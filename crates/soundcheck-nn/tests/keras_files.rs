@@ -104,7 +104,8 @@ fn a_weights_file_larger_than_the_config_implies_is_refused_unread() {
     // 8 MiB of zeros beside 346 parameters: refused from the archive's directory, before inflating.
     let e = refusal(&hostile("padded.keras"));
     assert!(
-        e.contains("model.weights.h5 holds 8") && e.contains("more than"),
+        e.contains("model.weights.h5 inflates to 8")
+            && e.contains("bytes the weights of this model's config take at most"),
         "{e}"
     );
     // The same for an .h5 file: its size against its config and the weights the config implies.

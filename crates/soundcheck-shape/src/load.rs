@@ -43,7 +43,7 @@ pub const MAX_KERAS_CONFIG: u64 = 64 << 20;
 
 /// Entry `name` of the `.keras` archive at `path`, at most `limit` bytes: an entry that declares
 /// more is refused before anything is inflated, and one whose declared size lies is never read
-/// past the bound. `what` says what the entry holds, for the messages.
+/// past the bound. `what` names the bound in the messages ("the 64 MiB a model config").
 pub fn keras_archive_entry(
     path: &Path,
     name: &str,
@@ -71,15 +71,18 @@ pub fn keras_archive_entry(
             "save the model with Keras 3: model.save('model.keras')",
         )
     })?;
-    let too_large = |size: u64| {
+    let refuse = |actual: String| {
         unusable(
             path,
-            format!("{name} holds {size} bytes, more than {limit} that {what} can take"),
-            "save the model again with model.save('model.keras'); this archive is damaged or not this Keras model",
+            actual,
+            "save the model again with model.save('model.keras'); this archive is damaged or not a Keras model",
         )
     };
     if entry.size() > limit {
-        return Err(too_large(entry.size()));
+        return Err(refuse(format!(
+            "{name} inflates to {} bytes, more than {what} can take",
+            entry.size()
+        )));
     }
     let mut bytes = Vec::with_capacity(entry.size() as usize);
     (&mut entry)
@@ -93,7 +96,7 @@ pub fn keras_archive_entry(
             )
         })?;
     if bytes.len() as u64 > limit {
-        return Err(too_large(bytes.len() as u64));
+        return Err(refuse(format!("{name} is larger than {what} can take")));
     }
     Ok(bytes)
 }
@@ -104,7 +107,7 @@ fn keras_archive_config(path: &Path) -> Result<Value, Diagnosis> {
         path,
         "config.json",
         MAX_KERAS_CONFIG,
-        &format!("a model config ({} MiB)", MAX_KERAS_CONFIG >> 20),
+        &format!("the {} MiB a model config", MAX_KERAS_CONFIG >> 20),
     )?;
     serde_json::from_slice(&bytes).map_err(|e| {
         unusable(
