@@ -7,7 +7,9 @@ mixture maximum, non-overlapping 25-frame patches, MSE between the network's out
 mixture) and the vocals' magnitude, Adam 1e-3, batch 16. Both frameworks get the same x.npy and
 y.npy; Keras runs `fit`, soundcheck runs `soundcheck train --data ... --loss mse`. Separation is
 the same code for both: predicted vocal magnitude over the mixture's, clipped to [0, 1], applied
-to the mixture's STFT, back by iSTFT; the accompaniment is the mixture minus the vocals.
+to the mixture's STFT, back by iSTFT; the accompaniment is the mixture minus the vocals. Keras's
+trained model is also saved as `seed.keras` and scored through `soundcheck predict --model`
+(`keras_model_in_soundcheck`): the same model in the other engine.
 
 Usage (songs from `soundcheck songs --sample-rate 22050`, a built binary):
     python tools/bench/seed_parity.py SONGS WORKDIR [--steps 455] [--seed 0] [--soundcheck target/release/soundcheck]
@@ -116,6 +118,9 @@ def main():
     model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=True, verbose=0)
     keras_s = time.perf_counter() - t
     keras_scores, keras_songs = score(test, lambda p: model.predict(p, batch_size=32, verbose=0))
+    # Keras's trained model as a user hands it over: a .keras file, run by soundcheck.
+    keras_file = os.path.join(a.work, "seed.keras")
+    model.save(keras_file)
 
     run = os.path.join(a.work, "run")
     t = time.perf_counter()
@@ -124,20 +129,24 @@ def main():
                     "--learning-rate", "0.001", "--seed", str(a.seed), "--out", run], check=True, stdout=subprocess.DEVNULL)
     sc_s = time.perf_counter() - t
 
-    def sc_predict(p):
-        inp, out = os.path.join(a.work, "p.npy"), os.path.join(a.work, "o.npy")
-        np.save(inp, p)
-        if os.path.exists(out):
-            os.remove(out)
-        subprocess.run([a.soundcheck, "predict", "--run", run, inp, "-o", out], check=True,
-                       stdout=subprocess.DEVNULL)
-        return np.load(out)
+    def sc_predict(model_args):
+        def predict(p):
+            inp, out = os.path.join(a.work, "p.npy"), os.path.join(a.work, "o.npy")
+            np.save(inp, p)
+            if os.path.exists(out):
+                os.remove(out)
+            subprocess.run([a.soundcheck, "predict", *model_args, inp, "-o", out], check=True,
+                           stdout=subprocess.DEVNULL)
+            return np.load(out)
+        return predict
 
-    sc_scores, sc_songs = score(test, sc_predict)
+    sc_scores, sc_songs = score(test, sc_predict(["--run", run]))
+    kf_scores, kf_songs = score(test, sc_predict(["--model", keras_file]))
     result = {
         "seed": a.seed, "patches": len(x), "epochs": epochs, "steps": epochs * steps_per_epoch,
         "keras": {"version": keras.__version__, "train_s": round(keras_s, 1), "median": keras_scores, "per_song": keras_songs},
         "soundcheck": {"train_s": round(sc_s, 1), "median": sc_scores, "per_song": sc_songs},
+        "keras_model_in_soundcheck": {"median": kf_scores, "per_song": kf_songs},
     }
     print(json.dumps(result, indent=1))
 

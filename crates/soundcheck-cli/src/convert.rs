@@ -1,9 +1,12 @@
-//! `soundcheck convert IN OUT`: between Keras JSON, soundcheck JSON and soundcheck TOML.
+//! `soundcheck convert IN OUT`: between Keras JSON, soundcheck JSON and soundcheck TOML; a trained
+//! Keras model file (`.keras`, `.h5`) into a soundcheck run folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use soundcheck_nn::Device;
 use soundcheck_shape::{keras, Diagnosis, Kind};
+use soundcheck_tasks::RunDir;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -12,15 +15,17 @@ pub enum Format {
     Keras,
 }
 
-/// Convert a model between Keras JSON (model.to_json(), .keras), soundcheck JSON and TOML.
+/// Convert a model between Keras JSON (model.to_json(), .keras), soundcheck JSON and TOML, or a
+/// trained Keras model (.keras, .h5) with its weights into a soundcheck run folder
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  soundcheck convert model.keras model.toml\n  soundcheck convert models/vocal-mask.toml vocal-mask.keras.json --to keras"
+    after_help = "Examples:\n  soundcheck convert model.keras model.toml\n  soundcheck convert models/vocal-mask.toml vocal-mask.keras.json --to keras\n  soundcheck convert trained.keras runs/trained/   # a run: predict --run, separate --run, export"
 )]
 pub struct ConvertArgs {
-    /// Model to read: .toml, .json (soundcheck or Keras), .keras
+    /// Model to read: .toml, .json (soundcheck or Keras), .keras, Keras .h5
     input: PathBuf,
-    /// File to write
+    /// File to write; a folder (no extension, or a trailing /) takes a Keras model's weights too,
+    /// as a run
     output: PathBuf,
     /// Output format; default from OUTPUT's extension (.toml → toml, .json → json)
     #[arg(long, value_enum)]
@@ -73,7 +78,23 @@ fn convert(a: &ConvertArgs) -> Result<(), Diagnosis> {
     })
 }
 
-pub fn run(a: &ConvertArgs) -> u8 {
+/// Whether the output names a folder: a trailing separator, an existing folder, or no extension.
+fn is_folder(p: &Path) -> bool {
+    p.as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::MAIN_SEPARATOR)
+        || p.is_dir()
+        || p.extension().is_none()
+}
+
+pub fn run(a: &ConvertArgs, device: &Device) -> u8 {
+    if a.to.is_none() && is_folder(&a.output) {
+        return crate::report::report(
+            RunDir::import_keras(&a.input, &a.output, device).map(|r| r.path().to_path_buf()),
+            false,
+            |out| format!("wrote the run {}", out.display()),
+        );
+    }
     match convert(a) {
         Ok(()) => {
             errln!("wrote {}", a.output.display());

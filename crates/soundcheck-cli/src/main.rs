@@ -44,6 +44,7 @@ mod classify;
 mod convert;
 mod device;
 mod evaluate;
+mod export;
 mod features;
 mod fit_args;
 mod predict;
@@ -78,6 +79,7 @@ struct Cli {
 enum Command {
     Check(check::CheckArgs),
     Convert(convert::ConvertArgs),
+    Export(export::ExportArgs),
     Features(Box<features::FeaturesArgs>),
     Evaluate(evaluate::EvaluateArgs),
     Train(Box<TrainCommand>),
@@ -140,7 +142,8 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(a) => check::run(&a),
-        Command::Convert(a) => convert::run(&a),
+        Command::Convert(a) => convert::run(&a, &device),
+        Command::Export(a) => export::run(&a, &device),
         Command::Features(a) => features::run(&a),
         Command::Evaluate(a) => evaluate::run(&a),
         Command::Train(a) => match &a.task {

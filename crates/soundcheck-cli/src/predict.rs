@@ -1,5 +1,5 @@
-//! `soundcheck predict`: a trained run's model on an `.npy` batch (or an `.npz` of one array per
-//! model input), every input checked against the model first.
+//! `soundcheck predict`: a trained run's model, or a trained Keras model file, on an `.npy` batch
+//! (or an `.npz` of one array per model input), every input checked against the model first.
 
 use std::path::{Path, PathBuf};
 
@@ -16,12 +16,15 @@ use crate::report::report;
 /// Run a trained model on an .npy batch (checked against the model first)
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  soundcheck predict --run runs/lstm x_test.npy -o predictions.npy\n  soundcheck predict --run runs/two-inputs x_test.npz -o predictions.npz   # np.savez(x_test.npz, audio=..., meta=...)"
+    after_help = "Examples:\n  soundcheck predict --run runs/lstm x_test.npy -o predictions.npy\n  soundcheck predict --model trained.keras x_test.npy -o predictions.npy   # or a Keras .h5 model\n  soundcheck predict --run runs/two-inputs x_test.npz -o predictions.npz   # np.savez(x_test.npz, audio=..., meta=...)"
 )]
 pub struct PredictArgs {
-    /// Run directory written by `soundcheck train`
+    /// Run directory written by `soundcheck train` (or `soundcheck convert model.keras RUN`)
+    #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+    pub run: Option<PathBuf>,
+    /// A trained Keras model file, run with its weights: .keras, or a full-model .h5
     #[arg(long)]
-    pub run: PathBuf,
+    pub model: Option<PathBuf>,
     /// Inputs, batch axis first, as the model takes them: an .npy, or an .npz holding one array
     /// per model input, named after it
     pub input: PathBuf,
@@ -142,11 +145,24 @@ fn predict(a: &PredictArgs, device: &Device) -> Result<Predicted, TaskError> {
             expected: "a positive number of examples".into(),
         });
     }
-    let mut reads = RunDir::files_of(&a.run, &[]);
+    let mut reads = match (&a.run, &a.model) {
+        (Some(run), _) => RunDir::files_of(run, &[]),
+        (None, model) => model.iter().cloned().collect(),
+    };
     reads.push(a.input.clone());
     let reads: Vec<&Path> = reads.iter().map(PathBuf::as_path).collect();
     TaskError::check_outputs("output", &reads, &[&a.output])?;
-    let net = RunDir::open(&a.run).network(device)?;
+    let net = match (&a.run, &a.model) {
+        (Some(run), _) => RunDir::open(run).network(device)?,
+        (None, model) => {
+            let model = model.as_deref().ok_or_else(|| TaskError::Option {
+                name: "model",
+                actual: "neither `run` nor `model`".into(),
+                expected: "a run folder (`run`) or a trained Keras model file (`model`)".into(),
+            })?;
+            soundcheck_nn::load_keras(model, device)?
+        }
+    };
     let model = net.model();
     let outputs: Vec<String> = model
         .outputs

@@ -31,6 +31,18 @@ pub enum NnError {
         /// The shape found, or `None` when the weight is missing.
         actual: Option<Vec<usize>>,
     },
+    /// A Keras model file (`.keras`, `.h5`) whose weights cannot be used: damaged, larger than
+    /// its config implies, or a weight missing, left over, or of another shape or type (named
+    /// by layer and variable).
+    #[error("{}: {actual}; {hint}", path.display())]
+    KerasFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the layer and variable where there is one.
+        actual: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
     /// A layer or argument the engine does not run yet (the shape engine still checks it).
     #[error("layer '{layer}': {what} is checked by the shape engine but not run by the neural engine yet")]
     Unsupported {

@@ -9,6 +9,7 @@
 
 pub mod error;
 mod fusion;
+pub mod keras_file;
 pub mod kernels;
 mod layers;
 mod layout;
@@ -25,6 +26,7 @@ pub mod weights;
 
 pub use burn::tensor::{Device, DeviceKind};
 pub use error::{NnError, Result};
+pub use keras_file::{load_keras, save_keras};
 pub use loss::Loss;
 pub use network::Network;
 pub use optim::{Optimizer, OptimizerKind, Schedule};

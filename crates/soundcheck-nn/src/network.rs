@@ -37,15 +37,16 @@ fn build_ops(model: &Model, report: &Report, source: &Source) -> Result<Vec<Plan
         }
     };
     let plan = fusion::plan(model, report);
+    let saved_as = crate::keras_file::saving_paths(model);
     let mut held = HashMap::new();
     let mut ops = Vec::with_capacity(model.nodes.len());
-    for (k, (node, step)) in model.nodes.iter().zip(plan).enumerate() {
+    for (k, ((node, step), saved_as)) in model.nodes.iter().zip(plan).zip(saved_as).enumerate() {
         let input = shape_of(node.inputs[0]);
         let output = report.layers[k].output_shape.dims();
         let b = Build {
             input: &input,
             output,
-            weights: WeightSource::new(source, &node.def.name),
+            weights: WeightSource::new(source, &node.def.name, saved_as),
         };
         let (work, reads) = match step {
             Step::Same(i) => {

@@ -12,6 +12,9 @@ use crate::weights::Weights;
 pub struct Variable {
     /// Keras's variable path, e.g. `lstm/lstm_cell/recurrent_kernel`.
     pub key: String,
+    /// Where a `.keras` file saves it: the path of the (sub)layer that owns it, e.g.
+    /// `layers/lstm/cell` (`crate::keras_file`).
+    pub saved_as: String,
     /// Keras's shape.
     pub shape: Vec<usize>,
     /// False for BatchNormalization's moving statistics.
@@ -49,6 +52,7 @@ impl Variables {
     pub(crate) fn push(
         &mut self,
         key: String,
+        saved_as: String,
         shape: &[usize],
         data: Vec<f32>,
         trainable: bool,
@@ -57,6 +61,7 @@ impl Variables {
         let n = data.len();
         self.vars.push(Variable {
             key,
+            saved_as,
             shape: shape.to_vec(),
             trainable,
             value: Tensor::from_data(TensorData::new(data, [n]), device),

@@ -1,5 +1,5 @@
-//! Reading model files: soundcheck specs (TOML, JSON), Keras `model.to_json()` files and `.keras`
-//! archives. Every program that takes a model path (the CLI, the tasks, the Python module) reads
+//! Reading model files: soundcheck specs (TOML, JSON), Keras `model.to_json()` files, `.keras`
+//! archives and full-model Keras `.h5` files. Every program that takes a model path (the CLI, the tasks, the Python module) reads
 //! it here, so a file is accepted or refused the same way everywhere.
 
 use std::io::Read;
@@ -41,8 +41,15 @@ fn read_text(path: &Path) -> Result<String, Diagnosis> {
 /// megabytes; more is a damaged file or a decompression bomb, never inflated into memory.
 pub const MAX_KERAS_CONFIG: u64 = 64 << 20;
 
-/// The `config.json` inside a `.keras` archive.
-fn keras_archive_config(path: &Path) -> Result<Value, Diagnosis> {
+/// Entry `name` of the `.keras` archive at `path`, at most `limit` bytes: an entry that declares
+/// more is refused before anything is inflated, and one whose declared size lies is never read
+/// past the bound. `what` names the bound in the messages ("the 64 MiB a model config").
+pub fn keras_archive_entry(
+    path: &Path,
+    name: &str,
+    limit: u64,
+    what: &str,
+) -> Result<Vec<u8>, Diagnosis> {
     let file = std::fs::File::open(path).map_err(|e| {
         unusable(
             path,
@@ -57,50 +64,87 @@ fn keras_archive_config(path: &Path) -> Result<Value, Diagnosis> {
             "save the model again with model.save('model.keras')",
         )
     })?;
-    let mut entry = zip.by_name("config.json").map_err(|_| {
+    let mut entry = zip.by_name(name).map_err(|_| {
         unusable(
             path,
-            "the archive has no config.json".into(),
+            format!("the archive has no {name}"),
             "save the model with Keras 3: model.save('model.keras')",
         )
     })?;
-    if entry.size() > MAX_KERAS_CONFIG {
-        return Err(unusable(
+    let refuse = |actual: String| {
+        unusable(
             path,
-            format!(
-                "config.json inflates to {} bytes, more than the {} MiB a model config can take",
-                entry.size(),
-                MAX_KERAS_CONFIG >> 20
-            ),
+            actual,
             "save the model again with model.save('model.keras'); this archive is damaged or not a Keras model",
-        ));
+        )
+    };
+    if entry.size() > limit {
+        return Err(refuse(format!(
+            "{name} inflates to {} bytes, more than {what} can take",
+            entry.size()
+        )));
     }
-    let mut text = String::new();
-    // The declared size can lie: never read past the bound either way.
+    let mut bytes = Vec::with_capacity(entry.size() as usize);
     (&mut entry)
-        .take(MAX_KERAS_CONFIG + 1)
-        .read_to_string(&mut text)
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| {
             unusable(
                 path,
-                format!("config.json cannot be read ({e})"),
+                format!("{name} cannot be read ({e})"),
                 "save the model again",
             )
         })?;
-    if text.len() as u64 > MAX_KERAS_CONFIG {
-        return Err(unusable(
-            path,
-            format!("config.json is larger than the {} MiB a model config can take", MAX_KERAS_CONFIG >> 20),
-            "save the model again with model.save('model.keras'); this archive is damaged or not a Keras model",
-        ));
+    if bytes.len() as u64 > limit {
+        return Err(refuse(format!("{name} is larger than {what} can take")));
     }
-    serde_json::from_str(&text).map_err(|e| {
+    Ok(bytes)
+}
+
+/// The `config.json` inside a `.keras` archive.
+fn keras_archive_config(path: &Path) -> Result<Value, Diagnosis> {
+    let bytes = keras_archive_entry(
+        path,
+        "config.json",
+        MAX_KERAS_CONFIG,
+        &format!("the {} MiB a model config", MAX_KERAS_CONFIG >> 20),
+    )?;
+    serde_json::from_slice(&bytes).map_err(|e| {
         unusable(
             path,
             format!("config.json is not JSON ({e})"),
             "save the model again",
         )
     })
+}
+
+/// The `model_config` attribute of a full-model Keras `.h5` file (`model.save('model.h5')`, the
+/// format of Keras 2), read without reading the weights: its object header is bounded by
+/// [`MAX_KERAS_CONFIG`].
+fn keras_h5_config(path: &Path) -> Result<Value, Diagnosis> {
+    let bad = |actual: String| {
+        unusable(
+            path,
+            actual,
+            "save the whole model with model.save('model.keras') (or model.save('model.h5'))",
+        )
+    };
+    let options = hdf5_reader::OpenOptions {
+        max_object_header_bytes: MAX_KERAS_CONFIG as usize + (1 << 20),
+        ..Default::default()
+    };
+    let file = hdf5_reader::Hdf5File::open_with_options(path, options)
+        .map_err(|e| bad(format!("not a readable HDF5 file ({e})")))?;
+    let attribute = file
+        .root_group()
+        .and_then(|g| g.attribute("model_config"))
+        .map_err(|_| {
+            bad("holds no model_config: a weights-only file (model.save_weights), not a whole model".into())
+        })?;
+    let text = attribute
+        .read_string()
+        .map_err(|e| bad(format!("its model_config is not a string ({e})")))?;
+    serde_json::from_str(&text).map_err(|e| bad(format!("its model_config is not JSON ({e})")))
 }
 
 /// A model given as JSON text: a soundcheck JSON spec or a Keras `model.to_json()` config. A
@@ -125,13 +169,13 @@ pub enum ModelFile {
     Toml(String),
     /// A soundcheck JSON spec or a Keras `model.to_json()` config.
     Json(String),
-    /// The `config.json` of a `.keras` archive.
+    /// The `config.json` of a `.keras` archive, or the `model_config` of a Keras `.h5` file.
     Keras(Value),
 }
 
 impl ModelFile {
-    /// Reads `path` by its extension: `.toml`, `.json` or `.keras` (its `config.json`, at most
-    /// [`MAX_KERAS_CONFIG`] bytes). A file that cannot be read, is empty, is not text or is not a
+    /// Reads `path` by its extension: `.toml`, `.json`, `.keras` (its `config.json`, at most
+    /// [`MAX_KERAS_CONFIG`] bytes) or `.h5` (its `model_config`). A file that cannot be read, is empty, is not text or is not a
     /// readable archive is a diagnosis naming it.
     pub fn read(path: &Path) -> Result<ModelFile, Diagnosis> {
         let ext = path
@@ -141,12 +185,13 @@ impl ModelFile {
             .to_lowercase();
         match ext.as_str() {
             "keras" => Ok(ModelFile::Keras(keras_archive_config(path)?)),
+            "h5" | "hdf5" => Ok(ModelFile::Keras(keras_h5_config(path)?)),
             "toml" => Ok(ModelFile::Toml(read_text(path)?)),
             "json" => Ok(ModelFile::Json(read_text(path)?)),
             _ => Err(unusable(
                 path,
                 format!("unknown model file type '.{ext}'"),
-                "use a .toml or .json spec, a Keras model.to_json() file (.json) or a .keras file",
+                "use a .toml or .json spec, a Keras model.to_json() file (.json), a .keras file or a Keras .h5 model",
             )),
         }
     }
@@ -162,7 +207,7 @@ impl ModelFile {
 }
 
 /// Loads any model file soundcheck reads, by extension and content: `.toml` and `.json`
-/// soundcheck specs, Keras `model.to_json()` files (`.json`) and `.keras` archives
+/// soundcheck specs, Keras `model.to_json()` files (`.json`), `.keras` archives and Keras `.h5` models
 /// ([`ModelFile::read`], then [`ModelFile::parse`]). Every diagnosis names the file.
 pub fn load_model(path: &Path) -> Result<ModelSpec, Diagnosis> {
     ModelFile::read(path)?.parse().map_err(|mut d| {

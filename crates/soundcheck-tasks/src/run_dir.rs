@@ -2,6 +2,7 @@
 //! overwrite anything, resumed runs, runs read back for inference, and a lock so two processes
 //! never write one run.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -160,6 +161,40 @@ impl RunDir {
             path: path.to_path_buf(),
             _lock: Some(lock(path)?),
         })
+    }
+
+    /// A run made of a trained Keras model file (`.keras`, `.h5`): its spec and its weights, as
+    /// `train` writes them, so `predict`, `export` and `--resume`-free training read it like any
+    /// run; `train.json` records where it came from. A folder holding a run is refused.
+    pub fn import_keras(model: &Path, out: &Path, device: &Device) -> Result<RunDir> {
+        let writes = RunDir::files_of(out, &[]);
+        let writes: Vec<&Path> = writes.iter().map(PathBuf::as_path).collect();
+        TaskError::check_outputs("out", &[model], &writes)?;
+        let net = soundcheck_nn::load_keras(model, device)?;
+        let spec = soundcheck_shape::load_model(model)?;
+        let run = RunDir::create(
+            out,
+            &spec,
+            &serde_json::json!({ "keras_model": model.display().to_string() }),
+        )?;
+        let source = BTreeMap::from([("keras_model".to_string(), model.display().to_string())]);
+        soundcheck_nn::write_weights(
+            &run.file(RunDir::WEIGHTS),
+            &net.variables().to_weights(),
+            &source,
+        )?;
+        Ok(run)
+    }
+
+    /// Writes the run's model with its trained weights as a `.keras` file that Keras 3 opens
+    /// (`soundcheck_nn::save_keras`); the file is checked against the run's files first.
+    pub fn export_keras(&self, out: &Path, device: &Device) -> Result<()> {
+        let reads = RunDir::files_of(&self.path, &[]);
+        let reads: Vec<&Path> = reads.iter().map(PathBuf::as_path).collect();
+        TaskError::check_outputs("output", &reads, &[out])?;
+        let spec = self.spec("soundcheck train")?;
+        let net = self.network(device)?;
+        Ok(soundcheck_nn::save_keras(&spec, &net, out)?)
     }
 
     /// A finished (or running) run, to read: not locked.

@@ -168,28 +168,41 @@ impl<'a> Source<'a> {
 }
 
 /// Where a layer's weights live: Keras keys them by variable path (`lstm/lstm_cell/kernel`,
-/// `time_distributed/conv1d/kernel`), the layer named in errors.
+/// `time_distributed/conv1d/kernel`) and saves them in `.keras` files under the path of the
+/// (sub)layer that owns them (`layers/lstm/cell`, `layers/time_distributed/layer`); the layer is
+/// named in errors.
 pub(crate) struct WeightSource<'a> {
     source: &'a Source<'a>,
     layer: &'a str,
     prefix: String,
+    saved_as: String,
 }
 
 impl<'a> WeightSource<'a> {
-    /// The weights of layer `layer`, keyed under its name.
-    pub(crate) fn new(source: &'a Source<'a>, layer: &'a str) -> WeightSource<'a> {
+    /// The weights of layer `layer`, keyed under its name, saved under `saved_as`
+    /// ([`crate::keras_file::saving_paths`]).
+    pub(crate) fn new(
+        source: &'a Source<'a>,
+        layer: &'a str,
+        saved_as: String,
+    ) -> WeightSource<'a> {
         WeightSource {
             source,
             layer,
             prefix: layer.to_string(),
+            saved_as,
         }
     }
 
-    fn nested(&self, part: &str) -> WeightSource<'a> {
+    /// The weights of a layer inside this one: Keras's variable paths go through its name
+    /// (`part`), its saving path through the attribute that holds it (`attribute`: `cell`,
+    /// `forward_layer`, `layer`).
+    fn nested(&self, part: &str, attribute: &str) -> WeightSource<'a> {
         WeightSource {
             source: self.source,
             layer: self.layer,
             prefix: format!("{}/{part}", self.prefix),
+            saved_as: format!("{}/{attribute}", self.saved_as),
         }
     }
 
@@ -211,11 +224,14 @@ impl<'a> WeightSource<'a> {
             },
         };
         let trainable = !name.starts_with("moving_");
-        Ok(self
-            .source
-            .vars
-            .borrow_mut()
-            .push(key, expected, data, trainable, self.source.device))
+        Ok(self.source.vars.borrow_mut().push(
+            key,
+            self.saved_as.clone(),
+            expected,
+            data,
+            trainable,
+            self.source.device,
+        ))
     }
 
     /// An optional bias of `n` values (`use_bias`).

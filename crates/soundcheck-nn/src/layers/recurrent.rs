@@ -56,11 +56,12 @@ impl Recurrent {
                 )));
             }
         }
-        let ws = ws.nested(match r.cell {
+        let cell = match r.cell {
             RnnCell::Lstm => "lstm_cell",
             RnnCell::Gru { .. } => "gru_cell",
             RnnCell::Simple => "simple_rnn_cell",
-        });
+        };
+        let ws = ws.nested(cell, "cell");
         let (u, g, features) = (r.units, gates(r.cell), b.known(1));
         let bias = match (r.use_bias, r.cell) {
             (false, _) => None,

@@ -21,7 +21,10 @@ impl Bidirectional {
     /// Keras keys the halves' weights `{layer}/forward_{inner}/…` and `{layer}/backward_{inner}/…`.
     pub(crate) fn build(bi: &spec::Bidirectional, b: &Build) -> Result<Bidirectional> {
         let half = |direction: &str| -> Result<Recurrent> {
-            let ws: WeightSource = b.weights.nested(&format!("{direction}_{}", bi.inner_name));
+            let ws: WeightSource = b.weights.nested(
+                &format!("{direction}_{}", bi.inner_name),
+                &format!("{direction}_layer"),
+            );
             Recurrent::with_weights(&bi.inner, b, &ws)
         };
         Ok(Bidirectional {
@@ -77,7 +80,7 @@ impl TimeDistributed {
         let inner = Build {
             input: &b.input[1..],
             output: &b.output[1..],
-            weights: b.weights.nested(&t.inner.name),
+            weights: b.weights.nested(&t.inner.name, "layer"),
         };
         Ok(TimeDistributed(build(&t.inner, &inner)?))
     }
