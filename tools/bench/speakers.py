@@ -85,13 +85,18 @@ def main():
     ap.add_argument("--recipes", default="old,cmvn,cmvn-aug")
     ap.add_argument("--speakers", default="george,jackson,lucas,nicolas,theo,yweweler")
     ap.add_argument("--extra", default="", help="more flags for every run, space-separated")
+    ap.add_argument("--recipe", action="append", default=[], metavar="NAME=FLAGS",
+                    help="another recipe to measure: its name and flags (space-separated)")
     ap.add_argument("--json", default=None, help="write the results here")
     a = ap.parse_args()
     manifest = prepare(a.repo, a.work)
     extra = a.extra.split()
+    for r in a.recipe:
+        name, _, flags = r.partition("=")
+        RECIPES[name] = flags.split()
     results = {}
     for recipe in a.recipes.split(","):
-        per = {}
+        per, times = {}, []
         for s in a.speakers.split(","):
             out = os.path.join(a.work, "runs", f"{recipe}-{s}")
             if os.path.exists(out):
@@ -99,8 +104,10 @@ def main():
             acc, seconds = run(a.bin, manifest, recipe, s, out, extra)
             per[s] = acc
             print(f"{recipe:>10} {s:>9}: {100 * acc:5.1f} %  ({seconds:.0f} s)", flush=True)
+            times.append(seconds)
         accs = list(per.values())
-        results[recipe] = {"per_speaker": per, "mean": sum(accs) / len(accs), "worst": min(accs)}
+        results[recipe] = {"per_speaker": per, "mean": sum(accs) / len(accs), "worst": min(accs),
+                           "seconds": times}
         print(f"{recipe:>10}      mean {100 * results[recipe]['mean']:5.1f} %, worst "
               f"{100 * results[recipe]['worst']:5.1f} %", flush=True)
     if a.json:

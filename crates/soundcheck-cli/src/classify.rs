@@ -9,11 +9,11 @@ use soundcheck_data::{Grouping, Side};
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_tasks::classification::{
-    Augment, ClipFeature, ClipFeatures, Labelled, Normalisation,
+    Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe,
 };
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
-    FitOptions, LengthPolicy, RunDir, Scores, TaskError,
+    LengthPolicy, RunDir, Scores, TaskError,
 };
 
 use crate::fit_args::FitArgs;
@@ -22,15 +22,16 @@ use crate::report::report;
 
 #[derive(Args, Clone)]
 #[command(
-    after_help = "Examples:\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --epochs 30 --out runs/sounds  --fill-classes\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --features mfcc,chroma,contrast --n-mfcc 20 --out runs/stacked --fill-classes\n\n--fill-classes sets the last Dense layer's units to the number of classes found (the shipped specs declare 10)."
+    after_help = "Examples:\n  soundcheck train classification --data sounds/ --out runs/sounds                # the built-in model and recipe\n  soundcheck train classification --data clips.csv --group-by speaker --test-groups theo --out runs/theo\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --epochs 30 --out runs/sounds  --fill-classes\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --features mfcc,chroma,contrast --n-mfcc 20 --out runs/stacked --fill-classes\n\n--fill-classes sets the last Dense layer's units to the number of classes found (the shipped specs declare 10).\n\nWithout --model: the built-in classifier (models/mfcc-bn-conv1d.toml) with the recipe it was measured with on new speakers: per-clip normalisation, --time-shift, 2 frequency and 2 time masks, 80 epochs on a cosine schedule; any of those flags given overrides its part."
 )]
 pub struct ClassificationArgs {
     /// A folder per class (DATA/<label>/*.wav|flac|ogg|mp3) or a CSV manifest (path,label[,split])
     #[arg(long)]
     pub data: PathBuf,
     /// Model spec: models/mfcc-lstm.toml, mfcc-conv1d.toml, mfcc-cnn-lstm.toml, or your own
+    /// [default: the built-in classifier and its recipe, see below]
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Features stacked per frame, in order: mfcc, mel (log-mel), chroma, contrast, rms, zcr,
     /// centroid, bandwidth, rolloff, flatness, chroma_cqt, tonnetz (librosa's function names
     /// work too)
@@ -41,9 +42,9 @@ pub struct ClassificationArgs {
         conflicts_with = "log_mel"
     )]
     pub features: Vec<String>,
-    /// MFCCs per frame (librosa's n_mfcc)
-    #[arg(long, default_value_t = 13)]
-    pub n_mfcc: usize,
+    /// MFCCs per frame (librosa's n_mfcc) [default: 13]
+    #[arg(long)]
+    pub n_mfcc: Option<usize>,
     /// Mel bands of `mel` in --features
     #[arg(long, default_value_t = 128)]
     pub n_mels: usize,
@@ -57,9 +58,10 @@ pub struct ClassificationArgs {
     #[arg(long, default_value_t = 512)]
     pub hop_length: usize,
     /// Append first and second deltas of the stack (width 9; a clip of fewer frames gets
-    /// librosa's mode='nearest' deltas, and the run says how many)
-    #[arg(long)]
-    pub deltas: bool,
+    /// librosa's mode='nearest' deltas, and the run says how many); `--deltas false` turns
+    /// them off
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub deltas: Option<bool>,
     /// Frames per clip after padding/truncation; default the 95th percentile of training clips
     #[arg(long)]
     pub maxlen: Option<usize>,
@@ -75,8 +77,9 @@ pub struct ClassificationArgs {
     pub fill_classes: bool,
     /// global: standardise each feature with the training split's statistics; per-clip: with
     /// each clip's own (CMVN, removes a speaker's or microphone's constant colouring)
-    #[arg(long, default_value = "global")]
-    pub normalisation: String,
+    /// [default: global; without --model: per-clip]
+    #[arg(long)]
+    pub normalisation: Option<String>,
     /// Fraction of each class held out for validation (with groups: of the clips, in whole groups)
     #[arg(long, default_value_t = 0.15)]
     pub validation_split: f64,
@@ -90,18 +93,21 @@ pub struct ClassificationArgs {
     #[arg(long, value_delimiter = ',')]
     pub test_groups: Vec<String>,
     /// Place each training clip at a random offset in the padded length every epoch (a longer
-    /// clip: a random excerpt)
-    #[arg(long)]
-    pub time_shift: bool,
+    /// clip: a random excerpt) [default: off; without --model: on; `--time-shift false` turns
+    /// it off]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub time_shift: Option<bool>,
     /// SpecAugment frequency masks per training clip and epoch (runs of features set to the mean)
-    #[arg(long, default_value_t = 0)]
-    pub freq_masks: usize,
+    /// [default: 0; without --model: 2]
+    #[arg(long)]
+    pub freq_masks: Option<usize>,
     /// Widest frequency mask, in features (SpecAugment's F)
     #[arg(long, default_value_t = 4)]
     pub freq_mask_width: usize,
     /// SpecAugment time masks per training clip and epoch (runs of frames set to the mean)
-    #[arg(long, default_value_t = 0)]
-    pub time_masks: usize,
+    /// [default: 0; without --model: 2]
+    #[arg(long)]
+    pub time_masks: Option<usize>,
     /// Widest time mask, in frames (SpecAugment's T)
     #[arg(long, default_value_t = 4)]
     pub time_mask_width: usize,
@@ -134,8 +140,19 @@ impl GroupArgs {
 }
 
 impl ClassificationArgs {
+    /// The defaults of the flags not given: the built-in model's recipe without --model, the
+    /// plain ones for a model of the user's.
+    fn recipe(&self) -> Recipe {
+        match self.model {
+            None => Recipe::built_in(),
+            Some(_) => Recipe::plain(),
+        }
+    }
+
     fn training(&self) -> Result<ClassificationTraining, TaskError> {
         let side = |name: &'static str, v: &str| Side::parse(name, v).map_err(TaskError::from);
+        let recipe = self.recipe();
+        let n_mfcc = self.n_mfcc.unwrap_or(recipe.n_mfcc);
         Ok(ClassificationTraining {
             data: self.data.clone(),
             features: ClipFeatures {
@@ -144,10 +161,10 @@ impl ClassificationArgs {
                     None => self
                         .features
                         .iter()
-                        .map(|f| ClipFeature::parse(f, self.n_mfcc, self.n_mels))
+                        .map(|f| ClipFeature::parse(f, n_mfcc, self.n_mels))
                         .collect::<Result<_, _>>()?,
                 },
-                deltas: self.deltas,
+                deltas: self.deltas.unwrap_or(recipe.deltas),
                 n_fft: self.n_fft,
                 hop_length: self.hop_length,
                 ..Default::default()
@@ -157,20 +174,28 @@ impl ClassificationArgs {
                 padding: side("padding", &self.padding)?,
                 truncating: side("truncating", &self.truncating)?,
             },
-            normalisation: Normalisation::parse(&self.normalisation)?,
+            normalisation: match &self.normalisation {
+                Some(n) => Normalisation::parse(n)?,
+                None => recipe.normalisation,
+            },
             augment: Augment {
-                time_shift: self.time_shift,
-                freq_masks: self.freq_masks,
+                time_shift: self.time_shift.unwrap_or(recipe.augment.time_shift),
+                freq_masks: self.freq_masks.unwrap_or(recipe.augment.freq_masks),
                 freq_mask_width: self.freq_mask_width,
-                time_masks: self.time_masks,
+                time_masks: self.time_masks.unwrap_or(recipe.augment.time_masks),
                 time_mask_width: self.time_mask_width,
             },
-            fill_classes: self.fill_classes,
+            // The built-in spec declares 10 classes, like the shipped ones: it is always fitted.
+            fill_classes: self.fill_classes || self.model.is_none(),
             validation_split: self.validation_split,
             test_split: self.test_split,
             grouping: self.groups.grouping(),
             test_groups: self.test_groups.clone(),
-            fit: self.fit.options(FitOptions::default()),
+            fit: self.fit.options(recipe.fit),
+            model: match &self.model {
+                Some(path) => path.display().to_string(),
+                None => format!("built-in {}", Recipe::BUILT_IN_NAME),
+            },
             out: self.fit.out()?.to_path_buf(),
         })
     }
@@ -178,7 +203,11 @@ impl ClassificationArgs {
 
 fn train(a: &ClassificationArgs, device: &Device) -> Result<ClassificationTrained, TaskError> {
     let opts = a.training()?;
-    train_classifier(&opts, &load_model(&a.model)?, device, &Bars::default())
+    let spec = match &a.model {
+        Some(path) => load_model(path)?,
+        None => Recipe::built_in_model(opts.features.features())?,
+    };
+    train_classifier(&opts, &spec, device, &Bars::default())
 }
 
 pub fn run_train(a: &ClassificationArgs, device: &Device) -> u8 {

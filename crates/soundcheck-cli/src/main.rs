@@ -114,9 +114,11 @@ struct TrainCommand {
 #[derive(Subcommand)]
 enum TrainTask {
     /// Train a classifier on a folder per class (DATA/<label>/*.wav) or a CSV manifest
-    Classification(classify::ClassificationArgs),
+    // Both boxed: their flags differ in size by hundreds of bytes (clippy's large_enum_variant),
+    // and the enum is built once per process.
+    Classification(Box<classify::ClassificationArgs>),
     /// Train a spectrogram-mask separator on DSD100 or MUSDB18-HQ
-    Separation(separate::SeparationArgs),
+    Separation(Box<separate::SeparationArgs>),
 }
 
 /// Exit status: 0 everything fits, 1 a shape problem was found, 2 an input could not be used.

@@ -341,6 +341,64 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
         "{stdout}"
     );
 
+    // Without --model: the built-in classifier, fitted to the 3 classes and 13 MFCCs, with its
+    // recipe's CMVN and augmentation; the run records what it used. One epoch, not its 80.
+    let default_run = d.join("run-default");
+    let (code, stdout, stderr) = run(&[
+        "train",
+        "classification",
+        "--data",
+        manifest.to_str().unwrap(),
+        "--group-by",
+        "speaker",
+        "--test-groups",
+        "s2",
+        "--validation-split",
+        "0",
+        "--epochs",
+        "1",
+        "--out",
+        default_run.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["test"]["per_group"][0]["group"], "s2");
+    let options: Value =
+        serde_json::from_str(&std::fs::read_to_string(default_run.join("train.json")).unwrap())
+            .unwrap();
+    assert_eq!(options["model"], "built-in models/mfcc-bn-conv1d.toml");
+    assert_eq!(options["normalisation"], "per-clip");
+    assert_eq!(
+        options["augment"],
+        "time_shift=true freq_masks=2x4 time_masks=2x4"
+    );
+    assert_eq!(options["schedule"], "cosine");
+    assert_eq!(options["epochs"], 1);
+    let record = std::fs::read_to_string(default_run.join("classes.json")).unwrap();
+    assert!(record.contains(r#""normalisation":"per-clip""#), "{record}");
+    // A flag given overrides its part of the recipe.
+    let (code, _, stderr) = run(&[
+        "train",
+        "classification",
+        "--data",
+        manifest.to_str().unwrap(),
+        "--normalisation",
+        "global",
+        "--time-shift",
+        "false",
+        "--epochs",
+        "1",
+        "--out",
+        d.join("run-default-global").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let options = std::fs::read_to_string(d.join("run-default-global").join("train.json")).unwrap();
+    assert!(
+        options.contains(r#""normalisation":"global""#) && options.contains("time_shift=false"),
+        "{options}"
+    );
+
     // A class spoken only by the held-out speaker cannot be learnt.
     std::fs::write(
         &manifest,

@@ -252,6 +252,7 @@ pub fn classification_quickstart(
             patience: Some(8),
             ..FitOptions::default()
         },
+        model: "built-in mfcc-lstm (quickstart)".into(),
         out: out.join("run"),
     };
     let spec = ModelSpec::from_toml_str(CLASSIFICATION_MODEL)?;

@@ -7,6 +7,7 @@
 //! - `preprocess`: clip features to one `(T, features)` batch ([`Preprocess`], [`LengthPolicy`])
 //! - `train`: a run folder trained and its test split scored ([`train_classifier`])
 //! - `augment`: training clips shifted and masked anew every epoch ([`Augment`])
+//! - `recipe`: the built-in model and the options it was measured with ([`Recipe`])
 //! - `classify`: a trained run loaded ([`Classifier`]), applied to clips and scored
 //! - `scores`: accuracy, per-class scores and the confusion matrix ([`Scores`])
 //! - `record`: the run's record of its preprocessing and split (`classes.json`)
@@ -15,6 +16,7 @@ mod augment;
 mod classify;
 mod clip_features;
 mod preprocess;
+mod recipe;
 mod record;
 mod scores;
 mod train;
@@ -23,5 +25,6 @@ pub use augment::Augment;
 pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled};
 pub use clip_features::{ClipFeature, ClipFeatures};
 pub use preprocess::{LengthPolicy, Normalisation, Preprocess};
+pub use recipe::{Recipe, DEFAULT_MODEL};
 pub use scores::{ClassScores, GroupScores, Scores};
 pub use train::{fill_classes, train_classifier, ClassificationTrained, ClassificationTraining};

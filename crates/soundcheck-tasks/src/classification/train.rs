@@ -50,6 +50,9 @@ pub struct ClassificationTraining {
     pub test_groups: Vec<String>,
     /// The training options.
     pub fit: FitOptions,
+    /// Where the model spec came from (its path, or `built-in NAME`), recorded in train.json so
+    /// a run says which model it trained.
+    pub model: String,
     /// The run folder.
     pub out: PathBuf,
 }
@@ -232,9 +235,9 @@ pub fn train_classifier(
     };
     let cfg = opts.fit.config(loss, n_train, 0.0)?;
     let mut net = Network::initialized(&spec, opts.fit.seed, device)?;
-    let options = json!({"task": "classification", "loss": loss.name(), "features": pre.features.describe(),
+    let options = json!({"task": "classification", "model": opts.model, "loss": loss.name(), "features": pre.features.describe(),
         "normalisation": pre.normalisation.name(), "augment": opts.augment.describe(), "grouping": opts.grouping.as_ref().map(Grouping::describe),
-        "batch_size": opts.fit.batch_size, "optimizer": opts.fit.optimizer, "learning_rate": opts.fit.learning_rate,
+        "epochs": opts.fit.epochs, "batch_size": opts.fit.batch_size, "optimizer": opts.fit.optimizer, "learning_rate": opts.fit.learning_rate,
         "schedule": opts.fit.schedule, "seed": opts.fit.seed});
     check_data(&net, train_ds.as_ref(), &cfg)?;
     let run = RunDir::create(&opts.out, &spec, &options)?;

@@ -1,0 +1,97 @@
+//! What `train classification` does when no model is given: the built-in model and the
+//! options it was chosen with, measured leave-one-speaker-out (BENCHMARKS.md, issue 31). A model
+//! of the user's keeps the plain defaults, which change nothing about old commands.
+
+use soundcheck_shape::ModelSpec;
+
+use super::augment::Augment;
+use super::preprocess::Normalisation;
+use crate::fit::FitOptions;
+
+/// The built-in classifier's spec, compiled in so that `train classification` works from any
+/// folder without `--model`.
+pub const DEFAULT_MODEL: &str = include_str!("../../../../models/mfcc-bn-conv1d.toml");
+
+/// The preprocessing and training options a model is trained with unless flags say otherwise.
+#[derive(Clone, Debug)]
+pub struct Recipe {
+    /// MFCCs per frame (when the features are MFCCs).
+    pub n_mfcc: usize,
+    /// Append first and second deltas.
+    pub deltas: bool,
+    /// Global or per-clip standardisation.
+    pub normalisation: Normalisation,
+    /// What the training clips draw anew every epoch.
+    pub augment: Augment,
+    /// Epochs, schedule and the rest.
+    pub fit: FitOptions,
+}
+
+impl Recipe {
+    /// The built-in model's file in the repository, named in runs and help.
+    pub const BUILT_IN_NAME: &'static str = "models/mfcc-bn-conv1d.toml";
+
+    /// The options of the built-in model ([`DEFAULT_MODEL`]): per-clip CMVN, time shifts and
+    /// SpecAugment masks, the epochs and schedule that measured best on speakers it never heard.
+    pub fn built_in() -> Recipe {
+        Recipe {
+            n_mfcc: 13,
+            deltas: false,
+            normalisation: Normalisation::PerClip,
+            augment: Augment {
+                time_shift: true,
+                freq_masks: 2,
+                freq_mask_width: 4,
+                time_masks: 2,
+                time_mask_width: 4,
+            },
+            fit: FitOptions {
+                epochs: 80,
+                schedule: "cosine".into(),
+                ..FitOptions::default()
+            },
+        }
+    }
+
+    /// The options for a model of the user's: librosa's MFCCs, global standardisation, no
+    /// augmentation, 10 epochs at a constant rate, as `train classification` always had.
+    pub fn plain() -> Recipe {
+        Recipe {
+            n_mfcc: 13,
+            deltas: false,
+            normalisation: Normalisation::Global,
+            augment: Augment::default(),
+            fit: FitOptions::default(),
+        }
+    }
+
+    /// The built-in spec for `features` values per frame: its convolutions and global pool take
+    /// any width, so other features (`--n-mfcc`, `--deltas`, a stack) need no spec of their own.
+    /// Its 10 outputs are set to the data's classes by `fill_classes`.
+    ///
+    /// # Errors
+    /// None in practice: the spec is compiled in and checked by the tests.
+    pub fn built_in_model(features: usize) -> crate::Result<ModelSpec> {
+        let mut spec = ModelSpec::from_toml_str(DEFAULT_MODEL)?;
+        spec.input_shape = Some(vec![None, Some(features)]);
+        Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use soundcheck_shape::Model;
+
+    #[test]
+    fn the_built_in_model_fits_any_feature_width_and_class_count() {
+        for (features, classes) in [(13, 10), (60, 3)] {
+            let mut spec = Recipe::built_in_model(features).unwrap();
+            super::super::fill_classes(&mut spec, classes);
+            let report = Model::from_spec(&spec).unwrap().check();
+            assert!(report.error.is_none(), "{:?}", report.error);
+            let out = &report.layers.last().unwrap().output_shape;
+            assert_eq!(out.last(), Some(classes));
+        }
+    }
+}
