@@ -442,3 +442,41 @@ fn shards_of_a_listed_job_write_exactly_the_files_of_one_run_and_a_rerun_complet
     );
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn chroma_takes_librosas_tuning_and_refuses_a_non_finite_one() {
+    let wav = fixture(STEREO);
+    let w = wav.to_str().unwrap();
+    let got = written(
+        &["chroma", w, "--tuning", "-0.25"],
+        &tmp("chroma_tuned.npy"),
+    );
+    // The library's chroma_stft (held to librosa with a given tuning by the spectral fixtures)
+    // on the same loaded signal.
+    let audio = soundcheck_audio::load(&wav, &soundcheck_audio::LoadOptions::default()).unwrap();
+    let channels: Vec<&[f32]> = audio.channels.iter().map(Vec::as_slice).collect();
+    let want = soundcheck_audio::chroma_stft(
+        &channels,
+        audio.sample_rate,
+        &soundcheck_audio::StftConfig::default(),
+        &soundcheck_audio::ChromaConfig {
+            tuning: Some(-0.25),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(got.shape, [12, want[0].ncols()]);
+    assert!(max_err(&got.data, want[0].as_standard_layout().as_slice().unwrap()) < 1e-6);
+    let estimated = written(&["chroma", w], &tmp("chroma_estimated.npy"));
+    assert_ne!(got.data, estimated.data, "the given tuning is used");
+    let (code, _, err) = run(&[
+        "chroma",
+        w,
+        "-o",
+        tmp("nan.npy").to_str().unwrap(),
+        "--tuning",
+        "NaN",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("tuning=NaN is invalid"), "{err}");
+}

@@ -101,7 +101,11 @@ impl FeatureConfig {
                 each(&|y| d.of_signal(y, sr, stft))?
             }
             FeatureKind::ChromaStft => {
-                crate::chroma_stft(channels, sr, stft, &ChromaConfig::default())?
+                let cfg = ChromaConfig {
+                    tuning: self.tuning,
+                    ..ChromaConfig::default()
+                };
+                crate::chroma_stft(channels, sr, stft, &cfg)?
             }
             FeatureKind::SpectralContrast => {
                 crate::spectral_contrast(channels, sr, stft, &ContrastConfig::default())?
@@ -118,7 +122,7 @@ impl FeatureConfig {
             .map(|v| Array2::from_shape_vec((1, v.len()), v).expect("one row"))
             .collect(),
             FeatureKind::ChromaCqt => {
-                crate::chroma_cqt(channels, sr, &self.chroma_cqt(), None, 12)?
+                crate::chroma_cqt(channels, sr, &self.chroma_cqt(), self.tuning, 12)?
             }
             FeatureKind::Tonnetz => crate::tonnetz(channels, sr, &self.chroma_cqt())?,
         };

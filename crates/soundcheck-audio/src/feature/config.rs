@@ -26,6 +26,9 @@ pub struct FeatureConfig {
     pub db: bool,
     /// The dB floor's distance below the peak (80).
     pub top_db: f32,
+    /// `chroma_stft`'s and `chroma_cqt`'s deviation from A440 in fractions of a chroma bin
+    /// (librosa's `tuning`); `None` estimates it from the signal, as librosa does.
+    pub tuning: Option<f64>,
 }
 
 impl Default for FeatureConfig {
@@ -38,6 +41,7 @@ impl Default for FeatureConfig {
             lifter: 0.0,
             db: false,
             top_db: 80.0,
+            tuning: None,
         }
     }
 }
@@ -113,6 +117,14 @@ impl FeatureConfig {
     /// count, CQT or contrast bands above Nyquist.
     pub fn check(&self, kind: FeatureKind, sr: u32) -> Result<()> {
         self.stft.validate()?;
+        if let Some(t) = self.tuning.filter(|t| !t.is_finite()) {
+            return Err(invalid(
+                "tuning",
+                t,
+                "a finite deviation in fractions of a chroma bin, e.g. -0.1",
+                "leave it unset to estimate it from the signal, as librosa does",
+            ));
+        }
         if sr == 0 {
             return Err(invalid(
                 "sr",

@@ -198,6 +198,10 @@ pub struct FeaturesArgs {
     power: f32,
     #[arg(long, default_value_t = 20)]
     n_mfcc: usize,
+    /// chroma and chroma_cqt: deviation from A440 in fractions of a chroma bin (librosa's
+    /// `tuning`, e.g. -0.1) [default: estimated from the signal]
+    #[arg(long, allow_hyphen_values = true)]
+    tuning: Option<f64>,
     #[arg(long, default_value_t = 0.0)]
     lifter: f32,
     /// Decibels: amplitude_to_db for magnitude, power_to_db for power and mel (ref 1.0)
@@ -263,6 +267,7 @@ impl FeaturesArgs {
             lifter: self.lifter,
             db: self.db,
             top_db: self.top_db,
+            tuning: self.tuning,
         }
     }
 
