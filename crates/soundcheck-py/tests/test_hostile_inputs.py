@@ -62,7 +62,8 @@ Y = np.sin(np.arange(22050, dtype=np.float32) * 0.05)
         (lambda: sc.stft(np.zeros((2, 0), np.float32)), "empty"),
         (lambda: sc.feature.melspectrogram(S=np.zeros((0, 5), np.float32)), "S has 0 frequency bin(s)"),
         (lambda: sc.istft(np.zeros((1, 4), np.complex64)), "stft_matrix has 1 frequency bin(s)"),
-        (lambda: sc.check("model.h5"), "unknown model file type"),
+        (lambda: sc.check("model.h5"), "model.h5: cannot open the file"),
+        (lambda: sc.check("model.pt"), "unknown model file type"),
         (lambda: sc.check({"input_shape": [10], "layers": []}, x=(-1, 10)), "negative"),
     ],
 )

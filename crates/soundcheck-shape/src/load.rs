@@ -133,6 +133,14 @@ fn keras_h5_config(path: &Path) -> Result<Value, Diagnosis> {
         max_object_header_bytes: MAX_KERAS_CONFIG as usize + (1 << 20),
         ..Default::default()
     };
+    // A missing or unreadable file is named as such, not as a damaged HDF5 file.
+    std::fs::File::open(path).map_err(|e| {
+        unusable(
+            path,
+            format!("cannot open the file ({e})"),
+            "check the path and permissions",
+        )
+    })?;
     let file = hdf5_reader::Hdf5File::open_with_options(path, options)
         .map_err(|e| bad(format!("not a readable HDF5 file ({e})")))?;
     let attribute = file
