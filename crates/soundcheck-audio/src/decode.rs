@@ -165,38 +165,27 @@ impl Packets {
     }
 
     fn open_unguarded(file: File, path: &Path) -> Result<Packets> {
-        let mss = MediaSourceStream::new(Box::new(file), Default::default());
-        let mut hint = Hint::new();
-        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-            hint.with_extension(ext);
-        }
-        let probed = symphonia::default::get_probe()
-            .format(
-                &hint,
-                mss,
-                // Gapless: trim encoder delay and padding (MP3 LAME/Xing headers), as
-                // libsndfile does.
-                &FormatOptions {
-                    enable_gapless: true,
-                    ..Default::default()
-                },
-                &MetadataOptions::default(),
-            )
-            .map_err(|e| match (e, container_by_magic(path)) {
-                // The container's own signature is there: the file is one, cut short or
-                // damaged inside its headers, not a format soundcheck does not know.
-                (SymError::Unsupported(_) | SymError::IoError(_), Some(name)) => corrupt(
-                    path,
-                    format!("{name} headers that end early or are damaged (a truncated file?)"),
-                ),
-                (SymError::Unsupported(_) | SymError::IoError(_), None) => {
-                    AudioError::Unsupported {
-                        path: path.to_path_buf(),
-                        actual: "not a recognised audio container".into(),
-                    }
-                }
-                (other, _) => classify(path, other),
-            })?;
+        // A second handle, to read the file again from its start if the first reading trims.
+        let again = file.try_clone().map_err(|source| AudioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // Gapless: trim encoder delay and padding (MP3 LAME/Xing headers), as libsndfile does.
+        let probed = probe(file, path, true)?;
+        // Without a LAME tag, symphonia trims an MPEG file at a length it estimated from the
+        // first frames' sizes (see `announced_frames`): read it again untrimmed, every frame
+        // decoded, as libsndfile and ffmpeg decode it.
+        let probed = match probed.format.default_track() {
+            Some(t) if is_mpeg(&t.codec_params) && t.codec_params.delay.is_none() => {
+                let mut again = again;
+                std::io::Seek::rewind(&mut again).map_err(|source| AudioError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                probe(again, path, false)?
+            }
+            _ => probed,
+        };
         let format = probed.format;
         let track = format
             .tracks()
@@ -216,7 +205,7 @@ impl Packets {
         Ok(Packets {
             path: path.to_path_buf(),
             track_id: track.id,
-            announced: track.codec_params.n_frames,
+            announced: announced_frames(&track.codec_params),
             sample_rate,
             channels: 0,
             format,
@@ -287,6 +276,53 @@ impl Packets {
         }
         Ok(true)
     }
+}
+
+fn probe(file: File, path: &Path, gapless: bool) -> Result<symphonia::core::probe::ProbeResult> {
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    symphonia::default::get_probe()
+        .format(
+            &hint,
+            mss,
+            &FormatOptions {
+                enable_gapless: gapless,
+                ..Default::default()
+            },
+            &MetadataOptions::default(),
+        )
+        .map_err(|e| match (e, container_by_magic(path)) {
+            // The container's own signature is there: the file is one, cut short or damaged
+            // inside its headers, not a format soundcheck does not know.
+            (SymError::Unsupported(_) | SymError::IoError(_), Some(name)) => corrupt(
+                path,
+                format!("{name} headers that end early or are damaged (a truncated file?)"),
+            ),
+            (SymError::Unsupported(_) | SymError::IoError(_), None) => AudioError::Unsupported {
+                path: path.to_path_buf(),
+                actual: "not a recognised audio container".into(),
+            },
+            (other, _) => classify(path, other),
+        })
+}
+
+fn is_mpeg(params: &symphonia::core::codecs::CodecParameters) -> bool {
+    use symphonia::core::codecs::{CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3};
+    [CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3].contains(&params.codec)
+}
+
+/// The frame count a file's header states. An MPEG audio file states one only in a Xing/Info
+/// frame with its LAME tag (which also sets the encoder delay); without one symphonia estimates
+/// the count from the first frames' average size, which cuts a VBR file short by seconds and a
+/// CBR file, whose frames alternate in size, by a frame — libsndfile decodes every frame.
+fn announced_frames(params: &symphonia::core::codecs::CodecParameters) -> Option<u64> {
+    if is_mpeg(params) && params.delay.is_none() {
+        return None;
+    }
+    params.n_frames
 }
 
 /// The error for a stream that ends before the frame count its header announces.

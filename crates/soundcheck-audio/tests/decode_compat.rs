@@ -204,3 +204,26 @@ fn a_cut_ogg_file_is_called_damaged_never_an_unknown_format() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_vbr_mp3_without_a_xing_frame_decodes_every_frame_as_ffmpeg_does() {
+    // symphonia estimates such a file's length from its first frames and trimmed there.
+    let counts: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("mp3_vbr_no_info.json")).unwrap(),
+    )
+    .unwrap();
+    let path = fixtures().join(counts["file"].as_str().unwrap());
+    let whole = audio::decode(&path).unwrap();
+    assert_eq!(
+        whole.frames() as u64,
+        counts["ffmpeg_frames"].as_u64().unwrap()
+    );
+    let mut src = audio::AudioSource::open(&path).unwrap();
+    assert_eq!(
+        src.frames(),
+        whole.frames(),
+        "the streaming reader counts alike"
+    );
+    let tail = src.read(whole.frames() - 100, whole.frames()).unwrap();
+    assert_eq!(tail[0], whole.channels[0][whole.frames() - 100..]);
+}
