@@ -315,27 +315,6 @@ fn several_inputs_write_one_file_each_and_report_failures() {
     );
 }
 
-/// Every file under `dir`, relative, with its bytes.
-fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn shards_of_a_listed_job_write_exactly_the_files_of_one_run_and_a_rerun_completes_a_killed_one() {
     let root = tmp("shards");
@@ -386,8 +365,16 @@ fn shards_of_a_listed_job_write_exactly_the_files_of_one_run_and_a_rerun_complet
         sizes.push(report["done"].as_u64().unwrap());
     }
     assert_eq!(sizes, [3, 2, 2]);
-    assert_eq!(tree(&whole), tree(&sharded), "byte for byte");
-    assert_eq!(tree(&whole).len(), 7, "no two clips share an output");
+    assert_eq!(
+        common::tree(&whole),
+        common::tree(&sharded),
+        "byte for byte"
+    );
+    assert_eq!(
+        common::tree(&whole).len(),
+        7,
+        "no two clips share an output"
+    );
     // Shard 1 killed after one output: the other is missing and a temporary file is left.
     let outputs: Vec<PathBuf> = job(&sharded, &["--shard", "1/3", "--skip-existing"])["outputs"]
         .as_array()
@@ -404,7 +391,7 @@ fn shards_of_a_listed_job_write_exactly_the_files_of_one_run_and_a_rerun_complet
         (Some(1), Some(1))
     );
     std::fs::remove_file(&partial).unwrap();
-    assert_eq!(tree(&whole), tree(&sharded));
+    assert_eq!(common::tree(&whole), common::tree(&sharded));
     // Slurm's variables choose the shard when --shard is absent.
     let (code, stdout, stderr) = common::run_with(
         &[

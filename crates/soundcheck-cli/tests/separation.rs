@@ -187,25 +187,6 @@ fn quickstart_pipeline_and_separate_keep_rate_channels_and_sum() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
-/// Every file under `dir`, relative, with its bytes.
-fn tree(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_path_buf();
-                out.push((rel, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// `separate --files-from` in two shards writes exactly the files of one run (folders mirror
 /// the listed paths, so two `mix.wav` in different folders do not collide), and a rerun with
 /// `--skip-existing` redoes only a mixture whose stems are incomplete. Needs `d/run`.
@@ -255,8 +236,12 @@ fn sharded_separation_writes_what_one_run_writes(d: &std::path::Path) {
             .len(),
         1
     );
-    assert_eq!(tree(&whole).len(), 6);
-    assert_eq!(tree(&whole), tree(&sharded), "byte for byte");
+    assert_eq!(common::tree(&whole).len(), 6);
+    assert_eq!(
+        common::tree(&whole),
+        common::tree(&sharded),
+        "byte for byte"
+    );
     // Killed between its two stems: the accompaniment of one mixture is missing.
     let a = &job(&sharded, &["--shard", "0/2", "--skip-existing"])["files"];
     let first = PathBuf::from(a[0]["output"].as_str().unwrap());
@@ -269,7 +254,7 @@ fn sharded_separation_writes_what_one_run_writes(d: &std::path::Path) {
         .map(|f| f["skipped"] == true)
         .collect();
     assert_eq!(skipped, [false, true]);
-    assert_eq!(tree(&whole), tree(&sharded));
+    assert_eq!(common::tree(&whole), common::tree(&sharded));
 }
 
 /// Ctrl-C during `separate`: the process ends with 130 and its unfinished WAVs (the unique
