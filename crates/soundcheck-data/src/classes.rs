@@ -221,15 +221,7 @@ impl ClassSet {
     /// # Errors
     /// A class with too few clips to appear in every split, naming the class and its count.
     pub fn split(&self, validation: f64, test: f64, seed: u64) -> Result<Vec<Split>> {
-        for (name, f) in [("validation_split", validation), ("test_split", test)] {
-            if f.is_nan() || !(0.0..1.0).contains(&f) {
-                return Err(DataError::InvalidParameter {
-                    name,
-                    actual: f.to_string(),
-                    expected: "a fraction in [0, 1), e.g. 0.15".into(),
-                });
-            }
-        }
+        check_fractions(validation, test)?;
         let mut out: Vec<Option<Split>> = self.clips.iter().map(|c| c.split).collect();
         let needed = 1 + (validation > 0.0) as usize + (test > 0.0) as usize;
         for (label, name) in self.classes.iter().enumerate() {
@@ -289,6 +281,20 @@ impl ClassSet {
         }
         Ok(())
     }
+}
+
+/// The validation and test fractions of a split, each in [0, 1) (NaN refused).
+pub(crate) fn check_fractions(validation: f64, test: f64) -> Result<()> {
+    for (name, f) in [("validation_split", validation), ("test_split", test)] {
+        if f.is_nan() || !(0.0..1.0).contains(&f) {
+            return Err(DataError::InvalidParameter {
+                name,
+                actual: f.to_string(),
+                expected: "a fraction in [0, 1), e.g. 0.15".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

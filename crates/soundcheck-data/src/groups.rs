@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use regex_lite::Regex;
 use soundcheck_io::SplitMix64;
 
-use crate::classes::{ClassSet, Split};
+use crate::classes::{check_fractions, ClassSet, Split};
 use crate::error::{DataError, Result};
 use crate::order::shuffled;
 
@@ -123,15 +123,7 @@ impl ClassSet {
         test_groups: &[String],
         seed: u64,
     ) -> Result<Vec<Split>> {
-        for (name, f) in [("validation_split", validation), ("test_split", test)] {
-            if f.is_nan() || !(0.0..1.0).contains(&f) {
-                return Err(DataError::InvalidParameter {
-                    name,
-                    actual: f.to_string(),
-                    expected: "a fraction in [0, 1), e.g. 0.15".into(),
-                });
-            }
-        }
+        check_fractions(validation, test)?;
         if let Some(c) = self.clips.iter().find(|c| c.split.is_some()) {
             return Err(DataError::Mismatch {
                 what: format!("{}: its split", c.path.display()),

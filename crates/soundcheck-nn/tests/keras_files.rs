@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use common::{fixture, KERAS_MODELS};
+use common::{assert_forward_as_keras, fixture, KERAS_MODELS};
 use soundcheck_nn::{load_keras, NnError};
 
 /// The fixtures Keras also saved as `.h5` (keras_files.py's LEGACY).
@@ -24,20 +24,7 @@ const LEGACY: &[&str] = &[
 fn assert_predicts_as_keras(name: &str, file: &str) {
     let d = fixture(name);
     let net = load_keras(&d.join(file), &Device::flex()).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let x = soundcheck_npy::read(&d.join("x.npy")).unwrap();
-    let want = soundcheck_npy::read(&d.join("predict.npy")).unwrap();
-    let (shape, got) = net.forward(&x.shape, x.data).unwrap();
-    assert_eq!(shape, want.shape, "{name}/{file}: output shape");
-    let err = got
-        .iter()
-        .zip(&want.data)
-        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    let peak = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));
-    eprintln!("{name}/{file}: max |Δ| {err:.3e}, peak {peak:.3e}");
-    assert!(
-        err <= 1e-4 * peak.max(1e-3),
-        "{name}/{file}: {err} > 1e-4 × {peak}"
-    );
+    assert_forward_as_keras(&net, &d, "predict.npy", &format!("{name}/{file}"));
 }
 
 #[test]

@@ -258,9 +258,12 @@ pub fn separate_files(
 ) -> Result<Vec<SeparatedFile>> {
     let dirs: Vec<PathBuf> = mixtures
         .iter()
-        .map(|m| match batch.mirror {
-            true => soundcheck_data::mirrored(out, m, "").map_err(TaskError::from),
-            false => Ok(output_dir(out, m)),
+        .map(|m| {
+            if batch.mirror {
+                soundcheck_data::mirrored(out, m, "").map_err(TaskError::from)
+            } else {
+                Ok(output_dir(out, m))
+            }
         })
         .collect::<Result<_>>()?;
     let target = format!("{}.wav", separator.target);
