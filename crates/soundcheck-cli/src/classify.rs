@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use soundcheck_data::{Grouping, Side};
+use soundcheck_data::{ClassSet, Grouping, Side};
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_tasks::classification::{
-    Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe,
+    lowest_rate, Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe,
 };
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
@@ -22,7 +22,7 @@ use crate::report::report;
 
 #[derive(Args, Clone)]
 #[command(
-    after_help = "Examples:\n  soundcheck train classification --data sounds/ --out runs/sounds                # the built-in model and recipe\n  soundcheck train classification --data clips.csv --group-by speaker --test-groups theo --out runs/theo\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --epochs 30 --out runs/sounds  --fill-classes\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --features mfcc,chroma,contrast --n-mfcc 20 --out runs/stacked --fill-classes\n\n--fill-classes sets the last Dense layer's units to the number of classes found (the shipped specs declare 10).\n\nWithout --model: the built-in classifier (models/mfcc-bn-conv1d.toml) with the recipe it was measured with on new speakers: per-clip normalisation, --time-shift, 2 frequency and 2 time masks, 80 epochs on a cosine schedule; any of those flags given overrides its part."
+    after_help = "Examples:\n  soundcheck train classification --data sounds/ --out runs/sounds                # the built-in model and recipe\n  soundcheck train classification --data clips.csv --group-by speaker --test-groups theo --out runs/theo\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --epochs 30 --out runs/sounds  --fill-classes\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --features mfcc,chroma,contrast --n-mfcc 20 --out runs/stacked --fill-classes\n\n--fill-classes sets the last Dense layer's units to the number of classes found (the shipped specs declare 10).\n\nWithout --model: the built-in classifier (models/mfcc-bn-conv1d.toml) with the recipe it was measured with on new speakers: clips at the lowest rate among them (--sr lowest) with --n-fft 512 --hop-length 128, per-clip normalisation, --time-shift, 2 frequency and 2 time masks, 80 epochs on a cosine schedule; any of those flags given overrides its part."
 )]
 pub struct ClassificationArgs {
     /// A folder per class (DATA/<label>/*.wav|flac|ogg|mp3) or a CSV manifest (path,label[,split])
@@ -51,12 +51,18 @@ pub struct ClassificationArgs {
     /// Log-mel bands instead of MFCCs (the same as --features mel --n-mels N)
     #[arg(long)]
     pub log_mel: Option<usize>,
-    /// FFT size of the features' STFT (librosa's n_fft; 512 at 22050 Hz is speech's usual 23 ms)
-    #[arg(long, default_value_t = 2048)]
-    pub n_fft: usize,
-    /// Hop between feature frames in samples (librosa's hop_length)
-    #[arg(long, default_value_t = 512)]
-    pub hop_length: usize,
+    /// Rate the clips are loaded at: Hz (librosa's sr; every clip is resampled to it), or
+    /// "lowest", the lowest rate among the clips (each resampled down, never up, so no clip's
+    /// features hold bands it has no sound in) [default: 22050; without --model: lowest]
+    #[arg(long)]
+    pub sr: Option<String>,
+    /// FFT size of the features' STFT (librosa's n_fft) [default: 2048; without --model: 512]
+    #[arg(long)]
+    pub n_fft: Option<usize>,
+    /// Hop between feature frames in samples (librosa's hop_length) [default: 512; without
+    /// --model: 128]
+    #[arg(long)]
+    pub hop_length: Option<usize>,
     /// Append first and second deltas of the stack (width 9; a clip of fewer frames gets
     /// librosa's mode='nearest' deltas, and the run says how many); `--deltas false` turns
     /// them off
@@ -149,6 +155,25 @@ impl ClassificationArgs {
         }
     }
 
+    /// `--sr` as a rate: a number, or the lowest rate of the data's clips (`lowest`, or the
+    /// recipe's `None`).
+    fn sample_rate(&self, recipe: Option<u32>) -> Result<u32, TaskError> {
+        let lowest = || -> Result<u32, TaskError> {
+            let set = ClassSet::open(&self.data)?;
+            let paths: Vec<&Path> = set.clips.iter().map(|c| c.path.as_path()).collect();
+            lowest_rate(&paths)
+        };
+        match self.sr.as_deref() {
+            None => recipe.map_or_else(lowest, Ok),
+            Some("lowest") => lowest(),
+            Some(v) => v.parse().map_err(|_| TaskError::Option {
+                name: "sr",
+                actual: v.to_string(),
+                expected: "a rate in Hz such as 16000, or lowest".into(),
+            }),
+        }
+    }
+
     fn training(&self) -> Result<ClassificationTraining, TaskError> {
         let side = |name: &'static str, v: &str| Side::parse(name, v).map_err(TaskError::from);
         let recipe = self.recipe();
@@ -165,9 +190,9 @@ impl ClassificationArgs {
                         .collect::<Result<_, _>>()?,
                 },
                 deltas: self.deltas.unwrap_or(recipe.deltas),
-                n_fft: self.n_fft,
-                hop_length: self.hop_length,
-                ..Default::default()
+                sample_rate: self.sample_rate(recipe.sample_rate)?,
+                n_fft: self.n_fft.unwrap_or(recipe.n_fft),
+                hop_length: self.hop_length.unwrap_or(recipe.hop_length),
             },
             length: LengthPolicy {
                 maxlen: self.maxlen,

@@ -50,6 +50,7 @@ const FLAGS: &[&str] = &[
     "seconds",
     "soundfont",
     "split",
+    "sr",
     "target",
     "test",
     "test_groups",

@@ -197,8 +197,7 @@ fn the_quickstart_never_clears_a_folder_it_did_not_write() {
 }
 
 /// A 16-bit mono WAV of a tone.
-fn write_tone(path: &std::path::Path, freq: f32, seconds: f32) {
-    let rate = 22050u32;
+fn write_tone(path: &std::path::Path, freq: f32, seconds: f32, rate: u32) {
     let n = (rate as f32 * seconds) as u32;
     let mut b = Vec::new();
     b.extend_from_slice(b"RIFF");
@@ -226,7 +225,7 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
     let d = tmp("groups");
     std::fs::create_dir_all(&d).unwrap();
     // Three tones said by three speakers (each a little sharper), 0.1 s each: 5 frames, fewer
-    // than the 9 of the delta window.
+    // than the 9 of the delta window. Speaker s1 records at 16 kHz, the others at 22050 Hz.
     let mut rows = vec!["path,label,speaker".to_string()];
     for (c, class) in ["low", "mid", "high"].iter().enumerate() {
         for s in 0..3 {
@@ -236,6 +235,7 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
                     &d.join(&name),
                     300.0 * (c + 1) as f32 * (1.0 + 0.03 * s as f32),
                     0.1,
+                    if s == 1 { 16000 } else { 22050 },
                 );
                 rows.push(format!("{name},{class},s{s}"));
             }
@@ -342,7 +342,8 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
     );
 
     // Without --model: the built-in classifier, fitted to the 3 classes and 13 MFCCs, with its
-    // recipe's CMVN and augmentation; the run records what it used. One epoch, not its 80.
+    // recipe's rate (the lowest of the clips': s1's 16 kHz), frames, CMVN and augmentation;
+    // the run records what it used. One epoch, not its 80.
     let default_run = d.join("run-default");
     let (code, stdout, stderr) = run(&[
         "train",
@@ -368,6 +369,10 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
         serde_json::from_str(&std::fs::read_to_string(default_run.join("train.json")).unwrap())
             .unwrap();
     assert_eq!(options["model"], "built-in models/mfcc-bn-conv1d.toml");
+    assert_eq!(
+        options["features"],
+        "sr=16000 mfcc n_mfcc=13 deltas=false n_fft=512 hop=128"
+    );
     assert_eq!(options["normalisation"], "per-clip");
     assert_eq!(
         options["augment"],
@@ -387,6 +392,10 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
         "global",
         "--time-shift",
         "false",
+        "--sr",
+        "11025",
+        "--hop-length",
+        "256",
         "--epochs",
         "1",
         "--out",
@@ -395,7 +404,9 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
     assert_eq!(code, 0, "{stderr}");
     let options = std::fs::read_to_string(d.join("run-default-global").join("train.json")).unwrap();
     assert!(
-        options.contains(r#""normalisation":"global""#) && options.contains("time_shift=false"),
+        options.contains(r#""normalisation":"global""#)
+            && options.contains("time_shift=false")
+            && options.contains("sr=11025 mfcc n_mfcc=13 deltas=false n_fft=512 hop=256"),
         "{options}"
     );
 

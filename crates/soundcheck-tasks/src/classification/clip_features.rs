@@ -10,7 +10,7 @@ use ndarray::{concatenate, s, Array2, Axis};
 use rayon::prelude::*;
 use soundcheck_audio::feature::{with_deltas, Frames, Layout, DELTA_WIDTH};
 use soundcheck_audio::{
-    load, AudioError, FeatureConfig, FeatureKind, LoadOptions, MelConfig, StftConfig,
+    load, AudioError, AudioSource, FeatureConfig, FeatureKind, LoadOptions, MelConfig, StftConfig,
 };
 
 use soundcheck_data::Sequence;
@@ -313,6 +313,44 @@ impl ClipFeatures {
     }
 }
 
+/// The lowest sample rate among the files at `paths`, read from their headers (a compressed
+/// file that does not announce its length is decoded once). Clips loaded at it are resampled
+/// down, never up: upsampling leaves the bands above a clip's own Nyquist frequency empty but
+/// for resampling noise, which per-clip normalisation then scales up like any other band (BENCHMARKS.md, issue 31).
+///
+/// # Errors
+/// One error naming each file that could not be opened; an empty list.
+pub fn lowest_rate(paths: &[&Path]) -> Result<u32> {
+    let rates: Vec<Result<u32>> = paths
+        .par_iter()
+        .map(|p| {
+            AudioSource::open(p)
+                .map(|a| a.sample_rate())
+                .map_err(|e| TaskError::file(p, e))
+        })
+        .collect();
+    let failed: Vec<String> = rates
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+        .collect();
+    if !failed.is_empty() {
+        return Err(TaskError::Clips {
+            failed: failed.len(),
+            total: paths.len(),
+            reasons: failed.join("\n  "),
+        });
+    }
+    rates
+        .into_iter()
+        .map(|r| r.expect("checked"))
+        .min()
+        .ok_or_else(|| TaskError::Option {
+            name: "data",
+            actual: "no clips".into(),
+            expected: "at least one clip to read a sample rate from".into(),
+        })
+}
+
 /// `m` stacked with its first and second deltas: librosa's `mode='interp'` when `m` has the
 /// window's frames, else `mode='nearest'` — the frames padded by repeating the edge ones half a
 /// window each side, where `interp` is the plain filter, and cut back — so that a clip of a few
@@ -339,6 +377,22 @@ fn deltas_of_any_length(m: &Array2<f32>) -> soundcheck_audio::Result<Array2<f32>
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn the_lowest_rate_is_read_from_the_headers_and_an_unreadable_clip_is_named() {
+        let d = std::env::temp_dir().join(format!("sc-lowest-rate-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let (a, b) = (d.join("a.wav"), d.join("b.wav"));
+        soundcheck_audio::write_wav(&a, &[vec![0.1; 800]], 16000).unwrap();
+        soundcheck_audio::write_wav(&b, &[vec![0.1; 800]], 8000).unwrap();
+        assert_eq!(lowest_rate(&[&a, &b]).unwrap(), 8000);
+        assert_eq!(lowest_rate(&[&a]).unwrap(), 16000);
+        let missing = d.join("missing.wav");
+        let e = lowest_rate(&[&a, &missing]).unwrap_err().to_string();
+        assert!(e.contains("missing.wav") && e.contains("1 of 2"), "{e}");
+        assert!(lowest_rate(&[]).is_err());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 
     #[test]
     fn short_clips_get_the_deltas_of_edge_repeated_frames() {

@@ -23,7 +23,7 @@ mod train;
 
 pub use augment::Augment;
 pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled};
-pub use clip_features::{ClipFeature, ClipFeatures};
+pub use clip_features::{lowest_rate, ClipFeature, ClipFeatures};
 pub use preprocess::{LengthPolicy, Normalisation, Preprocess};
 pub use recipe::{Recipe, DEFAULT_MODEL};
 pub use scores::{ClassScores, GroupScores, Scores};

@@ -15,6 +15,13 @@ pub const DEFAULT_MODEL: &str = include_str!("../../../../models/mfcc-bn-conv1d.
 /// The preprocessing and training options a model is trained with unless flags say otherwise.
 #[derive(Clone, Debug)]
 pub struct Recipe {
+    /// The rate clips are loaded at; `None`: the lowest rate among the data's clips
+    /// ([`lowest_rate`](super::lowest_rate)).
+    pub sample_rate: Option<u32>,
+    /// FFT size of the features' STFT.
+    pub n_fft: usize,
+    /// Hop between feature frames in samples.
+    pub hop_length: usize,
     /// MFCCs per frame (when the features are MFCCs).
     pub n_mfcc: usize,
     /// Append first and second deltas.
@@ -31,10 +38,14 @@ impl Recipe {
     /// The built-in model's file in the repository, named in runs and help.
     pub const BUILT_IN_NAME: &'static str = "models/mfcc-bn-conv1d.toml";
 
-    /// The options of the built-in model ([`DEFAULT_MODEL`]): per-clip CMVN, time shifts and
+    /// The options of the built-in model ([`DEFAULT_MODEL`]): clips at the data's own (lowest)
+    /// rate with 512-sample windows and a 128-sample hop, per-clip CMVN, time shifts and
     /// SpecAugment masks, the epochs and schedule that measured best on speakers it never heard.
     pub fn built_in() -> Recipe {
         Recipe {
+            sample_rate: None,
+            n_fft: 512,
+            hop_length: 128,
             n_mfcc: 13,
             deltas: false,
             normalisation: Normalisation::PerClip,
@@ -53,10 +64,14 @@ impl Recipe {
         }
     }
 
-    /// The options for a model of the user's: librosa's MFCCs, global standardisation, no
-    /// augmentation, 10 epochs at a constant rate, as `train classification` always had.
+    /// The options for a model of the user's: librosa's MFCCs (22050 Hz, n_fft 2048, hop 512),
+    /// global standardisation, no augmentation, 10 epochs at a constant rate, as
+    /// `train classification` always had.
     pub fn plain() -> Recipe {
         Recipe {
+            sample_rate: Some(22050),
+            n_fft: 2048,
+            hop_length: 512,
             n_mfcc: 13,
             deltas: false,
             normalisation: Normalisation::Global,

@@ -197,10 +197,10 @@ pub fn train_classifier(
         )
     };
     progress.note(&format!(
-        "{} clips of {} classes: {} train{}, {} validation{}, {} test{}; {} features per frame ({} standardisation); clips padded/truncated to {} frames{} ({truncated} of the training clips truncated)",
+        "{} clips of {} classes: {} train{}, {} validation{}, {} test{}; {} features per frame at {} Hz ({} standardisation); clips padded/truncated to {} frames{} ({truncated} of the training clips truncated)",
         set.clips.len(), set.classes.len(), train_x.len(), part_groups(Split::Train), val_x.len(),
         part_groups(Split::Validation), test.len(), part_groups(Split::Test),
-        pre.features.features(), pre.normalisation.name(), pre.maxlen,
+        pre.features.features(), pre.features.sample_rate, pre.normalisation.name(), pre.maxlen,
         if opts.length.maxlen.is_none() { " (95th percentile of training lengths)" } else { "" }
     ));
     let short = opts.features.short_for_deltas(&train_x) + opts.features.short_for_deltas(&val_x);
