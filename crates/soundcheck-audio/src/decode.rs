@@ -13,6 +13,17 @@ use symphonia::core::probe::Hint;
 
 use crate::error::{AudioError, Result};
 
+/// The file extensions read as audio when a folder is listed (compared without case).
+pub const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
+
+/// Whether `path`'s extension is one of [`AUDIO_EXTENSIONS`]: the one test of every folder
+/// listing, so that a folder of clips means the same files to every command.
+pub fn is_audio_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// Decoded audio: channels kept apart.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decoded {

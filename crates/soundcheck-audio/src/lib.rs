@@ -56,7 +56,7 @@ pub use chroma::{
 pub use contrast::{spectral_contrast, spectral_contrast_from_spectrogram, ContrastConfig};
 pub use cqt::{cqt, cqt_frequencies, CqtConfig, MAX_CQT_BINS};
 pub use db::{amplitude_to_db, amplitude_to_db_channels, power_to_db, power_to_db_channels, Ref};
-pub use decode::{decode, decode_mono, Decoded};
+pub use decode::{decode, decode_mono, is_audio_path, Decoded, AUDIO_EXTENSIONS};
 pub use error::{AudioError, Result};
 pub use feature::{FeatureConfig, FeatureKind};
 pub use load::{load, to_mono, write_wav, Audio, LoadOptions};

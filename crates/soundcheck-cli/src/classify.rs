@@ -9,7 +9,7 @@ use soundcheck_data::{ClassSet, Grouping, Side};
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_tasks::classification::{
-    lowest_rate, Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe,
+    lowest_rate, Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe, WaveAugment,
 };
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
@@ -117,6 +117,25 @@ pub struct ClassificationArgs {
     /// Widest time mask, in frames (SpecAugment's T)
     #[arg(long, default_value_t = 4)]
     pub time_mask_width: usize,
+    /// Copies of each training clip at a speed drawn from LOW..HIGH (resampled: 1.1 is 10 %
+    /// faster and higher, as another speaker), e.g. 0.9,1.1 [default: off]
+    #[arg(long, value_delimiter = ',', num_args = 1)]
+    pub speed: Option<Vec<f64>>,
+    /// Copies of each training clip at a gain drawn from ±DB [default: 0, off]
+    #[arg(long)]
+    pub gain_db: Option<f64>,
+    /// Copies of each training clip with noise at an SNR drawn from LOW..HIGH dB, e.g. 10,30:
+    /// white noise, or excerpts of --noise-dir's recordings [default: off]
+    #[arg(long, value_delimiter = ',', num_args = 1)]
+    pub noise_snr: Option<Vec<f64>>,
+    /// A folder of noise recordings (wav, flac, ogg, mp3) for --noise-snr
+    #[arg(long)]
+    pub noise_dir: Option<PathBuf>,
+    /// Copies drawn per training clip with --speed, --gain-db and --noise-snr, their features
+    /// computed once; every epoch shows each clip as itself or one of its copies; 0 turns
+    /// the copies off [default: 4 when one of them is given]
+    #[arg(long)]
+    pub augment_copies: Option<usize>,
     #[command(flatten)]
     pub fit: FitArgs,
 }
@@ -174,6 +193,39 @@ impl ClassificationArgs {
         }
     }
 
+    /// The waveform copies: the recipe's, with each flag given replacing its part; copies
+    /// only where something is drawn, unless `--augment-copies` says how many.
+    fn waves(&self, recipe: &WaveAugment) -> Result<WaveAugment, TaskError> {
+        let range = |name: &'static str, v: &[f64]| match v {
+            [lo, hi] => Ok((*lo, *hi)),
+            _ => Err(TaskError::Option {
+                name,
+                actual: format!("{} value(s)", v.len()),
+                expected: "two values, LOW,HIGH".into(),
+            }),
+        };
+        let mut w = WaveAugment {
+            copies: 0,
+            speed: match &self.speed {
+                Some(v) => Some(range("speed", v)?),
+                None => recipe.speed,
+            },
+            gain_db: self.gain_db.unwrap_or(recipe.gain_db),
+            noise_snr: match &self.noise_snr {
+                Some(v) => Some(range("noise_snr", v)?),
+                None => recipe.noise_snr,
+            },
+            noise_dir: self.noise_dir.clone().or_else(|| recipe.noise_dir.clone()),
+        };
+        let draws = w.speed.is_some() || w.gain_db > 0.0 || w.noise_snr.is_some();
+        w.copies = self.augment_copies.unwrap_or(if draws {
+            recipe.copies.max(WaveAugment::DEFAULT_COPIES)
+        } else {
+            0
+        });
+        Ok(w)
+    }
+
     fn training(&self) -> Result<ClassificationTraining, TaskError> {
         let side = |name: &'static str, v: &str| Side::parse(name, v).map_err(TaskError::from);
         let recipe = self.recipe();
@@ -210,6 +262,7 @@ impl ClassificationArgs {
                 time_masks: self.time_masks.unwrap_or(recipe.augment.time_masks),
                 time_mask_width: self.time_mask_width,
             },
+            waves: self.waves(&recipe.waves)?,
             // The built-in spec declares 10 classes, like the shipped ones: it is always fitted.
             fill_classes: self.fill_classes || self.model.is_none(),
             validation_split: self.validation_split,

@@ -18,6 +18,7 @@ pub const UNUSABLE: u8 = 2;
 /// backticks as the library spells it (`` `clip_norm` ``), since Python and other programs call
 /// the same functions; [`with_flags`] writes each one listed here as the flag that sets it.
 const FLAGS: &[&str] = &[
+    "augment_copies",
     "batch_size",
     "cache",
     "clip_norm",
@@ -26,6 +27,7 @@ const FLAGS: &[&str] = &[
     "features",
     "feed",
     "fill_classes",
+    "gain_db",
     "group_by",
     "group_pattern",
     "hop",
@@ -38,6 +40,8 @@ const FLAGS: &[&str] = &[
     "model",
     "n_fft",
     "n_mels",
+    "noise_dir",
+    "noise_snr",
     "normalisation",
     "out",
     "output",
@@ -49,6 +53,7 @@ const FLAGS: &[&str] = &[
     "schedule",
     "seconds",
     "soundfont",
+    "speed",
     "split",
     "sr",
     "target",

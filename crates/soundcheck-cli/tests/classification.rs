@@ -410,6 +410,74 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
         "{options}"
     );
 
+    // Waveform copies: speed, gain and noise from a folder of recordings, recorded in the run.
+    let noise = d.join("noise");
+    std::fs::create_dir_all(&noise).unwrap();
+    write_tone(&noise.join("hum.wav"), 50.0, 0.05, 22050);
+    let waves = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "train",
+            "classification",
+            "--data",
+            manifest.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--out",
+        ];
+        let out = d.join(out);
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = run(&args);
+        (
+            code,
+            stderr,
+            std::fs::read_to_string(out.join("train.json")),
+        )
+    };
+    let (code, stderr, options) = waves(
+        &[
+            "--speed",
+            "0.9,1.1",
+            "--gain-db",
+            "6",
+            "--noise-snr",
+            "10,30",
+            "--noise-dir",
+            noise.to_str().unwrap(),
+            "--augment-copies",
+            "2",
+        ],
+        "run-waves",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let options = options.unwrap();
+    assert!(
+        options.contains(&format!(
+            "copies=2 speed=0.9..1.1 gain=±6 dB noise={} at 10..30 dB SNR",
+            noise.display()
+        )),
+        "{options}"
+    );
+    // Half a range, a range out of order, a folder with no audio: named before any training.
+    for (extra, named) in [
+        (&["--speed", "0.9"][..], "--speed"),
+        (&["--noise-snr", "30,10"][..], "--noise-snr"),
+        (
+            &[
+                "--noise-snr",
+                "10,30",
+                "--noise-dir",
+                d.join("run-waves").to_str().unwrap(),
+            ][..],
+            "no audio files",
+        ),
+    ] {
+        let (code, stderr, _) = waves(extra, "run-waves-bad");
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert!(stderr.contains(named), "{extra:?}: {stderr}");
+        assert!(!d.join("run-waves-bad").join("weights.safetensors").exists());
+    }
+
     // A class spoken only by the held-out speaker cannot be learnt.
     std::fs::write(
         &manifest,

@@ -10,8 +10,6 @@ use soundcheck_io::SplitMix64;
 use crate::error::{DataError, Result};
 use crate::order::shuffled;
 
-const AUDIO: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
-
 /// Which part of a dataset a clip belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
@@ -59,12 +57,6 @@ pub struct ClassSet {
     pub columns: Vec<String>,
 }
 
-fn is_audio(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO.contains(&e.to_lowercase().as_str()))
-}
-
 fn io(path: &Path, action: &'static str, source: std::io::Error) -> DataError {
     DataError::Io {
         path: path.to_path_buf(),
@@ -96,7 +88,7 @@ impl ClassSet {
         for dir in sorted_dir(source)?.into_iter().filter(|p| p.is_dir()) {
             let files: Vec<PathBuf> = sorted_dir(&dir)?
                 .into_iter()
-                .filter(|p| p.is_file() && is_audio(p))
+                .filter(|p| p.is_file() && soundcheck_audio::is_audio_path(p))
                 .collect();
             let name = dir.file_name().expect("a directory name").to_string_lossy();
             if !files.is_empty() {

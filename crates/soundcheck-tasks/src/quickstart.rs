@@ -9,7 +9,7 @@ use serde::Serialize;
 use soundcheck_audio::write_wav;
 use soundcheck_data::Side;
 
-use crate::classification::{Augment, ClipFeature, ClipFeatures, Normalisation};
+use crate::classification::{Augment, ClipFeature, ClipFeatures, Normalisation, WaveAugment};
 use crate::separation::{discover, load_track};
 use soundcheck_eval::{medians_over_tracks, nanmedian, score_folders, EvaluateOptions, OracleStft};
 use soundcheck_nn::Device;
@@ -240,6 +240,7 @@ pub fn classification_quickstart(
         },
         normalisation: Normalisation::Global,
         augment: Augment::default(),
+        waves: WaveAugment::default(),
         fill_classes: true,
         validation_split: 0.15,
         test_split: 0.15,

@@ -96,11 +96,14 @@ pub(super) fn home(frames: usize, maxlen: usize, padding: Side, truncating: Side
 /// # Shapes
 /// - input of each example: `(maxlen, features)`; target: `()`, the class index
 pub(super) struct AugmentedClips {
-    seqs: Vec<Sequence>,
+    /// Each clip, then its waveform copies ([`super::WaveAugment`]), of which every epoch
+    /// shows one.
+    variants: Vec<Vec<Sequence>>,
     labels: Vec<f32>,
     maxlen: usize,
-    /// Where an unshifted clip's first frame goes (`pad_sequences`'s placement).
-    home: Vec<isize>,
+    /// `pad_sequences`'s placement of an unshifted clip.
+    padding: Side,
+    truncating: Side,
     augment: Augment,
     seed: u64,
     input: Field,
@@ -108,22 +111,26 @@ pub(super) struct AugmentedClips {
 }
 
 impl AugmentedClips {
-    /// `seqs` with their `labels`; `home[i]` is where `padding`/`truncating` put clip `i`'s
-    /// first frame.
+    /// `variants[i]` (clip `i`, then its copies) with their `labels`, placed in `maxlen` frames
+    /// as `padding`/`truncating` say unless shifted.
     pub(super) fn new(
-        seqs: Vec<Sequence>,
+        variants: Vec<Vec<Sequence>>,
         labels: &[usize],
         maxlen: usize,
-        home: Vec<isize>,
+        (padding, truncating): (Side, Side),
         augment: Augment,
         seed: u64,
     ) -> AugmentedClips {
-        let features = seqs.first().map_or(0, |s| s.features);
+        let features = variants
+            .first()
+            .and_then(|v| v.first())
+            .map_or(0, |s| s.features);
         AugmentedClips {
             labels: labels.iter().map(|&l| l as f32).collect(),
-            seqs,
+            variants,
             maxlen,
-            home,
+            padding,
+            truncating,
             augment,
             seed,
             input: Field::new(&[maxlen, features]),
@@ -135,12 +142,16 @@ impl AugmentedClips {
     }
 
     fn example(&self, epoch: Option<u64>, i: usize, input: &mut [f32], target: &mut [f32]) {
-        let seq = &self.seqs[i];
         let mut rng = SplitMix64::new(
             self.seed
                 ^ (epoch.map_or(0, |e| e + 1)).wrapping_mul(0xA24B_AED4_963E_E407)
                 ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );
+        let variants = &self.variants[i];
+        let seq = match epoch {
+            Some(_) if variants.len() > 1 => &variants[rng.below(variants.len())],
+            _ => &variants[0],
+        };
         let place = match epoch {
             Some(_) if self.augment.time_shift => {
                 let (lo, hi) = if seq.frames <= self.maxlen {
@@ -150,7 +161,7 @@ impl AugmentedClips {
                 };
                 lo + rng.below((hi - lo) as usize + 1) as isize
             }
-            _ => self.home[i],
+            _ => home(seq.frames, self.maxlen, self.padding, self.truncating),
         };
         let masked = Augment {
             freq_masks: if epoch.is_some() {
@@ -172,7 +183,7 @@ impl AugmentedClips {
 
 impl Dataset for AugmentedClips {
     fn len(&self) -> usize {
-        self.seqs.len()
+        self.variants.len()
     }
 
     fn inputs(&self) -> &[Field] {
@@ -225,11 +236,8 @@ mod tests {
             time_masks: 2,
             time_mask_width: 2,
         };
-        let home = seqs
-            .iter()
-            .map(|s| home(s.frames, 8, Side::Pre, Side::Pre))
-            .collect();
-        AugmentedClips::new(seqs, &[0, 1, 0], 8, home, augment, 9)
+        let variants = seqs.into_iter().map(|s| vec![s]).collect();
+        AugmentedClips::new(variants, &[0, 1, 0], 8, (Side::Pre, Side::Pre), augment, 9)
     }
 
     fn load(ds: &AugmentedClips, epoch: Option<u64>, i: usize) -> Vec<f32> {
@@ -292,11 +300,37 @@ mod tests {
     }
 
     #[test]
+    fn epochs_show_a_clip_or_its_copies_and_evaluation_the_clip() {
+        let frames = |v: f32| Sequence {
+            frames: 2,
+            features: 1,
+            data: vec![v; 2],
+        };
+        let ds = AugmentedClips::new(
+            vec![vec![frames(1.0), frames(2.0), frames(3.0)]],
+            &[0],
+            2,
+            (Side::Pre, Side::Pre),
+            Augment::default(),
+            5,
+        );
+        let (mut x, mut y) = (vec![0.0; 2], vec![0.0]);
+        let mut seen = std::collections::BTreeSet::new();
+        for e in 0..30 {
+            ds.load_in_epoch(e, 0, &mut x, &mut y).unwrap();
+            seen.insert(x[0] as i32);
+        }
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![1, 2, 3]);
+        ds.load(0, &mut x, &mut y).unwrap();
+        assert_eq!(x, vec![1.0, 1.0]);
+    }
+
+    #[test]
     fn unshifted_clips_sit_where_pad_sequences_puts_them() {
         let ds = clips();
         for padding in [Side::Pre, Side::Post] {
             for truncating in [Side::Pre, Side::Post] {
-                for s in &ds.seqs {
+                for s in ds.variants.iter().map(|v| &v[0]) {
                     let mut x = vec![0.0; 8 * 4];
                     Augment::default().draw(
                         s,

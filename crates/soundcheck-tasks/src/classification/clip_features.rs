@@ -229,22 +229,37 @@ impl ClipFeatures {
     /// # Errors
     /// An unreadable file (named).
     pub fn extract(&self, path: &Path) -> Result<Sequence> {
-        let audio = load(
+        self.of_samples(path, &self.load(path)?)
+    }
+
+    /// The clip at `path`, mono at [`Self::sample_rate`].
+    ///
+    /// # Errors
+    /// An unreadable file (named).
+    pub fn load(&self, path: &Path) -> Result<Vec<f32>> {
+        let mut audio = load(
             path,
             &LoadOptions {
                 sr: Some(self.sample_rate),
                 ..Default::default()
             },
         )?;
+        Ok(audio.channels.swap_remove(0))
+    }
+
+    /// The features of `y`, mono samples at [`Self::sample_rate`] read from `path` (named in
+    /// errors).
+    ///
+    /// # Errors
+    /// Samples the features refuse (named with the file).
+    pub fn of_samples(&self, path: &Path, y: &[f32]) -> Result<Sequence> {
         let stft = self.stft();
         let clip = |source: AudioError| TaskError::file(path, source);
         let rows = self
             .kinds
             .iter()
             .map(|k| {
-                let frames = k
-                    .config(&stft)
-                    .compute(k.kind, &[audio.mono()], self.sample_rate);
+                let frames = k.config(&stft).compute(k.kind, &[y], self.sample_rate);
                 frames
                     .and_then(Frames::into_real)
                     .map(|mut one| one.remove(0))

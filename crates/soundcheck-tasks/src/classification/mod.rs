@@ -7,6 +7,7 @@
 //! - `preprocess`: clip features to one `(T, features)` batch ([`Preprocess`], [`LengthPolicy`])
 //! - `train`: a run folder trained and its test split scored ([`train_classifier`])
 //! - `augment`: training clips shifted and masked anew every epoch ([`Augment`])
+//! - `waveform`: copies of the training clips at other speeds, gains and noise ([`WaveAugment`])
 //! - `recipe`: the built-in model and the options it was measured with ([`Recipe`])
 //! - `classify`: a trained run loaded ([`Classifier`]), applied to clips and scored
 //! - `scores`: accuracy, per-class scores and the confusion matrix ([`Scores`])
@@ -20,6 +21,7 @@ mod recipe;
 mod record;
 mod scores;
 mod train;
+mod waveform;
 
 pub use augment::Augment;
 pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled};
@@ -28,3 +30,4 @@ pub use preprocess::{LengthPolicy, Normalisation, Preprocess};
 pub use recipe::{Recipe, DEFAULT_MODEL};
 pub use scores::{ClassScores, GroupScores, Scores};
 pub use train::{fill_classes, train_classifier, ClassificationTrained, ClassificationTraining};
+pub use waveform::WaveAugment;

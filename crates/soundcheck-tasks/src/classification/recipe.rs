@@ -6,6 +6,7 @@ use soundcheck_shape::ModelSpec;
 
 use super::augment::Augment;
 use super::preprocess::Normalisation;
+use super::waveform::WaveAugment;
 use crate::fit::FitOptions;
 
 /// The built-in classifier's spec, compiled in so that `train classification` works from any
@@ -30,6 +31,8 @@ pub struct Recipe {
     pub normalisation: Normalisation,
     /// What the training clips draw anew every epoch.
     pub augment: Augment,
+    /// The waveform copies of each training clip.
+    pub waves: WaveAugment,
     /// Epochs, schedule and the rest.
     pub fit: FitOptions,
 }
@@ -56,6 +59,7 @@ impl Recipe {
                 time_masks: 2,
                 time_mask_width: 4,
             },
+            waves: WaveAugment::default(),
             fit: FitOptions {
                 epochs: 80,
                 schedule: "cosine".into(),
@@ -76,6 +80,7 @@ impl Recipe {
             deltas: false,
             normalisation: Normalisation::Global,
             augment: Augment::default(),
+            waves: WaveAugment::default(),
             fit: FitOptions::default(),
         }
     }

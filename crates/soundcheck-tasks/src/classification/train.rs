@@ -18,11 +18,12 @@ use crate::fit::{check_data, fit, FitOptions, TrainSummary};
 use crate::progress::Progress;
 use crate::run_dir::RunDir;
 
-use super::augment::{home, Augment, AugmentedClips};
+use super::augment::{Augment, AugmentedClips};
 use super::classify::Classifier;
 use super::preprocess::{extract, LengthPolicy, Normalisation, Preprocess};
 use super::record::{ClassesRecord, SplitRecord};
 use super::scores::Scores;
+use super::waveform::WaveAugment;
 
 /// What a classifier is trained on and how.
 #[derive(Clone, Debug)]
@@ -37,6 +38,8 @@ pub struct ClassificationTraining {
     pub normalisation: Normalisation,
     /// What the training clips draw anew every epoch.
     pub augment: Augment,
+    /// The waveform copies drawn of each training clip before training.
+    pub waves: WaveAugment,
     /// Set the last Dense layer's units to the number of classes.
     pub fill_classes: bool,
     /// Fractions of each class held out for validation and for the final test.
@@ -117,6 +120,7 @@ pub fn train_classifier(
 ) -> Result<ClassificationTrained> {
     let t0 = Instant::now();
     opts.fit.check()?;
+    opts.waves.check()?;
     RunDir::check_new(&opts.out, progress)?;
     opts.features.validate()?;
     let set = ClassSet::open(&opts.data)?;
@@ -160,6 +164,10 @@ pub fn train_classifier(
             .map(|i| (seqs[i].take().expect("each clip once"), set.clips[i].label))
             .unzip()
     };
+    let train_paths: Vec<&Path> = (0..set.clips.len())
+        .filter(|&i| splits[i] == Split::Train)
+        .map(|i| paths[i])
+        .collect();
     let (train_x, train_y) = take(Split::Train);
     let (val_x, val_y) = take(Split::Validation);
     let test: Vec<usize> = (0..set.clips.len())
@@ -215,18 +223,29 @@ pub fn train_classifier(
             .unwrap_or("sparse_categorical_crossentropy"),
     )?;
     let n_train = train_x.len();
-    let train_ds: Arc<dyn Dataset> = if opts.augment.is_active() {
-        let mut seqs = train_x;
-        pre.standardise(&mut seqs);
-        let homes = seqs
-            .iter()
-            .map(|s| home(s.frames, pre.maxlen, pre.padding, pre.truncating))
+    let train_ds: Arc<dyn Dataset> = if opts.augment.is_active() || opts.waves.is_active() {
+        let copies = if opts.waves.is_active() {
+            opts.waves.budget(&train_x)?;
+            opts.waves
+                .extract(&opts.features, &train_paths, opts.fit.seed, progress)?
+        } else {
+            vec![Vec::new(); train_x.len()]
+        };
+        let variants = train_x
+            .into_iter()
+            .zip(copies)
+            .map(|(clip, copies)| {
+                let mut v = vec![clip];
+                v.extend(copies);
+                pre.standardise(&mut v);
+                v
+            })
             .collect();
         Arc::new(AugmentedClips::new(
-            seqs,
+            variants,
             &train_y,
             pre.maxlen,
-            homes,
+            (pre.padding, pre.truncating),
             opts.augment.clone(),
             opts.fit.seed,
         ))
@@ -236,7 +255,7 @@ pub fn train_classifier(
     let cfg = opts.fit.config(loss, n_train, 0.0)?;
     let mut net = Network::initialized(&spec, opts.fit.seed, device)?;
     let options = json!({"task": "classification", "model": opts.model, "loss": loss.name(), "features": pre.features.describe(),
-        "normalisation": pre.normalisation.name(), "augment": opts.augment.describe(), "grouping": opts.grouping.as_ref().map(Grouping::describe),
+        "normalisation": pre.normalisation.name(), "augment": opts.augment.describe(), "waveform_augment": opts.waves.describe(), "grouping": opts.grouping.as_ref().map(Grouping::describe),
         "epochs": opts.fit.epochs, "batch_size": opts.fit.batch_size, "optimizer": opts.fit.optimizer, "learning_rate": opts.fit.learning_rate,
         "schedule": opts.fit.schedule, "seed": opts.fit.seed});
     check_data(&net, train_ds.as_ref(), &cfg)?;
