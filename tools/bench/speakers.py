@@ -12,7 +12,7 @@ accuracy is read from the run's report. Prints, per recipe, the accuracy per hel
 the mean and the worst, and writes them as JSON.
 
     python3 tools/bench/speakers.py --repo PATH_TO_FSDD_GIT --work work/fsdd \
-        [--bin target/debug/soundcheck] [--recipes old,cmvn,cmvn-aug] [--speakers george,theo]
+        [--bin target/debug/soundcheck] [--recipes old,default] [--speakers george,theo]
 
 Standard library only.
 """
@@ -29,6 +29,8 @@ import time
 # the others add per-clip normalisation (CMVN) and then the on-the-fly augmentation.
 MODEL = ["--model", "models/mfcc-conv1d.toml", "--fill-classes"]
 RECIPES = {
+    # The built-in model and recipe: `train classification` without --model.
+    "default": [],
     "old": MODEL,
     "cmvn": MODEL + ["--normalisation", "per-clip"],
     "cmvn-aug": MODEL + ["--normalisation", "per-clip", "--time-shift", "--freq-masks", "2",
@@ -82,7 +84,7 @@ def main():
     ap.add_argument("--repo", required=True, help="clone or bare mirror of the FSDD repository")
     ap.add_argument("--work", default="work/fsdd")
     ap.add_argument("--bin", default="target/debug/soundcheck")
-    ap.add_argument("--recipes", default="old,cmvn,cmvn-aug")
+    ap.add_argument("--recipes", default="old,default")
     ap.add_argument("--speakers", default="george,jackson,lucas,nicolas,theo,yweweler")
     ap.add_argument("--extra", default="", help="more flags for every run, space-separated")
     ap.add_argument("--recipe", action="append", default=[], metavar="NAME=FLAGS",

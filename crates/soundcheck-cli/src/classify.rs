@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use soundcheck_data::{ClassSet, Grouping, Side};
+use soundcheck_data::{Grouping, Side};
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_tasks::classification::{
-    lowest_rate, Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe, WaveAugment,
+    Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe, WaveAugment,
 };
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
@@ -22,7 +22,7 @@ use crate::report::report;
 
 #[derive(Args, Clone)]
 #[command(
-    after_help = "Examples:\n  soundcheck train classification --data sounds/ --out runs/sounds                # the built-in model and recipe\n  soundcheck train classification --data clips.csv --group-by speaker --test-groups theo --out runs/theo\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --epochs 30 --out runs/sounds  --fill-classes\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --features mfcc,chroma,contrast --n-mfcc 20 --out runs/stacked --fill-classes\n\n--fill-classes sets the last Dense layer's units to the number of classes found (the shipped specs declare 10).\n\nWithout --model: the built-in classifier (models/mfcc-bn-conv1d.toml) with the recipe it was measured with on new speakers: clips at the lowest rate among them (--sr lowest) with --n-fft 512 --hop-length 128, per-clip normalisation, --time-shift, 2 frequency and 2 time masks, 80 epochs on a cosine schedule; any of those flags given overrides its part."
+    after_help = "Examples:\n  soundcheck train classification --data sounds/ --out runs/sounds                # the built-in model and recipe\n  soundcheck train classification --data clips.csv --group-by speaker --test-groups theo --out runs/theo\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --epochs 30 --out runs/sounds  --fill-classes\n  soundcheck train classification --data sounds/ --model models/mfcc-lstm.toml --features mfcc,chroma,contrast --n-mfcc 20 --out runs/stacked --fill-classes\n\n--fill-classes sets the last Dense layer's units to the number of classes found (the shipped specs declare 10).\n\nWithout --model: the built-in classifier (models/mfcc-bn-conv1d.toml) with the recipe it was measured with on new speakers: clips at the lowest rate among them (--sr lowest) with --n-fft 512 --hop-length 128, per-clip normalisation, 4 copies of each training clip at speeds 0.9-1.1 with white noise at 10-30 dB SNR (--augment-copies 0 turns them off), --time-shift, 2 frequency and 2 time masks, 80 epochs on a cosine schedule; any of those flags given overrides its part."
 )]
 pub struct ClassificationArgs {
     /// A folder per class (DATA/<label>/*.wav|flac|ogg|mp3) or a CSV manifest (path,label[,split])
@@ -118,17 +118,19 @@ pub struct ClassificationArgs {
     #[arg(long, default_value_t = 4)]
     pub time_mask_width: usize,
     /// Copies of each training clip at a speed drawn from LOW..HIGH (resampled: 1.1 is 10 %
-    /// faster and higher, as another speaker), e.g. 0.9,1.1 [default: off]
-    #[arg(long, value_delimiter = ',', num_args = 1)]
-    pub speed: Option<Vec<f64>>,
+    /// faster and higher, as another speaker), e.g. 0.9,1.1, or off [default: off; without
+    /// --model: 0.9,1.1]
+    #[arg(long, value_name = "LOW,HIGH|off")]
+    pub speed: Option<String>,
     /// Copies of each training clip at a gain drawn from ±DB [default: 0, off]
     #[arg(long)]
     pub gain_db: Option<f64>,
     /// Copies of each training clip with noise at an SNR drawn from LOW..HIGH dB, e.g. 10,30:
-    /// white noise, or excerpts of --noise-dir's recordings [default: off]
-    #[arg(long, value_delimiter = ',', num_args = 1)]
-    pub noise_snr: Option<Vec<f64>>,
-    /// A folder of noise recordings (wav, flac, ogg, mp3) for --noise-snr
+    /// white noise, or excerpts of --noise-dir's recordings; or off [default: off; without
+    /// --model: 10,30]
+    #[arg(long, value_name = "LOW,HIGH|off", allow_hyphen_values = true)]
+    pub noise_snr: Option<String>,
+    /// A folder of noise recordings (wav, flac, ogg, mp3; not its subfolders) for --noise-snr
     #[arg(long)]
     pub noise_dir: Option<PathBuf>,
     /// Copies drawn per training clip with --speed, --gain-db and --noise-snr, their features
@@ -174,18 +176,13 @@ impl ClassificationArgs {
         }
     }
 
-    /// `--sr` as a rate: a number, or the lowest rate of the data's clips (`lowest`, or the
+    /// `--sr` as a rate, or `None` for the lowest rate of the data's clips (`lowest`, or the
     /// recipe's `None`).
-    fn sample_rate(&self, recipe: Option<u32>) -> Result<u32, TaskError> {
-        let lowest = || -> Result<u32, TaskError> {
-            let set = ClassSet::open(&self.data)?;
-            let paths: Vec<&Path> = set.clips.iter().map(|c| c.path.as_path()).collect();
-            lowest_rate(&paths)
-        };
+    fn sample_rate(&self, recipe: Option<u32>) -> Result<Option<u32>, TaskError> {
         match self.sr.as_deref() {
-            None => recipe.map_or_else(lowest, Ok),
-            Some("lowest") => lowest(),
-            Some(v) => v.parse().map_err(|_| TaskError::Option {
+            None => Ok(recipe),
+            Some("lowest") => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| TaskError::Option {
                 name: "sr",
                 actual: v.to_string(),
                 expected: "a rate in Hz such as 16000, or lowest".into(),
@@ -196,32 +193,37 @@ impl ClassificationArgs {
     /// The waveform copies: the recipe's, with each flag given replacing its part; copies
     /// only where something is drawn, unless `--augment-copies` says how many.
     fn waves(&self, recipe: &WaveAugment) -> Result<WaveAugment, TaskError> {
-        let range = |name: &'static str, v: &[f64]| match v {
-            [lo, hi] => Ok((*lo, *hi)),
-            _ => Err(TaskError::Option {
+        let range = |name: &'static str, given: &Option<String>, recipe: Option<(f64, f64)>| {
+            let Some(v) = given else {
+                return Ok(recipe);
+            };
+            if v == "off" {
+                return Ok(None);
+            }
+            let bad = || TaskError::Option {
                 name,
-                actual: format!("{} value(s)", v.len()),
-                expected: "two values, LOW,HIGH".into(),
-            }),
+                actual: v.clone(),
+                expected: "two numbers LOW,HIGH, or off".into(),
+            };
+            match v.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+                [lo, hi] => Ok(Some((
+                    lo.parse().map_err(|_| bad())?,
+                    hi.parse().map_err(|_| bad())?,
+                ))),
+                _ => Err(bad()),
+            }
         };
         let mut w = WaveAugment {
             copies: 0,
-            speed: match &self.speed {
-                Some(v) => Some(range("speed", v)?),
-                None => recipe.speed,
-            },
+            speed: range("speed", &self.speed, recipe.speed)?,
             gain_db: self.gain_db.unwrap_or(recipe.gain_db),
-            noise_snr: match &self.noise_snr {
-                Some(v) => Some(range("noise_snr", v)?),
-                None => recipe.noise_snr,
-            },
+            noise_snr: range("noise_snr", &self.noise_snr, recipe.noise_snr)?,
             noise_dir: self.noise_dir.clone().or_else(|| recipe.noise_dir.clone()),
         };
-        let draws = w.speed.is_some() || w.gain_db > 0.0 || w.noise_snr.is_some();
-        w.copies = self.augment_copies.unwrap_or(if draws {
-            recipe.copies.max(WaveAugment::DEFAULT_COPIES)
-        } else {
-            0
+        w.copies = self.augment_copies.unwrap_or(match w.draws_anything() {
+            true if recipe.copies > 0 => recipe.copies,
+            true => WaveAugment::DEFAULT_COPIES,
+            false => 0,
         });
         Ok(w)
     }
@@ -229,9 +231,11 @@ impl ClassificationArgs {
     fn training(&self) -> Result<ClassificationTraining, TaskError> {
         let side = |name: &'static str, v: &str| Side::parse(name, v).map_err(TaskError::from);
         let recipe = self.recipe();
+        let rate = self.sample_rate(recipe.sample_rate)?;
         let n_mfcc = self.n_mfcc.unwrap_or(recipe.n_mfcc);
         Ok(ClassificationTraining {
             data: self.data.clone(),
+            lowest_rate: rate.is_none(),
             features: ClipFeatures {
                 kinds: match self.log_mel {
                     Some(n_mels) => vec![ClipFeature::log_mel(n_mels)],
@@ -242,7 +246,7 @@ impl ClassificationArgs {
                         .collect::<Result<_, _>>()?,
                 },
                 deltas: self.deltas.unwrap_or(recipe.deltas),
-                sample_rate: self.sample_rate(recipe.sample_rate)?,
+                sample_rate: rate.unwrap_or(ClipFeatures::default().sample_rate),
                 n_fft: self.n_fft.unwrap_or(recipe.n_fft),
                 hop_length: self.hop_length.unwrap_or(recipe.hop_length),
             },

@@ -378,10 +378,25 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
         options["augment"],
         "time_shift=true freq_masks=2x4 time_masks=2x4"
     );
+    assert_eq!(
+        options["waveform_augment"],
+        "copies=4 speed=0.9..1.1 noise=white at 10..30 dB SNR"
+    );
     assert_eq!(options["schedule"], "cosine");
     assert_eq!(options["epochs"], 1);
     let record = std::fs::read_to_string(default_run.join("classes.json")).unwrap();
     assert!(record.contains(r#""normalisation":"per-clip""#), "{record}");
+    // The rate resolved from the clips is the run's: classify loads new clips at it.
+    assert!(record.contains(r#""sample_rate":16000"#), "{record}");
+    let (code, stdout, stderr) = run(&[
+        "classify",
+        "--run",
+        default_run.to_str().unwrap(),
+        d.join("high_s0_0.wav").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("high_s0_0.wav"), "{stdout}");
     // A flag given overrides its part of the recipe.
     let (code, _, stderr) = run(&[
         "train",
@@ -392,6 +407,8 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
         "global",
         "--time-shift",
         "false",
+        "--augment-copies",
+        "0",
         "--sr",
         "11025",
         "--hop-length",
@@ -406,6 +423,7 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
     assert!(
         options.contains(r#""normalisation":"global""#)
             && options.contains("time_shift=false")
+            && options.contains(r#""waveform_augment":"none""#)
             && options.contains("sr=11025 mfcc n_mfcc=13 deltas=false n_fft=512 hop=256"),
         "{options}"
     );
@@ -458,10 +476,24 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
         )),
         "{options}"
     );
-    // Half a range, a range out of order, a folder with no audio: named before any training.
+    // Negative SNRs are values, not flags; `off` turns one part off.
+    let (code, stderr, options) = waves(
+        &["--noise-snr", "-5,10", "--speed", "off"],
+        "run-waves-negative",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        options
+            .unwrap()
+            .contains("copies=4 noise=white at -5..10 dB SNR"),
+        "{stderr}"
+    );
+    // Half a range, a range out of order, a folder with no audio, a rate that is no number:
+    // named before any training.
     for (extra, named) in [
         (&["--speed", "0.9"][..], "--speed"),
         (&["--noise-snr", "30,10"][..], "--noise-snr"),
+        (&["--sr", "fast"][..], "--sr"),
         (
             &[
                 "--noise-snr",

@@ -11,6 +11,17 @@ impl SplitMix64 {
         SplitMix64(seed)
     }
 
+    /// A generator for one item of a seeded family (a clip, an epoch, a copy): each key is mixed
+    /// through a full SplitMix64 step into the state. Seeds built as `seed ^ i·G ^ k·C` can
+    /// differ by a small multiple of the increment G, and then replay one stream shifted (two
+    /// clips' noise the same noise, a few samples apart); mixed keys do not.
+    pub fn keyed(seed: u64, keys: &[u64]) -> SplitMix64 {
+        SplitMix64(
+            keys.iter()
+                .fold(seed, |state, &k| SplitMix64(state ^ k).next_u64()),
+        )
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -41,6 +52,30 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyed_streams_of_neighbouring_items_share_no_values() {
+        // The old `seed ^ (i+1)·G ^ (k+1)·C` seeds of clips 2992 and 2767, copy 18, lay 225
+        // steps apart on one stream; keyed streams of a grid of items never meet in 1000 draws.
+        let mut seen = std::collections::HashMap::new();
+        for i in 0..40u64 {
+            for k in 0..10u64 {
+                let mut r = SplitMix64::keyed(0, &[i, k]);
+                for _ in 0..1000 {
+                    let v = r.next_u64();
+                    assert!(seen.insert(v, (i, k)).is_none_or(|o| o == (i, k)));
+                }
+            }
+        }
+        assert_eq!(
+            SplitMix64::keyed(5, &[1, 2]).next_u64(),
+            SplitMix64::keyed(5, &[1, 2]).next_u64()
+        );
+        assert_ne!(
+            SplitMix64::keyed(5, &[1, 2]).next_u64(),
+            SplitMix64::keyed(5, &[2, 1]).next_u64()
+        );
+    }
 
     #[test]
     fn splitmix_matches_its_reference_sequence() {

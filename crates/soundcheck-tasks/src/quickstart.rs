@@ -233,6 +233,7 @@ pub fn classification_quickstart(
             kinds: vec![ClipFeature::mfcc(13)],
             ..Default::default()
         },
+        lowest_rate: false,
         length: LengthPolicy {
             maxlen: None,
             padding: Side::Pre,

@@ -142,11 +142,7 @@ impl AugmentedClips {
     }
 
     fn example(&self, epoch: Option<u64>, i: usize, input: &mut [f32], target: &mut [f32]) {
-        let mut rng = SplitMix64::new(
-            self.seed
-                ^ (epoch.map_or(0, |e| e + 1)).wrapping_mul(0xA24B_AED4_963E_E407)
-                ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
+        let mut rng = SplitMix64::keyed(self.seed, &[epoch.map_or(0, |e| e + 1), i as u64]);
         let variants = &self.variants[i];
         let seq = match epoch {
             Some(_) if variants.len() > 1 => &variants[rng.below(variants.len())],

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use soundcheck_data::{ClassSet, Dataset, Grouping, Sequence, Split};
 
-use super::clip_features::ClipFeatures;
+use super::clip_features::{lowest_rate, ClipFeatures};
 use soundcheck_nn::{Device, Loss, Network, Trainer};
 use soundcheck_shape::{Diagnosis, Kind, Model, ModelSpec};
 
@@ -32,6 +32,9 @@ pub struct ClassificationTraining {
     pub data: PathBuf,
     /// The features computed per clip.
     pub features: ClipFeatures,
+    /// Load the clips at the lowest rate among them ([`lowest_rate`]) instead of
+    /// `features.sample_rate`.
+    pub lowest_rate: bool,
     /// How clips are padded or cut to one length.
     pub length: LengthPolicy,
     /// Global or per-clip (CMVN) standardisation.
@@ -122,8 +125,20 @@ pub fn train_classifier(
     opts.fit.check()?;
     opts.waves.check()?;
     RunDir::check_new(&opts.out, progress)?;
-    opts.features.validate()?;
     let set = ClassSet::open(&opts.data)?;
+    let paths: Vec<&Path> = set.clips.iter().map(|c| c.path.as_path()).collect();
+    let mut features = opts.features.clone();
+    if opts.lowest_rate {
+        features.sample_rate = lowest_rate(&paths)?;
+    }
+    features.validate()?;
+    if opts.lowest_rate {
+        progress.note(&format!(
+            "clips loaded at {} Hz, the lowest rate among them",
+            features.sample_rate
+        ));
+    }
+    let noises = opts.waves.noises(features.sample_rate)?;
     let mut spec = spec.clone();
     if opts.fill_classes {
         fill_classes(&mut spec, set.classes.len());
@@ -153,8 +168,7 @@ pub fn train_classifier(
     };
     let groups = opts.grouping.as_ref().map(|g| g.groups(&set)).transpose()?;
     let splits = split.splits(&set, groups.as_deref())?;
-    let paths: Vec<&Path> = set.clips.iter().map(|c| c.path.as_path()).collect();
-    let mut seqs: Vec<Option<Sequence>> = extract(&opts.features, &paths, progress)?
+    let mut seqs: Vec<Option<Sequence>> = extract(&features, &paths, progress)?
         .into_iter()
         .map(Some)
         .collect();
@@ -175,7 +189,7 @@ pub fn train_classifier(
         .collect();
     let pre = Preprocess::fit(
         set.classes.clone(),
-        opts.features.clone(),
+        features.clone(),
         &opts.length,
         opts.normalisation,
         &train_x,
@@ -211,7 +225,7 @@ pub fn train_classifier(
         pre.features.features(), pre.features.sample_rate, pre.normalisation.name(), pre.maxlen,
         if opts.length.maxlen.is_none() { " (95th percentile of training lengths)" } else { "" }
     ));
-    let short = opts.features.short_for_deltas(&train_x) + opts.features.short_for_deltas(&val_x);
+    let short = features.short_for_deltas(&train_x) + features.short_for_deltas(&val_x);
     if short > 0 {
         progress.note(&format!(
             "{short} training/validation clip(s) shorter than the 9-frame delta window: their deltas use librosa's mode='nearest' (edge frames repeated) instead of 'interp'"
@@ -227,7 +241,7 @@ pub fn train_classifier(
         let copies = if opts.waves.is_active() {
             opts.waves.budget(&train_x)?;
             opts.waves
-                .extract(&opts.features, &train_paths, opts.fit.seed, progress)?
+                .extract(&features, &train_paths, opts.fit.seed, &noises, progress)?
         } else {
             vec![Vec::new(); train_x.len()]
         };

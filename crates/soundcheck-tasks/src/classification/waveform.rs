@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use soundcheck_audio::{is_audio_path, load, resample, LoadOptions};
+use soundcheck_audio::{is_audio_path, load, resample, AudioSource, LoadOptions};
 use soundcheck_data::Sequence;
 use soundcheck_io::SplitMix64;
 
@@ -23,6 +23,9 @@ const SPEED_LIMITS: (f64, f64) = (0.5, 2.0);
 const GAIN_LIMIT_DB: f64 = 40.0;
 /// Most copies per clip: each holds the clip's features once more in memory.
 const MAX_COPIES: usize = 32;
+/// SNRs accepted, in dB: below −30 dB the clip is lost in the noise; above 100 dB the noise is
+/// below 16-bit quantisation.
+const SNR_LIMITS: (f64, f64) = (-30.0, 100.0);
 
 /// What each copy of a training clip draws; the default draws nothing.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -49,7 +52,8 @@ impl WaveAugment {
         self.copies > 0 && self.draws_anything()
     }
 
-    fn draws_anything(&self) -> bool {
+    /// Whether a speed, a gain or noise is asked for (copies then have something to draw).
+    pub fn draws_anything(&self) -> bool {
         self.speed.is_some() || self.gain_db > 0.0 || self.noise_snr.is_some()
     }
 
@@ -106,11 +110,12 @@ impl WaveAugment {
             );
         }
         if let Some((lo, hi)) = self.noise_snr {
-            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+            let (min, max) = SNR_LIMITS;
+            if !(lo.is_finite() && hi.is_finite() && min <= lo && lo <= hi && hi <= max) {
                 return bad(
                     "noise_snr",
                     format!("{lo},{hi}"),
-                    "LOW,HIGH in dB with LOW ≤ HIGH, e.g. 10,30".into(),
+                    format!("LOW,HIGH in dB with {min} ≤ LOW ≤ HIGH ≤ {max}, e.g. 10,30"),
                 );
             }
         }
@@ -160,28 +165,49 @@ impl WaveAugment {
         })
     }
 
-    /// The copies of each clip of `paths`, as features. Copy `k` of clip `i` depends only on
-    /// `seed`, `i` and `k`.
+    /// The recordings of `noise_dir` at `sr` (none without it), read before any clip so that a
+    /// bad folder is named before the features are computed.
     ///
     /// # Errors
-    /// Unreadable clips or noise files (each named); more memory than the budget allows.
+    /// A folder without audio, an unreadable or silent recording, more than the memory budget,
+    /// a speed whose resampling rate does not fit `sr`.
+    pub(super) fn noises(&self, sr: u32) -> Result<Vec<Vec<f32>>> {
+        if let Some((_, hi)) = self.speed.filter(|_| self.is_active()) {
+            if hi * f64::from(sr) > f64::from(u32::MAX) {
+                return Err(TaskError::Option {
+                    name: "speed",
+                    actual: format!("{hi} at {sr} Hz"),
+                    expected: format!("a speed whose rate (speed × {sr} Hz) fits 32 bits"),
+                });
+            }
+        }
+        match &self.noise_dir {
+            Some(dir) if self.is_active() => load_noises(dir, sr),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// The copies of each clip of `paths`, as features, with noise from `noises`
+    /// ([`Self::noises`]). Copy `k` of clip `i` depends only on `seed`, `i` and `k`. Each clip
+    /// is decoded again here rather than kept from its first reading: the training set's
+    /// waveforms would take far more memory than its features.
+    ///
+    /// # Errors
+    /// Unreadable clips (each named).
     pub(super) fn extract(
         &self,
         features: &ClipFeatures,
         paths: &[&Path],
         seed: u64,
+        noises: &[Vec<f32>],
         progress: &dyn Progress,
     ) -> Result<Vec<Vec<Sequence>>> {
-        let noises = match &self.noise_dir {
-            Some(dir) => load_noises(dir, features.sample_rate)?,
-            None => Vec::new(),
-        };
         progress.start("augmented copies", paths.len());
         let results: Vec<Result<Vec<Sequence>>> = paths
             .par_iter()
             .enumerate()
             .map(|(i, path)| {
-                let r = self.copies_of(features, path, i, seed, &noises);
+                let r = self.copies_of(features, path, i, seed, noises);
                 progress.step();
                 r
             })
@@ -212,10 +238,8 @@ impl WaveAugment {
         let y = features.load(path)?;
         let mut out = Vec::with_capacity(self.copies);
         for k in 0..self.copies {
-            let mut rng = SplitMix64::new(
-                seed ^ (clip as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                    ^ (k as u64 + 1).wrapping_mul(0xC2B2_AE3D_27D4_EB4F),
-            );
+            // Keyed apart from the epochs' draws (augment.rs), which key on the epoch first.
+            let mut rng = SplitMix64::keyed(seed, &[u64::MAX, clip as u64, k as u64]);
             let z = self
                 .draw(&y, features.sample_rate, noises, &mut rng)
                 .map_err(|e| TaskError::file(path, e))?;
@@ -279,7 +303,8 @@ fn excerpt(noise: &[f32], len: usize, rng: &mut SplitMix64) -> Vec<f32> {
     (0..len).map(|t| noise[(start + t) % noise.len()]).collect()
 }
 
-/// Every audio file directly in `dir`, loaded mono at `sr`, within the memory budget.
+/// Every audio file directly in `dir` (not its subfolders), loaded mono at `sr`: their length
+/// at `sr`, read from the headers, is checked against the memory budget before any is decoded.
 fn load_noises(dir: &Path, sr: u32) -> Result<Vec<Vec<f32>>> {
     let rd = std::fs::read_dir(dir).map_err(|e| TaskError::io(dir, "read the noise folder", e))?;
     let mut paths: Vec<PathBuf> = rd
@@ -290,44 +315,49 @@ fn load_noises(dir: &Path, sr: u32) -> Result<Vec<Vec<f32>>> {
     if paths.is_empty() {
         return Err(TaskError::Folder {
             path: dir.to_path_buf(),
-            actual: "no audio files (wav, flac, ogg, mp3) in it".into(),
+            actual: format!(
+                "no audio files ({}) in it",
+                soundcheck_audio::AUDIO_EXTENSIONS.join(", ")
+            ),
             hint: "give `noise_dir` a folder of noise recordings, or leave it out for white noise"
                 .into(),
         });
     }
-    let mut noises = Vec::with_capacity(paths.len());
     let mut samples = 0usize;
     for p in &paths {
-        let y = load(
-            p,
-            &LoadOptions {
-                sr: Some(sr),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| TaskError::file(p, e))?
-        .mono()
-        .to_vec();
-        samples = samples.saturating_add(y.len());
-        soundcheck_io::budget::memory("the noise recordings' samples", &[samples], 4).map_err(
-            |e| TaskError::Option {
-                name: "noise_dir",
-                actual: dir.display().to_string(),
-                expected: format!("noise recordings that fit in memory: {e}"),
-            },
-        )?;
-        if !y.is_empty() {
-            noises.push(y);
+        let source = AudioSource::open(p).map_err(|e| TaskError::file(p, e))?;
+        let at_sr = source.frames() as f64 * f64::from(sr) / f64::from(source.sample_rate());
+        samples = samples.saturating_add(at_sr.ceil() as usize);
+    }
+    soundcheck_io::budget::memory("the noise recordings' samples", &[samples], 4).map_err(|e| {
+        TaskError::Option {
+            name: "noise_dir",
+            actual: dir.display().to_string(),
+            expected: format!("noise recordings that fit in memory: {e}"),
         }
-    }
-    if noises.is_empty() {
-        return Err(TaskError::Folder {
-            path: dir.to_path_buf(),
-            actual: "only empty recordings".into(),
-            hint: "give `noise_dir` a folder of noise recordings with sound in them".into(),
-        });
-    }
-    Ok(noises)
+    })?;
+    paths
+        .iter()
+        .map(|p| {
+            let mut audio = load(
+                p,
+                &LoadOptions {
+                    sr: Some(sr),
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| TaskError::file(p, e))?;
+            let y = audio.channels.swap_remove(0);
+            if mean_square(&y) == 0.0 {
+                return Err(TaskError::Folder {
+                    path: p.clone(),
+                    actual: "a silent recording in the noise folder".into(),
+                    hint: "remove it: noise at an SNR needs a recording with sound in it".into(),
+                });
+            }
+            Ok(y)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -387,6 +417,53 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_depends_on_the_seed_the_clip_and_its_index_only() {
+        let w = WaveAugment {
+            copies: 2,
+            speed: Some((0.9, 1.1)),
+            gain_db: 3.0,
+            noise_snr: Some((0.0, 20.0)),
+            noise_dir: None,
+        };
+        let y = tone(4000, 8000);
+        let copy = |seed, clip: u64, k: u64| {
+            w.draw(
+                &y,
+                8000,
+                &[],
+                &mut SplitMix64::keyed(seed, &[u64::MAX, clip, k]),
+            )
+            .unwrap()
+        };
+        assert_eq!(copy(1, 3, 0), copy(1, 3, 0));
+        assert_ne!(copy(1, 3, 0), copy(1, 3, 1));
+        assert_ne!(copy(1, 3, 0), copy(1, 4, 0));
+        assert_ne!(copy(1, 3, 0), copy(2, 3, 0));
+    }
+
+    #[test]
+    fn a_noise_folder_without_sound_is_named_before_any_clip_is_read() {
+        let d = std::env::temp_dir().join(format!("sc-noise-dir-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let w = WaveAugment {
+            copies: 1,
+            noise_snr: Some((10.0, 20.0)),
+            noise_dir: Some(d.clone()),
+            ..Default::default()
+        };
+        let e = w.noises(8000).unwrap_err().to_string();
+        assert!(e.contains("no audio files"), "{e}");
+        soundcheck_audio::write_wav(&d.join("quiet.wav"), &[vec![0.0; 800]], 8000).unwrap();
+        let e = w.noises(8000).unwrap_err().to_string();
+        assert!(e.contains("quiet.wav") && e.contains("silent"), "{e}");
+        soundcheck_audio::write_wav(&d.join("quiet.wav"), &[tone(800, 16000)], 16000).unwrap();
+        let noises = w.noises(8000).unwrap();
+        assert_eq!(noises.len(), 1);
+        assert_eq!(noises[0].len(), 400);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
     fn settings_out_of_range_are_named() {
         let cases = [
             (
@@ -417,6 +494,14 @@ mod tests {
                 WaveAugment {
                     copies: 1,
                     noise_snr: Some((30.0, f64::INFINITY)),
+                    ..Default::default()
+                },
+                "noise_snr",
+            ),
+            (
+                WaveAugment {
+                    copies: 1,
+                    noise_snr: Some((-500.0, 10.0)),
                     ..Default::default()
                 },
                 "noise_snr",
