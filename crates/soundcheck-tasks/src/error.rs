@@ -105,6 +105,23 @@ pub enum FailureKind {
 }
 
 impl TaskError {
+    /// Every clip's value, or one [`TaskError::Clips`] naming each clip that failed (not only
+    /// the first), for work done on many clips at once.
+    pub(crate) fn every_clip<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
+        let failed: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+            .collect();
+        if !failed.is_empty() {
+            return Err(TaskError::Clips {
+                failed: failed.len(),
+                total: results.len(),
+                reasons: failed.join("\n  "),
+            });
+        }
+        Ok(results.into_iter().map(|r| r.expect("checked")).collect())
+    }
+
     /// Whether the model does not fit the data, or an input cannot be used.
     pub fn kind(&self) -> FailureKind {
         match self {

@@ -313,18 +313,7 @@ impl ClipFeatures {
                 r
             })
             .collect();
-        let failed: Vec<String> = results
-            .iter()
-            .filter_map(|r| r.as_ref().err().map(ToString::to_string))
-            .collect();
-        if !failed.is_empty() {
-            return Err(TaskError::Clips {
-                failed: failed.len(),
-                total: paths.len(),
-                reasons: failed.join("\n  "),
-            });
-        }
-        Ok(results.into_iter().map(|r| r.expect("checked")).collect())
+        TaskError::every_clip(results)
     }
 }
 
@@ -344,20 +333,8 @@ pub fn lowest_rate(paths: &[&Path]) -> Result<u32> {
                 .map_err(|e| TaskError::file(p, e))
         })
         .collect();
-    let failed: Vec<String> = rates
-        .iter()
-        .filter_map(|r| r.as_ref().err().map(ToString::to_string))
-        .collect();
-    if !failed.is_empty() {
-        return Err(TaskError::Clips {
-            failed: failed.len(),
-            total: paths.len(),
-            reasons: failed.join("\n  "),
-        });
-    }
-    rates
+    TaskError::every_clip(rates)?
         .into_iter()
-        .map(|r| r.expect("checked"))
         .min()
         .ok_or_else(|| TaskError::Option {
             name: "data",

@@ -213,18 +213,7 @@ impl WaveAugment {
             })
             .collect();
         progress.finish();
-        let failed: Vec<String> = results
-            .iter()
-            .filter_map(|r| r.as_ref().err().map(ToString::to_string))
-            .collect();
-        if !failed.is_empty() {
-            return Err(TaskError::Clips {
-                failed: failed.len(),
-                total: paths.len(),
-                reasons: failed.join("\n  "),
-            });
-        }
-        Ok(results.into_iter().map(|r| r.expect("checked")).collect())
+        TaskError::every_clip(results)
     }
 
     fn copies_of(
