@@ -50,6 +50,7 @@ const FLAGS: &[&str] = &[
     "reference",
     "resume",
     "sample_rate",
+    "scaling",
     "schedule",
     "seconds",
     "soundfont",

@@ -7,7 +7,7 @@ use serde::Serialize;
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_shape::spec::ModelSpec;
-use soundcheck_tasks::separation::{BatchOutput, SeparatedFile};
+use soundcheck_tasks::separation::{BatchOutput, Scaling, SeparatedFile, StemName};
 use soundcheck_tasks::{
     separate_files, train_separator, RunDir, SeparationConfig, SeparationTrained,
     SeparationTraining, Separator, TaskError,
@@ -73,20 +73,12 @@ impl SeparationArgs {
     }
 
     fn config(&self) -> Result<SeparationConfig, TaskError> {
-        for (name, v) in [
+        positive(&[
             ("n_fft", self.n_fft),
             ("hop_length", self.hop_length),
             ("patch", self.patch),
             ("patch_hop", self.patch_hop),
-        ] {
-            if v == 0 {
-                return Err(TaskError::Option {
-                    name,
-                    actual: "0".into(),
-                    expected: "a positive number".into(),
-                });
-            }
-        }
+        ])?;
         Ok(SeparationConfig {
             n_fft: self.n_fft,
             hop_length: self.hop_length,
@@ -130,7 +122,7 @@ pub fn run_train(a: &SeparationArgs, device: &Device) -> u8 {
 
 #[derive(Args)]
 #[command(
-    after_help = "Example:\n  soundcheck separate song.wav other.flac --run runs/vocals -o separated/\n\nWrites OUT/<song>/vocals.wav and OUT/<song>/accompaniment.wav (accompaniment = mixture − vocals, so the two sum to the input) at the input's rate and channels."
+    after_help = "Examples:\n  soundcheck separate song.wav other.flac --run runs/vocals -o separated/\n  soundcheck separate song.mp3 --model seed.keras -o separated/      # a Keras model trained with the seed's recipe\n\nWrites OUT/<song>/vocals.wav and OUT/<song>/accompaniment.wav (accompaniment = mixture − vocals, so the two sum to the input) at the input's rate and channels."
 )]
 pub struct SeparateArgs {
     /// Mixtures (any rate and channel count soundcheck decodes)
@@ -141,8 +133,32 @@ pub struct SeparateArgs {
     #[command(flatten)]
     pub skip: crate::batch_args::SkipArgs,
     /// Run directory of `soundcheck train separation`
+    #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+    pub run: Option<PathBuf>,
+    /// A Keras model file with its weights (.keras, .h5) mapping (n_fft/2 + 1, patch, 1)
+    /// magnitude patches to the target's, trained as the seed's recipe trains it; its settings
+    /// come from the flags below (defaults: the seed's)
     #[arg(long)]
-    pub run: PathBuf,
+    pub model: Option<PathBuf>,
+    /// With --model: the stem it separates (the rest is the accompaniment)
+    #[arg(long, default_value = "vocals", requires = "model")]
+    pub target: String,
+    /// With --model: the rate it was trained at (mixtures are resampled to it, mono)
+    #[arg(long, default_value_t = 22050, requires = "model")]
+    pub sr: u32,
+    /// With --model: the FFT size of its magnitude patches
+    #[arg(long, default_value_t = 1024, requires = "model")]
+    pub n_fft: usize,
+    /// With --model: the hop of its STFT
+    #[arg(long, default_value_t = 256, requires = "model")]
+    pub hop_length: usize,
+    /// With --model: frames per patch
+    #[arg(long, default_value_t = 25, requires = "model")]
+    pub patch: usize,
+    /// With --model: what its input patches were divided by: track-max (the track's peak
+    /// magnitude, the seed's recipe) or patch-peak (each patch's peak, soundcheck's)
+    #[arg(long, default_value = "track-max", requires = "model")]
+    pub scaling: String,
     /// Output folder
     #[arg(short, long)]
     pub out: PathBuf,
@@ -150,9 +166,10 @@ pub struct SeparateArgs {
     #[arg(long)]
     pub png: bool,
     /// Frames between patch starts: larger is faster, each frame is seen by fewer patches
-    /// (on the quickstart's songs, 22 instead of training's 12 costs 0.3 dB SDR)
-    #[arg(long, default_value_t = INFERENCE_PATCH_HOP)]
-    pub patch_hop: usize,
+    /// (on the quickstart's songs, 22 instead of training's 12 costs 0.3 dB SDR) [default: 22;
+    /// with --model: the patch, side by side as the seed's inference]
+    #[arg(long)]
+    pub patch_hop: Option<usize>,
     /// Multichannel Wiener filtering: EM iterations refining the mask with the channels'
     /// spatial covariances (norbert's, as Open-Unmix uses it); 0 applies the mask alone
     #[arg(long, default_value_t = 0)]
@@ -169,11 +186,59 @@ struct SeparatedAll {
     files: Vec<SeparatedFile>,
 }
 
+/// The separator of `--run`, or of `--model` with the settings of the flags.
+fn separator(a: &SeparateArgs, device: &Device) -> Result<(Separator, Vec<PathBuf>), TaskError> {
+    if let Some(model) = &a.model {
+        let config = SeparationConfig {
+            sample_rate: a.sr,
+            n_fft: a.n_fft,
+            hop_length: a.hop_length,
+            patch: a.patch,
+            patch_hop: a.patch,
+            wiener: 0,
+            scaling: Scaling::parse(&a.scaling)?,
+        };
+        positive(&[
+            ("sr", a.sr as usize),
+            ("n_fft", a.n_fft),
+            ("hop_length", a.hop_length),
+            ("patch", a.patch),
+        ])?;
+        let target = StemName::parse(&a.target).map_err(|e| TaskError::Option {
+            name: "target",
+            actual: a.target.clone(),
+            expected: format!("a stem name: {e}"),
+        })?;
+        let separator = Separator::from_keras(model, config, target, device)?;
+        return Ok((separator, vec![model.clone()]));
+    }
+    let run = a
+        .run
+        .as_deref()
+        .expect("clap requires --run without --model");
+    let mut separator = Separator::load(run, device)?;
+    separator.set_patch_hop(INFERENCE_PATCH_HOP)?;
+    Ok((separator, RunDir::files_of(run, &[])))
+}
+
+/// Refuses a size of 0, naming it.
+fn positive(sizes: &[(&'static str, usize)]) -> Result<(), TaskError> {
+    match sizes.iter().find(|(_, v)| *v == 0) {
+        Some(&(name, _)) => Err(TaskError::Option {
+            name,
+            actual: "0".into(),
+            expected: "a positive number".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn separate(a: &SeparateArgs, device: &Device) -> Result<SeparatedAll, TaskError> {
-    let mut separator = Separator::load(&a.run, device)?;
-    separator.set_patch_hop(a.patch_hop)?;
+    let (mut separator, run_files) = separator(a, device)?;
+    if let Some(hop) = a.patch_hop {
+        separator.set_patch_hop(hop)?;
+    }
     separator.set_wiener(a.wiener)?;
-    let run_files = RunDir::files_of(&a.run, &[]);
     let inputs = a.batch.inputs(&a.mixtures)?;
     let files = separate_files(
         &separator,

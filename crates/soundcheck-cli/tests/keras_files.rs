@@ -1,6 +1,7 @@
 //! Trained Keras models from the command line: `predict --model model.keras`, `convert
 //! model.keras RUN/` and `export RUN out.keras`, on the nn crate's Keras fixtures
-//! (`tools/fixtures/keras_files.py`, `keras_export.py`).
+//! (`tools/fixtures/keras_files.py`, `keras_export.py`), and `separate --model model.keras`
+//! against the seed's own inference in Keras (`tools/fixtures/keras_separator.py`).
 
 mod common;
 
@@ -135,4 +136,84 @@ fn a_damaged_keras_file_is_named_with_its_layer_and_variable() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not a Keras model file with weights"), "{err}");
     std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn a_keras_separator_separates_as_the_seeds_own_inference_does() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keras_separator");
+    let d = temp("separator");
+    let out = d.join("out");
+    let (code, stdout, stderr) = run(&[
+        "separate",
+        s(&f.join("mixture.wav")),
+        "--model",
+        s(&f.join("model.keras")),
+        "-o",
+        s(&out),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // The seed's settings by default: 22050 Hz, n_fft 1024, hop 256, side-by-side 25-frame
+    // patches over the track's peak magnitude.
+    let got = soundcheck_audio::decode(&out.join("mixture/vocals.wav")).unwrap();
+    let want = soundcheck_npy::read(&f.join("vocals.npy")).unwrap();
+    assert_eq!(got.channels[0].len(), want.data.len());
+    let err = got.channels[0]
+        .iter()
+        .zip(&want.data)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(err < 1e-5, "{err}");
+    let rest = soundcheck_audio::decode(&out.join("mixture/accompaniment.wav")).unwrap();
+    let mix = soundcheck_audio::decode(&f.join("mixture.wav")).unwrap();
+    let sum_err = mix.channels[0]
+        .iter()
+        .zip(&got.channels[0])
+        .zip(&rest.channels[0])
+        .fold(0f32, |m, ((x, v), r)| m.max((x - v - r).abs()));
+    assert!(sum_err < 1e-6, "{sum_err}");
+
+    // Settings the model does not take are named with its shapes; a run and a model at once,
+    // or an unknown scaling, are refused.
+    let (code, stdout, stderr) = run(&[
+        "separate",
+        s(&f.join("mixture.wav")),
+        "--model",
+        s(&f.join("model.keras")),
+        "--n-fft",
+        "2048",
+        "-o",
+        s(&d.join("bad")),
+    ]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stderr.contains("(None, 513, 25, 1)") && stderr.contains("1025 bins"),
+        "{stderr}"
+    );
+    assert!(!d.join("bad").exists());
+    let (code, _, stderr) = run(&[
+        "separate",
+        s(&f.join("mixture.wav")),
+        "--model",
+        s(&f.join("model.keras")),
+        "--scaling",
+        "loudest",
+        "-o",
+        s(&d.join("bad")),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--scaling") && stderr.contains("track-max"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&[
+        "separate",
+        s(&f.join("mixture.wav")),
+        "--model",
+        s(&f.join("model.keras")),
+        "--run",
+        s(&d),
+        "-o",
+        s(&d.join("bad")),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    std::fs::remove_dir_all(&d).unwrap();
 }

@@ -18,7 +18,43 @@ pub struct SeparationConfig {
     /// Multichannel Wiener filtering when separating: EM iterations (0: the mask alone; see
     /// [`super::wiener_target`]). A choice made when separating, not a trained setting.
     pub wiener: usize,
+    /// What the network's input patches are divided by.
+    pub scaling: Scaling,
 }
+
+/// What a magnitude patch is divided by before the network sees it: a model must see the level
+/// it was trained at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scaling {
+    /// The patch's own peak (at least [`SCALE_FLOOR`]): soundcheck's training.
+    #[default]
+    PatchPeak,
+    /// The whole track's peak magnitude (at least 1e-8): the seed's recipe
+    /// (`m / max(m.max(), 1e-8)` over the track's mixture spectrogram), as a Keras model
+    /// trained with it expects.
+    TrackMax,
+}
+
+impl Scaling {
+    /// `patch-peak` or `track-max`.
+    ///
+    /// # Errors
+    /// Any other name.
+    pub fn parse(name: &str) -> Result<Scaling, crate::TaskError> {
+        match name {
+            "patch-peak" => Ok(Scaling::PatchPeak),
+            "track-max" => Ok(Scaling::TrackMax),
+            other => Err(crate::TaskError::Option {
+                name: "scaling",
+                actual: other.to_string(),
+                expected: "patch-peak (soundcheck's runs) or track-max (the seed's recipe: the track's peak magnitude)".into(),
+            }),
+        }
+    }
+}
+
+/// The floor of [`Scaling::TrackMax`], the seed's.
+pub(crate) const TRACK_SCALE_FLOOR: f32 = 1e-8;
 
 impl Default for SeparationConfig {
     fn default() -> Self {
@@ -29,6 +65,7 @@ impl Default for SeparationConfig {
             patch: 25,
             patch_hop: 12,
             wiener: 0,
+            scaling: Scaling::PatchPeak,
         }
     }
 }

@@ -45,7 +45,8 @@ impl SeparationConfig {
     /// The network's mask for a whole magnitude spectrogram: overlapping patches, each weighted
     /// by a sin² window over its frames and the sum normalised, so patch edges leave no seams.
     /// The mask is the network's output over its input (the specs end in mask × input), clipped
-    /// to [0, 1].
+    /// to [0, 1]. Each patch is divided by its own peak, or by `track_scale` (the track's peak,
+    /// [`super::Scaling::TrackMax`]) when given.
     ///
     /// # Shapes
     /// - `mag`: `(bins, frames)`; output: `(bins, frames)`
@@ -54,6 +55,7 @@ impl SeparationConfig {
         net: &Network,
         mag: &Array2<f32>,
         batch: usize,
+        track_scale: Option<f32>,
     ) -> Result<Array2<f32>, NnError> {
         let (bins, frames) = mag.dim();
         let starts = self.starts(frames);
@@ -70,7 +72,8 @@ impl SeparationConfig {
             let mut scales = Vec::with_capacity(chunk.len());
             for &s0 in chunk {
                 let mut p = self.patch_of(mag, s0);
-                let scale = p.iter().fold(SCALE_FLOOR, |m, &v| m.max(v));
+                let scale =
+                    track_scale.unwrap_or_else(|| p.iter().fold(SCALE_FLOOR, |m, &v| m.max(v)));
                 p.iter_mut().for_each(|v| *v /= scale);
                 x.extend(p);
                 scales.push(scale);
@@ -103,7 +106,8 @@ impl SeparationConfig {
     /// the model's rate, applied to each channel's STFT with its own phase (or, with
     /// `wiener` iterations, the channels' STFTs through the target's multichannel Wiener
     /// gain), back at `rate`. The accompaniment is mixture − target, so the two sum to the
-    /// input.
+    /// input. `track_scale` is the track's peak for [`super::Scaling::TrackMax`] (see
+    /// [`SeparationConfig::track_scale`]).
     ///
     /// # Errors
     /// A rate the resampler refuses, or the network failing on the patches.
@@ -112,6 +116,7 @@ impl SeparationConfig {
         net: &Network,
         channels: &[Vec<f32>],
         rate: u32,
+        track_scale: Option<f32>,
     ) -> Result<Separated, SeparationError> {
         let at_model = |y: &[f32]| -> Result<Vec<f32>, AudioError> {
             if rate == self.sample_rate {
@@ -127,7 +132,7 @@ impl SeparationConfig {
             .collect::<Result<_, _>>()?;
         // Resampling is linear: the mean of the resampled channels is the resampled mixdown.
         let mono = to_mono(&resampled);
-        let mask = self.mask(net, &magnitude(&stft(&mono, &cfg)?), 16)?;
+        let mask = self.mask(net, &magnitude(&stft(&mono, &cfg)?), 16, track_scale)?;
         let spectra = resampled
             .iter()
             .map(|y| stft(y, &cfg))

@@ -218,7 +218,7 @@ mod tests {
             hop_length: 16,
             patch: 5,
             patch_hop: 3,
-            wiener: 0,
+            ..SeparationConfig::default()
         };
         let n = 2000;
         let sine =

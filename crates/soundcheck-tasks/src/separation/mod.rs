@@ -22,7 +22,7 @@ mod tracks;
 mod train;
 mod wiener;
 
-pub use config::SeparationConfig;
+pub use config::{Scaling, SeparationConfig};
 pub use mask::{Separated, SeparationError};
 pub use mixes::MixDataset;
 pub use patches::PatchDataset;

@@ -103,6 +103,7 @@ impl SeparationRecord {
             patch: self.patch,
             patch_hop: self.patch_hop,
             wiener: 0,
+            scaling: super::config::Scaling::PatchPeak,
         };
         Ok((config, target))
     }

@@ -76,6 +76,52 @@ impl Separator {
         })
     }
 
+    /// A separator from a Keras model file (`.keras`, `.h5`) with its weights: the settings and
+    /// the target come from the caller (a Keras file has none of soundcheck's), and the
+    /// model's input must take `(bins, patch, 1)` magnitude patches of them.
+    ///
+    /// # Errors
+    /// An unreadable model or weights; an input or output shape that does not fit the settings,
+    /// naming both.
+    pub fn from_keras(
+        path: &Path,
+        config: SeparationConfig,
+        target: StemName,
+        device: &Device,
+    ) -> Result<Separator> {
+        let net = soundcheck_nn::load_keras(path, device)?;
+        let want = soundcheck_shape::Shape(vec![Some(config.bins()), Some(config.patch), Some(1)]);
+        let report = net.model().check();
+        let shapes = |v: Vec<&soundcheck_shape::Shape>| {
+            v.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let inputs: Vec<_> = report.inputs.iter().map(|i| &i.shape).collect();
+        let output: Vec<_> = report
+            .layers
+            .last()
+            .map(|l| &l.output_shape)
+            .into_iter()
+            .collect();
+        if inputs != [&want] || output != [&want] {
+            return Err(TaskError::Folder {
+                path: path.to_path_buf(),
+                actual: format!(
+                    "a model taking {} and returning {}; the settings give {want} magnitude patches (n_fft {} → {} bins, patch {} frames) and expect the target's back",
+                    shapes(inputs), shapes(output), config.n_fft, config.bins(), config.patch
+                ),
+                hint: "set `n_fft` and `patch` to the model's training (its input is (n_fft/2 + 1, patch, 1)), or give a model that maps a magnitude patch to the target's".into(),
+            });
+        }
+        Ok(Separator {
+            net,
+            config,
+            target,
+        })
+    }
+
     /// Starts patches every `hop` frames when separating (training's hop is the default). A hop
     /// longer than a patch would leave frames no patch covers, unseparated: it is refused.
     pub fn set_patch_hop(&mut self, hop: usize) -> Result<()> {

@@ -1,10 +1,10 @@
 //! A long mixture separated piece by piece, so memory stays bounded whatever its length.
 
 use ndarray::Array2;
-use soundcheck_audio::{AudioSource, WavStream};
+use soundcheck_audio::{magnitude, resample, stft, to_mono, AudioSource, WavStream};
 use soundcheck_nn::Network;
 
-use super::config::SeparationConfig;
+use super::config::{Scaling, SeparationConfig, TRACK_SCALE_FLOOR};
 use super::mask::SeparationError;
 
 /// How a long mixture is cut: seconds of output per piece, of context read on each side, and of
@@ -32,6 +32,48 @@ impl Default for Chunking {
 }
 
 impl SeparationConfig {
+    /// The peak of the mono mixture's magnitude spectrogram at the model's rate over the whole
+    /// of `src` (at least the seed's 1e-8): [`Scaling::TrackMax`]'s divisor. Read piece by piece
+    /// with context on both sides, keeping only the frames whose windows lie inside the read
+    /// span (or reach a real end of the track), so the peak is that of the whole track's
+    /// spectrogram whatever its length.
+    ///
+    /// # Errors
+    /// A read or resampling failure.
+    pub fn track_scale(
+        &self,
+        src: &mut AudioSource,
+        chunking: Chunking,
+    ) -> Result<f32, SeparationError> {
+        let rate = src.sample_rate();
+        let secs = |s: f64| ((s * f64::from(rate)) as usize).max(1);
+        let (piece, margin) = (secs(chunking.piece), secs(chunking.margin));
+        let n = src.frames();
+        let half = self.n_fft / 2;
+        let mut peak = TRACK_SCALE_FLOOR;
+        let mut start = 0;
+        while start < n {
+            let end = (start + piece).min(n);
+            let (r0, r1) = (start.saturating_sub(margin), (end + margin).min(n));
+            let mono = to_mono(&src.read(r0, r1)?);
+            let y = if rate == self.sample_rate {
+                mono
+            } else {
+                resample(&mono, rate, self.sample_rate)?
+            };
+            let m = magnitude(&stft(&y, &self.stft())?);
+            for (t, col) in m.columns().into_iter().enumerate() {
+                let centre = t * self.hop_length;
+                let inside = (r0 == 0 || centre >= half) && (r1 == n || centre + half <= y.len());
+                if inside {
+                    peak = col.iter().fold(peak, |p, &v| p.max(v));
+                }
+            }
+            start = end;
+        }
+        Ok(peak)
+    }
+
     /// Separates `src` into `target_out` and `rest_out` piece by piece, so memory stays bounded
     /// whatever the length. Each piece is separated with context on both sides and its start
     /// cross-faded with the end of the previous one, so pieces join without seams; the
@@ -57,6 +99,10 @@ impl SeparationConfig {
             secs(chunking.fade),
         );
         let n = src.frames();
+        let track_scale = match self.scaling {
+            Scaling::PatchPeak => None,
+            Scaling::TrackMax => Some(self.track_scale(src, chunking)?),
+        };
         let mut tail: Option<Vec<Vec<f32>>> = None;
         let mut first_mask = None;
         let mut start = 0;
@@ -64,7 +110,7 @@ impl SeparationConfig {
             let end = (start + piece + fade).min(n);
             let (r0, r1) = (start.saturating_sub(margin), (end + margin).min(n));
             let mix = src.read(r0, r1)?;
-            let sep = self.separate(net, &mix, src.sample_rate())?;
+            let sep = self.separate(net, &mix, src.sample_rate(), track_scale)?;
             first_mask.get_or_insert(sep.mask);
             let (a, b) = (start - r0, end - r0);
             let mut target: Vec<Vec<f32>> = sep.target.iter().map(|c| c[a..b].to_vec()).collect();
@@ -97,5 +143,41 @@ impl SeparationConfig {
             progress(start, n);
         }
         Ok(first_mask)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_track_peak_read_in_pieces_is_the_whole_spectrograms() {
+        let d = std::env::temp_dir().join(format!("sc-track-scale-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("song.wav");
+        // 3 s at 16 kHz, loudest in its last half second, read in 0.7 s pieces at 22050 Hz.
+        let y: Vec<f32> = (0..48000)
+            .map(|t| {
+                let level = if t > 40000 { 0.9 } else { 0.2 };
+                level * (t as f32 * 0.05).sin() + 0.1 * (t as f32 * 0.31).sin()
+            })
+            .collect();
+        soundcheck_audio::write_wav(&path, &[y.clone(), y.clone()], 16000).unwrap();
+        let cfg = SeparationConfig {
+            scaling: Scaling::TrackMax,
+            ..SeparationConfig::default()
+        };
+        let pieces = Chunking {
+            piece: 0.7,
+            margin: 0.2,
+            fade: 0.05,
+        };
+        let mut src = AudioSource::open(&path).unwrap();
+        let peak = cfg.track_scale(&mut src, pieces).unwrap();
+        let whole = resample(&y, 16000, 22050).unwrap();
+        let m = magnitude(&stft(&whole, &cfg.stft()).unwrap());
+        let want = m.iter().fold(0f32, |p, &v| p.max(v));
+        assert!((peak - want).abs() <= 1e-5 * want, "{peak} vs {want}");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }

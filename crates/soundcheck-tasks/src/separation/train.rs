@@ -179,7 +179,7 @@ pub fn train_separator(
         let sdrs: Vec<f64> = held
             .iter()
             .filter_map(|t| {
-                let s = cfg.separate(net, &t.mixture, t.sample_rate).ok()?;
+                let s = cfg.separate(net, &t.mixture, t.sample_rate, None).ok()?;
                 target_sdr(t, &s.target, &s.rest)
             })
             .collect();
