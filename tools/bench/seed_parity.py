@@ -9,7 +9,8 @@ y.npy; Keras runs `fit`, soundcheck runs `soundcheck train --data ... --loss mse
 the same code for both: predicted vocal magnitude over the mixture's, clipped to [0, 1], applied
 to the mixture's STFT, back by iSTFT; the accompaniment is the mixture minus the vocals. Keras's
 trained model is also saved as `seed.keras` and scored through `soundcheck predict --model`
-(`keras_model_in_soundcheck`): the same model in the other engine.
+(`keras_model_in_soundcheck`): the same model in the other engine; and through `soundcheck
+separate --model seed.keras` (`keras_model_separate`): soundcheck's whole separation path.
 
 Usage (songs from `soundcheck songs --sample-rate 22050`, a built binary):
     python tools/bench/seed_parity.py SONGS WORKDIR [--steps 455] [--seed 0] [--soundcheck target/release/soundcheck]
@@ -84,6 +85,28 @@ def score(songs, predict):
     return {k: float(np.median(v)) for k, v in sdrs.items()}, sdrs
 
 
+def score_separate(songs, soundcheck, keras_file, work):
+    """Keras's model file through `soundcheck separate --model` (the seed's settings are its
+    defaults), each song's mono 22050 Hz mixture in, scored as `score` scores."""
+    sdrs = {"vocals": [], "accompaniment": []}
+    for song in songs:
+        mix = load(song, "mixture")
+        name = os.path.basename(song)
+        inp = os.path.join(work, "separate-in", f"{name}.wav")
+        os.makedirs(os.path.dirname(inp), exist_ok=True)
+        sf.write(inp, mix, SR, subtype="FLOAT")
+        out = os.path.join(work, "separate-out")
+        subprocess.run([soundcheck, "separate", inp, "--model", keras_file, "-o", out],
+                       check=True, stdout=subprocess.DEVNULL)
+        vocals, _ = sf.read(os.path.join(out, name, "vocals.wav"), dtype="float32")
+        refs = np.stack([load(song, "vocals"), mix - load(song, "vocals")])[..., None]
+        ests = np.stack([vocals, mix - vocals])[..., None]
+        sdr, _, _, _ = museval.evaluate(refs, ests, win=SR, hop=SR)
+        for k, key in enumerate(sdrs):
+            sdrs[key].append(float(np.nanmedian(sdr[k])))
+    return {k: float(np.median(v)) for k, v in sdrs.items()}, sdrs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("songs")
@@ -142,11 +165,13 @@ def main():
 
     sc_scores, sc_songs = score(test, sc_predict(["--run", run]))
     kf_scores, kf_songs = score(test, sc_predict(["--model", keras_file]))
+    sep_scores, sep_songs = score_separate(test, a.soundcheck, keras_file, a.work)
     result = {
         "seed": a.seed, "patches": len(x), "epochs": epochs, "steps": epochs * steps_per_epoch,
         "keras": {"version": keras.__version__, "train_s": round(keras_s, 1), "median": keras_scores, "per_song": keras_songs},
         "soundcheck": {"train_s": round(sc_s, 1), "median": sc_scores, "per_song": sc_songs},
         "keras_model_in_soundcheck": {"median": kf_scores, "per_song": kf_songs},
+        "keras_model_separate": {"median": sep_scores, "per_song": sep_songs},
     }
     print(json.dumps(result, indent=1))
 
