@@ -1,24 +1,53 @@
 """librosa's core functions: load, resample, stft, istft, magnitude/power, dB scaling."""
 
 import os
+import shutil
+import tempfile
 
 import numpy as np
 
 from . import _native
-from ._arrays import audio_rows, complex_dtype, matrix_rows, n_fft_of, only, real_dtype, stft_args, unfold
-from ._native import SoundcheckError
+from ._arrays import (HANN, audio_rows, complex_dtype, count, matrix_rows, n_fft_of, only, real_dtype, shown,
+                      stft_args, unfold)
+from ._errors import SoundcheckError
 
-HANN = ("hann", "hann_window")
 
-
-def load(path, *, sr=22050, mono=True, offset=0.0, duration=None, dtype=np.float32):
+def load(path, *, sr=22050, mono=True, offset=0.0, duration=None, dtype=np.float32, res_type="soxr_hq"):
     """`librosa.load`: decode WAV/FLAC/OGG/MP3, take the excerpt, mix to mono, resample.
 
-    Returns ``(y, sr)`` with ``y`` of shape ``(n,)`` when mono, else ``(channels, n)``.
+    `path` is a path, an open file (read from its current position) or a `soundfile.SoundFile`
+    opened on a path. ``duration=0`` gives no samples, as librosa gives. Returns ``(y, sr)`` with
+    ``y`` of shape ``(n,)`` when mono, else ``(channels, n)``.
     """
-    path = os.fspath(path)
-    y, rate = _native.load(path, sr, bool(mono), float(offset), None if duration is None else float(duration))
+    only("res_type", res_type, ("soxr_hq",), "soundcheck has one resampler, which follows soxr_hq")
+    if sr is not None:
+        sr = count("sr", sr, minimum=1)
+    if isinstance(path, (str, bytes, os.PathLike)):
+        return _load_path(os.fspath(path), sr, mono, offset, duration, dtype)
+    name = getattr(path, "name", None)
+    if not hasattr(path, "read") and isinstance(name, (str, bytes, os.PathLike)):
+        # A soundfile.SoundFile (no read()): the file it was opened on.
+        return _load_path(os.fspath(name), sr, mono, offset, duration, dtype)
+    if not hasattr(path, "read"):
+        raise SoundcheckError(f"path={shown(path)} cannot be loaded: expected a file path, an open file or a "
+                              "soundfile.SoundFile opened on a path")
+    # An open file: its bytes go to a private temporary file the decoder reads by path.
+    suffix = os.path.splitext(os.fspath(name))[1] if isinstance(name, (str, os.PathLike)) else ""
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        shutil.copyfileobj(path, tmp)
+        tmp.flush()
+        return _load_path(tmp.name, sr, mono, offset, duration, dtype)
+
+
+def _load_path(path, sr, mono, offset, duration, dtype):
+    # The Rust loader refuses an empty excerpt (for the CLI, a mistake); librosa returns no
+    # samples at the rate it would have used, so the file is read for its rate and emptied.
+    empty = duration is not None and float(duration) == 0
+    y, rate = _native.load(path, sr, bool(mono), float(offset),
+                           None if duration is None or empty else float(duration))
     y = y[0] if mono else y
+    if empty:
+        y = y[..., :0]
     return y.astype(dtype, copy=False), rate
 
 
@@ -34,36 +63,52 @@ def resample(y, *, orig_sr, target_sr, res_type="soxr_hq", fix=True, scale=False
     return np.moveaxis(out.astype(real_dtype(dtype), copy=False), -1, axis)
 
 
-def _check_window(window):
-    only("window", window, HANN, "soundcheck's STFT uses librosa's default Hann window")
+def _into(out, result, frames_may_exceed):
+    """librosa's `out=`: the result written into a preallocated array of the same shape (for
+    the STFT, at least as many frames: the first ones are filled and returned)."""
+    if out is None:
+        return result
+    fits = out.shape[:-1] == result.shape[:-1] and (
+        out.shape[-1] >= result.shape[-1] if frames_may_exceed else out.shape[-1] == result.shape[-1])
+    if not fits:
+        raise SoundcheckError(f"Shape mismatch for provided output array out.shape={out.shape} and target "
+                              f"shape={result.shape}")
+    if np.iscomplexobj(result) and not np.iscomplexobj(out):
+        raise SoundcheckError(f"output with dtype={out.dtype} is not of complex type")
+    target = out[..., : result.shape[-1]]
+    target[...] = result
+    return target
 
 
 def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True, dtype=None,
-         pad_mode="constant"):
-    """`librosa.stft`: ``(..., 1 + n_fft/2, n_frames)`` complex."""
-    _check_window(window)
+         pad_mode="constant", out=None):
+    """`librosa.stft`: ``(..., 1 + n_fft/2, n_frames)`` complex; `window` a scipy window name,
+    a function of the length or an array, as librosa takes it."""
     rows, lead, in_dtype = audio_rows(y)
-    out = unfold(_native.stft(rows, stft_args(n_fft, hop_length, win_length, center, pad_mode)), lead)
-    return out.astype(dtype or complex_dtype(in_dtype), copy=False)
+    args = stft_args(n_fft, hop_length, win_length, center, pad_mode, window, rows.shape[-1])
+    result = unfold(_native.stft(rows, args), lead)
+    return _into(out, result.astype(dtype or complex_dtype(in_dtype), copy=False), True)
 
 
 def istft(stft_matrix, *, hop_length=None, win_length=None, n_fft=None, window="hann", center=True,
-          dtype=None, length=None):
+          dtype=None, length=None, out=None):
     """`librosa.istft`: the signal ``(..., n)`` back from ``(..., 1 + n_fft/2, n_frames)``."""
-    _check_window(window)
     mats, lead, in_dtype = matrix_rows(stft_matrix, "stft_matrix", np.complex64)
     if n_fft is None:
         n_fft = n_fft_of(mats, "stft_matrix")
-    out = unfold(_native.istft(mats, n_fft, hop_length, win_length, bool(center), length), lead)
-    return out.astype(dtype or real_dtype(in_dtype), copy=False)
+    if length is not None:
+        length = count("length", length)
+    result = unfold(_native.istft(mats, stft_args(n_fft, hop_length, win_length, center, "constant", window),
+                                  length), lead)
+    return _into(out, result.astype(dtype or real_dtype(in_dtype), copy=False), False)
 
 
 def spectrogram(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True,
                 pad_mode="constant", power=1.0):
     """``np.abs(librosa.stft(y, ...)) ** power`` in one pass, without the complex array."""
-    _check_window(window)
     rows, lead, in_dtype = audio_rows(y)
-    out = _native.spectrogram(rows, stft_args(n_fft, hop_length, win_length, center, pad_mode), float(power))
+    out = _native.spectrogram(rows, stft_args(n_fft, hop_length, win_length, center, pad_mode, window,
+                                              rows.shape[-1]), float(power))
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 
@@ -131,7 +176,7 @@ def cqt(y, *, sr=22050, hop_length=512, fmin=None, n_bins=84, bins_per_octave=12
     """`librosa.cqt`: ``(..., n_bins, n_frames)`` complex. With ``tuning=None`` the tuning is
     estimated from the whole array, as librosa estimates it."""
     only("norm", norm, (1,), "each filter is L1-normalised (norm=1), librosa's default")
-    _check_window(window)
+    only("window", window, HANN, "the constant-Q filters use librosa's default Hann window")
     only("pad_mode", pad_mode, ("constant",), "the frames are zero-padded (pad_mode='constant'), librosa's default")
     only("res_type", res_type, ("soxr_hq",), "soundcheck has one resampler, which follows soxr_hq")
     if tuning is None:

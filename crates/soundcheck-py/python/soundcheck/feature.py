@@ -5,8 +5,8 @@ import numpy as np
 
 from . import _native, filters
 from ._arrays import audio_rows, matrix_rows, n_fft_of, only, real_dtype, stft_args, unfold
-from ._audio import _check_window, _cqt_args
-from ._native import SoundcheckError
+from ._audio import _cqt_args
+from ._errors import SoundcheckError
 
 
 def _signal_or_spectrogram(y, S, what):
@@ -27,9 +27,9 @@ def _spectrogram(y, S, n_fft, hop_length, win_length, window, center, pad_mode, 
             raise SoundcheckError(f"S has shape {S.shape}: expected (..., 1 + n_fft/2, n_frames)")
         mats = matrix_rows(S)[0]
         return mats, S.shape[:-2], S.dtype, n_fft_of(mats)
-    _check_window(window)
     rows, lead, dtype = audio_rows(y)
-    mags = _native.spectrogram(rows, stft_args(n_fft, hop_length, win_length, center, pad_mode), float(power))
+    mags = _native.spectrogram(rows, stft_args(n_fft, hop_length, win_length, center, pad_mode, window,
+                                               rows.shape[-1]), float(power))
     return mags, lead, dtype, n_fft
 
 
@@ -43,10 +43,9 @@ def melspectrogram(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_
         n_fft = n_fft_of(mats)
         out = _native.mel_from_spectrogram(mats, int(sr), n_fft, mel)
     else:
-        _check_window(window)
         rows, lead, in_dtype = audio_rows(y)
-        out = _native.melspectrogram(rows, int(sr), stft_args(n_fft, hop_length, win_length, center, pad_mode),
-                                     float(power), mel)
+        out = _native.melspectrogram(rows, int(sr), stft_args(n_fft, hop_length, win_length, center, pad_mode,
+                                                              window, rows.shape[-1]), float(power), mel)
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 
@@ -67,11 +66,10 @@ def mfcc(*, y=None, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifte
     stft_kwargs = {k: kwargs.pop(k) for k in ("n_fft", "hop_length", "win_length", "window", "center",
                                               "pad_mode", "power") if k in kwargs}
     mel, dtype = _mel_options(norm=mel_norm, **kwargs)
-    _check_window(stft_kwargs.pop("window", "hann"))
     rows, lead, in_dtype = audio_rows(y)
     power = float(stft_kwargs.pop("power", 2.0))
-    out = _native.mfcc(rows, int(sr), stft_args(**{"hop_length": 512, **stft_kwargs}), power, mel, int(n_mfcc),
-                       float(lifter))
+    stft = stft_args(**{"hop_length": 512, **stft_kwargs}, length=rows.shape[-1])
+    out = _native.mfcc(rows, int(sr), stft, power, mel, int(n_mfcc), float(lifter))
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 
@@ -129,9 +127,9 @@ def _descriptor(kind, y, S, sr, n_fft, hop_length, win_length, window, center, p
         n_fft = n_fft_of(mats)
         out = _native.descriptor_of_spectrogram(mats, int(sr), n_fft, kind, float(a), float(b))
     else:
-        _check_window(window)
         rows, lead, in_dtype = audio_rows(y)
-        out = _native.descriptor_of_signal(rows, int(sr), stft_args(n_fft, hop_length, win_length, center, pad_mode),
+        out = _native.descriptor_of_signal(rows, int(sr), stft_args(n_fft, hop_length, win_length, center, pad_mode,
+                                                                    window, rows.shape[-1]),
                                            kind, float(a), float(b))
     return unfold(out, lead).astype(np.float64 if in_hz else real_dtype(in_dtype), copy=False)
 
@@ -181,10 +179,10 @@ def spectral_contrast(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, w
         out = _native.spectral_contrast(mats, int(sr), n_fft_of(mats), float(fmin), int(n_bands),
                                         float(quantile), bool(linear))
     else:
-        _check_window(window)
         rows, lead, _ = audio_rows(y)
         out = _native.spectral_contrast_of_signal(rows, int(sr),
-                                                  stft_args(n_fft, hop_length, win_length, center, pad_mode),
+                                                  stft_args(n_fft, hop_length, win_length, center, pad_mode,
+                                                            window, rows.shape[-1]),
                                                   float(fmin), int(n_bands), float(quantile), bool(linear))
     return unfold(out, lead).astype(np.float64, copy=False)
 

@@ -1,16 +1,23 @@
 """`librosa.filters`."""
 
+import warnings
+
 import numpy as np
 
 from . import _native
-from ._arrays import only
+from ._arrays import count, only
 
 
 def mel(*, sr, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False, norm="slaney", dtype=np.float32):
-    """`librosa.filters.mel`: the ``(n_mels, 1 + n_fft/2)`` filterbank."""
+    """`librosa.filters.mel`: the ``(n_mels, 1 + n_fft/2)`` filterbank. Filters that cover no
+    FFT bin stay zeros, with librosa's warning."""
     only("norm", norm, ("slaney", None), "soundcheck implements Slaney area normalisation or none")
-    fb = _native.mel_filters(int(sr), int(n_fft), (int(n_mels), float(fmin), None if fmax is None else float(fmax),
-                                                    bool(htk), norm == "slaney"))
+    fb, empty = _native.mel_filters(count("sr", sr, 1), count("n_fft", n_fft),
+                                    (count("n_mels", n_mels), float(fmin), None if fmax is None else float(fmax),
+                                     bool(htk), norm == "slaney"))
+    if empty:
+        warnings.warn("Empty filters detected in mel frequency basis. Some channels will produce empty responses. "
+                      "Try increasing your sampling rate (and fmax) or reducing n_mels.", stacklevel=2)
     return fb.astype(dtype, copy=False)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from . import _native
 from ._arrays import audio_rows, matrix_rows, only, unfold
-from ._native import SoundcheckError
+from ._errors import SoundcheckError
 from .feature import _mel_options
 
 
