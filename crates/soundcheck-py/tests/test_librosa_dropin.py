@@ -108,3 +108,67 @@ def test_evaluate_on_empty_input_warns_and_returns_empty_scores():
     with pytest.warns(UserWarning, match="reference_sources is empty"):
         scores = sc.evaluate(np.array([]), np.array([]))
     assert len(scores) == 4 and all(s.size == 0 for s in scores)
+
+
+def test_out_is_returned_itself_when_it_fits():
+    want = sc.stft(Y, n_fft=256)
+    out = np.empty_like(want)
+    assert sc.stft(Y, n_fft=256, out=out) is out
+    y_out = np.empty(len(Y) // 64 * 64, np.float32)
+    assert sc.istft(want, length=len(y_out), out=y_out) is y_out
+
+
+def test_cq_to_chroma_from_a_and_smoothed():
+    # fmin = C1: the map from A is the map from C with its rows rolled 9 pitch classes down.
+    from_c = sc.filters.cq_to_chroma(84)
+    np.testing.assert_array_equal(sc.filters.cq_to_chroma(84, base_c=False), np.roll(from_c, -9, axis=0))
+    # A window smooths each row as scipy.signal.convolve(map, [window], mode="same").
+    w = np.array([1.0, 2.0, 1.0])
+    want = np.stack([np.convolve(row, w)[1:-1] for row in from_c])
+    np.testing.assert_allclose(sc.filters.cq_to_chroma(84, window=w), want)
+
+
+def test_onset_strength_with_any_aggregate_or_reference():
+    y = np.random.default_rng(3).standard_normal(22050).astype(np.float32)
+    S = sc.power_to_db(sc.feature.melspectrogram(y=y, sr=22050, fmax=11025.0))
+    # librosa's flux written out: positive differences of consecutive frames, reduced over bands,
+    # delayed by lag + n_fft // (2 · hop) frames.
+    flux = np.maximum(0.0, S[:, 1:] - S[:, :-1])
+    want = np.pad(np.median(flux, axis=0), (1 + 2048 // 1024, 0))[: S.shape[-1]]
+    got = sc.onset.onset_strength(y=y, sr=22050, aggregate=np.median)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+    # The mean through the numpy path (a given reference) equals the fused Rust path.
+    fused = sc.onset.onset_strength(S=S)
+    np.testing.assert_allclose(sc.onset.onset_strength(S=S, ref=S), fused, rtol=1e-5, atol=1e-4)
+    with pytest.raises(sc.SoundcheckError, match="Reference spectrum shape"):
+        sc.onset.onset_strength(S=S, ref=S[:, :-1])
+    # A feature function's output takes the mel spectrogram's place.
+    chroma = sc.onset.onset_strength(y=y, sr=22050, feature=sc.feature.chroma_stft)
+    C = sc.power_to_db(sc.feature.chroma_stft(y=y, sr=22050, n_fft=2048, hop_length=512))
+    np.testing.assert_allclose(chroma, sc.onset.onset_strength(S=C), rtol=1e-5, atol=1e-4)
+
+
+def test_resample_options():
+    x = np.random.default_rng(5).standard_normal(101).astype(np.float32)
+    # fix=False keeps soxr's own length, round(101 · 16000 / 22050) = round(73.29) = 73.
+    assert sc.resample(x, orig_sr=22050, target_sr=16000, fix=False).shape == (73,)
+    assert sc.resample(x, orig_sr=22050, target_sr=16000).shape == (74,)
+    assert sc.resample(x, orig_sr=16000, target_sr=16000) is x
+    signal = pytest.importorskip("scipy.signal")
+    np.testing.assert_allclose(sc.resample(x, orig_sr=22050, target_sr=16000, res_type="polyphase", fix=False),
+                               signal.resample_poly(x, 320, 441).astype(np.float32))
+    with pytest.raises(sc.SoundcheckError, match="integer-valued"):
+        sc.resample(x, orig_sr=100.5, target_sr=100, res_type="polyphase")
+
+
+def test_librosas_checks_of_given_spectrograms():
+    with pytest.warns(UserWarning, match="power_to_db was called on complex input"):
+        sc.power_to_db(np.ones((3, 4), np.complex64))
+    with pytest.raises(sc.SoundcheckError, match="non-negative energies"):
+        sc.feature.spectral_centroid(S=-np.ones((1025, 3)))
+    with pytest.raises(sc.SoundcheckError, match="real-valued input"):
+        sc.feature.spectral_flatness(S=np.ones((1025, 3), np.complex64))
+    with pytest.raises(sc.SoundcheckError, match="frame_length is expected to be 198 or 199"):
+        sc.feature.rms(S=np.zeros((100, 3)), frame_length=100)
+    with pytest.raises(sc.SoundcheckError, match="width=-3"):
+        sc.feature.delta(np.ones((4, 50)), width=-3)

@@ -4,7 +4,7 @@ librosa's names, defaults and axes (features on the second-to-last axis, frames 
 import numpy as np
 
 from . import _native, filters
-from ._arrays import audio_rows, matrix_rows, n_fft_of, only, real_dtype, stft_args, unfold
+from ._arrays import audio_rows, count, matrix_rows, n_fft_of, only, real_dtype, stft_args, unfold
 from ._audio import _cqt_args
 from ._errors import SoundcheckError
 
@@ -78,9 +78,13 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", **kwargs):
     only("mode", mode, ("interp",), "soundcheck implements librosa's default 'interp' edges")
     if kwargs:
         raise SoundcheckError(f"delta: unsupported options {sorted(kwargs)}")
-    a = np.moveaxis(np.asarray(data), axis, -1)
-    if a.ndim == 0:
+    width, order = count("width", width), count("order", order)
+    data = np.asarray(data)
+    if data.ndim == 0:
         raise SoundcheckError("delta: data is a scalar; expected an array with a time axis")
+    if not -data.ndim <= axis < data.ndim:
+        raise SoundcheckError(f"axis={axis} cannot be used: data has {data.ndim} axes")
+    a = np.moveaxis(data, axis, -1)
     rows = np.ascontiguousarray(a.reshape(-1, a.shape[-1]), dtype=np.float32)
     out = _native.delta(rows, int(width), int(order)).reshape(a.shape)
     return np.moveaxis(out.astype(real_dtype(a.dtype), copy=False), -1, axis)
@@ -93,7 +97,12 @@ def rms(*, y=None, S=None, frame_length=2048, hop_length=512, center=True, pad_m
     if S is not None:
         # librosa's spectrogram route (Parseval): every bin counts twice but DC and, for an even
         # frame, Nyquist.
-        x = np.abs(np.asarray(S)) ** 2
+        S = np.asarray(S)
+        if S.ndim < 2 or S.shape[-2] != frame_length // 2 + 1:
+            bins = S.shape[-2] if S.ndim >= 2 else 0
+            raise SoundcheckError(f"Since S.shape[-2] is {bins}, frame_length is expected to be {2 * bins - 2} or "
+                                  f"{2 * bins - 1}; found {frame_length}")
+        x = np.abs(S) ** 2
         x[..., 0, :] *= 0.5
         if frame_length % 2 == 0:
             x[..., -1, :] *= 0.5
@@ -116,6 +125,16 @@ def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True, **k
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
 
 
+def _real_energies(S, what):
+    """librosa's check of a given spectrogram: real, non-negative."""
+    S = np.asarray(S)
+    if not np.isrealobj(S):
+        raise SoundcheckError(f"{what} is only defined with real-valued input: give S=np.abs(D)")
+    if np.any(S < 0):
+        raise SoundcheckError(f"{what} is only defined with non-negative energies: give S=np.abs(D) or a power "
+                              "spectrogram")
+
+
 def _descriptor(kind, y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode, a=0.0, b=0.0,
                 in_hz=True):
     """A spectral descriptor of S, or of |stft(y)| reduced frame by frame inside the STFT (no
@@ -123,6 +142,7 @@ def _descriptor(kind, y, S, sr, n_fft, hop_length, win_length, window, center, p
     bin frequencies; flatness in the input's dtype."""
     _signal_or_spectrogram(y, S, f"spectral_{kind}")
     if S is not None:
+        _real_energies(S, f"Spectral {kind}")
         mats, lead, in_dtype = matrix_rows(S)
         n_fft = n_fft_of(mats)
         out = _native.descriptor_of_spectrogram(mats, int(sr), n_fft, kind, float(a), float(b))
