@@ -172,3 +172,28 @@ def test_librosas_checks_of_given_spectrograms():
         sc.feature.rms(S=np.zeros((100, 3)), frame_length=100)
     with pytest.raises(sc.SoundcheckError, match="width=-3"):
         sc.feature.delta(np.ones((4, 50)), width=-3)
+
+
+def test_descriptors_at_given_frequencies():
+    S = np.abs(sc.stft(Y, n_fft=512))
+    bins = np.fft.rfftfreq(512, 1 / 8000)
+    np.testing.assert_allclose(sc.feature.spectral_centroid(S=S, sr=8000, freq=bins),
+                               sc.feature.spectral_centroid(S=S, sr=8000), rtol=1e-5)
+    np.testing.assert_allclose(sc.feature.spectral_bandwidth(S=S, sr=8000, freq=bins),
+                               sc.feature.spectral_bandwidth(S=S, sr=8000), rtol=1e-4)
+    # Rolloff written out: the lowest bin frequency where the cumulative energy reaches 85 %.
+    doubled = 2 * bins
+    total = np.cumsum(S, axis=0)
+    want = np.array([doubled[np.argmax(total[:, t] >= 0.85 * total[-1, t])] for t in range(S.shape[1])])
+    np.testing.assert_allclose(sc.feature.spectral_rolloff(S=S, sr=8000, freq=doubled)[0], want)
+
+
+def test_mfcc_with_other_dcts_is_scipys():
+    pytest.importorskip("scipy.fft")
+    ortho = sc.feature.mfcc(y=Y, sr=8000, n_mfcc=13)
+    plain = sc.feature.mfcc(y=Y, sr=8000, n_mfcc=13, norm=None)
+    # The unnormalised DCT-II is the orthonormal one times sqrt(4N) (first row) or sqrt(2N).
+    n = 128
+    scale = np.full((13, 1), np.sqrt(2 * n))
+    scale[0] = np.sqrt(4 * n)
+    np.testing.assert_allclose(plain, ortho * scale, rtol=1e-4, atol=1e-3)

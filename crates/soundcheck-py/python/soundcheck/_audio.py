@@ -68,9 +68,10 @@ def _load_path(path, sr, mono, offset, duration, dtype):
 
 
 def resample(y, *, orig_sr, target_sr, res_type="soxr_hq", fix=True, scale=False, axis=-1):
-    """`librosa.resample` along `axis`. ``res_type='soxr_hq'`` (the default) is soundcheck's
-    own: soxr's HQ recipe re-implemented, its output to float rounding. Every other `res_type`
-    runs the library librosa runs for it (soxr, resampy, samplerate, scipy), at its speed."""
+    """`librosa.resample` along `axis`. ``res_type='soxr_hq'`` (the default) at whole-number
+    rates is soundcheck's own: soxr's HQ recipe re-implemented, its output to float rounding.
+    Every other `res_type`, and fractional rates, run the library librosa runs for it (soxr,
+    resampy, samplerate, scipy), at its speed."""
     a = np.moveaxis(np.asarray(y), axis, -1)
     rows, lead, dtype = audio_rows(a)
     for name, rate in (("orig_sr", orig_sr), ("target_sr", target_sr)):
@@ -82,7 +83,7 @@ def resample(y, *, orig_sr, target_sr, res_type="soxr_hq", fix=True, scale=False
         return y  # librosa returns its input itself
     ratio = float(target_sr) / float(orig_sr)
     n = a.shape[-1]
-    if res_type == "soxr_hq":
+    if res_type == "soxr_hq" and int(orig_sr) == orig_sr and int(target_sr) == target_sr:
         out = unfold(_native.resample(rows, count("orig_sr", orig_sr, 1), count("target_sr", target_sr, 1)), lead)
         if not fix:
             # soxr's own length, round(n · ratio) with halves up; fix=True pads it to ceil(n · ratio).

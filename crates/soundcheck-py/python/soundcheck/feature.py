@@ -3,7 +3,7 @@ librosa's names, defaults and axes (features on the second-to-last axis, frames 
 
 import numpy as np
 
-from . import _native, filters
+from . import _audio, _native, filters
 from ._arrays import audio_rows, count, matrix_rows, n_fft_of, only, real_dtype, stft_args, unfold
 from ._audio import _cqt_args
 from ._errors import SoundcheckError
@@ -52,9 +52,11 @@ def melspectrogram(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_
 def mfcc(*, y=None, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifter=0, mel_norm="slaney",
          **kwargs):
     """`librosa.feature.mfcc`: ``(..., n_mfcc, n_frames)``. From `y`, the log-mel spectrogram's
-    80 dB floor is set by the whole array (every channel together), as librosa sets it."""
-    only("dct_type", dct_type, (2,), "soundcheck computes librosa's default DCT-II")
-    only("norm", norm, ("ortho",), "soundcheck computes librosa's default orthonormal DCT")
+    80 dB floor is set by the whole array (every channel together), as librosa sets it. The
+    default DCT (type 2, orthonormal) is soundcheck's own; other types and norms are scipy's, as
+    in librosa."""
+    if not (_same_int(dct_type, 2) and norm == "ortho"):
+        return _mfcc_by_scipy(y, sr, S, n_mfcc, dct_type, norm, lifter, mel_norm, kwargs)
     if S is not None:
         if y is not None:
             raise SoundcheckError("mfcc: give exactly one of y= (audio) or S= (a log-power mel spectrogram)")
@@ -71,6 +73,33 @@ def mfcc(*, y=None, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifte
     stft = stft_args(**{"hop_length": 512, **stft_kwargs}, length=rows.shape[-1])
     out = _native.mfcc(rows, int(sr), stft, power, mel, int(n_mfcc), float(lifter))
     return unfold(out, lead).astype(real_dtype(in_dtype), copy=False)
+
+
+def _same_int(value, n):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value == n
+
+
+def _mfcc_by_scipy(y, sr, S, n_mfcc, dct_type, norm, lifter, mel_norm, kwargs):
+    """librosa's MFCC with scipy's DCT of `dct_type` and `norm`, of soundcheck's log-mel spectrogram."""
+    try:
+        import scipy.fft
+    except ImportError:
+        raise SoundcheckError(f"mfcc with dct_type={dct_type!r}, norm={norm!r} needs scipy's DCT, as librosa's does: "
+                              "pip install scipy (soundcheck's own is dct_type=2, norm='ortho')") from None
+    if (y is None) == (S is None):
+        raise SoundcheckError("mfcc: give exactly one of y= (audio) or S= (a log-power mel spectrogram)")
+    if S is None:
+        S = _audio.power_to_db(melspectrogram(y=y, sr=sr, norm=mel_norm, **kwargs))
+    if not lifter >= 0:
+        raise SoundcheckError(f"lifter={lifter!r} cannot be used: expected a non-negative number (0 for none)")
+    n_mfcc = count("n_mfcc", n_mfcc)
+    try:
+        M = scipy.fft.dct(np.asarray(S), axis=-2, type=dct_type, norm=norm)[..., :n_mfcc, :]
+    except (ValueError, TypeError) as e:
+        raise SoundcheckError(f"dct_type={dct_type!r}, norm={norm!r} cannot be used: {e}") from None
+    if lifter > 0:
+        M *= (1 + (lifter / 2) * np.sin(np.pi * np.arange(1, 1 + n_mfcc, dtype=M.dtype) / lifter))[:, np.newaxis]
+    return M
 
 
 def delta(data, *, width=9, order=1, axis=-1, mode="interp", **kwargs):
@@ -156,26 +185,74 @@ def _descriptor(kind, y, S, sr, n_fft, hop_length, win_length, window, center, p
 
 def spectral_centroid(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, freq=None, win_length=None,
                       window="hann", center=True, pad_mode="constant"):
-    """`librosa.feature.spectral_centroid`: ``(..., 1, n_frames)`` in Hz."""
-    only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
+    """`librosa.feature.spectral_centroid`: ``(..., 1, n_frames)`` in Hz; `freq` gives each
+    bin's frequency (per bin, or per bin and frame) instead of the FFT's."""
+    if freq is not None:
+        S, freq = _at_frequencies("centroid", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode,
+                                  freq)
+        return np.sum(freq * _sum_normalised(S), axis=-2, keepdims=True)
     return _descriptor("centroid", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode)
 
 
 def spectral_bandwidth(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
                        window="hann", center=True, pad_mode="constant", freq=None, centroid=None, norm=True, p=2):
-    """`librosa.feature.spectral_bandwidth`: ``(..., 1, n_frames)`` in Hz."""
-    only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
-    only("centroid", centroid, (None,), "the centroid is computed from S, as librosa's default")
-    only("norm", norm, (True,), "each frame is normalised, librosa's default")
-    return _descriptor("bandwidth", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode, a=p)
+    """`librosa.feature.spectral_bandwidth`: ``(..., 1, n_frames)`` in Hz; `freq`, a given
+    `centroid` and ``norm=False`` as librosa takes them."""
+    if freq is None and centroid is None and norm is True:
+        return _descriptor("bandwidth", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode, a=p)
+    S, freq = _at_frequencies("bandwidth", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode, freq)
+    if centroid is None:
+        centroid = np.sum(freq * _sum_normalised(S), axis=-2, keepdims=True)
+    centroid = np.asarray(centroid)
+    if centroid.shape[-1:] != S.shape[-1:]:
+        raise SoundcheckError(f"centroid has shape {centroid.shape}: expected (..., 1, {S.shape[-1]}), one value per "
+                              "frame of S")
+    deviation = np.abs(freq - centroid)
+    if norm:
+        S = _sum_normalised(S)
+    return np.sum(S * deviation**p, axis=-2, keepdims=True) ** (1.0 / p)
 
 
 def spectral_rolloff(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
                      window="hann", center=True, pad_mode="constant", freq=None, roll_percent=0.85):
-    """`librosa.feature.spectral_rolloff`: ``(..., 1, n_frames)`` in Hz."""
-    only("freq", freq, (None,), "bins are at librosa's fft_frequencies(sr, n_fft)")
-    return _descriptor("rolloff", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode,
-                       a=roll_percent)
+    """`librosa.feature.spectral_rolloff`: ``(..., 1, n_frames)`` in Hz; `freq` as in
+    `spectral_centroid`."""
+    if freq is None:
+        return _descriptor("rolloff", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode,
+                           a=roll_percent)
+    if not 0.0 < roll_percent < 1.0:
+        raise SoundcheckError(f"roll_percent={roll_percent!r} cannot be used: expected a fraction strictly between "
+                              "0 and 1 (librosa's default 0.85)")
+    S, freq = _at_frequencies("rolloff", y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode, freq)
+    total = np.cumsum(S, axis=-2)
+    reached = np.where(total < roll_percent * total[..., -1:, :], np.nan, 1)
+    return np.nanmin(reached * freq, axis=-2, keepdims=True)
+
+
+def _at_frequencies(kind, y, S, sr, n_fft, hop_length, win_length, window, center, pad_mode, freq):
+    """The magnitude spectrogram (given or of `y`) and the bin frequencies shaped to broadcast
+    against it, for the descriptors' numpy path (librosa's formulas, for options the Rust side's
+    fused ones do not take)."""
+    _signal_or_spectrogram(y, S, f"spectral_{kind}")
+    if S is None:
+        S = _audio.spectrogram(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
+                               center=center, pad_mode=pad_mode, power=1.0)
+    S = np.asarray(S)
+    _real_energies(S, f"Spectral {kind}")
+    if freq is None:
+        # librosa's fft_frequencies; a given S sets n_fft from its bins, as librosa's _spectrogram does.
+        freq = np.fft.rfftfreq(2 * (S.shape[-2] - 1), 1.0 / sr)
+    freq = np.asarray(freq)
+    if freq.ndim == 0 or freq.shape[0] != S.shape[-2]:
+        raise SoundcheckError(f"freq has shape {freq.shape}: expected one frequency per bin of S, {S.shape[-2]}")
+    return S, freq.reshape(-1, 1) if freq.ndim == 1 else freq
+
+
+def _sum_normalised(S):
+    """Each frame over its sum, frames summing to under the dtype's tiny left as they are
+    (librosa's util.normalize(S, norm=1, axis=-2))."""
+    total = np.sum(np.abs(S), axis=-2, keepdims=True)
+    return S / np.where(total < np.finfo(S.dtype if S.dtype.kind == "f" else np.float64).tiny, 1.0, total)
 
 
 def spectral_flatness(*, y=None, S=None, n_fft=2048, hop_length=512, win_length=None, window="hann",
