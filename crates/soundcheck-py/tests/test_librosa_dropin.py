@@ -197,3 +197,13 @@ def test_mfcc_with_other_dcts_is_scipys():
     scale = np.full((13, 1), np.sqrt(2 * n))
     scale[0] = np.sqrt(4 * n)
     np.testing.assert_allclose(plain, ortho * scale, rtol=1e-4, atol=1e-3)
+
+
+def test_mel_filters_of_unit_p_norm_and_the_deprecated_cqt_default():
+    fb = sc.filters.mel(sr=22050, n_fft=2048, n_mels=40, norm=2)
+    np.testing.assert_allclose(np.linalg.norm(fb, axis=1), 1.0, rtol=1e-6)
+    assert np.max(sc.filters.mel(sr=22050, n_fft=2048, n_mels=40, norm=np.inf), axis=1) == pytest.approx(1.0)
+    with pytest.warns(FutureWarning, match="res_type=None is deprecated"):
+        sc.cqt(Y, sr=8000, n_bins=24, res_type=None)
+    with pytest.raises(sc.SoundcheckError, match="aggregate parameter cannot be False"):
+        sc.onset.onset_strength(S=np.zeros((3, 3)), aggregate=False)

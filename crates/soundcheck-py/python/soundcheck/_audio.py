@@ -253,7 +253,12 @@ def cqt(y, *, sr=22050, hop_length=512, fmin=None, n_bins=84, bins_per_octave=12
     only("norm", norm, (1,), "each filter is L1-normalised (norm=1), librosa's default")
     only("window", window, HANN, "the constant-Q filters use librosa's default Hann window")
     only("pad_mode", pad_mode, ("constant",), "the frames are zero-padded (pad_mode='constant'), librosa's default")
-    only("res_type", res_type, ("soxr_hq",), "soundcheck has one resampler, which follows soxr_hq")
+    if res_type is None:
+        warnings.warn("Support for VQT with res_type=None is deprecated in librosa 0.10\nand will be removed in "
+                      "version 1.0.", category=FutureWarning, stacklevel=2)
+        res_type = "soxr_hq"
+    only("res_type", res_type, ("soxr_hq",), "the constant-Q transform's octaves are resampled by soundcheck's "
+         "soxr_hq")
     if tuning is None:
         tuning = estimate_tuning(y=y, sr=sr, bins_per_octave=bins_per_octave)
     rows, lead, in_dtype = audio_rows(y)

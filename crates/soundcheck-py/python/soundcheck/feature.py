@@ -243,7 +243,8 @@ def _at_frequencies(kind, y, S, sr, n_fft, hop_length, win_length, window, cente
         # librosa's fft_frequencies; a given S sets n_fft from its bins, as librosa's _spectrogram does.
         freq = np.fft.rfftfreq(2 * (S.shape[-2] - 1), 1.0 / sr)
     freq = np.asarray(freq)
-    if freq.ndim == 0 or freq.shape[0] != S.shape[-2]:
+    # Per bin (n_bins,), or per bin and frame (..., n_bins, n_frames) as S.
+    if freq.ndim == 0 or freq.shape[0 if freq.ndim == 1 else -2] != S.shape[-2]:
         raise SoundcheckError(f"freq has shape {freq.shape}: expected one frequency per bin of S, {S.shape[-2]}")
     return S, freq.reshape(-1, 1) if freq.ndim == 1 else freq
 

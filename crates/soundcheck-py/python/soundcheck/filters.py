@@ -10,15 +10,22 @@ from ._errors import SoundcheckError
 
 
 def mel(*, sr, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False, norm="slaney", dtype=np.float32):
-    """`librosa.filters.mel`: the ``(n_mels, 1 + n_fft/2)`` filterbank. Filters that cover no
-    FFT bin stay zeros, with librosa's warning."""
-    only("norm", norm, ("slaney", None), "soundcheck implements Slaney area normalisation or none")
+    """`librosa.filters.mel`: the ``(n_mels, 1 + n_fft/2)`` filterbank, each filter of Slaney's
+    area (``norm="slaney"``), unscaled (``None``) or of unit p-norm (a number, as librosa's
+    `util.normalize`). Filters that cover no FFT bin stay zeros, with librosa's warning."""
+    p_norm = norm is not None and not isinstance(norm, str) and np.isscalar(norm)
+    if not p_norm:
+        only("norm", norm, ("slaney", None), "expected 'slaney', None or a number (a p-norm)")
     fb, empty = _native.mel_filters(count("sr", sr, 1), count("n_fft", n_fft),
                                     (count("n_mels", n_mels), float(fmin), None if fmax is None else float(fmax),
                                      bool(htk), norm == "slaney"))
     if empty:
         warnings.warn("Empty filters detected in mel frequency basis. Some channels will produce empty responses. "
                       "Try increasing your sampling rate (and fmax) or reducing n_mels.", stacklevel=2)
+    if p_norm:
+        length = np.linalg.norm(fb, ord=float(norm), axis=-1, keepdims=True)
+        # As librosa's util.normalize: rows of (near) zero length are left as they are.
+        fb = fb / np.where(length < np.finfo(fb.dtype).tiny, 1.0, length)
     return fb.astype(dtype, copy=False)
 
 

@@ -23,6 +23,9 @@ def onset_strength(*, y=None, sr=22050, S=None, n_fft=2048, hop_length=512, lag=
     dB floor is set by the whole array, as librosa sets it; `kwargs` go to the mel spectrogram
     (n_mels, fmin, fmax, ...) or to `feature`."""
     lag, max_size = _positive("lag", lag), _positive("max_size", max_size)
+    if aggregate is False:
+        raise SoundcheckError("aggregate parameter cannot be False when computing full-spectrum onset strength: "
+                              "give a function such as np.median, or None for the mean")
     if (y is None) == (S is None):
         raise SoundcheckError("onset_strength: give exactly one of y= (audio) or S= (a log-power spectrogram)")
     if y is not None and feature is not None:
@@ -59,11 +62,9 @@ def _flux(S, n_fft, hop_length, lag, max_size, ref, detrend, center, aggregate):
             raise SoundcheckError(f"Reference spectrum shape {ref.shape} must match input spectrum {S.shape}: "
                                   "give ref= of S's shape")
     env = np.maximum(0.0, S[..., lag:] - ref[..., :-lag])
-    if callable(aggregate):
-        env = np.asarray(aggregate(env, axis=-2))[..., np.newaxis, :]
-    elif aggregate is not False:
-        raise SoundcheckError(f"aggregate={aggregate!r} cannot be used: expected a function such as np.median, "
-                              "or False for no aggregation")
+    if not callable(aggregate):
+        raise SoundcheckError(f"aggregate={aggregate!r} cannot be used: expected a function such as np.median")
+    env = np.asarray(aggregate(env, axis=-2))[..., np.newaxis, :]
     pad = lag + (count("n_fft", n_fft) // (2 * count("hop_length", hop_length, 1)) if center else 0)
     env = np.pad(env, [(0, 0)] * (env.ndim - 1) + [(pad, 0)])
     if detrend:
