@@ -144,7 +144,9 @@ def category(entry, reference):
 COLUMNS = ["passed", "refused option", "exception/warning", "numeric", "behaviour", "fails in reference"]
 
 
-def table(results):
+def table(results, before=None):
+    """The per-function table; with `before` (an earlier run's results folder), a column of the
+    passes it counted."""
     rows = collections.OrderedDict()
     reasons = collections.Counter()
     totals = collections.Counter()
@@ -154,6 +156,8 @@ def table(results):
             continue
         sc = json.loads(sc_file.read_text())
         ref = json.loads(ref_file.read_text()) if ref_file.exists() else {}
+        old_file = before / f"{suite}-soundcheck.json" if before else None
+        old = json.loads(old_file.read_text()) if old_file and old_file.exists() else {}
         for test_id, entry in sc.items():
             touched = set(entry["touched"]) | set(ref.get(test_id, {}).get("touched", []))
             if not touched:
@@ -163,6 +167,8 @@ def table(results):
             totals[(suite, cat)] += 1
             totals[(suite, "tests")] += 1
             totals[(suite, "reference passed")] += r is not None and category(r, None) == "passed"
+            was = old.get(test_id)
+            totals[(suite, "before")] += was is not None and category(was, r) == "passed"
             if cat not in ("passed", "fails in reference"):
                 reasons[(cat, entry.get("message", "")[:160])] += 1
             for fn in touched:
@@ -170,23 +176,27 @@ def table(results):
                 row[cat] += 1
                 row["tests"] += 1
                 row["reference passed"] += r is not None and category(r, None) == "passed"
-    lines = ["| function | tests | library passes | soundcheck passes | " + " | ".join(COLUMNS[1:]) + " |",
-             "|---|--:|--:|--:|" + "--:|" * (len(COLUMNS) - 1)]
+                row["before"] += was is not None and category(was, r) == "passed"
+    was = " soundcheck passed before |" if before else ""
+    lines = [f"| function | tests | library passes |{was} soundcheck passes | " + " | ".join(COLUMNS[1:]) + " |",
+             "|---|--:|--:|--:|" + "--:|" * (len(COLUMNS) - 1 + bool(before))]
     for fn in sorted(rows):
         row = rows[fn]
-        lines.append(f"| `{fn}` | {row['tests']} | {row['reference passed']} | {row['passed']} | "
+        was = f" {row['before']} |" if before else ""
+        lines.append(f"| `{fn}` | {row['tests']} | {row['reference passed']} |{was} {row['passed']} | "
                      + " | ".join(str(row[c]) for c in COLUMNS[1:]) + " |")
     for suite in ("librosa", "museval"):
         n = totals[(suite, "tests")]
         if n:
-            lines.append(f"| **{suite}, all tests** | {n} | {totals[(suite, 'reference passed')]} | "
+            was = f" {totals[(suite, 'before')]} ({100 * totals[(suite, 'before')] / n:.1f} %) |" if before else ""
+            lines.append(f"| **{suite}, all tests** | {n} | {totals[(suite, 'reference passed')]} |{was} "
                          f"{totals[(suite, 'passed')]} ({100 * totals[(suite, 'passed')] / n:.1f} %) | "
                          + " | ".join(str(totals[(suite, c)]) for c in COLUMNS[1:]) + " |")
     return "\n".join(lines), reasons
 
 
-def write_table(results, benchmarks):
-    text, reasons = table(results)
+def write_table(results, benchmarks, before):
+    text, reasons = table(results, before)
     print(text)
     (results / "failures.txt").write_text("".join(f"{n}\t{cat}\t{msg}\n" for (cat, msg), n in reasons.most_common()))
     print(f"failure messages by count: {results / 'failures.txt'}")
@@ -217,7 +227,13 @@ if __name__ == "__main__":
     p.add_argument("--jobs", default=2, type=int, help="pytest-xdist workers")
     p.add_argument("--table-only", action="store_true", help="just rewrite the table from the last outcomes")
     p.add_argument("--benchmarks", default=ROOT / "BENCHMARKS.md", type=Path)
+    p.add_argument("--before", type=Path, help="an earlier run's results folder: the table gets a column of its passes")
     args = p.parse_args()
+    # pytest runs inside the unpacked suites: every path absolute.
+    for key in ("librosa_repo", "librosa_data", "museval_repo", "venv", "work", "results", "package", "benchmarks",
+                "before"):
+        if getattr(args, key) is not None:
+            setattr(args, key, getattr(args, key).resolve())
     args.work.mkdir(parents=True, exist_ok=True)
     results = args.results or args.work / "results"
     if not args.table_only:
@@ -228,4 +244,4 @@ if __name__ == "__main__":
         for suite in args.suites.split(","):
             for mode in args.modes.split(","):
                 run_suite(args.venv, args.work, results, suite, mode, args.only_touched, args.jobs, args.package)
-    write_table(results, args.benchmarks)
+    write_table(results, args.benchmarks, args.before)
