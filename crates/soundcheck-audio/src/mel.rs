@@ -208,9 +208,11 @@ fn has_empty_filter(sr: f64, n_fft: usize, cfg: &MelConfig, fmax: f64, n_mels: u
 
 /// Checks `n_fft`, `n_mels` and the frequency range; the upper edge of the bank, `fmax` or sr/2.
 fn check_settings(sr: u32, n_fft: usize, cfg: &MelConfig) -> Result<f64> {
-    // The STFT's bounds on n_fft, checked before a filterbank of that width is allocated.
+    // The STFT's bounds on n_fft, checked before a filterbank of that width is allocated (a
+    // bank has no hop: any one keeps the check to n_fft).
     StftConfig {
         n_fft,
+        hop_length: Some(1),
         ..Default::default()
     }
     .validate()?;
@@ -570,5 +572,12 @@ mod tests {
             .any(|r| r.iter().all(|&w| w == 0.0)));
         let (_, empty) = MelFilterbank::with_empty_filters(22050, 2048, &cfg).unwrap();
         assert!(!empty);
+        // The smallest FFT: 2 bins for 3 filters, as librosa builds it (no hop is involved).
+        let three = MelConfig {
+            n_mels: 3,
+            ..Default::default()
+        };
+        let (bank, _) = MelFilterbank::with_empty_filters(22050, 2, &three).unwrap();
+        assert_eq!(bank.weights.dim(), (3, 2));
     }
 }
