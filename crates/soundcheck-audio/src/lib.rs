@@ -70,7 +70,7 @@ pub use spectral::{
 };
 pub use stft::{
     fix_length, frame, istft, magnitude, n_frames, power, power_spectrogram, spectrogram, stft,
-    PadMode, StftConfig,
+    PadMode, StftConfig, Window,
 };
 pub use stream::{AudioSource, WavStream};
 pub use temporal::{rms, zero_crossing_rate};

@@ -206,6 +206,62 @@ fn has_empty_filter(sr: f64, n_fft: usize, cfg: &MelConfig, fmax: f64, n_mels: u
     false
 }
 
+/// Checks `n_fft`, `n_mels` and the frequency range; the upper edge of the bank, `fmax` or sr/2.
+fn check_settings(sr: u32, n_fft: usize, cfg: &MelConfig) -> Result<f64> {
+    // The STFT's bounds on n_fft, checked before a filterbank of that width is allocated (a
+    // bank has no hop: any one keeps the check to n_fft).
+    StftConfig {
+        n_fft,
+        hop_length: Some(1),
+        ..Default::default()
+    }
+    .validate()?;
+    let sr_f = sr as f64;
+    let fmax = cfg.fmax.unwrap_or(sr_f / 2.0);
+    if cfg.n_mels == 0 {
+        return Err(invalid(
+            "n_mels",
+            0,
+            "a positive integer",
+            "librosa's default is 128",
+        ));
+    }
+    let fmin_ok = cfg.fmin >= 0.0 && cfg.fmin < fmax;
+    if !fmin_ok || fmax > sr_f / 2.0 || fmax.is_nan() {
+        return Err(invalid(
+            "fmin/fmax",
+            format!("{}/{fmax}", cfg.fmin),
+            format!("0 ≤ fmin < fmax ≤ sr/2 = {}", sr_f / 2.0),
+            "",
+        ));
+    }
+    Ok(fmax)
+}
+
+/// The bank of checked settings, its size bounded by the memory budget first.
+fn build_bank(sr: f64, n_fft: usize, cfg: &MelConfig, fmax: f64) -> Result<MelFilterbank> {
+    soundcheck_io::budget::memory(
+        "the mel filterbank (`n_mels` × frequency bins)",
+        &[cfg.n_mels, 1 + n_fft / 2],
+        4,
+    )
+    .map_err(|e| {
+        invalid(
+            "n_mels",
+            cfg.n_mels,
+            "a filterbank that fits in memory",
+            e.to_string(),
+        )
+    })?;
+    let (weights, ranges) = build(sr, n_fft, cfg, fmax);
+    let compact = ranges
+        .iter()
+        .enumerate()
+        .map(|(m, &(lo, hi))| (lo, weights.row(m).slice(ndarray::s![lo..hi]).to_vec()))
+        .collect();
+    Ok(MelFilterbank { weights, compact })
+}
+
 impl MelFilterbank {
     /// Builds the filterbank as `librosa.filters.mel(sr=sr, n_fft=n_fft, ...)` does.
     ///
@@ -216,36 +272,12 @@ impl MelFilterbank {
     /// An `n_mels` so large that some filters cover no FFT bin (librosa only warns: those
     /// channels would be silent), naming the largest `n_mels` that works; bad fmin/fmax.
     pub fn new(sr: u32, n_fft: usize, cfg: &MelConfig) -> Result<MelFilterbank> {
-        // The STFT's bounds on n_fft, checked before a filterbank of that width is allocated.
-        StftConfig {
-            n_fft,
-            ..Default::default()
-        }
-        .validate()?;
+        let fmax = check_settings(sr, n_fft, cfg)?;
         let sr_f = sr as f64;
-        let fmax = cfg.fmax.unwrap_or(sr_f / 2.0);
-        if cfg.n_mels == 0 {
-            return Err(invalid(
-                "n_mels",
-                0,
-                "a positive integer",
-                "librosa's default is 128",
-            ));
-        }
-        let fmin_ok = cfg.fmin >= 0.0 && cfg.fmin < fmax;
-        if !fmin_ok || fmax > sr_f / 2.0 || fmax.is_nan() {
-            return Err(invalid(
-                "fmin/fmax",
-                format!("{}/{fmax}", cfg.fmin),
-                format!("0 ≤ fmin < fmax ≤ sr/2 = {}", sr_f / 2.0),
-                "",
-            ));
-        }
         // A bin lies strictly inside at most two neighbouring triangles, and only the first
         // filter (from 0 Hz) may be empty: more than 2·bins + 1 filters always leave one empty,
         // so neither the bank nor the search below ever sizes past that.
-        let n_freq = 1 + n_fft / 2;
-        let most = 2 * n_freq + 1;
+        let most = 2 * (1 + n_fft / 2) + 1;
         if cfg.n_mels > most || has_empty_filter(sr_f, n_fft, cfg, fmax, cfg.n_mels) {
             let largest = (1..cfg.n_mels.min(most + 1))
                 .rev()
@@ -258,26 +290,21 @@ impl MelFilterbank {
                 format!("some filters would cover no FFT bin and stay silent (librosa only warns); use n_mels ≤ {largest}, or a larger n_fft"),
             ));
         }
-        soundcheck_io::budget::memory(
-            "the mel filterbank (`n_mels` × frequency bins)",
-            &[cfg.n_mels, n_freq],
-            4,
-        )
-        .map_err(|e| {
-            invalid(
-                "n_mels",
-                cfg.n_mels,
-                "a filterbank that fits in memory",
-                e.to_string(),
-            )
-        })?;
-        let (weights, ranges) = build(sr_f, n_fft, cfg, fmax);
-        let compact = ranges
-            .iter()
-            .enumerate()
-            .map(|(m, &(lo, hi))| (lo, weights.row(m).slice(ndarray::s![lo..hi]).to_vec()))
-            .collect();
-        Ok(MelFilterbank { weights, compact })
+        build_bank(sr_f, n_fft, cfg, fmax)
+    }
+
+    /// `librosa.filters.mel` as librosa returns it: a bank whose filters cover no FFT bin is
+    /// built (those rows are zeros, their channels silent) rather than refused, and the `bool`
+    /// says so, for a caller that warns as librosa warns.
+    pub fn with_empty_filters(
+        sr: u32,
+        n_fft: usize,
+        cfg: &MelConfig,
+    ) -> Result<(MelFilterbank, bool)> {
+        let fmax = check_settings(sr, n_fft, cfg)?;
+        let bank = build_bank(sr as f64, n_fft, cfg, fmax)?;
+        let empty = has_empty_filter(sr as f64, n_fft, cfg, fmax, cfg.n_mels);
+        Ok((bank, empty))
     }
 
     /// [`MelFilterbank::new`], built once per parameter set for the whole process (a folder of
@@ -527,5 +554,30 @@ mod tests {
             }
         )
         .is_ok());
+    }
+
+    #[test]
+    fn empty_filters_are_kept_and_reported_when_asked() {
+        let cfg = MelConfig {
+            n_mels: 128,
+            ..Default::default()
+        };
+        let (bank, empty) = MelFilterbank::with_empty_filters(22050, 256, &cfg).unwrap();
+        assert!(empty);
+        assert_eq!(bank.weights.dim(), (128, 129));
+        assert!(bank
+            .weights
+            .rows()
+            .into_iter()
+            .any(|r| r.iter().all(|&w| w == 0.0)));
+        let (_, empty) = MelFilterbank::with_empty_filters(22050, 2048, &cfg).unwrap();
+        assert!(!empty);
+        // The smallest FFT: 2 bins for 3 filters, as librosa builds it (no hop is involved).
+        let three = MelConfig {
+            n_mels: 3,
+            ..Default::default()
+        };
+        let (bank, _) = MelFilterbank::with_empty_filters(22050, 2, &three).unwrap();
+        assert_eq!(bank.weights.dim(), (3, 2));
     }
 }

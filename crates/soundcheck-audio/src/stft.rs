@@ -20,6 +20,17 @@ pub enum PadMode {
     Reflect,
 }
 
+/// The analysis window, `win_length` long and centred in `n_fft` as librosa pads it.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Window {
+    /// The periodic Hann window: librosa's default.
+    #[default]
+    Hann,
+    /// Samples the caller computed (librosa takes any of scipy's `get_window` names, a function
+    /// or an array), `win_length` of them.
+    Samples(Arc<[f32]>),
+}
+
 /// STFT parameters, with librosa's names and defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StftConfig {
@@ -33,6 +44,8 @@ pub struct StftConfig {
     pub center: bool,
     /// How `center` pads the ends (librosa 0.11's default is constant zeros).
     pub pad_mode: PadMode,
+    /// The window each frame is multiplied by.
+    pub window: Window,
 }
 
 impl Default for StftConfig {
@@ -43,6 +56,7 @@ impl Default for StftConfig {
             win_length: None,
             center: true,
             pad_mode: PadMode::Constant,
+            window: Window::Hann,
         }
     }
 }
@@ -85,6 +99,17 @@ impl StftConfig {
                 format!("1 ≤ win_length ≤ n_fft = {}", self.n_fft),
                 "leave it unset to use n_fft",
             ));
+        }
+        if let Window::Samples(w) = &self.window {
+            if w.len() != win {
+                return Err(invalid(
+                    "window",
+                    format!("an array of {} samples", w.len()),
+                    format!("win_length = {win} samples (n_fft when win_length is unset)"),
+                    "give a window of win_length samples, or a window name",
+                ));
+            }
+            check_finite("window", w)?;
         }
         match self.hop_length {
             Some(0) => {
@@ -130,15 +155,25 @@ pub fn hann_window(win_length: usize, n_fft: usize) -> Vec<f64> {
     w
 }
 
-/// [`hann_window`] in f32, built once per size for the process.
-fn window_f32(win_length: usize, n_fft: usize) -> Arc<Vec<f32>> {
+/// The window of `cfg`, zero-padded to `n_fft` and centred, in f32; the Hann window built once
+/// per size for the process.
+fn window_f32(cfg: &StftConfig) -> Arc<Vec<f32>> {
     static WINDOWS: crate::memo::Memo<(usize, usize), Vec<f32>> = crate::memo::Memo::new();
-    WINDOWS.get_or_build((win_length, n_fft), || {
-        hann_window(win_length, n_fft)
-            .iter()
-            .map(|&w| w as f32)
-            .collect()
-    })
+    let (win_length, n_fft) = (cfg.win(), cfg.n_fft);
+    match &cfg.window {
+        Window::Hann => WINDOWS.get_or_build((win_length, n_fft), || {
+            hann_window(win_length, n_fft)
+                .iter()
+                .map(|&w| w as f32)
+                .collect()
+        }),
+        Window::Samples(w) => {
+            let mut padded = vec![0f32; n_fft];
+            let left = (n_fft - w.len()) / 2;
+            padded[left..left + w.len()].copy_from_slice(w);
+            Arc::new(padded)
+        }
+    }
 }
 
 /// Sample `i` (which may lie outside `0..len`) of the signal padded as `mode` pads it.
@@ -215,7 +250,7 @@ pub(crate) fn for_each_block<T: Copy + Default + Send, S>(
             n_fft / 2
         ),
     })?;
-    let window = window_f32(cfg.win(), n_fft);
+    let window = window_f32(cfg);
     let fft = RealFft::cached(n_fft);
     let n_freq = cfg.n_freq();
     let offset = if cfg.center { (n_fft / 2) as isize } else { 0 };
@@ -353,7 +388,7 @@ pub fn istft(
         Some(l) => l,
         None => full.saturating_sub(2 * pad),
     };
-    let window = window_f32(cfg.win(), n_fft);
+    let window = window_f32(cfg);
     let ifft = RealIfft::cached(n_fft);
     let mut acc = vec![0f32; full];
     let mut wss = vec![0f32; full];
@@ -505,5 +540,54 @@ mod tests {
         .to_string();
         assert!(e.starts_with("hop_length=0 is invalid"), "{e}");
         assert!(stft(&[], &StftConfig::default()).is_err());
+    }
+
+    #[test]
+    fn a_given_window_is_centred_in_n_fft() {
+        // A boxcar of 4 samples centred in n_fft = 8: frame 0 of a DC signal (no centring) sums
+        // 4 samples at DC, and the round trip still recovers the signal.
+        let cfg = StftConfig {
+            n_fft: 8,
+            hop_length: Some(2),
+            win_length: Some(4),
+            center: false,
+            window: Window::Samples(Arc::from(vec![1.0f32; 4])),
+            ..Default::default()
+        };
+        let s = stft(&[1.0; 32], &cfg).unwrap();
+        assert!((s[[0, 0]].re - 4.0).abs() < 1e-6, "{}", s[[0, 0]]);
+        let y: Vec<f32> = (0..64).map(|i| ((i as f32) * 0.3).sin()).collect();
+        let back = istft(stft(&y, &cfg).unwrap().view(), &cfg, None).unwrap();
+        // Without centring, the first and last n_fft − hop samples lack full overlap-add cover.
+        for (a, b) in y[6..50].iter().zip(&back[6..50]) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        // The Hann window given as samples is the default window.
+        let hann: Vec<f32> = hann_window(8, 8).iter().map(|&w| w as f32).collect();
+        let given = StftConfig {
+            n_fft: 8,
+            window: Window::Samples(Arc::from(hann)),
+            ..Default::default()
+        };
+        let default = StftConfig {
+            n_fft: 8,
+            ..Default::default()
+        };
+        assert_eq!(stft(&y, &given).unwrap(), stft(&y, &default).unwrap());
+    }
+
+    #[test]
+    fn a_window_of_the_wrong_length_is_named() {
+        let cfg = StftConfig {
+            n_fft: 16,
+            window: Window::Samples(Arc::from(vec![1.0f32; 10])),
+            ..Default::default()
+        };
+        let e = stft(&[0.0; 64], &cfg).unwrap_err().to_string();
+        assert!(
+            e.starts_with("window=an array of 10 samples is invalid"),
+            "{e}"
+        );
+        assert!(e.contains("win_length = 16"), "{e}");
     }
 }

@@ -52,6 +52,7 @@ pub fn stft_cfg(p: &Value) -> StftConfig {
             Some("reflect") => PadMode::Reflect,
             _ => PadMode::Constant,
         },
+        ..StftConfig::default()
     }
 }
 

@@ -254,6 +254,7 @@ impl FeaturesArgs {
                     PadArg::Constant => PadMode::Constant,
                     PadArg::Reflect => PadMode::Reflect,
                 },
+                ..StftConfig::default()
             },
             mel: MelConfig {
                 n_mels: self.n_mels,

@@ -12,7 +12,9 @@
 - museval's ``evaluate``.
 - ``batch``: any of these over many files, on a Dask cluster's workers or in this process.
 
-Every failure raises ``SoundcheckError`` (a ``ValueError``) naming the argument and the fix.
+Every failure raises ``SoundcheckError`` naming the argument and the fix: a ``ValueError``, and
+librosa's own ``librosa.ParameterError`` when librosa is installed, so code that catches
+librosa's errors catches soundcheck's.
 """
 
 from . import batch, feature, filters, onset
@@ -20,7 +22,7 @@ from ._audio import (amplitude_to_db, cqt, estimate_tuning, istft, load, magnitu
                      resample, spectrogram, stft)
 from ._check import Layer, Report, ShapeError, check
 from ._eval import evaluate
-from ._native import SoundcheckError
+from ._errors import SoundcheckError
 
 __version__ = "0.1.0"
 

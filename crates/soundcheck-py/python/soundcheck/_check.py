@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from . import _native
-from ._native import SoundcheckError
+from ._errors import SoundcheckError
 
 
 class ShapeError(SoundcheckError):

@@ -1,10 +1,12 @@
 """museval's `evaluate`: BSS Eval v4 images, per window."""
 
+import warnings
+
 import numpy as np
 
 from . import _native
-from ._arrays import only
-from ._native import SoundcheckError
+from ._arrays import count, only
+from ._errors import SoundcheckError
 
 
 def _sources(a, name):
@@ -21,6 +23,13 @@ def evaluate(references, estimates, win=1 * 44100, hop=1 * 44100, mode="v4", pad
     only("mode", mode, ("v4",), "soundcheck computes BSS Eval v4 (filters over the whole track)")
     refs = _sources(references, "references")
     ests = _sources(estimates, "estimates")
+    # museval's special case: a warning per empty input, and empty scores.
+    for a, name in ((refs, "reference_sources"), (ests, "estimated_sources")):
+        if a.size == 0:
+            warnings.warn(f"{name} is empty, should be of size (nsrc, nsample, nchan). sdr, isr, sir and sar "
+                          "will all be empty np.ndarrays", stacklevel=2)
+    if refs.size == 0 or ests.size == 0:
+        return np.array([]), np.array([]), np.array([]), np.array([])
     if padding and ests.shape[1] != refs.shape[1]:
         if ests.shape[1] > refs.shape[1]:
             ests = ests[:, : refs.shape[1], :]
@@ -31,5 +40,5 @@ def evaluate(references, estimates, win=1 * 44100, hop=1 * 44100, mode="v4", pad
             f"references {refs.shape} and estimates {ests.shape} differ: give one estimate per reference source, "
             "with the same samples and channels (or padding=True for the length)"
         )
-    win, hop = int(win), int(hop)
+    win, hop = count("win", win), count("hop", hop)
     return _native.bss_eval(np.ascontiguousarray(refs), np.ascontiguousarray(ests), win, hop)

@@ -16,7 +16,7 @@ order; without a client they run here, so the same code scales from a laptop to 
 
 import functools
 
-from ._native import SoundcheckError
+from ._errors import SoundcheckError
 
 
 def _named(fn, item, kwargs):

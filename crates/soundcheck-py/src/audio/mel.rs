@@ -9,6 +9,8 @@ use super::{check_power, mel_config, stack, stft_config, with_rows, MelArgs, Stf
 use crate::convert::{output, view2, view3};
 use crate::errors::{argument, to_py};
 
+/// `librosa.filters.mel`: the bank, and whether a filter is empty (the Python half warns, as
+/// librosa warns, rather than refusing).
 #[pyfunction]
 #[pyo3(signature = (sr, n_fft, mel))]
 pub(super) fn mel_filters(
@@ -16,10 +18,10 @@ pub(super) fn mel_filters(
     sr: u32,
     n_fft: usize,
     mel: MelArgs,
-) -> PyResult<Bound<'_, PyArrayDyn<f32>>> {
+) -> PyResult<(Bound<'_, PyArrayDyn<f32>>, bool)> {
     let cfg = mel_config(mel);
-    let fb = MelFilterbank::new(sr, n_fft, &cfg).map_err(to_py)?;
-    output(py, fb.weights)
+    let (fb, empty) = MelFilterbank::with_empty_filters(sr, n_fft, &cfg).map_err(to_py)?;
+    Ok((output(py, fb.weights)?, empty))
 }
 
 #[pyfunction]
@@ -28,7 +30,7 @@ pub(super) fn melspectrogram<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
     sr: u32,
-    stft: StftArgs,
+    stft: StftArgs<'py>,
     power: f32,
     mel: MelArgs,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
@@ -39,7 +41,7 @@ pub(super) fn melspectrogram<'py>(
 }
 
 /// The feature recipe of the mel kinds, from the Python half's settings.
-fn recipe(stft: StftArgs, power: f32, mel: MelArgs) -> PyResult<FeatureConfig> {
+fn recipe(stft: StftArgs<'_>, power: f32, mel: MelArgs) -> PyResult<FeatureConfig> {
     let stft = stft_config(stft)?;
     check_power(power)?;
     Ok(FeatureConfig {
@@ -87,7 +89,7 @@ pub(super) fn mfcc<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
     sr: u32,
-    stft: StftArgs,
+    stft: StftArgs<'py>,
     power: f32,
     mel: MelArgs,
     n_mfcc: usize,

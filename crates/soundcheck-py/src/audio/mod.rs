@@ -9,10 +9,10 @@ mod pitch;
 mod signal;
 
 use ndarray::{Array2, Array3, ArrayView2, Axis};
-use numpy::{PyArrayDyn, PyReadonlyArray2, PyReadonlyArray3};
+use numpy::{PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::prelude::*;
 use soundcheck_audio as audio;
-use soundcheck_audio::{MelConfig, PadMode, StftConfig};
+use soundcheck_audio::{MelConfig, PadMode, StftConfig, Window};
 
 use crate::convert::{output, view2, view3};
 use crate::errors::{argument, to_py};
@@ -103,14 +103,22 @@ fn map_rows<'py, T: numpy::Element + Clone + Send>(
 }
 
 /// STFT settings as the Python half passes them: `(n_fft, hop_length, win_length, center,
-/// pad_mode)`, librosa's names.
-type StftArgs = (usize, Option<usize>, Option<usize>, bool, String);
+/// pad_mode, window)`, librosa's names; `window` is `None` for the Hann window, else its
+/// `win_length` samples (the Python half evaluates names, functions and arrays as librosa does).
+type StftArgs<'py> = (
+    usize,
+    Option<usize>,
+    Option<usize>,
+    bool,
+    String,
+    Option<PyReadonlyArray1<'py, f32>>,
+);
 
 /// Mel settings: `(n_mels, fmin, fmax, htk, slaney_norm)`.
 type MelArgs = (usize, f64, Option<f64>, bool, bool);
 
 fn stft_config(
-    (n_fft, hop_length, win_length, center, pad_mode): StftArgs,
+    (n_fft, hop_length, win_length, center, pad_mode, window): StftArgs<'_>,
 ) -> PyResult<StftConfig> {
     let pad_mode = match pad_mode.as_str() {
         "constant" => PadMode::Constant,
@@ -129,6 +137,10 @@ fn stft_config(
         win_length,
         center,
         pad_mode,
+        window: match window {
+            None => Window::Hann,
+            Some(w) => Window::Samples(w.as_array().iter().copied().collect()),
+        },
     };
     cfg.validate().map_err(to_py)?;
     Ok(cfg)

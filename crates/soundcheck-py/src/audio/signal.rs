@@ -56,24 +56,22 @@ pub(super) fn resample<'py>(
 pub(super) fn stft<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
-    stft: StftArgs,
+    stft: StftArgs<'py>,
 ) -> PyResult<Bound<'py, PyArrayDyn<Complex32>>> {
     let cfg = stft_config(stft)?;
     map_rows(py, &y, |r| audio::stft(r, &cfg))
 }
 
+/// The inverse STFT of `(rows, 1 + n_fft/2, frames)`; `stft`'s pad mode is not used.
 #[pyfunction]
-#[pyo3(signature = (s, n_fft, hop_length, win_length, center, length))]
+#[pyo3(signature = (s, stft, length))]
 pub(super) fn istft<'py>(
     py: Python<'py>,
     s: PyReadonlyArray3<'py, Complex32>,
-    n_fft: usize,
-    hop_length: Option<usize>,
-    win_length: Option<usize>,
-    center: bool,
+    stft: StftArgs<'py>,
     length: Option<usize>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let cfg = stft_config((n_fft, hop_length, win_length, center, "constant".into()))?;
+    let cfg = stft_config(stft)?;
     let view = view3(&s)?;
     let out = py
         .detach(|| {
@@ -91,7 +89,7 @@ pub(super) fn istft<'py>(
 pub(super) fn spectrogram<'py>(
     py: Python<'py>,
     y: PyReadonlyArray2<'py, f32>,
-    stft: StftArgs,
+    stft: StftArgs<'py>,
     power: f32,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let cfg = stft_config(stft)?;
