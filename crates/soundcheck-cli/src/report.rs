@@ -56,6 +56,7 @@ const FLAGS: &[&str] = &[
     "test_split",
     "train",
     "validation_split",
+    "voice_channel",
     "wiener",
     "window",
 ];
