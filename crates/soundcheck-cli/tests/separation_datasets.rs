@@ -52,6 +52,15 @@ fn train(data: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
     run(&args)
 }
 
+/// The message of a training run refused as unusable input (exit 2; with `--json` the error is
+/// the JSON object's `error`).
+fn refused(data: &Path, out: &Path, extra: &[&str]) -> String {
+    let (code, stdout, stderr) = train(data, out, extra);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    v["error"].as_str().unwrap().to_string()
+}
+
 #[test]
 fn mir1k_style_stereo_files_train_with_the_voice_channel() {
     let d = tmp("mir1k");
@@ -86,19 +95,16 @@ fn mir1k_style_stereo_files_train_with_the_voice_channel() {
     );
 
     // Without the channel the folder is refused with what to give; a bad value is named.
-    let (code, _, err) = train(&wav, &d.join("run2"), &[]);
-    assert_eq!(code, 2);
+    let err = refused(&wav, &d.join("run2"), &[]);
     assert!(err.contains("give --voice-channel left or right"), "{err}");
-    let (code, _, err) = train(&wav, &d.join("run3"), &["--voice-channel", "middle"]);
-    assert_eq!(code, 2);
+    let err = refused(&wav, &d.join("run3"), &["--voice-channel", "middle"]);
     assert!(
         err.contains("--voice-channel \"middle\": expected left or right"),
         "{err}"
     );
     // A mono file among them is named.
     write_wav(&wav.join("train").join("clip9.wav"), &[signal(9, 4000)], SR).unwrap();
-    let (code, _, err) = train(&wav, &d.join("run4"), &["--voice-channel", "left"]);
-    assert_eq!(code, 2);
+    let err = refused(&wav, &d.join("run4"), &["--voice-channel", "left"]);
     assert!(
         err.contains("clip9.wav: 1 channel(s), where a file of voice and accompaniment has 2"),
         "{err}"
@@ -127,12 +133,11 @@ fn two_stem_folders_and_manifests_train_and_mismatches_are_named() {
         (v["computed_mixtures"].as_u64(), v["tracks"].as_u64()),
         (Some(2), Some(3))
     );
-    let (code, out, err) = train(
+    let err = refused(
         &d.join("data"),
         &d.join("run-v"),
         &["--voice-channel", "right"],
     );
-    assert_eq!(code, 2, "{out}");
     assert!(
         err.contains("--voice-channel right: expected no voice channel"),
         "{err}"
@@ -156,23 +161,20 @@ fn two_stem_folders_and_manifests_train_and_mismatches_are_named() {
     // An accompaniment of another rate, then of another length, is named with both values.
     let acc = d.join("data/train/song1/accompaniment.wav");
     write_wav(&acc, &[signal(21, n)], 16000).unwrap();
-    let (code, _, err) = train(&csv, &d.join("run-rate"), &[]);
-    assert_eq!(code, 2);
+    let err = refused(&csv, &d.join("run-rate"), &[]);
     assert!(
         err.contains("accompaniment.wav: 16000 Hz, 1 channel(s), 16000 samples, where its vocals")
             && err.contains("has 8000 Hz, 1 channel(s), 16000 samples"),
         "{err}"
     );
     write_wav(&acc, &[signal(21, n - 1)], SR).unwrap();
-    let (code, _, err) = train(&d.join("data"), &d.join("run-len"), &[]);
-    assert_eq!(code, 2);
+    let err = refused(&d.join("data"), &d.join("run-len"), &[]);
     assert!(
         err.contains("8000 Hz, 1 channel(s), 15999 samples, where its vocals"),
         "{err}"
     );
     std::fs::write(&csv, rows.replace("2.0,test", "two,test")).unwrap();
-    let (code, _, err) = train(&csv, &d.join("run-dur"), &[]);
-    assert_eq!(code, 2);
+    let err = refused(&csv, &d.join("run-dur"), &[]);
     assert!(
         err.contains("tracks.csv: line 4: duration 'two' is not a number of seconds"),
         "{err}"

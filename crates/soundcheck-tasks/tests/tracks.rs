@@ -295,11 +295,20 @@ fn stereo_files_split_into_voice_and_accompaniment_by_channel() {
     );
     // Separate stems have no voice channel to pick.
     let two = root("mir1k-two");
-    std::fs::create_dir_all(two.join("S")).unwrap();
+    std::fs::create_dir_all(&two).unwrap();
     let err = discover(&two, Some(VoiceChannel::Right))
         .unwrap_err()
         .to_string();
     assert!(err.contains("holds no .wav files"), "{err}");
+    std::fs::create_dir_all(two.join("S")).unwrap();
+    let err = discover(&two, Some(VoiceChannel::Right))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`voice_channel` right: expected no voice channel")
+            && err.contains("(track folders: the voice has its own files)"),
+        "{err}"
+    );
 }
 
 #[test]

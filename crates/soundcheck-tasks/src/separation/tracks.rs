@@ -362,6 +362,11 @@ pub fn discover(
             }
         }
         if tracks.is_empty() {
+            for (dir, _) in subsets(root) {
+                if !dirs(&dir)?.is_empty() {
+                    not_channels("track folders")?;
+                }
+            }
             return Err(TaskError::Folder {
                 path: root.to_path_buf(),
                 actual: "holds no .wav files (directly or in train/ and test/)".into(),
