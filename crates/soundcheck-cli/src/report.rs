@@ -63,6 +63,7 @@ const FLAGS: &[&str] = &[
     "test_split",
     "train",
     "validation_split",
+    "voice_channel",
     "wiener",
     "window",
 ];

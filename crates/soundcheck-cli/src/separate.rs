@@ -7,7 +7,7 @@ use serde::Serialize;
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_shape::spec::ModelSpec;
-use soundcheck_tasks::separation::{BatchOutput, Scaling, SeparatedFile, StemName};
+use soundcheck_tasks::separation::{BatchOutput, Scaling, SeparatedFile, StemName, VoiceChannel};
 use soundcheck_tasks::{
     separate_files, train_separator, RunDir, SeparationConfig, SeparationTrained,
     SeparationTraining, Separator, TaskError,
@@ -23,12 +23,17 @@ const INFERENCE_PATCH_HOP: usize = 22;
 
 #[derive(Args, Clone)]
 #[command(
-    after_help = "Examples:\n  soundcheck train separation --data musdb18hq/ --max-minutes 30 --out runs/vocals\n  soundcheck train separation --data musdb18hq/ --model models/vocal-mask.toml --mixes 0 --epochs 20 --out runs/seed\n\nDATA is DSD100 (Mixtures/, Sources/) or MUSDB18-HQ (train/, test/); the test tracks are held out for validation."
+    after_help = "Examples:\n  soundcheck train separation --data musdb18hq/ --max-minutes 30 --out runs/vocals\n  soundcheck train separation --data musdb18hq/ --model models/vocal-mask.toml --mixes 0 --epochs 20 --out runs/seed  soundcheck train separation --data MIR-1K/Wavfile --voice-channel right --out runs/mir1k\n  soundcheck train separation --data train.csv --out runs/vocals\n\nDATA is DSD100 (Mixtures/, Sources/), MUSDB18-HQ (train/, test/), track folders of vocals.wav and accompaniment.wav (+ mixture.wav; in train/ and test/ or not), stereo files of voice and accompaniment with --voice-channel (MIR-1K, iKala), or a CSV manifest (Spleeter's: mix_path,vocals_path,accompaniment_path[,duration][,split]). Test tracks are held out for validation (without any, the last track). A track without a mixture file gets the sum of its stems, and the run says how many did."
 )]
 pub struct SeparationArgs {
-    /// DSD100 or MUSDB18-HQ folder
+    /// Dataset: a DSD100, MUSDB18-HQ or two-stem folder, a folder of stereo files (with
+    /// --voice-channel), or a CSV manifest
     #[arg(long)]
     pub data: PathBuf,
+    /// The channel holding the voice in stereo files of voice and accompaniment: left or right
+    /// (MIR-1K's Wavfile/ and iKala: right)
+    #[arg(long)]
+    pub voice_channel: Option<String>,
     /// Stem to separate (the rest is the accompaniment)
     #[arg(long, default_value = "vocals")]
     pub target: String,
@@ -91,6 +96,11 @@ impl SeparationArgs {
     fn training(&self) -> Result<SeparationTraining, TaskError> {
         Ok(SeparationTraining {
             data: self.data.clone(),
+            voice_channel: self
+                .voice_channel
+                .as_deref()
+                .map(VoiceChannel::parse)
+                .transpose()?,
             target: self.target.clone(),
             config: self.config()?,
             cache: self.cache(),
@@ -115,6 +125,12 @@ pub fn run_train(a: &SeparationArgs, device: &Device) -> u8 {
         let mut s = t.training.line();
         if let Some(sdr) = t.val_sdr {
             s.push_str(&format!("; held-out {} SDR {sdr:.2} dB", t.target));
+        }
+        if t.computed_mixtures > 0 {
+            s.push_str(&format!(
+                " ({} of {} tracks' mixtures computed as the sum of their stems)",
+                t.computed_mixtures, t.tracks
+            ));
         }
         s
     })

@@ -211,3 +211,100 @@ fn shards_of_a_folder_of_tracks_score_each_track_once() {
     assert_eq!(whole, parts);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--mode sources`: mir_eval's whole-track `bss_eval_sources` (its numbers are checked in
+/// soundcheck-eval's `mir_eval_compat`); here one value per stem, the length-weighted means and
+/// GNSDR as the arithmetic of the per-track values, and the flags that do not apply.
+#[test]
+fn whole_track_sources_mode_weights_tracks_by_length() {
+    let (r, e) = (dir("v3-ref"), dir("v3-est"));
+    for (t, seconds) in [(0u32, 2.0), (1, 3.0)] {
+        let (rt, et) = (r.join(format!("clip{t}")), e.join(format!("clip{t}")));
+        std::fs::create_dir_all(&rt).unwrap();
+        std::fs::create_dir_all(&et).unwrap();
+        let (v, a) = (stem(20 + t, seconds), stem(30 + t, seconds));
+        write(&rt, "vocals.wav", v.clone(), SR);
+        write(&rt, "accompaniment.wav", a.clone(), SR);
+        if t == 0 {
+            let mix = v.iter().zip(&a).map(|(x, y)| x + y).collect();
+            write(&rt, "mixture.wav", mix, SR);
+        }
+        // 10 % (t = 0) or 30 % (t = 1) of the accompaniment leaks into the vocals.
+        let leak = 0.1 + 0.2 * t as f32;
+        write(
+            &et,
+            "vocals.wav",
+            v.iter().zip(&a).map(|(x, y)| x + leak * y).collect(),
+            SR,
+        );
+        write(&et, "accompaniment.wav", a.clone(), SR);
+    }
+    let mut args = paths(&r, &e).to_vec();
+    args.extend(["--mode", "sources", "--baselines", "--json"]);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["mode"], "sources");
+    let tracks = j["tracks"].as_array().unwrap();
+    let value =
+        |t: &serde_json::Value, path: &[&str]| path.iter().fold(t, |v, k| &v[*k]).as_f64().unwrap();
+    let (mut num, mut den) = (0.0, 0.0);
+    for (t, (n, leak)) in tracks.iter().zip([(16000.0, 0.1f64), (24000.0, 0.3)]) {
+        assert_eq!(value(t, &["samples"]), n);
+        assert!(t["stems"]["vocals"].get("sdr_frames").is_none(), "{t}");
+        assert_eq!(t["stems"]["vocals"]["isr"], serde_json::Value::Null);
+        // The leak is interference of equal-power independent noise: SDR = SIR ≈ −20·log10(leak).
+        let sdr = value(t, &["stems", "vocals", "sdr"]);
+        assert!(
+            (sdr + 20.0 * leak.log10()).abs() < 0.5,
+            "{sdr} for leak {leak}"
+        );
+        num += n * (sdr - value(t, &["baselines", "mixture", "vocals", "sdr"]));
+        den += n;
+    }
+    assert_eq!(tracks[0]["mixture_computed"], false);
+    assert_eq!(tracks[1]["mixture_computed"], true);
+    let gnsdr = value(&j, &["gnsdr", "vocals"]);
+    assert!((gnsdr - num / den).abs() < 1e-9, "{gnsdr} vs {}", num / den);
+    let gsdr = value(&j, &["length_weighted_mean", "vocals", "sdr"]);
+    let by_hand = (16000.0 * value(&tracks[0], &["stems", "vocals", "sdr"])
+        + 24000.0 * value(&tracks[1], &["stems", "vocals", "sdr"]))
+        / 40000.0;
+    assert!((gsdr - by_hand).abs() < 1e-9, "{gsdr} vs {by_hand}");
+
+    let (code, text, err) =
+        run(&[&paths(&r, &e)[..], &["--mode", "sources", "--baselines"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains("clip1 (8000 Hz, 24000 samples), whole track (BSS Eval v3 sources), dB:"),
+        "{text}"
+    );
+    assert!(text.contains("GNSDR vocals: "), "{text}");
+    assert!(!text.contains("ISR"), "{text}");
+    assert!(
+        text.contains(
+            "1 of 2 tracks have no mixture file: their mixture baseline is the sum of their stems"
+        ),
+        "{text}"
+    );
+
+    let (code, _, err) = run(&[&paths(&r, &e)[..], &["--mode", "sources", "--hop", "2"]].concat());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--hop does not apply to --mode sources"),
+        "{err}"
+    );
+
+    // Stereo stems: bss_eval_sources scores single-channel sources.
+    let s = dir("v3-stereo");
+    for name in ["vocals.wav", "accompaniment.wav"] {
+        let seed = name.len() as u32;
+        write_wav(&s.join(name), &[stem(seed, 1.0), stem(seed + 1, 1.0)], SR).unwrap();
+    }
+    let (code, _, err) = run(&[&paths(&s, &s)[..], &["--mode", "sources"]].concat());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the sources have 2 channels: bss_eval_sources scores single-channel sources"),
+        "{err}"
+    );
+}

@@ -1,6 +1,8 @@
-//! BSS Eval v4 as museval computes it (`bss_eval(..., framewise_filters=False)`, the image
-//! criteria): distortion filters of 512 taps computed once per track, then SDR, ISR, SIR and SAR
-//! in windows of the track.
+//! BSS Eval with distortion filters of 512 taps computed once per track: v4 as museval computes
+//! it (`bss_eval(..., framewise_filters=False)`, the image criteria SDR, ISR, SIR and SAR in
+//! windows of the track), and v3's `bss_eval_sources` as mir_eval computes it (SDR, SIR and SAR
+//! of the whole track, single-channel sources). Both decompose each estimate with the same
+//! filters; they differ in the windows and in SDR's terms (see [`Energies`]).
 
 use rayon::prelude::*;
 use realfft::num_complex::Complex64;
@@ -64,6 +66,12 @@ pub enum EvalError {
         /// The shortest track that can be scored.
         needed: usize,
     },
+    /// Sources of several channels where single-channel ones are needed.
+    #[error("the sources have {channels} channels: bss_eval_sources scores single-channel sources (mir_eval's); score each channel as its own track, or use the v4 image metrics")]
+    Channels {
+        /// Channels per source.
+        channels: usize,
+    },
     /// A window or hop of zero samples.
     #[error("{name}={actual} samples is invalid: expected at least 1 (museval uses one second at the track's rate)")]
     InvalidParameter {
@@ -74,7 +82,9 @@ pub enum EvalError {
     },
 }
 
-/// Per-frame metrics, `[source][frame]` in dB; NaN where a window has a silent source.
+/// Per-frame metrics, `[source][frame]` in dB; NaN where a window has a silent source. From
+/// [`bss_eval_sources`], one frame (the whole track) and ISR NaN (v3's sources criteria have
+/// none).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metrics {
     /// Signal to distortion ratio.
@@ -271,6 +281,36 @@ pub fn bss_eval_v4(
             });
         }
     }
+    windowed(references, estimates, window, hop, Energies::images)
+}
+
+/// BSS Eval v3's `bss_eval_sources` as mir_eval 0.8 computes it without a permutation search
+/// (`compute_permutation=False`: estimate `j` is scored against reference `j`): SDR, SIR and
+/// SAR of the whole track (one frame), from 512-tap distortion filters.
+///
+/// # Errors
+/// Sources of more than one channel, shapes that differ, NaN/inf samples, a silent source,
+/// dependent references or a track too short for the filters.
+pub fn bss_eval_sources(references: &Sources, estimates: &Sources) -> Result<Metrics, EvalError> {
+    let (_, channels, nsampl) = shape(references);
+    if channels > 1 || shape(estimates).1 > 1 {
+        return Err(EvalError::Channels {
+            channels: channels.max(shape(estimates).1),
+        });
+    }
+    let whole = nsampl.max(1);
+    windowed(references, estimates, whole, whole, Energies::sources)
+}
+
+/// The metrics `criteria` gives for every estimate in windows of `window` samples every `hop`,
+/// the estimates decomposed with filters computed once over the whole track.
+fn windowed(
+    references: &Sources,
+    estimates: &Sources,
+    window: usize,
+    hop: usize,
+    criteria: fn(&Energies) -> [f64; 4],
+) -> Result<Metrics, EvalError> {
     let (nsrc, _, nsampl) = validate(references, estimates)?;
     let l = FILTERS_LEN;
     let (c_all, c_own) = filters(references, estimates)?;
@@ -326,7 +366,7 @@ pub fn bss_eval_v4(
                 vec![0.0; nsrc],
             ];
             for j in 0..nsrc {
-                let m = frame.metrics(j, &h_all[j], &h_own[j]);
+                let m = criteria(&frame.energies(j, &h_all[j], &h_own[j]));
                 for (o, v) in out.iter_mut().zip(m) {
                     o[j] = v;
                 }
@@ -358,20 +398,84 @@ struct Frame<'a> {
     range: std::ops::Range<usize>,
 }
 
+/// The energies of one estimate's decomposition in a window, summed over channels: `s` the
+/// reference, `e` the estimate, `P_own` its projection onto the delayed reference alone, `P_all`
+/// onto every delayed reference.
+struct Energies {
+    /// |s|².
+    target: f64,
+    /// |e − s|².
+    error: f64,
+    /// |P_own − s|²: the spatial (filtering) distortion.
+    spatial: f64,
+    /// |P_own|².
+    own: f64,
+    /// |P_all − P_own|²: the interference.
+    interference: f64,
+    /// |P_all|².
+    all: f64,
+    /// |e − P_all|²: the artefacts.
+    artefacts: f64,
+    /// |e − P_own|²: interference and artefacts together.
+    distortion: f64,
+}
+
+fn db(num: f64, den: f64) -> f64 {
+    if den == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (num / den).log10()
+    }
+}
+
+impl Energies {
+    /// museval's v4 image criteria: SDR, ISR, SIR and SAR. SDR is the true image against
+    /// everything else.
+    fn images(&self) -> [f64; 4] {
+        [
+            db(self.target, self.error),
+            db(self.target, self.spatial),
+            db(self.own, self.interference),
+            db(self.all, self.artefacts),
+        ]
+    }
+
+    /// mir_eval's `bss_eval_sources` criteria: SDR, (no ISR: NaN), SIR and SAR. SDR is the
+    /// filtered source against interference and artefacts, so a filtered estimate is not
+    /// distortion.
+    fn sources(&self) -> [f64; 4] {
+        [
+            db(self.own, self.distortion),
+            f64::NAN,
+            db(self.own, self.interference),
+            db(self.all, self.artefacts),
+        ]
+    }
+}
+
 impl Frame<'_> {
-    /// SDR, ISR, SIR and SAR (dB) of estimate `j` in this window, from its distortion filters'
-    /// spectra onto all references (`h_all`) and onto its own (`h_own`), per channel.
-    fn metrics(
+    /// The energies (summed over channels) of estimate `j`'s decomposition in this window, from
+    /// its distortion filters' spectra onto all references (`h_all`) and onto its own
+    /// (`h_own`), per channel.
+    fn energies(
         &self,
         j: usize,
         h_all: &[Vec<Vec<Complex64>>],
         h_own: &[Vec<Vec<Complex64>>],
-    ) -> [f64; 4] {
+    ) -> Energies {
         let (nsrc, nchan) = (self.references.len(), self.references[0].len());
         let all_sources: Vec<usize> = (0..nsrc).collect();
         let wfft = self.wfft;
-        let (mut e_true, mut e_err, mut e_spat, mut e_own, mut e_interf, mut e_all, mut e_artif) =
-            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut e = Energies {
+            target: 0.0,
+            error: 0.0,
+            spatial: 0.0,
+            own: 0.0,
+            interference: 0.0,
+            all: 0.0,
+            artefacts: 0.0,
+            distortion: 0.0,
+        };
         for c in 0..nchan {
             // Σ filters ∗ windowed references, in the frequency domain.
             let project = |filters: &[Vec<Complex64>], sources: &[usize]| {
@@ -393,8 +497,8 @@ impl Frame<'_> {
             let r = &self.references[j][c][self.range.clone()];
             let est = &self.estimates[j][c][self.range.clone()];
             for (st, es) in r.iter().zip(est) {
-                e_true += st * st;
-                e_err += (es - st) * (es - st);
+                e.target += st * st;
+                e.error += (es - st) * (es - st);
             }
             // The projections' energies by Parseval: every signal is shorter than the FFT
             // (window + filter − 1 samples), so the spectra hold them whole.
@@ -403,29 +507,26 @@ impl Frame<'_> {
             for k in 0..=last {
                 let w = if k == 0 || k == last { 1.0 } else { 2.0 };
                 let (po, pa) = (p_own[k], p_all[k]);
-                e_spat += w * (po - s_f[k]).norm_sqr();
-                e_own += w * po.norm_sqr();
-                e_interf += w * (pa - po).norm_sqr();
-                e_all += w * pa.norm_sqr();
-                e_artif += w * (e_f[k] - pa).norm_sqr();
+                e.spatial += w * (po - s_f[k]).norm_sqr();
+                e.own += w * po.norm_sqr();
+                e.interference += w * (pa - po).norm_sqr();
+                e.all += w * pa.norm_sqr();
+                e.artefacts += w * (e_f[k] - pa).norm_sqr();
+                e.distortion += w * (e_f[k] - po).norm_sqr();
             }
         }
         let n = wfft.n as f64;
-        let (e_spat, e_own, e_interf, e_all, e_artif) =
-            (e_spat / n, e_own / n, e_interf / n, e_all / n, e_artif / n);
-        let db = |num: f64, den: f64| {
-            if den == 0.0 {
-                f64::INFINITY
-            } else {
-                10.0 * (num / den).log10()
-            }
-        };
-        [
-            db(e_true, e_err),
-            db(e_true, e_spat),
-            db(e_own, e_interf),
-            db(e_all, e_artif),
-        ]
+        for v in [
+            &mut e.spatial,
+            &mut e.own,
+            &mut e.interference,
+            &mut e.all,
+            &mut e.artefacts,
+            &mut e.distortion,
+        ] {
+            *v /= n;
+        }
+        e
     }
 }
 

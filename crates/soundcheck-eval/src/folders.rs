@@ -1,24 +1,37 @@
 //! Scoring folders of separated stems against folders of references, track by track, as
-//! museval does: the options, the per-track scores with the baselines (the mixture as estimate,
-//! the oracle ideal ratio mask), and the medians over tracks.
+//! museval does (v4, windows) or mir_eval's `bss_eval_sources` (v3, whole tracks): the options,
+//! the per-track scores with the baselines (the mixture as estimate, the oracle ideal ratio
+//! mask), the medians over tracks, and the means weighted by track length (GNSDR).
 
 use std::path::{Path, PathBuf};
 
 use ndarray::Zip;
 use soundcheck_audio::{decode, istft, stft, Decoded, StftConfig};
 
-use crate::bss::{bss_eval_v4, nanmedian, EvalError, Metrics, Sources};
+use crate::bss::{bss_eval_sources, bss_eval_v4, nanmedian, EvalError, Metrics, Sources};
+
+/// Which BSS Eval criteria score the tracks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// museval's v4 image metrics (SDR, ISR, SIR, SAR) in windows, median over windows.
+    V4,
+    /// BSS Eval v3's `bss_eval_sources` as mir_eval computes it: SDR, SIR and SAR of the whole
+    /// track, single-channel stems (the MIR-1K convention of Huang et al. 2014).
+    Sources,
+}
 
 /// What to score and how: museval's defaults are 1 s windows and hops.
 #[derive(Clone, Debug)]
 pub struct EvaluateOptions {
+    /// The criteria.
+    pub mode: Mode,
     /// One track's folder of reference stems, or a folder of track folders.
     pub reference: PathBuf,
     /// The estimates, with the references' file (and track folder) names.
     pub estimate: PathBuf,
-    /// Window length, seconds.
+    /// Window length, seconds ([`Mode::V4`]).
     pub window: f64,
-    /// Hop between windows, seconds.
+    /// Hop between windows, seconds ([`Mode::V4`]).
     pub hop: f64,
     /// Also score the mixture and the oracle IRM at these STFT settings.
     pub baselines: Option<OracleStft>,
@@ -41,7 +54,6 @@ pub struct OracleStft {
 #[error("{0}")]
 pub struct ScoreError(pub String);
 
-const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "ogg", "mp3"];
 /// The metrics, in the order of every `[f64; 4]` row.
 pub const METRICS: [&str; 4] = ["SDR", "ISR", "SIR", "SAR"];
 /// The file a track keeps its mixture in (DSD100, MUSDB18): never a stem, the input of the
@@ -56,6 +68,10 @@ pub struct TrackScores {
     pub stems: Vec<String>,
     /// Samples per second.
     pub sample_rate: u32,
+    /// Samples per channel (the weight of the track in [`length_weighted`]).
+    pub samples: usize,
+    /// The track folder holds no mixture file: the baselines' mixture is the sum of its stems.
+    pub mixture_computed: bool,
     /// Per stem and window: SDR, ISR, SIR, SAR.
     pub metrics: Metrics,
     /// The mixture and the oracle IRM as estimates, with baselines asked for.
@@ -70,10 +86,7 @@ fn is_mixture(p: &Path) -> bool {
 }
 
 fn is_audio(p: &Path) -> bool {
-    p.is_file()
-        && p.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    p.is_file() && soundcheck_audio::is_audio_path(p)
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, String> {
@@ -211,7 +224,10 @@ fn evaluate_track(
     let (sr, c0, n0) = first.as_ref().map_or((0, 0, 0), |f| (f.1, f.2, f.3));
     let samples = |s: f64| (s * f64::from(sr)).round() as usize;
     let (window, hop) = (samples(a.window), samples(a.hop));
-    let score = |ests: &[Vec<Vec<f64>>]| bss_eval_v4(&refs, ests, window, hop);
+    let score = |ests: &[Vec<Vec<f64>>]| match a.mode {
+        Mode::V4 => bss_eval_v4(&refs, ests, window, hop),
+        Mode::Sources => bss_eval_sources(&refs, ests),
+    };
     let metrics = score(&ests).map_err(|e| match e {
         EvalError::Silent { what, stem } => {
             let dir = if what == "estimate" { est_dir } else { ref_dir };
@@ -246,6 +262,8 @@ fn evaluate_track(
             name: name.to_string(),
             stems,
             sample_rate: sr,
+            samples: n0,
+            mixture_computed: mixture_file.is_empty(),
             metrics,
             baselines,
         },
@@ -389,7 +407,7 @@ pub fn score_folders(
     a: &EvaluateOptions,
     progress: &dyn Fn(usize, usize),
 ) -> Result<(Vec<TrackScores>, Vec<String>), ScoreError> {
-    if !(a.window > 0.0 && a.hop > 0.0) {
+    if a.mode == Mode::V4 && !(a.window > 0.0 && a.hop > 0.0) {
         return Err(ScoreError(format!(
             "`window` {} / `hop` {}: both must be positive seconds (museval uses 1 and 1)",
             a.window, a.hop
@@ -419,4 +437,67 @@ pub fn medians_over_tracks(tracks: &[TrackScores]) -> (StemRows, Vec<StemRows>) 
         .map(|b| over_tracks(tracks, |t| t.baselines.as_ref().map(|m| &m[b])))
         .collect();
     (overall, baselines)
+}
+
+/// Per stem, means over tracks weighted by their length: of the estimates' metrics (GSDR, GSIR,
+/// GSAR in MIR-1K papers) and, with baselines, of NSDR = SDR − the mixture's SDR (GNSDR).
+pub struct LengthWeighted {
+    /// Each stem's weighted means of the metrics, in [`METRICS`] order.
+    pub means: StemRows,
+    /// Each stem's GNSDR, dB; empty without baselines.
+    pub gnsdr: Vec<(String, f64)>,
+}
+
+/// The means over tracks weighted by length (Huang et al. 2014's GNSDR, GSIR, GSAR), of each
+/// track's value (its median over windows, the value itself for whole-track scores). NaN values
+/// are left out of their mean.
+pub fn length_weighted(tracks: &[TrackScores]) -> LengthWeighted {
+    let mut names: Vec<&String> = tracks.iter().flat_map(|t| &t.stems).collect();
+    names.sort();
+    names.dedup();
+    let mean = |values: &[(f64, usize)]| {
+        let kept = values.iter().filter(|(v, _)| !v.is_nan());
+        let (sum, weight) = kept.fold((0.0, 0.0), |(s, w), &(v, n)| {
+            (s + v * n as f64, w + n as f64)
+        });
+        if weight > 0.0 {
+            sum / weight
+        } else {
+            f64::NAN
+        }
+    };
+    let per_track =
+        |stem: &str, pick: &dyn Fn(&TrackScores, usize) -> Option<f64>| -> Vec<(f64, usize)> {
+            tracks
+                .iter()
+                .filter_map(|t| {
+                    let j = t.stems.iter().position(|s| s == stem)?;
+                    Some((pick(t, j)?, t.samples))
+                })
+                .collect()
+        };
+    let means = names
+        .iter()
+        .map(|&n| {
+            let m =
+                [0, 1, 2, 3].map(|k| mean(&per_track(n, &|t, j| Some(medians(&t.metrics, j)[k]))));
+            (n.clone(), m)
+        })
+        .collect();
+    let with_baselines = tracks.iter().all(|t| t.baselines.is_some()) && !tracks.is_empty();
+    let gnsdr = if with_baselines {
+        names
+            .iter()
+            .map(|&n| {
+                let nsdr = per_track(n, &|t, j| {
+                    let mixture = &t.baselines.as_ref()?[0];
+                    Some(medians(&t.metrics, j)[0] - medians(mixture, j)[0])
+                });
+                (n.clone(), mean(&nsdr))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    LengthWeighted { means, gnsdr }
 }

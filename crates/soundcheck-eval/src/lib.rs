@@ -1,5 +1,5 @@
 //! Evaluation of separation and classification outputs: BSS Eval v4 (museval-compatible SDR,
-//! ISR, SIR, SAR), and classifier accuracy, precision, recall, F1 and confusion matrices.
+//! ISR, SIR, SAR) and v3's whole-track `bss_eval_sources` (mir_eval-compatible SDR, SIR, SAR), and classifier accuracy, precision, recall, F1 and confusion matrices.
 
 #![warn(missing_docs)]
 
@@ -10,9 +10,9 @@ pub mod folders;
 mod toeplitz;
 mod xcorr;
 
-pub use bss::{bss_eval_v4, nanmedian, EvalError, Metrics, FILTERS_LEN};
+pub use bss::{bss_eval_sources, bss_eval_v4, nanmedian, EvalError, Metrics, FILTERS_LEN};
 pub use classification::ClassReport;
 pub use folders::{
-    medians_over_tracks, score_folders, EvaluateOptions, OracleStft, ScoreError, StemRows,
-    TrackScores,
+    length_weighted, medians_over_tracks, score_folders, EvaluateOptions, LengthWeighted, Mode,
+    OracleStft, ScoreError, StemRows, TrackScores,
 };

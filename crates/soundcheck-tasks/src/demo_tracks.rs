@@ -68,7 +68,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sc-demo-songs-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         write_separation_demo(&dir).unwrap();
-        let (_, tracks) = crate::separation::discover(&dir).unwrap();
+        let (_, tracks) = crate::separation::discover(&dir, None).unwrap();
         assert_eq!(tracks.len(), 15);
         assert_eq!(tracks.iter().filter(|t| t.subset == "test").count(), 3);
         let t = crate::separation::load_track(&tracks[0], "vocals").unwrap();

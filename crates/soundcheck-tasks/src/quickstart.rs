@@ -111,6 +111,7 @@ pub fn separation_quickstart(
     let spec = ModelSpec::from_toml_str(crate::separation::DEFAULT_MODEL)?;
     let opts = SeparationTraining {
         data: data.clone(),
+        voice_channel: None,
         target: "vocals".into(),
         config: SeparationConfig::default(),
         cache: Some(out.join("cache")),
@@ -136,7 +137,7 @@ pub fn separation_quickstart(
     // quality; `separate` defaults to a longer hop for speed. The references (vocals,
     // accompaniment, mixture) are laid out for scoring with baselines.
     let separator = Separator::load(&run, device)?;
-    let (_, files) = discover(&data)?;
+    let (_, files) = discover(&data, None)?;
     let mut rtf = Vec::new();
     for tf in files.iter().filter(|t| t.subset == "test") {
         let track = load_track(tf, "vocals")?;
@@ -150,12 +151,18 @@ pub fn separation_quickstart(
             let path = rdir.join(format!("{name}.wav"));
             write_wav(&path, y, track.sample_rate).map_err(|e| TaskError::file(&path, e))?;
         }
+        // The demo songs ship their mixtures (MUSDB18-HQ's layout).
+        let mixture = tf
+            .mixture_file()
+            .unwrap_or(&rdir.join("mixture.wav"))
+            .to_path_buf();
         let rec =
-            separator.separate_file(&tf.mixture, &separated.join(&track.name), true, progress)?;
+            separator.separate_file(&mixture, &separated.join(&track.name), true, progress)?;
         rtf.push(rec.realtime_factor);
     }
     let cfg = &separator.config;
     let scoring = EvaluateOptions {
+        mode: soundcheck_eval::Mode::V4,
         reference: reference.clone(),
         estimate: separated.clone(),
         window: 1.0,

@@ -229,6 +229,7 @@ mod tests {
             mixture: vec![vec![0.0; n]],
             target: vec![sine(voice, 0.5)],
             accompaniment: vec![sine(band, 0.3), sine(band, 0.1)],
+            mixture_computed: false,
             mixture_error_db: f64::NEG_INFINITY,
         };
         let dir = std::env::temp_dir().join(format!("sc-mixes-{}", std::process::id()));

@@ -1,8 +1,9 @@
 //! Spectrogram-mask source separation: a network trained on magnitude patches (or random mixes)
-//! of a DSD100 / MUSDB18-HQ folder, and applied to whole mixtures.
+//! of a separation dataset, and applied to whole mixtures.
 //!
-//! - `tracks`: DSD100 / MUSDB18-HQ folders found and their tracks loaded, stems checked
-//!   against the mixture
+//! - `tracks`: datasets found (DSD100, MUSDB18-HQ, two-stem folders, stereo files of voice and
+//!   accompaniment, manifests) and their tracks loaded, stems checked against the mixture
+//! - `manifest`: Spleeter's CSV manifest of mixture, vocals and accompaniment files
 //! - `config`: the settings ([`SeparationConfig`]) and the patch geometry
 //! - `patches`, `mixes`: the training examples, cut from cached spectrograms or mixed anew
 //! - `train`: a run folder trained, its held-out SDR measured ([`train_separator`])
@@ -12,6 +13,7 @@
 //! - `record`: the run's record of its target and settings (`separation.json`)
 
 mod config;
+mod manifest;
 mod mask;
 mod mixes;
 mod patches;
@@ -29,7 +31,10 @@ pub use patches::PatchDataset;
 pub use record::StemName;
 pub use separate::{output_dir, separate_files, BatchOutput, SeparatedFile, Separator};
 pub use stream::Chunking;
-pub use tracks::{discover, load_track, Layout, Track, TrackFiles, MIXTURE_WARNING_DB, STEMS};
+pub use tracks::{
+    discover, load_track, Layout, Track, TrackFiles, TrackSource, VoiceChannel, MIXTURE_WARNING_DB,
+    STEMS, TWO_STEMS,
+};
 pub use train::{train_separator, SdrAt, SeparationTrained, SeparationTraining};
 pub use wiener::wiener_target;
 

@@ -1,4 +1,4 @@
-//! A separator trained on DSD100 / MUSDB18-HQ in a run folder: the tracks' spectrograms (or
+//! A separator trained on a separation dataset in a run folder: the tracks' spectrograms (or
 //! waveforms, for random mixes) cached, the test tracks held out, and their SDR measured every
 //! few epochs.
 
@@ -11,7 +11,7 @@ use serde_json::json;
 use soundcheck_audio::{resample, to_mono};
 use soundcheck_data::{Dataset, FeatureCache};
 
-use super::tracks::{discover, load_track, Track};
+use super::tracks::{discover, load_track, Track, VoiceChannel};
 use soundcheck_eval::{bss_eval_v4, nanmedian};
 use soundcheck_nn::{Device, EpochLog, Loss, Network, Trainer};
 use soundcheck_shape::ModelSpec;
@@ -36,8 +36,11 @@ const VAL_SDR_SECONDS: f64 = 30.0;
 /// What a separator is trained on and how.
 #[derive(Clone, Debug)]
 pub struct SeparationTraining {
-    /// A DSD100 or MUSDB18-HQ folder; its test tracks are held out.
+    /// A dataset [`super::discover`] finds (DSD100, MUSDB18-HQ, two-stem folders, stereo files
+    /// of voice and accompaniment, a CSV manifest); its test tracks are held out.
     pub data: PathBuf,
+    /// For stereo files of voice and accompaniment (MIR-1K, iKala): the voice's channel.
+    pub voice_channel: Option<VoiceChannel>,
     /// The stem to separate; the rest is the accompaniment.
     pub target: String,
     /// The STFT and patch settings.
@@ -83,6 +86,10 @@ pub struct SeparationTrained {
     pub val_sdr: Option<f64>,
     /// Every measurement while training.
     pub val_sdr_history: Vec<SdrAt>,
+    /// Tracks without a mixture of their own, whose mixture is the sum of their stems.
+    pub computed_mixtures: usize,
+    /// Tracks in all.
+    pub tracks: usize,
 }
 
 /// A held-out SDR measured after an epoch.
@@ -140,12 +147,21 @@ pub fn train_separator(
     opts.fit.check()?;
     RunDir::check_new(&opts.out, progress)?;
     let cache_dir = opts.cache.clone().unwrap_or_else(|| opts.out.join("cache"));
-    let (cache, CachedTracks { train, val, held }) = cache_tracks(opts, &cache_dir, progress)?;
+    let (
+        cache,
+        CachedTracks {
+            train,
+            val,
+            held,
+            computed_mixtures,
+        },
+    ) = cache_tracks(opts, &cache_dir, progress)?;
+    let tracks = train.len() + val.len();
     if train.is_empty() {
         return Err(TaskError::Folder {
             path: opts.data.clone(),
             actual: "no training tracks (all are held out for testing)".into(),
-            hint: "add tracks to its train (MUSDB18-HQ) or Dev (DSD100) subset".into(),
+            hint: "add tracks to its train (MUSDB18-HQ) or Dev (DSD100) subset, or give a manifest's tracks the split train".into(),
         });
     }
     let patches = |entries: &[PathBuf]| {
@@ -220,6 +236,8 @@ pub fn train_separator(
         target: opts.target.clone(),
         val_sdr,
         val_sdr_history: history,
+        computed_mixtures,
+        tracks,
     })
 }
 
@@ -230,6 +248,8 @@ struct CachedTracks {
     train: Vec<PathBuf>,
     val: Vec<PathBuf>,
     held: Vec<Track>,
+    /// Tracks whose mixture is the sum of their stems.
+    computed_mixtures: usize,
 }
 
 /// Computes (or finds in the cache) every track's spectrograms; the test subset is held out,
@@ -240,7 +260,7 @@ fn cache_tracks(
     progress: &dyn Progress,
 ) -> Result<(FeatureCache, CachedTracks)> {
     let cfg = &opts.config;
-    let (_, files) = discover(&opts.data)?;
+    let (_, files) = discover(&opts.data, opts.voice_channel)?;
     let mut held: Vec<bool> = files
         .iter()
         .map(|t| t.subset.eq_ignore_ascii_case("test"))
@@ -250,9 +270,11 @@ fn cache_tracks(
             .map(|i| i + 1 == files.len() && files.len() > 1)
             .collect();
     }
-    // The spectrograms depend on the STFT and the target, not on how patches are cut from them.
+    // The spectrograms depend on the STFT and the target (and which channel of a file is the
+    // target), not on how patches are cut from them.
+    let voice = opts.voice_channel.map(VoiceChannel::name);
     let spectra = json!({"layout": "(frames, [mixture, target], bins) magnitude", "target": opts.target,
-        "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "hop_length": cfg.hop_length});
+        "voice_channel": voice, "sample_rate": cfg.sample_rate, "n_fft": cfg.n_fft, "hop_length": cfg.hop_length});
     let cache =
         FeatureCache::new(&cache_dir.join("separation"), spectra.to_string()).map_err(|e| {
             TaskError::Folder {
@@ -262,7 +284,7 @@ fn cache_tracks(
             }
         })?;
     let waveforms = json!({"layout": "(samples, [target L, target R, rest L, rest R]) waveform",
-        "target": opts.target, "sample_rate": cfg.sample_rate});
+        "target": opts.target, "voice_channel": voice, "sample_rate": cfg.sample_rate});
     let wave_cache = FeatureCache::new(&cache_dir.join("separation"), waveforms.to_string())
         .map_err(|e| TaskError::Folder {
             path: cache_dir.to_path_buf(),
@@ -274,13 +296,11 @@ fn cache_tracks(
         train: Vec::new(),
         val: Vec::new(),
         held: Vec::new(),
+        computed_mixtures: 0,
     };
     for (tf, &h) in files.iter().zip(&held) {
-        let sources: Vec<&Path> = std::iter::once(&tf.mixture)
-            .chain(tf.stems.iter().map(|(_, p)| p))
-            .chain(&tf.accompaniment)
-            .map(PathBuf::as_path)
-            .collect();
+        let sources = tf.files();
+        tracks.computed_mixtures += usize::from(tf.mixture_computed());
         let load = || -> Result<Track> {
             let track = load_track(tf, &opts.target)?;
             if let Some(w) = track.mixture_warning() {
@@ -318,5 +338,12 @@ fn cache_tracks(
         progress.step();
     }
     progress.finish();
+    if tracks.computed_mixtures > 0 {
+        progress.note(&format!(
+            "{} of {} tracks have no mixture file: their mixture is computed as the sum of their stems",
+            tracks.computed_mixtures,
+            files.len()
+        ));
+    }
     Ok((cache, tracks))
 }
