@@ -2,29 +2,13 @@
 //! MIR-1K benchmark's criteria; `tools/fixtures/bss_v3.py`). The signals are rebuilt here from
 //! museval_recipe.py's integer recipe, so only mir_eval's numbers are stored.
 
-use serde_json::Value;
 use soundcheck_eval::{bss_eval_sources, EvalError};
 
 mod recipe;
-use recipe::{build, noise};
-
-const TOLERANCE_DB: f64 = 0.01;
-/// Above this the error energy is f64 rounding noise (an estimate exactly in the references'
-/// span gives SAR ≈ 270 dB): both sides must call it perfect, the digits are not comparable.
-const ROUNDING_FLOOR_DB: f64 = 150.0;
-
-fn fixture() -> Value {
-    serde_json::from_str(include_str!("fixtures/bss_v3_cases.json")).unwrap()
-}
+use recipe::{build, case, noise, ROUNDING_FLOOR_DB, TOLERANCE_DB};
 
 fn check_case(id: &str) {
-    let fx = fixture();
-    let case = fx["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap();
+    let case = &case(include_str!("fixtures/bss_v3_cases.json"), id);
     // The estimates are scored in the references' order, the permutation mir_eval picks too.
     let identity: Vec<u64> = (0..case["sources"].as_u64().unwrap()).collect();
     let perm: Vec<u64> = case["default_permutation"]

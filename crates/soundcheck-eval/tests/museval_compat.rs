@@ -1,29 +1,13 @@
 //! Per-frame SDR/ISR/SIR/SAR against museval 0.4.1 (`tools/fixtures/museval_metrics.py`). The
 //! signals are rebuilt here from the same integer recipe, so only museval's numbers are stored.
 
-use serde_json::Value;
 use soundcheck_eval::{bss_eval_v4, nanmedian, EvalError};
 
 mod recipe;
-use recipe::{build, noise};
-
-const TOLERANCE_DB: f64 = 0.01;
-/// Above this the error energy is f64 rounding noise (an estimate exactly in the references'
-/// span gives SAR ≈ 260 dB): both sides must call it perfect, the digits are not comparable.
-const ROUNDING_FLOOR_DB: f64 = 150.0;
-
-fn fixture() -> Value {
-    serde_json::from_str(include_str!("fixtures/museval_cases.json")).unwrap()
-}
+use recipe::{build, case, noise, ROUNDING_FLOOR_DB, TOLERANCE_DB};
 
 fn check_case(id: &str) {
-    let fx = fixture();
-    let case = fx["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap();
+    let case = &case(include_str!("fixtures/museval_cases.json"), id);
     let (refs, est) = build(case);
     let sr = case["sr"].as_u64().unwrap() as usize;
     let got = bss_eval_v4(&refs, &est, sr, sr).unwrap();

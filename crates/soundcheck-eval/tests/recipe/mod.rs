@@ -4,6 +4,24 @@
 
 use serde_json::Value;
 
+/// How far from the reference library a metric may be.
+pub const TOLERANCE_DB: f64 = 0.01;
+/// Above this the error energy is f64 rounding noise (an estimate exactly in the references'
+/// span gives SAR ≈ 260–270 dB): both sides must call it perfect, the digits are not comparable.
+pub const ROUNDING_FLOOR_DB: f64 = 150.0;
+
+/// The case `id` of a fixture file's `cases`.
+pub fn case(fixture: &str, id: &str) -> Value {
+    let fx: Value = serde_json::from_str(fixture).unwrap();
+    fx["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id} in the fixture"))
+        .clone()
+}
+
 /// xorshift64 → uniform [-1, 1), bit-identical to the fixture script's `noise`.
 pub fn noise(n: usize, seed: u64) -> Vec<f64> {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
