@@ -220,10 +220,20 @@ fn separator(a: &SeparateArgs, device: &Device) -> Result<(Separator, Vec<PathBu
             ("hop_length", a.hop_length),
             ("patch", a.patch),
         ])?;
-        let target = StemName::parse(&a.target).map_err(|e| TaskError::Option {
+        if a.hop_length > a.n_fft {
+            return Err(TaskError::Option {
+                name: "hop_length",
+                actual: a.hop_length.to_string(),
+                expected: format!(
+                    "at most n_fft ({}): a longer hop leaves samples no frame covers",
+                    a.n_fft
+                ),
+            });
+        }
+        let target = StemName::parse(&a.target).map_err(|_| TaskError::Option {
             name: "target",
-            actual: a.target.clone(),
-            expected: format!("a stem name: {e}"),
+            actual: format!("{:?}", a.target),
+            expected: StemName::EXPECTED.into(),
         })?;
         let separator = Separator::from_keras(model, config, target, device)?;
         return Ok((separator, vec![model.clone()]));
@@ -250,12 +260,13 @@ fn positive(sizes: &[(&'static str, usize)]) -> Result<(), TaskError> {
 }
 
 fn separate(a: &SeparateArgs, device: &Device) -> Result<SeparatedAll, TaskError> {
+    // The inputs first: a missing file or a bad list is named before a model is read.
+    let inputs = a.batch.inputs(&a.mixtures)?;
     let (mut separator, run_files) = separator(a, device)?;
     if let Some(hop) = a.patch_hop {
         separator.set_patch_hop(hop)?;
     }
     separator.set_wiener(a.wiener)?;
-    let inputs = a.batch.inputs(&a.mixtures)?;
     let files = separate_files(
         &separator,
         &inputs.mine,

@@ -386,6 +386,10 @@ fn spleeter_manifests_load_and_bad_rows_are_named() {
             format!("{header}audio/m1.wav,,audio/a1.wav,,\n").as_str(),
             "line 2: no vocals file",
         ),
+        (
+            format!("{header}audio/m1.wav,audio/v1.wav,audio/./v1.wav,,\n").as_str(),
+            "line 2: vocals_path and accompaniment_path are the same file",
+        ),
         (header, "the manifest lists no tracks"),
         ("", "line 1: the manifest is empty"),
     ] {

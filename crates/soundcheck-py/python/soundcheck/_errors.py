@@ -10,9 +10,11 @@ from . import _native
 
 
 def _bases():
+    # librosa is optional: a missing or broken one (an old release on a new numpy raises
+    # AttributeError at import) must not stop soundcheck from importing.
     try:
         from librosa.util.exceptions import ParameterError
-    except ImportError:
+    except Exception:
         return (_native.SoundcheckError,)
     return (_native.SoundcheckError, ParameterError)
 

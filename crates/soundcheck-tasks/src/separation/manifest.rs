@@ -45,6 +45,20 @@ fn fields(line: &str) -> std::result::Result<Vec<String>, &'static str> {
 /// seconds, a split other than train or test, a file that does not exist (each naming the
 /// line), or no rows.
 pub fn read_manifest(csv: &Path) -> Result<Vec<TrackFiles>> {
+    // A manifest of a million tracks is a few hundred MB of text: anything larger is not one.
+    const MAX_BYTES: u64 = 256 << 20;
+    let size = std::fs::metadata(csv)
+        .map_err(|e| TaskError::io(csv, "read the manifest", e))?
+        .len();
+    if size > MAX_BYTES {
+        return Err(TaskError::Folder {
+            path: csv.to_path_buf(),
+            actual: format!("a manifest of {size} bytes"),
+            hint: format!(
+                "a manifest is a CSV of at most {MAX_BYTES} bytes; is this the right file?"
+            ),
+        });
+    }
     let text =
         std::fs::read_to_string(csv).map_err(|e| TaskError::io(csv, "read the manifest", e))?;
     let base = csv.parent().unwrap_or(Path::new("."));
@@ -138,6 +152,27 @@ pub fn read_manifest(csv: &Path) -> Result<Vec<TrackFiles>> {
         let mixture = file(0, "mixture")?;
         let vocals = stem(1, "vocals")?;
         let accompaniment = stem(2, "accompaniment")?;
+        // One file in two columns would train or score nonsense without a word.
+        let named: Vec<(&str, &Path)> = [("mix_path", mixture.as_deref())]
+            .into_iter()
+            .filter_map(|(c, p)| p.map(|p| (c, p)))
+            .chain([
+                ("vocals_path", vocals.as_path()),
+                ("accompaniment_path", accompaniment.as_path()),
+            ])
+            .collect();
+        for (i, (a, pa)) in named.iter().enumerate() {
+            if let Some((b, _)) = named[i + 1..]
+                .iter()
+                .find(|(_, pb)| soundcheck_io::same_file(pa, pb))
+            {
+                return Err(bad(
+                    line,
+                    format!("{a} and {b} are the same file, {}", pa.display()),
+                    "each column names its own recording: the mixture, the vocals and the accompaniment",
+                ));
+            }
+        }
         tracks.push(TrackFiles {
             name: row[required[if mixture.is_some() { 0 } else { 1 }]].clone(),
             subset,

@@ -34,9 +34,11 @@ impl Default for Chunking {
 impl SeparationConfig {
     /// The peak of the mono mixture's magnitude spectrogram at the model's rate over the whole
     /// of `src` (at least the seed's 1e-8): [`Scaling::TrackMax`]'s divisor. Read piece by piece
-    /// with context on both sides, keeping only the frames whose windows lie inside the read
-    /// span (or reach a real end of the track), so the peak is that of the whole track's
-    /// spectrogram whatever its length.
+    /// with context on both sides (at least half a window), keeping only the frames whose
+    /// windows lie inside the read span (or reach a real end of the track). Within the first
+    /// piece this is the whole spectrogram's peak exactly; later pieces start their frames on
+    /// their own grid, so on a longer track a sharp transient's peak can differ by a few percent
+    /// from that of frames on the whole track's grid, as the separation's own pieces do.
     ///
     /// # Errors
     /// A read or resampling failure.
@@ -47,9 +49,14 @@ impl SeparationConfig {
     ) -> Result<f32, SeparationError> {
         let rate = src.sample_rate();
         let secs = |s: f64| ((s * f64::from(rate)) as usize).max(1);
-        let (piece, margin) = (secs(chunking.piece), secs(chunking.margin));
-        let n = src.frames();
         let half = self.n_fft / 2;
+        // Half a window at the model's rate, in the file's samples (rounded up).
+        let half_here = (half as u64 * u64::from(rate)).div_ceil(u64::from(self.sample_rate));
+        let (piece, margin) = (
+            secs(chunking.piece),
+            secs(chunking.margin).max(half_here as usize + 1),
+        );
+        let n = src.frames();
         let mut peak = TRACK_SCALE_FLOOR;
         let mut start = 0;
         while start < n {
