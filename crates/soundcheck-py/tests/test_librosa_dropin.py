@@ -102,6 +102,10 @@ def test_load_takes_open_files_and_an_empty_duration():
     assert empty.shape == (0,) and empty.dtype == np.float32 and sr_empty == sr
     with pytest.raises(sc.SoundcheckError, match="expected a file path, an open file"):
         sc.load(42)
+    with pytest.raises(sc.SoundcheckError, match="opened in text mode"):
+        sc.load(io.StringIO("RIFF"))
+    with pytest.raises(sc.SoundcheckError, match="res_type='best'"):
+        sc.load(WAV, res_type="best")
 
 
 def test_evaluate_on_empty_input_warns_and_returns_empty_scores():

@@ -23,6 +23,9 @@ def load(path, *, sr=22050, mono=True, offset=0.0, duration=None, dtype=np.float
     """
     if sr is not None:
         sr = count("sr", sr, minimum=1)
+    if res_type not in RES_TYPES:
+        # Named before the file is decoded, not after.
+        raise SoundcheckError(f"res_type={shown(res_type)} cannot be used: expected one of {', '.join(RES_TYPES)}")
     if res_type != "soxr_hq" and sr is not None:
         y, native = load(path, sr=None, mono=mono, offset=offset, duration=duration, dtype=dtype)
         return resample(y, orig_sr=native, target_sr=sr, res_type=res_type), sr
@@ -42,7 +45,11 @@ def load(path, *, sr=22050, mono=True, offset=0.0, duration=None, dtype=np.float
     # the decoder reads by path.
     suffix = os.path.splitext(os.fspath(name))[1] if isinstance(name, (str, os.PathLike)) else ""
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        shutil.copyfileobj(path, tmp)
+        try:
+            shutil.copyfileobj(path, tmp)
+        except TypeError:
+            raise SoundcheckError(f"path={shown(path)} is a file opened in text mode: open it with "
+                                  "open(path, 'rb')") from None
         tmp.flush()
         return _load_path(tmp.name, sr, mono, offset, duration, dtype)
 
