@@ -9,7 +9,7 @@ use soundcheck_data::{Grouping, Side};
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_tasks::classification::{
-    Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe, WaveAugment,
+    Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe, WaveAugment, Windows,
 };
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
@@ -298,7 +298,7 @@ pub fn run_train(a: &ClassificationArgs, device: &Device) -> u8 {
 
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  soundcheck classify --run runs/sounds clip1.wav clip2.flac --top-k 3\n  soundcheck classify --run runs/sounds --files-from clips.txt --shard 3/8 --json > labels-3.json"
+    after_help = "Examples:\n  soundcheck classify --run runs/sounds clip1.wav clip2.flac --top-k 3\n  soundcheck classify --run runs/sounds --files-from clips.txt --shard 3/8 --json > labels-3.json\n  soundcheck classify --run runs/digits recording.flac --window 1 --window-hop 0.5   # a label per window"
 )]
 pub struct ClassifyArgs {
     /// Run directory of `soundcheck train classification`
@@ -312,6 +312,14 @@ pub struct ClassifyArgs {
     /// Classes listed per file, most probable first
     #[arg(long, default_value_t = 3)]
     pub top_k: usize,
+    /// Label each file window by window, this many seconds each (e.g. the length of the clips
+    /// the model was trained on): each window is loaded and labelled as that excerpt saved as
+    /// its own file would be, and memory holds 64 windows, never the whole recording
+    #[arg(long)]
+    pub window: Option<f64>,
+    /// Seconds between window starts [default: --window, windows side by side]
+    #[arg(long, requires = "window")]
+    pub window_hop: Option<f64>,
     #[arg(long)]
     pub json: bool,
 }
@@ -326,7 +334,15 @@ struct Classified {
 fn classify(a: &ClassifyArgs, device: &Device) -> Result<Classified, TaskError> {
     let classifier = Classifier::load(&a.run, device)?;
     let inputs = a.batch.inputs(&a.files)?;
-    let files = classifier.classify(&inputs.mine, a.top_k, &Bars::default())?;
+    let files = match a.window {
+        Some(length) => classifier.classify_windows(
+            &inputs.mine,
+            Windows::new(length, a.window_hop)?,
+            a.top_k,
+            &Bars::default(),
+        )?,
+        None => classifier.classify(&inputs.mine, a.top_k, &Bars::default())?,
+    };
     Ok(Classified {
         shard: inputs.shard.into(),
         files,
@@ -339,7 +355,16 @@ fn labelled_line(f: &Labelled) -> String {
         .iter()
         .map(|c| format!("{} {:.3}", c.class, c.probability))
         .collect();
-    format!("{}: {} ({})", f.file.display(), f.label, top.join(", "))
+    let window = f
+        .window
+        .map(|w| format!(" [{:.2}-{:.2} s]", w.start, w.end))
+        .unwrap_or_default();
+    format!(
+        "{}{window}: {} ({})",
+        f.file.display(),
+        f.label,
+        top.join(", ")
+    )
 }
 
 pub fn run_classify(a: &ClassifyArgs, device: &Device) -> u8 {

@@ -66,6 +66,7 @@ const FLAGS: &[&str] = &[
     "voice_channel",
     "wiener",
     "window",
+    "window_hop",
 ];
 
 /// A library's message as this CLI says it: `` `clip_norm` `` becomes `--clip-norm`, for every

@@ -537,3 +537,124 @@ fn a_split_by_speaker_holds_out_whole_speakers_trains_on_short_clips_and_scores_
     );
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn a_long_recording_is_labelled_window_by_window_as_its_excerpts_would_be() {
+    let d = tmp("windows");
+    let tone = |freq: f32, n: usize, rate: f32| -> Vec<f32> {
+        (0..n)
+            .map(|i| 0.5 * (std::f32::consts::TAU * freq * i as f32 / rate).sin())
+            .collect()
+    };
+    for (class, freq) in [("low", 300.0), ("mid", 600.0), ("high", 1200.0)] {
+        let folder = d.join("data").join(class);
+        std::fs::create_dir_all(&folder).unwrap();
+        for i in 0..4 {
+            let y = tone(freq * (1.0 + 0.02 * i as f32), 11025, 22050.0);
+            soundcheck_audio::write_wav(&folder.join(format!("{i}.wav")), &[y], 22050).unwrap();
+        }
+    }
+    let run_dir = d.join("run");
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/mfcc-conv1d.toml");
+    let (code, _, stderr) = run(&[
+        "train",
+        "classification",
+        "--data",
+        d.join("data").to_str().unwrap(),
+        "--model",
+        spec,
+        "--fill-classes",
+        "--epochs",
+        "2",
+        "--validation-split",
+        "0",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // A recording at 16 kHz (each window is resampled to the run's 22050 Hz on its own):
+    // 0.5 s of each tone, then 0.2 s more of the last; and the same windows as files.
+    let parts: Vec<Vec<f32>> = [(300.0, 8000), (600.0, 8000), (1200.0, 8000), (1200.0, 3200)]
+        .iter()
+        .map(|&(f, n)| tone(f, n, 16000.0))
+        .collect();
+    let recording = d.join("recording.wav");
+    soundcheck_audio::write_wav(&recording, &[parts.concat()], 16000).unwrap();
+    let excerpts: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, y)| {
+            let p = d.join(format!("excerpt{i}.wav"));
+            soundcheck_audio::write_wav(&p, std::slice::from_ref(y), 16000).unwrap();
+            p.display().to_string()
+        })
+        .collect();
+    let classify = |files: &[&str], extra: &[&str]| -> Value {
+        let mut args = vec!["classify", "--run", run_dir.to_str().unwrap(), "--json"];
+        args.extend(files);
+        args.extend(extra);
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let windows = classify(&[recording.to_str().unwrap()], &["--window", "0.5"]);
+    let files = classify(
+        &excerpts.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
+    let (windows, files) = (
+        windows["files"].as_array().unwrap(),
+        files["files"].as_array().unwrap(),
+    );
+    assert_eq!(windows.len(), 4, "{windows:?}");
+    for (i, (w, f)) in windows.iter().zip(files).enumerate() {
+        let span = [&w["window"]["start"], &w["window"]["end"]].map(|v| v.as_f64().unwrap());
+        assert_eq!(span, [0.5 * i as f64, (0.5 * i as f64 + 0.5).min(1.7)]);
+        assert_eq!(w["label"], f["label"], "window {i}");
+        for (a, b) in w["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(f["top"].as_array().unwrap())
+        {
+            assert_eq!(a["class"], b["class"], "window {i}");
+            let (pa, pb) = (
+                a["probability"].as_f64().unwrap(),
+                b["probability"].as_f64().unwrap(),
+            );
+            assert!((pa - pb).abs() < 1e-6, "window {i}: {pa} vs {pb}");
+        }
+    }
+    // The text form names each window; bad windows are named as flags.
+    let (code, stdout, _) = run(&[
+        "classify",
+        "--run",
+        run_dir.to_str().unwrap(),
+        recording.to_str().unwrap(),
+        "--window",
+        "1",
+        "--window-hop",
+        "0.5",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("[0.50-1.50 s]") && stdout.contains("[1.00-1.70 s]"),
+        "{stdout}"
+    );
+    for (flags, says) in [
+        (["--window", "0", "--top-k", "1"], "--window 0"),
+        (["--window", "1", "--window-hop", "NaN"], "--window-hop NaN"),
+    ] {
+        let mut args = vec![
+            "classify",
+            "--run",
+            run_dir.to_str().unwrap(),
+            recording.to_str().unwrap(),
+        ];
+        args.extend(flags);
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -525,33 +525,52 @@ fn flags_that_would_train_on_nan_or_without_validation_are_refused() {
 }
 
 #[test]
-fn a_track_past_the_memory_for_bss_eval_is_refused_before_its_other_stems_are_read() {
+fn a_track_longer_than_the_memory_for_holding_it_whole_is_scored_span_by_span() {
     let dir = tmp("eval-budget");
     let (refs, ests) = (dir.join("ref").join("song"), dir.join("est").join("song"));
-    for (folder, seed) in [(&refs, 1.0f32), (&ests, 2.0)] {
+    let mut state = 12345u32;
+    let mut noise = move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+    };
+    // 30 s at 22050 Hz: the references and estimates in f64 take 2 × 2 stems × 661500 × 8 bytes
+    // = 20.2 MiB, past an 8 MiB limit; one second's window with its spectra fits.
+    let n = 30 * 22050;
+    let truth: Vec<Vec<f32>> = (0..2).map(|_| (0..n).map(|_| noise()).collect()).collect();
+    for (folder, leak) in [(&refs, 0.0f32), (&ests, 0.2)] {
         std::fs::create_dir_all(folder).unwrap();
-        for (stem, f) in [("vocals", 0.01f32), ("accompaniment", 0.03)] {
-            let y: Vec<f32> = (0..22050)
-                .map(|i| ((i as f32) * f * seed).sin() * 0.3)
+        for (j, stem) in ["vocals", "accompaniment"].iter().enumerate() {
+            let y: Vec<f32> = (0..n)
+                .map(|t| truth[j][t] + leak * truth[1 - j][t])
                 .collect();
             soundcheck_audio::write_wav(&folder.join(format!("{stem}.wav")), &[y], 22050).unwrap();
         }
     }
-    // 2 × 2 stems × 1 channel × 22050 samples in f64: 689 KiB, past a 100 KiB limit.
-    let (code, _, err) = run_with(
-        &[("SOUNDCHECK_MEMORY_LIMIT", "100K")],
-        &[
+    let evaluate = |extra: &[&str]| {
+        let mut args = vec![
             "evaluate",
             "--reference",
             refs.to_str().unwrap(),
             "--estimate",
             ests.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, 2, "{err}");
+            "--json",
+        ];
+        args.extend(extra);
+        run_with(&[("SOUNDCHECK_MEMORY_LIMIT", "8M")], &args)
+    };
+    let (code, out, err) = evaluate(&[]);
+    assert_eq!(code, 0, "{err}");
+    // A leak of 0.2 in amplitude: SIR = 20·log10(1 / 0.2) = 13.98 dB, no artefacts.
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sir = v["tracks"][0]["stems"]["vocals"]["sir"].as_f64().unwrap();
+    assert!((sir - 13.98).abs() < 0.5, "{out}");
+    // A window as long as the track is held whole, with its spectra: refused, named.
+    let (code, out, _) = evaluate(&["--window", "3600", "--hop", "3600"]);
+    assert_eq!(code, 2, "{out}");
     assert!(
-        err.contains("would take 689.1 KiB") && err.contains("score it in excerpts"),
-        "{err}"
+        out.contains("one window of every reference and estimate")
+            && out.contains("score the track in excerpts, or in shorter windows"),
+        "{out}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

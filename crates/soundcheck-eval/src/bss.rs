@@ -8,8 +8,9 @@ use rayon::prelude::*;
 use realfft::num_complex::Complex64;
 
 use crate::fft::{fast_len, Fft};
+use crate::signals::{InMemory, Signals, Span};
 use crate::toeplitz::BlockToeplitz;
-use crate::xcorr::correlations;
+use crate::xcorr::Correlator;
 
 /// museval's filter length.
 pub const FILTERS_LEN: usize = 512;
@@ -19,6 +20,10 @@ type Filters = Vec<Vec<f64>>;
 
 /// Signals as `[source][channel][sample]`.
 pub type Sources = [Vec<Vec<f64>>];
+
+/// Samples per signal read at once: the spans the correlations and the windows are computed
+/// over (a window longer than this is read whole), so that memory does not grow with the track.
+const SPAN: usize = 1 << 20;
 
 /// Why signals cannot be scored.
 #[derive(Debug, PartialEq, thiserror::Error)]
@@ -72,6 +77,12 @@ pub enum EvalError {
         /// Channels per source.
         channels: usize,
     },
+    /// A source that could not be read (its file, named).
+    #[error("{0}")]
+    Read(String),
+    /// One window of every source, with the spectra scoring it, past the memory there is.
+    #[error("{0}: score the track in excerpts, or in shorter windows")]
+    TooLarge(soundcheck_io::budget::TooLarge),
     /// A window or hop of zero samples.
     #[error("{name}={actual} samples is invalid: expected at least 1 (museval uses one second at the track's rate)")]
     InvalidParameter {
@@ -105,19 +116,37 @@ fn shape(s: &Sources) -> (usize, usize, usize) {
     )
 }
 
-fn validate(refs: &Sources, ests: &Sources) -> Result<(usize, usize, usize), EvalError> {
-    let (r, e) = (shape(refs), shape(ests));
+fn describe((n, c, l): (usize, usize, usize)) -> String {
+    format!("{n} source(s) × {c} channel(s) × {l} samples")
+}
+
+/// Sources in memory, served as [`Signals`] once every channel of both has one length.
+fn in_memory<'a>(
+    refs: &'a Sources,
+    ests: &'a Sources,
+) -> Result<(InMemory<'a>, InMemory<'a>), EvalError> {
     let consistent = |s: &Sources, (n, c, l): (usize, usize, usize)| {
         s.len() == n
             && s.iter()
                 .all(|src| src.len() == c && src.iter().all(|ch| ch.len() == l))
     };
-    let desc =
-        |(n, c, l): (usize, usize, usize)| format!("{n} source(s) × {c} channel(s) × {l} samples");
-    if r != e || !consistent(refs, r) || !consistent(ests, e) || r.0 == 0 || r.2 == 0 {
+    let (r, e) = (shape(refs), shape(ests));
+    if !consistent(refs, r) || !consistent(ests, e) {
         return Err(EvalError::Shape {
-            expected: desc(r),
-            actual: desc(e),
+            expected: describe(r),
+            actual: describe(e),
+        });
+    }
+    Ok((InMemory::new(refs), InMemory::new(ests)))
+}
+
+/// The track's shape, when references and estimates share it and it can be scored.
+fn validate(refs: &dyn Signals, ests: &dyn Signals) -> Result<(usize, usize, usize), EvalError> {
+    let (r, e) = (refs.shape(), ests.shape());
+    if r != e || r.0 == 0 || r.2 == 0 {
+        return Err(EvalError::Shape {
+            expected: describe(r),
+            actual: describe(e),
         });
     }
     let channels = r.0 * r.1;
@@ -128,23 +157,6 @@ fn validate(refs: &Sources, ests: &Sources) -> Result<(usize, usize, usize), Eva
             channels,
             needed,
         });
-    }
-    for (what, s) in [("reference", refs), ("estimate", ests)] {
-        for (j, src) in s.iter().enumerate() {
-            for (c, ch) in src.iter().enumerate() {
-                if let Some(t) = ch.iter().position(|v| !v.is_finite()) {
-                    return Err(EvalError::NonFinite {
-                        what,
-                        stem: j,
-                        channel: c,
-                        sample: t,
-                    });
-                }
-            }
-            if silent(src, 0..r.2) {
-                return Err(EvalError::Silent { what, stem: j });
-            }
-        }
     }
     Ok(r)
 }
@@ -157,24 +169,22 @@ fn silent(src: &[Vec<f64>], range: std::ops::Range<usize>) -> bool {
 }
 
 /// The distortion filters of every estimate channel: its least-squares projection onto all
-/// references shifted by 0..512 samples, and onto its own source's channels alone.
+/// references shifted by 0..512 samples, and onto its own source's channels alone. Reads the
+/// track once, `span` samples at a time, checking that every sample is finite and no source is
+/// silent throughout.
 ///
 /// # Shapes
 /// - each of the two results: `[source][channel][(source, channel, lag)]` (the second only
 ///   over the estimate's own source: `[(channel, lag)]`)
 fn filters(
-    references: &Sources,
-    estimates: &Sources,
+    refs: &mut dyn Signals,
+    ests: &mut dyn Signals,
+    (nsrc, nchan, nsampl): (usize, usize, usize),
+    span: usize,
 ) -> Result<(Vec<Filters>, Vec<Filters>), EvalError> {
-    let (nsrc, nchan, l) = (references.len(), references[0].len(), FILTERS_LEN);
+    let (l, lag) = (FILTERS_LEN, FILTERS_LEN - 1);
     let p = nsrc * nchan;
     // Signals indexed source × channel: references first, then estimates.
-    let signals: Vec<&[f64]> = references
-        .iter()
-        .chain(estimates)
-        .flatten()
-        .map(Vec::as_slice)
-        .collect();
     // C(k)[s][u] = Σ_t ref_s[t]·ref_u[t + k] for the upper triangle's pairs (the lower one is
     // the same correlation at −k), then D_e[(lag a, s)] = Σ_t ref_s[t]·est_e[t + a].
     let gram_pairs: Vec<(usize, usize)> =
@@ -184,7 +194,48 @@ fn filters(
         .copied()
         .chain((0..p).flat_map(|e| (0..p).map(move |s| (p + e, s))))
         .collect();
-    let corr = correlations(&signals, &pairs, l - 1);
+    let mut correlator = Correlator::new(2 * p, &pairs, lag);
+    let step = (span / correlator.block()).max(1) * correlator.block();
+    let mut heard = [vec![false; nsrc], vec![false; nsrc]];
+    for start in (0..nsampl).step_by(step) {
+        let len = step.min(nsampl - start);
+        // The correlations need `lag` samples either side of the span; before the track's
+        // start they are zeros.
+        let (from, to) = (start.saturating_sub(lag), (start + len + lag).min(nsampl));
+        let lead = lag - (start - from);
+        let mut held: Vec<Vec<f64>> = Vec::with_capacity(2 * p);
+        let sets: [(&str, &mut dyn Signals); 2] =
+            [("reference", &mut *refs), ("estimate", &mut *ests)];
+        for (k, (what, signals)) in sets.into_iter().enumerate() {
+            let own = (start - from)..(start - from + len);
+            for (j, src) in signals.read(from, to)?.into_iter().enumerate() {
+                for (c, ch) in src.iter().enumerate() {
+                    if let Some(t) = ch[own.clone()].iter().position(|v| !v.is_finite()) {
+                        return Err(EvalError::NonFinite {
+                            what,
+                            stem: j,
+                            channel: c,
+                            sample: start + t,
+                        });
+                    }
+                }
+                heard[k][j] |= !silent(&src, own.clone());
+                held.extend(src.into_iter().map(|ch| {
+                    let mut v = vec![0.0; lead];
+                    v.extend(ch);
+                    v
+                }));
+            }
+        }
+        let held: Vec<&[f64]> = held.iter().map(Vec::as_slice).collect();
+        correlator.add(&held, len);
+    }
+    for (what, heard) in ["reference", "estimate"].into_iter().zip(&heard) {
+        if let Some(stem) = heard.iter().position(|h| !h) {
+            return Err(EvalError::Silent { what, stem });
+        }
+    }
+    let corr = correlator.finish();
     let at = |s: usize, u: usize, k: isize| -> f64 {
         let (lo, hi, k) = if s <= u { (s, u, k) } else { (u, s, -k) };
         let pair = lo * p - lo * (lo + 1) / 2 + hi;
@@ -273,6 +324,17 @@ pub fn bss_eval_v4(
     window: usize,
     hop: usize,
 ) -> Result<Metrics, EvalError> {
+    let (mut refs, mut ests) = in_memory(references, estimates)?;
+    v4(&mut refs, &mut ests, window, hop)
+}
+
+/// [`bss_eval_v4`] of sources read span by span.
+pub(crate) fn v4(
+    refs: &mut dyn Signals,
+    ests: &mut dyn Signals,
+    window: usize,
+    hop: usize,
+) -> Result<Metrics, EvalError> {
     for (name, value) in [("window", window), ("hop", hop)] {
         if value == 0 {
             return Err(EvalError::InvalidParameter {
@@ -281,7 +343,7 @@ pub fn bss_eval_v4(
             });
         }
     }
-    windowed(references, estimates, window, hop, Energies::images)
+    windowed(refs, ests, window, hop, Energies::images, SPAN)
 }
 
 /// BSS Eval v3's `bss_eval_sources` as mir_eval 0.8 computes it without a permutation search
@@ -292,36 +354,58 @@ pub fn bss_eval_v4(
 /// Sources of more than one channel, shapes that differ, NaN/inf samples, a silent source,
 /// dependent references or a track too short for the filters.
 pub fn bss_eval_sources(references: &Sources, estimates: &Sources) -> Result<Metrics, EvalError> {
-    let (_, channels, nsampl) = shape(references);
-    if channels > 1 || shape(estimates).1 > 1 {
-        return Err(EvalError::Channels {
-            channels: channels.max(shape(estimates).1),
-        });
+    let (mut refs, mut ests) = in_memory(references, estimates)?;
+    sources(&mut refs, &mut ests)
+}
+
+/// [`bss_eval_sources`] of sources read span by span (the whole track is one window: it is
+/// held at once).
+pub(crate) fn sources(
+    refs: &mut dyn Signals,
+    ests: &mut dyn Signals,
+) -> Result<Metrics, EvalError> {
+    let channels = refs.shape().1.max(ests.shape().1);
+    if channels > 1 {
+        return Err(EvalError::Channels { channels });
     }
-    let whole = nsampl.max(1);
-    windowed(references, estimates, whole, whole, Energies::sources)
+    let whole = refs.shape().2.max(1);
+    windowed(refs, ests, whole, whole, Energies::sources, SPAN)
 }
 
 /// The metrics `criteria` gives for every estimate in windows of `window` samples every `hop`,
-/// the estimates decomposed with filters computed once over the whole track.
+/// the estimates decomposed with filters computed once over the whole track; the sources are
+/// read `span` samples at a time (a window longer than that at once).
 fn windowed(
-    references: &Sources,
-    estimates: &Sources,
+    refs: &mut dyn Signals,
+    ests: &mut dyn Signals,
     window: usize,
     hop: usize,
     criteria: fn(&Energies) -> [f64; 4],
+    span: usize,
 ) -> Result<Metrics, EvalError> {
-    let (nsrc, _, nsampl) = validate(references, estimates)?;
-    let l = FILTERS_LEN;
-    let (c_all, c_own) = filters(references, estimates)?;
+    let shape = validate(refs, ests)?;
+    let (nsrc, nchan, nsampl) = shape;
+    let (l, p) = (FILTERS_LEN, nsrc * nchan);
     let nwin = if window < nsampl {
         (nsampl - window + hop) / hop
     } else {
         1
     };
     // Every window has the same length (a partial last one is dropped), so the filters' spectra
-    // at the window's FFT size are computed once, not once per frame.
-    let wfft = Fft::new(fast_len(window.min(nsampl) + l - 1));
+    // at the window's FFT size are computed once, not once per frame. A window holds every
+    // reference and estimate with their spectra (2p signals, ≈ 16 bytes per FFT sample) and
+    // the filters' spectra (p·(p + channels) of them, 8 bytes per FFT sample).
+    let wlen = window.min(nsampl);
+    let wfft_len = fast_len(wlen + l - 1);
+    soundcheck_io::budget::memory(
+        "one window of every reference and estimate with the spectra scoring it (FFT length × (4·signals + signals·(signals + channels)))",
+        &[wfft_len, 4 * p + p * (p + nchan)],
+        8,
+    )
+    .and_then(|_| soundcheck_io::budget::memory("the scores of every window", &[nwin, 4 * nsrc], 8))
+    .map_err(EvalError::TooLarge)?;
+    let (c_all, c_own) = filters(refs, ests, shape, span)?;
+    let wfft = Fft::new(wfft_len);
     let spectra = |filters: &Vec<Vec<f64>>| -> Vec<Vec<Vec<Complex64>>> {
         filters
             .iter()
@@ -333,47 +417,60 @@ fn windowed(
         .zip(&c_own)
         .map(|(a, o)| (spectra(a), spectra(o)))
         .unzip();
-    let frames: Vec<[Vec<f64>; 4]> = (0..nwin)
-        .into_par_iter()
-        .map(|t| {
-            let (s, e) = (t * hop, (t * hop + window).min(nsampl));
-            let nan = vec![f64::NAN; nsrc];
-            if references
-                .iter()
-                .chain(estimates)
-                .any(|src| silent(src, s..e))
-            {
-                return [nan.clone(), nan.clone(), nan.clone(), nan];
-            }
-            let spectra = |sources: &Sources| -> Vec<Vec<Vec<Complex64>>> {
-                sources
+    // Windows are read in groups spanning at most `span` samples (at least one window).
+    let group = if wlen >= span {
+        1
+    } else {
+        (span - wlen) / hop + 1
+    };
+    let mut frames: Vec<[Vec<f64>; 4]> = Vec::with_capacity(nwin);
+    for first in (0..nwin).step_by(group) {
+        let last = (first + group).min(nwin);
+        let (from, to) = (first * hop, ((last - 1) * hop + window).min(nsampl));
+        let (references, estimates) = (refs.read(from, to)?, ests.read(from, to)?);
+        let scored: Vec<[Vec<f64>; 4]> = (first..last)
+            .into_par_iter()
+            .map(|t| {
+                let (s, e) = (t * hop - from, (t * hop + window).min(nsampl) - from);
+                let nan = vec![f64::NAN; nsrc];
+                if references
                     .iter()
-                    .map(|src| src.iter().map(|ch| wfft.spectrum(&ch[s..e])).collect())
-                    .collect()
-            };
-            let frame = Frame {
-                references,
-                estimates,
-                refs_f: spectra(references),
-                ests_f: spectra(estimates),
-                wfft: &wfft,
-                range: s..e,
-            };
-            let mut out = [
-                vec![0.0; nsrc],
-                vec![0.0; nsrc],
-                vec![0.0; nsrc],
-                vec![0.0; nsrc],
-            ];
-            for j in 0..nsrc {
-                let m = criteria(&frame.energies(j, &h_all[j], &h_own[j]));
-                for (o, v) in out.iter_mut().zip(m) {
-                    o[j] = v;
+                    .chain(&estimates)
+                    .any(|src| silent(src, s..e))
+                {
+                    return [nan.clone(), nan.clone(), nan.clone(), nan];
                 }
-            }
-            out
-        })
-        .collect();
+                let spectra = |sources: &Span| -> Vec<Vec<Vec<Complex64>>> {
+                    sources
+                        .iter()
+                        .map(|src| src.iter().map(|ch| wfft.spectrum(&ch[s..e])).collect())
+                        .collect()
+                };
+                let frame = Frame {
+                    references: &references,
+                    estimates: &estimates,
+                    refs_f: spectra(&references),
+                    ests_f: spectra(&estimates),
+                    wfft: &wfft,
+                    range: s..e,
+                };
+                let mut out = [
+                    vec![0.0; nsrc],
+                    vec![0.0; nsrc],
+                    vec![0.0; nsrc],
+                    vec![0.0; nsrc],
+                ];
+                for j in 0..nsrc {
+                    let m = criteria(&frame.energies(j, &h_all[j], &h_own[j]));
+                    for (o, v) in out.iter_mut().zip(m) {
+                        o[j] = v;
+                    }
+                }
+                out
+            })
+            .collect();
+        frames.extend(scored);
+    }
     let pick = |m: usize| {
         (0..nsrc)
             .map(|j| frames.iter().map(|f| f[m][j]).collect())
@@ -387,7 +484,8 @@ fn windowed(
     })
 }
 
-/// One window of every reference and estimate, with their spectra at the window's FFT size.
+/// One window of every reference and estimate (`range` of the spans read), with their spectra
+/// at the window's FFT size.
 struct Frame<'a> {
     references: &'a Sources,
     estimates: &'a Sources,
@@ -542,5 +640,75 @@ pub fn nanmedian(values: &[f64]) -> f64 {
         v[m]
     } else {
         (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two stereo sources of `n` samples and estimates that mix them, from a fixed generator.
+    fn track(n: usize) -> (Span, Span) {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let refs: Span = (0..2)
+            .map(|_| (0..2).map(|_| (0..n).map(|_| noise()).collect()).collect())
+            .collect();
+        let ests = (0..2)
+            .map(|j| {
+                (0..2)
+                    .map(|c| {
+                        (0..n)
+                            .map(|t| refs[j][c][t] + 0.3 * refs[1 - j][c][t] + 0.05 * noise())
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        (refs, ests)
+    }
+
+    #[test]
+    fn scores_read_in_short_spans_equal_the_whole_tracks() {
+        // 9000 samples asked for in spans of 2500: the correlations read spans of one block
+        // (7170 samples: 7170 + 1830), the windows of 1000 every 700 are read three at a time
+        // (12 windows in 4 reads).
+        let (refs, ests) = track(9000);
+        let run = |span: usize| {
+            let (mut r, mut e) = in_memory(&refs, &ests).unwrap();
+            windowed(&mut r, &mut e, 1000, 700, Energies::images, span).unwrap()
+        };
+        let (whole, spans) = (run(1 << 20), run(2500));
+        assert_eq!(whole.sdr[0].len(), 12);
+        for (a, b) in crate::folders::columns(&whole)
+            .iter()
+            .zip(crate::folders::columns(&spans))
+        {
+            for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
+                assert!((x - y).abs() < 1e-9, "{x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_non_finite_sample_past_the_first_span_is_named_by_its_place_in_the_track() {
+        let (refs, mut ests) = track(9000);
+        ests[1][0][7777] = f64::NAN;
+        let (mut r, mut e) = in_memory(&refs, &ests).unwrap();
+        let err = windowed(&mut r, &mut e, 1000, 1000, Energies::images, 2500).unwrap_err();
+        assert_eq!(
+            err,
+            EvalError::NonFinite {
+                what: "estimate",
+                stem: 1,
+                channel: 0,
+                sample: 7777
+            }
+        );
     }
 }

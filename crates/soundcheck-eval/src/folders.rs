@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use ndarray::Zip;
-use soundcheck_audio::{decode, istft, stft, Decoded, StftConfig};
+use soundcheck_audio::{AudioSource, StftConfig};
 
-use crate::bss::{bss_eval_sources, bss_eval_v4, nanmedian, EvalError, Metrics, Sources};
+use crate::bss::{self, nanmedian, EvalError, Metrics};
+use crate::signals::Signals;
+use crate::track::{Mixture, MixtureEstimates, OracleIrm, StemFiles};
 
 /// Which BSS Eval criteria score the tracks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,13 +134,6 @@ fn tracks(a: &EvaluateOptions) -> Result<Vec<(String, PathBuf, PathBuf)>, String
     Ok(a.shard.take(&list))
 }
 
-fn to_f64(d: &Decoded) -> Vec<Vec<f64>> {
-    d.channels
-        .iter()
-        .map(|c| c.iter().map(|&v| f64::from(v)).collect())
-        .collect()
-}
-
 fn evaluate_track(
     name: &str,
     ref_dir: &Path,
@@ -156,79 +150,67 @@ fn evaluate_track(
             ref_dir.display()
         ));
     }
-    let mut warnings = Vec::new();
-    let (mut refs, mut ests, mut stems) = (Vec::new(), Vec::new(), Vec::new());
-    let mut first: Option<(PathBuf, u32, usize, usize)> = None;
-    for f in &files {
-        let r = decode(f).map_err(|e| e.to_string())?;
-        let (sr, chans, frames) = (r.sample_rate, r.channels.len(), r.frames());
-        if let Some((p0, sr0, c0, n0)) = &first {
-            if (sr, chans, frames) != (*sr0, *c0, *n0) {
-                return Err(format!(
-                    "{}: {chans} channel(s) × {frames} samples at {sr} Hz, but {} is {c0} × {n0} at {sr0} Hz: the stems of a track must share rate, channels and length",
-                    f.display(),
-                    p0.display()
-                ));
-            }
-        } else {
-            // BSS Eval holds every reference and estimate of the track in f64 at once; a track
-            // past the memory there is gets a message before the other stems are decoded.
-            soundcheck_io::budget::memory(
-                "the track's references and estimates in f64 (2 × stems × channels × samples)",
-                &[2 * files.len(), chans, frames],
-                8,
-            )
-            .map_err(|e| {
-                format!(
-                    "{}: {e}; score it in excerpts (split the reference and estimate files the same way)",
-                    ref_dir.display()
-                )
-            })?;
-            first = Some((f.clone(), sr, chans, frames));
-        }
-        let ef = est_dir.join(f.file_name().unwrap_or_default());
-        if !ef.exists() {
+    let estimates: Vec<PathBuf> = files
+        .iter()
+        .map(|f| est_dir.join(f.file_name().unwrap_or_default()))
+        .collect();
+    if let Some((f, e)) = files.iter().zip(&estimates).find(|(_, e)| !e.exists()) {
+        return Err(format!(
+            "no estimate for {}: expected {} (name the estimates as the references)",
+            f.display(),
+            e.display()
+        ));
+    }
+    let open = |v: &[PathBuf]| StemFiles::open(v).map_err(|e| e.to_string());
+    // Scoring reads every file span by span; here only their headers are checked.
+    let refs = open(&files)?;
+    let header = |s: &AudioSource| (s.sample_rate(), s.channels(), s.frames());
+    let (sr, c0, n0) = header(&refs.files()[0]);
+    for (f, s) in files.iter().zip(refs.files()).skip(1) {
+        let (rate, chans, frames) = header(s);
+        if (rate, chans, frames) != (sr, c0, n0) {
             return Err(format!(
-                "no estimate for {}: expected {} (name the estimates as the references)",
+                "{}: {chans} channel(s) × {frames} samples at {rate} Hz, but {} is {c0} × {n0} at {sr} Hz: the stems of a track must share rate, channels and length",
                 f.display(),
-                ef.display()
+                files[0].display()
             ));
         }
-        let e = decode(&ef).map_err(|e| e.to_string())?;
-        if e.sample_rate != sr || e.channels.len() != chans {
+    }
+    let ests = open(&estimates)?;
+    let mut warnings = Vec::new();
+    for (ef, e) in estimates.iter().zip(ests.files()) {
+        if e.sample_rate() != sr || e.channels() != c0 {
             return Err(format!(
-                "{}: {} channel(s) at {} Hz, but its reference is {chans} channel(s) at {sr} Hz: write the estimate at the reference's rate and channels",
+                "{}: {} channel(s) at {} Hz, but its reference is {c0} channel(s) at {sr} Hz: write the estimate at the reference's rate and channels",
                 ef.display(),
-                e.channels.len(),
-                e.sample_rate
+                e.channels(),
+                e.sample_rate()
             ));
         }
-        let mut est = to_f64(&e);
-        if e.frames() != frames {
+        if e.frames() != n0 {
             warnings.push(format!(
-                "{}: {} samples, reference {frames}: zero-padded or cut to the reference (as museval)",
+                "{}: {} samples, reference {n0}: zero-padded or cut to the reference (as museval)",
                 ef.display(),
                 e.frames()
             ));
-            est.iter_mut().for_each(|c| c.resize(frames, 0.0));
         }
-        refs.push(to_f64(&r));
-        ests.push(est);
-        stems.push(
+    }
+    let stems = files
+        .iter()
+        .map(|f| {
             f.file_stem()
                 .unwrap_or_default()
                 .to_string_lossy()
-                .into_owned(),
-        );
-    }
-    let (sr, c0, n0) = first.as_ref().map_or((0, 0, 0), |f| (f.1, f.2, f.3));
+                .into_owned()
+        })
+        .collect();
     let samples = |s: f64| (s * f64::from(sr)).round() as usize;
     let (window, hop) = (samples(a.window), samples(a.hop));
-    let score = |ests: &[Vec<Vec<f64>>]| match a.mode {
-        Mode::V4 => bss_eval_v4(&refs, ests, window, hop),
-        Mode::Sources => bss_eval_sources(&refs, ests),
+    let score = |refs: &mut StemFiles, ests: &mut dyn Signals| match a.mode {
+        Mode::V4 => bss::v4(refs, ests, window, hop),
+        Mode::Sources => bss::sources(refs, ests),
     };
-    let metrics = score(&ests).map_err(|e| match e {
+    let named = |e: EvalError| match e {
         EvalError::Silent { what, stem } => {
             let dir = if what == "estimate" { est_dir } else { ref_dir };
             format!(
@@ -249,11 +231,48 @@ fn evaluate_track(
             )
         }
         other => format!("track {name}: {other}"),
-    })?;
+    };
+    let metrics = score(&mut open(&files)?, &mut ests.with_length(n0)).map_err(named)?;
     let baselines = match &a.baselines {
         Some(oracle) => {
-            let mixture = mixture_of(mixture_file.first(), &refs, (sr, c0, n0))?;
-            Some(baseline_scores(name, &refs, mixture, oracle, &score)?)
+            let mixture = || -> Result<Mixture, String> {
+                let Some(f) = mixture_file.first() else {
+                    return Ok(Mixture::Sum(open(&files)?));
+                };
+                let m = open(std::slice::from_ref(f))?;
+                let (rate, chans, frames) = header(&m.files()[0]);
+                if (rate, chans, frames) != (sr, c0, n0) {
+                    return Err(format!(
+                        "{}: {chans} channel(s) × {frames} samples at {rate} Hz, but the stems are {c0} × {n0} at {sr} Hz: the mixture must match its stems",
+                        f.display()
+                    ));
+                }
+                Ok(Mixture::File(m))
+            };
+            let scored = |ests: &mut dyn Signals, what: &str| {
+                score(&mut open(&files)?, ests)
+                    .map_err(|err| format!("track {name}, {what} baseline: {err}"))
+            };
+            let as_mixture = scored(
+                &mut MixtureEstimates {
+                    mixture: mixture()?,
+                    stems: files.len(),
+                },
+                "mixture",
+            )?;
+            let irm = scored(
+                &mut OracleIrm {
+                    references: open(&files)?,
+                    mixture: mixture()?,
+                    stft: StftConfig {
+                        n_fft: oracle.n_fft,
+                        hop_length: Some(oracle.hop_length),
+                        ..StftConfig::default()
+                    },
+                },
+                "oracle IRM",
+            )?;
+            Some([as_mixture, irm])
         }
         None => None,
     };
@@ -269,92 +288,6 @@ fn evaluate_track(
         },
         warnings,
     ))
-}
-
-/// The track's mixture: its mixture file, which must match the stems, or the stems' sum.
-fn mixture_of(
-    file: Option<&PathBuf>,
-    refs: &[Vec<Vec<f64>>],
-    (sr, c0, n0): (u32, usize, usize),
-) -> Result<Vec<Vec<f64>>, String> {
-    let Some(f) = file else {
-        return Ok((0..refs[0].len())
-            .map(|c| {
-                (0..refs[0][c].len())
-                    .map(|t| refs.iter().map(|s| s[c][t]).sum())
-                    .collect()
-            })
-            .collect());
-    };
-    let m = decode(f).map_err(|e| e.to_string())?;
-    if (m.sample_rate, m.channels.len(), m.frames()) != (sr, c0, n0) {
-        return Err(format!(
-            "{}: {} channel(s) × {} samples at {} Hz, but the stems are {c0} × {n0} at {sr} Hz: the mixture must match its stems",
-            f.display(),
-            m.channels.len(),
-            m.frames(),
-            m.sample_rate
-        ));
-    }
-    Ok(to_f64(&m))
-}
-
-/// The scores of the two baselines: the mixture as every stem's estimate, and the oracle IRM.
-fn baseline_scores(
-    name: &str,
-    refs: &[Vec<Vec<f64>>],
-    mixture: Vec<Vec<f64>>,
-    oracle: &OracleStft,
-    score: &dyn Fn(&Sources) -> Result<Metrics, EvalError>,
-) -> Result<[Metrics; 2], String> {
-    let cfg = StftConfig {
-        n_fft: oracle.n_fft,
-        hop_length: Some(oracle.hop_length),
-        ..StftConfig::default()
-    };
-    let irm = oracle_irm(refs, &mixture, &cfg)?;
-    let as_mixture = vec![mixture; refs.len()];
-    let scored = |e: &[Vec<Vec<f64>>], what: &str| {
-        score(e).map_err(|err| format!("track {name}, {what} baseline: {err}"))
-    };
-    Ok([scored(&as_mixture, "mixture")?, scored(&irm, "oracle IRM")?])
-}
-
-/// The oracle ideal ratio mask's estimates: each stem's share of the power in every bin,
-/// |S_j|² / Σ_k |S_k|², applied to the mixture's STFT and inverted with the mixture's phase,
-/// channel by channel.
-fn oracle_irm(
-    refs: &[Vec<Vec<f64>>],
-    mixture: &[Vec<f64>],
-    cfg: &StftConfig,
-) -> Result<Vec<Vec<Vec<f64>>>, String> {
-    let f32s = |x: &[f64]| x.iter().map(|&v| v as f32).collect::<Vec<f32>>();
-    let err = |e: soundcheck_audio::AudioError| format!("oracle IRM: {e}");
-    let mut out = vec![Vec::with_capacity(mixture.len()); refs.len()];
-    for (c, mix) in mixture.iter().enumerate() {
-        let x = stft(&f32s(mix), cfg).map_err(err)?;
-        let powers: Vec<_> = refs
-            .iter()
-            .map(|s| stft(&f32s(&s[c]), cfg).map(|z| z.mapv(|v| v.norm_sqr())))
-            .collect::<Result<_, _>>()
-            .map_err(err)?;
-        let total = powers
-            .iter()
-            .skip(1)
-            .fold(powers[0].clone(), |acc, p| acc + p);
-        for (j, p) in powers.iter().enumerate() {
-            let mut masked = x.clone();
-            Zip::from(&mut masked)
-                .and(p)
-                .and(&total)
-                .for_each(|z, &pj, &t| {
-                    *z *= if t > 0.0 { pj / t } else { 0.0 };
-                });
-            let y = istft(masked.view(), cfg, Some(mix.len())).map_err(err)?;
-            out[j].push(y.iter().map(|&v| f64::from(v)).collect());
-        }
-    }
-    Ok(out)
 }
 
 /// The metrics' per-window tables, in [`METRICS`] order.

@@ -7,7 +7,9 @@ pub mod bss;
 pub mod classification;
 mod fft;
 pub mod folders;
+mod signals;
 mod toeplitz;
+mod track;
 mod xcorr;
 
 pub use bss::{bss_eval_sources, bss_eval_v4, nanmedian, EvalError, Metrics, FILTERS_LEN};

@@ -25,49 +25,78 @@ fn segment(signal: &[f64], from: isize, n: usize) -> Vec<f64> {
     out
 }
 
-/// `out[pair][k + max_lag] = Σ_t a[t + k]·b[t]` for `k` in `−max_lag..=max_lag`, where
-/// `(a, b) = pairs[pair]` index `signals` (all of one length) and samples outside a signal are 0.
-///
-/// # Shapes
-/// - `signals`: `[signal][sample]`, `pairs`: `[(a, b)]` → `[pair][2·max_lag + 1]`
-pub fn correlations(signals: &[&[f64]], pairs: &[(usize, usize)], max_lag: usize) -> Vec<Vec<f64>> {
-    let len = signals.first().map_or(0, |s| s.len());
-    let span = 2 * max_lag;
-    // Each block costs a few FFTs of this size per signal and a multiply-add per bin per pair;
-    // 8× the lag span keeps the padding (the span) a small part of every block.
-    let fft = Fft::new((8 * span).max(64).next_power_of_two());
-    let block = fft.n - span;
-    let nblocks = len.div_ceil(block).max(1);
-    let bins = fft.n / 2 + 1;
-    let leads: Vec<bool> = (0..signals.len())
-        .map(|s| pairs.iter().any(|p| p.0 == s))
-        .collect();
-    let trails: Vec<bool> = (0..signals.len())
-        .map(|s| pairs.iter().any(|p| p.1 == s))
-        .collect();
-    let zero = || vec![vec![Complex64::new(0.0, 0.0); bins]; pairs.len()];
-    // One contiguous run of blocks per thread: each sum is pairs × bins complex values, too
-    // many to make one per block.
-    let threads = rayon::current_num_threads().max(1);
-    let per_thread = nblocks.div_ceil(threads);
-    let sums = (0..threads)
-        .into_par_iter()
-        .map(|t| {
-            let mut acc = zero();
+/// Sums `out[pair][k + max_lag] = Σ_t a[t + k]·b[t]` for `k` in `−max_lag..=max_lag` over a
+/// track fed to it span by span ([`Correlator::add`]), where `(a, b) = pairs[pair]` index the
+/// signals (all of one length) and samples outside the track are 0.
+pub struct Correlator {
+    fft: Fft,
+    pairs: Vec<(usize, usize)>,
+    max_lag: usize,
+    /// Which signals lead a pair (`a`), which trail one (`b`): only their spectra are needed.
+    leads: Vec<bool>,
+    trails: Vec<bool>,
+    /// One sum per thread: each is pairs × bins complex values, too many to make one per block.
+    sums: Vec<Vec<Vec<Complex64>>>,
+}
+
+impl Correlator {
+    /// A correlator of `signals` signals for `pairs` at lags up to `max_lag`.
+    pub fn new(signals: usize, pairs: &[(usize, usize)], max_lag: usize) -> Correlator {
+        // Each block costs a few FFTs of this size per signal and a multiply-add per bin per
+        // pair; 8× the lag span keeps the padding (the span) a small part of every block.
+        let fft = Fft::new((16 * max_lag).max(64).next_power_of_two());
+        let bins = fft.n / 2 + 1;
+        let threads = rayon::current_num_threads().max(1);
+        Correlator {
+            fft,
+            pairs: pairs.to_vec(),
+            max_lag,
+            leads: (0..signals)
+                .map(|s| pairs.iter().any(|p| p.0 == s))
+                .collect(),
+            trails: (0..signals)
+                .map(|s| pairs.iter().any(|p| p.1 == s))
+                .collect(),
+            sums: vec![vec![vec![Complex64::new(0.0, 0.0); bins]; pairs.len()]; threads],
+        }
+    }
+
+    /// Samples per block: a span given to [`Correlator::add`] should be a multiple of it (but
+    /// at the track's end).
+    pub fn block(&self) -> usize {
+        self.fft.n - 2 * self.max_lag
+    }
+
+    /// Adds the track's samples `start..start + len` (for every pair's lags): `signals[i]`
+    /// holds signal `i` from `start − max_lag` on, zero before the track's start and after
+    /// its end, and at least `len + max_lag` samples past `start` where the track goes on.
+    ///
+    /// # Shapes
+    /// - `signals`: `[signal][sample]`
+    pub fn add(&mut self, signals: &[&[f64]], len: usize) {
+        let (fft, pairs, span) = (&self.fft, &self.pairs, 2 * self.max_lag);
+        let (leads, trails) = (&self.leads, &self.trails);
+        let block = self.block();
+        let bins = fft.n / 2 + 1;
+        let nblocks = len.div_ceil(block);
+        // One contiguous run of blocks per thread.
+        let per_thread = nblocks.div_ceil(self.sums.len());
+        self.sums.par_iter_mut().enumerate().for_each(|(t, acc)| {
             for m in t * per_thread..((t + 1) * per_thread).min(nblocks) {
-                let start = m * block;
                 // b: the block itself; a: the block with max_lag samples either side, so that
                 // every lag in ±max_lag pairs each b sample with its a sample without wrapping.
+                let from = m * block;
+                let n = block.min(len - from);
                 let spectra =
-                    |wanted: &[bool], from: isize, n: usize| -> Vec<Option<Vec<Complex64>>> {
+                    |wanted: &[bool], from: usize, n: usize| -> Vec<Option<Vec<Complex64>>> {
                         signals
                             .iter()
                             .zip(wanted)
-                            .map(|(s, &w)| w.then(|| fft.spectrum(&segment(s, from, n))))
+                            .map(|(s, &w)| w.then(|| fft.spectrum(&segment(s, from as isize, n))))
                             .collect()
                     };
-                let a = spectra(&leads, start as isize - max_lag as isize, block + span);
-                let b = spectra(&trails, start as isize, block);
+                let a = spectra(leads, from, n + span);
+                let b = spectra(trails, from + span / 2, n);
                 // By tiles of bins, so that the sums being added to stay in cache.
                 for lo in (0..bins).step_by(TILE) {
                     let hi = (lo + TILE).min(bins);
@@ -84,20 +113,28 @@ pub fn correlations(signals: &[&[f64]], pairs: &[(usize, usize)], max_lag: usize
                     }
                 }
             }
-            acc
-        })
-        .reduce(zero, |mut x, y| {
-            for (xs, ys) in x.iter_mut().zip(y) {
+        });
+    }
+
+    /// The correlations, `[pair][2·max_lag + 1]`.
+    pub fn finish(self) -> Vec<Vec<f64>> {
+        let (fft, span) = (self.fft, 2 * self.max_lag);
+        let mut sums = self.sums.into_iter();
+        let mut total = sums.next().unwrap_or_default();
+        for other in sums {
+            for (xs, ys) in total.iter_mut().zip(other) {
                 for (a, b) in xs.iter_mut().zip(ys) {
                     *a += b;
                 }
             }
-            x
-        });
-    // The circular correlation's index j is lag j − max_lag (a's segment starts max_lag early).
-    sums.into_par_iter()
-        .map(|s| fft.signal(s)[..=span].to_vec())
-        .collect()
+        }
+        // The circular correlation's index j is lag j − max_lag (a's segment starts max_lag
+        // early).
+        total
+            .into_par_iter()
+            .map(|s| fft.signal(s)[..=span].to_vec())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -111,8 +148,20 @@ mod tests {
             .map(|t| ((t * 37) % 101) as f64 / 50.0 - 1.0)
             .collect();
         let b: Vec<f64> = (0..len).map(|t| (t as f64 * 0.3).sin()).collect();
-        // 8·18 = 144 → blocks of 256 − 18 = 238 samples: three blocks, the last partial.
-        let out = correlations(&[&a, &b], &[(0, 1), (1, 1)], max_lag);
+        // 16·9 = 144 → blocks of 256 − 18 = 238 samples, fed in spans of two blocks: three
+        // blocks, the last partial, across two spans.
+        let pairs = [(0, 1), (1, 1)];
+        let mut c = Correlator::new(2, &pairs, max_lag);
+        assert_eq!(c.block(), 238);
+        for start in (0..len).step_by(2 * c.block()) {
+            let n = (2 * c.block()).min(len - start);
+            let held: Vec<Vec<f64>> = [&a, &b]
+                .iter()
+                .map(|s| segment(s, start as isize - max_lag as isize, n + 2 * max_lag))
+                .collect();
+            c.add(&[&held[0], &held[1]], n);
+        }
+        let out = c.finish();
         for (pair, (x, y)) in [(&a, &b), (&b, &b)].into_iter().enumerate() {
             for k in -(max_lag as isize)..=max_lag as isize {
                 let want: f64 = (0..len as isize)

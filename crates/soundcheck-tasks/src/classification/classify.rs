@@ -17,6 +17,7 @@ use crate::run_dir::RunDir;
 use super::preprocess::{extract, Preprocess};
 use super::record::{ClassesRecord, SplitRecord};
 use super::scores::Scores;
+use super::windows::Span;
 
 /// A trained classifier: the network, the preprocessing it was trained with, and the split its
 /// run drew (`classes.json`).
@@ -37,6 +38,9 @@ pub struct Labelled {
     pub label: String,
     /// The most probable classes, most probable first.
     pub top: Vec<ClassProbability>,
+    /// The window of the file labelled (`classify --window`); none: the whole file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<Span>,
 }
 
 /// A class with its probability.
@@ -132,7 +136,7 @@ impl Classifier {
     }
 
     /// Class probabilities of every sequence, in batches.
-    fn probabilities(&self, seqs: Vec<Sequence>) -> Result<Vec<Vec<f32>>> {
+    pub(super) fn probabilities(&self, seqs: Vec<Sequence>) -> Result<Vec<Vec<f32>>> {
         let k = self.pre.classes.len();
         let mut out = Vec::with_capacity(seqs.len());
         let mut rest = seqs;
@@ -158,23 +162,33 @@ impl Classifier {
         Ok(files
             .iter()
             .zip(&probs)
-            .map(|(f, p)| {
-                let mut order: Vec<usize> = (0..p.len()).collect();
-                order.sort_by(|&x, &y| p[y].total_cmp(&p[x]));
-                Labelled {
-                    file: f.clone(),
-                    label: self.pre.classes[order[0]].clone(),
-                    top: order
-                        .iter()
-                        .take(top_k.max(1))
-                        .map(|&i| ClassProbability {
-                            class: self.pre.classes[i].clone(),
-                            probability: p[i],
-                        })
-                        .collect(),
-                }
-            })
+            .map(|(f, p)| self.labelled(f, p, top_k, None))
             .collect())
+    }
+
+    /// `file` (or its `window`) labelled from its class probabilities `p`.
+    pub(super) fn labelled(
+        &self,
+        file: &Path,
+        p: &[f32],
+        top_k: usize,
+        window: Option<Span>,
+    ) -> Labelled {
+        let mut order: Vec<usize> = (0..p.len()).collect();
+        order.sort_by(|&x, &y| p[y].total_cmp(&p[x]));
+        Labelled {
+            file: file.to_path_buf(),
+            label: self.pre.classes[order[0]].clone(),
+            top: order
+                .iter()
+                .take(top_k.max(1))
+                .map(|&i| ClassProbability {
+                    class: self.pre.classes[i].clone(),
+                    probability: p[i],
+                })
+                .collect(),
+            window,
+        }
     }
 
     /// Scores on `clips` of `set`, whose classes must be the run's; per group too when each

@@ -10,6 +10,7 @@
 //! - `waveform`: copies of the training clips at other speeds, gains and noise ([`WaveAugment`])
 //! - `recipe`: the built-in model and the options it was measured with ([`Recipe`])
 //! - `classify`: a trained run loaded ([`Classifier`]), applied to clips and scored
+//! - `windows`: a long recording labelled window by window ([`Windows`])
 //! - `scores`: accuracy, per-class scores and the confusion matrix ([`Scores`])
 //! - `record`: the run's record of its preprocessing and split (`classes.json`)
 
@@ -22,6 +23,7 @@ mod record;
 mod scores;
 mod train;
 mod waveform;
+mod windows;
 
 pub use augment::Augment;
 pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled};
@@ -31,3 +33,4 @@ pub use recipe::{Recipe, DEFAULT_MODEL};
 pub use scores::{ClassScores, GroupScores, Scores};
 pub use train::{fill_classes, train_classifier, ClassificationTrained, ClassificationTraining};
 pub use waveform::WaveAugment;
+pub use windows::{Span, Windows};
