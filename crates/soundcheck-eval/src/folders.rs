@@ -163,7 +163,7 @@ fn evaluate_track(
     }
     let open = |v: &[PathBuf]| StemFiles::open(v).map_err(|e| e.to_string());
     // Scoring reads every file span by span; here only their headers are checked.
-    let refs = open(&files)?;
+    let mut refs = open(&files)?;
     let header = |s: &AudioSource| (s.sample_rate(), s.channels(), s.frames());
     let (sr, c0, n0) = header(&refs.files()[0]);
     for (f, s) in files.iter().zip(refs.files()).skip(1) {
@@ -232,7 +232,7 @@ fn evaluate_track(
         }
         other => format!("track {name}: {other}"),
     };
-    let metrics = score(&mut open(&files)?, &mut ests.with_length(n0)).map_err(named)?;
+    let metrics = score(&mut refs, &mut ests.with_length(n0)).map_err(named)?;
     let baselines = match &a.baselines {
         Some(oracle) => {
             let mixture = || -> Result<Mixture, String> {
