@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use realfft::num_complex::Complex64;
 
 use crate::fft::{fast_len, Fft};
+pub use crate::signals::Sources;
 use crate::signals::{InMemory, Signals, Span};
 use crate::toeplitz::BlockToeplitz;
 use crate::xcorr::Correlator;
@@ -17,9 +18,6 @@ pub const FILTERS_LEN: usize = 512;
 
 /// One estimate's projection filters, `[channel][(source, channel, lag)]`.
 type Filters = Vec<Vec<f64>>;
-
-/// Signals as `[source][channel][sample]`.
-pub type Sources = [Vec<Vec<f64>>];
 
 /// Samples per signal read at once: the spans the correlations and the windows are computed
 /// over (a window longer than this is read whole), so that memory does not grow with the track.
@@ -77,7 +75,7 @@ pub enum EvalError {
         /// Channels per source.
         channels: usize,
     },
-    /// A source that could not be read (its file, named).
+    /// A source that could not be read (the message names its file).
     #[error("{0}")]
     Read(String),
     /// One window of every source, with the spectra scoring it, past the memory there is.
@@ -208,7 +206,12 @@ fn filters(
             [("reference", &mut *refs), ("estimate", &mut *ests)];
         for (k, (what, signals)) in sets.into_iter().enumerate() {
             let own = (start - from)..(start - from + len);
-            for (j, src) in signals.read(from, to)?.into_iter().enumerate() {
+            for (j, src) in signals
+                .read(from, to)
+                .map_err(EvalError::Read)?
+                .into_iter()
+                .enumerate()
+            {
                 for (c, ch) in src.iter().enumerate() {
                     if let Some(t) = ch[own.clone()].iter().position(|v| !v.is_finite()) {
                         return Err(EvalError::NonFinite {
@@ -427,7 +430,8 @@ fn windowed(
     for first in (0..nwin).step_by(group) {
         let last = (first + group).min(nwin);
         let (from, to) = (first * hop, ((last - 1) * hop + window).min(nsampl));
-        let (references, estimates) = (refs.read(from, to)?, ests.read(from, to)?);
+        let read = |s: &mut dyn Signals| s.read(from, to).map_err(EvalError::Read);
+        let (references, estimates) = (read(&mut *refs)?, read(&mut *ests)?);
         let scored: Vec<[Vec<f64>; 4]> = (first..last)
             .into_par_iter()
             .map(|t| {

@@ -1,7 +1,8 @@
 //! Where BSS Eval reads a track's sources: span by span, so that scoring a track of hours holds
 //! a few seconds of it at a time, whether the sources lie in memory or in files.
 
-use crate::bss::{EvalError, Sources};
+/// Signals as `[source][channel][sample]`.
+pub type Sources = [Vec<Vec<f64>>];
 
 /// Sources over one span of a track, `[source][channel][sample]`.
 pub(crate) type Span = Vec<Vec<Vec<f64>>>;
@@ -14,8 +15,8 @@ pub(crate) trait Signals {
     /// Samples `start..end` (`end` at most the track's length) of every source and channel.
     ///
     /// # Errors
-    /// A source that cannot be read ([`EvalError::Read`], naming it).
-    fn read(&mut self, start: usize, end: usize) -> Result<Span, EvalError>;
+    /// A source that cannot be read: a message naming it.
+    fn read(&mut self, start: usize, end: usize) -> Result<Span, String>;
 }
 
 /// Sources held in memory.
@@ -42,7 +43,7 @@ impl Signals for InMemory<'_> {
         )
     }
 
-    fn read(&mut self, start: usize, end: usize) -> Result<Span, EvalError> {
+    fn read(&mut self, start: usize, end: usize) -> Result<Span, String> {
         Ok(self
             .sources
             .iter()

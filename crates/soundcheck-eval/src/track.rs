@@ -8,12 +8,7 @@ use std::path::PathBuf;
 use ndarray::Zip;
 use soundcheck_audio::{istft, stft, AudioError, AudioSource, StftConfig};
 
-use crate::bss::EvalError;
 use crate::signals::{Signals, Span};
-
-fn read_error(e: AudioError) -> EvalError {
-    EvalError::Read(e.to_string())
-}
 
 /// Stems, one file each, of `samples` samples per channel: a shorter file is read as if
 /// zero-padded, a longer one as if cut.
@@ -59,11 +54,11 @@ impl Signals for StemFiles {
         (self.files.len(), self.channels, self.samples)
     }
 
-    fn read(&mut self, start: usize, end: usize) -> Result<Span, EvalError> {
+    fn read(&mut self, start: usize, end: usize) -> Result<Span, String> {
         self.files
             .iter_mut()
             .map(|f| {
-                let got = f.read(start, end).map_err(read_error)?;
+                let got = f.read(start, end).map_err(|e| e.to_string())?;
                 Ok(got
                     .into_iter()
                     .map(|ch| {
@@ -87,7 +82,7 @@ pub(crate) enum Mixture {
 
 impl Mixture {
     /// `[channel][sample]` over `start..end`.
-    fn read(&mut self, start: usize, end: usize) -> Result<Vec<Vec<f64>>, EvalError> {
+    fn read(&mut self, start: usize, end: usize) -> Result<Vec<Vec<f64>>, String> {
         match self {
             Mixture::File(f) => Ok(f.read(start, end)?.swap_remove(0)),
             Mixture::Sum(stems) => {
@@ -123,7 +118,7 @@ impl Signals for MixtureEstimates {
         (self.stems, channels, samples)
     }
 
-    fn read(&mut self, start: usize, end: usize) -> Result<Span, EvalError> {
+    fn read(&mut self, start: usize, end: usize) -> Result<Span, String> {
         Ok(vec![self.mixture.read(start, end)?; self.stems])
     }
 }
@@ -146,14 +141,14 @@ impl Signals for OracleIrm {
         self.references.shape()
     }
 
-    fn read(&mut self, start: usize, end: usize) -> Result<Span, EvalError> {
+    fn read(&mut self, start: usize, end: usize) -> Result<Span, String> {
         let (n_fft, hop) = (self.stft.n_fft, self.stft.hop());
         let samples = self.references.shape().2;
         let from = start.saturating_sub(n_fft) / hop * hop;
         let to = (end + n_fft).min(samples);
         let refs = self.references.read(from, to)?;
         let mixture = self.mixture.read(from, to)?;
-        let err = |e: AudioError| EvalError::Read(format!("oracle IRM: {e}"));
+        let err = |e: AudioError| format!("oracle IRM: {e}");
         let f32s = |x: &[f64]| x.iter().map(|&v| v as f32).collect::<Vec<f32>>();
         let mut out = vec![Vec::with_capacity(mixture.len()); refs.len()];
         for (c, mix) in mixture.iter().enumerate() {

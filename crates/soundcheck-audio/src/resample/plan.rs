@@ -11,10 +11,7 @@
 
 use super::design::{self, db, inverse_response, Lowpass, Taps};
 use super::fir::Fir;
-use super::poly::{Clock, Poly};
-
-/// 2^32: soxr's fixed-point clock has 32 fractional bits.
-pub(super) const MULT32: f64 = 4294967296.0;
+use super::poly::{Clock, Poly, MULT32};
 
 /// HQ's precision in bits.
 const BITS: f64 = 20.0;

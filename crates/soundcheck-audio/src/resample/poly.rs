@@ -9,7 +9,8 @@
 
 use multiversion::multiversion;
 
-use super::plan::MULT32;
+/// 2^32: soxr's fixed-point clock has 32 fractional bits.
+pub(super) const MULT32: f64 = 4294967296.0;
 
 /// Dot products run this many lanes wide.
 const LANES: usize = 8;

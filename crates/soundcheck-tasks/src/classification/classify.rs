@@ -17,7 +17,6 @@ use crate::run_dir::RunDir;
 use super::preprocess::{extract, Preprocess};
 use super::record::{ClassesRecord, SplitRecord};
 use super::scores::Scores;
-use super::windows::Span;
 
 /// A trained classifier: the network, the preprocessing it was trained with, and the split its
 /// run drew (`classes.json`).
@@ -41,6 +40,15 @@ pub struct Labelled {
     /// The window of the file labelled (`classify --window`); none: the whole file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<Span>,
+}
+
+/// Where a window lies in its recording, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Span {
+    /// Its first sample's time.
+    pub start: f64,
+    /// The time just past its last sample.
+    pub end: f64,
 }
 
 /// A class with its probability.

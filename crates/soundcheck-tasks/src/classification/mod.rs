@@ -26,11 +26,11 @@ mod waveform;
 mod windows;
 
 pub use augment::Augment;
-pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled};
+pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled, Span};
 pub use clip_features::{lowest_rate, ClipFeature, ClipFeatures};
 pub use preprocess::{LengthPolicy, Normalisation, Preprocess};
 pub use recipe::{Recipe, DEFAULT_MODEL};
 pub use scores::{ClassScores, GroupScores, Scores};
 pub use train::{fill_classes, train_classifier, ClassificationTrained, ClassificationTraining};
 pub use waveform::WaveAugment;
-pub use windows::{Span, Windows};
+pub use windows::Windows;

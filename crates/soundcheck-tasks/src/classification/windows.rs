@@ -3,14 +3,13 @@
 //! `classify` labels a clip — so memory holds a batch of windows, never the recording.
 
 use rayon::prelude::*;
-use serde::Serialize;
 use soundcheck_audio::{resample, to_mono, AudioSource};
 use soundcheck_data::Sequence;
 
 use crate::error::{Result, TaskError};
 use crate::progress::Progress;
 
-use super::classify::{Classifier, Labelled};
+use super::classify::{Classifier, Labelled, Span};
 
 /// Windows labelled at once: their features and the network's batch.
 const BATCH: usize = 64;
@@ -22,15 +21,6 @@ pub struct Windows {
     pub length: f64,
     /// Seconds between window starts.
     pub hop: f64,
-}
-
-/// Where a window lies in its recording, in seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Span {
-    /// Its first sample's time.
-    pub start: f64,
-    /// The time just past its last sample.
-    pub end: f64,
 }
 
 impl Windows {
