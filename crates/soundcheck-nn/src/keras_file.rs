@@ -5,13 +5,13 @@
 //! Keras saves a layer's variables by position, not by name: a `.keras` file as
 //! `layers/<layer>/vars/0, 1, …` under each (sub)layer that owns some (`layers/lstm/cell`; Keras
 //! 2.13 and 2.14 wrote `_layer_checkpoint_dependencies/<layer>/…`, the layers numbered
-//! otherwise), an `.h5` file as the list `weight_names` of each top-level layer. Both positions follow the
-//! layer's trainable variables then its non-trainable ones, each in the order the layer creates
-//! them ([`keras_rank`]). So the network is built from the config first (its variables say which
-//! weights the config implies, with their shapes), then each variable takes the value saved at
-//! its position. A missing value, a value of another shape or type, and a value left over in the
-//! file are errors naming the layer and the variable. [`save_keras`] writes the same positions
-//! back, so a network goes to Keras as a `.keras` file.
+//! otherwise), an `.h5` file as the list `weight_names` of each top-level layer. Both positions
+//! follow the layer's trainable variables then its non-trainable ones, each in the order the
+//! layer creates them ([`keras_rank`]). So the network is built from the config first (its
+//! variables say which weights the config implies, with their shapes), then each variable takes
+//! the value saved at its position. A missing value, a value of another shape or type, and a
+//! value left over in the file are errors naming the layer and the variable. [`save_keras`]
+//! writes the same positions back, so a network goes to Keras as a `.keras` file.
 
 use std::collections::HashMap;
 use std::path::Path;

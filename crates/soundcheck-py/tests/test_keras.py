@@ -196,6 +196,18 @@ def test_an_unbuilt_model_is_named():
 
 
 @needs_keras
+def test_a_subclassed_model_is_named():
+    class Custom(keras.Model):
+        def call(self, x):
+            return x * 2
+
+    custom = Custom()
+    custom(np.zeros((1, 3), np.float32))
+    with pytest.raises(sc.SoundcheckError, match=r"keras model 'custom' \(in memory\): Keras model class 'Custom' is not supported"):
+        sc.load_keras(custom)
+
+
+@needs_keras
 def test_an_export_loads_in_keras_and_predicts_as_soundcheck(tmp_path):
     for name in ("mfcc_lstm", "resmask32", "bidirectional"):
         out = tmp_path / f"{name}.keras"

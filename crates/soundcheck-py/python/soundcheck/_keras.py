@@ -36,7 +36,15 @@ def _archive_of(model):
             "save it with model.save('model.keras') and pass the path"
         ) from None
     buffer = io.BytesIO()
-    saving_lib.save_model(model, buffer)
+    try:
+        saving_lib.save_model(model, buffer)
+    except Exception as e:
+        # A subclassed model without get_config, a custom layer Keras cannot serialise: the
+        # .keras format cannot hold it, so neither can soundcheck read it.
+        raise SoundcheckError(
+            f"model {getattr(model, 'name', '')!r} cannot be saved as a .keras archive by Keras "
+            f"({type(e).__name__}: {e}): soundcheck reads models built from Keras's own layers"
+        ) from None
     return buffer.getvalue()
 
 
