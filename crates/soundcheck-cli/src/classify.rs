@@ -9,7 +9,8 @@ use soundcheck_data::{Grouping, Side};
 use soundcheck_nn::Device;
 use soundcheck_shape::load_model;
 use soundcheck_tasks::classification::{
-    Augment, ClipFeature, ClipFeatures, Labelled, Normalisation, Recipe, WaveAugment, Windows,
+    Augment, ClipFeature, ClipFeatures, KerasPreprocess, Labelled, Normalisation, Recipe,
+    WaveAugment, Windows,
 };
 use soundcheck_tasks::{
     train_classifier, ClassificationTrained, ClassificationTraining, Classifier, ClipSelection,
@@ -32,51 +33,10 @@ pub struct ClassificationArgs {
     /// [default: the built-in classifier and its recipe, see below]
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Features stacked per frame, in order: mfcc, mel (log-mel), chroma, contrast, rms, zcr,
-    /// centroid, bandwidth, rolloff, flatness, chroma_cqt, tonnetz (librosa's function names
-    /// work too)
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "mfcc",
-        conflicts_with = "log_mel"
-    )]
-    pub features: Vec<String>,
-    /// MFCCs per frame (librosa's n_mfcc) [default: 13]
-    #[arg(long)]
-    pub n_mfcc: Option<usize>,
-    /// Mel bands of `mel` in --features
-    #[arg(long, default_value_t = 128)]
-    pub n_mels: usize,
-    /// Log-mel bands instead of MFCCs (the same as --features mel --n-mels N)
-    #[arg(long)]
-    pub log_mel: Option<usize>,
-    /// Rate the clips are loaded at: Hz (librosa's sr; every clip is resampled to it), or
-    /// "lowest", the lowest rate among the clips (each resampled down, never up, so no clip's
-    /// features hold bands it has no sound in) [default: 22050; without --model: lowest]
-    #[arg(long)]
-    pub sr: Option<String>,
-    /// FFT size of the features' STFT (librosa's n_fft) [default: 2048; without --model: 512]
-    #[arg(long)]
-    pub n_fft: Option<usize>,
-    /// Hop between feature frames in samples (librosa's hop_length) [default: 512; without
-    /// --model: 128]
-    #[arg(long)]
-    pub hop_length: Option<usize>,
-    /// Append first and second deltas of the stack (width 9; a clip of fewer frames gets
-    /// librosa's mode='nearest' deltas, and the run says how many); `--deltas false` turns
-    /// them off
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
-    pub deltas: Option<bool>,
-    /// Frames per clip after padding/truncation; default the 95th percentile of training clips
-    #[arg(long)]
-    pub maxlen: Option<usize>,
-    /// pre or post (Keras pad_sequences; default pre)
-    #[arg(long, default_value = "pre")]
-    pub padding: String,
-    /// pre or post (Keras pad_sequences; default pre)
-    #[arg(long, default_value = "pre")]
-    pub truncating: String,
+    #[command(flatten)]
+    pub clip: FeatureArgs,
+    #[command(flatten)]
+    pub length: LengthArgs,
     /// Set the last Dense layer's units to the number of classes in DATA (the shipped specs
     /// declare 10); without it, a spec whose output does not fit the classes is diagnosed
     #[arg(long)]
@@ -166,16 +126,47 @@ impl GroupArgs {
     }
 }
 
-impl ClassificationArgs {
-    /// The defaults of the flags not given: the built-in model's recipe without --model, the
-    /// plain ones for a model of the user's.
-    fn recipe(&self) -> Recipe {
-        match self.model {
-            None => Recipe::built_in(),
-            Some(_) => Recipe::plain(),
-        }
-    }
+/// How a clip becomes feature frames (librosa's functions and defaults).
+#[derive(Args, Clone)]
+pub struct FeatureArgs {
+    /// Features stacked per frame, in order: mfcc, mel (log-mel), chroma, contrast, rms, zcr,
+    /// centroid, bandwidth, rolloff, flatness, chroma_cqt, tonnetz (librosa's function names
+    /// work too)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "mfcc",
+        conflicts_with = "log_mel"
+    )]
+    pub features: Vec<String>,
+    /// MFCCs per frame (librosa's n_mfcc) [default: 13]
+    #[arg(long)]
+    pub n_mfcc: Option<usize>,
+    /// Mel bands of `mel` in --features
+    #[arg(long, default_value_t = 128)]
+    pub n_mels: usize,
+    /// Log-mel bands instead of MFCCs (the same as --features mel --n-mels N)
+    #[arg(long)]
+    pub log_mel: Option<usize>,
+    /// Rate the clips are loaded at: Hz (librosa's sr; every clip is resampled to it), or, to
+    /// train, "lowest", the lowest rate among the clips (each resampled down, never up, so no
+    /// clip's features hold bands it has no sound in) [default: 22050]
+    #[arg(long)]
+    pub sr: Option<String>,
+    /// FFT size of the features' STFT (librosa's n_fft) [default: 2048]
+    #[arg(long)]
+    pub n_fft: Option<usize>,
+    /// Hop between feature frames in samples (librosa's hop_length) [default: 512]
+    #[arg(long)]
+    pub hop_length: Option<usize>,
+    /// Append first and second deltas of the stack (width 9; a clip of fewer frames gets
+    /// librosa's mode='nearest' deltas, and the run says how many); `--deltas false` turns
+    /// them off
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub deltas: Option<bool>,
+}
 
+impl FeatureArgs {
     /// `--sr` as a rate, or `None` for the lowest rate of the data's clips (`lowest`, or the
     /// recipe's `None`).
     fn sample_rate(&self, recipe: Option<u32>) -> Result<Option<u32>, TaskError> {
@@ -187,6 +178,74 @@ impl ClassificationArgs {
                 actual: v.to_string(),
                 expected: "a rate in Hz such as 16000, or lowest".into(),
             }),
+        }
+    }
+
+    /// The features asked for, each flag not given taken from `recipe`; the clips' rate is
+    /// `rate` (`None`: the lowest among them, chosen when they are read).
+    fn clip_features(&self, recipe: &Recipe, rate: Option<u32>) -> Result<ClipFeatures, TaskError> {
+        let n_mfcc = self.n_mfcc.unwrap_or(recipe.n_mfcc);
+        Ok(ClipFeatures {
+            kinds: match self.log_mel {
+                Some(n_mels) => vec![ClipFeature::log_mel(n_mels)],
+                None => self
+                    .features
+                    .iter()
+                    .map(|f| ClipFeature::parse(f, n_mfcc, self.n_mels))
+                    .collect::<Result<_, _>>()?,
+            },
+            deltas: self.deltas.unwrap_or(recipe.deltas),
+            sample_rate: rate.unwrap_or(ClipFeatures::default().sample_rate),
+            n_fft: self.n_fft.unwrap_or(recipe.n_fft),
+            hop_length: self.hop_length.unwrap_or(recipe.hop_length),
+        })
+    }
+
+    /// Whether any feature flag was given (`--features` counts when not its default).
+    fn any(&self) -> bool {
+        self.features != ["mfcc"]
+            || self.n_mfcc.is_some()
+            || self.log_mel.is_some()
+            || self.sr.is_some()
+            || self.n_fft.is_some()
+            || self.hop_length.is_some()
+            || self.deltas.is_some()
+    }
+}
+
+/// How clips of different lengths become one number of frames (Keras's pad_sequences).
+#[derive(Args, Clone)]
+pub struct LengthArgs {
+    /// Frames per clip after padding/truncation [default: to train, the 95th percentile of
+    /// the training clips; to classify with a Keras model, its input's length]
+    #[arg(long)]
+    pub maxlen: Option<usize>,
+    /// pre or post (Keras pad_sequences; default pre)
+    #[arg(long, default_value = "pre")]
+    pub padding: String,
+    /// pre or post (Keras pad_sequences; default pre)
+    #[arg(long, default_value = "pre")]
+    pub truncating: String,
+}
+
+impl LengthArgs {
+    fn policy(&self) -> Result<LengthPolicy, TaskError> {
+        let side = |name: &'static str, v: &str| Side::parse(name, v).map_err(TaskError::from);
+        Ok(LengthPolicy {
+            maxlen: self.maxlen,
+            padding: side("padding", &self.padding)?,
+            truncating: side("truncating", &self.truncating)?,
+        })
+    }
+}
+
+impl ClassificationArgs {
+    /// The defaults of the flags not given: the built-in model's recipe without --model, the
+    /// plain ones for a model of the user's.
+    fn recipe(&self) -> Recipe {
+        match self.model {
+            None => Recipe::built_in(),
+            Some(_) => Recipe::plain(),
         }
     }
 
@@ -229,32 +288,13 @@ impl ClassificationArgs {
     }
 
     fn training(&self) -> Result<ClassificationTraining, TaskError> {
-        let side = |name: &'static str, v: &str| Side::parse(name, v).map_err(TaskError::from);
         let recipe = self.recipe();
-        let rate = self.sample_rate(recipe.sample_rate)?;
-        let n_mfcc = self.n_mfcc.unwrap_or(recipe.n_mfcc);
+        let rate = self.clip.sample_rate(recipe.sample_rate)?;
         Ok(ClassificationTraining {
             data: self.data.clone(),
             lowest_rate: rate.is_none(),
-            features: ClipFeatures {
-                kinds: match self.log_mel {
-                    Some(n_mels) => vec![ClipFeature::log_mel(n_mels)],
-                    None => self
-                        .features
-                        .iter()
-                        .map(|f| ClipFeature::parse(f, n_mfcc, self.n_mels))
-                        .collect::<Result<_, _>>()?,
-                },
-                deltas: self.deltas.unwrap_or(recipe.deltas),
-                sample_rate: rate.unwrap_or(ClipFeatures::default().sample_rate),
-                n_fft: self.n_fft.unwrap_or(recipe.n_fft),
-                hop_length: self.hop_length.unwrap_or(recipe.hop_length),
-            },
-            length: LengthPolicy {
-                maxlen: self.maxlen,
-                padding: side("padding", &self.padding)?,
-                truncating: side("truncating", &self.truncating)?,
-            },
+            features: self.clip.clip_features(&recipe, rate)?,
+            length: self.length.policy()?,
             normalisation: match &self.normalisation {
                 Some(n) => Normalisation::parse(n)?,
                 None => recipe.normalisation,
@@ -298,12 +338,27 @@ pub fn run_train(a: &ClassificationArgs, device: &Device) -> u8 {
 
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  soundcheck classify --run runs/sounds clip1.wav clip2.flac --top-k 3\n  soundcheck classify --run runs/sounds --files-from clips.txt --shard 3/8 --json > labels-3.json\n  soundcheck classify --run runs/digits recording.flac --window 1 --window-hop 0.5   # a label per window"
+    after_help = "Examples:\n  soundcheck classify --run runs/sounds clip1.wav clip2.flac --top-k 3\n  soundcheck classify --run runs/sounds --files-from clips.txt --shard 3/8 --json > labels-3.json\n  soundcheck classify --model keras.keras --classes runs/sounds/classes.json clip1.wav\n  soundcheck classify --model keras.keras --labels dog,cat,siren --n-mfcc 20 --maxlen 44 clip1.wav\n  soundcheck classify --run runs/digits recording.flac --window 1 --window-hop 0.5   # a label per window\n\nA Keras model file (--model) holds the network, not how a clip becomes its input: give --classes (a soundcheck run's record of its features, frames per clip, standardisation and classes), or --labels with the feature flags the model was trained with (otherwise 13 MFCCs at 22050 Hz, n_fft 2048, hop 512, no deltas; --maxlen defaults to the model's input length), each clip then standardised by its own mean and deviation per feature (CMVN), padded and cut at the start (Keras's pad_sequences)."
 )]
 pub struct ClassifyArgs {
     /// Run directory of `soundcheck train classification`
+    #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+    pub run: Option<PathBuf>,
+    /// A classifier trained in Keras: .keras, or a full-model .h5 (with --classes, or --labels
+    /// and the feature flags)
     #[arg(long)]
-    pub run: PathBuf,
+    pub model: Option<PathBuf>,
+    /// With --model: the classes.json of a soundcheck run, holding the features, frames per
+    /// clip, standardisation and class names the model was trained with
+    #[arg(long, requires = "model", conflicts_with = "labels")]
+    pub classes: Option<PathBuf>,
+    /// With --model: the class names, in the order of the model's outputs (e.g. dog,cat,siren)
+    #[arg(long, value_delimiter = ',', requires = "model")]
+    pub labels: Vec<String>,
+    #[command(flatten)]
+    pub clip: FeatureArgs,
+    #[command(flatten)]
+    pub length: LengthArgs,
     /// Audio files
     #[arg(required_unless_present = "files_from")]
     pub files: Vec<PathBuf>,
@@ -324,6 +379,74 @@ pub struct ClassifyArgs {
     pub json: bool,
 }
 
+impl ClassifyArgs {
+    /// Whether a feature or length flag was given: only `--labels` takes them.
+    fn preprocessing_given(&self) -> bool {
+        self.clip.any()
+            || self.length.maxlen.is_some()
+            || self.length.padding != "pre"
+            || self.length.truncating != "pre"
+    }
+
+    /// The preprocessing of the Keras model: `--classes`, or `--labels` with the feature flags
+    /// (the plain recipe's for those not given); `None` when neither is given.
+    fn keras_preprocess(&self) -> Result<Option<KerasPreprocess>, TaskError> {
+        if let Some(classes) = &self.classes {
+            if self.preprocessing_given() {
+                return Err(TaskError::Option {
+                    name: "classes",
+                    actual: classes.display().to_string(),
+                    expected: "no feature or length flags beside it: the record holds the features and frames per clip the model was trained with".into(),
+                });
+            }
+            return Ok(Some(KerasPreprocess::Record(classes.clone())));
+        }
+        if self.labels.is_empty() {
+            return Ok(None);
+        }
+        let recipe = Recipe::plain();
+        let rate = self
+            .clip
+            .sample_rate(recipe.sample_rate)?
+            .ok_or_else(|| TaskError::Option {
+                name: "sr",
+                actual: "lowest".into(),
+                expected: "the rate in Hz the model's features were computed at".into(),
+            })?;
+        let policy = self.length.policy()?;
+        Ok(Some(KerasPreprocess::Given {
+            labels: self.labels.clone(),
+            features: self.clip.clip_features(&recipe, Some(rate))?,
+            maxlen: policy.maxlen,
+            padding: policy.padding,
+            truncating: policy.truncating,
+        }))
+    }
+
+    fn classifier(&self, device: &Device) -> Result<Classifier, TaskError> {
+        match (&self.run, &self.model) {
+            (Some(run), _) => {
+                if self.preprocessing_given() {
+                    return Err(TaskError::Option {
+                        name: "run",
+                        actual: run.display().to_string(),
+                        expected: "no feature or length flags beside it: the run's classes.json holds the features it was trained with".into(),
+                    });
+                }
+                Classifier::load(run, device)
+            }
+            (None, Some(model)) => {
+                Classifier::from_keras(model, self.keras_preprocess()?.as_ref(), device)
+            }
+            (None, None) => Err(TaskError::Option {
+                name: "run",
+                actual: "not given".into(),
+                expected: "a run folder (`run`) or a Keras model file (`model`)".into(),
+            }),
+        }
+    }
+}
+
 /// What `classify` found.
 #[derive(Serialize)]
 struct Classified {
@@ -332,7 +455,7 @@ struct Classified {
 }
 
 fn classify(a: &ClassifyArgs, device: &Device) -> Result<Classified, TaskError> {
-    let classifier = Classifier::load(&a.run, device)?;
+    let classifier = a.classifier(device)?;
     let inputs = a.batch.inputs(&a.files)?;
     let files = match a.window {
         Some(length) => classifier.classify_windows(

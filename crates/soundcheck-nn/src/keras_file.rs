@@ -3,21 +3,22 @@
 //! for `model.save('model.h5')`: a `model_config` attribute and a `model_weights` group).
 //!
 //! Keras saves a layer's variables by position, not by name: a `.keras` file as
-//! `layers/<layer>/vars/0, 1, …` under each (sub)layer that owns some (`layers/lstm/cell`), an
-//! `.h5` file as the list `weight_names` of each top-level layer. Both positions follow the
-//! layer's trainable variables then its non-trainable ones, each in the order the layer creates
-//! them ([`keras_rank`]). So the network is built from the config first (its variables say which
-//! weights the config implies, with their shapes), then each variable takes the value saved at
-//! its position. A missing value, a value of another shape or type, and a value left over in the
-//! file are errors naming the layer and the variable. [`save_keras`] writes the same positions
-//! back, so a network goes to Keras as a `.keras` file.
+//! `layers/<layer>/vars/0, 1, …` under each (sub)layer that owns some (`layers/lstm/cell`; Keras
+//! 2.13 and 2.14 wrote `_layer_checkpoint_dependencies/<layer>/…`, the layers numbered
+//! otherwise), an `.h5` file as the list `weight_names` of each top-level layer. Both positions
+//! follow the layer's trainable variables then its non-trainable ones, each in the order the
+//! layer creates them ([`keras_rank`]). So the network is built from the config first (its
+//! variables say which weights the config implies, with their shapes), then each variable takes
+//! the value saved at its position. A missing value, a value of another shape or type, and a
+//! value left over in the file are errors naming the layer and the variable. [`save_keras`]
+//! writes the same positions back, so a network goes to Keras as a `.keras` file.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use hdf5_reader::group::Group;
 use hdf5_reader::{ByteOrder, Datatype, Hdf5File, OpenOptions};
-use soundcheck_shape::load::{keras_archive_entry, MAX_KERAS_CONFIG};
+use soundcheck_shape::load::{keras_archive_bytes_entry, keras_archive_entry, MAX_KERAS_CONFIG};
 use soundcheck_shape::{Model, ModelSpec};
 
 use crate::error::{NnError, Result};
@@ -51,6 +52,41 @@ pub(crate) fn saving_paths(model: &Model) -> Vec<String> {
         })
         .collect()
 }
+
+/// Where Keras 2.13 and 2.14 saved each node's weights in a `.keras` file:
+/// `_layer_checkpoint_dependencies/<class>[_n]`, numbered in the order that Keras 2's saver met
+/// the layers in the model's `_layer_checkpoint_dependencies`, which lists a layer with weights
+/// twice (as `layer_with_weights-k`, then as `layer-i`): the second visit saves nothing but takes
+/// a number, so two Conv1D layers are saved as `conv1d` and `conv1d_2`, two MaxPooling1D as
+/// `max_pooling1d` and `max_pooling1d_1`. `paths` are the nodes' Keras 3 paths
+/// ([`saving_paths`]); `has_weights` says which nodes have any.
+fn checkpoint_paths(
+    model: &Model,
+    paths: &[String],
+    has_weights: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    model
+        .nodes
+        .iter()
+        .zip(paths)
+        .map(|(node, path)| {
+            let class = snake_case(&node.def.type_name);
+            let visits = if has_weights(path) { 2 } else { 1 };
+            let n = seen.entry(class.clone()).or_insert(0);
+            let name = match *n {
+                0 => format!("{LEGACY_ROOT}/{class}"),
+                n => format!("{LEGACY_ROOT}/{class}_{n}"),
+            };
+            *n += visits;
+            name
+        })
+        .collect()
+}
+
+/// The group Keras 2.13 and 2.14 saved a `.keras` file's layers under (Keras 2.15 and 3:
+/// `layers`).
+const LEGACY_ROOT: &str = "_layer_checkpoint_dependencies";
 
 /// Keras's `to_snake_case` of a class name: `_` before each capital that starts a lowercase run
 /// or follows a lowercase letter, then lowercase.
@@ -92,35 +128,73 @@ pub fn load_keras(path: &Path, device: &Device) -> Result<Network> {
     Network::new(&spec, &weights, device)
 }
 
+/// A `.keras` archive held in memory (the Python module saves a live `keras.Model` to a buffer,
+/// with Keras's own saving code), read as [`load_keras`] reads a file; `origin` names it in the
+/// errors.
+///
+/// # Errors
+/// As [`load_keras`].
+pub fn load_keras_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<Network> {
+    let spec = soundcheck_shape::load::load_keras_bytes(bytes, origin)?;
+    let weights = weights_of(Source::Archive { bytes, origin }, &spec, device)?;
+    Network::new(&spec, &weights, device)
+}
+
 /// The weights a Keras model file holds for `spec` (its own config), keyed like Keras's
 /// variables (`lstm/lstm_cell/kernel`).
 pub fn read_keras_weights(path: &Path, spec: &ModelSpec, device: &Device) -> Result<Weights> {
+    let source = match format_of(path) {
+        Some(Format::H5) => Source::H5(path),
+        _ => Source::File(path),
+    };
+    weights_of(source, spec, device)
+}
+
+/// Where a model's weights are read from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// A `.keras` file.
+    File(&'a Path),
+    /// A full-model `.h5` file.
+    H5(&'a Path),
+    /// A `.keras` archive in memory, and the name it goes by.
+    Archive { bytes: &'a [u8], origin: &'a Path },
+}
+
+fn weights_of(source: Source, spec: &ModelSpec, device: &Device) -> Result<Weights> {
     // The variables, their shapes and where Keras saves them: a network with fresh weights has
     // them all, in build order.
     let net = Network::initialized(spec, 0, device)?;
     let vars: Vec<&Variable> = net.variables().iter().collect();
     let bound = weights_bound(&vars, net.model().nodes.len());
-    let legacy = format_of(path) == Some(Format::H5);
-    let reader = Reader {
-        path,
-        file: if legacy {
-            open_h5(path, bound, options(&vars))?
-        } else {
-            let bytes = keras_archive_entry(
+    let what = format!("the {bound} bytes the weights of this model's config take at most (its parameters as float32 four times over, for an optimizer's state, and HDF5's structure)");
+    let archive = |path: &Path, bytes: Vec<u8>| {
+        Hdf5File::from_vec_with_options(bytes, options(&vars))
+            .map_err(|e| damaged(path, format!("model.weights.h5 is not readable HDF5 ({e})")))
+    };
+    let reader = match source {
+        Source::H5(path) => Reader {
+            path,
+            file: open_h5(path, bound, options(&vars))?,
+        },
+        Source::File(path) => Reader {
+            path,
+            file: archive(
                 path,
-                "model.weights.h5",
-                bound,
-                &format!("the {bound} bytes the weights of this model's config take at most (its parameters as float32 four times over, for an optimizer's state, and HDF5's structure)"),
-            )?;
-            Hdf5File::from_vec_with_options(bytes, options(&vars)).map_err(|e| {
-                damaged(path, format!("model.weights.h5 is not readable HDF5 ({e})"))
-            })?
+                keras_archive_entry(path, "model.weights.h5", bound, &what)?,
+            )?,
+        },
+        Source::Archive { bytes, origin } => Reader {
+            path: origin,
+            file: archive(
+                origin,
+                keras_archive_bytes_entry(bytes, origin, "model.weights.h5", bound, &what)?,
+            )?,
         },
     };
-    let values = if legacy {
-        reader.legacy(&vars)?
-    } else {
-        reader.archive(&vars)?
+    let values = match source {
+        Source::H5(_) => reader.legacy(&vars)?,
+        _ => reader.archive(&vars, net.model())?,
     };
     Ok(vars
         .iter()
@@ -305,24 +379,42 @@ impl Reader<'_> {
         Ok(values.iter().copied().collect())
     }
 
-    /// A `.keras` file's `model.weights.h5`: `layers/<layer>[/<attribute>…]/vars/<position>`.
-    fn archive(&self, vars: &[&Variable]) -> Result<Vec<Vec<f32>>> {
+    /// A `.keras` file's `model.weights.h5`: `layers/<layer>[/<attribute>…]/vars/<position>`,
+    /// or, in the files of Keras 2.13 and 2.14, the same under `_layer_checkpoint_dependencies`
+    /// with the layers numbered as [`checkpoint_paths`] says.
+    fn archive(&self, vars: &[&Variable], model: &Model) -> Result<Vec<Vec<f32>>> {
+        let legacy = self.file.group("layers").is_err() && self.file.group(LEGACY_ROOT).is_ok();
+        // Each node's top-level group in this file, by its Keras 3 path.
+        let renamed: HashMap<String, String> = if legacy {
+            let paths = saving_paths(model);
+            let has_weights = |path: &str| vars.iter().any(|v| top_level(&v.saved_as) == path);
+            let legacy_paths = checkpoint_paths(model, &paths, has_weights);
+            paths.into_iter().zip(legacy_paths).collect()
+        } else {
+            HashMap::new()
+        };
+        let place = |saved_as: &str| -> String {
+            let top = top_level(saved_as);
+            let root = renamed.get(top).map_or(top, String::as_str);
+            format!("{root}{}", &saved_as[top.len()..])
+        };
         let mut values = vec![Vec::new(); vars.len()];
         let mut read = HashMap::new();
         for (group, members) in saving_order(vars, |v| v.saved_as.as_str()) {
             for (position, &i) in members.iter().enumerate() {
-                let at = format!("{group}/vars/{position}");
+                let at = format!("{}/vars/{position}", place(group));
                 values[i] = self.value(vars[i], &at)?;
                 read.insert(at, i);
             }
         }
         // Whatever else the file holds for the layers is a weight the config does not have.
-        let owners: HashMap<&str, &str> = vars
+        let owners: HashMap<String, &str> = vars
             .iter()
-            .map(|v| (top_level(&v.saved_as), layer_of(v)))
+            .map(|v| (place(top_level(&v.saved_as)), layer_of(v)))
             .collect();
-        if let Ok(layers) = self.file.group("layers") {
-            self.leftovers(&layers, "layers", 0, &read, &owners)?;
+        let root = if legacy { LEGACY_ROOT } else { "layers" };
+        if let Ok(layers) = self.file.group(root) {
+            self.leftovers(&layers, root, 0, &read, &owners)?;
         }
         Ok(values)
     }
@@ -333,7 +425,7 @@ impl Reader<'_> {
         at: &str,
         depth: usize,
         read: &HashMap<String, usize>,
-        owners: &HashMap<&str, &str>,
+        owners: &HashMap<String, &str>,
     ) -> Result<()> {
         if depth > MAX_DEPTH {
             return Err(damaged(

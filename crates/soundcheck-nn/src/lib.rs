@@ -26,7 +26,7 @@ pub mod weights;
 
 pub use burn::tensor::{Device, DeviceKind};
 pub use error::{NnError, Result};
-pub use keras_file::{load_keras, save_keras};
+pub use keras_file::{load_keras, load_keras_bytes, save_keras};
 pub use loss::Loss;
 pub use network::Network;
 pub use optim::{Optimizer, OptimizerKind, Schedule};

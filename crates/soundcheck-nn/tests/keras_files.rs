@@ -141,3 +141,29 @@ fn a_weights_only_h5_is_not_a_model() {
         "{e}"
     );
 }
+
+/// Files written by Keras 2.15.0 and 2.13.1 (TensorFlow 2.15.1 and 2.13.1;
+/// `tools/fixtures/keras2_files.py`): read where the layers' arguments are the same in Keras 2
+/// and 3, their weights found under `layers/` (2.15) or `_layer_checkpoint_dependencies/` (2.13,
+/// numbered otherwise), and refused by name where Keras 2's arguments differ, as Keras 3.15.1
+/// refuses to load them.
+#[test]
+fn keras2_files_are_read_where_their_arguments_are_keras_3s() {
+    for version in ["2.15.0", "2.13.1"] {
+        let d = fixture("keras2").join(version);
+        for (file, want) in [
+            ("plain.keras", "predict.npy"),
+            ("plain.h5", "predict.npy"),
+            ("functional.keras", "functional_predict.npy"),
+        ] {
+            let net = load_keras(&d.join(file), &Device::flex())
+                .unwrap_or_else(|e| panic!("{version}/{file}: {e}"));
+            assert_forward_as_keras(&net, &d, want, &format!("keras2/{version}/{file}"));
+        }
+        let e = refusal(&d.join("batchnorm_lstm.keras"));
+        assert!(
+            e.contains("layer 'batch_normalization' (BatchNormalization): argument 'axis' of BatchNormalization is [2]"),
+            "{version}: {e}"
+        );
+    }
+}

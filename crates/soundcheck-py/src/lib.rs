@@ -16,6 +16,7 @@ mod check;
 mod convert;
 mod errors;
 mod eval;
+mod keras;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -27,5 +28,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     audio::register(m)?;
     check::register(m)?;
     eval::register(m)?;
+    keras::register(m)?;
     Ok(())
 }

@@ -49,7 +49,9 @@ fn clean_config(config: &Map<String, Value>) -> Map<String, Value> {
         .collect()
 }
 
-/// Names of the layers a Keras node reads, from its serialized `__keras_tensor__` arguments.
+/// Names of the layers a Keras node reads, from its serialized `__keras_tensor__` arguments
+/// (Keras 3), or from its list of `[layer, node_index, tensor_index, kwargs]` entries (Keras 2,
+/// in `.keras` and `.h5` files that TensorFlow 2.15 and earlier wrote).
 fn history_names(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
@@ -66,7 +68,12 @@ fn history_names(v: &Value, out: &mut Vec<String>) {
             }
             m.values().for_each(|x| history_names(x, out));
         }
-        Value::Array(a) => a.iter().for_each(|x| history_names(x, out)),
+        Value::Array(a) => match a.as_slice() {
+            [Value::String(name), Value::Number(_), Value::Number(_), ..] => {
+                out.push(name.clone());
+            }
+            _ => a.iter().for_each(|x| history_names(x, out)),
+        },
         _ => {}
     }
 }

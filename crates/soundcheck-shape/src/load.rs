@@ -2,7 +2,7 @@
 //! archives and full-model Keras `.h5` files. Every program that takes a model path (the CLI, the tasks, the Python module) reads
 //! it here, so a file is accepted or refused the same way everywhere.
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use serde_json::Value;
@@ -57,7 +57,29 @@ pub fn keras_archive_entry(
             "check the path",
         )
     })?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| {
+    archive_entry(file, path, name, limit, what)
+}
+
+/// [`keras_archive_entry`] of a `.keras` archive held in memory (a live Keras model saved to a
+/// buffer), `origin` naming it in the messages.
+pub fn keras_archive_bytes_entry(
+    bytes: &[u8],
+    origin: &Path,
+    name: &str,
+    limit: u64,
+    what: &str,
+) -> Result<Vec<u8>, Diagnosis> {
+    archive_entry(std::io::Cursor::new(bytes), origin, name, limit, what)
+}
+
+fn archive_entry(
+    archive: impl Read + Seek,
+    path: &Path,
+    name: &str,
+    limit: u64,
+    what: &str,
+) -> Result<Vec<u8>, Diagnosis> {
+    let mut zip = zip::ZipArchive::new(archive).map_err(|e| {
         unusable(
             path,
             format!("not a readable .keras archive ({e})"),
@@ -101,10 +123,13 @@ pub fn keras_archive_entry(
     Ok(bytes)
 }
 
-/// The `config.json` inside a `.keras` archive.
-fn keras_archive_config(path: &Path) -> Result<Value, Diagnosis> {
-    let bytes = keras_archive_entry(
-        path,
+/// The `config.json` of a `.keras` archive (its bytes, read by [`keras_archive_entry`] or
+/// [`keras_archive_bytes_entry`]).
+fn keras_archive_config(
+    path: &Path,
+    entry: impl FnOnce(&str, u64, &str) -> Result<Vec<u8>, Diagnosis>,
+) -> Result<Value, Diagnosis> {
+    let bytes = entry(
         "config.json",
         MAX_KERAS_CONFIG,
         &format!("the {} MiB a model config", MAX_KERAS_CONFIG >> 20),
@@ -192,7 +217,10 @@ impl ModelFile {
             .unwrap_or("")
             .to_lowercase();
         match ext.as_str() {
-            "keras" => Ok(ModelFile::Keras(keras_archive_config(path)?)),
+            "keras" => Ok(ModelFile::Keras(keras_archive_config(
+                path,
+                |name, limit, what| keras_archive_entry(path, name, limit, what),
+            )?)),
             "h5" | "hdf5" => Ok(ModelFile::Keras(keras_h5_config(path)?)),
             "toml" => Ok(ModelFile::Toml(read_text(path)?)),
             "json" => Ok(ModelFile::Json(read_text(path)?)),
@@ -218,10 +246,22 @@ impl ModelFile {
 /// soundcheck specs, Keras `model.to_json()` files (`.json`), `.keras` archives and Keras `.h5` models
 /// ([`ModelFile::read`], then [`ModelFile::parse`]). Every diagnosis names the file.
 pub fn load_model(path: &Path) -> Result<ModelSpec, Diagnosis> {
-    ModelFile::read(path)?.parse().map_err(|mut d| {
-        if !d.title.contains(&path.display().to_string()) {
-            d.title = format!("{}: {}", path.display(), d.title);
-        }
-        d
-    })
+    ModelFile::read(path)?.parse().map_err(|d| named(path, d))
+}
+
+/// The spec of a `.keras` archive held in memory, as [`load_model`] reads one from a file;
+/// `origin` names it in every diagnosis.
+pub fn load_keras_bytes(bytes: &[u8], origin: &Path) -> Result<ModelSpec, Diagnosis> {
+    let config = keras_archive_config(origin, |name, limit, what| {
+        keras_archive_bytes_entry(bytes, origin, name, limit, what)
+    })?;
+    keras::from_keras(&config).map_err(|d| named(origin, d))
+}
+
+/// The diagnosis with the model's file named first (once).
+fn named(path: &Path, mut d: Diagnosis) -> Diagnosis {
+    if !d.title.contains(&path.display().to_string()) {
+        d.title = format!("{}: {}", path.display(), d.title);
+    }
+    d
 }

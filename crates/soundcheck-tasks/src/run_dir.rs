@@ -215,23 +215,10 @@ impl RunDir {
         self.path.join(name)
     }
 
-    /// A JSON record of the run, read into its type; `command` is what writes it, named when
-    /// the file is missing. A record that is not JSON, lacks a field or holds a value of another
-    /// type is refused with serde's account (the field missing, or the type found and expected,
-    /// at a line and column) and the text it stopped at, so a damaged run says what is wrong.
+    /// A JSON record of the run, read into its type ([`read_json`]); `command` is what writes
+    /// it, named when the file is missing.
     pub fn read_record<T: DeserializeOwned>(&self, name: &str, command: &str) -> Result<T> {
-        let path = self.file(name);
-        let text = std::fs::read_to_string(&path).map_err(|e| TaskError::Folder {
-            path: path.clone(),
-            actual: format!("cannot read ({e})"),
-            hint: format!("was the run trained with `{command}`?"),
-        })?;
-        serde_json::from_str(&text).map_err(|e| TaskError::Folder {
-            path,
-            actual: damage(&text, &e),
-            hint: "the run folder's record is damaged: train the run again or restore the file"
-                .into(),
-        })
+        read_json(&self.file(name), command)
     }
 
     /// Writes a record atomically as JSON.
@@ -277,6 +264,24 @@ impl RunDir {
         }
         Ok(Network::new(&spec, &weights, device)?)
     }
+}
+
+/// A run's JSON record at `path` (in its run folder or copied beside a model), read into its
+/// type; `command` is what writes it, named when the file is missing. A record that is not
+/// JSON, lacks a field or holds a value of another type is refused with serde's account (the
+/// field missing, or the type found and expected, at a line and column) and the text it stopped
+/// at, so a damaged run says what is wrong.
+pub fn read_json<T: DeserializeOwned>(path: &Path, command: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| TaskError::Folder {
+        path: path.to_path_buf(),
+        actual: format!("cannot read ({e})"),
+        hint: format!("was the run trained with `{command}`?"),
+    })?;
+    serde_json::from_str(&text).map_err(|e| TaskError::Folder {
+        path: path.to_path_buf(),
+        actual: damage(&text, &e),
+        hint: "the run folder's record is damaged: train the run again or restore the file".into(),
+    })
 }
 
 /// Whether `dir` holds a start record and nothing else but the lock and the default `cache/`

@@ -35,8 +35,10 @@ pub(crate) use conv::HeldConv;
 /// One layer's forward pass with its weights (indices into the network's [`Variables`]): the
 /// whole contract of a layer. What a layer runs together with its neighbours (a ReLU after it, a
 /// BatchNormalization after a convolution, a bank of convolutions) is decided before any op is
-/// built (`crate::fusion`), and the fused op is built from the layers it stands for.
-pub(crate) trait Op {
+/// built (`crate::fusion`), and the fused op is built from the layers it stands for. `Send +
+/// Sync`, so a network can be run from any thread (the Python module runs it with the GIL
+/// released).
+pub(crate) trait Op: Send + Sync {
     /// Runs the layer on its inputs (one, or several for a merge; see [`single`]).
     ///
     /// # Shapes

@@ -9,6 +9,9 @@
   rolloff, flatness, contrast), ``feature.chroma_stft``, ``filters.chroma``, ``estimate_tuning``,
   ``onset.onset_strength``, ``cqt``, ``feature.chroma_cqt``, ``filters.cq_to_chroma``,
   ``feature.tonnetz``.
+- ``load_keras(path_or_model)``: a trained Keras model (``.keras``, Keras 2 ``.h5``, or a live
+  ``keras.Model``) run by soundcheck's network; ``export_keras(run, path)``: a soundcheck run as a
+  ``.keras`` file Keras opens.
 - museval's ``evaluate``.
 - ``batch``: any of these over many files, on a Dask cluster's workers or in this process.
 
@@ -22,12 +25,14 @@ from ._audio import (amplitude_to_db, cqt, estimate_tuning, istft, load, magnitu
                      resample, spectrogram, stft)
 from ._check import Layer, Report, ShapeError, check
 from ._eval import evaluate
+from ._keras import KerasModel, export_keras, load_keras
 from ._errors import SoundcheckError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SoundcheckError", "ShapeError", "Report", "Layer", "check", "evaluate",
+    "load_keras", "export_keras", "KerasModel",
     "load", "resample", "stft", "istft", "cqt", "magnitude", "power", "spectrogram", "estimate_tuning",
     "power_to_db", "amplitude_to_db", "feature", "filters", "onset", "batch",
 ]

@@ -76,13 +76,34 @@ impl Classifier {
         let net = run.network(device)?;
         let record: ClassesRecord =
             run.read_record(RunDir::CLASSES, "soundcheck train classification")?;
+        Classifier::from_record(net, record, &run.file(RunDir::CLASSES))
+    }
+
+    /// `net` with the preprocessing of the `classes.json` at `path` (read from a run folder, or
+    /// given beside a Keras model).
+    pub(super) fn from_record(
+        net: Network,
+        record: ClassesRecord,
+        path: &Path,
+    ) -> Result<Classifier> {
         let bad = |actual: String| TaskError::Folder {
-            path: run.file(RunDir::CLASSES),
+            path: path.to_path_buf(),
             actual,
             hint: "the record does not belong to this model or is damaged: train the run again"
                 .into(),
         };
         let pre = record.preprocess().map_err(bad)?;
+        Classifier::new(net, pre, record.split, &bad)
+    }
+
+    /// `net` with `pre`, checked against each other; `bad` names what is wrong where the
+    /// preprocessing came from.
+    pub(super) fn new(
+        net: Network,
+        pre: Preprocess,
+        split: SplitRecord,
+        bad: &dyn Fn(String) -> TaskError,
+    ) -> Result<Classifier> {
         // Each of these would otherwise panic, give wrong labels with exit 0, or blame every
         // audio file for the record's fault.
         pre.features
@@ -136,11 +157,7 @@ impl Classifier {
                 units.unwrap_or(0)
             )));
         }
-        Ok(Classifier {
-            net,
-            pre,
-            split: record.split,
-        })
+        Ok(Classifier { net, pre, split })
     }
 
     /// Class probabilities of every sequence, in batches.

@@ -10,6 +10,8 @@
 //! - `waveform`: copies of the training clips at other speeds, gains and noise ([`WaveAugment`])
 //! - `recipe`: the built-in model and the options it was measured with ([`Recipe`])
 //! - `classify`: a trained run loaded ([`Classifier`]), applied to clips and scored
+//! - `keras_classifier`: a classifier trained in Keras, its preprocessing given beside it
+//!   ([`KerasPreprocess`])
 //! - `windows`: a long recording labelled window by window ([`Windows`])
 //! - `scores`: accuracy, per-class scores and the confusion matrix ([`Scores`])
 //! - `record`: the run's record of its preprocessing and split (`classes.json`)
@@ -17,6 +19,7 @@
 mod augment;
 mod classify;
 mod clip_features;
+mod keras_classifier;
 mod preprocess;
 mod recipe;
 mod record;
@@ -28,6 +31,7 @@ mod windows;
 pub use augment::Augment;
 pub use classify::{ClassProbability, Classifier, ClipSelection, Labelled, Span};
 pub use clip_features::{lowest_rate, ClipFeature, ClipFeatures};
+pub use keras_classifier::KerasPreprocess;
 pub use preprocess::{LengthPolicy, Normalisation, Preprocess};
 pub use recipe::{Recipe, DEFAULT_MODEL};
 pub use scores::{ClassScores, GroupScores, Scores};
