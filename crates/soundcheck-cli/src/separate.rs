@@ -83,7 +83,6 @@ impl SeparationArgs {
 
     fn config(&self) -> Result<SeparationConfig, TaskError> {
         positive(&[
-            ("sr", self.sr as usize),
             ("n_fft", self.n_fft),
             ("hop_length", self.hop_length),
             ("patch", self.patch),
