@@ -164,7 +164,7 @@ pub struct SeparateArgs {
     /// Run directory of `soundcheck train separation` [default: the pretrained separator built
     /// into soundcheck (models/pretrained/vocals): the default recipe, 4 epochs on 96 of the
     /// project's rendered songs; vocals SDR 4.30 dB (median) on the synthetic benchmark's test
-    /// songs, GNSDR 4.75 dB on 165 of MIR-1K's test clips]
+    /// songs, GNSDR 4.65 dB on MIR-1K's 825 test clips]
     #[arg(long, conflicts_with = "model")]
     pub run: Option<PathBuf>,
     /// A Keras model file with its weights (.keras, .h5) mapping (n_fft/2 + 1, patch, 1)
