@@ -22,7 +22,12 @@ The chain, every step through the soundcheck binary:
 Usage (numpy and soundfile needed, e.g. /work/i30venv):
     python tools/bench/mir1k.py --mirror /work/.mirror/andabi+music-source-separation/repo \\
         --work bench-mir1k --max-minutes 10
-`--run DIR` scores an existing run instead of training one.
+`--run DIR` scores an existing run instead of training one; `--builtin` scores the pretrained
+separator built into soundcheck (`separate` without `--run`). `--epochs N` trains a fixed number
+of epochs (the cosine schedule over them: numbers that do not depend on the machine's load);
+flags after `--` go to `train separation` (`-- --sr 16000 --model models/vocal-unet-wide.toml`).
+`--clips N` scores a fixed subset of the test clips (every k-th, the same for every run) and
+`--mix 0db` one kind of mixture, to compare recipes quickly.
 """
 
 import argparse
@@ -101,8 +106,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--mirror", default="/work/.mirror/andabi+music-source-separation/repo")
     p.add_argument("--work", default="bench-mir1k")
-    p.add_argument("--max-minutes", type=float, default=10)
+    p.add_argument("--max-minutes", type=float, help="training budget [default: 10 without --epochs]")
+    p.add_argument("--epochs", type=int, help="train this many epochs (the cosine schedule spans them)")
     p.add_argument("--run", help="score this run instead of training one")
+    p.add_argument("--builtin", action="store_true",
+                   help="score soundcheck's built-in pretrained separator instead of training one")
+    p.add_argument("--clips", type=int, help="score this many of the 825 test clips (every k-th)")
+    p.add_argument("--mix", choices=MIXES + ("both",), default="both", help="the mixtures scored")
+    p.add_argument("train_flags", nargs=argparse.REMAINDER, help="-- then flags of `train separation`")
     p.add_argument("--soundcheck", default=os.path.join("target", "debug", "soundcheck"),
                    help="the binary (build it first: cargo build -p soundcheck-cli)")
     args = p.parse_args()
@@ -111,30 +122,50 @@ def main():
     wav, names = clips(args)
     test = prepare(args, wav, names)
     print(f"prepared {len(test)} test clips in {time.time() - t0:.0f} s", file=sys.stderr)
+    subset = ""
+    if args.clips is not None and args.clips < len(test):
+        test = test[:: len(test) // args.clips][: args.clips]
+        subset = f"-{len(test)}clips"
     timings = {}
     run = args.run
-    if run is None:
+    source = ["--run", run] if run else []
+    if args.builtin:
+        run, source = os.path.join(args.work, "builtin"), []
+    elif run is None:
         run = os.path.join(args.work, time.strftime("run-%Y%m%d-%H%M%S"))
+        budget = ["--epochs", str(args.epochs)] if args.epochs else []
+        if args.max_minutes or not args.epochs:
+            budget += ["--max-minutes", str(args.max_minutes or 10)]
+        flags = args.train_flags[1:] if args.train_flags[:1] == ["--"] else args.train_flags
         t = time.time()
         with open(run + ".json", "w") as out:
             sh(sc + ["train", "separation", "--data", os.path.join(args.work, "train"), "--voice-channel", "right",
-                     "--max-minutes", str(args.max_minutes), "--cache", os.path.join(args.work, "cache"),
-                     "--out", run, "--json"], stdout=out)
+                     "--cache", os.path.join(args.work, "cache"), "--out", run, "--json"] + budget + flags, stdout=out)
         timings["train_s"] = time.time() - t
+        source = ["--run", run]
     summary = {"run": run, "clips": len(test), "mixes": {}}
     if os.path.exists(run + ".json"):
         summary["training"] = {k: v for k, v in json.load(open(run + ".json")).items() if k != "history"}
-    for mix in MIXES:
-        est = f"{run}-separated-{mix}"
+    for mix in MIXES if args.mix == "both" else (args.mix,):
+        est = f"{run}-separated-{mix}{subset}"
         t = time.time()
         if not os.path.isdir(est):
             mixtures = [os.path.join(args.work, "mixes", mix, n) for n in test]
-            sh(sc + ["separate", "--run", run, "-o", est] + mixtures, stdout=subprocess.DEVNULL)
+            sh(sc + ["separate", "-o", est] + source + mixtures, stdout=subprocess.DEVNULL)
         timings[f"separate_{mix}_s"] = time.time() - t
+        refs = os.path.join(args.work, "refs", mix)
+        if subset:
+            # evaluate pairs every reference with an estimate: the subset's references alone.
+            refs = os.path.join(args.work, "refs" + subset, mix)
+            os.makedirs(refs, exist_ok=True)
+            for n in test:
+                link = os.path.join(refs, n[:-4])
+                if not os.path.lexists(link):
+                    os.symlink(os.path.abspath(os.path.join(args.work, "refs", mix, n[:-4])), link)
         t = time.time()
-        scores = f"{run}-scores-{mix}.json"
+        scores = f"{run}-scores-{mix}{subset}.json"
         with open(scores, "w") as out:
-            sh(sc + ["evaluate", "--reference", os.path.join(args.work, "refs", mix), "--estimate", est,
+            sh(sc + ["evaluate", "--reference", refs, "--estimate", est,
                      "--mode", "sources", "--baselines", "--json"], stdout=out)
         timings[f"evaluate_{mix}_s"] = time.time() - t
         s = json.load(open(scores))
@@ -157,7 +188,7 @@ def main():
             assert abs(check - rows[stem]["GNSDR"]) < 1e-9, (check, rows[stem]["GNSDR"])
         summary["mixes"][mix] = rows
     summary["timings_s"] = timings
-    with open(run + "-mir1k.json", "w") as f:
+    with open(f"{run}-mir1k{subset}.json", "w") as f:
         json.dump(summary, f, indent=1)
     for mix, rows in summary["mixes"].items():
         print(f"MIR-1K test ({len(test)} clips), {mix} mixes, whole-clip BSS Eval v3, length-weighted, dB:")

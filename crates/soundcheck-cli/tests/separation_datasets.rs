@@ -78,8 +78,17 @@ fn mir1k_style_stereo_files_train_with_the_voice_channel() {
         )
         .unwrap();
     }
-    let (code, out, err) = train(&wav, &d.join("run"), &["--voice-channel", "right"]);
+    // At the clips' own rate (`--sr`), which the run records for `separate`.
+    let (code, out, err) = train(
+        &wav,
+        &d.join("run"),
+        &["--voice-channel", "right", "--sr", "8000"],
+    );
     assert_eq!(code, 0, "{out}{err}");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/separation.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["sample_rate"], 8000, "{record}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         (v["computed_mixtures"].as_u64(), v["tracks"].as_u64()),
@@ -91,6 +100,16 @@ fn mir1k_style_stereo_files_train_with_the_voice_channel() {
     );
     assert!(
         err.contains("random mixes of the stems of 2 tracks"),
+        "{err}"
+    );
+
+    let err = refused(
+        &wav,
+        &d.join("run-sr"),
+        &["--voice-channel", "right", "--sr", "500"],
+    );
+    assert!(
+        err.contains("--sr 500: expected 1000 to 192000 Hz"),
         "{err}"
     );
 

@@ -32,4 +32,4 @@ pub use network::Network;
 pub use optim::{Optimizer, OptimizerKind, Schedule};
 pub use tensor::DynTensor;
 pub use train::{EpochLog, Event, Outcome, TrainConfig, Trainer};
-pub use weights::{read as read_weights, write as write_weights, Weights};
+pub use weights::{parse as parse_weights, read as read_weights, write as write_weights, Weights};

@@ -18,11 +18,20 @@ pub fn read(path: &Path) -> Result<Weights> {
 
 /// The weights and the header's `__metadata__` table, from one read of the file.
 pub fn read_with_metadata(path: &Path) -> Result<(Weights, BTreeMap<String, String>)> {
+    let bytes = std::fs::read(path).map_err(|e| NnError::Weights {
+        path: path.to_path_buf(),
+        actual: format!("cannot read ({e})"),
+    })?;
+    parse(&bytes, path)
+}
+
+/// The weights and the metadata of safetensors bytes (a file's, or weights built into the
+/// binary); `path` names them in errors.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<(Weights, BTreeMap<String, String>)> {
     let bad = |actual: String| NnError::Weights {
         path: path.to_path_buf(),
         actual,
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read ({e})")))?;
     if bytes.len() < 8 {
         return Err(bad("too short to be safetensors".into()));
     }

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod builtin;
 pub mod classification;
 pub mod demo;
 pub mod demo_tracks;

@@ -9,9 +9,7 @@ use super::preprocess::Normalisation;
 use super::waveform::WaveAugment;
 use crate::fit::FitOptions;
 
-/// The built-in classifier's spec, compiled in so that `train classification` works from any
-/// folder without `--model`.
-pub const DEFAULT_MODEL: &str = include_str!("../../../../models/mfcc-bn-conv1d.toml");
+pub use crate::builtin::CLASSIFICATION_MODEL as DEFAULT_MODEL;
 
 /// The preprocessing and training options a model is trained with unless flags say otherwise.
 #[derive(Clone, Debug)]

@@ -24,6 +24,7 @@ mod tracks;
 mod train;
 mod wiener;
 
+pub use crate::builtin::{PRETRAINED_PATH, SEPARATION_MODEL as DEFAULT_MODEL};
 pub use config::{Scaling, SeparationConfig};
 pub use mask::{Separated, SeparationError};
 pub use mixes::MixDataset;
@@ -37,9 +38,3 @@ pub use tracks::{
 };
 pub use train::{train_separator, SdrAt, SeparationTrained, SeparationTraining};
 pub use wiener::wiener_target;
-
-/// The default separation model, built into the binary so that `train separation` without
-/// `--model` works from any folder: the small U-Net with per-bin input standardisation and the
-/// squared error, the recipe that separates the realistic benchmark songs
-/// (`tools/bench/separation_quality.sh`, BENCHMARKS.md). The file is `models/vocal-unet-norm.toml`.
-pub const DEFAULT_MODEL: &str = include_str!("../../../../models/vocal-unet-norm.toml");

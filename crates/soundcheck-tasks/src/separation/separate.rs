@@ -76,6 +76,35 @@ impl Separator {
         })
     }
 
+    /// The pretrained separator built into the binary ([`crate::builtin::PRETRAINED_PATH`]): what
+    /// `separate` uses without a run or a model file.
+    ///
+    /// # Errors
+    /// None unless the binary was built from damaged files (its tests load it).
+    pub fn builtin(device: &Device) -> Result<Separator> {
+        let b = &crate::builtin::PRETRAINED;
+        let damaged = |file: &str, actual: String| TaskError::Folder {
+            path: Path::new(b.path).join(file),
+            actual: format!("the built-in separator's file is damaged ({actual})"),
+            hint: "rebuild soundcheck from an intact checkout, or pass `run` DIR".into(),
+        };
+        let spec: serde_json::Value =
+            serde_json::from_str(b.model).map_err(|e| damaged(RunDir::MODEL, e.to_string()))?;
+        let spec = soundcheck_shape::ModelSpec::from_value(&spec)?;
+        let (weights, _) =
+            soundcheck_nn::parse_weights(b.weights, &Path::new(b.path).join(RunDir::WEIGHTS))?;
+        let record: SeparationRecord = serde_json::from_str(b.separation)
+            .map_err(|e| damaged(RunDir::SEPARATION, e.to_string()))?;
+        let (config, target) = record
+            .settings()
+            .map_err(|e| damaged(RunDir::SEPARATION, e))?;
+        Ok(Separator {
+            net: Network::new(&spec, &weights, device)?,
+            config,
+            target,
+        })
+    }
+
     /// A separator from a Keras model file (`.keras`, `.h5`) with its weights: the settings and
     /// the target come from the caller (a Keras file has none of soundcheck's), and the
     /// model's input must take `(bins, patch, 1)` magnitude patches of them.
