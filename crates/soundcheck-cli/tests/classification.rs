@@ -656,5 +656,25 @@ fn a_long_recording_is_labelled_window_by_window_as_its_excerpts_would_be() {
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains(says), "{stderr}");
     }
+    // A hop of a nanosecond: one window per sample, 27 201 of them, whose labels
+    // (27 201 × 5 × 64 bytes = 8.3 MiB) are past a 1 MiB limit: refused before any is read.
+    let (code, _, stderr) = common::run_with(
+        &[("SOUNDCHECK_MEMORY_LIMIT", "1M")],
+        &[
+            "classify",
+            "--run",
+            run_dir.to_str().unwrap(),
+            recording.to_str().unwrap(),
+            "--window",
+            "0.01",
+            "--window-hop",
+            "0.000000001",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--window-hop 0.000000001 s") && stderr.contains("fewer windows"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&d).unwrap();
 }

@@ -81,12 +81,23 @@ impl Classifier {
         top_k: usize,
         progress: &dyn Progress,
     ) -> Result<Vec<Labelled>> {
-        // Headers first: the progress counts windows, and sizes are checked before any work.
-        let mut sources = Vec::with_capacity(files.len());
+        // Headers first: the progress counts windows, and sizes are checked before any work. Only
+        // the spans are kept, so a long list of files never holds its files open at once.
+        let mut file_spans = Vec::with_capacity(files.len());
+        let too_many = |e: soundcheck_io::budget::TooLarge| TaskError::Option {
+            name: "window_hop",
+            actual: format!("{} s", windows.hop),
+            expected: format!("fewer windows ({e})"),
+        };
         let mut total = 0;
         for f in files {
             let src = AudioSource::open(f).map_err(|e| TaskError::file(f, e))?;
             let rate = src.sample_rate();
+            // At most one window per sample, and one per hop: bounded before they are listed.
+            let most =
+                (src.frames() as f64 / (windows.hop * f64::from(rate)).max(1.0)) as usize + 1;
+            soundcheck_io::budget::memory("the file's windows (`window_hop`)", &[most], 16)
+                .map_err(too_many)?;
             let spans = windows.spans(src.frames(), rate);
             let longest = spans.iter().map(|(s, e)| e - s).max().unwrap_or(0);
             soundcheck_io::budget::memory(
@@ -100,21 +111,18 @@ impl Classifier {
                 expected: format!("windows that fit in memory ({e})"),
             })?;
             total += spans.len();
-            sources.push((src, spans));
+            file_spans.push(spans);
         }
         soundcheck_io::budget::memory(
             "the labels of every window (`window_hop`)",
             &[total, top_k.max(1) + 2],
             64,
         )
-        .map_err(|e| TaskError::Option {
-            name: "window_hop",
-            actual: format!("{} s", windows.hop),
-            expected: format!("fewer windows ({e})"),
-        })?;
+        .map_err(too_many)?;
         progress.start("windows", total);
         let mut out = Vec::with_capacity(total);
-        for (file, (mut src, spans)) in files.iter().zip(sources) {
+        for (file, spans) in files.iter().zip(file_spans) {
+            let mut src = AudioSource::open(file).map_err(|e| TaskError::file(file, e))?;
             let rate = src.sample_rate();
             let target = self.pre.features.sample_rate;
             for batch in spans.chunks(BATCH) {
