@@ -23,7 +23,7 @@ const INFERENCE_PATCH_HOP: usize = 22;
 
 #[derive(Args, Clone)]
 #[command(
-    after_help = "Examples:\n  soundcheck train separation --data musdb18hq/ --max-minutes 30 --out runs/vocals\n  soundcheck train separation --data musdb18hq/ --model models/vocal-mask.toml --mixes 0 --epochs 20 --out runs/seed  soundcheck train separation --data MIR-1K/Wavfile --voice-channel right --out runs/mir1k\n  soundcheck train separation --data train.csv --out runs/vocals\n\nDATA is DSD100 (Mixtures/, Sources/), MUSDB18-HQ (train/, test/), track folders of vocals.wav and accompaniment.wav (+ mixture.wav; in train/ and test/ or not), stereo files of voice and accompaniment with --voice-channel (MIR-1K, iKala), or a CSV manifest (Spleeter's: mix_path,vocals_path,accompaniment_path[,duration][,split]). Test tracks are held out for validation (without any, the last track). A track without a mixture file gets the sum of its stems, and the run says how many did."
+    after_help = "Examples:\n  soundcheck train separation --data musdb18hq/ --max-minutes 30 --out runs/vocals\n  soundcheck train separation --data musdb18hq/ --model models/vocal-mask.toml --mixes 0 --epochs 20 --out runs/seed\n  soundcheck train separation --data MIR-1K/Wavfile --voice-channel right --sr 16000 --out runs/mir1k\n  soundcheck train separation --data train.csv --out runs/vocals\n\nDATA is DSD100 (Mixtures/, Sources/), MUSDB18-HQ (train/, test/), track folders of vocals.wav and accompaniment.wav (+ mixture.wav; in train/ and test/ or not), stereo files of voice and accompaniment with --voice-channel (MIR-1K, iKala), or a CSV manifest (Spleeter's: mix_path,vocals_path,accompaniment_path[,duration][,split]). Test tracks are held out for validation (without any, the last track). A track without a mixture file gets the sum of its stems, and the run says how many did."
 )]
 pub struct SeparationArgs {
     /// Dataset: a DSD100, MUSDB18-HQ or two-stem folder, a folder of stereo files (with
@@ -49,12 +49,13 @@ pub struct SeparationArgs {
     pub n_fft: usize,
     #[arg(long, default_value_t = 256)]
     pub hop_length: usize,
-    /// Frames per patch
-    #[arg(long, default_value_t = 25)]
-    pub patch: usize,
-    /// Frames between patch starts
-    #[arg(long, default_value_t = 12)]
-    pub patch_hop: usize,
+    /// Frames per patch [default: the model's input frames: 25 for the built-in model, 64 for
+    /// models/vocal-unet-ctx.toml]
+    #[arg(long)]
+    pub patch: Option<usize>,
+    /// Frames between patch starts [default: half the patch]
+    #[arg(long)]
+    pub patch_hop: Option<usize>,
     /// Cache folder: the tracks' magnitude spectrograms go to its separation/ subfolder,
     /// computed once per track and STFT settings and read a patch at a time while training
     /// [default: $XDG_CACHE_HOME/soundcheck, else ~/.cache/soundcheck, else the run folder]
@@ -81,12 +82,18 @@ impl SeparationArgs {
         })
     }
 
-    fn config(&self) -> Result<SeparationConfig, TaskError> {
+    /// The settings; the patch is the model's unless `--patch` says otherwise.
+    fn config(&self, spec: &ModelSpec) -> Result<SeparationConfig, TaskError> {
+        let patch = self
+            .patch
+            .or_else(|| SeparationConfig::frames_of(spec))
+            .unwrap_or(SeparationConfig::default().patch);
+        let patch_hop = self.patch_hop.unwrap_or((patch / 2).max(1));
         positive(&[
             ("n_fft", self.n_fft),
             ("hop_length", self.hop_length),
-            ("patch", self.patch),
-            ("patch_hop", self.patch_hop),
+            ("patch", patch),
+            ("patch_hop", patch_hop),
         ])?;
         // A rate past any audio's would make every track's resampled copy huge.
         if !(1000..=192_000).contains(&self.sr) {
@@ -100,13 +107,13 @@ impl SeparationArgs {
             sample_rate: self.sr,
             n_fft: self.n_fft,
             hop_length: self.hop_length,
-            patch: self.patch,
-            patch_hop: self.patch_hop,
+            patch,
+            patch_hop,
             ..Default::default()
         })
     }
 
-    fn training(&self) -> Result<SeparationTraining, TaskError> {
+    fn training(&self, spec: &ModelSpec) -> Result<SeparationTraining, TaskError> {
         Ok(SeparationTraining {
             data: self.data.clone(),
             voice_channel: self
@@ -115,7 +122,7 @@ impl SeparationArgs {
                 .map(VoiceChannel::parse)
                 .transpose()?,
             target: self.target.clone(),
-            config: self.config()?,
+            config: self.config(spec)?,
             cache: self.cache(),
             mixes: self.mixes,
             fit: self.fit.options(SeparationTraining::fit_defaults()),
@@ -125,11 +132,11 @@ impl SeparationArgs {
 }
 
 fn train(a: &SeparationArgs, device: &Device) -> Result<SeparationTrained, TaskError> {
-    let opts = a.training()?;
     let spec = match &a.model {
         Some(path) => load_model(path)?,
         None => ModelSpec::from_toml_str(soundcheck_tasks::separation::DEFAULT_MODEL)?,
     };
+    let opts = a.training(&spec)?;
     train_separator(&opts, &spec, device, &Bars::default())
 }
 

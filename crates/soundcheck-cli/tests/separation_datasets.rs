@@ -103,6 +103,33 @@ fn mir1k_style_stereo_files_train_with_the_voice_channel() {
         "{err}"
     );
 
+    // A spec's input frames set the patch (half of it the hop) when --patch is not given
+    // (64 frames of hop 64 fit the 2 s clips).
+    let ctx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/vocal-unet-ctx.toml");
+    let (code, out, err) = train(
+        &wav,
+        &d.join("run-ctx"),
+        &[
+            "--voice-channel",
+            "right",
+            "--sr",
+            "8000",
+            "--hop-length",
+            "64",
+            "--model",
+            ctx.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run-ctx/separation.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (record["patch"].as_u64(), record["patch_hop"].as_u64()),
+        (Some(64), Some(32)),
+        "{record}"
+    );
+
     let err = refused(
         &wav,
         &d.join("run-sr"),

@@ -1,6 +1,7 @@
 //! A separator's settings: the STFT, the patches the network sees, and how a patch is scaled.
 
 use soundcheck_audio::StftConfig;
+use soundcheck_shape::ModelSpec;
 
 /// The seed's settings: 22050 Hz mono, n_fft 1024, hop 256, 513 × 25 magnitude patches.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +90,12 @@ impl SeparationConfig {
             hop_length: Some(self.hop_length),
             ..Default::default()
         }
+    }
+
+    /// The frames of a patch a spec takes: its input's second axis, `(bins, frames, 1)`;
+    /// `None` when the spec leaves it unknown.
+    pub fn frames_of(spec: &ModelSpec) -> Option<usize> {
+        spec.input_shape.as_ref()?.get(1).copied().flatten()
     }
 
     /// Frequency bins per frame (`n_fft / 2 + 1`).
