@@ -25,7 +25,8 @@ Usage (numpy and soundfile needed, e.g. /work/i30venv):
 `--run DIR` scores an existing run instead of training one; `--builtin` scores the pretrained
 separator built into soundcheck (`separate` without `--run`). `--epochs N` trains a fixed number
 of epochs (the cosine schedule over them: numbers that do not depend on the machine's load);
-flags after `--` go to `train separation` (`-- --sr 16000 --model models/vocal-unet-wide.toml`).
+flags after `--` go to `train separation`; the 30-minute recipe for real music (7.65 dB GNSDR,
+BENCHMARKS.md) is `--epochs 9 -- --sr 16000 --model models/vocal-unet-ctx.toml --mixes 2000`.
 `--clips N` scores a fixed subset of the test clips (every k-th, the same for every run) and
 `--mix 0db` one kind of mixture, to compare recipes quickly.
 """
