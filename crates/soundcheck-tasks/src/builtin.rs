@@ -25,8 +25,9 @@ pub(crate) struct BuiltinRun {
     pub(crate) separation: &'static str,
 }
 
-/// The separator `separate` uses without `--run` or `--model`: the default recipe trained on
-/// the project's own rendered songs (`soundcheck songs`; licence: ours and FluidR3_GM's MIT), so
+/// The separator `separate` uses without `--run` or `--model`: `models/vocal-unet-ctx.toml`,
+/// the network of the recipe chosen on real music (MIR-1K), trained on the project's own
+/// rendered songs (`soundcheck songs`; licence: ours and FluidR3_GM's MIT), so
 /// its weights may ship. `models/pretrained/vocals/README.md` says how it was trained and what
 /// it measures.
 pub(crate) const PRETRAINED: BuiltinRun = BuiltinRun {
