@@ -17,9 +17,17 @@ use crate::fit_args::FitArgs;
 use crate::progress::Bars;
 use crate::report::report;
 
-/// Frames between patch starts when separating. Training uses 12 (more, overlapping examples);
-/// on the quickstart's held-out songs 22 costs 0.3 dB SDR and runs 1.7× faster.
+/// Frames between patch starts when separating: 22, or half the patch when that is longer, and
+/// never past the patch. Training uses half the patch (more, overlapping examples). For 25-frame
+/// patches, 22 instead of 12 costs 0.3 dB SDR on the quickstart's held-out songs and runs 1.7×
+/// faster; for 64-frame patches, 32 instead of 22 costs 0.06 dB GNSDR on MIR-1K and runs 1.5×
+/// faster, which keeps the built-in separator above 10× real time (BENCHMARKS.md).
 const INFERENCE_PATCH_HOP: usize = 22;
+
+/// `separate`'s patch hop for a model's patch (see [`INFERENCE_PATCH_HOP`]).
+fn inference_hop(patch: usize) -> usize {
+    INFERENCE_PATCH_HOP.max(patch / 2).min(patch)
+}
 
 #[derive(Args, Clone)]
 #[command(
@@ -49,7 +57,7 @@ pub struct SeparationArgs {
     pub n_fft: usize,
     #[arg(long, default_value_t = 256)]
     pub hop_length: usize,
-    /// Frames per patch [default: the model's input frames: 25 for the built-in model, 64 for
+    /// Frames per patch [default: the model's input frames: 25 for the default model, 64 for
     /// models/vocal-unet-ctx.toml]
     #[arg(long)]
     pub patch: Option<usize>,
@@ -169,9 +177,9 @@ pub struct SeparateArgs {
     #[command(flatten)]
     pub skip: crate::batch_args::SkipArgs,
     /// Run directory of `soundcheck train separation` [default: the pretrained separator built
-    /// into soundcheck (models/pretrained/vocals): the default recipe, 4 epochs on 96 of the
-    /// project's rendered songs; vocals SDR 4.30 dB (median) on the synthetic benchmark's test
-    /// songs, GNSDR 4.65 dB on MIR-1K's 825 test clips]
+    /// into soundcheck (models/pretrained/vocals): models/vocal-unet-ctx.toml, 9 epochs on 96
+    /// of the project's rendered songs; vocals SDR 5.60 dB (median) on the synthetic
+    /// benchmark's test songs, GNSDR 5.01 dB on MIR-1K's 825 test clips]
     #[arg(long, conflicts_with = "model")]
     pub run: Option<PathBuf>,
     /// A Keras model file with its weights (.keras, .h5) mapping (n_fft/2 + 1, patch, 1)
@@ -205,8 +213,9 @@ pub struct SeparateArgs {
     #[arg(long)]
     pub png: bool,
     /// Frames between patch starts: larger is faster, each frame is seen by fewer patches
-    /// (on the quickstart's songs, 22 instead of training's 12 costs 0.3 dB SDR) [default: 22;
-    /// with --model: the patch, side by side as the seed's inference]
+    /// (on the quickstart's songs, 22 instead of 12 costs 0.3 dB SDR) [default: 22, or half
+    /// the patch when longer (32 for the built-in separator), at most the patch; with --model:
+    /// the patch, side by side as the seed's inference]
     #[arg(long)]
     pub patch_hop: Option<usize>,
     /// Multichannel Wiener filtering: EM iterations refining the mask with the channels'
@@ -266,7 +275,7 @@ fn separator(a: &SeparateArgs, device: &Device) -> Result<(Separator, Vec<PathBu
         Some(run) => (Separator::load(run, device)?, RunDir::files_of(run, &[])),
         None => (Separator::builtin(device)?, Vec::new()),
     };
-    separator.set_patch_hop(INFERENCE_PATCH_HOP)?;
+    separator.set_patch_hop(inference_hop(separator.config.patch))?;
     Ok((separator, keep))
 }
 

@@ -129,6 +129,24 @@ fn mir1k_style_stereo_files_train_with_the_voice_channel() {
         (Some(64), Some(32)),
         "{record}"
     );
+    // A hop past the patch is refused before training.
+    let err = refused(
+        &wav,
+        &d.join("run-hop"),
+        &[
+            "--voice-channel",
+            "right",
+            "--sr",
+            "8000",
+            "--patch-hop",
+            "26",
+        ],
+    );
+    assert!(
+        err.contains("--patch-hop 26: expected 1 to 25 frames (the patch)"),
+        "{err}"
+    );
+    assert!(!d.join("run-hop").exists());
 
     let err = refused(
         &wav,

@@ -1,7 +1,7 @@
 //! A separator's settings: the STFT, the patches the network sees, and how a patch is scaled.
 
 use soundcheck_audio::StftConfig;
-use soundcheck_shape::ModelSpec;
+use soundcheck_shape::{Model, ModelSpec};
 
 /// The seed's settings: 22050 Hz mono, n_fft 1024, hop 256, 513 × 25 magnitude patches.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,10 +92,18 @@ impl SeparationConfig {
         }
     }
 
-    /// The frames of a patch a spec takes: its input's second axis, `(bins, frames, 1)`;
-    /// `None` when the spec leaves it unknown.
+    /// The frames of a patch a spec takes: the second axis of its one `(bins, frames, 1)`
+    /// input, wherever the spec declares it (`input_shape`, an Input layer, the first layer's
+    /// `input_shape`); `None` for any other input, which training then refuses by its shape.
     pub fn frames_of(spec: &ModelSpec) -> Option<usize> {
-        spec.input_shape.as_ref()?.get(1).copied().flatten()
+        let model = Model::from_spec(spec).ok()?;
+        match model.inputs.as_slice() {
+            [input] => match input.shape.dims() {
+                [_, frames, Some(1)] => *frames,
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// Frequency bins per frame (`n_fft / 2 + 1`).
@@ -118,6 +126,23 @@ impl SeparationConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_specs_patch_frames_are_read_wherever_its_input_is_declared() {
+        let spec = |text: &str| ModelSpec::from_toml_str(text).unwrap();
+        let dense = "\n[[layers]]\ntype = \"Dense\"\nunits = 1\n";
+        let top = spec(&format!("input_shape = [513, 64, 1]{dense}"));
+        assert_eq!(SeparationConfig::frames_of(&top), Some(64));
+        let input_layer = spec(&format!(
+            "[[layers]]\ntype = \"InputLayer\"\nshape = [513, 40, 1]{dense}"
+        ));
+        assert_eq!(SeparationConfig::frames_of(&input_layer), Some(40));
+        // Not a (bins, frames, 1) patch: unknown, left to training's shape check.
+        let flat = spec(&format!("input_shape = [513]{dense}"));
+        assert_eq!(SeparationConfig::frames_of(&flat), None);
+        let first = spec(&format!("input_shape = [1, 513, 64]{dense}"));
+        assert_eq!(SeparationConfig::frames_of(&first), None);
+    }
 
     #[test]
     fn patches_cover_every_frame_and_end_flush() {

@@ -145,6 +145,15 @@ pub fn train_separator(
         expected: format!("a stem name: {}", StemName::EXPECTED),
     })?;
     opts.fit.check()?;
+    // A hop past the patch would leave frames that no example, and no patch of the held-out
+    // separation, covers.
+    if !(1..=cfg.patch).contains(&cfg.patch_hop) {
+        return Err(TaskError::Option {
+            name: "patch_hop",
+            actual: cfg.patch_hop.to_string(),
+            expected: format!("1 to {} frames (the patch)", cfg.patch),
+        });
+    }
     RunDir::check_new(&opts.out, progress)?;
     let cache_dir = opts.cache.clone().unwrap_or_else(|| opts.out.join("cache"));
     let (
