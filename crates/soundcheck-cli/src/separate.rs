@@ -179,7 +179,7 @@ pub struct SeparateArgs {
     /// Run directory of `soundcheck train separation` [default: the pretrained separator built
     /// into soundcheck (models/pretrained/vocals): models/vocal-unet-ctx.toml, 9 epochs on 96
     /// of the project's rendered songs; vocals SDR 5.60 dB (median) on the synthetic
-    /// benchmark's test songs, GNSDR 5.01 dB on MIR-1K's 825 test clips]
+    /// benchmark's test songs, GNSDR 4.99 dB on MIR-1K's 825 test clips]
     #[arg(long, conflicts_with = "model")]
     pub run: Option<PathBuf>,
     /// A Keras model file with its weights (.keras, .h5) mapping (n_fft/2 + 1, patch, 1)
